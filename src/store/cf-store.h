@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/**
+ * CfEntityKind:
+ * @CF_ENTITY_TOOL: a tool (REST or federated MCP)
+ * @CF_ENTITY_RESOURCE: a resource, inline text or binary, or a URI template
+ * @CF_ENTITY_PROMPT: a prompt template with its arguments
+ * @CF_ENTITY_SERVER: a virtual server and its associations
+ * @CF_ENTITY_GATEWAY: an upstream gateway row
+ *
+ * The kinds of registry entity the store persists.
+ */
+typedef enum {
+  CF_ENTITY_TOOL,
+  CF_ENTITY_RESOURCE,
+  CF_ENTITY_PROMPT,
+  CF_ENTITY_SERVER,
+  CF_ENTITY_GATEWAY,
+  CF_N_ENTITY_KINDS
+} CfEntityKind;
+
+#define CF_STORE_ERROR (cf_store_error_quark ())
+
+/**
+ * CfStoreError:
+ * @CF_STORE_ERROR_OPEN: the database could not be opened or is not a database
+ * @CF_STORE_ERROR_MIGRATION: a schema migration failed or the file is newer than us
+ * @CF_STORE_ERROR_CONSTRAINT: a uniqueness or foreign-key constraint was violated
+ * @CF_STORE_ERROR_NOT_FOUND: no row with that id
+ * @CF_STORE_ERROR_INVALID: the entity lacks a field the schema requires
+ * @CF_STORE_ERROR_IO: any other SQLite failure
+ * @CF_STORE_ERROR_CLOSED: the store was closed
+ */
+typedef enum {
+  CF_STORE_ERROR_OPEN,
+  CF_STORE_ERROR_MIGRATION,
+  CF_STORE_ERROR_CONSTRAINT,
+  CF_STORE_ERROR_NOT_FOUND,
+  CF_STORE_ERROR_INVALID,
+  CF_STORE_ERROR_IO,
+  CF_STORE_ERROR_CLOSED,
+} CfStoreError;
+
+#define CF_TYPE_STORE (cf_store_get_type ())
+G_DECLARE_FINAL_TYPE (CfStore, cf_store, CF, STORE, GObject)
+
+GQuark        cf_store_error_quark       (void);
+const char   *cf_entity_kind_to_string   (CfEntityKind kind);
+
+CfStore      *cf_store_new               (const char           *path,
+                                          GError              **error);
+const char   *cf_store_get_path          (CfStore              *self);
+guint         cf_store_get_schema_version (CfStore             *self);
+
+void          cf_store_load_async        (CfStore              *self,
+                                          CfEntityKind          kind,
+                                          GCancellable         *cancellable,
+                                          GAsyncReadyCallback   callback,
+                                          gpointer              user_data);
+GPtrArray    *cf_store_load_finish       (CfStore              *self,
+                                          GAsyncResult         *result,
+                                          GError              **error);
+GPtrArray    *cf_store_load_sync         (CfStore              *self,
+                                          CfEntityKind          kind,
+                                          GError              **error);
+
+void          cf_store_put_async         (CfStore              *self,
+                                          CfEntityKind          kind,
+                                          JsonObject           *entity,
+                                          GCancellable         *cancellable,
+                                          GAsyncReadyCallback   callback,
+                                          gpointer              user_data);
+gboolean      cf_store_put_finish        (CfStore              *self,
+                                          GAsyncResult         *result,
+                                          GError              **error);
+
+void          cf_store_put_many_async    (CfStore              *self,
+                                          CfEntityKind          kind,
+                                          GPtrArray            *entities,
+                                          GCancellable         *cancellable,
+                                          GAsyncReadyCallback   callback,
+                                          gpointer              user_data);
+gboolean      cf_store_put_many_finish   (CfStore              *self,
+                                          GAsyncResult         *result,
+                                          GError              **error);
+
+void          cf_store_delete_async      (CfStore              *self,
+                                          CfEntityKind          kind,
+                                          const char           *id,
+                                          GCancellable         *cancellable,
+                                          GAsyncReadyCallback   callback,
+                                          gpointer              user_data);
+gboolean      cf_store_delete_finish     (CfStore              *self,
+                                          GAsyncResult         *result,
+                                          GError              **error);
+
+void          cf_store_close             (CfStore              *self);
+
+G_END_DECLS
