@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cf-json"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "cf-json.h"
+
+G_DEFINE_QUARK (cf-json-error-quark, cf_json_error)
+
+/* One pass over the text, outside string literals, to bound nesting before
+ * the recursive parser runs. */
+static gboolean
+check_depth (const char *data,
+             gsize       length,
+             GError    **error)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+  gboolean seen_value = FALSE;
+
+  for (gsize i = 0; i < length; i++)
+    {
+      char c = data[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+
+      switch (c)
+        {
+        case '"':
+          in_string = TRUE;
+          seen_value = TRUE;
+          break;
+        case '[':
+        case '{':
+          seen_value = TRUE;
+          if (++depth > CF_JSON_MAX_DEPTH)
+            {
+              g_set_error (error, CF_JSON_ERROR, CF_JSON_ERROR_DEPTH,
+                           "JSON nesting exceeds %d levels", CF_JSON_MAX_DEPTH);
+              return FALSE;
+            }
+          break;
+        case ']':
+        case '}':
+          if (depth > 0)
+            depth--;
+          break;
+        case ' ':
+        case '\t':
+        case '\r':
+        case '\n':
+          break;
+        default:
+          seen_value = TRUE;
+          break;
+        }
+    }
+
+  if (!seen_value)
+    {
+      g_set_error_literal (error, CF_JSON_ERROR, CF_JSON_ERROR_EMPTY,
+                           "Empty body: expected a JSON value");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * cf_json_parse:
+ * @data: the JSON text (need not be NUL-terminated)
+ * @length: its length, or -1 if NUL-terminated
+ * @error: return location for a #CfJsonError
+ *
+ * Parses untrusted JSON: the text must be valid UTF-8 and nest at most
+ * %CF_JSON_MAX_DEPTH levels.
+ *
+ * Returns: (transfer full): the root node, or %NULL with @error set
+ */
+JsonNode *
+cf_json_parse (const char  *data,
+               gssize       length,
+               GError     **error)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GError) local_error = NULL;
+  const char *end = NULL;
+
+  g_return_val_if_fail (data != NULL || length == 0, NULL);
+
+  if (length < 0)
+    length = strlen (data);
+
+  if (!g_utf8_validate_len (data, length, &end))
+    {
+      g_set_error (error, CF_JSON_ERROR, CF_JSON_ERROR_ENCODING,
+                   "Invalid UTF-8 at byte %" G_GSIZE_FORMAT,
+                   (gsize) (end - data));
+      return NULL;
+    }
+
+  if (!check_depth (data, length, error))
+    return NULL;
+
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, data, length, &local_error))
+    {
+      g_set_error (error, CF_JSON_ERROR, CF_JSON_ERROR_SYNTAX,
+                   "Malformed JSON: %s", local_error->message);
+      return NULL;
+    }
+
+  if (json_parser_get_root (parser) == NULL)
+    {
+      g_set_error_literal (error, CF_JSON_ERROR, CF_JSON_ERROR_EMPTY,
+                           "Empty body: expected a JSON value");
+      return NULL;
+    }
+
+  return json_parser_steal_root (parser);
+}
+
+char *
+cf_json_to_string (JsonNode *node,
+                   gsize    *length)
+{
+  g_autoptr(JsonGenerator) generator = NULL;
+
+  g_return_val_if_fail (node != NULL, NULL);
+
+  generator = json_generator_new ();
+  json_generator_set_root (generator, node);
+  return json_generator_to_data (generator, length);
+}
+
+GBytes *
+cf_json_to_bytes (JsonNode *node)
+{
+  gsize length = 0;
+  char *data = cf_json_to_string (node, &length);
+
+  return g_bytes_new_take (data, length);
+}
+
+char *
+cf_json_object_to_string (JsonObject *object)
+{
+  g_autoptr(JsonNode) node = NULL;
+
+  g_return_val_if_fail (object != NULL, NULL);
+
+  node = json_node_new (JSON_NODE_OBJECT);
+  json_node_set_object (node, object);
+  return cf_json_to_string (node, NULL);
+}
+
+/* The accessors below never warn on a missing member or a wrong type: they
+ * read untrusted input, where both are ordinary events. */
+const char *
+cf_json_object_get_string (JsonObject *object,
+                           const char *member)
+{
+  JsonNode *node;
+
+  if (object == NULL)
+    return NULL;
+  node = json_object_get_member (object, member);
+  if (node == NULL || !cf_json_node_is_string (node))
+    return NULL;
+  return json_node_get_string (node);
+}
+
+JsonObject *
+cf_json_object_get_object (JsonObject *object,
+                           const char *member)
+{
+  JsonNode *node;
+
+  if (object == NULL)
+    return NULL;
+  node = json_object_get_member (object, member);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  return json_node_get_object (node);
+}
+
+JsonArray *
+cf_json_object_get_array (JsonObject *object,
+                          const char *member)
+{
+  JsonNode *node;
+
+  if (object == NULL)
+    return NULL;
+  node = json_object_get_member (object, member);
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return NULL;
+  return json_node_get_array (node);
+}
+
+gboolean
+cf_json_object_get_bool (JsonObject *object,
+                         const char *member,
+                         gboolean    default_value)
+{
+  JsonNode *node;
+
+  if (object == NULL)
+    return default_value;
+  node = json_object_get_member (object, member);
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    return default_value;
+  return json_node_get_boolean (node);
+}
+
+gboolean
+cf_json_object_get_int (JsonObject *object,
+                        const char *member,
+                        gint64     *out_value)
+{
+  JsonNode *node;
+
+  if (object == NULL)
+    return FALSE;
+  node = json_object_get_member (object, member);
+  if (node == NULL || !cf_json_node_is_integer (node))
+    return FALSE;
+  if (out_value != NULL)
+    *out_value = json_node_get_int (node);
+  return TRUE;
+}
+
+gboolean
+cf_json_node_is_string (JsonNode *node)
+{
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+         json_node_get_value_type (node) == G_TYPE_STRING;
+}
+
+gboolean
+cf_json_node_is_integer (JsonNode *node)
+{
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+         json_node_get_value_type (node) == G_TYPE_INT64;
+}
+
+gboolean
+cf_json_node_is_object (JsonNode *node)
+{
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node);
+}
+
+/**
+ * cf_json_node_new_object:
+ * @object: (transfer full): an object
+ *
+ * Returns: (transfer full): a node holding @object
+ */
+JsonNode *
+cf_json_node_new_object (JsonObject *object)
+{
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+
+  json_node_take_object (node, object);
+  return node;
+}
+
+JsonNode *
+cf_json_node_new_string (const char *value)
+{
+  JsonNode *node = json_node_alloc ();
+
+  json_node_init_string (node, value);
+  return node;
+}
+
+/* A request id as a hash key: strings and integers must not collide. */
+char *
+cf_json_node_to_id_string (JsonNode *node)
+{
+  if (cf_json_node_is_string (node))
+    return g_strconcat ("s:", json_node_get_string (node), NULL);
+  if (cf_json_node_is_integer (node))
+    return g_strdup_printf ("i:%" G_GINT64_FORMAT, json_node_get_int (node));
+  return NULL;
+}
+
+const char *
+cf_json_node_type_name (JsonNode *node)
+{
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return "null";
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    return "object";
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    return "array";
+  switch (json_node_get_value_type (node))
+    {
+    case G_TYPE_STRING:
+      return "string";
+    case G_TYPE_BOOLEAN:
+      return "boolean";
+    case G_TYPE_INT64:
+      return "integer";
+    default:
+      return "number";
+    }
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* Deeper documents are refused before json-glib sees them: its parser
+ * recurses once per level, so a hostile 100,000-deep array would otherwise
+ * exhaust the stack. */
+#define CF_JSON_MAX_DEPTH 128
+
+#define CF_JSON_ERROR (cf_json_error_quark ())
+
+/**
+ * CfJsonError:
+ * @CF_JSON_ERROR_SYNTAX: not well-formed JSON
+ * @CF_JSON_ERROR_ENCODING: the text is not valid UTF-8
+ * @CF_JSON_ERROR_DEPTH: nesting deeper than %CF_JSON_MAX_DEPTH
+ * @CF_JSON_ERROR_EMPTY: no JSON value at all
+ */
+typedef enum {
+  CF_JSON_ERROR_SYNTAX,
+  CF_JSON_ERROR_ENCODING,
+  CF_JSON_ERROR_DEPTH,
+  CF_JSON_ERROR_EMPTY,
+} CfJsonError;
+
+GQuark       cf_json_error_quark          (void);
+
+JsonNode    *cf_json_parse                (const char  *data,
+                                           gssize       length,
+                                           GError     **error);
+char        *cf_json_to_string            (JsonNode    *node,
+                                           gsize       *length);
+GBytes      *cf_json_to_bytes             (JsonNode    *node);
+char        *cf_json_object_to_string     (JsonObject  *object);
+
+const char  *cf_json_object_get_string    (JsonObject  *object,
+                                           const char  *member);
+JsonObject  *cf_json_object_get_object    (JsonObject  *object,
+                                           const char  *member);
+JsonArray   *cf_json_object_get_array     (JsonObject  *object,
+                                           const char  *member);
+gboolean     cf_json_object_get_bool      (JsonObject  *object,
+                                           const char  *member,
+                                           gboolean     default_value);
+gboolean     cf_json_object_get_int       (JsonObject  *object,
+                                           const char  *member,
+                                           gint64      *out_value);
+gboolean     cf_json_node_is_string       (JsonNode    *node);
+gboolean     cf_json_node_is_integer      (JsonNode    *node);
+gboolean     cf_json_node_is_object       (JsonNode    *node);
+JsonNode    *cf_json_node_new_object      (JsonObject  *object);
+JsonNode    *cf_json_node_new_string      (const char  *value);
+char        *cf_json_node_to_id_string    (JsonNode    *node);
+const char  *cf_json_node_type_name       (JsonNode    *node);
+
+G_END_DECLS

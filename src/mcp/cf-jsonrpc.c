@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cf-jsonrpc"
+
+#include "config.h"
+
+#include "cf-json.h"
+#include "cf-jsonrpc.h"
+
+G_DEFINE_QUARK (cf-jsonrpc-error-quark, cf_jsonrpc_error)
+
+static void
+cf_jsonrpc_message_clear (CfJsonrpcMessage *self)
+{
+  g_clear_pointer (&self->node, json_node_unref);
+}
+
+CfJsonrpcMessage *
+cf_jsonrpc_message_ref (CfJsonrpcMessage *self)
+{
+  return g_atomic_rc_box_acquire (self);
+}
+
+void
+cf_jsonrpc_message_unref (CfJsonrpcMessage *self)
+{
+  g_atomic_rc_box_release_full (self, (GDestroyNotify) cf_jsonrpc_message_clear);
+}
+
+static gboolean
+invalid (GError    **error,
+         int         code,
+         const char *message)
+{
+  g_set_error_literal (error, CF_JSONRPC_ERROR, code, message);
+  return FALSE;
+}
+
+static gboolean
+valid_id (JsonNode *id)
+{
+  /* MCP forbids null ids; JSON-RPC forbids fractional ones. */
+  return cf_json_node_is_string (id) || cf_json_node_is_integer (id);
+}
+
+static gboolean
+parse_members (CfJsonrpcMessage *self,
+               JsonObject       *object,
+               GError          **error)
+{
+  JsonNode *method = json_object_get_member (object, "method");
+  JsonNode *params = json_object_get_member (object, "params");
+  JsonNode *id = json_object_get_member (object, "id");
+
+  if (g_strcmp0 (cf_json_object_get_string (object, "jsonrpc"), "2.0") != 0)
+    return invalid (error, CF_JSONRPC_INVALID_REQUEST,
+                    "Invalid Request: \"jsonrpc\" must be \"2.0\"");
+
+  if (method != NULL)
+    {
+      if (!cf_json_node_is_string (method) || *json_node_get_string (method) == '\0')
+        return invalid (error, CF_JSONRPC_INVALID_REQUEST,
+                        "Invalid Request: \"method\" must be a non-empty string");
+      if (id != NULL && !valid_id (id))
+        return invalid (error, CF_JSONRPC_INVALID_REQUEST,
+                        "Invalid Request: \"id\" must be a string or an integer");
+      if (params != NULL && !JSON_NODE_HOLDS_OBJECT (params))
+        return invalid (error, CF_JSONRPC_INVALID_PARAMS,
+                        "Invalid params: \"params\" must be an object");
+
+      self->kind = id != NULL ? CF_JSONRPC_KIND_REQUEST : CF_JSONRPC_KIND_NOTIFICATION;
+      self->method = json_node_get_string (method);
+      self->params = params != NULL ? json_node_get_object (params) : NULL;
+      self->id = id;
+      return TRUE;
+    }
+
+  if (json_object_has_member (object, "result"))
+    {
+      if (!valid_id (id))
+        return invalid (error, CF_JSONRPC_INVALID_REQUEST,
+                        "Invalid Request: a response needs a string or integer \"id\"");
+      self->kind = CF_JSONRPC_KIND_RESULT;
+      self->result = json_object_get_member (object, "result");
+      self->id = id;
+      return TRUE;
+    }
+
+  if (json_object_has_member (object, "error"))
+    {
+      JsonObject *err = cf_json_object_get_object (object, "error");
+      gint64 code;
+
+      if (err == NULL || !cf_json_object_get_int (err, "code", &code) ||
+          cf_json_object_get_string (err, "message") == NULL)
+        return invalid (error, CF_JSONRPC_INVALID_REQUEST,
+                        "Invalid Request: \"error\" needs an integer code and a message");
+      self->kind = CF_JSONRPC_KIND_ERROR;
+      self->error = err;
+      self->id = id != NULL && valid_id (id) ? id : NULL;
+      return TRUE;
+    }
+
+  return invalid (error, CF_JSONRPC_INVALID_REQUEST,
+                  "Invalid Request: neither a request, a notification nor a response");
+}
+
+/**
+ * cf_jsonrpc_message_new:
+ * @node: a parsed JSON value
+ * @error: return location for a %CF_JSONRPC_ERROR
+ *
+ * Validates @node as one JSON-RPC 2.0 message.
+ *
+ * Returns: (transfer full) (nullable): the message, or %NULL with @error
+ *   set to %CF_JSONRPC_INVALID_REQUEST or %CF_JSONRPC_INVALID_PARAMS
+ */
+CfJsonrpcMessage *
+cf_jsonrpc_message_new (JsonNode  *node,
+                        GError   **error)
+{
+  g_autoptr(CfJsonrpcMessage) self = NULL;
+
+  g_return_val_if_fail (node != NULL, NULL);
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      invalid (error, CF_JSONRPC_INVALID_REQUEST,
+               "Invalid Request: a JSON-RPC message must be an object");
+      return NULL;
+    }
+
+  self = g_atomic_rc_box_new0 (CfJsonrpcMessage);
+  self->node = json_node_ref (node);
+  if (!parse_members (self, json_node_get_object (node), error))
+    return NULL;
+
+  return g_steal_pointer (&self);
+}
+
+/**
+ * cf_jsonrpc_peek_id:
+ * @node: any JSON value
+ *
+ * Finds a usable id in a message that failed validation, so that the error
+ * response can still name the request.
+ *
+ * Returns: (transfer none) (nullable): the id
+ */
+JsonNode *
+cf_jsonrpc_peek_id (JsonNode *node)
+{
+  JsonNode *id;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  id = json_object_get_member (json_node_get_object (node), "id");
+  return valid_id (id) ? id : NULL;
+}
+
+static JsonObject *
+new_envelope (JsonNode *id)
+{
+  JsonObject *object = json_object_new ();
+
+  json_object_set_string_member (object, "jsonrpc", "2.0");
+  if (id != NULL)
+    json_object_set_member (object, "id", json_node_copy (id));
+  return object;
+}
+
+/**
+ * cf_jsonrpc_build_result:
+ * @id: the request id
+ * @result: (transfer full): the result object
+ *
+ * Returns: (transfer full): a response message
+ */
+JsonNode *
+cf_jsonrpc_build_result (JsonNode   *id,
+                         JsonObject *result)
+{
+  JsonObject *object = new_envelope (id);
+
+  json_object_set_object_member (object, "result", result);
+  return cf_json_node_new_object (object);
+}
+
+/**
+ * cf_jsonrpc_build_error:
+ * @id: (nullable): the request id, %NULL when it could not be read
+ * @code: a #CfJsonrpcCode or an application code
+ * @message: a short description
+ * @data: (transfer full) (nullable): extra data
+ *
+ * Returns: (transfer full): an error response; its "id" is null when @id is
+ *   %NULL, as JSON-RPC requires
+ */
+JsonNode *
+cf_jsonrpc_build_error (JsonNode   *id,
+                        int         code,
+                        const char *message,
+                        JsonNode   *data)
+{
+  JsonObject *object = new_envelope (id);
+  JsonObject *error = json_object_new ();
+
+  if (id == NULL)
+    json_object_set_null_member (object, "id");
+  json_object_set_int_member (error, "code", code);
+  json_object_set_string_member (error, "message", message);
+  if (data != NULL)
+    json_object_set_member (error, "data", data);
+  json_object_set_object_member (object, "error", error);
+  return cf_json_node_new_object (object);
+}
+
+/**
+ * cf_jsonrpc_build_error_from_gerror:
+ * @id: (nullable): the request id
+ * @error: an error; %CF_JSONRPC_ERROR codes are used as they are, any other
+ *   domain becomes an internal error
+ *
+ * Returns: (transfer full): an error response
+ */
+JsonNode *
+cf_jsonrpc_build_error_from_gerror (JsonNode     *id,
+                                    const GError *error)
+{
+  int code = CF_JSONRPC_INTERNAL_ERROR;
+
+  if (error->domain == CF_JSONRPC_ERROR)
+    code = error->code;
+  else if (error->domain == CF_JSON_ERROR)
+    code = CF_JSONRPC_PARSE_ERROR;
+
+  return cf_jsonrpc_build_error (id, code, error->message, NULL);
+}
+
+/**
+ * cf_jsonrpc_build_notification:
+ * @method: the notification method
+ * @params: (transfer full) (nullable): its params
+ *
+ * Returns: (transfer full): a notification message
+ */
+JsonNode *
+cf_jsonrpc_build_notification (const char *method,
+                               JsonObject *params)
+{
+  return cf_jsonrpc_build_request (NULL, method, params);
+}
+
+/**
+ * cf_jsonrpc_build_request:
+ * @id: (nullable): the id; %NULL builds a notification
+ * @method: the method
+ * @params: (transfer full) (nullable): its params
+ *
+ * Returns: (transfer full): a request message
+ */
+JsonNode *
+cf_jsonrpc_build_request (JsonNode   *id,
+                          const char *method,
+                          JsonObject *params)
+{
+  JsonObject *object = new_envelope (id);
+
+  json_object_set_string_member (object, "method", method);
+  if (params != NULL)
+    json_object_set_object_member (object, "params", params);
+  return cf_json_node_new_object (object);
+}

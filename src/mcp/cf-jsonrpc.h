@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/**
+ * CfJsonrpcCode:
+ *
+ * JSON-RPC 2.0 error codes, and the ones MCP defines on top of them. Errors
+ * in the %CF_JSONRPC_ERROR domain carry one of these as their code.
+ */
+typedef enum {
+  CF_JSONRPC_PARSE_ERROR                 = -32700,
+  CF_JSONRPC_INVALID_REQUEST             = -32600,
+  CF_JSONRPC_METHOD_NOT_FOUND            = -32601,
+  CF_JSONRPC_INVALID_PARAMS              = -32602,
+  CF_JSONRPC_INTERNAL_ERROR              = -32603,
+  /* legacy eras only (2025-11-25 and earlier) */
+  CF_JSONRPC_RESOURCE_NOT_FOUND_LEGACY   = -32002,
+  /* the range 2026-07-28 reserves for the MCP specification */
+  CF_JSONRPC_HEADER_MISMATCH             = -32020,
+  CF_JSONRPC_MISSING_CLIENT_CAPABILITY   = -32021,
+  CF_JSONRPC_UNSUPPORTED_VERSION         = -32022,
+} CfJsonrpcCode;
+
+#define CF_JSONRPC_ERROR (cf_jsonrpc_error_quark ())
+
+typedef enum {
+  CF_JSONRPC_KIND_REQUEST,
+  CF_JSONRPC_KIND_NOTIFICATION,
+  CF_JSONRPC_KIND_RESULT,
+  CF_JSONRPC_KIND_ERROR,
+} CfJsonrpcKind;
+
+/**
+ * CfJsonrpcMessage:
+ * @kind: what the message is
+ * @id: (nullable): the id of a request or response
+ * @method: (nullable): the method of a request or notification
+ * @params: (nullable): the params object
+ * @result: (nullable): the result of a response
+ * @error: (nullable): the error object of an error response
+ * @node: the whole message
+ *
+ * A validated JSON-RPC 2.0 message. Fields borrow from @node.
+ */
+typedef struct {
+  CfJsonrpcKind  kind;
+  JsonNode      *id;
+  const char    *method;
+  JsonObject    *params;
+  JsonNode      *result;
+  JsonObject    *error;
+  JsonNode      *node;
+} CfJsonrpcMessage;
+
+GQuark            cf_jsonrpc_error_quark        (void);
+
+CfJsonrpcMessage *cf_jsonrpc_message_new        (JsonNode          *node,
+                                                 GError           **error);
+CfJsonrpcMessage *cf_jsonrpc_message_ref        (CfJsonrpcMessage  *self);
+void              cf_jsonrpc_message_unref      (CfJsonrpcMessage  *self);
+JsonNode         *cf_jsonrpc_peek_id            (JsonNode          *node);
+
+JsonNode         *cf_jsonrpc_build_result       (JsonNode          *id,
+                                                 JsonObject        *result);
+JsonNode         *cf_jsonrpc_build_error        (JsonNode          *id,
+                                                 int                code,
+                                                 const char        *message,
+                                                 JsonNode          *data);
+JsonNode         *cf_jsonrpc_build_error_from_gerror (JsonNode     *id,
+                                                 const GError      *error);
+JsonNode         *cf_jsonrpc_build_notification (const char        *method,
+                                                 JsonObject        *params);
+JsonNode         *cf_jsonrpc_build_request      (JsonNode          *id,
+                                                 const char        *method,
+                                                 JsonObject        *params);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CfJsonrpcMessage, cf_jsonrpc_message_unref)
+
+G_END_DECLS

@@ -1,0 +1,756 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cf-mcp-request"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "cf-json.h"
+#include "cf-mcp-request-private.h"
+#include "cf-mcp-server-private.h"
+#include "cf-mcp-session.h"
+#include "cf-mcp-stream.h"
+#include "cf-mcp-version.h"
+
+/**
+ * CfMcpRequest:
+ *
+ * One request in flight, as a handler sees it: its params, the era-neutral
+ * facts about the caller, and the ways to answer. Notifications and
+ * server-to-client requests go out on the request's own stream, before the
+ * final response, so that clients see them in order.
+ *
+ * Server-to-client requests are bridged per era: legacy clients get a real
+ * JSON-RPC request and answer it with a POST; 2026-07-28 clients get an
+ * InputRequiredResult and retry with inputResponses. For the latter the
+ * handler simply runs again from the start; the answers it already had come
+ * back from `requestState` and `inputResponses` in order, so a handler that
+ * asks the same questions in the same order needs no era-specific code.
+ */
+struct _CfMcpRequest
+{
+  GObject            parent_instance;
+
+  CfMcpServer       *server;
+  CfMcpSession      *session;
+  CfMcpStream       *stream;
+  CfJsonrpcMessage  *message;
+  JsonObject        *params;
+  char              *key;
+  char              *version;
+  JsonObject        *client_capabilities;
+  char              *scope;
+  GCancellable      *cancellable;
+  JsonObject        *inputs;
+  gulong             closed_id;
+  gint64             ttl_ms;
+  guint              next_input;
+  CfMcpEra           era;
+  CfMcpLogLevel      log_level;
+  guint              done : 1;
+  guint              keep_open : 1;
+  guint              private_scope : 1;
+};
+
+G_DEFINE_FINAL_TYPE (CfMcpRequest, cf_mcp_request, G_TYPE_OBJECT)
+G_DEFINE_QUARK (cf-mcp-request-error-quark, cf_mcp_request_error)
+
+static void complete (CfMcpRequest *self,
+                      JsonNode     *response,
+                      guint         status);
+
+static void
+cf_mcp_request_dispose (GObject *object)
+{
+  CfMcpRequest *self = (CfMcpRequest *) object;
+
+  /* Every request gets an answer: a handler that lost its request must not
+   * leave the client waiting forever. */
+  if (!self->done && self->stream != NULL)
+    {
+      g_warning ("Request %s (%s) was dropped without an answer",
+                 self->key, self->message->method);
+      complete (self, cf_jsonrpc_build_error (self->message->id, CF_JSONRPC_INTERNAL_ERROR,
+                                              "Internal error: the request was dropped",
+                                              NULL), 500);
+    }
+
+  G_OBJECT_CLASS (cf_mcp_request_parent_class)->dispose (object);
+}
+
+static void
+cf_mcp_request_finalize (GObject *object)
+{
+  CfMcpRequest *self = (CfMcpRequest *) object;
+
+  g_clear_object (&self->server);
+  g_clear_object (&self->session);
+  g_clear_object (&self->stream);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->message, cf_jsonrpc_message_unref);
+  g_clear_pointer (&self->params, json_object_unref);
+  g_clear_pointer (&self->client_capabilities, json_object_unref);
+  g_clear_pointer (&self->inputs, json_object_unref);
+  g_clear_pointer (&self->key, g_free);
+  g_clear_pointer (&self->version, g_free);
+  g_clear_pointer (&self->scope, g_free);
+
+  G_OBJECT_CLASS (cf_mcp_request_parent_class)->finalize (object);
+}
+
+static void
+cf_mcp_request_class_init (CfMcpRequestClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = cf_mcp_request_dispose;
+  object_class->finalize = cf_mcp_request_finalize;
+}
+
+static void
+cf_mcp_request_init (CfMcpRequest *self)
+{
+  self->cancellable = g_cancellable_new ();
+  self->log_level = CF_MCP_LOG_LEVEL_NONE;
+}
+
+static void
+on_stream_closed (CfMcpStream  *stream,
+                  CfMcpRequest *self)
+{
+  g_autoptr(CfMcpRequest) hold = g_object_ref (self);
+
+  /* Nobody is left to answer: closing the stream is the cancellation. */
+  g_debug ("Stream of request %s closed, cancelling", self->key);
+  self->done = TRUE;
+  g_clear_signal_handler (&self->closed_id, self->stream);
+  if (self->session != NULL)
+    cf_mcp_session_untrack_request (self->session, self->key);
+  g_cancellable_cancel (self->cancellable);
+  _cf_mcp_server_request_done (self->server, self);
+}
+
+static JsonObject *
+decode_state (const char *state)
+{
+  g_autofree guchar *raw = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  gsize len = 0;
+
+  if (state == NULL)
+    return NULL;
+  raw = g_base64_decode (state, &len);
+  node = cf_json_parse ((const char *) raw, len, NULL);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  return json_object_ref (json_node_get_object (node));
+}
+
+static JsonObject *
+collect_inputs (JsonObject *params)
+{
+  JsonObject *inputs = decode_state (cf_json_object_get_string (params, "requestState"));
+  JsonObject *responses = cf_json_object_get_object (params, "inputResponses");
+  g_autoptr(GList) members = NULL;
+
+  if (inputs == NULL)
+    inputs = json_object_new ();
+  if (responses != NULL)
+    members = json_object_get_members (responses);
+  for (GList *l = members; l != NULL; l = l->next)
+    json_object_set_member (inputs, l->data,
+                            json_object_dup_member (responses, l->data));
+  return inputs;
+}
+
+CfMcpRequest *
+_cf_mcp_request_new (CfMcpServer            *server,
+                     CfMcpSession           *session,
+                     CfMcpStream            *stream,
+                     CfJsonrpcMessage       *message,
+                     const CfMcpRequestInfo *info,
+                     const char             *scope)
+{
+  CfMcpRequest *self = g_object_new (CF_TYPE_MCP_REQUEST, NULL);
+
+  self->server = g_object_ref (server);
+  self->session = session ? g_object_ref (session) : NULL;
+  self->stream = g_object_ref (stream);
+  self->message = cf_jsonrpc_message_ref (message);
+  self->params = message->params ? json_object_ref (message->params) : json_object_new ();
+  self->key = cf_json_node_to_id_string (message->id);
+  self->version = g_strdup (info->version);
+  self->era = info->era;
+  self->log_level = info->log_level;
+  self->scope = g_strdup (scope);
+  if (info->client_capabilities != NULL)
+    self->client_capabilities = json_object_ref (info->client_capabilities);
+  if (self->era == CF_MCP_ERA_MODERN)
+    self->inputs = collect_inputs (self->params);
+
+  self->closed_id = g_signal_connect (stream, "closed", G_CALLBACK (on_stream_closed), self);
+  if (session != NULL)
+    cf_mcp_session_track_request (session, self->key, self);
+
+  return self;
+}
+
+const char *
+_cf_mcp_request_get_key (CfMcpRequest *self)
+{
+  return self->key;
+}
+
+CfMcpStream *
+_cf_mcp_request_get_stream (CfMcpRequest *self)
+{
+  return self->stream;
+}
+
+void
+_cf_mcp_request_set_keep_open (CfMcpRequest *self,
+                               gboolean      keep_open)
+{
+  self->keep_open = !!keep_open;
+}
+
+const char *
+cf_mcp_request_get_method (CfMcpRequest *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), NULL);
+  return self->message->method;
+}
+
+/**
+ * cf_mcp_request_get_params:
+ *
+ * Returns: (transfer none): the params, an empty object when none were sent
+ */
+JsonObject *
+cf_mcp_request_get_params (CfMcpRequest *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), NULL);
+  return self->params;
+}
+
+JsonNode *
+cf_mcp_request_get_id (CfMcpRequest *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), NULL);
+  return self->message->id;
+}
+
+CfMcpServer *
+cf_mcp_request_get_server (CfMcpRequest *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), NULL);
+  return self->server;
+}
+
+/**
+ * cf_mcp_request_get_session:
+ *
+ * Returns: (transfer none) (nullable): the legacy session, if any
+ */
+CfMcpSession *
+cf_mcp_request_get_session (CfMcpRequest *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), NULL);
+  return self->era == CF_MCP_ERA_LEGACY ? self->session : NULL;
+}
+
+const char *
+cf_mcp_request_get_protocol_version (CfMcpRequest *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), NULL);
+  return self->version;
+}
+
+CfMcpEra
+cf_mcp_request_get_era (CfMcpRequest *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), CF_MCP_ERA_LEGACY);
+  return self->era;
+}
+
+JsonObject *
+cf_mcp_request_get_client_capabilities (CfMcpRequest *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), NULL);
+  return self->client_capabilities;
+}
+
+gboolean
+cf_mcp_request_client_has_capability (CfMcpRequest *self,
+                                      const char   *capability)
+{
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), FALSE);
+  return self->client_capabilities != NULL &&
+         json_object_has_member (self->client_capabilities, capability);
+}
+
+const char *
+cf_mcp_request_get_scope (CfMcpRequest *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), NULL);
+  return self->scope;
+}
+
+/**
+ * cf_mcp_request_get_cancellable:
+ *
+ * Returns: (transfer none): cancelled when the client cancels the request or
+ *   goes away
+ */
+GCancellable *
+cf_mcp_request_get_cancellable (CfMcpRequest *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), NULL);
+  return self->cancellable;
+}
+
+gboolean
+cf_mcp_request_is_done (CfMcpRequest *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), TRUE);
+  return self->done;
+}
+
+/**
+ * cf_mcp_request_set_cache_hint:
+ * @self: a #CfMcpRequest
+ * @ttl_ms: how long a 2026-07-28 client may cache a cacheable result
+ * @private_scope: whether the result depends on who asked
+ */
+void
+cf_mcp_request_set_cache_hint (CfMcpRequest *self,
+                               gint64        ttl_ms,
+                               gboolean      private_scope)
+{
+  g_return_if_fail (CF_IS_MCP_REQUEST (self));
+  self->ttl_ms = ttl_ms;
+  self->private_scope = !!private_scope;
+}
+
+static void
+complete (CfMcpRequest *self,
+          JsonNode     *response,
+          guint         status)
+{
+  g_autoptr(CfMcpRequest) hold = g_object_ref (self);
+  g_autoptr(JsonNode) owned = response;
+
+  if (self->done)
+    return;
+
+  self->done = TRUE;
+  g_clear_signal_handler (&self->closed_id, self->stream);
+  if (self->session != NULL)
+    cf_mcp_session_untrack_request (self->session, self->key);
+  cf_mcp_stream_finish (self->stream, response, status);
+  _cf_mcp_server_request_done (self->server, self);
+}
+
+/**
+ * cf_mcp_request_return:
+ * @self: a #CfMcpRequest
+ * @result: (transfer full): the result object, era-neutral
+ *
+ * Answers the request. The era adapter adds what the client's era expects
+ * (resultType, cache hints, serverInfo). Answering twice is ignored.
+ */
+void
+cf_mcp_request_return (CfMcpRequest *self,
+                       JsonObject   *result)
+{
+  g_return_if_fail (CF_IS_MCP_REQUEST (self));
+  g_return_if_fail (result != NULL);
+
+  if (self->done)
+    {
+      json_object_unref (result);
+      return;
+    }
+
+  result = cf_mcp_era_shape_result (self->era, self->message->method, result,
+                                    self->ttl_ms, self->private_scope,
+                                    cf_mcp_server_get_info (self->server));
+  complete (self, cf_jsonrpc_build_result (self->message->id, result), 200);
+}
+
+/**
+ * cf_mcp_request_return_error:
+ * @self: a #CfMcpRequest
+ * @code: a #CfJsonrpcCode
+ * @message: what went wrong, for the client
+ * @data: (transfer full) (nullable): extra error data
+ */
+void
+cf_mcp_request_return_error (CfMcpRequest *self,
+                             int           code,
+                             const char   *message,
+                             JsonNode     *data)
+{
+  g_return_if_fail (CF_IS_MCP_REQUEST (self));
+
+  if (self->done)
+    {
+      g_clear_pointer (&data, json_node_unref);
+      return;
+    }
+
+  complete (self, cf_jsonrpc_build_error (self->message->id, code, message, data),
+            cf_mcp_era_error_status (self->era, code));
+}
+
+void
+cf_mcp_request_return_gerror (CfMcpRequest *self,
+                              const GError *error)
+{
+  g_return_if_fail (CF_IS_MCP_REQUEST (self));
+  g_return_if_fail (error != NULL);
+
+  if (g_error_matches (error, CF_MCP_REQUEST_ERROR, CF_MCP_REQUEST_ERROR_INPUT_REQUIRED))
+    return;
+  if (error->domain == CF_JSONRPC_ERROR)
+    cf_mcp_request_return_error (self, error->code, error->message, NULL);
+  else
+    cf_mcp_request_return_error (self, CF_JSONRPC_INTERNAL_ERROR, error->message, NULL);
+}
+
+/**
+ * cf_mcp_request_return_json:
+ * @self: a #CfMcpRequest
+ * @response: (transfer full): a complete JSON-RPC response to pass through
+ *
+ * Answers with a response built elsewhere (a relayed upstream answer); its
+ * id is replaced with this request's id.
+ */
+void
+cf_mcp_request_return_json (CfMcpRequest *self,
+                            JsonNode     *response)
+{
+  g_return_if_fail (CF_IS_MCP_REQUEST (self));
+  g_return_if_fail (JSON_NODE_HOLDS_OBJECT (response));
+
+  if (self->done)
+    {
+      json_node_unref (response);
+      return;
+    }
+  json_object_set_member (json_node_get_object (response), "id",
+                          json_node_copy (self->message->id));
+  complete (self, response, 200);
+}
+
+/**
+ * cf_mcp_request_notify:
+ * @self: a #CfMcpRequest
+ * @method: a notification method
+ * @params: (transfer full) (nullable): its params
+ *
+ * Sends a notification that belongs to this request, ahead of its answer.
+ *
+ * Returns: %TRUE if it was delivered
+ */
+gboolean
+cf_mcp_request_notify (CfMcpRequest *self,
+                       const char   *method,
+                       JsonObject   *params)
+{
+  g_autoptr(JsonNode) message = NULL;
+
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), FALSE);
+
+  message = cf_jsonrpc_build_notification (method, params);
+  if (self->done)
+    return FALSE;
+  if (cf_mcp_stream_send (self->stream, message))
+    return TRUE;
+  /* A JSON-only response cannot carry it; a legacy session's standalone
+   * stream still can, without ordering guarantees. */
+  if (self->era == CF_MCP_ERA_LEGACY && self->session != NULL)
+    return cf_mcp_session_send (self->session, message);
+  return FALSE;
+}
+
+/**
+ * cf_mcp_request_progress:
+ * @self: a #CfMcpRequest
+ * @progress: the progress so far
+ * @total: the total, or a negative value when unknown
+ * @message: (nullable): a human-readable status
+ *
+ * Returns: %TRUE if the client asked for progress and it was delivered
+ */
+gboolean
+cf_mcp_request_progress (CfMcpRequest *self,
+                         double        progress,
+                         double        total,
+                         const char   *message)
+{
+  JsonObject *meta = cf_json_object_get_object (self->params, "_meta");
+  JsonNode *token = meta ? json_object_get_member (meta, "progressToken") : NULL;
+  JsonObject *params;
+
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), FALSE);
+
+  if (token == NULL || !(cf_json_node_is_string (token) || cf_json_node_is_integer (token)))
+    return FALSE;
+
+  params = json_object_new ();
+  json_object_set_member (params, "progressToken", json_node_copy (token));
+  json_object_set_double_member (params, "progress", progress);
+  if (total >= 0)
+    json_object_set_double_member (params, "total", total);
+  if (message != NULL)
+    json_object_set_string_member (params, "message", message);
+
+  return cf_mcp_request_notify (self, "notifications/progress", params);
+}
+
+/**
+ * cf_mcp_request_log:
+ * @self: a #CfMcpRequest
+ * @level: the message's severity
+ * @logger: (nullable): the logger name
+ * @data: (transfer full): the message, any JSON value
+ *
+ * Sends a log message if the client asked for this level: through
+ * `logging/setLevel` (legacy) or `_meta` of the request (2026-07-28, where
+ * a request without a level gets no log messages at all).
+ *
+ * Returns: %TRUE if it was delivered
+ */
+gboolean
+cf_mcp_request_log (CfMcpRequest  *self,
+                    CfMcpLogLevel  level,
+                    const char    *logger,
+                    JsonNode      *data)
+{
+  CfMcpLogLevel threshold = self->log_level;
+  JsonObject *params;
+
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), FALSE);
+
+  if (self->era == CF_MCP_ERA_LEGACY && self->session != NULL)
+    threshold = cf_mcp_session_get_log_level (self->session);
+  if (self->era == CF_MCP_ERA_LEGACY && threshold == CF_MCP_LOG_LEVEL_NONE)
+    threshold = CF_MCP_LOG_LEVEL_DEBUG;
+
+  if (threshold == CF_MCP_LOG_LEVEL_NONE || level < threshold)
+    {
+      json_node_unref (data);
+      return FALSE;
+    }
+
+  params = json_object_new ();
+  json_object_set_string_member (params, "level", cf_mcp_log_level_to_string (level));
+  if (logger != NULL)
+    json_object_set_string_member (params, "logger", logger);
+  json_object_set_member (params, "data", data);
+
+  return cf_mcp_request_notify (self, "notifications/message", params);
+}
+
+/* Server-to-client requests */
+
+typedef struct {
+  CfMcpServer *server;
+  char        *key;
+  guint        timeout_id;
+} ClientCall;
+
+static void
+client_call_free (ClientCall *call)
+{
+  if (call->key != NULL)
+    _cf_mcp_server_unregister_client_call (call->server, call->key);
+  g_clear_handle_id (&call->timeout_id, g_source_remove);
+  g_clear_pointer (&call->key, g_free);
+  g_clear_object (&call->server);
+  g_free (call);
+}
+
+static gboolean
+on_client_call_timeout (gpointer user_data)
+{
+  GTask *task = user_data;
+  ClientCall *call = g_task_get_task_data (task);
+
+  call->timeout_id = 0;
+  /* A late answer must not find the task again. */
+  _cf_mcp_server_unregister_client_call (call->server, call->key);
+  g_clear_pointer (&call->key, g_free);
+  g_task_return_new_error (task, CF_MCP_REQUEST_ERROR, CF_MCP_REQUEST_ERROR_TIMED_OUT,
+                           "The client did not answer within %u ms",
+                           cf_mcp_server_get_client_timeout (call->server));
+  g_object_unref (task);
+  return G_SOURCE_REMOVE;
+}
+
+static const char *
+required_capability (const char *method)
+{
+  if (g_str_equal (method, "sampling/createMessage"))
+    return "sampling";
+  if (g_str_equal (method, "elicitation/create"))
+    return "elicitation";
+  if (g_str_equal (method, "roots/list"))
+    return "roots";
+  return NULL;
+}
+
+static void
+call_client_legacy (CfMcpRequest *self,
+                    GTask        *task,
+                    const char   *method,
+                    JsonObject   *params)
+{
+  ClientCall *call = g_task_get_task_data (task);
+  g_autoptr(JsonNode) id = NULL;
+  g_autoptr(JsonNode) message = NULL;
+
+  call->key = _cf_mcp_server_register_client_call (self->server, task);
+  id = cf_json_node_new_string (call->key + 2);
+  message = cf_jsonrpc_build_request (id, method, params);
+
+  if (!cf_mcp_stream_send (self->stream, message) &&
+      (self->session == NULL || !cf_mcp_session_send (self->session, message)))
+    {
+      g_task_return_new_error (task, CF_MCP_REQUEST_ERROR, CF_MCP_REQUEST_ERROR_UNDELIVERABLE,
+                               "The client has no stream open to receive %s", method);
+      g_object_unref (task);
+      return;
+    }
+
+  call->timeout_id = g_timeout_add (cf_mcp_server_get_client_timeout (self->server),
+                                    on_client_call_timeout, task);
+}
+
+static char *
+encode_state (JsonObject *inputs)
+{
+  g_autofree char *json = cf_json_object_to_string (inputs);
+
+  return g_base64_encode ((const guchar *) json, strlen (json));
+}
+
+static void
+call_client_modern (CfMcpRequest *self,
+                    GTask        *task,
+                    const char   *method,
+                    JsonObject   *params)
+{
+  g_autofree char *input_key = g_strdup_printf ("cf-input-%u", self->next_input++);
+  JsonObject *result, *requests, *request;
+
+  if (json_object_has_member (self->inputs, input_key))
+    {
+      g_task_return_pointer (task, json_object_dup_member (self->inputs, input_key),
+                             (GDestroyNotify) json_node_unref);
+      g_object_unref (task);
+      json_object_unref (params);
+      return;
+    }
+
+  request = json_object_new ();
+  json_object_set_string_member (request, "method", method);
+  json_object_set_object_member (request, "params", params);
+  requests = json_object_new ();
+  json_object_set_object_member (requests, input_key, request);
+
+  result = json_object_new ();
+  json_object_set_string_member (result, "resultType", "input_required");
+  json_object_set_object_member (result, "inputRequests", requests);
+  if (json_object_get_size (self->inputs) > 0)
+    {
+      g_autofree char *state = encode_state (self->inputs);
+      json_object_set_string_member (result, "requestState", state);
+    }
+  cf_mcp_request_return (self, result);
+
+  g_task_return_new_error (task, CF_MCP_REQUEST_ERROR, CF_MCP_REQUEST_ERROR_INPUT_REQUIRED,
+                           "The client must supply input first");
+  g_object_unref (task);
+}
+
+/**
+ * cf_mcp_request_call_client_async:
+ * @self: a #CfMcpRequest
+ * @method: `sampling/createMessage`, `elicitation/create` or `roots/list`
+ * @params: (transfer full): its params
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the client's answer
+ * @user_data: closure data
+ *
+ * Asks the client something while this request runs. With a 2026-07-28
+ * client the request is answered with an InputRequiredResult instead and
+ * the call fails with %CF_MCP_REQUEST_ERROR_INPUT_REQUIRED: the handler
+ * then stops, and runs again when the client retries with the input.
+ */
+void
+cf_mcp_request_call_client_async (CfMcpRequest        *self,
+                                  const char          *method,
+                                  JsonObject          *params,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  GTask *task;
+  ClientCall *call;
+  const char *capability = required_capability (method);
+
+  g_return_if_fail (CF_IS_MCP_REQUEST (self));
+  g_return_if_fail (method != NULL);
+  g_return_if_fail (params != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cf_mcp_request_call_client_async);
+  g_task_set_check_cancellable (task, FALSE);
+  call = g_new0 (ClientCall, 1);
+  call->server = g_object_ref (self->server);
+  g_task_set_task_data (task, call, (GDestroyNotify) client_call_free);
+
+  if (capability != NULL && !cf_mcp_request_client_has_capability (self, capability))
+    {
+      g_autofree char *msg = g_strdup_printf ("The client did not declare the %s capability",
+                                              capability);
+
+      if (self->era == CF_MCP_ERA_MODERN)
+        {
+          JsonObject *data = json_object_new ();
+          JsonArray *missing = json_array_new ();
+
+          json_array_add_string_element (missing, capability);
+          json_object_set_array_member (data, "requiredCapabilities", missing);
+          cf_mcp_request_return_error (self, CF_JSONRPC_MISSING_CLIENT_CAPABILITY, msg,
+                                       cf_json_node_new_object (data));
+        }
+      json_object_unref (params);
+      g_task_return_new_error (task, CF_MCP_REQUEST_ERROR, CF_MCP_REQUEST_ERROR_UNDELIVERABLE,
+                               "%s", msg);
+      g_object_unref (task);
+      return;
+    }
+
+  if (self->era == CF_MCP_ERA_MODERN)
+    call_client_modern (self, task, method, params);
+  else
+    call_client_legacy (self, task, method, params);
+}
+
+/**
+ * cf_mcp_request_call_client_finish:
+ *
+ * Returns: (transfer full): the client's result, or %NULL with @error set;
+ *   an error answer from the client is a %CF_JSONRPC_ERROR
+ */
+JsonNode *
+cf_mcp_request_call_client_finish (CfMcpRequest  *self,
+                                   GAsyncResult  *result,
+                                   GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

@@ -1,0 +1,1097 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cf-mcp-server"
+
+#include "config.h"
+
+#include "cf-json.h"
+#include "cf-jsonrpc.h"
+#include "cf-mcp-batch-stream.h"
+#include "cf-mcp-request-private.h"
+#include "cf-mcp-server-private.h"
+#include "cf-mcp-session.h"
+#include "cf-mcp-stream.h"
+#include "cf-mcp-version.h"
+
+/* A batch larger than this is refused whole: answering 10,000 requests of
+ * one POST would let one client monopolise the loop. */
+#define MAX_BATCH 100
+#define DEFAULT_CLIENT_TIMEOUT_MS 60000
+#define DEFAULT_MAX_SESSIONS 10000
+#define DISCOVER_TTL_MS 60000
+
+/**
+ * CfMcpServer:
+ *
+ * The transport-independent MCP server: it validates JSON-RPC, resolves the
+ * protocol era of each request, runs the handshake, the built-in methods
+ * (ping, logging, discovery, subscriptions) and dispatches everything else
+ * to registered method handlers. Legacy sessions live here, as do the
+ * server-to-client calls awaiting an answer and the open
+ * `subscriptions/listen` streams.
+ */
+struct _CfMcpServer
+{
+  GObject      parent_instance;
+
+  JsonObject  *info;
+  char        *instructions;
+  GStrv        versions;
+  JsonObject  *capabilities;
+  GHashTable  *methods;
+  GHashTable  *sessions;
+  GHashTable  *client_calls;
+  GPtrArray   *listeners;
+  guint64      next_call;
+  guint        client_timeout_ms;
+  guint        max_sessions;
+};
+
+typedef struct {
+  CfMcpMethodFunc func;
+  gpointer        user_data;
+  GDestroyNotify  destroy;
+} MethodEntry;
+
+typedef struct {
+  CfMcpRequest *request;
+  JsonObject   *filter;
+} Listener;
+
+G_DEFINE_FINAL_TYPE (CfMcpServer, cf_mcp_server, G_TYPE_OBJECT)
+
+static void
+method_entry_free (MethodEntry *entry)
+{
+  if (entry->destroy != NULL)
+    entry->destroy (entry->user_data);
+  g_free (entry);
+}
+
+static void
+listener_free (Listener *listener)
+{
+  g_clear_object (&listener->request);
+  g_clear_pointer (&listener->filter, json_object_unref);
+  g_free (listener);
+}
+
+static void
+cf_mcp_server_dispose (GObject *object)
+{
+  CfMcpServer *self = (CfMcpServer *) object;
+
+  cf_mcp_server_shutdown (self);
+
+  G_OBJECT_CLASS (cf_mcp_server_parent_class)->dispose (object);
+}
+
+static void
+cf_mcp_server_finalize (GObject *object)
+{
+  CfMcpServer *self = (CfMcpServer *) object;
+
+  g_clear_pointer (&self->info, json_object_unref);
+  g_clear_pointer (&self->instructions, g_free);
+  g_clear_pointer (&self->versions, g_strfreev);
+  g_clear_pointer (&self->capabilities, json_object_unref);
+  g_clear_pointer (&self->methods, g_hash_table_unref);
+  g_clear_pointer (&self->sessions, g_hash_table_unref);
+  g_clear_pointer (&self->client_calls, g_hash_table_unref);
+  g_clear_pointer (&self->listeners, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (cf_mcp_server_parent_class)->finalize (object);
+}
+
+static void
+cf_mcp_server_class_init (CfMcpServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = cf_mcp_server_dispose;
+  object_class->finalize = cf_mcp_server_finalize;
+}
+
+static void
+cf_mcp_server_init (CfMcpServer *self)
+{
+  self->info = json_object_new ();
+  self->versions = g_strdupv ((GStrv) cf_mcp_known_versions ());
+  self->capabilities = json_object_new ();
+  self->methods = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) method_entry_free);
+  self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->client_calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) listener_free);
+  self->client_timeout_ms = DEFAULT_CLIENT_TIMEOUT_MS;
+  self->max_sessions = DEFAULT_MAX_SESSIONS;
+}
+
+/**
+ * cf_mcp_server_new:
+ * @name: the serverInfo name
+ * @version: the serverInfo version
+ *
+ * Returns: (transfer full): a server that knows no methods yet
+ */
+CfMcpServer *
+cf_mcp_server_new (const char *name,
+                   const char *version)
+{
+  CfMcpServer *self;
+
+  g_return_val_if_fail (name != NULL, NULL);
+  g_return_val_if_fail (version != NULL, NULL);
+
+  self = g_object_new (CF_TYPE_MCP_SERVER, NULL);
+  json_object_set_string_member (self->info, "name", name);
+  json_object_set_string_member (self->info, "version", version);
+  return self;
+}
+
+/**
+ * cf_mcp_server_get_info:
+ *
+ * Returns: (transfer none): the serverInfo object
+ */
+JsonObject *
+cf_mcp_server_get_info (CfMcpServer *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_SERVER (self), NULL);
+  return self->info;
+}
+
+void
+cf_mcp_server_set_instructions (CfMcpServer *self,
+                                const char  *instructions)
+{
+  g_return_if_fail (CF_IS_MCP_SERVER (self));
+  g_free (self->instructions);
+  self->instructions = g_strdup (instructions);
+}
+
+/**
+ * cf_mcp_server_set_versions:
+ * @self: a #CfMcpServer
+ * @versions: the protocol versions to serve, a subset of the known ones
+ */
+void
+cf_mcp_server_set_versions (CfMcpServer        *self,
+                            const char * const *versions)
+{
+  GPtrArray *kept = g_ptr_array_new ();
+
+  g_return_if_fail (CF_IS_MCP_SERVER (self));
+  g_return_if_fail (versions != NULL && versions[0] != NULL);
+
+  /* Keep the newest-first order negotiation relies on. */
+  for (const char * const *v = cf_mcp_known_versions (); *v != NULL; v++)
+    if (g_strv_contains (versions, *v))
+      g_ptr_array_add (kept, g_strdup (*v));
+  g_ptr_array_add (kept, NULL);
+
+  g_strfreev (self->versions);
+  self->versions = (GStrv) g_ptr_array_free (kept, FALSE);
+}
+
+const char * const *
+cf_mcp_server_get_versions (CfMcpServer *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_SERVER (self), NULL);
+  return (const char * const *) self->versions;
+}
+
+gboolean
+cf_mcp_server_supports_version (CfMcpServer *self,
+                                const char  *version)
+{
+  g_return_val_if_fail (CF_IS_MCP_SERVER (self), FALSE);
+  return version != NULL && g_strv_contains ((const char * const *) self->versions, version);
+}
+
+/**
+ * cf_mcp_server_get_default_legacy_version:
+ *
+ * Returns: (nullable): what a legacy client that names no version gets:
+ *   2025-03-26 if served, else the newest legacy version served
+ */
+const char *
+cf_mcp_server_get_default_legacy_version (CfMcpServer *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_SERVER (self), NULL);
+
+  if (cf_mcp_server_supports_version (self, CF_MCP_VERSION_HEADERLESS))
+    return CF_MCP_VERSION_HEADERLESS;
+  for (guint i = 0; self->versions[i] != NULL; i++)
+    if (cf_mcp_version_get_era (self->versions[i]) == CF_MCP_ERA_LEGACY)
+      return self->versions[i];
+  return NULL;
+}
+
+static const char *
+newest_legacy_version (CfMcpServer *self)
+{
+  for (guint i = 0; self->versions[i] != NULL; i++)
+    if (cf_mcp_version_get_era (self->versions[i]) == CF_MCP_ERA_LEGACY)
+      return self->versions[i];
+  return NULL;
+}
+
+/**
+ * cf_mcp_server_set_capability:
+ * @self: a #CfMcpServer
+ * @name: a capability name ("tools", "resources", ...)
+ * @value: (transfer full) (nullable): its settings, or %NULL to remove it
+ */
+void
+cf_mcp_server_set_capability (CfMcpServer *self,
+                              const char  *name,
+                              JsonObject  *value)
+{
+  g_return_if_fail (CF_IS_MCP_SERVER (self));
+
+  if (value == NULL)
+    json_object_remove_member (self->capabilities, name);
+  else
+    json_object_set_object_member (self->capabilities, name, value);
+}
+
+/**
+ * cf_mcp_server_build_capabilities:
+ * @self: a #CfMcpServer
+ * @era: the era to describe them for
+ *
+ * Returns: (transfer full): the capabilities object
+ */
+JsonObject *
+cf_mcp_server_build_capabilities (CfMcpServer *self,
+                                  CfMcpEra     era)
+{
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(JsonNode) copy = NULL;
+  JsonObject *caps;
+
+  g_return_val_if_fail (CF_IS_MCP_SERVER (self), NULL);
+
+  node = json_node_new (JSON_NODE_OBJECT);
+  json_node_set_object (node, self->capabilities);
+  copy = json_node_copy (node);
+  caps = json_object_ref (json_node_get_object (copy));
+
+  if (era == CF_MCP_ERA_MODERN)
+    {
+      JsonObject *resources = cf_json_object_get_object (caps, "resources");
+
+      /* 2026-07-28 replaced resources/subscribe with subscriptions/listen. */
+      if (resources != NULL)
+        json_object_remove_member (resources, "subscribe");
+    }
+  return caps;
+}
+
+/**
+ * cf_mcp_server_add_method:
+ * @self: a #CfMcpServer
+ * @method: the method name
+ * @func: its handler
+ * @user_data: closure data
+ * @destroy: (nullable): frees @user_data
+ */
+void
+cf_mcp_server_add_method (CfMcpServer     *self,
+                          const char      *method,
+                          CfMcpMethodFunc  func,
+                          gpointer         user_data,
+                          GDestroyNotify   destroy)
+{
+  MethodEntry *entry;
+
+  g_return_if_fail (CF_IS_MCP_SERVER (self));
+  g_return_if_fail (method != NULL);
+  g_return_if_fail (func != NULL);
+
+  entry = g_new0 (MethodEntry, 1);
+  entry->func = func;
+  entry->user_data = user_data;
+  entry->destroy = destroy;
+  g_hash_table_replace (self->methods, g_strdup (method), entry);
+}
+
+gboolean
+cf_mcp_server_has_method (CfMcpServer *self,
+                          const char  *method)
+{
+  g_return_val_if_fail (CF_IS_MCP_SERVER (self), FALSE);
+  return g_hash_table_contains (self->methods, method);
+}
+
+void
+cf_mcp_server_set_client_timeout (CfMcpServer *self,
+                                  guint        msec)
+{
+  g_return_if_fail (CF_IS_MCP_SERVER (self));
+  self->client_timeout_ms = MAX (msec, 1);
+}
+
+guint
+cf_mcp_server_get_client_timeout (CfMcpServer *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_SERVER (self), 0);
+  return self->client_timeout_ms;
+}
+
+void
+cf_mcp_server_set_max_sessions (CfMcpServer *self,
+                                guint        max_sessions)
+{
+  g_return_if_fail (CF_IS_MCP_SERVER (self));
+  self->max_sessions = max_sessions;
+}
+
+/* Sessions */
+
+/**
+ * cf_mcp_server_lookup_session:
+ *
+ * Returns: (transfer none) (nullable): the session with that id
+ */
+CfMcpSession *
+cf_mcp_server_lookup_session (CfMcpServer *self,
+                              const char  *id)
+{
+  g_return_val_if_fail (CF_IS_MCP_SERVER (self), NULL);
+  return id != NULL ? g_hash_table_lookup (self->sessions, id) : NULL;
+}
+
+gboolean
+cf_mcp_server_close_session (CfMcpServer *self,
+                             const char  *id)
+{
+  CfMcpSession *session;
+
+  g_return_val_if_fail (CF_IS_MCP_SERVER (self), FALSE);
+
+  session = cf_mcp_server_lookup_session (self, id);
+  if (session == NULL)
+    return FALSE;
+
+  cf_mcp_session_cancel_all (session);
+  return g_hash_table_remove (self->sessions, id);
+}
+
+guint
+cf_mcp_server_get_n_sessions (CfMcpServer *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_SERVER (self), 0);
+  return g_hash_table_size (self->sessions);
+}
+
+/**
+ * cf_mcp_server_expire_sessions:
+ * @self: a #CfMcpServer
+ * @idle_usec: how long a session may stay idle
+ *
+ * Clients that never send DELETE would otherwise leak sessions.
+ *
+ * Returns: how many sessions were closed
+ */
+guint
+cf_mcp_server_expire_sessions (CfMcpServer *self,
+                               gint64       idle_usec)
+{
+  gint64 cutoff = g_get_monotonic_time () - idle_usec;
+  GHashTableIter iter;
+  CfMcpSession *session;
+  guint expired = 0;
+
+  g_return_val_if_fail (CF_IS_MCP_SERVER (self), 0);
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
+    {
+      if (cf_mcp_session_get_last_activity (session) >= cutoff ||
+          cf_mcp_session_get_stream (session) != NULL)
+        continue;
+      cf_mcp_session_cancel_all (session);
+      g_hash_table_iter_remove (&iter);
+      expired++;
+    }
+  return expired;
+}
+
+/* Server-to-client calls */
+
+char *
+_cf_mcp_server_register_client_call (CfMcpServer *self,
+                                     GTask       *task)
+{
+  char *key = g_strdup_printf ("s:cf-%" G_GUINT64_FORMAT, ++self->next_call);
+
+  g_hash_table_insert (self->client_calls, g_strdup (key), task);
+  return key;
+}
+
+void
+_cf_mcp_server_unregister_client_call (CfMcpServer *self,
+                                       const char  *key)
+{
+  g_hash_table_remove (self->client_calls, key);
+}
+
+static void
+handle_client_response (CfMcpServer      *self,
+                        CfJsonrpcMessage *message)
+{
+  g_autofree char *key = cf_json_node_to_id_string (message->id);
+  GTask *task;
+
+  if (key == NULL || !g_hash_table_steal_extended (self->client_calls, key, NULL,
+                                                   (gpointer *) &task))
+    {
+      g_debug ("Ignoring a response to no pending request (%s)", key ? key : "no id");
+      return;
+    }
+
+  if (message->kind == CF_JSONRPC_KIND_RESULT)
+    g_task_return_pointer (task, json_node_copy (message->result),
+                           (GDestroyNotify) json_node_unref);
+  else
+    g_task_return_new_error (task, CF_JSONRPC_ERROR,
+                             (int) json_object_get_int_member (message->error, "code"),
+                             "%s", json_object_get_string_member (message->error, "message"));
+  g_object_unref (task);
+}
+
+/* Notifications from the client */
+
+static void
+handle_notification (CfMcpServer           *self,
+                     CfMcpTransportContext *context,
+                     CfJsonrpcMessage      *message)
+{
+  CfMcpSession *session = context->session;
+
+  if (g_str_equal (message->method, "notifications/initialized"))
+    {
+      if (session != NULL)
+        cf_mcp_session_set_initialized (session, TRUE);
+    }
+  else if (g_str_equal (message->method, "notifications/cancelled"))
+    {
+      JsonNode *id = message->params ? json_object_get_member (message->params, "requestId") : NULL;
+      g_autofree char *key = id ? cf_json_node_to_id_string (id) : NULL;
+      CfMcpRequest *request = session && key ? cf_mcp_session_lookup_request (session, key) : NULL;
+
+      if (request != NULL)
+        g_cancellable_cancel (cf_mcp_request_get_cancellable (request));
+    }
+}
+
+/* Built-in methods */
+
+static void
+reply_empty (CfMcpRequest *request)
+{
+  cf_mcp_request_return (request, json_object_new ());
+}
+
+static void
+builtin_set_level (CfMcpServer  *self,
+                   CfMcpRequest *request)
+{
+  const char *level = cf_json_object_get_string (cf_mcp_request_get_params (request), "level");
+  CfMcpLogLevel value = cf_mcp_log_level_from_string (level);
+  CfMcpSession *session = cf_mcp_request_get_session (request);
+
+  if (value == CF_MCP_LOG_LEVEL_NONE)
+    {
+      cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS,
+                                   "Invalid params: \"level\" must be one of debug, info, "
+                                   "notice, warning, error, critical, alert, emergency", NULL);
+      return;
+    }
+  if (session != NULL)
+    cf_mcp_session_set_log_level (session, value);
+  reply_empty (request);
+}
+
+static void
+builtin_discover (CfMcpServer  *self,
+                  CfMcpRequest *request)
+{
+  JsonObject *result = json_object_new ();
+  JsonArray *versions = json_array_new ();
+
+  for (guint i = 0; self->versions[i] != NULL; i++)
+    json_array_add_string_element (versions, self->versions[i]);
+  json_object_set_array_member (result, "supportedVersions", versions);
+  json_object_set_object_member (result, "capabilities",
+                                 cf_mcp_server_build_capabilities (self, CF_MCP_ERA_MODERN));
+  if (self->instructions != NULL)
+    json_object_set_string_member (result, "instructions", self->instructions);
+  cf_mcp_request_set_cache_hint (request, DISCOVER_TTL_MS, FALSE);
+  cf_mcp_request_return (request, result);
+}
+
+static JsonObject *
+subscription_meta (CfMcpRequest *request)
+{
+  JsonObject *meta = json_object_new ();
+
+  json_object_set_member (meta, "io.modelcontextprotocol/subscriptionId",
+                          json_node_copy (cf_mcp_request_get_id (request)));
+  return meta;
+}
+
+static JsonObject *
+accepted_filter (CfMcpServer *self,
+                 JsonObject  *requested)
+{
+  static const struct { const char *flag; const char *capability; } flags[] = {
+    { "toolsListChanged", "tools" },
+    { "promptsListChanged", "prompts" },
+    { "resourcesListChanged", "resources" },
+  };
+  JsonObject *accepted = json_object_new ();
+  JsonArray *uris = cf_json_object_get_array (requested, "resourceSubscriptions");
+
+  for (guint i = 0; i < G_N_ELEMENTS (flags); i++)
+    if (cf_json_object_get_bool (requested, flags[i].flag, FALSE) &&
+        json_object_has_member (self->capabilities, flags[i].capability))
+      json_object_set_boolean_member (accepted, flags[i].flag, TRUE);
+
+  if (uris != NULL && json_object_has_member (self->capabilities, "resources"))
+    {
+      JsonArray *kept = json_array_new ();
+
+      for (guint i = 0; i < json_array_get_length (uris); i++)
+        if (cf_json_node_is_string (json_array_get_element (uris, i)))
+          json_array_add_string_element (kept, json_array_get_string_element (uris, i));
+      json_object_set_array_member (accepted, "resourceSubscriptions", kept);
+    }
+  return accepted;
+}
+
+static void
+builtin_listen (CfMcpServer  *self,
+                CfMcpRequest *request)
+{
+  JsonObject *requested = cf_json_object_get_object (cf_mcp_request_get_params (request),
+                                                     "notifications");
+  Listener *listener;
+  JsonObject *ack;
+
+  if (requested == NULL)
+    {
+      cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS,
+                                   "Invalid params: \"notifications\" must be an object", NULL);
+      return;
+    }
+
+  listener = g_new0 (Listener, 1);
+  listener->request = g_object_ref (request);
+  listener->filter = accepted_filter (self, requested);
+
+  ack = json_object_new ();
+  json_object_set_object_member (ack, "_meta", subscription_meta (request));
+  json_object_set_object_member (ack, "notifications", json_object_ref (listener->filter));
+  if (!cf_mcp_request_notify (request, "notifications/subscriptions/acknowledged", ack))
+    {
+      listener_free (listener);
+      cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_REQUEST,
+                                   "subscriptions/listen needs a streaming response: "
+                                   "accept text/event-stream", NULL);
+      return;
+    }
+
+  _cf_mcp_request_set_keep_open (request, TRUE);
+  g_ptr_array_add (self->listeners, listener);
+}
+
+static gboolean
+builtin_subscription (CfMcpServer  *self,
+                      CfMcpRequest *request,
+                      gboolean      subscribe)
+{
+  const char *uri = cf_json_object_get_string (cf_mcp_request_get_params (request), "uri");
+  CfMcpSession *session = cf_mcp_request_get_session (request);
+
+  if (uri == NULL)
+    {
+      cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS,
+                                   "Invalid params: \"uri\" must be a string", NULL);
+      return FALSE;
+    }
+  if (session != NULL && subscribe)
+    cf_mcp_session_subscribe (session, uri);
+  else if (session != NULL)
+    cf_mcp_session_unsubscribe (session, uri);
+  return TRUE;
+}
+
+/* Returns TRUE if the method was handled here. */
+static gboolean
+dispatch_builtin (CfMcpServer  *self,
+                  CfMcpRequest *request)
+{
+  const char *method = cf_mcp_request_get_method (request);
+
+  if (g_str_equal (method, "ping"))
+    reply_empty (request);
+  else if (g_str_equal (method, "logging/setLevel"))
+    builtin_set_level (self, request);
+  else if (g_str_equal (method, "server/discover"))
+    builtin_discover (self, request);
+  else if (g_str_equal (method, "subscriptions/listen"))
+    builtin_listen (self, request);
+  else if (g_str_equal (method, "resources/subscribe") ||
+           g_str_equal (method, "resources/unsubscribe"))
+    {
+      /* Record the subscription, then let a registered handler (a gateway
+       * forwarding it upstream) have its say. */
+      if (builtin_subscription (self, request, g_str_equal (method, "resources/subscribe")) &&
+          !cf_mcp_server_has_method (self, method))
+        reply_empty (request);
+      return !cf_mcp_server_has_method (self, method) || cf_mcp_request_is_done (request);
+    }
+  else
+    return FALSE;
+
+  return TRUE;
+}
+
+/* Requests */
+
+static void
+finish_error (CfMcpStream *stream,
+              JsonNode    *id,
+              int          code,
+              const char  *message,
+              JsonNode    *data,
+              guint        status)
+{
+  g_autoptr(JsonNode) response = cf_jsonrpc_build_error (id, code, message, data);
+
+  cf_mcp_stream_finish (stream, response, status);
+}
+
+static void
+handle_initialize (CfMcpServer           *self,
+                   CfMcpTransportContext *context,
+                   CfJsonrpcMessage      *message,
+                   CfMcpStream           *stream)
+{
+  const char *requested = cf_json_object_get_string (message->params, "protocolVersion");
+  const char *negotiated = newest_legacy_version (self);
+  CfMcpSession *session = context->session;
+  g_autoptr(JsonNode) response = NULL;
+  JsonObject *result;
+
+  if (requested == NULL)
+    {
+      finish_error (stream, message->id, CF_JSONRPC_INVALID_PARAMS,
+                    "Invalid params: \"protocolVersion\" must be a string", NULL, 400);
+      return;
+    }
+  if (negotiated == NULL)
+    {
+      finish_error (stream, message->id, CF_JSONRPC_UNSUPPORTED_VERSION,
+                    "Unsupported protocol version: this server speaks only 2026-07-28 "
+                    "and later, without initialize",
+                    cf_mcp_era_unsupported_data (self, requested), 400);
+      return;
+    }
+  if (cf_mcp_server_supports_version (self, requested) &&
+      cf_mcp_version_get_era (requested) == CF_MCP_ERA_LEGACY)
+    negotiated = requested;
+
+  /* A stdio connection brings its own session; HTTP mints one here. */
+  if (session == NULL || cf_mcp_session_get_protocol_version (session) != NULL)
+    {
+      if (g_hash_table_size (self->sessions) >= self->max_sessions)
+        {
+          finish_error (stream, message->id, CF_JSONRPC_INTERNAL_ERROR,
+                        "Too many sessions: close some with DELETE and retry", NULL, 503);
+          return;
+        }
+      session = cf_mcp_session_new (NULL);
+      g_hash_table_insert (self->sessions, g_strdup (cf_mcp_session_get_id (session)), session);
+      g_set_object (&context->session, session);
+    }
+
+  cf_mcp_session_set_protocol_version (session, negotiated);
+  cf_mcp_session_set_client (session,
+                             cf_json_object_get_object (message->params, "capabilities"),
+                             cf_json_object_get_object (message->params, "clientInfo"));
+
+  result = json_object_new ();
+  json_object_set_string_member (result, "protocolVersion", negotiated);
+  json_object_set_object_member (result, "capabilities",
+                                 cf_mcp_server_build_capabilities (self, CF_MCP_ERA_LEGACY));
+  json_object_set_object_member (result, "serverInfo", json_object_ref (self->info));
+  if (self->instructions != NULL)
+    json_object_set_string_member (result, "instructions", self->instructions);
+
+  response = cf_jsonrpc_build_result (message->id, result);
+  cf_mcp_stream_finish (stream, response, 200);
+}
+
+static void
+handle_request (CfMcpServer           *self,
+                CfMcpTransportContext *context,
+                CfJsonrpcMessage      *message,
+                CfMcpStream           *stream)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CfMcpRequest) request = NULL;
+  CfMcpRequestInfo info;
+  MethodEntry *entry;
+  guint status;
+
+  if (!cf_mcp_era_resolve (self, context, message, &info, &status, &error))
+    {
+      JsonNode *data = NULL;
+
+      if (error->code == CF_JSONRPC_UNSUPPORTED_VERSION)
+        {
+          JsonObject *meta = cf_json_object_get_object (message->params, "_meta");
+
+          data = cf_mcp_era_unsupported_data (
+              self, cf_json_object_get_string (meta, "io.modelcontextprotocol/protocolVersion"));
+        }
+      finish_error (stream, message->id, error->code, error->message, data, status);
+      return;
+    }
+
+  if (info.era == CF_MCP_ERA_LEGACY && g_str_equal (message->method, "initialize"))
+    {
+      handle_initialize (self, context, message, stream);
+      return;
+    }
+
+  request = _cf_mcp_request_new (self, info.era == CF_MCP_ERA_LEGACY ? context->session : NULL,
+                                 stream, message, &info, context->scope);
+
+  if (!cf_mcp_era_method_allowed (info.era, message->method))
+    {
+      g_autofree char *text = g_strdup_printf ("Method not found: %s is not part of protocol "
+                                               "version %s", message->method, info.version);
+      cf_mcp_request_return_error (request, CF_JSONRPC_METHOD_NOT_FOUND, text, NULL);
+      return;
+    }
+
+  if (dispatch_builtin (self, request))
+    return;
+
+  entry = g_hash_table_lookup (self->methods, message->method);
+  if (entry == NULL)
+    {
+      g_autofree char *text = g_strdup_printf ("Method not found: %s", message->method);
+      cf_mcp_request_return_error (request, CF_JSONRPC_METHOD_NOT_FOUND, text, NULL);
+      return;
+    }
+
+  entry->func (request, entry->user_data);
+}
+
+static void
+dispatch_one (CfMcpServer           *self,
+              CfMcpTransportContext *context,
+              JsonNode              *node,
+              CfMcpStream           *stream)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CfJsonrpcMessage) message = cf_jsonrpc_message_new (node, &error);
+
+  if (message == NULL)
+    {
+      finish_error (stream, cf_jsonrpc_peek_id (node), error->code, error->message, NULL, 400);
+      return;
+    }
+
+  if (context->session != NULL)
+    cf_mcp_session_touch (context->session);
+
+  switch (message->kind)
+    {
+    case CF_JSONRPC_KIND_RESULT:
+    case CF_JSONRPC_KIND_ERROR:
+      handle_client_response (self, message);
+      cf_mcp_stream_finish (stream, NULL, 202);
+      break;
+    case CF_JSONRPC_KIND_NOTIFICATION:
+      handle_notification (self, context, message);
+      cf_mcp_stream_finish (stream, NULL, 202);
+      break;
+    case CF_JSONRPC_KIND_REQUEST:
+      handle_request (self, context, message, stream);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static const char *
+batch_version (CfMcpServer           *self,
+               CfMcpTransportContext *context)
+{
+  if (context->session != NULL && cf_mcp_session_get_protocol_version (context->session))
+    return cf_mcp_session_get_protocol_version (context->session);
+  if (context->protocol_version_header != NULL)
+    return context->protocol_version_header;
+  return cf_mcp_server_get_default_legacy_version (self);
+}
+
+static void
+dispatch_batch (CfMcpServer           *self,
+                CfMcpTransportContext *context,
+                JsonArray             *batch,
+                CfMcpStream           *stream)
+{
+  guint n = json_array_get_length (batch);
+  const char *version = batch_version (self, context);
+  g_autoptr(CfMcpBatchStream) batch_stream = NULL;
+
+  if (n == 0)
+    {
+      finish_error (stream, NULL, CF_JSONRPC_INVALID_REQUEST,
+                    "Invalid Request: empty batch", NULL, 400);
+      return;
+    }
+  if (!cf_mcp_version_allows_batches (version))
+    {
+      g_autofree char *text = g_strdup_printf ("Invalid Request: JSON-RPC batches are not "
+                                               "part of protocol version %s",
+                                               version ? version : "(none)");
+      finish_error (stream, NULL, CF_JSONRPC_INVALID_REQUEST, text, NULL, 400);
+      return;
+    }
+  if (n > MAX_BATCH)
+    {
+      g_autofree char *text = g_strdup_printf ("Invalid Request: a batch of %u messages exceeds "
+                                               "the limit of %d", n, MAX_BATCH);
+      finish_error (stream, NULL, CF_JSONRPC_INVALID_REQUEST, text, NULL, 413);
+      return;
+    }
+
+  batch_stream = cf_mcp_batch_stream_new (stream, n);
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *element = json_array_get_element (batch, i);
+      JsonObject *object = JSON_NODE_HOLDS_OBJECT (element) ? json_node_get_object (element) : NULL;
+
+      if (g_strcmp0 (cf_json_object_get_string (object, "method"), "initialize") == 0)
+        finish_error (CF_MCP_STREAM (batch_stream), cf_jsonrpc_peek_id (element),
+                      CF_JSONRPC_INVALID_REQUEST,
+                      "Invalid Request: initialize must not be part of a batch", NULL, 400);
+      else
+        dispatch_one (self, context, element, CF_MCP_STREAM (batch_stream));
+    }
+}
+
+/**
+ * cf_mcp_server_dispatch:
+ * @self: a #CfMcpServer
+ * @context: what the transport knows about the message
+ * @node: one parsed JSON-RPC message or batch
+ * @stream: where its answers go; finished exactly once
+ *
+ * Handles one incoming message. Answers may come later: @stream is held
+ * until then.
+ */
+void
+cf_mcp_server_dispatch (CfMcpServer           *self,
+                        CfMcpTransportContext *context,
+                        JsonNode              *node,
+                        CfMcpStream           *stream)
+{
+  g_return_if_fail (CF_IS_MCP_SERVER (self));
+  g_return_if_fail (context != NULL);
+  g_return_if_fail (node != NULL);
+  g_return_if_fail (CF_IS_MCP_STREAM (stream));
+
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    dispatch_batch (self, context, json_node_get_array (node), stream);
+  else
+    dispatch_one (self, context, node, stream);
+}
+
+/**
+ * cf_mcp_server_dispatch_error:
+ * @self: a #CfMcpServer
+ * @error: why the input could not be read (a %CF_JSON_ERROR or
+ *   %CF_JSONRPC_ERROR)
+ * @stream: where the error response goes
+ *
+ * Answers input that never became a message, such as malformed JSON.
+ */
+void
+cf_mcp_server_dispatch_error (CfMcpServer  *self,
+                              const GError *error,
+                              CfMcpStream  *stream)
+{
+  g_autoptr(JsonNode) response = NULL;
+
+  g_return_if_fail (CF_IS_MCP_SERVER (self));
+
+  response = cf_jsonrpc_build_error_from_gerror (NULL, error);
+  cf_mcp_stream_finish (stream, response, 400);
+}
+
+/* Change notifications */
+
+static gboolean
+listener_wants (Listener   *listener,
+                const char *flag,
+                const char *uri)
+{
+  JsonArray *uris;
+
+  if (flag != NULL)
+    return cf_json_object_get_bool (listener->filter, flag, FALSE);
+
+  uris = cf_json_object_get_array (listener->filter, "resourceSubscriptions");
+  for (guint i = 0; uris != NULL && i < json_array_get_length (uris); i++)
+    if (g_strcmp0 (json_array_get_string_element (uris, i), uri) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+notify_listeners (CfMcpServer *self,
+                  const char  *method,
+                  const char  *flag,
+                  const char  *uri)
+{
+  /* Notifying may close a stream and drop the listener: walk a copy. */
+  g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < self->listeners->len; i++)
+    {
+      Listener *listener = g_ptr_array_index (self->listeners, i);
+
+      if (listener_wants (listener, flag, uri))
+        g_ptr_array_add (requests, g_object_ref (listener->request));
+    }
+
+  for (guint i = 0; i < requests->len; i++)
+    {
+      JsonObject *params = json_object_new ();
+
+      json_object_set_object_member (params, "_meta", subscription_meta (requests->pdata[i]));
+      if (uri != NULL)
+        json_object_set_string_member (params, "uri", uri);
+      cf_mcp_request_notify (requests->pdata[i], method, params);
+    }
+}
+
+/**
+ * cf_mcp_server_notify_list_changed:
+ * @self: a #CfMcpServer
+ * @kind: "tools", "resources" or "prompts"
+ *
+ * Tells every client that listens that a list changed: legacy sessions on
+ * their standalone stream, 2026-07-28 clients on their listen streams.
+ */
+void
+cf_mcp_server_notify_list_changed (CfMcpServer *self,
+                                   const char  *kind)
+{
+  g_autofree char *method = NULL;
+  g_autofree char *flag = NULL;
+  g_autoptr(JsonNode) message = NULL;
+  GHashTableIter iter;
+  CfMcpSession *session;
+
+  g_return_if_fail (CF_IS_MCP_SERVER (self));
+  g_return_if_fail (kind != NULL);
+
+  method = g_strdup_printf ("notifications/%s/list_changed", kind);
+  flag = g_strdup_printf ("%sListChanged", kind);
+  message = cf_jsonrpc_build_notification (method, NULL);
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
+    if (cf_mcp_session_get_stream (session) != NULL)
+      cf_mcp_session_send (session, message);
+
+  notify_listeners (self, method, flag, NULL);
+}
+
+void
+cf_mcp_server_notify_resource_updated (CfMcpServer *self,
+                                       const char  *uri)
+{
+  GHashTableIter iter;
+  CfMcpSession *session;
+
+  g_return_if_fail (CF_IS_MCP_SERVER (self));
+  g_return_if_fail (uri != NULL);
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
+    {
+      JsonObject *params;
+      g_autoptr(JsonNode) message = NULL;
+
+      if (!cf_mcp_session_is_subscribed (session, uri))
+        continue;
+      params = json_object_new ();
+      json_object_set_string_member (params, "uri", uri);
+      message = cf_jsonrpc_build_notification ("notifications/resources/updated", params);
+      cf_mcp_session_send (session, message);
+    }
+
+  notify_listeners (self, "notifications/resources/updated", NULL, uri);
+}
+
+void
+_cf_mcp_server_request_done (CfMcpServer  *self,
+                             CfMcpRequest *request)
+{
+  for (guint i = 0; i < self->listeners->len; i++)
+    {
+      Listener *listener = g_ptr_array_index (self->listeners, i);
+
+      if (listener->request == request)
+        {
+          g_ptr_array_remove_index_fast (self->listeners, i);
+          return;
+        }
+    }
+}
+
+/**
+ * cf_mcp_server_shutdown:
+ * @self: a #CfMcpServer
+ *
+ * Ends every listen stream with its final response, as the spec asks for
+ * a graceful closure, and cancels the work of every session.
+ */
+void
+cf_mcp_server_shutdown (CfMcpServer *self)
+{
+  GHashTableIter iter;
+  CfMcpSession *session;
+
+  g_return_if_fail (CF_IS_MCP_SERVER (self));
+
+  while (self->listeners->len > 0)
+    {
+      Listener *listener = g_ptr_array_index (self->listeners, self->listeners->len - 1);
+      g_autoptr(CfMcpRequest) request = g_object_ref (listener->request);
+      JsonObject *result;
+
+      if (cf_mcp_request_is_done (request))
+        {
+          g_ptr_array_remove_index (self->listeners, self->listeners->len - 1);
+          continue;
+        }
+      result = json_object_new ();
+      json_object_set_object_member (result, "_meta", subscription_meta (request));
+      cf_mcp_request_return (request, result);
+    }
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
+    cf_mcp_session_cancel_all (session);
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "cf-types.h"
+
+G_BEGIN_DECLS
+
+#define CF_TYPE_MCP_STREAM (cf_mcp_stream_get_type ())
+G_DECLARE_INTERFACE (CfMcpStream, cf_mcp_stream, CF, MCP_STREAM, GObject)
+
+/**
+ * CfMcpStreamInterface:
+ * @send: writes a message that precedes the final one (a notification or a
+ *   server-to-client request); returns %FALSE if the stream cannot carry it
+ * @finish: writes the final message, or none (@message %NULL: the input was
+ *   accepted and needs no answer) and closes; @status is an HTTP status hint,
+ *   0 for the default
+ *
+ * Where the messages of one incoming JSON-RPC message go: an HTTP response
+ * (JSON or SSE), a standalone SSE stream, or a stdio connection.
+ */
+struct _CfMcpStreamInterface
+{
+  GTypeInterface parent_iface;
+
+  gboolean (*send)   (CfMcpStream *self,
+                      JsonNode    *message);
+  void     (*finish) (CfMcpStream *self,
+                      JsonNode    *message,
+                      guint        status);
+};
+
+gboolean cf_mcp_stream_send   (CfMcpStream *self,
+                               JsonNode    *message);
+void     cf_mcp_stream_finish (CfMcpStream *self,
+                               JsonNode    *message,
+                               guint        status);
+void     cf_mcp_stream_emit_closed (CfMcpStream *self);
+
+G_END_DECLS

@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cf-http-server"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "cf-http-server.h"
+#include "cf-json.h"
+#include "cf-random.h"
+
+#define DEFAULT_MAX_BODY (4 * 1024 * 1024)
+#define DEFAULT_HEADER_TIMEOUT 30
+
+/**
+ * CfHttpServer:
+ *
+ * The listening front end: a #SoupServer whose every route runs behind one
+ * explicit middleware chain (request id, Host/Origin validation, identity,
+ * limits), in the order the steps were added. Body size is enforced before
+ * the body is read, and a client that does not finish its request in time
+ * is disconnected, so slow clients cannot pin connections.
+ */
+struct _CfHttpServer
+{
+  GObject     parent_instance;
+
+  SoupServer *soup;
+  GArray     *middleware;
+  GStrv       allowed_hosts;
+  gsize       max_body;
+  guint       header_timeout;
+  guint       n_active;
+};
+
+typedef struct {
+  const char       *name;
+  CfHttpMiddleware  func;
+  gpointer          user_data;
+} Middleware;
+
+typedef struct {
+  CfHttpServer  *server;
+  CfHttpHandler  handler;
+  gpointer       user_data;
+} Route;
+
+G_DEFINE_FINAL_TYPE (CfHttpServer, cf_http_server, G_TYPE_OBJECT)
+
+static const char * const loopback_hosts[] = {
+  "localhost", "127.0.0.1", "::1", NULL
+};
+
+void
+cf_http_respond_json (SoupServerMessage *msg,
+                      guint              status,
+                      JsonNode          *body)
+{
+  gsize length = 0;
+  char *data = cf_json_to_string (body, &length);
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, data, length);
+}
+
+/**
+ * cf_http_respond_error:
+ * @msg: the request
+ * @status: an HTTP status
+ * @detail: what went wrong
+ *
+ * Answers with ContextForge's error body shape, `{"detail": ...}`.
+ */
+void
+cf_http_respond_error (SoupServerMessage *msg,
+                       guint              status,
+                       const char        *detail)
+{
+  g_autoptr(JsonNode) node = NULL;
+  JsonObject *body = json_object_new ();
+
+  json_object_set_string_member (body, "detail", detail);
+  node = cf_json_node_new_object (body);
+  cf_http_respond_json (msg, status, node);
+}
+
+/* Host header without its port, brackets of an IPv6 literal removed. */
+static char *
+host_name (const char *host)
+{
+  const char *colon;
+
+  if (host == NULL)
+    return NULL;
+  if (host[0] == '[')
+    {
+      const char *end = strchr (host, ']');
+      return end ? g_strndup (host + 1, end - host - 1) : NULL;
+    }
+  colon = strrchr (host, ':');
+  return colon ? g_strndup (host, colon - host) : g_strdup (host);
+}
+
+gboolean
+cf_http_host_is_allowed (CfHttpServer *self,
+                         const char   *host_header)
+{
+  g_autofree char *name = host_name (host_header);
+
+  if (name == NULL)
+    return FALSE;
+  return g_strv_contains (loopback_hosts, name) ||
+         (self->allowed_hosts != NULL &&
+          (g_strv_contains ((const char * const *) self->allowed_hosts, name) ||
+           g_strv_contains ((const char * const *) self->allowed_hosts, "*")));
+}
+
+static gboolean
+origin_is_allowed (CfHttpServer *self,
+                   const char   *origin)
+{
+  g_autoptr(GUri) uri = NULL;
+  g_autofree char *host = NULL;
+
+  if (origin == NULL)
+    return TRUE;
+  uri = g_uri_parse (origin, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL || g_uri_get_host (uri) == NULL)
+    return FALSE;
+  host = g_strdup (g_uri_get_host (uri));
+  return cf_http_host_is_allowed (self, host);
+}
+
+/* DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends its
+ * own Host and Origin, which this refuses. */
+static gboolean
+middleware_host_origin (CfHttpServer      *self,
+                        SoupServerMessage *msg,
+                        gpointer           user_data)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *host = soup_message_headers_get_one (headers, "Host");
+  const char *origin = soup_message_headers_get_one (headers, "Origin");
+
+  if (cf_http_host_is_allowed (self, host) && origin_is_allowed (self, origin))
+    return TRUE;
+
+  g_message ("Refused request with Host '%s' and Origin '%s'", host ? host : "",
+             origin ? origin : "");
+  cf_http_respond_error (msg, SOUP_STATUS_FORBIDDEN,
+                         "Forbidden: Host or Origin not allowed (DNS rebinding protection)");
+  return FALSE;
+}
+
+static gboolean
+middleware_request_id (CfHttpServer      *self,
+                       SoupServerMessage *msg,
+                       gpointer           user_data)
+{
+  const char *id = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                                 "X-Request-ID");
+  g_autofree char *minted = NULL;
+
+  if (id == NULL || strlen (id) > 128)
+    id = minted = cf_random_hex (8);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "X-Request-ID", id);
+  return TRUE;
+}
+
+static gboolean
+middleware_body_limit (CfHttpServer      *self,
+                       SoupServerMessage *msg,
+                       gpointer           user_data)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  if (body->length <= (goffset) self->max_body)
+    return TRUE;
+  cf_http_respond_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+                         "Payload Too Large: the request body exceeds the limit");
+  return FALSE;
+}
+
+static void
+run_route (SoupServer        *soup,
+           SoupServerMessage *msg,
+           const char        *path,
+           GHashTable        *query,
+           gpointer           user_data)
+{
+  Route *route = user_data;
+  CfHttpServer *self = route->server;
+
+  for (guint i = 0; i < self->middleware->len; i++)
+    {
+      Middleware *step = &g_array_index (self->middleware, Middleware, i);
+
+      if (!step->func (self, msg, step->user_data))
+        return;
+    }
+
+  route->handler (self, msg, path, query, route->user_data);
+}
+
+/* Runs once the headers are in, before the body is read: a too large
+ * declared body is refused without reading it. */
+static void
+early_handler (SoupServer        *soup,
+               SoupServerMessage *msg,
+               const char        *path,
+               GHashTable        *query,
+               gpointer           user_data)
+{
+  CfHttpServer *self = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+      soup_message_headers_get_content_length (headers) > (goffset) self->max_body)
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "Connection", "close");
+      cf_http_respond_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+                             "Payload Too Large: the request body exceeds the limit");
+    }
+}
+
+static gboolean
+on_request_timeout (gpointer user_data)
+{
+  SoupServerMessage *msg = user_data;
+  GSocket *socket = soup_server_message_get_socket (msg);
+  static const char reply[] =
+    "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+    "Connection: close\r\nContent-Length: 61\r\n\r\n"
+    "{\"detail\":\"Request Timeout: the request was not sent in time\"}";
+
+  g_object_set_data (G_OBJECT (msg), "cf-timeout", NULL);
+  if (socket == NULL)
+    return G_SOURCE_REMOVE;
+
+  /* libsoup has no read deadline of its own: answer on the raw socket, then
+   * shut it so that libsoup's pending read fails and frees the connection. */
+  g_message ("Closing a connection that did not send its request in time");
+  g_socket_send (socket, reply, sizeof reply - 1, NULL, NULL);
+  g_socket_shutdown (socket, TRUE, TRUE, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+clear_timeout (gpointer data)
+{
+  guint id = GPOINTER_TO_UINT (data);
+
+  if (id != 0)
+    g_source_remove (id);
+}
+
+static void
+on_request_started (SoupServer        *soup,
+                    SoupServerMessage *msg,
+                    CfHttpServer      *self)
+{
+  guint id = g_timeout_add_seconds (self->header_timeout, on_request_timeout, msg);
+
+  self->n_active++;
+  g_object_set_data_full (G_OBJECT (msg), "cf-timeout", GUINT_TO_POINTER (id), clear_timeout);
+}
+
+static void
+on_request_read (SoupServer        *soup,
+                 SoupServerMessage *msg,
+                 CfHttpServer      *self)
+{
+  g_object_set_data (G_OBJECT (msg), "cf-timeout", NULL);
+}
+
+static void
+on_request_done (SoupServer        *soup,
+                 SoupServerMessage *msg,
+                 CfHttpServer      *self)
+{
+  g_object_set_data (G_OBJECT (msg), "cf-timeout", NULL);
+  if (self->n_active > 0)
+    self->n_active--;
+}
+
+static void
+cf_http_server_finalize (GObject *object)
+{
+  CfHttpServer *self = (CfHttpServer *) object;
+
+  if (self->soup != NULL)
+    soup_server_disconnect (self->soup);
+  g_clear_object (&self->soup);
+  g_clear_pointer (&self->middleware, g_array_unref);
+  g_clear_pointer (&self->allowed_hosts, g_strfreev);
+
+  G_OBJECT_CLASS (cf_http_server_parent_class)->finalize (object);
+}
+
+static void
+cf_http_server_class_init (CfHttpServerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = cf_http_server_finalize;
+}
+
+static void
+cf_http_server_init (CfHttpServer *self)
+{
+  self->middleware = g_array_new (FALSE, TRUE, sizeof (Middleware));
+  self->max_body = DEFAULT_MAX_BODY;
+  self->header_timeout = DEFAULT_HEADER_TIMEOUT;
+  self->soup = soup_server_new ("server-header", PACKAGE_NAME "/" PACKAGE_VERSION, NULL);
+
+  soup_server_add_early_handler (self->soup, NULL, early_handler, self, NULL);
+  g_signal_connect (self->soup, "request-started", G_CALLBACK (on_request_started), self);
+  g_signal_connect (self->soup, "request-read", G_CALLBACK (on_request_read), self);
+  g_signal_connect (self->soup, "request-finished", G_CALLBACK (on_request_done), self);
+  g_signal_connect (self->soup, "request-aborted", G_CALLBACK (on_request_done), self);
+
+  cf_http_server_add_middleware (self, "request-id", middleware_request_id, NULL);
+  cf_http_server_add_middleware (self, "host-origin", middleware_host_origin, NULL);
+  cf_http_server_add_middleware (self, "body-limit", middleware_body_limit, NULL);
+}
+
+CfHttpServer *
+cf_http_server_new (void)
+{
+  return g_object_new (CF_TYPE_HTTP_SERVER, NULL);
+}
+
+SoupServer *
+cf_http_server_get_soup_server (CfHttpServer *self)
+{
+  g_return_val_if_fail (CF_IS_HTTP_SERVER (self), NULL);
+  return self->soup;
+}
+
+/**
+ * cf_http_server_add_route:
+ * @self: a #CfHttpServer
+ * @path: a path prefix, as soup_server_add_handler() takes it
+ * @handler: serves the requests under @path
+ * @user_data: closure data
+ */
+void
+cf_http_server_add_route (CfHttpServer  *self,
+                          const char    *path,
+                          CfHttpHandler  handler,
+                          gpointer       user_data)
+{
+  Route *route;
+
+  g_return_if_fail (CF_IS_HTTP_SERVER (self));
+
+  route = g_new0 (Route, 1);
+  route->server = self;
+  route->handler = handler;
+  route->user_data = user_data;
+  soup_server_add_handler (self->soup, path, run_route, route, g_free);
+}
+
+/**
+ * cf_http_server_add_middleware:
+ * @self: a #CfHttpServer
+ * @name: a static name for logs
+ * @middleware: the step
+ * @user_data: closure data
+ *
+ * Appends a step to the chain; steps run in the order added.
+ */
+void
+cf_http_server_add_middleware (CfHttpServer     *self,
+                               const char       *name,
+                               CfHttpMiddleware  middleware,
+                               gpointer          user_data)
+{
+  Middleware step = { name, middleware, user_data };
+
+  g_return_if_fail (CF_IS_HTTP_SERVER (self));
+  g_array_append_val (self->middleware, step);
+}
+
+/**
+ * cf_http_server_set_allowed_hosts:
+ * @self: a #CfHttpServer
+ * @hosts: (nullable): host names accepted in Host and Origin besides the
+ *   loopback names, which are always accepted; "*" accepts any
+ */
+void
+cf_http_server_set_allowed_hosts (CfHttpServer       *self,
+                                  const char * const *hosts)
+{
+  g_return_if_fail (CF_IS_HTTP_SERVER (self));
+  g_strfreev (self->allowed_hosts);
+  self->allowed_hosts = g_strdupv ((GStrv) hosts);
+}
+
+void
+cf_http_server_set_max_body (CfHttpServer *self,
+                             gsize         max_body)
+{
+  g_return_if_fail (CF_IS_HTTP_SERVER (self));
+  self->max_body = max_body;
+}
+
+gsize
+cf_http_server_get_max_body (CfHttpServer *self)
+{
+  g_return_val_if_fail (CF_IS_HTTP_SERVER (self), 0);
+  return self->max_body;
+}
+
+void
+cf_http_server_set_header_timeout (CfHttpServer *self,
+                                   guint         seconds)
+{
+  g_return_if_fail (CF_IS_HTTP_SERVER (self));
+  self->header_timeout = MAX (seconds, 1);
+}
+
+/**
+ * cf_http_server_listen:
+ * @self: a #CfHttpServer
+ * @host: an IP address or "localhost"
+ * @port: a port, or 0 for any free one
+ * @error: return location for a #GError
+ */
+gboolean
+cf_http_server_listen (CfHttpServer  *self,
+                       const char    *host,
+                       guint          port,
+                       GError       **error)
+{
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+
+  g_return_val_if_fail (CF_IS_HTTP_SERVER (self), FALSE);
+
+  if (g_strcmp0 (host, "localhost") == 0)
+    return soup_server_listen_local (self->soup, port, SOUP_SERVER_LISTEN_IPV4_ONLY, error);
+
+  address = g_inet_address_new_from_string (host);
+  if (address == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Not an IP address: %s", host);
+      return FALSE;
+    }
+  socket_address = g_inet_socket_address_new (address, port);
+  return soup_server_listen (self->soup, socket_address, 0, error);
+}
+
+guint
+cf_http_server_get_port (CfHttpServer *self)
+{
+  GSList *uris;
+  guint port = 0;
+
+  g_return_val_if_fail (CF_IS_HTTP_SERVER (self), 0);
+
+  uris = soup_server_get_uris (self->soup);
+  if (uris != NULL)
+    port = g_uri_get_port (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return port;
+}
+
+/**
+ * cf_http_server_get_url:
+ *
+ * Returns: (transfer full) (nullable): the base URL of the first listener
+ */
+char *
+cf_http_server_get_url (CfHttpServer *self)
+{
+  GSList *uris;
+  char *url = NULL;
+
+  g_return_val_if_fail (CF_IS_HTTP_SERVER (self), NULL);
+
+  uris = soup_server_get_uris (self->soup);
+  if (uris != NULL)
+    url = g_uri_to_string (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  if (url != NULL && g_str_has_suffix (url, "/"))
+    url[strlen (url) - 1] = '\0';
+  return url;
+}
+
+/**
+ * cf_http_server_disconnect:
+ *
+ * Stops accepting connections; requests in progress go on.
+ */
+void
+cf_http_server_disconnect (CfHttpServer *self)
+{
+  GSList *listeners;
+
+  g_return_if_fail (CF_IS_HTTP_SERVER (self));
+
+  listeners = soup_server_get_listeners (self->soup);
+  for (GSList *l = listeners; l != NULL; l = l->next)
+    g_socket_close (l->data, NULL);
+  g_slist_free (listeners);
+}
+
+guint
+cf_http_server_get_n_active (CfHttpServer *self)
+{
+  g_return_val_if_fail (CF_IS_HTTP_SERVER (self), 0);
+  return self->n_active;
+}

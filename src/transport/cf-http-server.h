@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+#define CF_TYPE_HTTP_SERVER (cf_http_server_get_type ())
+G_DECLARE_FINAL_TYPE (CfHttpServer, cf_http_server, CF, HTTP_SERVER, GObject)
+
+/**
+ * CfHttpHandler:
+ * @server: the #CfHttpServer
+ * @msg: the request, already past the middleware chain
+ * @path: the request path
+ * @query: (nullable): the decoded query
+ * @user_data: closure data
+ *
+ * Serves one route. It may pause @msg and answer later.
+ */
+typedef void (*CfHttpHandler) (CfHttpServer      *server,
+                               SoupServerMessage *msg,
+                               const char        *path,
+                               GHashTable        *query,
+                               gpointer           user_data);
+
+/**
+ * CfHttpMiddleware:
+ * @server: the #CfHttpServer
+ * @msg: the request
+ * @user_data: closure data
+ *
+ * One step of the chain every request passes before its route handler.
+ *
+ * Returns: %TRUE to go on, %FALSE when the step answered @msg itself
+ */
+typedef gboolean (*CfHttpMiddleware) (CfHttpServer      *server,
+                                      SoupServerMessage *msg,
+                                      gpointer           user_data);
+
+CfHttpServer *cf_http_server_new                 (void);
+SoupServer   *cf_http_server_get_soup_server     (CfHttpServer       *self);
+void          cf_http_server_add_route           (CfHttpServer       *self,
+                                                  const char         *path,
+                                                  CfHttpHandler       handler,
+                                                  gpointer            user_data);
+void          cf_http_server_add_middleware      (CfHttpServer       *self,
+                                                  const char         *name,
+                                                  CfHttpMiddleware    middleware,
+                                                  gpointer            user_data);
+void          cf_http_server_set_allowed_hosts   (CfHttpServer       *self,
+                                                  const char * const *hosts);
+void          cf_http_server_set_max_body        (CfHttpServer       *self,
+                                                  gsize               max_body);
+gsize         cf_http_server_get_max_body        (CfHttpServer       *self);
+void          cf_http_server_set_header_timeout  (CfHttpServer       *self,
+                                                  guint               seconds);
+gboolean      cf_http_server_listen              (CfHttpServer       *self,
+                                                  const char         *host,
+                                                  guint               port,
+                                                  GError            **error);
+guint         cf_http_server_get_port            (CfHttpServer       *self);
+char         *cf_http_server_get_url             (CfHttpServer       *self);
+void          cf_http_server_disconnect          (CfHttpServer       *self);
+guint         cf_http_server_get_n_active        (CfHttpServer       *self);
+
+gboolean      cf_http_host_is_allowed            (CfHttpServer       *self,
+                                                  const char         *host_header);
+
+void          cf_http_respond_json               (SoupServerMessage  *msg,
+                                                  guint               status,
+                                                  JsonNode           *body);
+void          cf_http_respond_error              (SoupServerMessage  *msg,
+                                                  guint               status,
+                                                  const char         *detail);
+
+G_END_DECLS

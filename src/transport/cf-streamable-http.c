@@ -1,0 +1,440 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cf-streamable-http"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "cf-http-stream.h"
+#include "cf-json.h"
+#include "cf-jsonrpc.h"
+#include "cf-mcp-session.h"
+#include "cf-mcp-version.h"
+#include "cf-streamable-http.h"
+
+#define DEFAULT_KEEPALIVE 15
+
+/**
+ * CfStreamableHttp:
+ *
+ * The Streamable HTTP transport of MCP on an endpoint such as `/mcp`:
+ * POST carries messages (answered as JSON or SSE as Accept allows), GET
+ * opens a legacy session's standalone stream, DELETE ends a session. An
+ * unknown session is a 404, as the 2025 revisions ask, so that clients
+ * start a new one. 2026-07-28 requests carry no session and are served
+ * statelessly on the same endpoint.
+ */
+struct _CfStreamableHttp
+{
+  GObject            parent_instance;
+
+  CfMcpServer       *server;
+  CfScopeLookupFunc  lookup;
+  gpointer           lookup_data;
+  char              *prefix;
+  GPtrArray         *streams;
+  guint              keepalive;
+  guint              keepalive_id;
+};
+
+G_DEFINE_FINAL_TYPE (CfStreamableHttp, cf_streamable_http, G_TYPE_OBJECT)
+
+static void
+respond_rpc_error (SoupServerMessage *msg,
+                   guint              status,
+                   int                code,
+                   const char        *message)
+{
+  g_autoptr(JsonNode) body = cf_jsonrpc_build_error (NULL, code, message, NULL);
+
+  cf_http_respond_json (msg, status, body);
+}
+
+static gboolean
+accepts (const char *accept,
+         const char *type)
+{
+  g_auto(GStrv) ranges = NULL;
+
+  if (accept == NULL)
+    return TRUE;
+  ranges = g_strsplit (accept, ",", -1);
+  for (guint i = 0; ranges[i] != NULL; i++)
+    {
+      g_autofree char *range = g_strstrip (g_strdup (ranges[i]));
+      char *semi = strchr (range, ';');
+
+      if (semi != NULL)
+        *semi = '\0';
+      g_strstrip (range);
+      if (g_str_equal (range, type) || g_str_equal (range, "*/*") ||
+          (g_str_equal (range, "application/*") && g_str_has_prefix (type, "application/")) ||
+          (g_str_equal (range, "text/*") && g_str_has_prefix (type, "text/")))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static const char *
+header (SoupServerMessage *msg,
+        const char        *name)
+{
+  return soup_message_headers_get_one (soup_server_message_get_request_headers (msg), name);
+}
+
+static gboolean
+is_modern_message (JsonNode *node)
+{
+  JsonObject *params, *meta;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return FALSE;
+  params = cf_json_object_get_object (json_node_get_object (node), "params");
+  meta = cf_json_object_get_object (params, "_meta");
+  return meta != NULL && json_object_has_member (meta, "io.modelcontextprotocol/protocolVersion");
+}
+
+static void
+handle_post (CfStreamableHttp  *self,
+             CfMcpServer       *server,
+             SoupServerMessage *msg,
+             const char        *scope)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  const char *accept = header (msg, "Accept");
+  const char *session_id = header (msg, "Mcp-Session-Id");
+  const char *content_type = soup_message_headers_get_content_type (headers, NULL);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(CfHttpStream) stream = NULL;
+  CfMcpTransportContext *context;
+  CfMcpSession *session = NULL;
+  gboolean accept_json = accepts (accept, "application/json");
+  gboolean accept_sse = accepts (accept, "text/event-stream");
+
+  if (!accept_json && !accept_sse)
+    {
+      respond_rpc_error (msg, SOUP_STATUS_NOT_ACCEPTABLE, CF_JSONRPC_INVALID_REQUEST,
+                         "Not Acceptable: accept application/json or text/event-stream");
+      return;
+    }
+  if (g_strcmp0 (content_type, "application/json") != 0)
+    {
+      respond_rpc_error (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, CF_JSONRPC_INVALID_REQUEST,
+                         "Unsupported Media Type: the body must be application/json");
+      return;
+    }
+
+  bytes = soup_message_body_flatten (body);
+  node = cf_json_parse (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &error);
+  if (node == NULL)
+    {
+      respond_rpc_error (msg, SOUP_STATUS_BAD_REQUEST, CF_JSONRPC_PARSE_ERROR, error->message);
+      return;
+    }
+
+  /* 2026-07-28 requests carry no session: a stale session header on one is
+   * ignored, as that revision asks. */
+  if (session_id != NULL && !is_modern_message (node))
+    {
+      session = cf_mcp_server_lookup_session (server, session_id);
+      if (session == NULL)
+        {
+          respond_rpc_error (msg, SOUP_STATUS_NOT_FOUND, CF_JSONRPC_INVALID_REQUEST,
+                             "Session not found: start a new session with initialize");
+          return;
+        }
+    }
+
+  stream = cf_http_stream_new (msg, accept_json, accept_sse);
+  context = cf_http_stream_get_context (stream);
+  g_set_object (&context->session, session);
+  context->protocol_version_header = header (msg, "MCP-Protocol-Version");
+  context->method_header = header (msg, "Mcp-Method");
+  context->name_header = header (msg, "Mcp-Name");
+  context->scope = scope;
+
+  cf_mcp_server_dispatch (server, context, node, CF_MCP_STREAM (stream));
+
+  /* The header strings live in @msg; the context must not outlive them. */
+  context->protocol_version_header = context->method_header = context->name_header = NULL;
+  context->scope = NULL;
+}
+
+static void
+on_standalone_closed (CfMcpStream      *stream,
+                      CfStreamableHttp *self)
+{
+  CfMcpSession *session = g_object_get_data (G_OBJECT (stream), "cf-session");
+
+  if (session != NULL && cf_mcp_session_get_stream (session) == stream)
+    cf_mcp_session_set_stream (session, NULL);
+  g_ptr_array_remove_fast (self->streams, stream);
+}
+
+static gboolean
+send_keepalives (gpointer user_data)
+{
+  CfStreamableHttp *self = user_data;
+
+  /* A write is also how a vanished client is noticed on a quiet stream. */
+  for (guint i = self->streams->len; i > 0; i--)
+    cf_http_stream_keepalive (g_ptr_array_index (self->streams, i - 1));
+  return G_SOURCE_CONTINUE;
+}
+
+static CfMcpSession *
+require_session (CfMcpServer       *server,
+                 SoupServerMessage *msg)
+{
+  const char *session_id = header (msg, "Mcp-Session-Id");
+  CfMcpSession *session;
+
+  if (session_id == NULL)
+    {
+      respond_rpc_error (msg, SOUP_STATUS_BAD_REQUEST, CF_JSONRPC_INVALID_REQUEST,
+                         "Bad Request: Mcp-Session-Id header is required");
+      return NULL;
+    }
+  session = cf_mcp_server_lookup_session (server, session_id);
+  if (session == NULL)
+    respond_rpc_error (msg, SOUP_STATUS_NOT_FOUND, CF_JSONRPC_INVALID_REQUEST,
+                       "Session not found: start a new session with initialize");
+  return session;
+}
+
+static void
+handle_get (CfStreamableHttp  *self,
+            CfMcpServer       *server,
+            SoupServerMessage *msg)
+{
+  g_autoptr(CfHttpStream) stream = NULL;
+  CfMcpSession *session;
+
+  if (cf_mcp_server_get_default_legacy_version (server) == NULL)
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "Allow", "POST");
+      respond_rpc_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, CF_JSONRPC_INVALID_REQUEST,
+                         "Method Not Allowed: use subscriptions/listen");
+      return;
+    }
+  if (!accepts (header (msg, "Accept"), "text/event-stream"))
+    {
+      respond_rpc_error (msg, SOUP_STATUS_NOT_ACCEPTABLE, CF_JSONRPC_INVALID_REQUEST,
+                         "Not Acceptable: the GET stream is text/event-stream");
+      return;
+    }
+  session = require_session (server, msg);
+  if (session == NULL)
+    return;
+
+  stream = cf_http_stream_new (msg, FALSE, TRUE);
+  g_set_object (&cf_http_stream_get_context (stream)->session, session);
+  cf_http_stream_start_sse (stream);
+  g_object_set_data_full (G_OBJECT (stream), "cf-session", g_object_ref (session),
+                          g_object_unref);
+  g_signal_connect_object (stream, "closed", G_CALLBACK (on_standalone_closed), self, 0);
+  g_ptr_array_add (self->streams, g_object_ref (stream));
+  cf_mcp_session_set_stream (session, CF_MCP_STREAM (stream));
+}
+
+static void
+handle_delete (CfStreamableHttp  *self,
+               CfMcpServer       *server,
+               SoupServerMessage *msg)
+{
+  CfMcpSession *session = require_session (server, msg);
+
+  if (session == NULL)
+    return;
+  cf_mcp_server_close_session (server, cf_mcp_session_get_id (session));
+  soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+}
+
+static void
+serve (CfStreamableHttp  *self,
+       CfMcpServer       *server,
+       SoupServerMessage *msg,
+       const char        *scope)
+{
+  const char *method = soup_server_message_get_method (msg);
+
+  if (method == SOUP_METHOD_POST)
+    handle_post (self, server, msg, scope);
+  else if (method == SOUP_METHOD_GET)
+    handle_get (self, server, msg);
+  else if (method == SOUP_METHOD_DELETE)
+    handle_delete (self, server, msg);
+  else
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "Allow", "GET, POST, DELETE");
+      respond_rpc_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, CF_JSONRPC_INVALID_REQUEST,
+                         "Method Not Allowed");
+    }
+}
+
+static void
+on_endpoint (CfHttpServer      *http,
+             SoupServerMessage *msg,
+             const char        *path,
+             GHashTable        *query,
+             gpointer           user_data)
+{
+  CfStreamableHttp *self = user_data;
+
+  if (!g_str_equal (path, "/mcp") && !g_str_equal (path, "/mcp/"))
+    {
+      cf_http_respond_error (msg, SOUP_STATUS_NOT_FOUND, "Not Found");
+      return;
+    }
+  serve (self, self->server, msg, NULL);
+}
+
+/* {prefix}/{scope}/mcp */
+static void
+on_scoped_endpoint (CfHttpServer      *http,
+                    SoupServerMessage *msg,
+                    const char        *path,
+                    GHashTable        *query,
+                    gpointer           user_data)
+{
+  CfStreamableHttp *self = user_data;
+  const char *rest = path + strlen (self->prefix);
+  g_auto(GStrv) parts = g_strsplit (*rest == '/' ? rest + 1 : rest, "/", -1);
+  CfMcpServer *server;
+
+  if (g_strv_length (parts) < 2 || *parts[0] == '\0' || !g_str_equal (parts[1], "mcp") ||
+      (parts[2] != NULL && *parts[2] != '\0'))
+    {
+      cf_http_respond_error (msg, SOUP_STATUS_NOT_FOUND, "Not Found");
+      return;
+    }
+
+  server = self->lookup (parts[0], self->lookup_data);
+  if (server == NULL)
+    {
+      respond_rpc_error (msg, SOUP_STATUS_NOT_FOUND, CF_JSONRPC_INVALID_REQUEST,
+                         "Server not found");
+      return;
+    }
+  serve (self, server, msg, parts[0]);
+}
+
+static void
+cf_streamable_http_finalize (GObject *object)
+{
+  CfStreamableHttp *self = (CfStreamableHttp *) object;
+
+  g_clear_handle_id (&self->keepalive_id, g_source_remove);
+  g_clear_object (&self->server);
+  g_clear_pointer (&self->prefix, g_free);
+  g_clear_pointer (&self->streams, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (cf_streamable_http_parent_class)->finalize (object);
+}
+
+static void
+cf_streamable_http_class_init (CfStreamableHttpClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = cf_streamable_http_finalize;
+}
+
+static void
+cf_streamable_http_init (CfStreamableHttp *self)
+{
+  self->streams = g_ptr_array_new_with_free_func (g_object_unref);
+  self->keepalive = DEFAULT_KEEPALIVE;
+}
+
+/**
+ * cf_streamable_http_new:
+ * @server: the MCP server behind the endpoint
+ *
+ * Returns: (transfer full): a new transport
+ */
+CfStreamableHttp *
+cf_streamable_http_new (CfMcpServer *server)
+{
+  CfStreamableHttp *self;
+
+  g_return_val_if_fail (CF_IS_MCP_SERVER (server), NULL);
+
+  self = g_object_new (CF_TYPE_STREAMABLE_HTTP, NULL);
+  self->server = g_object_ref (server);
+  self->keepalive_id = g_timeout_add_seconds (self->keepalive, send_keepalives, self);
+  return self;
+}
+
+/**
+ * cf_streamable_http_mount:
+ * @self: a #CfStreamableHttp
+ * @http: the HTTP server
+ * @path: the endpoint path, such as "/mcp"
+ */
+void
+cf_streamable_http_mount (CfStreamableHttp *self,
+                          CfHttpServer     *http,
+                          const char       *path)
+{
+  g_return_if_fail (CF_IS_STREAMABLE_HTTP (self));
+
+  cf_http_server_add_route (http, path, on_endpoint, self);
+}
+
+/**
+ * cf_streamable_http_mount_scoped:
+ * @self: a #CfStreamableHttp
+ * @http: the HTTP server
+ * @prefix: such as "/servers": serves `{prefix}/{id}/mcp`
+ * @lookup: finds the server of a scope
+ * @user_data: closure data for @lookup
+ */
+void
+cf_streamable_http_mount_scoped (CfStreamableHttp  *self,
+                                 CfHttpServer      *http,
+                                 const char        *prefix,
+                                 CfScopeLookupFunc  lookup,
+                                 gpointer           user_data)
+{
+  g_return_if_fail (CF_IS_STREAMABLE_HTTP (self));
+
+  g_free (self->prefix);
+  self->prefix = g_strdup (prefix);
+  self->lookup = lookup;
+  self->lookup_data = user_data;
+  cf_http_server_add_route (http, prefix, on_scoped_endpoint, self);
+}
+
+void
+cf_streamable_http_set_keepalive (CfStreamableHttp *self,
+                                  guint             seconds)
+{
+  g_return_if_fail (CF_IS_STREAMABLE_HTTP (self));
+
+  g_clear_handle_id (&self->keepalive_id, g_source_remove);
+  self->keepalive = MAX (seconds, 1);
+  self->keepalive_id = g_timeout_add_seconds (self->keepalive, send_keepalives, self);
+}
+
+/**
+ * cf_streamable_http_close_streams:
+ *
+ * Ends every standalone stream, for shutdown.
+ */
+void
+cf_streamable_http_close_streams (CfStreamableHttp *self)
+{
+  g_return_if_fail (CF_IS_STREAMABLE_HTTP (self));
+
+  while (self->streams->len > 0)
+    {
+      g_autoptr(CfMcpStream) stream = g_object_ref (g_ptr_array_index (self->streams, 0));
+
+      g_ptr_array_remove_index_fast (self->streams, 0);
+      cf_mcp_stream_finish (stream, NULL, 0);
+    }
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include "cf-http-server.h"
+#include "cf-mcp-server.h"
+
+G_BEGIN_DECLS
+
+#define CF_TYPE_STREAMABLE_HTTP (cf_streamable_http_get_type ())
+G_DECLARE_FINAL_TYPE (CfStreamableHttp, cf_streamable_http, CF, STREAMABLE_HTTP, GObject)
+
+/**
+ * CfScopeLookupFunc:
+ * @scope: the id in `/servers/{id}/mcp`
+ * @user_data: closure data
+ *
+ * Returns: the #CfMcpServer serving that scope, or %NULL if unknown
+ */
+typedef CfMcpServer *(*CfScopeLookupFunc) (const char *scope,
+                                           gpointer    user_data);
+
+CfStreamableHttp *cf_streamable_http_new          (CfMcpServer       *server);
+void              cf_streamable_http_mount        (CfStreamableHttp  *self,
+                                                   CfHttpServer      *http,
+                                                   const char        *path);
+void              cf_streamable_http_mount_scoped (CfStreamableHttp  *self,
+                                                   CfHttpServer      *http,
+                                                   const char        *prefix,
+                                                   CfScopeLookupFunc  lookup,
+                                                   gpointer           user_data);
+void              cf_streamable_http_set_keepalive (CfStreamableHttp *self,
+                                                   guint              seconds);
+void              cf_streamable_http_close_streams (CfStreamableHttp *self);
+
+G_END_DECLS
