@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "cf-prompt-template.h"
+#include "cf-store.h"
+#include "cf-uri-template.h"
+
+G_BEGIN_DECLS
+
+typedef struct _CfCatalogSnapshot CfCatalogSnapshot;
+
+CfCatalogSnapshot *cf_catalog_snapshot_new            (GPtrArray * const    *entities);
+CfCatalogSnapshot *cf_catalog_snapshot_ref            (CfCatalogSnapshot    *self);
+void               cf_catalog_snapshot_unref          (CfCatalogSnapshot    *self);
+guint64            cf_catalog_snapshot_get_serial     (CfCatalogSnapshot    *self);
+
+GPtrArray         *cf_catalog_snapshot_list           (CfCatalogSnapshot    *self,
+                                                       CfEntityKind          kind);
+JsonObject        *cf_catalog_snapshot_lookup         (CfCatalogSnapshot    *self,
+                                                       CfEntityKind          kind,
+                                                       const char           *id);
+JsonObject        *cf_catalog_snapshot_find_by_name   (CfCatalogSnapshot    *self,
+                                                       CfEntityKind          kind,
+                                                       const char           *name);
+JsonObject        *cf_catalog_snapshot_find_resource  (CfCatalogSnapshot    *self,
+                                                       const char           *uri,
+                                                       GHashTable          **out_variables);
+CfPromptTemplate  *cf_catalog_snapshot_get_prompt_template (CfCatalogSnapshot *self,
+                                                       const char           *prompt_id);
+gboolean           cf_catalog_snapshot_in_scope       (CfCatalogSnapshot    *self,
+                                                       const char           *server_id,
+                                                       CfEntityKind          kind,
+                                                       const char           *entity_id);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CfCatalogSnapshot, cf_catalog_snapshot_unref)
+
+G_END_DECLS

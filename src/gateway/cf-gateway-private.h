@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "cf-catalog.h"
+#include "cf-gateway.h"
+#include "cf-mcp-request.h"
+
+G_BEGIN_DECLS
+
+struct _CfGateway
+{
+  GObject      parent_instance;
+
+  CfCatalog   *catalog;
+  CfMcpServer *server;
+  SoupSession *http;
+  gulong       changed_id;
+  guint        tool_timeout_ms;
+  guint        page_size;
+};
+
+gboolean  _cf_gateway_visible     (CfCatalogSnapshot *snapshot,
+                                   CfMcpRequest      *request,
+                                   CfEntityKind       kind,
+                                   JsonObject        *entity);
+gboolean  _cf_gateway_page        (CfGateway         *self,
+                                   CfMcpRequest      *request,
+                                   guint              total,
+                                   guint             *start,
+                                   guint             *end);
+void      _cf_gateway_set_cursor  (JsonObject        *result,
+                                   guint              end,
+                                   guint              total);
+void      _cf_gateway_copy_member (JsonObject        *to,
+                                   JsonObject        *from,
+                                   const char        *to_member,
+                                   const char        *from_member);
+
+void      _cf_gateway_install_tools     (CfGateway *self);
+void      _cf_gateway_install_resources (CfGateway *self);
+void      _cf_gateway_install_prompts   (CfGateway *self);
+
+G_END_DECLS

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cf-gateway-prompts"
+
+#include "config.h"
+
+#include "cf-gateway-private.h"
+#include "cf-json.h"
+#include "cf-jsonrpc.h"
+#include "cf-mcp-server.h"
+#include "cf-prompt-template.h"
+
+/* prompts/list, prompts/get and completion/complete. */
+
+static void
+prompts_list (CfMcpRequest *request,
+              gpointer      user_data)
+{
+  CfGateway *self = user_data;
+  g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (self->catalog);
+  GPtrArray *all = cf_catalog_snapshot_list (snapshot, CF_ENTITY_PROMPT);
+  g_autoptr(GPtrArray) visible = g_ptr_array_new ();
+  JsonArray *prompts;
+  JsonObject *result;
+  guint start, end;
+
+  for (guint i = 0; i < all->len; i++)
+    if (_cf_gateway_visible (snapshot, request, CF_ENTITY_PROMPT, all->pdata[i]))
+      g_ptr_array_add (visible, all->pdata[i]);
+
+  if (!_cf_gateway_page (self, request, visible->len, &start, &end))
+    return;
+
+  prompts = json_array_new ();
+  for (guint i = start; i < end; i++)
+    {
+      JsonObject *entity = visible->pdata[i];
+      JsonObject *prompt = json_object_new ();
+
+      _cf_gateway_copy_member (prompt, entity, "name", "name");
+      if (json_object_has_member (entity, "title"))
+        _cf_gateway_copy_member (prompt, entity, "title", "title");
+      else
+        _cf_gateway_copy_member (prompt, entity, "title", "displayName");
+      _cf_gateway_copy_member (prompt, entity, "description", "description");
+      _cf_gateway_copy_member (prompt, entity, "arguments", "arguments");
+      json_array_add_object_element (prompts, prompt);
+    }
+
+  result = json_object_new ();
+  json_object_set_array_member (result, "prompts", prompts);
+  _cf_gateway_set_cursor (result, end, visible->len);
+  cf_mcp_request_return (request, result);
+}
+
+/* Returns the first required argument that is missing, or NULL. */
+static const char *
+missing_argument (JsonObject *prompt,
+                  JsonObject *arguments)
+{
+  JsonArray *declared = cf_json_object_get_array (prompt, "arguments");
+
+  for (guint i = 0; declared != NULL && i < json_array_get_length (declared); i++)
+    {
+      JsonObject *argument = json_array_get_object_element (declared, i);
+      const char *name = cf_json_object_get_string (argument, "name");
+
+      if (name != NULL && cf_json_object_get_bool (argument, "required", FALSE) &&
+          (arguments == NULL || cf_json_object_get_string (arguments, name) == NULL))
+        return name;
+    }
+  return NULL;
+}
+
+static gboolean
+arguments_are_strings (JsonObject *arguments)
+{
+  g_autoptr(GList) members = arguments ? json_object_get_members (arguments) : NULL;
+
+  for (GList *l = members; l != NULL; l = l->next)
+    if (!cf_json_node_is_string (json_object_get_member (arguments, l->data)))
+      return FALSE;
+  return TRUE;
+}
+
+static JsonObject *
+prompt_result (JsonObject *prompt,
+               const char *text)
+{
+  JsonObject *result = json_object_new ();
+  JsonArray *messages = json_array_new ();
+  JsonObject *message = json_object_new ();
+  JsonObject *content = json_object_new ();
+
+  json_object_set_string_member (content, "type", "text");
+  json_object_set_string_member (content, "text", text);
+  json_object_set_string_member (message, "role", "user");
+  json_object_set_object_member (message, "content", content);
+  json_array_add_object_element (messages, message);
+  _cf_gateway_copy_member (result, prompt, "description", "description");
+  json_object_set_array_member (result, "messages", messages);
+  return result;
+}
+
+static void
+prompts_get (CfMcpRequest *request,
+             gpointer      user_data)
+{
+  CfGateway *self = user_data;
+  g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (self->catalog);
+  JsonObject *params = cf_mcp_request_get_params (request);
+  const char *name = cf_json_object_get_string (params, "name");
+  JsonNode *args_node = json_object_get_member (params, "arguments");
+  JsonObject *arguments = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  CfPromptTemplate *template;
+  JsonObject *prompt;
+  const char *missing;
+
+  if (args_node != NULL && !JSON_NODE_HOLDS_NULL (args_node))
+    arguments = JSON_NODE_HOLDS_OBJECT (args_node) ? json_node_get_object (args_node) : NULL;
+  if (name == NULL || (args_node != NULL && !JSON_NODE_HOLDS_NULL (args_node) && arguments == NULL)
+      || !arguments_are_strings (arguments))
+    {
+      cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS,
+                                   "Invalid params: \"name\" must be a string and "
+                                   "\"arguments\" an object of strings", NULL);
+      return;
+    }
+
+  prompt = cf_catalog_snapshot_find_by_name (snapshot, CF_ENTITY_PROMPT, name);
+  template = prompt ? cf_catalog_snapshot_get_prompt_template (
+      snapshot, cf_json_object_get_string (prompt, "id")) : NULL;
+  if (!_cf_gateway_visible (snapshot, request, CF_ENTITY_PROMPT, prompt) || template == NULL)
+    {
+      text = g_strdup_printf ("Invalid params: unknown prompt '%s'", name);
+      cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS, text, NULL);
+      return;
+    }
+
+  missing = missing_argument (prompt, arguments);
+  if (missing != NULL)
+    {
+      text = g_strdup_printf ("Invalid params: missing required argument '%s'", missing);
+      cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS, text, NULL);
+      return;
+    }
+
+  {
+    g_autoptr(JsonObject) empty = json_object_new ();
+
+    text = cf_prompt_template_render (template, arguments ? arguments : empty, &error);
+  }
+  if (text == NULL)
+    {
+      g_autofree char *message = g_strdup_printf ("Invalid params: %s", error->message);
+      int code = g_error_matches (error, CF_TEMPLATE_ERROR, CF_TEMPLATE_ERROR_LIMIT)
+                 ? CF_JSONRPC_INTERNAL_ERROR : CF_JSONRPC_INVALID_PARAMS;
+
+      cf_mcp_request_return_error (request, code, message, NULL);
+      return;
+    }
+
+  cf_mcp_request_return (request, prompt_result (prompt, text));
+}
+
+static void
+completion_complete (CfMcpRequest *request,
+                     gpointer      user_data)
+{
+  CfGateway *self = user_data;
+  g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (self->catalog);
+  JsonObject *params = cf_mcp_request_get_params (request);
+  JsonObject *ref = cf_json_object_get_object (params, "ref");
+  JsonObject *argument = cf_json_object_get_object (params, "argument");
+  const char *type = cf_json_object_get_string (ref, "type");
+  JsonObject *result, *completion;
+
+  if (argument == NULL || cf_json_object_get_string (argument, "name") == NULL ||
+      cf_json_object_get_string (argument, "value") == NULL ||
+      (g_strcmp0 (type, "ref/prompt") != 0 && g_strcmp0 (type, "ref/resource") != 0))
+    {
+      cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS,
+                                   "Invalid params: need ref (ref/prompt or ref/resource) and "
+                                   "argument {name, value}", NULL);
+      return;
+    }
+  if (g_str_equal (type, "ref/prompt") &&
+      !_cf_gateway_visible (snapshot, request, CF_ENTITY_PROMPT,
+                            cf_catalog_snapshot_find_by_name (snapshot, CF_ENTITY_PROMPT,
+                                                              cf_json_object_get_string (ref, "name"))))
+    {
+      cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS,
+                                   "Invalid params: unknown prompt", NULL);
+      return;
+    }
+
+  /* Registry prompts declare no value sets, so there is nothing to
+   * suggest; federated servers answer for their own prompts. */
+  completion = json_object_new ();
+  json_object_set_array_member (completion, "values", json_array_new ());
+  json_object_set_int_member (completion, "total", 0);
+  json_object_set_boolean_member (completion, "hasMore", FALSE);
+  result = json_object_new ();
+  json_object_set_object_member (result, "completion", completion);
+  cf_mcp_request_return (request, result);
+}
+
+void
+_cf_gateway_install_prompts (CfGateway *self)
+{
+  cf_mcp_server_add_method (self->server, "prompts/list", prompts_list, self, NULL);
+  cf_mcp_server_add_method (self->server, "prompts/get", prompts_get, self, NULL);
+  cf_mcp_server_add_method (self->server, "completion/complete", completion_complete, self, NULL);
+}

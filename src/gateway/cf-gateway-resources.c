@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cf-gateway-resources"
+
+#include "config.h"
+
+#include "cf-gateway-private.h"
+#include "cf-json.h"
+#include "cf-jsonrpc.h"
+#include "cf-mcp-server.h"
+
+/* resources/list, resources/templates/list and resources/read. */
+
+static void
+list_resources (CfGateway    *self,
+                CfMcpRequest *request,
+                gboolean      templates)
+{
+  g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (self->catalog);
+  GPtrArray *all = cf_catalog_snapshot_list (snapshot, CF_ENTITY_RESOURCE);
+  g_autoptr(GPtrArray) visible = g_ptr_array_new ();
+  JsonArray *items;
+  JsonObject *result;
+  guint start, end;
+
+  for (guint i = 0; i < all->len; i++)
+    {
+      JsonObject *entity = all->pdata[i];
+      gboolean is_template = json_object_has_member (entity, "uriTemplate") &&
+                             cf_json_object_get_string (entity, "uriTemplate") != NULL;
+
+      if (is_template == templates && _cf_gateway_visible (snapshot, request,
+                                                           CF_ENTITY_RESOURCE, entity))
+        g_ptr_array_add (visible, entity);
+    }
+
+  if (!_cf_gateway_page (self, request, visible->len, &start, &end))
+    return;
+
+  items = json_array_new ();
+  for (guint i = start; i < end; i++)
+    {
+      JsonObject *entity = visible->pdata[i];
+      JsonObject *item = json_object_new ();
+
+      if (templates)
+        _cf_gateway_copy_member (item, entity, "uriTemplate", "uriTemplate");
+      else
+        _cf_gateway_copy_member (item, entity, "uri", "uri");
+      _cf_gateway_copy_member (item, entity, "name", "name");
+      _cf_gateway_copy_member (item, entity, "title", "title");
+      _cf_gateway_copy_member (item, entity, "description", "description");
+      _cf_gateway_copy_member (item, entity, "mimeType", "mimeType");
+      if (!templates)
+        _cf_gateway_copy_member (item, entity, "size", "size");
+      json_array_add_object_element (items, item);
+    }
+
+  result = json_object_new ();
+  json_object_set_array_member (result, templates ? "resourceTemplates" : "resources", items);
+  _cf_gateway_set_cursor (result, end, visible->len);
+  cf_mcp_request_return (request, result);
+}
+
+static void
+resources_list (CfMcpRequest *request,
+                gpointer      user_data)
+{
+  list_resources (user_data, request, FALSE);
+}
+
+static void
+resources_templates_list (CfMcpRequest *request,
+                          gpointer      user_data)
+{
+  list_resources (user_data, request, TRUE);
+}
+
+/* A templated resource's text names its variables as {name}. */
+static char *
+fill_template (const char *text,
+               GHashTable *variables)
+{
+  GString *out = g_string_new (text);
+  GHashTableIter iter;
+  const char *name, *value;
+
+  if (variables == NULL)
+    return g_string_free (out, FALSE);
+  g_hash_table_iter_init (&iter, variables);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &name, (gpointer *) &value))
+    {
+      g_autofree char *placeholder = g_strdup_printf ("{%s}", name);
+      g_string_replace (out, placeholder, value, 0);
+    }
+  return g_string_free (out, FALSE);
+}
+
+static void
+not_found (CfMcpRequest *request,
+           const char   *uri)
+{
+  g_autofree char *text = g_strdup_printf ("Resource not found: %s", uri);
+  JsonObject *data = json_object_new ();
+  /* 2026-07-28 moved "not found" to Invalid Params; earlier revisions used
+   * -32002, which their clients still expect. */
+  int code = cf_mcp_request_get_era (request) == CF_MCP_ERA_MODERN
+             ? CF_JSONRPC_INVALID_PARAMS : CF_JSONRPC_RESOURCE_NOT_FOUND_LEGACY;
+
+  json_object_set_string_member (data, "uri", uri);
+  cf_mcp_request_return_error (request, code, text, cf_json_node_new_object (data));
+}
+
+static void
+resources_read (CfMcpRequest *request,
+                gpointer      user_data)
+{
+  CfGateway *self = user_data;
+  g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (self->catalog);
+  const char *uri = cf_json_object_get_string (cf_mcp_request_get_params (request), "uri");
+  g_autoptr(GHashTable) variables = NULL;
+  JsonObject *resource, *content, *result;
+  JsonArray *contents;
+  const char *blob;
+
+  if (uri == NULL)
+    {
+      cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS,
+                                   "Invalid params: \"uri\" must be a string", NULL);
+      return;
+    }
+
+  resource = cf_catalog_snapshot_find_resource (snapshot, uri, &variables);
+  if (!_cf_gateway_visible (snapshot, request, CF_ENTITY_RESOURCE, resource))
+    {
+      not_found (request, uri);
+      return;
+    }
+
+  content = json_object_new ();
+  json_object_set_string_member (content, "uri", uri);
+  blob = cf_json_object_get_string (resource, "blob");
+  if (blob != NULL)
+    {
+      json_object_set_string_member (content, "mimeType",
+                                     cf_json_object_get_string (resource, "mimeType")
+                                     ?: "application/octet-stream");
+      json_object_set_string_member (content, "blob", blob);
+    }
+  else
+    {
+      g_autofree char *text = fill_template (cf_json_object_get_string (resource, "text") ?: "",
+                                             variables);
+
+      json_object_set_string_member (content, "mimeType",
+                                     cf_json_object_get_string (resource, "mimeType")
+                                     ?: "text/plain");
+      json_object_set_string_member (content, "text", text);
+    }
+
+  contents = json_array_new ();
+  json_array_add_object_element (contents, content);
+  result = json_object_new ();
+  json_object_set_array_member (result, "contents", contents);
+  cf_mcp_request_return (request, result);
+}
+
+void
+_cf_gateway_install_resources (CfGateway *self)
+{
+  cf_mcp_server_add_method (self->server, "resources/list", resources_list, self, NULL);
+  cf_mcp_server_add_method (self->server, "resources/templates/list", resources_templates_list,
+                            self, NULL);
+  cf_mcp_server_add_method (self->server, "resources/read", resources_read, self, NULL);
+}

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cf-gateway"
+
+#include "config.h"
+
+#include "cf-gateway-private.h"
+#include "cf-json.h"
+#include "cf-jsonrpc.h"
+#include "cf-mcp-server.h"
+
+#define DEFAULT_TOOL_TIMEOUT_MS 60000
+#define DEFAULT_PAGE_SIZE 1000
+#define CURSOR_PREFIX "cf1:"
+
+/**
+ * CfGateway:
+ *
+ * What the gateway serves over MCP: the registry's tools, resources and
+ * prompts from the catalog snapshot, narrowed to a virtual server when the
+ * request came through `/servers/{id}/mcp`, and the routing of each call
+ * to where the tool lives. Catalog changes become list_changed
+ * notifications to every listening client.
+ */
+G_DEFINE_FINAL_TYPE (CfGateway, cf_gateway, G_TYPE_OBJECT)
+
+static void
+on_catalog_changed (CfCatalog *catalog,
+                    guint      kind,
+                    CfGateway *self)
+{
+  switch (kind)
+    {
+    case CF_ENTITY_TOOL:
+      cf_mcp_server_notify_list_changed (self->server, "tools");
+      break;
+    case CF_ENTITY_RESOURCE:
+      cf_mcp_server_notify_list_changed (self->server, "resources");
+      break;
+    case CF_ENTITY_PROMPT:
+      cf_mcp_server_notify_list_changed (self->server, "prompts");
+      break;
+    default:
+      /* Servers and gateways change what every list shows. */
+      cf_mcp_server_notify_list_changed (self->server, "tools");
+      cf_mcp_server_notify_list_changed (self->server, "resources");
+      cf_mcp_server_notify_list_changed (self->server, "prompts");
+      break;
+    }
+}
+
+static void
+cf_gateway_dispose (GObject *object)
+{
+  CfGateway *self = (CfGateway *) object;
+
+  if (self->catalog != NULL)
+    g_clear_signal_handler (&self->changed_id, self->catalog);
+  g_clear_object (&self->catalog);
+  g_clear_object (&self->server);
+  g_clear_object (&self->http);
+
+  G_OBJECT_CLASS (cf_gateway_parent_class)->dispose (object);
+}
+
+static void
+cf_gateway_class_init (CfGatewayClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = cf_gateway_dispose;
+}
+
+static void
+cf_gateway_init (CfGateway *self)
+{
+  self->tool_timeout_ms = DEFAULT_TOOL_TIMEOUT_MS;
+  self->page_size = DEFAULT_PAGE_SIZE;
+  self->http = soup_session_new_with_options ("max-conns", 256, "max-conns-per-host", 64,
+                                              "user-agent", PACKAGE_NAME "/" PACKAGE_VERSION,
+                                              NULL);
+}
+
+static JsonObject *
+parse_object (const char *json)
+{
+  g_autoptr(JsonNode) node = cf_json_parse (json, -1, NULL);
+
+  return json_object_ref (json_node_get_object (node));
+}
+
+/**
+ * cf_gateway_new:
+ * @catalog: the registry
+ * @server: the MCP server to install the gateway's methods on
+ *
+ * Returns: (transfer full): the gateway
+ */
+CfGateway *
+cf_gateway_new (CfCatalog   *catalog,
+                CfMcpServer *server)
+{
+  CfGateway *self;
+
+  g_return_val_if_fail (CF_IS_CATALOG (catalog), NULL);
+  g_return_val_if_fail (CF_IS_MCP_SERVER (server), NULL);
+
+  self = g_object_new (CF_TYPE_GATEWAY, NULL);
+  self->catalog = g_object_ref (catalog);
+  self->server = g_object_ref (server);
+  self->changed_id = g_signal_connect (catalog, "changed", G_CALLBACK (on_catalog_changed), self);
+
+  cf_mcp_server_set_capability (server, "tools", parse_object ("{\"listChanged\":true}"));
+  cf_mcp_server_set_capability (server, "resources",
+                                parse_object ("{\"subscribe\":true,\"listChanged\":true}"));
+  cf_mcp_server_set_capability (server, "prompts", parse_object ("{\"listChanged\":true}"));
+  cf_mcp_server_set_capability (server, "logging", json_object_new ());
+  cf_mcp_server_set_capability (server, "completions", json_object_new ());
+
+  _cf_gateway_install_tools (self);
+  _cf_gateway_install_resources (self);
+  _cf_gateway_install_prompts (self);
+  return self;
+}
+
+CfMcpServer *
+cf_gateway_get_server (CfGateway *self)
+{
+  g_return_val_if_fail (CF_IS_GATEWAY (self), NULL);
+  return self->server;
+}
+
+CfCatalog *
+cf_gateway_get_catalog (CfGateway *self)
+{
+  g_return_val_if_fail (CF_IS_GATEWAY (self), NULL);
+  return self->catalog;
+}
+
+void
+cf_gateway_set_tool_timeout (CfGateway *self,
+                             guint      msec)
+{
+  g_return_if_fail (CF_IS_GATEWAY (self));
+  self->tool_timeout_ms = MAX (msec, 1);
+}
+
+void
+cf_gateway_set_page_size (CfGateway *self,
+                          guint      page_size)
+{
+  g_return_if_fail (CF_IS_GATEWAY (self));
+  self->page_size = MAX (page_size, 1);
+}
+
+/**
+ * cf_gateway_lookup_scope:
+ * @server_id: the id in `/servers/{id}/mcp`
+ * @gateway: the #CfGateway
+ *
+ * A #CfScopeLookupFunc: the endpoint of an enabled virtual server.
+ *
+ * Returns: (transfer none) (nullable): the MCP server, or %NULL
+ */
+CfMcpServer *
+cf_gateway_lookup_scope (const char *server_id,
+                         gpointer    gateway)
+{
+  CfGateway *self = gateway;
+  g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (self->catalog);
+  JsonObject *server = cf_catalog_snapshot_lookup (snapshot, CF_ENTITY_SERVER, server_id);
+
+  if (server == NULL || !cf_json_object_get_bool (server, "enabled", TRUE))
+    return NULL;
+  return self->server;
+}
+
+gboolean
+_cf_gateway_visible (CfCatalogSnapshot *snapshot,
+                     CfMcpRequest      *request,
+                     CfEntityKind       kind,
+                     JsonObject        *entity)
+{
+  return entity != NULL && cf_json_object_get_bool (entity, "enabled", TRUE) &&
+         cf_catalog_snapshot_in_scope (snapshot, cf_mcp_request_get_scope (request), kind,
+                                       cf_json_object_get_string (entity, "id"));
+}
+
+/**
+ * _cf_gateway_page:
+ *
+ * Reads the request's cursor. On an invalid cursor it answers the request
+ * with Invalid Params and returns %FALSE.
+ */
+gboolean
+_cf_gateway_page (CfGateway    *self,
+                  CfMcpRequest *request,
+                  guint         total,
+                  guint        *start,
+                  guint        *end)
+{
+  const char *cursor = cf_json_object_get_string (cf_mcp_request_get_params (request), "cursor");
+  guint64 offset = 0;
+
+  if (cursor != NULL)
+    {
+      gsize len = 0;
+      g_autofree char *decoded = (char *) g_base64_decode (cursor, &len);
+      g_autofree char *text = g_strndup (decoded, len);
+
+      if (!g_str_has_prefix (text, CURSOR_PREFIX) ||
+          !g_ascii_string_to_unsigned (text + strlen (CURSOR_PREFIX), 10, 0, G_MAXUINT,
+                                       &offset, NULL))
+        {
+          cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS,
+                                       "Invalid params: unknown cursor", NULL);
+          return FALSE;
+        }
+    }
+
+  *start = MIN (offset, total);
+  *end = MIN (*start + (guint64) self->page_size, total);
+  return TRUE;
+}
+
+void
+_cf_gateway_set_cursor (JsonObject *result,
+                        guint       end,
+                        guint       total)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *cursor = NULL;
+
+  if (end >= total)
+    return;
+  text = g_strdup_printf (CURSOR_PREFIX "%u", end);
+  cursor = g_base64_encode ((const guchar *) text, strlen (text));
+  json_object_set_string_member (result, "nextCursor", cursor);
+}
+
+void
+_cf_gateway_copy_member (JsonObject *to,
+                         JsonObject *from,
+                         const char *to_member,
+                         const char *from_member)
+{
+  JsonNode *node = json_object_get_member (from, from_member);
+
+  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
+    json_object_set_member (to, to_member, json_node_copy (node));
+}

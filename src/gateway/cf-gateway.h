@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include "cf-catalog.h"
+#include "cf-mcp-server.h"
+
+G_BEGIN_DECLS
+
+#define CF_TYPE_GATEWAY (cf_gateway_get_type ())
+G_DECLARE_FINAL_TYPE (CfGateway, cf_gateway, CF, GATEWAY, GObject)
+
+CfGateway   *cf_gateway_new               (CfCatalog   *catalog,
+                                           CfMcpServer *server);
+CfMcpServer *cf_gateway_get_server        (CfGateway   *self);
+CfCatalog   *cf_gateway_get_catalog       (CfGateway   *self);
+void         cf_gateway_set_tool_timeout  (CfGateway   *self,
+                                           guint        msec);
+void         cf_gateway_set_page_size     (CfGateway   *self,
+                                           guint        page_size);
+CfMcpServer *cf_gateway_lookup_scope      (const char  *server_id,
+                                           gpointer     gateway);
+
+G_END_DECLS
