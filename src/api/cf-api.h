@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <glib-object.h>
+
+#include "cf-catalog.h"
+#include "cf-http-server.h"
+
+G_BEGIN_DECLS
+
+#define CF_TYPE_API (cf_api_get_type ())
+G_DECLARE_FINAL_TYPE (CfApi, cf_api, CF, API, GObject)
+
+CfApi *cf_api_new   (CfCatalog    *catalog,
+                     const char   *version);
+void   cf_api_mount (CfApi        *self,
+                     CfHttpServer *http);
+
+G_END_DECLS
