@@ -19,10 +19,21 @@ check_depth (const char *data,
   guint depth = 0;
   gboolean in_string = FALSE;
   gboolean seen_value = FALSE;
+  gboolean closed = FALSE;
 
   for (gsize i = 0; i < length; i++)
     {
       char c = data[i];
+
+      /* json-glib stops at the end of the first value and ignores the
+       * rest; a second document smuggled after it must not pass. */
+      if (closed && c != ' ' && c != '\t' && c != '\r' && c != '\n')
+        {
+          g_set_error (error, CF_JSON_ERROR, CF_JSON_ERROR_SYNTAX,
+                       "Malformed JSON: unexpected data after the value at byte %" G_GSIZE_FORMAT,
+                       i);
+          return FALSE;
+        }
 
       if (in_string)
         {
@@ -51,8 +62,8 @@ check_depth (const char *data,
           break;
         case ']':
         case '}':
-          if (depth > 0)
-            depth--;
+          if (depth > 0 && --depth == 0)
+            closed = TRUE;
           break;
         case ' ':
         case '\t':
@@ -273,6 +284,55 @@ cf_json_node_new_object (JsonObject *object)
 
   json_node_take_object (node, object);
   return node;
+}
+
+/**
+ * cf_json_node_deep_copy:
+ * @node: a node
+ *
+ * json_node_copy() shares the objects and arrays it contains; this copies
+ * them too, for callers that go on to modify the copy.
+ *
+ * Returns: (transfer full): an independent copy of @node
+ */
+JsonNode *
+cf_json_node_deep_copy (JsonNode *node)
+{
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    return cf_json_node_new_object (cf_json_object_deep_copy (json_node_get_object (node)));
+
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *source = json_node_get_array (node);
+      JsonArray *copy = json_array_sized_new (json_array_get_length (source));
+      JsonNode *result = json_node_new (JSON_NODE_ARRAY);
+
+      for (guint i = 0; i < json_array_get_length (source); i++)
+        json_array_add_element (copy, cf_json_node_deep_copy (json_array_get_element (source, i)));
+      json_node_take_array (result, copy);
+      return result;
+    }
+
+  return json_node_copy (node);
+}
+
+/**
+ * cf_json_object_deep_copy:
+ *
+ * Returns: (transfer full): an independent copy of @object
+ */
+JsonObject *
+cf_json_object_deep_copy (JsonObject *object)
+{
+  JsonObject *copy = json_object_new ();
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *member;
+
+  json_object_iter_init (&iter, object);
+  while (json_object_iter_next (&iter, &name, &member))
+    json_object_set_member (copy, name, cf_json_node_deep_copy (member));
+  return copy;
 }
 
 JsonNode *

@@ -43,6 +43,7 @@ struct _CfMcpRequest
   GCancellable      *cancellable;
   JsonObject        *inputs;
   gulong             closed_id;
+  gulong             cancelled_id;
   gint64             ttl_ms;
   guint              next_input;
   CfMcpEra           era;
@@ -86,6 +87,7 @@ cf_mcp_request_finalize (GObject *object)
   g_clear_object (&self->server);
   g_clear_object (&self->session);
   g_clear_object (&self->stream);
+  g_clear_signal_handler (&self->cancelled_id, self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->message, cf_jsonrpc_message_unref);
   g_clear_pointer (&self->params, json_object_unref);
@@ -127,6 +129,26 @@ on_stream_closed (CfMcpStream  *stream,
   if (self->session != NULL)
     cf_mcp_session_untrack_request (self->session, self->key);
   g_cancellable_cancel (self->cancellable);
+  _cf_mcp_server_request_done (self->server, self);
+}
+
+/* A cancelled request gets no response (MCP's cancellation rule); its
+ * stream just ends. */
+static void
+on_cancelled (GCancellable *cancellable,
+              CfMcpRequest *self)
+{
+  g_autoptr(CfMcpRequest) hold = NULL;
+
+  if (self->done)
+    return;
+  hold = g_object_ref (self);
+  g_debug ("Request %s cancelled", self->key);
+  self->done = TRUE;
+  g_clear_signal_handler (&self->closed_id, self->stream);
+  if (self->session != NULL)
+    cf_mcp_session_untrack_request (self->session, self->key);
+  cf_mcp_stream_finish (self->stream, NULL, 204);
   _cf_mcp_server_request_done (self->server, self);
 }
 
@@ -189,6 +211,8 @@ _cf_mcp_request_new (CfMcpServer            *server,
     self->inputs = collect_inputs (self->params);
 
   self->closed_id = g_signal_connect (stream, "closed", G_CALLBACK (on_stream_closed), self);
+  self->cancelled_id = g_signal_connect (self->cancellable, "cancelled",
+                                         G_CALLBACK (on_cancelled), self);
   if (session != NULL)
     cf_mcp_session_track_request (session, self->key, self);
 
@@ -611,7 +635,7 @@ call_client_legacy (CfMcpRequest *self,
   g_autoptr(JsonNode) id = NULL;
   g_autoptr(JsonNode) message = NULL;
 
-  call->key = _cf_mcp_server_register_client_call (self->server, task);
+  call->key = _cf_mcp_server_register_client_call (self->server, task, self->session);
   id = cf_json_node_new_string (call->key + 2);
   message = cf_jsonrpc_build_request (id, method, params);
 

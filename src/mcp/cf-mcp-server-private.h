@@ -6,7 +6,8 @@
 G_BEGIN_DECLS
 
 char *_cf_mcp_server_register_client_call   (CfMcpServer  *self,
-                                             GTask        *task);
+                                             GTask        *task,
+                                             CfMcpSession *session);
 void  _cf_mcp_server_unregister_client_call (CfMcpServer  *self,
                                              const char   *key);
 void  _cf_mcp_server_request_done           (CfMcpServer  *self,

@@ -11,6 +11,7 @@
 #include "cf-mcp-session.h"
 #include "cf-mcp-stream.h"
 #include "cf-mcp-version.h"
+#include "cf-random.h"
 
 /* A batch larger than this is refused whole: answering 10,000 requests of
  * one POST would let one client monopolise the loop. */
@@ -41,7 +42,6 @@ struct _CfMcpServer
   GHashTable  *sessions;
   GHashTable  *client_calls;
   GPtrArray   *listeners;
-  guint64      next_call;
   guint        client_timeout_ms;
   guint        max_sessions;
 };
@@ -56,6 +56,13 @@ typedef struct {
   CfMcpRequest *request;
   JsonObject   *filter;
 } Listener;
+
+/* A server-to-client request awaiting its answer. Only the session that
+ * was asked may answer: the session is compared, never dereferenced. */
+typedef struct {
+  GTask    *task;
+  gpointer  session;
+} ClientCall;
 
 G_DEFINE_FINAL_TYPE (CfMcpServer, cf_mcp_server, G_TYPE_OBJECT)
 
@@ -120,7 +127,7 @@ cf_mcp_server_init (CfMcpServer *self)
   self->methods = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) method_entry_free);
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-  self->client_calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->client_calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) listener_free);
   self->client_timeout_ms = DEFAULT_CLIENT_TIMEOUT_MS;
   self->max_sessions = DEFAULT_MAX_SESSIONS;
@@ -266,16 +273,11 @@ JsonObject *
 cf_mcp_server_build_capabilities (CfMcpServer *self,
                                   CfMcpEra     era)
 {
-  g_autoptr(JsonNode) node = NULL;
-  g_autoptr(JsonNode) copy = NULL;
   JsonObject *caps;
 
   g_return_val_if_fail (CF_IS_MCP_SERVER (self), NULL);
 
-  node = json_node_new (JSON_NODE_OBJECT);
-  json_node_set_object (node, self->capabilities);
-  copy = json_node_copy (node);
-  caps = json_object_ref (json_node_get_object (copy));
+  caps = cf_json_object_deep_copy (self->capabilities);
 
   if (era == CF_MCP_ERA_MODERN)
     {
@@ -375,6 +377,8 @@ cf_mcp_server_close_session (CfMcpServer *self,
     return FALSE;
 
   cf_mcp_session_cancel_all (session);
+  if (cf_mcp_session_get_stream (session) != NULL)
+    cf_mcp_stream_finish (cf_mcp_session_get_stream (session), NULL, 0);
   return g_hash_table_remove (self->sessions, id);
 }
 
@@ -420,13 +424,20 @@ cf_mcp_server_expire_sessions (CfMcpServer *self,
 
 /* Server-to-client calls */
 
+/* Returns the id key ("s:" + the JSON-RPC id). The id is random, so that
+ * no other client can guess it. */
 char *
-_cf_mcp_server_register_client_call (CfMcpServer *self,
-                                     GTask       *task)
+_cf_mcp_server_register_client_call (CfMcpServer  *self,
+                                     GTask        *task,
+                                     CfMcpSession *session)
 {
-  char *key = g_strdup_printf ("s:cf-%" G_GUINT64_FORMAT, ++self->next_call);
+  g_autofree char *random = cf_random_hex (12);
+  char *key = g_strconcat ("s:cf-", random, NULL);
+  ClientCall *call = g_new0 (ClientCall, 1);
 
-  g_hash_table_insert (self->client_calls, g_strdup (key), task);
+  call->task = task;
+  call->session = session;
+  g_hash_table_insert (self->client_calls, g_strdup (key), call);
   return key;
 }
 
@@ -438,18 +449,25 @@ _cf_mcp_server_unregister_client_call (CfMcpServer *self,
 }
 
 static void
-handle_client_response (CfMcpServer      *self,
-                        CfJsonrpcMessage *message)
+handle_client_response (CfMcpServer           *self,
+                        CfMcpTransportContext *context,
+                        CfJsonrpcMessage      *message)
 {
   g_autofree char *key = cf_json_node_to_id_string (message->id);
+  g_autofree char *stolen_key = NULL;
+  g_autofree ClientCall *call = NULL;
+  ClientCall *pending = key ? g_hash_table_lookup (self->client_calls, key) : NULL;
   GTask *task;
 
-  if (key == NULL || !g_hash_table_steal_extended (self->client_calls, key, NULL,
-                                                   (gpointer *) &task))
+  if (pending == NULL || pending->session != (gpointer) context->session)
     {
-      g_debug ("Ignoring a response to no pending request (%s)", key ? key : "no id");
+      g_debug ("Ignoring a response to no pending request of this session (%s)",
+               key ? key : "no id");
       return;
     }
+  g_hash_table_steal_extended (self->client_calls, key, (gpointer *) &stolen_key,
+                               (gpointer *) &call);
+  task = call->task;
 
   if (message->kind == CF_JSONRPC_KIND_RESULT)
     g_task_return_pointer (task, json_node_copy (message->result),
@@ -704,8 +722,10 @@ handle_initialize (CfMcpServer           *self,
       cf_mcp_version_get_era (requested) == CF_MCP_ERA_LEGACY)
     negotiated = requested;
 
-  /* A stdio connection brings its own session; HTTP mints one here. */
-  if (session == NULL || cf_mcp_session_get_protocol_version (session) != NULL)
+  /* A stdio connection brings its own session, which a new initialize
+   * resets; HTTP mints a new one for every initialize. */
+  if (session == NULL ||
+      g_hash_table_lookup (self->sessions, cf_mcp_session_get_id (session)) == session)
     {
       if (g_hash_table_size (self->sessions) >= self->max_sessions)
         {
@@ -815,7 +835,7 @@ dispatch_one (CfMcpServer           *self,
     {
     case CF_JSONRPC_KIND_RESULT:
     case CF_JSONRPC_KIND_ERROR:
-      handle_client_response (self, message);
+      handle_client_response (self, context, message);
       cf_mcp_stream_finish (stream, NULL, 202);
       break;
     case CF_JSONRPC_KIND_NOTIFICATION:

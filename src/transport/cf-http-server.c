@@ -84,6 +84,19 @@ cf_http_respond_error (SoupServerMessage *msg,
   cf_http_respond_json (msg, status, node);
 }
 
+/* A complete response for writing on a raw socket, where libsoup can no
+ * longer answer for us. */
+static char *
+raw_response (const char *status_line,
+              const char *detail)
+{
+  g_autofree char *body = g_strdup_printf ("{\"detail\":\"%s\"}", detail);
+
+  return g_strdup_printf ("HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
+                          "Connection: close\r\nContent-Length: %" G_GSIZE_FORMAT "\r\n\r\n%s",
+                          status_line, strlen (body), body);
+}
+
 /* Host header without its port, brackets of an IPv6 literal removed. */
 static char *
 host_name (const char *host)
@@ -101,12 +114,10 @@ host_name (const char *host)
   return colon ? g_strndup (host, colon - host) : g_strdup (host);
 }
 
-gboolean
-cf_http_host_is_allowed (CfHttpServer *self,
-                         const char   *host_header)
+static gboolean
+name_is_allowed (CfHttpServer *self,
+                 const char   *name)
 {
-  g_autofree char *name = host_name (host_header);
-
   if (name == NULL)
     return FALSE;
   return g_strv_contains (loopback_hosts, name) ||
@@ -115,20 +126,26 @@ cf_http_host_is_allowed (CfHttpServer *self,
            g_strv_contains ((const char * const *) self->allowed_hosts, "*")));
 }
 
+gboolean
+cf_http_host_is_allowed (CfHttpServer *self,
+                         const char   *host_header)
+{
+  g_autofree char *name = host_name (host_header);
+
+  return name_is_allowed (self, name);
+}
+
 static gboolean
 origin_is_allowed (CfHttpServer *self,
                    const char   *origin)
 {
   g_autoptr(GUri) uri = NULL;
-  g_autofree char *host = NULL;
 
   if (origin == NULL)
     return TRUE;
   uri = g_uri_parse (origin, G_URI_FLAGS_NONE, NULL);
-  if (uri == NULL || g_uri_get_host (uri) == NULL)
-    return FALSE;
-  host = g_strdup (g_uri_get_host (uri));
-  return cf_http_host_is_allowed (self, host);
+  /* GUri gives an IPv6 literal without its brackets. */
+  return uri != NULL && name_is_allowed (self, g_uri_get_host (uri));
 }
 
 /* DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends its
@@ -203,8 +220,58 @@ run_route (SoupServer        *soup,
   route->handler (self, msg, path, query, route->user_data);
 }
 
-/* Runs once the headers are in, before the body is read: a too large
- * declared body is refused without reading it. */
+static void
+on_rejected_written (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GIOStream) stream = user_data;
+
+  g_free (g_object_steal_data (G_OBJECT (stream), "cf-reply"));
+  g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL);
+  g_io_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+}
+
+/* libsoup would read the whole body before anyone could answer: take the
+ * connection from it, answer 413 on the raw stream and close. */
+static void
+reject_too_large (SoupServerMessage *msg)
+{
+  char *reply = raw_response ("413 Payload Too Large",
+                              "Payload Too Large: the request body exceeds the limit");
+  GIOStream *stream;
+
+  g_object_set_data (G_OBJECT (msg), "cf-timeout", NULL);
+  stream = soup_server_message_steal_connection (msg);
+  if (stream == NULL)
+    {
+      g_free (reply);
+      return;
+    }
+  /* The stream holds the reply until the write completes. */
+  g_object_set_data (G_OBJECT (stream), "cf-reply", reply);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (stream), reply,
+                                   strlen (reply), G_PRIORITY_DEFAULT, NULL,
+                                   on_rejected_written, stream);
+}
+
+static void
+on_got_chunk (SoupServerMessage *msg,
+              GBytes            *chunk,
+              CfHttpServer      *self)
+{
+  gsize seen = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (msg), "cf-body-size"));
+
+  seen += g_bytes_get_size (chunk);
+  g_object_set_data (G_OBJECT (msg), "cf-body-size", GSIZE_TO_POINTER (seen));
+  if (seen > self->max_body)
+    {
+      g_signal_handlers_disconnect_by_func (msg, on_got_chunk, self);
+      reject_too_large (msg);
+    }
+}
+
+/* Runs once the headers are in, before the body is read. */
 static void
 early_handler (SoupServer        *soup,
                SoupServerMessage *msg,
@@ -217,12 +284,19 @@ early_handler (SoupServer        *soup,
 
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
       soup_message_headers_get_content_length (headers) > (goffset) self->max_body)
-    {
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                    "Connection", "close");
-      cf_http_respond_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
-                             "Payload Too Large: the request body exceeds the limit");
-    }
+    reject_too_large (msg);
+  else if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CHUNKED)
+    g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), self);
+}
+
+static void
+not_found (SoupServer        *soup,
+           SoupServerMessage *msg,
+           const char        *path,
+           GHashTable        *query,
+           gpointer           user_data)
+{
+  cf_http_respond_error (msg, SOUP_STATUS_NOT_FOUND, "Not Found");
 }
 
 static gboolean
@@ -230,10 +304,8 @@ on_request_timeout (gpointer user_data)
 {
   SoupServerMessage *msg = user_data;
   GSocket *socket = soup_server_message_get_socket (msg);
-  static const char reply[] =
-    "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
-    "Connection: close\r\nContent-Length: 61\r\n\r\n"
-    "{\"detail\":\"Request Timeout: the request was not sent in time\"}";
+  g_autofree char *reply = raw_response ("408 Request Timeout",
+                                         "Request Timeout: the request was not sent in time");
 
   g_object_set_data (G_OBJECT (msg), "cf-timeout", NULL);
   if (socket == NULL)
@@ -242,7 +314,7 @@ on_request_timeout (gpointer user_data)
   /* libsoup has no read deadline of its own: answer on the raw socket, then
    * shut it so that libsoup's pending read fails and frees the connection. */
   g_message ("Closing a connection that did not send its request in time");
-  g_socket_send (socket, reply, sizeof reply - 1, NULL, NULL);
+  g_socket_send (socket, reply, strlen (reply), NULL, NULL);
   g_socket_shutdown (socket, TRUE, TRUE, NULL);
   return G_SOURCE_REMOVE;
 }
@@ -263,16 +335,19 @@ on_request_started (SoupServer        *soup,
 {
   guint id = g_timeout_add_seconds (self->header_timeout, on_request_timeout, msg);
 
-  self->n_active++;
   g_object_set_data_full (G_OBJECT (msg), "cf-timeout", GUINT_TO_POINTER (id), clear_timeout);
 }
 
+/* A request counts as in flight once it has been read: an idle keep-alive
+ * connection waiting for its next request is not work to finish. */
 static void
 on_request_read (SoupServer        *soup,
                  SoupServerMessage *msg,
                  CfHttpServer      *self)
 {
   g_object_set_data (G_OBJECT (msg), "cf-timeout", NULL);
+  g_object_set_data (G_OBJECT (msg), "cf-counted", GINT_TO_POINTER (TRUE));
+  self->n_active++;
 }
 
 static void
@@ -281,8 +356,9 @@ on_request_done (SoupServer        *soup,
                  CfHttpServer      *self)
 {
   g_object_set_data (G_OBJECT (msg), "cf-timeout", NULL);
-  if (self->n_active > 0)
+  if (g_object_get_data (G_OBJECT (msg), "cf-counted") != NULL && self->n_active > 0)
     self->n_active--;
+  g_object_set_data (G_OBJECT (msg), "cf-counted", NULL);
 }
 
 static void
@@ -313,6 +389,7 @@ cf_http_server_init (CfHttpServer *self)
   self->header_timeout = DEFAULT_HEADER_TIMEOUT;
   self->soup = soup_server_new ("server-header", PACKAGE_NAME "/" PACKAGE_VERSION, NULL);
 
+  soup_server_add_handler (self->soup, NULL, not_found, NULL, NULL);
   soup_server_add_early_handler (self->soup, NULL, early_handler, self, NULL);
   g_signal_connect (self->soup, "request-started", G_CALLBACK (on_request_started), self);
   g_signal_connect (self->soup, "request-read", G_CALLBACK (on_request_read), self);
@@ -359,6 +436,8 @@ cf_http_server_add_route (CfHttpServer  *self,
   route->handler = handler;
   route->user_data = user_data;
   soup_server_add_handler (self->soup, path, run_route, route, g_free);
+  /* libsoup runs only the early handler of the most specific path. */
+  soup_server_add_early_handler (self->soup, path, early_handler, self, NULL);
 }
 
 /**

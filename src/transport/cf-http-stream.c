@@ -31,6 +31,7 @@ struct _CfHttpStream
   SoupServerMessage     *msg;
   CfMcpTransportContext  context;
   gulong                 finished_id;
+  gulong                 disconnected_id;
   State                  state;
   guint                  accept_json : 1;
   guint                  accept_sse : 1;
@@ -186,6 +187,7 @@ on_finished (SoupServerMessage *msg,
   g_autoptr(CfHttpStream) hold = g_object_ref (self);
 
   g_clear_signal_handler (&self->finished_id, self->msg);
+  g_clear_signal_handler (&self->disconnected_id, self->msg);
   if (self->state != STATE_DONE)
     {
       self->state = STATE_DONE;
@@ -201,7 +203,10 @@ cf_http_stream_dispose (GObject *object)
   CfHttpStream *self = (CfHttpStream *) object;
 
   if (self->msg != NULL)
-    g_clear_signal_handler (&self->finished_id, self->msg);
+    {
+      g_clear_signal_handler (&self->finished_id, self->msg);
+      g_clear_signal_handler (&self->disconnected_id, self->msg);
+    }
   g_clear_object (&self->msg);
   g_clear_object (&self->context.session);
 
@@ -239,6 +244,8 @@ cf_http_stream_new (SoupServerMessage *msg,
   self->accept_sse = !!accept_sse;
   self->context.validate_headers = TRUE;
   self->finished_id = g_signal_connect (msg, "finished", G_CALLBACK (on_finished), self);
+  /* On server shutdown libsoup emits only "disconnected". */
+  self->disconnected_id = g_signal_connect (msg, "disconnected", G_CALLBACK (on_finished), self);
   soup_server_message_pause (msg);
   return self;
 }

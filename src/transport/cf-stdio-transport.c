@@ -231,7 +231,9 @@ on_line (GObject      *source,
 
   line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result,
                                                     &length, &error);
-  if (error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA))
+  /* The line was consumed; answer it and read on. */
+  if (error != NULL && (error->domain == G_CONVERT_ERROR ||
+                        g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA)))
     {
       g_autoptr(CfStdioStream) stream = cf_stdio_stream_new (self, FALSE);
       g_autoptr(GError) encoding = g_error_new_literal (CF_JSON_ERROR, CF_JSON_ERROR_ENCODING,

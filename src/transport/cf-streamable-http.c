@@ -67,9 +67,11 @@ accepts (const char *accept,
       if (semi != NULL)
         *semi = '\0';
       g_strstrip (range);
-      if (g_str_equal (range, type) || g_str_equal (range, "*/*") ||
-          (g_str_equal (range, "application/*") && g_str_has_prefix (type, "application/")) ||
-          (g_str_equal (range, "text/*") && g_str_has_prefix (type, "text/")))
+      /* Media types compare case-insensitively (RFC 9110, 8.3.1). */
+      if (g_ascii_strcasecmp (range, type) == 0 || g_str_equal (range, "*/*") ||
+          (g_ascii_strcasecmp (range, "application/*") == 0 &&
+           g_str_has_prefix (type, "application/")) ||
+          (g_ascii_strcasecmp (range, "text/*") == 0 && g_str_has_prefix (type, "text/")))
         return TRUE;
     }
   return FALSE;
@@ -120,7 +122,7 @@ handle_post (CfStreamableHttp  *self,
                          "Not Acceptable: accept application/json or text/event-stream");
       return;
     }
-  if (g_strcmp0 (content_type, "application/json") != 0)
+  if (content_type == NULL || g_ascii_strcasecmp (content_type, "application/json") != 0)
     {
       respond_rpc_error (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, CF_JSONRPC_INVALID_REQUEST,
                          "Unsupported Media Type: the body must be application/json");
