@@ -27,6 +27,8 @@ struct _CfCatalog
   CfStore           *store;
   CfCatalogSnapshot *snapshot;
   char              *separator;
+  GQueue             pending;
+  gboolean           busy;
 };
 
 enum {
@@ -80,6 +82,7 @@ cf_catalog_init (CfCatalog *self)
 {
   GPtrArray *empty[CF_N_ENTITY_KINDS] = { NULL };
 
+  g_queue_init (&self->pending);
   self->snapshot = cf_catalog_snapshot_new (empty);
   self->separator = g_strdup (CF_SLUG_DEFAULT_SEPARATOR);
 }
@@ -163,55 +166,60 @@ typedef enum {
   EDIT_DELETE,
 } EditKind;
 
-static gboolean
-references (JsonObject *entity,
-            const char *member,
-            const char *id)
-{
-  JsonArray *ids = cf_json_object_get_array (entity, member);
+static const char * const association_members[] = {
+  [CF_ENTITY_TOOL] = "associatedTools",
+  [CF_ENTITY_RESOURCE] = "associatedResources",
+  [CF_ENTITY_PROMPT] = "associatedPrompts",
+};
 
-  for (guint i = 0; ids != NULL && i < json_array_get_length (ids); i++)
-    if (g_strcmp0 (json_array_get_string_element (ids, i), id) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-/* The store cascades deletions in SQL; the snapshot must mirror that. */
+/* The store cascades deletions in SQL; the snapshot must mirror that: a
+ * deleted gateway takes what it federated, and virtual servers lose the
+ * associations of whatever went. */
 static JsonObject *
-without_reference (JsonObject *server,
-                   const char *member,
-                   const char *id)
+without_removed (JsonObject  *server,
+                 GHashTable **removed)
 {
-  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
-  g_autoptr(JsonNode) copy = NULL;
-  JsonArray *kept = json_array_new ();
-  JsonArray *ids = cf_json_object_get_array (server, member);
-  JsonObject *result;
+  JsonObject *result = NULL;
 
-  for (guint i = 0; i < json_array_get_length (ids); i++)
-    if (g_strcmp0 (json_array_get_string_element (ids, i), id) != 0)
-      json_array_add_string_element (kept, json_array_get_string_element (ids, i));
+  for (guint k = CF_ENTITY_TOOL; k <= CF_ENTITY_PROMPT; k++)
+    {
+      JsonArray *ids = cf_json_object_get_array (server, association_members[k]);
+      JsonArray *kept;
 
-  json_node_set_object (node, server);
-  copy = json_node_copy (node);
-  result = json_object_ref (json_node_get_object (copy));
-  json_object_set_array_member (result, member, kept);
-  return result;
+      if (ids == NULL || g_hash_table_size (removed[k]) == 0)
+        continue;
+      kept = json_array_new ();
+      for (guint i = 0; i < json_array_get_length (ids); i++)
+        if (!g_hash_table_contains (removed[k], json_array_get_string_element (ids, i)))
+          json_array_add_string_element (kept, json_array_get_string_element (ids, i));
+      if (json_array_get_length (kept) == json_array_get_length (ids))
+        {
+          json_array_unref (kept);
+          continue;
+        }
+      if (result == NULL)
+        result = cf_json_object_deep_copy (server);
+      json_object_set_array_member (result, association_members[k], kept);
+    }
+  return result != NULL ? result : json_object_ref (server);
 }
 
-static const char *
-association_member (CfEntityKind kind)
+static void
+collect_removed (CfCatalogSnapshot *snapshot,
+                 CfEntityKind       kind,
+                 const char        *id,
+                 GHashTable       **removed)
 {
-  switch (kind)
+  g_hash_table_add (removed[kind], (gpointer) id);
+  if (kind != CF_ENTITY_GATEWAY)
+    return;
+  for (guint k = CF_ENTITY_TOOL; k <= CF_ENTITY_PROMPT; k++)
     {
-    case CF_ENTITY_TOOL:
-      return "associatedTools";
-    case CF_ENTITY_RESOURCE:
-      return "associatedResources";
-    case CF_ENTITY_PROMPT:
-      return "associatedPrompts";
-    default:
-      return NULL;
+      GPtrArray *list = cf_catalog_snapshot_list (snapshot, k);
+
+      for (guint i = 0; i < list->len; i++)
+        if (g_strcmp0 (cf_json_object_get_string (list->pdata[i], "gatewayId"), id) == 0)
+          g_hash_table_add (removed[k], (gpointer) cf_json_object_get_string (list->pdata[i], "id"));
     }
 }
 
@@ -223,8 +231,17 @@ apply_edit (CfCatalog    *self,
             const char   *id)
 {
   GPtrArray *lists[CF_N_ENTITY_KINDS];
+  GHashTable *removed[CF_N_ENTITY_KINDS];
+  gboolean touched[CF_N_ENTITY_KINDS] = { FALSE };
   CfCatalogSnapshot *old = self->snapshot;
-  const char *member = association_member (kind);
+
+  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
+    removed[k] = g_hash_table_new (g_str_hash, g_str_equal);
+  /* A put replaces the entity with the same id. */
+  if (edit == EDIT_DELETE)
+    collect_removed (old, kind, id, removed);
+  else
+    g_hash_table_add (removed[kind], (gpointer) id);
 
   for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
     {
@@ -234,30 +251,36 @@ apply_edit (CfCatalog    *self,
       for (guint i = 0; i < source->len; i++)
         {
           JsonObject *item = source->pdata[i];
+          JsonObject *kept;
 
-          if (k == kind && g_strcmp0 (cf_json_object_get_string (item, "id"), id) == 0)
-            continue;
-          if (edit == EDIT_DELETE && kind == CF_ENTITY_GATEWAY && k != CF_ENTITY_GATEWAY &&
-              g_strcmp0 (cf_json_object_get_string (item, "gatewayId"), id) == 0)
-            continue;
-          if (edit == EDIT_DELETE && k == CF_ENTITY_SERVER && member != NULL &&
-              references (item, member, id))
-            g_ptr_array_add (lists[k], without_reference (item, member, id));
-          else
-            g_ptr_array_add (lists[k], json_object_ref (item));
+          if (g_hash_table_contains (removed[k], cf_json_object_get_string (item, "id")))
+            {
+              touched[k] = TRUE;
+              continue;
+            }
+          kept = k == CF_ENTITY_SERVER && edit == EDIT_DELETE
+                 ? without_removed (item, removed) : json_object_ref (item);
+          touched[k] |= kept != item;
+          g_ptr_array_add (lists[k], kept);
         }
     }
   if (edit == EDIT_PUT)
-    g_ptr_array_add (lists[kind], json_object_ref (entity));
+    {
+      g_ptr_array_add (lists[kind], json_object_ref (entity));
+      touched[kind] = TRUE;
+    }
 
   self->snapshot = cf_catalog_snapshot_new (lists);
   cf_catalog_snapshot_unref (old);
   for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
-    g_ptr_array_unref (lists[k]);
+    {
+      g_ptr_array_unref (lists[k]);
+      g_hash_table_unref (removed[k]);
+    }
 
-  g_signal_emit (self, signals[CHANGED], 0, (guint) kind);
-  if (edit == EDIT_DELETE && kind != CF_ENTITY_SERVER && kind != CF_ENTITY_GATEWAY)
-    g_signal_emit (self, signals[CHANGED], 0, (guint) CF_ENTITY_SERVER);
+  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
+    if (touched[k])
+      g_signal_emit (self, signals[CHANGED], 0, k);
 }
 
 /* Validation beyond field types */
@@ -291,6 +314,25 @@ check_tool (JsonObject *tool,
                                   "An input schema must have \"type\": \"object\"");
 }
 
+/* Strict: g_base64_decode() accepts anything and guesses. */
+static gboolean
+is_base64 (const char *text)
+{
+  gsize n = 0, padding = 0;
+
+  for (const char *p = text; *p; p++)
+    {
+      if (*p == '\n' || *p == '\r')
+        continue;
+      if (*p == '=')
+        padding++;
+      else if (padding > 0 || !(g_ascii_isalnum (*p) || *p == '+' || *p == '/'))
+        return FALSE;
+      n++;
+    }
+  return n % 4 == 0 && padding <= 2;
+}
+
 static void
 check_resource (JsonObject *resource,
                 JsonArray  *problems)
@@ -310,17 +352,13 @@ check_resource (JsonObject *resource,
   else if (uri != NULL && !g_uri_is_valid (uri, G_URI_FLAGS_NONE, NULL))
     cf_entity_schema_add_problem (problems, "uri", "value_error", "Not a valid absolute URI");
 
-  if (blob != NULL)
-    {
-      for (const char *p = blob; *p; p++)
-        if (!g_ascii_isalnum (*p) && *p != '+' && *p != '/' && *p != '=' && *p != '\n')
-          {
-            cf_entity_schema_add_problem (problems, "blob", "value_error",
-                                          "Binary content must be base64");
-            return;
-          }
-    }
-  else if (cf_json_object_get_string (resource, "text") == NULL)
+  if (blob != NULL && cf_json_object_get_string (resource, "text") != NULL)
+    cf_entity_schema_add_problem (problems, "blob", "value_error",
+                                  "Give text content or a base64 blob, not both");
+  else if (blob != NULL && !is_base64 (blob))
+    cf_entity_schema_add_problem (problems, "blob", "value_error",
+                                  "Binary content must be valid base64");
+  else if (blob == NULL && cf_json_object_get_string (resource, "text") == NULL)
     cf_entity_schema_add_problem (problems, "content", "missing",
                                   "Field required: give text content or a base64 blob");
 }
@@ -571,19 +609,34 @@ find_conflict (CfCatalogSnapshot *snapshot,
   return NULL;
 }
 
-/* Writes */
+/* Writes
+
+   One write runs at a time, validated against the snapshot current when
+   it starts, so that concurrent updates never merge from the same stale
+   entity and conflicts are judged against what is really there. */
+
+typedef enum {
+  OP_CREATE,
+  OP_UPDATE,
+  OP_DELETE,
+} Op;
 
 typedef struct {
   CfEntityKind  kind;
+  Op            op;
+  EditKind      edit;
+  char         *id;
+  JsonObject   *input;
   JsonObject   *entity;
   JsonArray    *problems;
-  char         *id;
-  EditKind      edit;
 } WriteData;
+
+static void run_pending (CfCatalog *self);
 
 static void
 write_data_free (WriteData *data)
 {
+  g_clear_pointer (&data->input, json_object_unref);
   g_clear_pointer (&data->entity, json_object_unref);
   g_clear_pointer (&data->problems, json_array_unref);
   g_clear_pointer (&data->id, g_free);
@@ -598,12 +651,44 @@ now_iso8601 (void)
   return g_date_time_format_iso8601 (now);
 }
 
+/* Call after the task has returned. */
+static void
+write_done (CfCatalog *self,
+            GTask     *task)
+{
+  self->busy = FALSE;
+  g_object_unref (task);
+  run_pending (self);
+}
+
+static void
+write_failed (CfCatalog  *self,
+              GTask      *task,
+              int         code,
+              const char *format,
+              ...) G_GNUC_PRINTF (4, 5);
+
+static void
+write_failed (CfCatalog  *self,
+              GTask      *task,
+              int         code,
+              const char *format,
+              ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  g_task_return_error (task, g_error_new_valist (CF_CATALOG_ERROR, code, format, args));
+  va_end (args);
+  write_done (self, task);
+}
+
 static void
 on_stored (GObject      *source,
            GAsyncResult *result,
            gpointer      user_data)
 {
-  g_autoptr(GTask) task = user_data;
+  GTask *task = user_data;
   CfCatalog *self = g_task_get_source_object (task);
   WriteData *data = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
@@ -614,23 +699,21 @@ on_stored (GObject      *source,
   else
     ok = cf_store_put_finish (CF_STORE (source), result, &error);
 
-  if (!ok)
+  if (!ok && g_error_matches (error, CF_STORE_ERROR, CF_STORE_ERROR_CONSTRAINT))
+    write_failed (self, task, CF_CATALOG_ERROR_CONFLICT, "%s conflicts with an existing one: %s",
+                  kind_labels[data->kind], error->message);
+  else if (!ok && g_error_matches (error, CF_STORE_ERROR, CF_STORE_ERROR_NOT_FOUND))
+    write_failed (self, task, CF_CATALOG_ERROR_NOT_FOUND, "%s not found: %s",
+                  kind_labels[data->kind], data->id);
+  else if (!ok)
+    write_failed (self, task, CF_CATALOG_ERROR_STORE, "The change could not be saved: %s",
+                  error->message);
+  else
     {
-      if (g_error_matches (error, CF_STORE_ERROR, CF_STORE_ERROR_CONSTRAINT))
-        g_task_return_new_error (task, CF_CATALOG_ERROR, CF_CATALOG_ERROR_CONFLICT,
-                                 "%s conflicts with an existing one: %s",
-                                 kind_labels[data->kind], error->message);
-      else if (g_error_matches (error, CF_STORE_ERROR, CF_STORE_ERROR_NOT_FOUND))
-        g_task_return_new_error (task, CF_CATALOG_ERROR, CF_CATALOG_ERROR_NOT_FOUND,
-                                 "%s not found: %s", kind_labels[data->kind], data->id);
-      else
-        g_task_return_new_error (task, CF_CATALOG_ERROR, CF_CATALOG_ERROR_STORE,
-                                 "The change could not be saved: %s", error->message);
-      return;
+      apply_edit (self, data->kind, data->edit, data->entity, data->id);
+      g_task_return_boolean (task, TRUE);
+      write_done (self, task);
     }
-
-  apply_edit (self, data->kind, data->edit, data->entity, data->id);
-  g_task_return_boolean (task, TRUE);
 }
 
 static void
@@ -643,18 +726,31 @@ persist (CfCatalog *self,
     {
       apply_edit (self, data->kind, data->edit, data->entity, data->id);
       g_task_return_boolean (task, TRUE);
-      g_object_unref (task);
-      return;
+      write_done (self, task);
     }
-  if (data->edit == EDIT_DELETE)
+  else if (data->edit == EDIT_DELETE)
     cf_store_delete_async (self->store, data->kind, data->id, NULL, on_stored, task);
   else
     cf_store_put_async (self->store, data->kind, data->entity, NULL, on_stored, task);
 }
 
 static void
-validate_and_persist (CfCatalog *self,
-                      GTask     *task,
+check_gateway_reference (CfCatalogSnapshot *snapshot,
+                         JsonObject        *entity,
+                         JsonArray         *problems)
+{
+  const char *gateway = cf_json_object_get_string (entity, "gatewayId");
+
+  if (gateway != NULL && cf_catalog_snapshot_lookup (snapshot, CF_ENTITY_GATEWAY, gateway) == NULL)
+    {
+      g_autofree char *msg = g_strdup_printf ("Unknown gateway id: %s", gateway);
+      cf_entity_schema_add_problem (problems, "gatewayId", "value_error", msg);
+    }
+}
+
+static void
+validate_and_persist (CfCatalog  *self,
+                      GTask      *task,
                       JsonObject *input)
 {
   WriteData *data = g_task_get_task_data (task);
@@ -664,22 +760,22 @@ validate_and_persist (CfCatalog *self,
   derive_names (self, data->kind, data->entity, input, data->problems);
   apply_defaults (data->kind, data->entity);
   check_entity (self, snapshot, data->kind, data->entity, data->problems);
+  if (data->kind != CF_ENTITY_SERVER && data->kind != CF_ENTITY_GATEWAY)
+    check_gateway_reference (snapshot, data->entity, data->problems);
 
   if (json_array_get_length (data->problems) > 0)
     {
-      g_task_return_new_error (task, CF_CATALOG_ERROR, CF_CATALOG_ERROR_INVALID,
-                               "%s failed validation", kind_labels[data->kind]);
-      g_object_unref (task);
+      write_failed (self, task, CF_CATALOG_ERROR_INVALID, "%s failed validation",
+                    kind_labels[data->kind]);
       return;
     }
 
   conflict = find_conflict (snapshot, data->kind, data->entity);
   if (conflict != NULL)
     {
-      g_task_return_new_error (task, CF_CATALOG_ERROR, CF_CATALOG_ERROR_CONFLICT,
-                               "%s %s already exists: %s", kind_labels[data->kind], conflict,
-                               cf_json_object_get_string (data->entity, conflict));
-      g_object_unref (task);
+      write_failed (self, task, CF_CATALOG_ERROR_CONFLICT, "%s %s already exists: %s",
+                    kind_labels[data->kind], conflict,
+                    cf_json_object_get_string (data->entity, conflict));
       return;
     }
 
@@ -706,6 +802,166 @@ normalize_id (const char *id)
   return g_string_free (out, FALSE);
 }
 
+static void
+prepare_create (CfCatalog *self,
+                GTask     *task)
+{
+  WriteData *data = g_task_get_task_data (task);
+  g_autofree char *now = now_iso8601 ();
+  g_autofree char *id = NULL;
+  const char *given;
+
+  data->entity = cf_entity_schema_normalize (data->kind, data->input, CF_SCHEMA_CREATE,
+                                             data->problems);
+  given = cf_json_object_get_string (data->entity, "id");
+  if (given != NULL && (id = normalize_id (given)) == NULL)
+    cf_entity_schema_add_problem (data->problems, "id", "value_error",
+                                  "An id is a UUID or 32 hex digits");
+  else if (id != NULL && cf_catalog_snapshot_lookup (self->snapshot, data->kind, id) != NULL)
+    {
+      write_failed (self, task, CF_CATALOG_ERROR_CONFLICT, "%s id already exists: %s",
+                    kind_labels[data->kind], id);
+      return;
+    }
+  if (id == NULL)
+    id = cf_random_hex (16);
+
+  json_object_set_string_member (data->entity, "id", id);
+  data->id = g_strdup (id);
+  json_object_set_string_member (data->entity, "createdAt", now);
+  json_object_set_string_member (data->entity, "updatedAt", now);
+  json_object_set_int_member (data->entity, "version", 1);
+
+  validate_and_persist (self, task, data->input);
+}
+
+static JsonObject *
+merge (JsonObject *base,
+       JsonObject *patch)
+{
+  g_autoptr(GList) members = json_object_get_members (patch);
+  JsonObject *merged = cf_json_object_deep_copy (base);
+
+  for (GList *l = members; l != NULL; l = l->next)
+    json_object_set_member (merged, l->data,
+                            cf_json_node_deep_copy (json_object_get_member (patch, l->data)));
+  return merged;
+}
+
+/* Fields that follow from others are dropped when those change, so that
+ * validation derives them afresh. */
+static void
+drop_stale (CfEntityKind  kind,
+            JsonObject   *merged,
+            JsonObject   *patch)
+{
+  if (kind == CF_ENTITY_PROMPT && json_object_has_member (patch, "template") &&
+      !json_object_has_member (patch, "arguments"))
+    json_object_remove_member (merged, "arguments");
+  if (kind == CF_ENTITY_RESOURCE && json_object_has_member (patch, "text") &&
+      !json_object_has_member (patch, "blob"))
+    json_object_remove_member (merged, "blob");
+  if (kind == CF_ENTITY_RESOURCE && json_object_has_member (patch, "blob") &&
+      !json_object_has_member (patch, "text"))
+    json_object_remove_member (merged, "text");
+}
+
+static void
+prepare_update (CfCatalog *self,
+                GTask     *task)
+{
+  WriteData *data = g_task_get_task_data (task);
+  JsonObject *existing = cf_catalog_snapshot_lookup (self->snapshot, data->kind, data->id);
+  g_autoptr(JsonObject) patch = NULL;
+  g_autofree char *now = now_iso8601 ();
+  gint64 version = 1;
+
+  if (existing == NULL)
+    {
+      write_failed (self, task, CF_CATALOG_ERROR_NOT_FOUND, "%s not found: %s",
+                    kind_labels[data->kind], data->id);
+      return;
+    }
+
+  patch = cf_entity_schema_normalize (data->kind, data->input, CF_SCHEMA_UPDATE, data->problems);
+  json_object_remove_member (patch, "id");
+  data->entity = merge (existing, patch);
+  drop_stale (data->kind, data->entity, patch);
+  cf_json_object_get_int (existing, "version", &version);
+  json_object_set_int_member (data->entity, "version", version + 1);
+  json_object_set_string_member (data->entity, "updatedAt", now);
+  if (json_object_has_member (patch, "customName") && !json_object_has_member (patch, "name"))
+    json_object_set_string_member (patch, "name",
+                                   cf_json_object_get_string (existing, "originalName") ?: "");
+
+  validate_and_persist (self, task, patch);
+}
+
+static void
+prepare_delete (CfCatalog *self,
+                GTask     *task)
+{
+  WriteData *data = g_task_get_task_data (task);
+
+  if (cf_catalog_snapshot_lookup (self->snapshot, data->kind, data->id) == NULL)
+    write_failed (self, task, CF_CATALOG_ERROR_NOT_FOUND, "%s not found: %s",
+                  kind_labels[data->kind], data->id);
+  else
+    persist (self, task);
+}
+
+static void
+run_pending (CfCatalog *self)
+{
+  GTask *task;
+
+  if (self->busy || (task = g_queue_pop_head (&self->pending)) == NULL)
+    return;
+
+  self->busy = TRUE;
+  switch (((WriteData *) g_task_get_task_data (task))->op)
+    {
+    case OP_CREATE:
+      prepare_create (self, task);
+      break;
+    case OP_UPDATE:
+      prepare_update (self, task);
+      break;
+    case OP_DELETE:
+      prepare_delete (self, task);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+queue_write (CfCatalog           *self,
+             Op                   op,
+             CfEntityKind         kind,
+             const char          *id,
+             JsonObject          *input,
+             GCancellable        *cancellable,
+             GAsyncReadyCallback  callback,
+             gpointer             user_data,
+             gpointer             source_tag)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  WriteData *data = g_new0 (WriteData, 1);
+
+  g_task_set_source_tag (task, source_tag);
+  data->kind = kind;
+  data->op = op;
+  data->edit = op == OP_DELETE ? EDIT_DELETE : EDIT_PUT;
+  data->id = g_strdup (id);
+  data->input = input ? json_object_ref (input) : NULL;
+  data->problems = json_array_new ();
+  g_task_set_task_data (task, data, (GDestroyNotify) write_data_free);
+
+  g_queue_push_tail (&self->pending, task);
+  run_pending (self);
+}
+
 /**
  * cf_catalog_create_async:
  * @self: a #CfCatalog
@@ -723,63 +979,12 @@ cf_catalog_create_async (CfCatalog           *self,
                          GAsyncReadyCallback  callback,
                          gpointer             user_data)
 {
-  GTask *task;
-  WriteData *data;
-  g_autofree char *now = now_iso8601 ();
-  const char *id;
-
   g_return_if_fail (CF_IS_CATALOG (self));
   g_return_if_fail (kind < CF_N_ENTITY_KINDS);
   g_return_if_fail (input != NULL);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, cf_catalog_create_async);
-  data = g_new0 (WriteData, 1);
-  data->kind = kind;
-  data->edit = EDIT_PUT;
-  data->problems = json_array_new ();
-  data->entity = cf_entity_schema_normalize (kind, input, CF_SCHEMA_CREATE, data->problems);
-  g_task_set_task_data (task, data, (GDestroyNotify) write_data_free);
-
-  id = cf_json_object_get_string (data->entity, "id");
-  if (id != NULL)
-    {
-      g_autofree char *normal = normalize_id (id);
-
-      if (normal == NULL)
-        cf_entity_schema_add_problem (data->problems, "id", "value_error",
-                                      "An id is a UUID or 32 hex digits");
-      else
-        json_object_set_string_member (data->entity, "id", normal);
-    }
-  if (id == NULL || json_array_get_length (data->problems) > 0)
-    {
-      g_autofree char *minted = cf_random_hex (16);
-      json_object_set_string_member (data->entity, "id", minted);
-    }
-  data->id = g_strdup (cf_json_object_get_string (data->entity, "id"));
-  json_object_set_string_member (data->entity, "createdAt", now);
-  json_object_set_string_member (data->entity, "updatedAt", now);
-  json_object_set_int_member (data->entity, "version", 1);
-
-  validate_and_persist (self, task, input);
-}
-
-static JsonObject *
-merge (JsonObject *base,
-       JsonObject *patch)
-{
-  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
-  g_autoptr(JsonNode) copy = NULL;
-  g_autoptr(GList) members = json_object_get_members (patch);
-  JsonObject *merged;
-
-  json_node_set_object (node, base);
-  copy = json_node_copy (node);
-  merged = json_object_ref (json_node_get_object (copy));
-  for (GList *l = members; l != NULL; l = l->next)
-    json_object_set_member (merged, l->data, json_object_dup_member (patch, l->data));
-  return merged;
+  queue_write (self, OP_CREATE, kind, NULL, input, cancellable, callback, user_data,
+               cf_catalog_create_async);
 }
 
 /**
@@ -801,44 +1006,13 @@ cf_catalog_update_async (CfCatalog           *self,
                          GAsyncReadyCallback  callback,
                          gpointer             user_data)
 {
-  JsonObject *existing = cf_catalog_snapshot_lookup (self->snapshot, kind, id);
-  g_autoptr(JsonObject) patch = NULL;
-  g_autofree char *now = now_iso8601 ();
-  GTask *task;
-  WriteData *data;
-  gint64 version = 1;
-
   g_return_if_fail (CF_IS_CATALOG (self));
   g_return_if_fail (kind < CF_N_ENTITY_KINDS);
+  g_return_if_fail (id != NULL);
+  g_return_if_fail (input != NULL);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, cf_catalog_update_async);
-  data = g_new0 (WriteData, 1);
-  data->kind = kind;
-  data->edit = EDIT_PUT;
-  data->id = g_strdup (id);
-  data->problems = json_array_new ();
-  g_task_set_task_data (task, data, (GDestroyNotify) write_data_free);
-
-  if (existing == NULL)
-    {
-      g_task_return_new_error (task, CF_CATALOG_ERROR, CF_CATALOG_ERROR_NOT_FOUND,
-                               "%s not found: %s", kind_labels[kind], id);
-      g_object_unref (task);
-      return;
-    }
-
-  patch = cf_entity_schema_normalize (kind, input, CF_SCHEMA_UPDATE, data->problems);
-  json_object_remove_member (patch, "id");
-  data->entity = merge (existing, patch);
-  cf_json_object_get_int (existing, "version", &version);
-  json_object_set_int_member (data->entity, "version", version + 1);
-  json_object_set_string_member (data->entity, "updatedAt", now);
-  if (json_object_has_member (patch, "customName") && !json_object_has_member (input, "name"))
-    json_object_set_string_member (patch, "name",
-                                   cf_json_object_get_string (existing, "originalName") ?: "");
-
-  validate_and_persist (self, task, patch);
+  queue_write (self, OP_UPDATE, kind, id, input, cancellable, callback, user_data,
+               cf_catalog_update_async);
 }
 
 /**
@@ -889,28 +1063,12 @@ cf_catalog_delete_async (CfCatalog           *self,
                          GAsyncReadyCallback  callback,
                          gpointer             user_data)
 {
-  GTask *task;
-  WriteData *data;
-
   g_return_if_fail (CF_IS_CATALOG (self));
   g_return_if_fail (kind < CF_N_ENTITY_KINDS);
+  g_return_if_fail (id != NULL);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, cf_catalog_delete_async);
-  data = g_new0 (WriteData, 1);
-  data->kind = kind;
-  data->edit = EDIT_DELETE;
-  data->id = g_strdup (id);
-  g_task_set_task_data (task, data, (GDestroyNotify) write_data_free);
-
-  if (cf_catalog_snapshot_lookup (self->snapshot, kind, id) == NULL)
-    {
-      g_task_return_new_error (task, CF_CATALOG_ERROR, CF_CATALOG_ERROR_NOT_FOUND,
-                               "%s not found: %s", kind_labels[kind], id);
-      g_object_unref (task);
-      return;
-    }
-  persist (self, task);
+  queue_write (self, OP_DELETE, kind, id, NULL, cancellable, callback, user_data,
+               cf_catalog_delete_async);
 }
 
 gboolean

@@ -136,7 +136,7 @@ static const KindSchema schemas[CF_N_ENTITY_KINDS] = {
 /**
  * cf_entity_schema_add_problem:
  * @problems: the list to append to
- * @field: the offending field, as the client named it
+ * @field: the offending field, by its canonical camelCase name
  * @type: a short machine-readable kind of problem
  * @message: what is wrong, for a person
  *
@@ -263,7 +263,7 @@ canonical_value (const FieldSpec *spec,
         if (g_ascii_strcasecmp (spec->choices[i], json_node_get_string (node)) == 0)
           return cf_json_node_new_string (spec->choices[i]);
     }
-  return json_node_copy (node);
+  return cf_json_node_deep_copy (node);
 }
 
 /**
@@ -331,13 +331,7 @@ JsonObject *
 cf_entity_schema_public_view (CfEntityKind  kind,
                               JsonObject   *entity)
 {
-  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
-  g_autoptr(JsonNode) copy = NULL;
-  JsonObject *view;
-
-  json_node_set_object (node, entity);
-  copy = json_node_copy (node);
-  view = json_object_ref (json_node_get_object (copy));
+  JsonObject *view = cf_json_object_deep_copy (entity);
 
   if (kind == CF_ENTITY_GATEWAY && json_object_has_member (view, "authValue"))
     json_object_set_string_member (view, "authValue", "*****");
