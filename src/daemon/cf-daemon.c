@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cf-daemon"
+
+#include "config.h"
+
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+#include <stdio.h>
+
+#include "cf-api.h"
+#include "cf-catalog.h"
+#include "cf-config.h"
+#include "cf-daemon.h"
+#include "cf-dbus-service.h"
+#include "cf-http-server.h"
+#include "cf-mcp-server.h"
+#include "cf-store.h"
+#include "cf-streamable-http.h"
+
+#define OBJECT_PATH "/org/contextforge/Gateway"
+#define SESSION_SWEEP_S 60
+#define DRAIN_POLL_MS 50
+#define DRAIN_LIMIT_MS 10000
+
+/**
+ * CfDaemon:
+ *
+ * `contextforge-gateway --daemon`: a #GApplication that owns
+ * `org.contextforge.Gateway` on the session bus when there is one, and
+ * serves MCP and the REST API over HTTP either way. SIGTERM and SIGINT
+ * stop accepting connections, let requests in flight finish, flush the
+ * store and exit 0.
+ */
+struct _CfDaemon
+{
+  GApplication      parent_instance;
+
+  CfConfig         *config;
+  CfStore          *store;
+  CfCatalog        *catalog;
+  CfMcpServer      *mcp;
+  CfGateway        *gateway;
+  CfHttpServer     *http;
+  CfStreamableHttp *streamable;
+  CfApi            *api;
+  CfDbusService    *dbus;
+  char             *listen_url;
+  gint64            started;
+  guint             sweep_id;
+  guint             drain_id;
+  guint             drain_waited;
+  guint             sigterm_id;
+  guint             sigint_id;
+  gboolean          serve;
+  gboolean          no_dbus;
+  gboolean          stopping;
+};
+
+G_DEFINE_FINAL_TYPE (CfDaemon, cf_daemon, G_TYPE_APPLICATION)
+
+static const GOptionEntry options[] = {
+  { "daemon", 'd', 0, G_OPTION_ARG_NONE, NULL,
+    N_("Serve in the foreground, headless"), NULL },
+  { "host", 0, 0, G_OPTION_ARG_STRING, NULL,
+    N_("Address to listen on (HOST, default 127.0.0.1)"), N_("ADDR") },
+  /* A string: GApplication drops integer options whose value is 0. */
+  { "port", 'p', 0, G_OPTION_ARG_STRING, NULL,
+    N_("Port to listen on (PORT, default 4444; 0 picks a free one)"), N_("PORT") },
+  { "db", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+    N_("SQLite database file (DATABASE_URL)"), N_("FILE") },
+  { "no-dbus", 0, 0, G_OPTION_ARG_NONE, NULL,
+    N_("Do not own org.contextforge.Gateway on the session bus"), NULL },
+  { "version", 'V', 0, G_OPTION_ARG_NONE, NULL,
+    N_("Print the version and exit"), NULL },
+  { NULL }
+};
+
+static gboolean
+apply_options (CfDaemon     *self,
+               GVariantDict *dict,
+               GError      **error)
+{
+  const char *host = NULL;
+  const char *db = NULL;
+  const char *port = NULL;
+  guint64 value;
+
+  if (!cf_config_load_env (self->config, NULL, error))
+    return FALSE;
+
+  if (g_variant_dict_lookup (dict, "host", "&s", &host))
+    {
+      g_free (self->config->host);
+      self->config->host = g_strdup (host);
+    }
+  if (g_variant_dict_lookup (dict, "port", "&s", &port))
+    {
+      if (!g_ascii_string_to_unsigned (port, 10, 0, 65535, &value, NULL))
+        {
+          g_set_error (error, CF_CONFIG_ERROR, CF_CONFIG_ERROR_INVALID,
+                       "--port %s: a port is 0 to 65535", port);
+          return FALSE;
+        }
+      self->config->port = value;
+    }
+  if (g_variant_dict_lookup (dict, "db", "^&ay", &db))
+    {
+      g_free (self->config->db_path);
+      self->config->db_path = g_strdup (db);
+    }
+  return TRUE;
+}
+
+static int
+cf_daemon_handle_local_options (GApplication *app,
+                                GVariantDict *dict)
+{
+  CfDaemon *self = CF_DAEMON (app);
+  g_autoptr(GError) error = NULL;
+
+  if (g_variant_dict_contains (dict, "version"))
+    {
+      g_print ("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+      return 0;
+    }
+
+  self->serve = g_variant_dict_contains (dict, "daemon");
+  self->no_dbus = g_variant_dict_contains (dict, "no-dbus");
+  if (!self->serve)
+    {
+      g_printerr ("%s: nothing to do; use --daemon to serve (see --help)\n", PACKAGE_NAME);
+      return 2;
+    }
+
+  if (!apply_options (self, dict, &error))
+    {
+      g_printerr ("%s: %s\n", PACKAGE_NAME, error->message);
+      return 1;
+    }
+
+  if (self->no_dbus)
+    g_application_set_flags (app, g_application_get_flags (app) | G_APPLICATION_NON_UNIQUE);
+
+  if (!g_application_register (app, NULL, &error))
+    {
+      g_printerr ("%s: %s\n", PACKAGE_NAME, error->message);
+      return 1;
+    }
+  if (g_application_get_is_remote (app))
+    {
+      g_printerr ("%s: a gateway already owns org.contextforge.Gateway on this session bus\n",
+                  PACKAGE_NAME);
+      return 1;
+    }
+  return -1;
+}
+
+static gboolean
+cf_daemon_dbus_register (GApplication     *app,
+                         GDBusConnection  *connection,
+                         const char       *object_path,
+                         GError          **error)
+{
+  CfDaemon *self = CF_DAEMON (app);
+
+  if (!G_APPLICATION_CLASS (cf_daemon_parent_class)->dbus_register (app, connection,
+                                                                    object_path, error))
+    return FALSE;
+
+  self->dbus = cf_dbus_service_new (self);
+  return cf_dbus_service_export (self->dbus, connection, OBJECT_PATH, error);
+}
+
+static void
+cf_daemon_dbus_unregister (GApplication    *app,
+                           GDBusConnection *connection,
+                           const char      *object_path)
+{
+  CfDaemon *self = CF_DAEMON (app);
+
+  if (self->dbus != NULL)
+    cf_dbus_service_unexport (self->dbus);
+  G_APPLICATION_CLASS (cf_daemon_parent_class)->dbus_unregister (app, connection, object_path);
+}
+
+static gboolean
+sweep_sessions (gpointer user_data)
+{
+  CfDaemon *self = user_data;
+  guint expired = cf_mcp_server_expire_sessions (self->mcp,
+                                                 (gint64) self->config->session_ttl_s * G_USEC_PER_SEC);
+
+  if (expired > 0)
+    g_debug ("Expired %u idle sessions", expired);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+finish_stop (gpointer user_data)
+{
+  CfDaemon *self = user_data;
+
+  if (cf_http_server_get_n_active (self->http) > 0 && self->drain_waited < DRAIN_LIMIT_MS)
+    {
+      self->drain_waited += DRAIN_POLL_MS;
+      return G_SOURCE_CONTINUE;
+    }
+  if (cf_http_server_get_n_active (self->http) > 0)
+    g_warning ("Stopping with %u requests still in flight", cf_http_server_get_n_active (self->http));
+
+  self->drain_id = 0;
+  cf_store_close (self->store);
+  g_message ("Stopped");
+  g_application_release (G_APPLICATION (self));
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_stop_signal (gpointer user_data)
+{
+  CfDaemon *self = user_data;
+
+  if (self->stopping)
+    return G_SOURCE_CONTINUE;
+  self->stopping = TRUE;
+  g_message ("Stopping: finishing requests in flight");
+
+  g_clear_handle_id (&self->sweep_id, g_source_remove);
+  cf_http_server_disconnect (self->http);
+  cf_mcp_server_shutdown (self->mcp);
+  cf_streamable_http_close_streams (self->streamable);
+  self->drain_id = g_timeout_add (DRAIN_POLL_MS, finish_stop, self);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+start_serving (CfDaemon  *self,
+               GError   **error)
+{
+  CfConfig *config = self->config;
+  g_autofree char *dir = g_path_get_dirname (config->db_path);
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                   "Cannot create %s: %s", dir, g_strerror (errno));
+      return FALSE;
+    }
+
+  self->store = cf_store_new (config->db_path, error);
+  if (self->store == NULL)
+    return FALSE;
+  self->catalog = cf_catalog_new (self->store);
+  cf_catalog_set_separator (self->catalog, config->separator);
+  if (!cf_catalog_load (self->catalog, error))
+    return FALSE;
+
+  self->mcp = cf_mcp_server_new ("ContextForge", PACKAGE_VERSION);
+  cf_mcp_server_set_instructions (self->mcp,
+                                  "ContextForge Gateway: one MCP endpoint for the tools, "
+                                  "resources and prompts of many servers.");
+  self->gateway = cf_gateway_new (self->catalog, self->mcp);
+  cf_gateway_set_tool_timeout (self->gateway, config->tool_timeout_ms);
+
+  self->http = cf_http_server_new ();
+  cf_http_server_set_max_body (self->http, config->max_body);
+  cf_http_server_set_allowed_hosts (self->http, (const char * const *) config->allowed_hosts);
+  self->streamable = cf_streamable_http_new (self->mcp);
+  cf_streamable_http_mount (self->streamable, self->http, "/mcp");
+  cf_streamable_http_mount_scoped (self->streamable, self->http, "/servers",
+                                   cf_gateway_lookup_scope, self->gateway);
+  self->api = cf_api_new (self->catalog, PACKAGE_VERSION);
+  cf_api_mount (self->api, self->http);
+
+  if (!cf_http_server_listen (self->http, config->host, config->port, error))
+    return FALSE;
+
+  self->listen_url = cf_http_server_get_url (self->http);
+  self->sweep_id = g_timeout_add_seconds (SESSION_SWEEP_S, sweep_sessions, self);
+  if (self->dbus != NULL)
+    cf_dbus_service_attach (self->dbus, self->gateway);
+  return TRUE;
+}
+
+static void
+cf_daemon_activate (GApplication *app)
+{
+  CfDaemon *self = CF_DAEMON (app);
+  g_autoptr(GError) error = NULL;
+
+  if (self->http != NULL)
+    return;
+
+  g_application_hold (app);
+  self->started = g_get_monotonic_time ();
+  self->sigterm_id = g_unix_signal_add (SIGTERM, on_stop_signal, self);
+  self->sigint_id = g_unix_signal_add (SIGINT, on_stop_signal, self);
+
+  if (!start_serving (self, &error))
+    {
+      g_printerr ("%s: %s\n", PACKAGE_NAME, error->message);
+      g_application_release (app);
+      /* Exit non-zero without running the main loop further. */
+      exit (1);
+    }
+
+  /* The bare URL on stdout's first line is what scripts and tests read. */
+  g_print ("%s\n", self->listen_url);
+  fflush (stdout);
+  g_message ("ContextForge Gateway %s listening on %s (database %s)", PACKAGE_VERSION,
+             self->listen_url, self->config->db_path);
+}
+
+static void
+cf_daemon_finalize (GObject *object)
+{
+  CfDaemon *self = (CfDaemon *) object;
+
+  g_clear_handle_id (&self->sweep_id, g_source_remove);
+  g_clear_handle_id (&self->drain_id, g_source_remove);
+  g_clear_handle_id (&self->sigterm_id, g_source_remove);
+  g_clear_handle_id (&self->sigint_id, g_source_remove);
+  g_clear_object (&self->dbus);
+  g_clear_object (&self->api);
+  g_clear_object (&self->streamable);
+  g_clear_object (&self->http);
+  g_clear_object (&self->gateway);
+  g_clear_object (&self->mcp);
+  g_clear_object (&self->catalog);
+  g_clear_object (&self->store);
+  g_clear_pointer (&self->config, cf_config_free);
+  g_clear_pointer (&self->listen_url, g_free);
+
+  G_OBJECT_CLASS (cf_daemon_parent_class)->finalize (object);
+}
+
+static void
+cf_daemon_class_init (CfDaemonClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->finalize = cf_daemon_finalize;
+  app_class->handle_local_options = cf_daemon_handle_local_options;
+  app_class->activate = cf_daemon_activate;
+  app_class->dbus_register = cf_daemon_dbus_register;
+  app_class->dbus_unregister = cf_daemon_dbus_unregister;
+}
+
+static void
+cf_daemon_init (CfDaemon *self)
+{
+  self->config = cf_config_new ();
+  g_application_add_main_option_entries (G_APPLICATION (self), options);
+  g_application_set_option_context_summary (G_APPLICATION (self),
+                                            "The ContextForge MCP gateway: one federated, "
+                                            "observable MCP endpoint.");
+  g_application_set_option_context_description (G_APPLICATION (self),
+                                                "Environment: HOST, PORT, DATABASE_URL, "
+                                                "LOG_LEVEL, GATEWAY_TOOL_NAME_SEPARATOR,\n"
+                                                "TOOL_TIMEOUT, SESSION_TTL, ALLOWED_HOSTS, "
+                                                "MAX_REQUEST_SIZE.\n\n"
+                                                "Report bugs in the project's issue tracker.");
+}
+
+CfDaemon *
+cf_daemon_new (void)
+{
+  return g_object_new (CF_TYPE_DAEMON,
+                       "application-id", APPLICATION_ID,
+                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       NULL);
+}
+
+CfGateway *
+cf_daemon_get_gateway (CfDaemon *self)
+{
+  g_return_val_if_fail (CF_IS_DAEMON (self), NULL);
+  return self->gateway;
+}
+
+const char *
+cf_daemon_get_listen_url (CfDaemon *self)
+{
+  g_return_val_if_fail (CF_IS_DAEMON (self), NULL);
+  return self->listen_url;
+}
+
+const char *
+cf_daemon_get_db_path (CfDaemon *self)
+{
+  g_return_val_if_fail (CF_IS_DAEMON (self), NULL);
+  return self->config->db_path;
+}
+
+gint64
+cf_daemon_get_uptime (CfDaemon *self)
+{
+  g_return_val_if_fail (CF_IS_DAEMON (self), 0);
+  return self->started ? (g_get_monotonic_time () - self->started) / G_USEC_PER_SEC : 0;
+}

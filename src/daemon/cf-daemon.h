@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "cf-gateway.h"
+
+G_BEGIN_DECLS
+
+#define CF_TYPE_DAEMON (cf_daemon_get_type ())
+G_DECLARE_FINAL_TYPE (CfDaemon, cf_daemon, CF, DAEMON, GApplication)
+
+CfDaemon   *cf_daemon_new            (void);
+CfGateway  *cf_daemon_get_gateway    (CfDaemon *self);
+const char *cf_daemon_get_listen_url (CfDaemon *self);
+const char *cf_daemon_get_db_path    (CfDaemon *self);
+gint64      cf_daemon_get_uptime     (CfDaemon *self);
+
+G_END_DECLS

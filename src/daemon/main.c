@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "contextforge-gateway"
+
+#include "config.h"
+
+#include <locale.h>
+
+#include "cf-daemon.h"
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(CfDaemon) daemon = NULL;
+
+  setlocale (LC_ALL, "");
+  g_set_prgname (PACKAGE_NAME);
+
+  daemon = cf_daemon_new ();
+  return g_application_run (G_APPLICATION (daemon), argc, argv);
+}
