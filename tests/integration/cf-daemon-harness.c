@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "cf-daemon-harness.h"
+#include "cf-json.h"
+
+#define START_TIMEOUT_S 10
+
+static gboolean
+on_deadline (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_line (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  char **line = user_data;
+
+  *line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result,
+                                                     NULL, NULL);
+  if (*line == NULL)
+    *line = g_strdup ("");
+}
+
+CfDaemonHarness *
+cf_daemon_harness_start (const char         *db_path,
+                         const char * const *extra_env)
+{
+  const char *binary = g_getenv ("CF_TEST_GATEWAY");
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GDataInputStream) lines = NULL;
+  g_autoptr(GError) error = NULL;
+  CfDaemonHarness *self = g_new0 (CfDaemonHarness, 1);
+  gboolean expired = FALSE;
+  char *line = NULL;
+  guint deadline;
+
+  g_assert_nonnull (binary);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_unsetenv (launcher, "DBUS_SESSION_BUS_ADDRESS");
+  for (guint i = 0; extra_env != NULL && extra_env[i] != NULL; i += 2)
+    g_subprocess_launcher_setenv (launcher, extra_env[i], extra_env[i + 1], TRUE);
+
+  self->db_path = g_strdup (db_path);
+  self->process = g_subprocess_launcher_spawn (launcher, &error, binary, "--daemon",
+                                               "--no-dbus", "--port", "0", "--db", db_path,
+                                               NULL);
+  g_assert_no_error (error);
+
+  lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (self->process));
+  g_data_input_stream_read_line_async (lines, G_PRIORITY_DEFAULT, NULL, on_line, &line);
+  deadline = g_timeout_add_seconds (START_TIMEOUT_S, on_deadline, &expired);
+  while (line == NULL && !expired)
+    g_main_context_iteration (NULL, TRUE);
+  if (!expired)
+    g_source_remove (deadline);
+
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, "http://127.0.0.1:"));
+  self->url = line;
+  self->http = soup_session_new_with_options ("timeout", 30, NULL);
+  return self;
+}
+
+/* Returns the exit status. */
+int
+cf_daemon_harness_stop (CfDaemonHarness *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_send_signal (self->process, SIGTERM);
+  g_subprocess_wait (self->process, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (self->process));
+  return g_subprocess_get_exit_status (self->process);
+}
+
+void
+cf_daemon_harness_free (CfDaemonHarness *self)
+{
+  if (g_subprocess_get_identifier (self->process) != NULL)
+    {
+      g_subprocess_force_exit (self->process);
+      g_subprocess_wait (self->process, NULL, NULL);
+    }
+  g_clear_object (&self->process);
+  g_clear_object (&self->http);
+  g_free (self->url);
+  g_free (self->db_path);
+  g_free (self);
+}
+
+/**
+ * cf_harness_request:
+ * @headers: (nullable): name, value pairs, %NULL-terminated
+ *
+ * Returns: (transfer full) (nullable): the parsed JSON body (the last
+ *   `data:` event of an SSE body), or %NULL for an empty body
+ */
+JsonNode *
+cf_harness_request (CfDaemonHarness     *self,
+                    const char          *method,
+                    const char          *path,
+                    const char          *body,
+                    const char * const  *headers,
+                    guint               *out_status,
+                    SoupMessageHeaders **out_headers)
+{
+  g_autofree char *uri = g_strconcat (self->url, path, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new (method, uri);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) response = NULL;
+  g_autofree char *text = NULL;
+  const char *content_type;
+  gsize size;
+
+  g_assert_nonnull (msg);
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+    }
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Accept",
+                                "application/json, text/event-stream");
+  for (guint i = 0; headers != NULL && headers[i] != NULL; i += 2)
+    soup_message_headers_replace (soup_message_get_request_headers (msg), headers[i],
+                                  headers[i + 1]);
+
+  response = soup_session_send_and_read (self->http, msg, NULL, &error);
+  g_assert_no_error (error);
+  if (out_status != NULL)
+    *out_status = soup_message_get_status (msg);
+  if (out_headers != NULL)
+    *out_headers = soup_message_headers_ref (soup_message_get_response_headers (msg));
+
+  text = g_strndup (g_bytes_get_data (response, &size), g_bytes_get_size (response));
+  if (size == 0)
+    return NULL;
+  content_type = soup_message_headers_get_content_type (soup_message_get_response_headers (msg),
+                                                        NULL);
+  if (g_strcmp0 (content_type, "text/event-stream") == 0)
+    {
+      const char *last = g_strrstr (text, "data: ");
+
+      g_assert_nonnull (last);
+      return cf_json_parse (last + 6, strcspn (last + 6, "\n"), NULL);
+    }
+  return cf_json_parse (text, -1, NULL);
+}
+
+/* POSTs to /v1/<collection> and asserts 201. */
+JsonObject *
+cf_harness_create (CfDaemonHarness *self,
+                   const char      *collection,
+                   const char      *body)
+{
+  g_autofree char *path = g_strconcat ("/v1/", collection, NULL);
+  g_autoptr(JsonNode) node = NULL;
+  guint status = 0;
+
+  node = cf_harness_request (self, "POST", path, body, NULL, &status, NULL);
+  if (status != 201)
+    g_error ("POST %s answered %u: %s", path, status,
+             node ? cf_json_to_string (node, NULL) : "");
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  return json_object_ref (json_node_get_object (node));
+}

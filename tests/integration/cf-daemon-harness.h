@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+/* Drives a real contextforge-gateway process from a test: it is another
+ * process, so the test may use libsoup's synchronous calls. */
+
+typedef struct {
+  GSubprocess *process;
+  char        *url;
+  char        *db_path;
+  SoupSession *http;
+} CfDaemonHarness;
+
+CfDaemonHarness *cf_daemon_harness_start  (const char       *db_path,
+                                           const char * const *extra_env);
+int              cf_daemon_harness_stop   (CfDaemonHarness  *self);
+void             cf_daemon_harness_free   (CfDaemonHarness  *self);
+
+JsonNode        *cf_harness_request       (CfDaemonHarness  *self,
+                                           const char       *method,
+                                           const char       *path,
+                                           const char       *body,
+                                           const char * const *headers,
+                                           guint            *out_status,
+                                           SoupMessageHeaders **out_headers);
+JsonObject      *cf_harness_create        (CfDaemonHarness  *self,
+                                           const char       *collection,
+                                           const char       *body);
+
+G_END_DECLS
