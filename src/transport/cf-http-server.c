@@ -220,16 +220,86 @@ run_route (SoupServer        *soup,
   route->handler (self, msg, path, query, route->user_data);
 }
 
+/* After a 413 the client may still be sending its body; closing with
+ * unread data would make the kernel reset the connection before the
+ * client reads the answer. So drain what comes, bounded, then close. */
+#define LINGER_BYTES (64 * 1024 * 1024)
+#define LINGER_USEC (10 * G_USEC_PER_SEC)
+#define LINGER_IDLE_MS 1000
+
+typedef struct {
+  GIOStream    *stream;
+  GCancellable *idle;
+  char         *reply;
+  guint8        buffer[16384];
+  gsize         drained;
+  gint64        deadline;
+  guint         idle_id;
+} Rejection;
+
+static void
+rejection_free (Rejection *r)
+{
+  g_clear_handle_id (&r->idle_id, g_source_remove);
+  g_io_stream_close_async (r->stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  g_object_unref (r->stream);
+  g_object_unref (r->idle);
+  g_free (r->reply);
+  g_free (r);
+}
+
+static gboolean
+on_linger_idle (gpointer user_data)
+{
+  Rejection *r = user_data;
+
+  r->idle_id = 0;
+  g_cancellable_cancel (r->idle);
+  return G_SOURCE_REMOVE;
+}
+
+static void drain_next (Rejection *r);
+
+static void
+on_drained (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Rejection *r = user_data;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, NULL);
+
+  g_clear_handle_id (&r->idle_id, g_source_remove);
+  if (n <= 0 || (r->drained += n) > LINGER_BYTES || g_get_monotonic_time () > r->deadline)
+    rejection_free (r);
+  else
+    drain_next (r);
+}
+
+static void
+drain_next (Rejection *r)
+{
+  /* A client that sends nothing more is not waited for. */
+  r->idle_id = g_timeout_add (LINGER_IDLE_MS, on_linger_idle, r);
+  g_input_stream_read_async (g_io_stream_get_input_stream (r->stream), r->buffer,
+                             sizeof r->buffer, G_PRIORITY_LOW, r->idle, on_drained, r);
+}
+
 static void
 on_rejected_written (GObject      *source,
                      GAsyncResult *result,
                      gpointer      user_data)
 {
-  g_autoptr(GIOStream) stream = user_data;
+  Rejection *r = user_data;
 
-  g_free (g_object_steal_data (G_OBJECT (stream), "cf-reply"));
-  g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL);
-  g_io_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL))
+    {
+      rejection_free (r);
+      return;
+    }
+  if (G_IS_SOCKET_CONNECTION (r->stream))
+    g_socket_shutdown (g_socket_connection_get_socket (G_SOCKET_CONNECTION (r->stream)),
+                       FALSE, TRUE, NULL);
+  drain_next (r);
 }
 
 /* libsoup would read the whole body before anyone could answer: take the
@@ -237,22 +307,23 @@ on_rejected_written (GObject      *source,
 static void
 reject_too_large (SoupServerMessage *msg)
 {
-  char *reply = raw_response ("413 Payload Too Large",
-                              "Payload Too Large: the request body exceeds the limit");
+  Rejection *r;
   GIOStream *stream;
 
   g_object_set_data (G_OBJECT (msg), "cf-timeout", NULL);
   stream = soup_server_message_steal_connection (msg);
   if (stream == NULL)
-    {
-      g_free (reply);
-      return;
-    }
-  /* The stream holds the reply until the write completes. */
-  g_object_set_data (G_OBJECT (stream), "cf-reply", reply);
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (stream), reply,
-                                   strlen (reply), G_PRIORITY_DEFAULT, NULL,
-                                   on_rejected_written, stream);
+    return;
+
+  r = g_new0 (Rejection, 1);
+  r->stream = stream;
+  r->idle = g_cancellable_new ();
+  r->deadline = g_get_monotonic_time () + LINGER_USEC;
+  r->reply = raw_response ("413 Payload Too Large",
+                           "Payload Too Large: the request body exceeds the limit");
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (stream), r->reply,
+                                   strlen (r->reply), G_PRIORITY_DEFAULT, NULL,
+                                   on_rejected_written, r);
 }
 
 static void
