@@ -2,6 +2,7 @@
 
 #include "config.h"
 
+#include <sqlite3.h>
 #include <string.h>
 
 #include "cf-daemon-harness.h"
@@ -361,6 +362,101 @@ test_bad_settings (void)
   run_expecting_failure (not_a_db, NULL, 1, NULL);
 }
 
+static char *
+sqlite_single (const char *db,
+               const char *sql)
+{
+  sqlite3 *handle = NULL;
+  sqlite3_stmt *stmt = NULL;
+  char *value = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (db, &handle, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (handle, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  value = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  sqlite3_close (handle);
+  return value;
+}
+
+/* Hostile input against a running daemon: each gets a clear error, the
+ * daemon keeps serving, and the database file stays intact. */
+static void
+test_hostile_input (void)
+{
+  g_autofree char *db = temp_db ();
+  CfDaemonHarness *d = cf_daemon_harness_start (db, NULL);
+  g_autoptr(GString) deep = g_string_new (NULL);
+  g_autoptr(GString) huge = g_string_new ("{\"name\":\"");
+  g_autoptr(GString) batch = g_string_new ("[");
+  g_autoptr(JsonObject) tool = NULL;
+  g_autofree char *integrity = NULL;
+  g_autofree char *count = NULL;
+  static const struct { const char *method, *path, *body; guint status; } rows[] = {
+    { "POST", "/v1/tools", "{\"name\": ", 400 },
+    { "POST", "/v1/tools", "[1,2,3]", 422 },
+    { "POST", "/v1/tools", "{\"name\": 42, \"url\": true}", 422 },
+    { "POST", "/v1/tools", "{\"name\": \"\xff\xfe\"}", 400 },
+    { "PUT", "/v1/tools/00000000000000000000000000000000", "{\"name\":\"x\"}", 404 },
+    { "DELETE", "/v1/nothing-here", NULL, 404 },
+    { "POST", "/mcp", "{\"jsonrpc\":\"2.0\",\"id\":1,", 400 },
+  };
+  guint status;
+
+  tool = cf_harness_create (d, "tools",
+                            "{\"name\":\"keep\",\"url\":\"http://127.0.0.1:9/\"}");
+
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autoptr(JsonNode) reply = cf_harness_request (d, rows[i].method, rows[i].path,
+                                                      rows[i].body, NULL, &status, NULL);
+      g_assert_cmpuint (status, ==, rows[i].status);
+      g_assert_nonnull (reply);
+    }
+
+  for (guint i = 0; i < 100000; i++)
+    g_string_append_c (deep, '[');
+  {
+    g_autoptr(JsonNode) reply = cf_harness_request (d, "POST", "/v1/tools", deep->str, NULL,
+                                                    &status, NULL);
+    g_assert_cmpuint (status, ==, 400);
+  }
+
+  while (huge->len < 10 * 1024 * 1024)
+    g_string_append (huge, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+  g_string_append (huge, "\"}");
+  {
+    g_autoptr(JsonNode) reply = cf_harness_request (d, "POST", "/v1/tools", huge->str, NULL,
+                                                    &status, NULL);
+    g_assert_cmpuint (status, ==, 413);
+  }
+
+  for (guint i = 0; i < 10000; i++)
+    g_string_append_printf (batch, "%s{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"ping\"}",
+                            i ? "," : "", i);
+  g_string_append_c (batch, ']');
+  {
+    g_autoptr(JsonNode) reply = cf_harness_request (d, "POST", "/mcp", batch->str, NULL,
+                                                    &status, NULL);
+    g_assert_cmpuint (status, ==, 413);
+    g_assert_true (json_object_has_member (json_node_get_object (reply), "error"));
+  }
+
+  {
+    g_autoptr(JsonNode) health = cf_harness_request (d, "GET", "/health", NULL, NULL, &status,
+                                                     NULL);
+    g_assert_cmpuint (status, ==, 200);
+  }
+
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+
+  integrity = sqlite_single (db, "PRAGMA integrity_check");
+  g_assert_cmpstr (integrity, ==, "ok");
+  count = sqlite_single (db, "SELECT count(*) FROM tools");
+  g_assert_cmpstr (count, ==, "1");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -370,6 +466,7 @@ main (int   argc,
   g_test_add_func ("/daemon/two-eras", test_two_eras);
   g_test_add_func ("/daemon/persistence", test_persistence);
   g_test_add_func ("/daemon/bad-settings", test_bad_settings);
+  g_test_add_func ("/daemon/hostile-input", test_hostile_input);
 
   return g_test_run ();
 }

@@ -46,7 +46,11 @@ check_render (const char *source,
   g_autoptr(GError) error = NULL;
   g_autofree char *output = NULL;
 
-  g_test_message ("template: %.200s", source);
+  {
+    /* Hostile sources are not valid UTF-8; TAP output must be. */
+    g_autofree char *shown = g_strescape (source, NULL);
+    g_test_message ("template: %.200s", shown);
+  }
   output = render (source, arguments, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (output, ==, expected);
@@ -69,11 +73,17 @@ check_errors (const ErrorCase *cases,
       g_autoptr(GError) error = NULL;
       g_autofree char *output = NULL;
 
-      g_test_message ("template: %.200s", cases[i].source);
+      {
+        g_autofree char *shown = g_strescape (cases[i].source, NULL);
+        g_test_message ("template: %.200s", shown);
+      }
       output = render (cases[i].source, cases[i].arguments, &error);
       g_assert_null (output);
       g_assert_error (error, CF_TEMPLATE_ERROR, (int) cases[i].code);
-      g_test_message ("error: %s", error->message);
+      {
+        g_autofree char *shown = g_utf8_make_valid (error->message, -1);
+        g_test_message ("error: %s", shown);
+      }
       if (cases[i].message_part != NULL)
         g_assert_nonnull (strstr (error->message, cases[i].message_part));
     }
