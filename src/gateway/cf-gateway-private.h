@@ -30,6 +30,13 @@ gboolean  _cf_gateway_page        (CfGateway         *self,
                                    guint              total,
                                    guint             *start,
                                    guint             *end);
+GPtrArray *_cf_gateway_list_page  (CfGateway         *self,
+                                   CfMcpRequest      *request,
+                                   CfCatalogSnapshot *snapshot,
+                                   CfEntityKind       kind,
+                                   gboolean         (*keep) (JsonObject *entity),
+                                   guint             *start,
+                                   guint             *end);
 void      _cf_gateway_set_cursor  (JsonObject        *result,
                                    guint              end,
                                    guint              total);

@@ -7,6 +7,7 @@
 #include "cf-json.h"
 #include "cf-jsonrpc.h"
 #include "cf-mcp-server.h"
+#include "cf-prompt-render.h"
 #include "cf-prompt-template.h"
 
 /* prompts/list, prompts/get and completion/complete. */
@@ -17,17 +18,13 @@ prompts_list (CfMcpRequest *request,
 {
   CfGateway *self = user_data;
   g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (self->catalog);
-  GPtrArray *all = cf_catalog_snapshot_list (snapshot, CF_ENTITY_PROMPT);
-  g_autoptr(GPtrArray) visible = g_ptr_array_new ();
+  g_autoptr(GPtrArray) visible = NULL;
   JsonArray *prompts;
   JsonObject *result;
   guint start, end;
 
-  for (guint i = 0; i < all->len; i++)
-    if (_cf_gateway_visible (snapshot, request, CF_ENTITY_PROMPT, all->pdata[i]))
-      g_ptr_array_add (visible, all->pdata[i]);
-
-  if (!_cf_gateway_page (self, request, visible->len, &start, &end))
+  visible = _cf_gateway_list_page (self, request, snapshot, CF_ENTITY_PROMPT, NULL, &start, &end);
+  if (visible == NULL)
     return;
 
   prompts = json_array_new ();
@@ -52,25 +49,6 @@ prompts_list (CfMcpRequest *request,
   cf_mcp_request_return (request, result);
 }
 
-/* Returns the first required argument that is missing, or NULL. */
-static const char *
-missing_argument (JsonObject *prompt,
-                  JsonObject *arguments)
-{
-  JsonArray *declared = cf_json_object_get_array (prompt, "arguments");
-
-  for (guint i = 0; declared != NULL && i < json_array_get_length (declared); i++)
-    {
-      JsonObject *argument = json_array_get_object_element (declared, i);
-      const char *name = cf_json_object_get_string (argument, "name");
-
-      if (name != NULL && cf_json_object_get_bool (argument, "required", FALSE) &&
-          (arguments == NULL || cf_json_object_get_string (arguments, name) == NULL))
-        return name;
-    }
-  return NULL;
-}
-
 static gboolean
 arguments_are_strings (JsonObject *arguments)
 {
@@ -82,23 +60,15 @@ arguments_are_strings (JsonObject *arguments)
   return TRUE;
 }
 
-static JsonObject *
-prompt_result (JsonObject *prompt,
-               const char *text)
+/* A missing argument, or a template failing on the arguments given, is the
+ * caller's to fix; running out of the sandbox's limits is not. */
+static int
+render_error_code (const GError *error)
 {
-  JsonObject *result = json_object_new ();
-  JsonArray *messages = json_array_new ();
-  JsonObject *message = json_object_new ();
-  JsonObject *content = json_object_new ();
-
-  json_object_set_string_member (content, "type", "text");
-  json_object_set_string_member (content, "text", text);
-  json_object_set_string_member (message, "role", "user");
-  json_object_set_object_member (message, "content", content);
-  json_array_add_object_element (messages, message);
-  _cf_gateway_copy_member (result, prompt, "description", "description");
-  json_object_set_array_member (result, "messages", messages);
-  return result;
+  if (g_error_matches (error, CF_CATALOG_ERROR, CF_CATALOG_ERROR_INVALID) ||
+      (error->domain == CF_TEMPLATE_ERROR && error->code != CF_TEMPLATE_ERROR_LIMIT))
+    return CF_JSONRPC_INVALID_PARAMS;
+  return CF_JSONRPC_INTERNAL_ERROR;
 }
 
 static void
@@ -113,9 +83,7 @@ prompts_get (CfMcpRequest *request,
   JsonObject *arguments = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *text = NULL;
-  CfPromptTemplate *template;
-  JsonObject *prompt;
-  const char *missing;
+  JsonObject *prompt, *result;
 
   if (args_node != NULL && !JSON_NODE_HOLDS_NULL (args_node))
     arguments = JSON_NODE_HOLDS_OBJECT (args_node) ? json_node_get_object (args_node) : NULL;
@@ -129,39 +97,25 @@ prompts_get (CfMcpRequest *request,
     }
 
   prompt = cf_catalog_snapshot_find_by_name (snapshot, CF_ENTITY_PROMPT, name);
-  template = prompt ? cf_catalog_snapshot_get_prompt_template (
-      snapshot, cf_json_object_get_string (prompt, "id")) : NULL;
-  if (!_cf_gateway_visible (snapshot, request, CF_ENTITY_PROMPT, prompt) || template == NULL)
+  if (!_cf_gateway_visible (snapshot, request, CF_ENTITY_PROMPT, prompt))
     {
       text = g_strdup_printf ("Invalid params: unknown prompt '%s'", name);
       cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS, text, NULL);
       return;
     }
 
-  missing = missing_argument (prompt, arguments);
-  if (missing != NULL)
+  result = cf_prompt_render (snapshot, prompt, arguments, NULL, &error);
+  if (result == NULL)
     {
-      text = g_strdup_printf ("Invalid params: missing required argument '%s'", missing);
-      cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS, text, NULL);
-      return;
-    }
-
-  {
-    g_autoptr(JsonObject) empty = json_object_new ();
-
-    text = cf_prompt_template_render (template, arguments ? arguments : empty, &error);
-  }
-  if (text == NULL)
-    {
-      g_autofree char *message = g_strdup_printf ("Invalid params: %s", error->message);
-      int code = g_error_matches (error, CF_TEMPLATE_ERROR, CF_TEMPLATE_ERROR_LIMIT)
-                 ? CF_JSONRPC_INTERNAL_ERROR : CF_JSONRPC_INVALID_PARAMS;
+      int code = render_error_code (error);
+      g_autofree char *message = g_strdup_printf ("%s%s", code == CF_JSONRPC_INVALID_PARAMS
+                                                  ? "Invalid params: " : "", error->message);
 
       cf_mcp_request_return_error (request, code, message, NULL);
       return;
     }
 
-  cf_mcp_request_return (request, prompt_result (prompt, text));
+  cf_mcp_request_return (request, result);
 }
 
 static void

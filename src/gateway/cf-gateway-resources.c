@@ -10,30 +10,32 @@
 
 /* resources/list, resources/templates/list and resources/read. */
 
+static gboolean
+is_template (JsonObject *resource)
+{
+  return cf_json_object_get_string (resource, "uriTemplate") != NULL;
+}
+
+static gboolean
+is_concrete (JsonObject *resource)
+{
+  return !is_template (resource);
+}
+
 static void
 list_resources (CfGateway    *self,
                 CfMcpRequest *request,
                 gboolean      templates)
 {
   g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (self->catalog);
-  GPtrArray *all = cf_catalog_snapshot_list (snapshot, CF_ENTITY_RESOURCE);
-  g_autoptr(GPtrArray) visible = g_ptr_array_new ();
+  g_autoptr(GPtrArray) visible = NULL;
   JsonArray *items;
   JsonObject *result;
   guint start, end;
 
-  for (guint i = 0; i < all->len; i++)
-    {
-      JsonObject *entity = all->pdata[i];
-      gboolean is_template = json_object_has_member (entity, "uriTemplate") &&
-                             cf_json_object_get_string (entity, "uriTemplate") != NULL;
-
-      if (is_template == templates && _cf_gateway_visible (snapshot, request,
-                                                           CF_ENTITY_RESOURCE, entity))
-        g_ptr_array_add (visible, entity);
-    }
-
-  if (!_cf_gateway_page (self, request, visible->len, &start, &end))
+  visible = _cf_gateway_list_page (self, request, snapshot, CF_ENTITY_RESOURCE,
+                                   templates ? is_template : is_concrete, &start, &end);
+  if (visible == NULL)
     return;
 
   items = json_array_new ();

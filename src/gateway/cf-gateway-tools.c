@@ -34,17 +34,13 @@ tools_list (CfMcpRequest *request,
 {
   CfGateway *self = user_data;
   g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (self->catalog);
-  GPtrArray *all = cf_catalog_snapshot_list (snapshot, CF_ENTITY_TOOL);
-  g_autoptr(GPtrArray) visible = g_ptr_array_new ();
+  g_autoptr(GPtrArray) visible = NULL;
   JsonObject *result;
   JsonArray *tools;
   guint start, end;
 
-  for (guint i = 0; i < all->len; i++)
-    if (_cf_gateway_visible (snapshot, request, CF_ENTITY_TOOL, all->pdata[i]))
-      g_ptr_array_add (visible, all->pdata[i]);
-
-  if (!_cf_gateway_page (self, request, visible->len, &start, &end))
+  visible = _cf_gateway_list_page (self, request, snapshot, CF_ENTITY_TOOL, NULL, &start, &end);
+  if (visible == NULL)
     return;
 
   tools = json_array_new ();

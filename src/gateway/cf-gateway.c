@@ -220,6 +220,38 @@ _cf_gateway_page (CfGateway    *self,
   return TRUE;
 }
 
+/**
+ * _cf_gateway_list_page:
+ * @keep: (nullable): a further filter
+ *
+ * The entities of @kind this request may see, and the bounds of the page
+ * its cursor asks for.
+ *
+ * Returns: (transfer container) (nullable): the visible entities, or
+ *   %NULL when the cursor was invalid and the request already answered
+ */
+GPtrArray *
+_cf_gateway_list_page (CfGateway         *self,
+                       CfMcpRequest      *request,
+                       CfCatalogSnapshot *snapshot,
+                       CfEntityKind       kind,
+                       gboolean         (*keep) (JsonObject *entity),
+                       guint             *start,
+                       guint             *end)
+{
+  GPtrArray *all = cf_catalog_snapshot_list (snapshot, kind);
+  g_autoptr(GPtrArray) visible = g_ptr_array_new ();
+
+  for (guint i = 0; i < all->len; i++)
+    if ((keep == NULL || keep (all->pdata[i])) &&
+        _cf_gateway_visible (snapshot, request, kind, all->pdata[i]))
+      g_ptr_array_add (visible, all->pdata[i]);
+
+  if (!_cf_gateway_page (self, request, visible->len, start, end))
+    return NULL;
+  return g_steal_pointer (&visible);
+}
+
 void
 _cf_gateway_set_cursor (JsonObject *result,
                         guint       end,
