@@ -3,7 +3,9 @@
 
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <string.h>
 
 #include "cf-conformance.h"
@@ -15,6 +17,30 @@
 
 #define SPAWN_TIMEOUT_S 10
 #define SUITE_TIMEOUT_S 300
+
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+/**
+ * cf_test_spawnv:
+ *
+ * Spawns a helper process that is killed when the test process dies, so
+ * that a failed assertion never leaves a server running (and holding the
+ * test runner's output pipes open).
+ */
+GSubprocess *
+cf_test_spawnv (const char * const  *argv,
+                GSubprocessFlags     flags,
+                GError             **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
+
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  return g_subprocess_launcher_spawnv (launcher, argv, error);
+}
 
 typedef struct {
   gboolean  done;
@@ -72,7 +98,7 @@ cf_test_spawn_server (const char * const  *argv,
   GSubprocess *process;
   Wait wait = { 0 };
 
-  process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  process = cf_test_spawnv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
   g_assert_no_error (error);
 
   lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
@@ -140,6 +166,26 @@ parse_total (const char *output,
     g_error ("No Total line in the conformance output:\n%s", output);
 }
 
+/* Folders are named server-<scenario>-<ISO time with ':' and '.' as '-'>,
+ * such as ...-2026-11-22T00-12-11-203Z: find the "-YYYY-MM-DDT". */
+static const char *
+find_timestamp (const char *name)
+{
+  static const char shape[] = "-dddd-dd-ddT";
+
+  for (const char *p = name; *p; p++)
+    {
+      gsize i;
+
+      for (i = 0; shape[i] != '\0' && p[i] != '\0'; i++)
+        if (shape[i] == 'd' ? !g_ascii_isdigit (p[i]) : p[i] != shape[i])
+          break;
+      if (shape[i] == '\0')
+        return p;
+    }
+  return NULL;
+}
+
 static void
 load_checks (GHashTable *checks,
              const char *outdir)
@@ -162,8 +208,7 @@ load_checks (GHashTable *checks,
       g_assert_no_error (error);
       g_assert_true (JSON_NODE_HOLDS_ARRAY (node));
 
-      /* server-<scenario>-<ISO time>: the time starts at the last "-20". */
-      stamp = g_strrstr (name, "-20");
+      stamp = find_timestamp (name);
       g_assert_nonnull (stamp);
       g_hash_table_insert (checks, g_strndup (name + 7, stamp - name - 7),
                            json_array_ref (json_node_get_array (node)));
@@ -207,9 +252,9 @@ cf_conformance_run (const char          *url,
     g_ptr_array_add (argv, (char *) extra_args[i]);
   g_ptr_array_add (argv, NULL);
 
-  process = g_subprocess_newv ((const char * const *) argv->pdata,
-                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
-                               &error);
+  process = cf_test_spawnv ((const char * const *) argv->pdata,
+                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
+                            &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8_async (process, NULL, NULL, on_communicated, &wait);
   if (!wait_for (&wait.done, SUITE_TIMEOUT_S))

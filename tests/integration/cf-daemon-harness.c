@@ -2,12 +2,21 @@
 
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "cf-daemon-harness.h"
 #include "cf-json.h"
 
 #define START_TIMEOUT_S 10
+
+/* A failed assertion must not leave a daemon behind. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
 
 static gboolean
 on_deadline (gpointer user_data)
@@ -45,6 +54,7 @@ cf_daemon_harness_start (const char         *db_path,
   g_assert_nonnull (binary);
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_subprocess_launcher_unsetenv (launcher, "DBUS_SESSION_BUS_ADDRESS");
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   for (guint i = 0; extra_env != NULL && extra_env[i] != NULL; i += 2)
     g_subprocess_launcher_setenv (launcher, extra_env[i], extra_env[i + 1], TRUE);
 
