@@ -41,7 +41,13 @@ on_echo (SoupServer        *server,
       soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC, "down", 4);
       return;
     }
-  if (g_str_equal (path, "/add"))
+  if (g_str_equal (path, "/slow"))
+    {
+      /* Only this upstream thread waits; the daemon is being stopped. */
+      g_usleep (800 * 1000);
+      text = g_strdup ("{\"slow\":true}");
+    }
+  else if (g_str_equal (path, "/add"))
     {
       const char *a = query ? g_hash_table_lookup (query, "a") : NULL;
       const char *b = query ? g_hash_table_lookup (query, "b") : NULL;
@@ -362,6 +368,47 @@ test_bad_settings (void)
   run_expecting_failure (not_a_db, NULL, 1, NULL);
 }
 
+typedef struct {
+  CfDaemonHarness *daemon;
+  JsonNode        *reply;
+  guint            status;
+} SlowCall;
+
+static gpointer
+slow_call_thread (gpointer data)
+{
+  SlowCall *call = data;
+
+  call->reply = cf_harness_request (call->daemon, "POST", "/mcp",
+      "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{\"name\":\"slow\"}}",
+      NULL, &call->status, NULL);
+  return NULL;
+}
+
+/* SIGTERM stops accepting but lets a call in flight finish. */
+static void
+test_graceful_stop (void)
+{
+  g_autofree char *db = temp_db ();
+  CfDaemonHarness *d = cf_daemon_harness_start (db, NULL);
+  Upstream *up = upstream_start ();
+  g_autofree char *body = g_strdup_printf ("{\"name\":\"slow\",\"url\":\"http://127.0.0.1:%u/slow\"}",
+                                           up->port);
+  g_autoptr(JsonObject) tool = cf_harness_create (d, "tools", body);
+  SlowCall call = { d, NULL, 0 };
+  GThread *thread = g_thread_new ("slow-call", slow_call_thread, &call);
+
+  g_usleep (300 * 1000);
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  g_thread_join (thread);
+
+  g_assert_cmpuint (call.status, ==, 200);
+  g_assert_cmpstr (first_text (rpc_result (call.reply)), ==, "{\"slow\":true}");
+  json_node_unref (call.reply);
+  cf_daemon_harness_free (d);
+  upstream_stop (up);
+}
+
 static char *
 sqlite_single (const char *db,
                const char *sql)
@@ -467,6 +514,7 @@ main (int   argc,
   g_test_add_func ("/daemon/persistence", test_persistence);
   g_test_add_func ("/daemon/bad-settings", test_bad_settings);
   g_test_add_func ("/daemon/hostile-input", test_hostile_input);
+  g_test_add_func ("/daemon/graceful-stop", test_graceful_stop);
 
   return g_test_run ();
 }
