@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "cf-catalog-private.h"
 #include "cf-catalog.h"
 #include "cf-entity-schema.h"
 #include "cf-json.h"
@@ -41,13 +42,6 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (CfCatalog, cf_catalog, G_TYPE_OBJECT)
 G_DEFINE_QUARK (cf-catalog-error-quark, cf_catalog_error)
 
-static const char * const kind_labels[] = {
-  [CF_ENTITY_TOOL] = "Tool",
-  [CF_ENTITY_RESOURCE] = "Resource",
-  [CF_ENTITY_PROMPT] = "Prompt",
-  [CF_ENTITY_SERVER] = "Server",
-  [CF_ENTITY_GATEWAY] = "Gateway",
-};
 
 static void
 cf_catalog_finalize (GObject *object)
@@ -283,332 +277,6 @@ apply_edit (CfCatalog    *self,
       g_signal_emit (self, signals[CHANGED], 0, k);
 }
 
-/* Validation beyond field types */
-
-static gboolean
-is_http_url (const char *url)
-{
-  g_autoptr(GUri) uri = url ? g_uri_parse (url, G_URI_FLAGS_NONE, NULL) : NULL;
-
-  return uri != NULL && g_uri_get_host (uri) != NULL && *g_uri_get_host (uri) != '\0' &&
-         (g_strcmp0 (g_uri_get_scheme (uri), "http") == 0 ||
-          g_strcmp0 (g_uri_get_scheme (uri), "https") == 0);
-}
-
-static void
-check_tool (JsonObject *tool,
-            JsonArray  *problems)
-{
-  const char *type = cf_json_object_get_string (tool, "integrationType");
-  JsonObject *schema = cf_json_object_get_object (tool, "inputSchema");
-
-  if (g_strcmp0 (type, "REST") != 0)
-    cf_entity_schema_add_problem (problems, "integrationType", "value_error",
-                                  "Only REST tools can be created directly; MCP tools come "
-                                  "from registered gateways");
-  else if (!is_http_url (cf_json_object_get_string (tool, "url")))
-    cf_entity_schema_add_problem (problems, "url", "value_error",
-                                  "A REST tool needs an http or https URL");
-  if (schema != NULL && g_strcmp0 (cf_json_object_get_string (schema, "type"), "object") != 0)
-    cf_entity_schema_add_problem (problems, "inputSchema", "value_error",
-                                  "An input schema must have \"type\": \"object\"");
-}
-
-/* Strict: g_base64_decode() accepts anything and guesses. */
-static gboolean
-is_base64 (const char *text)
-{
-  gsize n = 0, padding = 0;
-
-  for (const char *p = text; *p; p++)
-    {
-      if (*p == '\n' || *p == '\r')
-        continue;
-      if (*p == '=')
-        padding++;
-      else if (padding > 0 || !(g_ascii_isalnum (*p) || *p == '+' || *p == '/'))
-        return FALSE;
-      n++;
-    }
-  return n % 4 == 0 && padding <= 2;
-}
-
-static void
-check_resource (JsonObject *resource,
-                JsonArray  *problems)
-{
-  const char *uri = cf_json_object_get_string (resource, "uri");
-  const char *template = cf_json_object_get_string (resource, "uriTemplate");
-  const char *blob = cf_json_object_get_string (resource, "blob");
-  g_autoptr(GError) error = NULL;
-
-  if (template != NULL)
-    {
-      g_autoptr(CfUriTemplate) compiled = cf_uri_template_new (template, &error);
-
-      if (compiled == NULL)
-        cf_entity_schema_add_problem (problems, "uriTemplate", "value_error", error->message);
-    }
-  else if (uri != NULL && !g_uri_is_valid (uri, G_URI_FLAGS_NONE, NULL))
-    cf_entity_schema_add_problem (problems, "uri", "value_error", "Not a valid absolute URI");
-
-  if (blob != NULL && cf_json_object_get_string (resource, "text") != NULL)
-    cf_entity_schema_add_problem (problems, "blob", "value_error",
-                                  "Give text content or a base64 blob, not both");
-  else if (blob != NULL && !is_base64 (blob))
-    cf_entity_schema_add_problem (problems, "blob", "value_error",
-                                  "Binary content must be valid base64");
-  else if (blob == NULL && cf_json_object_get_string (resource, "text") == NULL)
-    cf_entity_schema_add_problem (problems, "content", "missing",
-                                  "Field required: give text content or a base64 blob");
-}
-
-static void
-derive_prompt_arguments (JsonObject       *prompt,
-                         CfPromptTemplate *template)
-{
-  g_auto(GStrv) variables = cf_prompt_template_get_variables (template);
-  JsonArray *arguments = json_array_new ();
-
-  for (guint i = 0; variables[i] != NULL; i++)
-    {
-      JsonObject *argument = json_object_new ();
-
-      json_object_set_string_member (argument, "name", variables[i]);
-      json_object_set_boolean_member (argument, "required", TRUE);
-      json_array_add_object_element (arguments, argument);
-    }
-  json_object_set_array_member (prompt, "arguments", arguments);
-}
-
-static void
-check_prompt (JsonObject *prompt,
-              JsonArray  *problems)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(CfPromptTemplate) template = NULL;
-  JsonArray *arguments = cf_json_object_get_array (prompt, "arguments");
-
-  template = cf_prompt_template_new (cf_json_object_get_string (prompt, "template") ?: "", &error);
-  if (template == NULL)
-    {
-      cf_entity_schema_add_problem (problems, "template", "value_error", error->message);
-      return;
-    }
-  if (arguments == NULL)
-    {
-      derive_prompt_arguments (prompt, template);
-      return;
-    }
-  for (guint i = 0; i < json_array_get_length (arguments); i++)
-    {
-      JsonNode *node = json_array_get_element (arguments, i);
-
-      if (!JSON_NODE_HOLDS_OBJECT (node) ||
-          cf_json_object_get_string (json_node_get_object (node), "name") == NULL)
-        cf_entity_schema_add_problem (problems, "arguments", "value_error",
-                                      "Each argument needs a string \"name\"");
-    }
-}
-
-static void
-check_server (CfCatalogSnapshot *snapshot,
-              JsonObject        *server,
-              JsonArray         *problems)
-{
-  static const struct { const char *member; CfEntityKind kind; } members[] = {
-    { "associatedTools", CF_ENTITY_TOOL },
-    { "associatedResources", CF_ENTITY_RESOURCE },
-    { "associatedPrompts", CF_ENTITY_PROMPT },
-  };
-
-  for (guint m = 0; m < G_N_ELEMENTS (members); m++)
-    {
-      JsonArray *ids = cf_json_object_get_array (server, members[m].member);
-
-      for (guint i = 0; ids != NULL && i < json_array_get_length (ids); i++)
-        {
-          const char *id = json_array_get_string_element (ids, i);
-
-          if (cf_catalog_snapshot_lookup (snapshot, members[m].kind, id) == NULL)
-            {
-              g_autofree char *msg = g_strdup_printf ("Unknown %s id: %s",
-                                                      kind_labels[members[m].kind], id);
-              cf_entity_schema_add_problem (problems, members[m].member, "value_error", msg);
-            }
-        }
-    }
-}
-
-static void
-check_gateway (JsonObject *gateway,
-               JsonArray  *problems)
-{
-  if (g_strcmp0 (cf_json_object_get_string (gateway, "transport"), "STDIO") != 0 &&
-      !is_http_url (cf_json_object_get_string (gateway, "url")))
-    cf_entity_schema_add_problem (problems, "url", "value_error",
-                                  "A gateway needs an http or https URL");
-}
-
-/* Defaults and derived fields */
-
-static void
-set_default (JsonObject *entity,
-             const char *member,
-             JsonNode   *value)
-{
-  if (!json_object_has_member (entity, member) ||
-      JSON_NODE_HOLDS_NULL (json_object_get_member (entity, member)))
-    json_object_set_member (entity, member, value);
-  else
-    json_node_unref (value);
-}
-
-static JsonNode *
-bool_node (gboolean value)
-{
-  JsonNode *node = json_node_new (JSON_NODE_VALUE);
-
-  json_node_set_boolean (node, value);
-  return node;
-}
-
-static JsonNode *
-object_node (const char *json)
-{
-  return cf_json_parse (json, -1, NULL);
-}
-
-static void
-apply_defaults (CfEntityKind  kind,
-                JsonObject   *entity)
-{
-  set_default (entity, "enabled", bool_node (TRUE));
-  set_default (entity, "visibility", cf_json_node_new_string ("public"));
-  set_default (entity, "tags", object_node ("[]"));
-
-  switch (kind)
-    {
-    case CF_ENTITY_TOOL:
-      set_default (entity, "integrationType", cf_json_node_new_string ("REST"));
-      set_default (entity, "requestType", cf_json_node_new_string ("POST"));
-      set_default (entity, "inputSchema", object_node ("{\"type\":\"object\",\"properties\":{}}"));
-      set_default (entity, "reachable", bool_node (TRUE));
-      break;
-    case CF_ENTITY_SERVER:
-      set_default (entity, "associatedTools", object_node ("[]"));
-      set_default (entity, "associatedResources", object_node ("[]"));
-      set_default (entity, "associatedPrompts", object_node ("[]"));
-      break;
-    case CF_ENTITY_GATEWAY:
-      set_default (entity, "transport", cf_json_node_new_string ("SSE"));
-      set_default (entity, "reachable", bool_node (TRUE));
-      break;
-    default:
-      break;
-    }
-}
-
-/* Tools and prompts are exposed under ContextForge's slug of their
- * (custom) name; resources, servers and gateways keep theirs. */
-static void
-derive_names (CfCatalog    *self,
-              CfEntityKind  kind,
-              JsonObject   *entity,
-              JsonObject   *input,
-              JsonArray    *problems)
-{
-  const char *given = cf_json_object_get_string (input, "name");
-  const char *custom;
-  g_autofree char *slug = NULL;
-
-  if (kind == CF_ENTITY_GATEWAY && given != NULL)
-    {
-      slug = cf_slugify (given, self->separator);
-      json_object_set_string_member (entity, "slug", slug);
-      return;
-    }
-  if (kind != CF_ENTITY_TOOL && kind != CF_ENTITY_PROMPT)
-    return;
-
-  if (given != NULL)
-    json_object_set_string_member (entity, "originalName", given);
-  custom = cf_json_object_get_string (entity, "customName");
-  slug = cf_slugify (custom ?: cf_json_object_get_string (entity, "originalName") ?: "",
-                     self->separator);
-  if (*slug == '\0')
-    cf_entity_schema_add_problem (problems, "name", "value_error",
-                                  "The name must contain at least one letter or digit");
-  json_object_set_string_member (entity, "name", slug);
-}
-
-static void
-compute_size (JsonObject *resource)
-{
-  const char *text = cf_json_object_get_string (resource, "text");
-  const char *blob = cf_json_object_get_string (resource, "blob");
-  gsize size = 0;
-
-  if (blob != NULL)
-    g_free (g_base64_decode (blob, &size));
-  else if (text != NULL)
-    size = strlen (text);
-  json_object_set_int_member (resource, "size", size);
-}
-
-static void
-check_entity (CfCatalog         *self,
-              CfCatalogSnapshot *snapshot,
-              CfEntityKind       kind,
-              JsonObject        *entity,
-              JsonArray         *problems)
-{
-  switch (kind)
-    {
-    case CF_ENTITY_TOOL:
-      check_tool (entity, problems);
-      break;
-    case CF_ENTITY_RESOURCE:
-      check_resource (entity, problems);
-      compute_size (entity);
-      break;
-    case CF_ENTITY_PROMPT:
-      check_prompt (entity, problems);
-      break;
-    case CF_ENTITY_SERVER:
-      check_server (snapshot, entity, problems);
-      break;
-    case CF_ENTITY_GATEWAY:
-      check_gateway (entity, problems);
-      break;
-    default:
-      g_assert_not_reached ();
-    }
-}
-
-/* Returns the member that clashes, or NULL. */
-static const char *
-find_conflict (CfCatalogSnapshot *snapshot,
-               CfEntityKind       kind,
-               JsonObject        *entity)
-{
-  const char *id = cf_json_object_get_string (entity, "id");
-  const char *key = kind == CF_ENTITY_RESOURCE ? "uri" : "name";
-  const char *value = cf_json_object_get_string (entity, key);
-  GPtrArray *list = cf_catalog_snapshot_list (snapshot, kind);
-
-  for (guint i = 0; i < list->len; i++)
-    {
-      JsonObject *other = list->pdata[i];
-
-      if (g_strcmp0 (cf_json_object_get_string (other, "id"), id) == 0)
-        continue;
-      if (g_strcmp0 (cf_json_object_get_string (other, key), value) == 0)
-        return key;
-    }
-  return NULL;
-}
-
 /* Writes
 
    One write runs at a time, validated against the snapshot current when
@@ -701,10 +369,10 @@ on_stored (GObject      *source,
 
   if (!ok && g_error_matches (error, CF_STORE_ERROR, CF_STORE_ERROR_CONSTRAINT))
     write_failed (self, task, CF_CATALOG_ERROR_CONFLICT, "%s conflicts with an existing one: %s",
-                  kind_labels[data->kind], error->message);
+                  _cf_catalog_kind_label (data->kind), error->message);
   else if (!ok && g_error_matches (error, CF_STORE_ERROR, CF_STORE_ERROR_NOT_FOUND))
     write_failed (self, task, CF_CATALOG_ERROR_NOT_FOUND, "%s not found: %s",
-                  kind_labels[data->kind], data->id);
+                  _cf_catalog_kind_label (data->kind), data->id);
   else if (!ok)
     write_failed (self, task, CF_CATALOG_ERROR_STORE, "The change could not be saved: %s",
                   error->message);
@@ -735,20 +403,6 @@ persist (CfCatalog *self,
 }
 
 static void
-check_gateway_reference (CfCatalogSnapshot *snapshot,
-                         JsonObject        *entity,
-                         JsonArray         *problems)
-{
-  const char *gateway = cf_json_object_get_string (entity, "gatewayId");
-
-  if (gateway != NULL && cf_catalog_snapshot_lookup (snapshot, CF_ENTITY_GATEWAY, gateway) == NULL)
-    {
-      g_autofree char *msg = g_strdup_printf ("Unknown gateway id: %s", gateway);
-      cf_entity_schema_add_problem (problems, "gatewayId", "value_error", msg);
-    }
-}
-
-static void
 validate_and_persist (CfCatalog  *self,
                       GTask      *task,
                       JsonObject *input)
@@ -757,24 +411,21 @@ validate_and_persist (CfCatalog  *self,
   g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (self);
   const char *conflict;
 
-  derive_names (self, data->kind, data->entity, input, data->problems);
-  apply_defaults (data->kind, data->entity);
-  check_entity (self, snapshot, data->kind, data->entity, data->problems);
-  if (data->kind != CF_ENTITY_SERVER && data->kind != CF_ENTITY_GATEWAY)
-    check_gateway_reference (snapshot, data->entity, data->problems);
+  _cf_catalog_prepare_entity (snapshot, data->kind, self->separator, data->entity, input,
+                              data->problems);
 
   if (json_array_get_length (data->problems) > 0)
     {
       write_failed (self, task, CF_CATALOG_ERROR_INVALID, "%s failed validation",
-                    kind_labels[data->kind]);
+                    _cf_catalog_kind_label (data->kind));
       return;
     }
 
-  conflict = find_conflict (snapshot, data->kind, data->entity);
+  conflict = _cf_catalog_find_conflict (snapshot, data->kind, data->entity);
   if (conflict != NULL)
     {
       write_failed (self, task, CF_CATALOG_ERROR_CONFLICT, "%s %s already exists: %s",
-                    kind_labels[data->kind], conflict,
+                    _cf_catalog_kind_label (data->kind), conflict,
                     cf_json_object_get_string (data->entity, conflict));
       return;
     }
@@ -820,7 +471,7 @@ prepare_create (CfCatalog *self,
   else if (id != NULL && cf_catalog_snapshot_lookup (self->snapshot, data->kind, id) != NULL)
     {
       write_failed (self, task, CF_CATALOG_ERROR_CONFLICT, "%s id already exists: %s",
-                    kind_labels[data->kind], id);
+                    _cf_catalog_kind_label (data->kind), id);
       return;
     }
   if (id == NULL)
@@ -879,7 +530,7 @@ prepare_update (CfCatalog *self,
   if (existing == NULL)
     {
       write_failed (self, task, CF_CATALOG_ERROR_NOT_FOUND, "%s not found: %s",
-                    kind_labels[data->kind], data->id);
+                    _cf_catalog_kind_label (data->kind), data->id);
       return;
     }
 
@@ -905,7 +556,7 @@ prepare_delete (CfCatalog *self,
 
   if (cf_catalog_snapshot_lookup (self->snapshot, data->kind, data->id) == NULL)
     write_failed (self, task, CF_CATALOG_ERROR_NOT_FOUND, "%s not found: %s",
-                  kind_labels[data->kind], data->id);
+                  _cf_catalog_kind_label (data->kind), data->id);
   else
     persist (self, task);
 }

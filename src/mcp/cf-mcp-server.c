@@ -18,7 +18,6 @@
 #define MAX_BATCH 100
 #define DEFAULT_CLIENT_TIMEOUT_MS 60000
 #define DEFAULT_MAX_SESSIONS 10000
-#define DISCOVER_TTL_MS 60000
 
 /**
  * CfMcpServer:
@@ -30,40 +29,6 @@
  * server-to-client calls awaiting an answer and the open
  * `subscriptions/listen` streams.
  */
-struct _CfMcpServer
-{
-  GObject      parent_instance;
-
-  JsonObject  *info;
-  char        *instructions;
-  GStrv        versions;
-  JsonObject  *capabilities;
-  GHashTable  *methods;
-  GHashTable  *sessions;
-  GHashTable  *client_calls;
-  GPtrArray   *listeners;
-  guint        client_timeout_ms;
-  guint        max_sessions;
-};
-
-typedef struct {
-  CfMcpMethodFunc func;
-  gpointer        user_data;
-  GDestroyNotify  destroy;
-} MethodEntry;
-
-typedef struct {
-  CfMcpRequest *request;
-  JsonObject   *filter;
-} Listener;
-
-/* A server-to-client request awaiting its answer. Only the session that
- * was asked may answer: the session is compared, never dereferenced. */
-typedef struct {
-  GTask    *task;
-  gpointer  session;
-} ClientCall;
-
 G_DEFINE_FINAL_TYPE (CfMcpServer, cf_mcp_server, G_TYPE_OBJECT)
 
 static void
@@ -74,8 +39,8 @@ method_entry_free (MethodEntry *entry)
   g_free (entry);
 }
 
-static void
-listener_free (Listener *listener)
+void
+_cf_mcp_listener_free (Listener *listener)
 {
   g_clear_object (&listener->request);
   g_clear_pointer (&listener->filter, json_object_unref);
@@ -128,7 +93,7 @@ cf_mcp_server_init (CfMcpServer *self)
                                          (GDestroyNotify) method_entry_free);
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->client_calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) listener_free);
+  self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) _cf_mcp_listener_free);
   self->client_timeout_ms = DEFAULT_CLIENT_TIMEOUT_MS;
   self->max_sessions = DEFAULT_MAX_SESSIONS;
 }
@@ -433,7 +398,7 @@ _cf_mcp_server_register_client_call (CfMcpServer  *self,
 {
   g_autofree char *random = cf_random_hex (12);
   char *key = g_strconcat ("s:cf-", random, NULL);
-  ClientCall *call = g_new0 (ClientCall, 1);
+  PendingCall *call = g_new0 (PendingCall, 1);
 
   call->task = task;
   call->session = session;
@@ -455,8 +420,8 @@ handle_client_response (CfMcpServer           *self,
 {
   g_autofree char *key = cf_json_node_to_id_string (message->id);
   g_autofree char *stolen_key = NULL;
-  g_autofree ClientCall *call = NULL;
-  ClientCall *pending = key ? g_hash_table_lookup (self->client_calls, key) : NULL;
+  g_autofree PendingCall *call = NULL;
+  PendingCall *pending = key ? g_hash_table_lookup (self->client_calls, key) : NULL;
   GTask *task;
 
   if (pending == NULL || pending->session != (gpointer) context->session)
@@ -502,179 +467,6 @@ handle_notification (CfMcpServer           *self,
       if (request != NULL)
         g_cancellable_cancel (cf_mcp_request_get_cancellable (request));
     }
-}
-
-/* Built-in methods */
-
-static void
-reply_empty (CfMcpRequest *request)
-{
-  cf_mcp_request_return (request, json_object_new ());
-}
-
-static void
-builtin_set_level (CfMcpServer  *self,
-                   CfMcpRequest *request)
-{
-  const char *level = cf_json_object_get_string (cf_mcp_request_get_params (request), "level");
-  CfMcpLogLevel value = cf_mcp_log_level_from_string (level);
-  CfMcpSession *session = cf_mcp_request_get_session (request);
-
-  if (value == CF_MCP_LOG_LEVEL_NONE)
-    {
-      cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS,
-                                   "Invalid params: \"level\" must be one of debug, info, "
-                                   "notice, warning, error, critical, alert, emergency", NULL);
-      return;
-    }
-  if (session != NULL)
-    cf_mcp_session_set_log_level (session, value);
-  reply_empty (request);
-}
-
-static void
-builtin_discover (CfMcpServer  *self,
-                  CfMcpRequest *request)
-{
-  JsonObject *result = json_object_new ();
-  JsonArray *versions = json_array_new ();
-
-  for (guint i = 0; self->versions[i] != NULL; i++)
-    json_array_add_string_element (versions, self->versions[i]);
-  json_object_set_array_member (result, "supportedVersions", versions);
-  json_object_set_object_member (result, "capabilities",
-                                 cf_mcp_server_build_capabilities (self, CF_MCP_ERA_MODERN));
-  if (self->instructions != NULL)
-    json_object_set_string_member (result, "instructions", self->instructions);
-  cf_mcp_request_set_cache_hint (request, DISCOVER_TTL_MS, FALSE);
-  cf_mcp_request_return (request, result);
-}
-
-static JsonObject *
-subscription_meta (CfMcpRequest *request)
-{
-  JsonObject *meta = json_object_new ();
-
-  json_object_set_member (meta, "io.modelcontextprotocol/subscriptionId",
-                          json_node_copy (cf_mcp_request_get_id (request)));
-  return meta;
-}
-
-static JsonObject *
-accepted_filter (CfMcpServer *self,
-                 JsonObject  *requested)
-{
-  static const struct { const char *flag; const char *capability; } flags[] = {
-    { "toolsListChanged", "tools" },
-    { "promptsListChanged", "prompts" },
-    { "resourcesListChanged", "resources" },
-  };
-  JsonObject *accepted = json_object_new ();
-  JsonArray *uris = cf_json_object_get_array (requested, "resourceSubscriptions");
-
-  for (guint i = 0; i < G_N_ELEMENTS (flags); i++)
-    if (cf_json_object_get_bool (requested, flags[i].flag, FALSE) &&
-        json_object_has_member (self->capabilities, flags[i].capability))
-      json_object_set_boolean_member (accepted, flags[i].flag, TRUE);
-
-  if (uris != NULL && json_object_has_member (self->capabilities, "resources"))
-    {
-      JsonArray *kept = json_array_new ();
-
-      for (guint i = 0; i < json_array_get_length (uris); i++)
-        if (cf_json_node_is_string (json_array_get_element (uris, i)))
-          json_array_add_string_element (kept, json_array_get_string_element (uris, i));
-      json_object_set_array_member (accepted, "resourceSubscriptions", kept);
-    }
-  return accepted;
-}
-
-static void
-builtin_listen (CfMcpServer  *self,
-                CfMcpRequest *request)
-{
-  JsonObject *requested = cf_json_object_get_object (cf_mcp_request_get_params (request),
-                                                     "notifications");
-  Listener *listener;
-  JsonObject *ack;
-
-  if (requested == NULL)
-    {
-      cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS,
-                                   "Invalid params: \"notifications\" must be an object", NULL);
-      return;
-    }
-
-  listener = g_new0 (Listener, 1);
-  listener->request = g_object_ref (request);
-  listener->filter = accepted_filter (self, requested);
-
-  ack = json_object_new ();
-  json_object_set_object_member (ack, "_meta", subscription_meta (request));
-  json_object_set_object_member (ack, "notifications", json_object_ref (listener->filter));
-  if (!cf_mcp_request_notify (request, "notifications/subscriptions/acknowledged", ack))
-    {
-      listener_free (listener);
-      cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_REQUEST,
-                                   "subscriptions/listen needs a streaming response: "
-                                   "accept text/event-stream", NULL);
-      return;
-    }
-
-  _cf_mcp_request_set_keep_open (request, TRUE);
-  g_ptr_array_add (self->listeners, listener);
-}
-
-static gboolean
-builtin_subscription (CfMcpServer  *self,
-                      CfMcpRequest *request,
-                      gboolean      subscribe)
-{
-  const char *uri = cf_json_object_get_string (cf_mcp_request_get_params (request), "uri");
-  CfMcpSession *session = cf_mcp_request_get_session (request);
-
-  if (uri == NULL)
-    {
-      cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS,
-                                   "Invalid params: \"uri\" must be a string", NULL);
-      return FALSE;
-    }
-  if (session != NULL && subscribe)
-    cf_mcp_session_subscribe (session, uri);
-  else if (session != NULL)
-    cf_mcp_session_unsubscribe (session, uri);
-  return TRUE;
-}
-
-/* Returns TRUE if the method was handled here. */
-static gboolean
-dispatch_builtin (CfMcpServer  *self,
-                  CfMcpRequest *request)
-{
-  const char *method = cf_mcp_request_get_method (request);
-
-  if (g_str_equal (method, "ping"))
-    reply_empty (request);
-  else if (g_str_equal (method, "logging/setLevel"))
-    builtin_set_level (self, request);
-  else if (g_str_equal (method, "server/discover"))
-    builtin_discover (self, request);
-  else if (g_str_equal (method, "subscriptions/listen"))
-    builtin_listen (self, request);
-  else if (g_str_equal (method, "resources/subscribe") ||
-           g_str_equal (method, "resources/unsubscribe"))
-    {
-      /* Record the subscription, then let a registered handler (a gateway
-       * forwarding it upstream) have its say. */
-      if (builtin_subscription (self, request, g_str_equal (method, "resources/subscribe")) &&
-          !cf_mcp_server_has_method (self, method))
-        reply_empty (request);
-      return !cf_mcp_server_has_method (self, method) || cf_mcp_request_is_done (request);
-    }
-  else
-    return FALSE;
-
-  return TRUE;
 }
 
 /* Requests */
@@ -799,7 +591,7 @@ handle_request (CfMcpServer           *self,
       return;
     }
 
-  if (dispatch_builtin (self, request))
+  if (_cf_mcp_server_dispatch_builtin (self, request))
     return;
 
   entry = g_hash_table_lookup (self->methods, message->method);
@@ -957,161 +749,3 @@ cf_mcp_server_dispatch_error (CfMcpServer  *self,
   cf_mcp_stream_finish (stream, response, 400);
 }
 
-/* Change notifications */
-
-static gboolean
-listener_wants (Listener   *listener,
-                const char *flag,
-                const char *uri)
-{
-  JsonArray *uris;
-
-  if (flag != NULL)
-    return cf_json_object_get_bool (listener->filter, flag, FALSE);
-
-  uris = cf_json_object_get_array (listener->filter, "resourceSubscriptions");
-  for (guint i = 0; uris != NULL && i < json_array_get_length (uris); i++)
-    if (g_strcmp0 (json_array_get_string_element (uris, i), uri) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-static void
-notify_listeners (CfMcpServer *self,
-                  const char  *method,
-                  const char  *flag,
-                  const char  *uri)
-{
-  /* Notifying may close a stream and drop the listener: walk a copy. */
-  g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_object_unref);
-
-  for (guint i = 0; i < self->listeners->len; i++)
-    {
-      Listener *listener = g_ptr_array_index (self->listeners, i);
-
-      if (listener_wants (listener, flag, uri))
-        g_ptr_array_add (requests, g_object_ref (listener->request));
-    }
-
-  for (guint i = 0; i < requests->len; i++)
-    {
-      JsonObject *params = json_object_new ();
-
-      json_object_set_object_member (params, "_meta", subscription_meta (requests->pdata[i]));
-      if (uri != NULL)
-        json_object_set_string_member (params, "uri", uri);
-      cf_mcp_request_notify (requests->pdata[i], method, params);
-    }
-}
-
-/**
- * cf_mcp_server_notify_list_changed:
- * @self: a #CfMcpServer
- * @kind: "tools", "resources" or "prompts"
- *
- * Tells every client that listens that a list changed: legacy sessions on
- * their standalone stream, 2026-07-28 clients on their listen streams.
- */
-void
-cf_mcp_server_notify_list_changed (CfMcpServer *self,
-                                   const char  *kind)
-{
-  g_autofree char *method = NULL;
-  g_autofree char *flag = NULL;
-  g_autoptr(JsonNode) message = NULL;
-  GHashTableIter iter;
-  CfMcpSession *session;
-
-  g_return_if_fail (CF_IS_MCP_SERVER (self));
-  g_return_if_fail (kind != NULL);
-
-  method = g_strdup_printf ("notifications/%s/list_changed", kind);
-  flag = g_strdup_printf ("%sListChanged", kind);
-  message = cf_jsonrpc_build_notification (method, NULL);
-
-  g_hash_table_iter_init (&iter, self->sessions);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
-    if (cf_mcp_session_get_stream (session) != NULL)
-      cf_mcp_session_send (session, message);
-
-  notify_listeners (self, method, flag, NULL);
-}
-
-void
-cf_mcp_server_notify_resource_updated (CfMcpServer *self,
-                                       const char  *uri)
-{
-  GHashTableIter iter;
-  CfMcpSession *session;
-
-  g_return_if_fail (CF_IS_MCP_SERVER (self));
-  g_return_if_fail (uri != NULL);
-
-  g_hash_table_iter_init (&iter, self->sessions);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
-    {
-      JsonObject *params;
-      g_autoptr(JsonNode) message = NULL;
-
-      if (!cf_mcp_session_is_subscribed (session, uri))
-        continue;
-      params = json_object_new ();
-      json_object_set_string_member (params, "uri", uri);
-      message = cf_jsonrpc_build_notification ("notifications/resources/updated", params);
-      cf_mcp_session_send (session, message);
-    }
-
-  notify_listeners (self, "notifications/resources/updated", NULL, uri);
-}
-
-void
-_cf_mcp_server_request_done (CfMcpServer  *self,
-                             CfMcpRequest *request)
-{
-  for (guint i = 0; i < self->listeners->len; i++)
-    {
-      Listener *listener = g_ptr_array_index (self->listeners, i);
-
-      if (listener->request == request)
-        {
-          g_ptr_array_remove_index_fast (self->listeners, i);
-          return;
-        }
-    }
-}
-
-/**
- * cf_mcp_server_shutdown:
- * @self: a #CfMcpServer
- *
- * Ends every listen stream with its final response, as the spec asks for
- * a graceful closure, and cancels the work of every session.
- */
-void
-cf_mcp_server_shutdown (CfMcpServer *self)
-{
-  GHashTableIter iter;
-  CfMcpSession *session;
-
-  g_return_if_fail (CF_IS_MCP_SERVER (self));
-
-  while (self->listeners->len > 0)
-    {
-      Listener *listener = g_ptr_array_index (self->listeners, self->listeners->len - 1);
-      g_autoptr(CfMcpRequest) request = g_object_ref (listener->request);
-      JsonObject *result;
-
-      if (cf_mcp_request_is_done (request))
-        {
-          g_ptr_array_remove_index (self->listeners, self->listeners->len - 1);
-          continue;
-        }
-      result = json_object_new ();
-      json_object_set_object_member (result, "_meta", subscription_meta (request));
-      cf_mcp_request_return (request, result);
-    }
-
-  g_hash_table_iter_init (&iter, self->sessions);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
-    cf_mcp_session_cancel_all (session);
-}
