@@ -13,6 +13,7 @@
 #include "cf-daemon.h"
 #include "cf-dbus-service.h"
 #include "cf-http-server.h"
+#include "cf-log.h"
 #include "cf-mcp-server.h"
 #include "cf-store.h"
 #include "cf-streamable-http.h"
@@ -87,6 +88,13 @@ apply_options (CfDaemon     *self,
 
   if (!cf_config_load_env (self->config, NULL, error))
     return FALSE;
+  if (!cf_log_level_is_valid (self->config->log_level))
+    {
+      g_set_error (error, CF_CONFIG_ERROR, CF_CONFIG_ERROR_INVALID,
+                   "LOG_LEVEL=%s: use DEBUG, INFO, WARNING, ERROR or CRITICAL",
+                   self->config->log_level);
+      return FALSE;
+    }
 
   if (g_variant_dict_lookup (dict, "host", "&s", &host))
     {
@@ -137,6 +145,7 @@ cf_daemon_handle_local_options (GApplication *app,
       g_printerr ("%s: %s\n", PACKAGE_NAME, error->message);
       return 1;
     }
+  cf_log_set_level (self->config->log_level);
 
   if (self->no_dbus)
     g_application_set_flags (app, g_application_get_flags (app) | G_APPLICATION_NON_UNIQUE);

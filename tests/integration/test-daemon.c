@@ -354,6 +354,7 @@ test_bad_settings (void)
   const char *bad_port[] = { "PORT", "http", NULL };
   const char *bad_url[] = { "DATABASE_URL", "postgresql://db/x", NULL };
   const char *bad_sep[] = { "GATEWAY_TOOL_NAME_SEPARATOR", "+", NULL };
+  const char *bad_level[] = { "LOG_LEVEL", "LOUD", NULL };
   const char *version[] = { binary, "--version", NULL };
   const char *nothing[] = { binary, NULL };
   const char *not_a_db[] = { binary, "--daemon", "--no-dbus", "--port", "0", "--db", "/proc/version",
@@ -363,6 +364,7 @@ test_bad_settings (void)
   run_expecting_failure (daemon, bad_port, 1, "PORT=http");
   run_expecting_failure (daemon_env_url, bad_url, 1, "only sqlite:/// URLs");
   run_expecting_failure (daemon, bad_sep, 1, "GATEWAY_TOOL_NAME_SEPARATOR");
+  run_expecting_failure (daemon, bad_level, 1, "LOG_LEVEL=LOUD");
   run_expecting_failure (version, NULL, 0, PACKAGE_VERSION);
   run_expecting_failure (nothing, NULL, 2, "--daemon");
   run_expecting_failure (not_a_db, NULL, 1, NULL);
