@@ -191,10 +191,29 @@ static void
 check_gateway (JsonObject *gateway,
                JsonArray  *problems)
 {
-  if (g_strcmp0 (cf_json_object_get_string (gateway, "transport"), "STDIO") != 0 &&
-      !is_http_url (cf_json_object_get_string (gateway, "url")))
+  JsonObject *env = cf_json_object_get_object (gateway, "env");
+
+  if (g_strcmp0 (cf_json_object_get_string (gateway, "transport"), "STDIO") == 0)
+    {
+      const char *command = cf_json_object_get_string (gateway, "command");
+
+      if (command == NULL || *command == '\0')
+        cf_entity_schema_add_problem (problems, "command", "missing",
+                                      "A STDIO gateway needs the command to run");
+    }
+  else if (!is_http_url (cf_json_object_get_string (gateway, "url")))
     cf_entity_schema_add_problem (problems, "url", "value_error",
                                   "A gateway needs an http or https URL");
+
+  if (env != NULL)
+    {
+      g_autoptr(GList) names = json_object_get_members (env);
+
+      for (GList *l = names; l != NULL; l = l->next)
+        if (!cf_json_node_is_string (json_object_get_member (env, l->data)))
+          cf_entity_schema_add_problem (problems, "env", "type_error",
+                                        "Environment values must be strings");
+    }
 }
 
 /* Defaults and derived fields */
@@ -250,6 +269,7 @@ apply_defaults (CfEntityKind  kind,
     case CF_ENTITY_GATEWAY:
       set_default (entity, "transport", cf_json_node_new_string ("SSE"));
       set_default (entity, "reachable", bool_node (TRUE));
+      set_default (entity, "prefixMode", cf_json_node_new_string ("always"));
       break;
     default:
       break;

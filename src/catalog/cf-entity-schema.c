@@ -43,6 +43,7 @@ static const char * const request_types[] = {
 };
 static const char * const visibilities[] = { "public", "team", "private", NULL };
 static const char * const transports[] = { "SSE", "STREAMABLEHTTP", "STDIO", "WEBSOCKET", NULL };
+static const char * const prefix_modes[] = { "always", "conditional", "never", NULL };
 static const char * const auth_types[] = {
   "basic", "bearer", "authheaders", "oauth", "query_param", "none", NULL
 };
@@ -117,6 +118,11 @@ static const FieldSpec gateway_fields[] = {
   { "transport", NULL, T_STRING, UPPER, 16, transports },
   { "authType", "auth_type", T_STRING, NULLABLE, 16, auth_types },
   { "passthroughHeaders", "passthrough_headers", T_STRING_ARRAY, 0, 255, NULL },
+  { "command", NULL, T_STRING, NULLABLE, 4096, NULL },
+  { "args", NULL, T_STRING_ARRAY, 0, 4096, NULL },
+  { "env", NULL, T_OBJECT, NULLABLE, 0, NULL },
+  { "cwd", NULL, T_STRING, NULLABLE, 4096, NULL },
+  { "prefixMode", "prefix_mode", T_STRING, 0, 16, prefix_modes },
   COMMON_FIELDS,
 };
 

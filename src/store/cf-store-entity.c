@@ -162,6 +162,13 @@ static const Field gateway_fields[] = {
   OPT ("tags", "tags", FIELD_ARRAY),
   OWNERSHIP_FIELDS,
   OPT ("lastSeen", "last_seen", FIELD_STRING),
+  OPT ("command", "command", FIELD_STRING),
+  OPT ("args", "args", FIELD_ARRAY),
+  OPT ("env", "env", FIELD_OBJECT),
+  OPT ("cwd", "cwd", FIELD_STRING),
+  DEF_STR ("prefixMode", "prefix_mode", "always"),
+  OPT ("statusMessage", "status_message", FIELD_STRING),
+  DEF_INT ("toolCount", "tool_count", FIELD_INT, 0),
   AUDIT_FIELDS,
 };
 

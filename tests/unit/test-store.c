@@ -479,6 +479,9 @@ test_gateway_round_trip (Fixture       *fixture,
     " \"authValue\": \"opaque-ciphertext\", \"passthroughHeaders\": [\"X-Tenant\"],"
     " \"tags\": [\"external\"], \"teamId\": \"team-1\", \"ownerEmail\": \"alice@example.com\","
     " \"visibility\": \"public\", \"lastSeen\": \"2026-01-04T00:00:00Z\","
+    " \"command\": \"weather-mcp\", \"args\": [\"--units\", \"metric\"],"
+    " \"env\": {\"API_KEY\": \"k\"}, \"cwd\": \"/srv/weather\", \"prefixMode\": \"never\","
+    " \"statusMessage\": \"connected\", \"toolCount\": 3,"
     " \"createdAt\": \"2026-01-02T03:04:05Z\", \"updatedAt\": \"2026-01-02T03:04:05Z\","
     " \"version\": 2}");
 
@@ -993,6 +996,46 @@ test_persistence (Fixture       *fixture,
                    "kept");
 }
 
+/* A database written by the first schema upgrades in place: its rows stay
+ * and gain the new columns' defaults. */
+static void
+test_upgrade_from_version_1 (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  g_autofree char *sql_path = g_test_build_filename (G_TEST_DIST, "..", "src", "store",
+                                                     "migrations", "0001-initial.sql", NULL);
+  g_autofree char *sql = NULL;
+  g_autofree char *old_path = g_build_filename (fixture->dir, "v1.db", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CfStore) store = NULL;
+  g_autoptr(GPtrArray) gateways = NULL;
+  JsonObject *gateway;
+  sqlite3 *db = NULL;
+
+  g_assert_true (g_file_get_contents (sql_path, &sql, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (sqlite3_open (old_path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db,
+      "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT);"
+      "INSERT INTO schema_version VALUES (1, '2026-01-01T00:00:00Z');"
+      "INSERT INTO gateways (id, name, url, created_at, updated_at) VALUES ("
+      "'" GATEWAY_ID "', 'old', 'https://old.example/mcp', 'x', 'x');",
+      NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  store = cf_store_new (old_path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (cf_store_get_schema_version (store), ==, 2);
+  gateways = cf_store_load_sync (store, CF_ENTITY_GATEWAY, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (gateways->len, ==, 1);
+  gateway = g_ptr_array_index (gateways, 0);
+  g_assert_cmpstr (json_object_get_string_member (gateway, "name"), ==, "old");
+  g_assert_cmpstr (json_object_get_string_member (gateway, "prefixMode"), ==, "always");
+  cf_store_close (store);
+}
+
 static void
 test_schema (Fixture       *fixture,
              gconstpointer  data)
@@ -1001,14 +1044,14 @@ test_schema (Fixture       *fixture,
   g_autofree char *migrations = NULL;
 
   g_assert_cmpstr (mode, ==, "wal");
-  g_assert_cmpuint (cf_store_get_schema_version (fixture->store), ==, 1);
+  g_assert_cmpuint (cf_store_get_schema_version (fixture->store), ==, 2);
   g_assert_cmpstr (cf_store_get_path (fixture->store), ==, fixture->path);
 
   /* Reopening applies nothing twice. */
   reopen (fixture);
   migrations = query_text (fixture->path,
                            "SELECT group_concat (version) FROM schema_version");
-  g_assert_cmpstr (migrations, ==, "1");
+  g_assert_cmpstr (migrations, ==, "1,2");
 }
 
 static void
@@ -1196,6 +1239,7 @@ main (int   argc,
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
   ADD ("/store/round-trip/tool", test_tool_round_trip);
+  ADD ("/store/upgrade/from-version-1", test_upgrade_from_version_1);
   ADD ("/store/round-trip/resource-text", test_resource_text_round_trip);
   ADD ("/store/round-trip/resource-binary", test_resource_binary_round_trip);
   ADD ("/store/round-trip/prompt", test_prompt_round_trip);
