@@ -287,6 +287,7 @@ typedef enum {
   OP_CREATE,
   OP_UPDATE,
   OP_DELETE,
+  OP_SYNC,
 } Op;
 
 typedef struct {
@@ -297,6 +298,10 @@ typedef struct {
   JsonObject   *input;
   JsonObject   *entity;
   JsonArray    *problems;
+  GPtrArray    *batch;
+  GPtrArray    *removed;
+  GPtrArray    *skipped;
+  guint         waiting;
 } WriteData;
 
 static void run_pending (CfCatalog *self);
@@ -307,6 +312,9 @@ write_data_free (WriteData *data)
   g_clear_pointer (&data->input, json_object_unref);
   g_clear_pointer (&data->entity, json_object_unref);
   g_clear_pointer (&data->problems, json_array_unref);
+  g_clear_pointer (&data->batch, g_ptr_array_unref);
+  g_clear_pointer (&data->removed, g_ptr_array_unref);
+  g_clear_pointer (&data->skipped, g_ptr_array_unref);
   g_clear_pointer (&data->id, g_free);
   g_free (data);
 }
@@ -561,6 +569,148 @@ prepare_delete (CfCatalog *self,
     persist (self, task);
 }
 
+/* Sync: replace what one upstream contributes of a kind */
+
+static const char *
+sync_key (CfEntityKind kind)
+{
+  return kind == CF_ENTITY_RESOURCE ? "uri" : "name";
+}
+
+static void
+apply_sync (CfCatalog *self,
+            WriteData *data)
+{
+  GPtrArray *lists[CF_N_ENTITY_KINDS];
+  GHashTable *removed[CF_N_ENTITY_KINDS];
+  CfCatalogSnapshot *old = self->snapshot;
+
+  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
+    removed[k] = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < data->removed->len; i++)
+    g_hash_table_add (removed[data->kind], data->removed->pdata[i]);
+
+  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
+    {
+      GPtrArray *source = cf_catalog_snapshot_list (old, k);
+
+      lists[k] = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+      for (guint i = 0; i < source->len; i++)
+        {
+          JsonObject *item = source->pdata[i];
+
+          if (k == data->kind &&
+              g_strcmp0 (cf_json_object_get_string (item, "gatewayId"), data->id) == 0)
+            continue;
+          g_ptr_array_add (lists[k], k == CF_ENTITY_SERVER ? without_removed (item, removed)
+                                                            : json_object_ref (item));
+        }
+    }
+  for (guint i = 0; i < data->batch->len; i++)
+    g_ptr_array_add (lists[data->kind], json_object_ref (data->batch->pdata[i]));
+
+  self->snapshot = cf_catalog_snapshot_new (lists);
+  cf_catalog_snapshot_unref (old);
+  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
+    {
+      g_ptr_array_unref (lists[k]);
+      g_hash_table_unref (removed[k]);
+    }
+
+  g_signal_emit (self, signals[CHANGED], 0, (guint) data->kind);
+  if (data->removed->len > 0)
+    g_signal_emit (self, signals[CHANGED], 0, (guint) CF_ENTITY_SERVER);
+}
+
+static void
+finish_sync (CfCatalog *self,
+             GTask     *task)
+{
+  apply_sync (self, g_task_get_task_data (task));
+  g_task_return_boolean (task, TRUE);
+  write_done (self, task);
+}
+
+static void
+on_sync_step (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GTask *task = user_data;
+  CfCatalog *self = g_task_get_source_object (task);
+  WriteData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  /* Steps run in order on the store's thread: the put, then deletes. */
+  if (g_async_result_is_tagged (result, cf_store_put_many_async))
+    cf_store_put_many_finish (CF_STORE (source), result, &error);
+  else
+    cf_store_delete_finish (CF_STORE (source), result, &error);
+  if (error != NULL && !g_error_matches (error, CF_STORE_ERROR, CF_STORE_ERROR_NOT_FOUND))
+    g_warning ("Syncing %s of gateway %s: %s", _cf_catalog_kind_label (data->kind), data->id,
+               error->message);
+
+  if (--data->waiting == 0)
+    finish_sync (self, task);
+}
+
+static void
+prepare_sync (CfCatalog *self,
+              GTask     *task)
+{
+  WriteData *data = g_task_get_task_data (task);
+  GPtrArray *current = cf_catalog_snapshot_list (self->snapshot, data->kind);
+  const char *key = sync_key (data->kind);
+  g_autoptr(GHashTable) taken = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) kept_ids = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+
+  data->removed = g_ptr_array_new_with_free_func (g_free);
+  data->skipped = g_ptr_array_new_with_free_func (g_free);
+
+  /* Names held by anything else win; within the batch the first wins.
+   * What loses is reported, never silently dropped. */
+  for (guint i = 0; i < current->len; i++)
+    if (g_strcmp0 (cf_json_object_get_string (current->pdata[i], "gatewayId"), data->id) != 0)
+      g_hash_table_add (taken, (gpointer) cf_json_object_get_string (current->pdata[i], key));
+  for (guint i = 0; i < data->batch->len; i++)
+    {
+      JsonObject *entity = data->batch->pdata[i];
+      const char *value = cf_json_object_get_string (entity, key);
+
+      if (value == NULL || !g_hash_table_add (taken, (gpointer) value))
+        {
+          g_ptr_array_add (data->skipped, g_strdup (value ? value : "(unnamed)"));
+          continue;
+        }
+      g_ptr_array_add (kept, json_object_ref (entity));
+      g_hash_table_add (kept_ids, (gpointer) cf_json_object_get_string (entity, "id"));
+    }
+  for (guint i = 0; i < current->len; i++)
+    {
+      JsonObject *entity = current->pdata[i];
+      const char *id = cf_json_object_get_string (entity, "id");
+
+      if (g_strcmp0 (cf_json_object_get_string (entity, "gatewayId"), data->id) == 0 &&
+          !g_hash_table_contains (kept_ids, id))
+        g_ptr_array_add (data->removed, g_strdup (id));
+    }
+  g_ptr_array_unref (data->batch);
+  data->batch = g_steal_pointer (&kept);
+
+  if (self->store == NULL || (data->batch->len == 0 && data->removed->len == 0))
+    {
+      finish_sync (self, task);
+      return;
+    }
+  data->waiting = (data->batch->len > 0 ? 1 : 0) + data->removed->len;
+  if (data->batch->len > 0)
+    cf_store_put_many_async (self->store, data->kind, data->batch, NULL, on_sync_step, task);
+  for (guint i = 0; i < data->removed->len; i++)
+    cf_store_delete_async (self->store, data->kind, data->removed->pdata[i], NULL,
+                           on_sync_step, task);
+}
+
 static void
 run_pending (CfCatalog *self)
 {
@@ -580,6 +730,9 @@ run_pending (CfCatalog *self)
       break;
     case OP_DELETE:
       prepare_delete (self, task);
+      break;
+    case OP_SYNC:
+      prepare_sync (self, task);
       break;
     default:
       g_assert_not_reached ();
@@ -720,6 +873,75 @@ cf_catalog_delete_async (CfCatalog           *self,
 
   queue_write (self, OP_DELETE, kind, id, NULL, cancellable, callback, user_data,
                cf_catalog_delete_async);
+}
+
+/**
+ * cf_catalog_sync_async:
+ * @self: a #CfCatalog
+ * @kind: tools, resources or prompts
+ * @gateway_id: the upstream gateway they come from
+ * @entities: (element-type JsonObject): complete entities, ids included
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the result
+ * @user_data: closure data
+ *
+ * Makes @entities everything of @kind that @gateway_id contributes: new
+ * ones are added, changed ones replaced, missing ones removed (and from
+ * virtual servers). An entity whose name (or URI) another one holds is
+ * skipped and reported by cf_catalog_sync_finish().
+ */
+void
+cf_catalog_sync_async (CfCatalog           *self,
+                       CfEntityKind         kind,
+                       const char          *gateway_id,
+                       GPtrArray           *entities,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  WriteData *data = g_new0 (WriteData, 1);
+
+  g_return_if_fail (CF_IS_CATALOG (self));
+  g_return_if_fail (kind == CF_ENTITY_TOOL || kind == CF_ENTITY_RESOURCE ||
+                    kind == CF_ENTITY_PROMPT);
+
+  g_task_set_source_tag (task, cf_catalog_sync_async);
+  data->kind = kind;
+  data->op = OP_SYNC;
+  data->edit = EDIT_PUT;
+  data->id = g_strdup (gateway_id);
+  data->problems = json_array_new ();
+  data->batch = g_ptr_array_ref (entities);
+  g_task_set_task_data (task, data, (GDestroyNotify) write_data_free);
+
+  g_queue_push_tail (&self->pending, task);
+  run_pending (self);
+}
+
+/**
+ * cf_catalog_sync_finish:
+ *
+ * Returns: (transfer full): the names (or URIs) skipped as conflicts,
+ *   possibly none; %NULL only on error
+ */
+GStrv
+cf_catalog_sync_finish (CfCatalog     *self,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  WriteData *data;
+  g_autoptr(GStrvBuilder) builder = NULL;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return NULL;
+  data = g_task_get_task_data (G_TASK (result));
+  builder = g_strv_builder_new ();
+  for (guint i = 0; i < data->skipped->len; i++)
+    g_strv_builder_add (builder, data->skipped->pdata[i]);
+  return g_strv_builder_end (builder);
 }
 
 gboolean

@@ -54,6 +54,16 @@ JsonObject        *cf_catalog_write_finish   (CfCatalog           *self,
                                               GAsyncResult        *result,
                                               JsonArray          **out_problems,
                                               GError             **error);
+void               cf_catalog_sync_async     (CfCatalog           *self,
+                                              CfEntityKind         kind,
+                                              const char          *gateway_id,
+                                              GPtrArray           *entities,
+                                              GCancellable        *cancellable,
+                                              GAsyncReadyCallback  callback,
+                                              gpointer             user_data);
+GStrv              cf_catalog_sync_finish    (CfCatalog           *self,
+                                              GAsyncResult        *result,
+                                              GError             **error);
 void               cf_catalog_delete_async   (CfCatalog           *self,
                                               CfEntityKind         kind,
                                               const char          *id,
