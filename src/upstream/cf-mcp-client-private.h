@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include "cf-mcp-client.h"
+#include "cf-upstream-transport.h"
+
+G_BEGIN_DECLS
+
+#define META_VERSION      "io.modelcontextprotocol/protocolVersion"
+#define META_CLIENT_INFO  "io.modelcontextprotocol/clientInfo"
+#define META_CAPABILITIES "io.modelcontextprotocol/clientCapabilities"
+#define META_SERVER_INFO  "io.modelcontextprotocol/serverInfo"
+
+/* How long a stdio upstream may take to answer the era probe before it
+ * counts as a legacy server that ignores unknown methods. */
+#define CF_MCP_CLIENT_PROBE_TIMEOUT_MS 3000
+
+typedef enum {
+  CF_UPSTREAM_KIND_HTTP,
+  CF_UPSTREAM_KIND_STDIO,
+} CfUpstreamKind;
+
+struct _CfMcpClient
+{
+  GObject              parent_instance;
+
+  CfUpstreamKind       kind;
+  /* HTTP */
+  char                *url;
+  SoupSession         *session;
+  GHashTable          *headers;
+  /* stdio */
+  GStrv                argv;
+  GStrv                env;
+  char                *cwd;
+
+  CfUpstreamTransport *transport;
+  gulong               message_id;
+  gulong               closed_id;
+  guint                timeout_ms;
+  gsize                max_message;
+  gint64               next_id;
+
+  CfMcpEra             era;
+  char                *protocol_version;
+  JsonObject          *server_capabilities;
+  JsonObject          *server_info;
+  char                *instructions;
+  guint                connected : 1;
+};
+
+void            _cf_mcp_client_start_call       (CfMcpClient            *self,
+                                                 CfUpstreamTransport    *transport,
+                                                 const char             *method,
+                                                 JsonObject             *params,
+                                                 const char             *modern_version,
+                                                 gboolean                internal,
+                                                 guint                   timeout_ms,
+                                                 CfMcpClientMessageFunc  on_message,
+                                                 gpointer                on_message_data,
+                                                 GCancellable           *cancellable,
+                                                 GAsyncReadyCallback     callback,
+                                                 gpointer                user_data);
+JsonObject     *_cf_mcp_client_capabilities     (void);
+JsonObject     *_cf_mcp_client_info             (void);
+CfUpstreamTransport *_cf_mcp_client_new_transport (CfMcpClient          *self);
+void            _cf_mcp_client_set_transport    (CfMcpClient            *self,
+                                                 CfUpstreamTransport    *transport);
+void            _cf_mcp_client_drop_transport   (CfMcpClient            *self);
+void            _cf_mcp_client_reset            (CfMcpClient            *self);
+
+G_END_DECLS

@@ -1,0 +1,559 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cf-mcp-client"
+
+#include "config.h"
+
+#include "cf-json.h"
+#include "cf-jsonrpc.h"
+#include "cf-mcp-client-private.h"
+#include "cf-upstream-http.h"
+#include "cf-upstream-stdio.h"
+
+/**
+ * CfMcpClient:
+ *
+ * The gateway's client for one upstream MCP server, over Streamable HTTP
+ * or a child's stdio, in whichever protocol era the server speaks: the
+ * handshake (cf_mcp_client_connect_async()) finds the era, and every
+ * later request is shaped for it. Each connect starts a fresh transport;
+ * a lost session or a dead child is recovered by connecting again.
+ *
+ * Requests are JSON-RPC in, JSON-RPC out: the response node is handed
+ * back whole, errors included, and only transport failures (timeouts,
+ * protocol violations, a closed connection) become a #GError.
+ */
+
+enum {
+  NOTIFICATION,
+  CLOSED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (CfMcpClient, cf_mcp_client, G_TYPE_OBJECT)
+G_DEFINE_QUARK (cf-mcp-client-error-quark, cf_mcp_client_error)
+
+/* What the gateway tells every upstream about itself. */
+JsonObject *
+_cf_mcp_client_capabilities (void)
+{
+  JsonObject *capabilities = json_object_new ();
+
+  json_object_set_object_member (capabilities, "sampling", json_object_new ());
+  json_object_set_object_member (capabilities, "elicitation", json_object_new ());
+  json_object_set_object_member (capabilities, "roots", json_object_new ());
+  return capabilities;
+}
+
+JsonObject *
+_cf_mcp_client_info (void)
+{
+  JsonObject *info = json_object_new ();
+
+  json_object_set_string_member (info, "name", "ContextForge Gateway");
+  json_object_set_string_member (info, "version", PACKAGE_VERSION);
+  return info;
+}
+
+static void
+on_transport_message (CfUpstreamTransport *transport,
+                      JsonNode            *message,
+                      CfMcpClient         *self)
+{
+  g_signal_emit (self, signals[NOTIFICATION], 0, message);
+}
+
+static void
+on_transport_closed (CfUpstreamTransport *transport,
+                     CfMcpClient         *self)
+{
+  self->connected = FALSE;
+  g_signal_emit (self, signals[CLOSED], 0);
+}
+
+/* Lets the transport go, quietly: no "closed" for a transport the
+ * client itself gives up. */
+void
+_cf_mcp_client_drop_transport (CfMcpClient *self)
+{
+  g_autoptr(CfUpstreamTransport) transport = g_steal_pointer (&self->transport);
+
+  if (transport == NULL)
+    return;
+  g_clear_signal_handler (&self->message_id, transport);
+  g_clear_signal_handler (&self->closed_id, transport);
+  cf_upstream_transport_shutdown (transport);
+}
+
+/* Forgets what the last handshake found. */
+void
+_cf_mcp_client_reset (CfMcpClient *self)
+{
+  self->connected = FALSE;
+  self->era = CF_MCP_ERA_LEGACY;
+  g_clear_pointer (&self->protocol_version, g_free);
+  g_clear_pointer (&self->server_capabilities, json_object_unref);
+  g_clear_pointer (&self->server_info, json_object_unref);
+  g_clear_pointer (&self->instructions, g_free);
+}
+
+CfUpstreamTransport *
+_cf_mcp_client_new_transport (CfMcpClient *self)
+{
+  CfUpstreamTransport *transport;
+
+  if (self->kind == CF_UPSTREAM_KIND_HTTP)
+    transport = cf_upstream_http_new (self->url, self->session, self->headers);
+  else
+    transport = cf_upstream_stdio_new ((const char * const *) self->argv,
+                                       (const char * const *) self->env, self->cwd);
+  cf_upstream_transport_set_max_message (transport, self->max_message);
+  return transport;
+}
+
+/* Replaces the transport; the old one is shut down, quietly. */
+void
+_cf_mcp_client_set_transport (CfMcpClient         *self,
+                              CfUpstreamTransport *transport)
+{
+  _cf_mcp_client_drop_transport (self);
+  self->transport = g_object_ref (transport);
+  self->message_id = g_signal_connect (transport, "message",
+                                       G_CALLBACK (on_transport_message), self);
+  self->closed_id = g_signal_connect (transport, "closed",
+                                      G_CALLBACK (on_transport_closed), self);
+}
+
+static void
+cf_mcp_client_dispose (GObject *object)
+{
+  CfMcpClient *self = CF_MCP_CLIENT (object);
+
+  _cf_mcp_client_drop_transport (self);
+  G_OBJECT_CLASS (cf_mcp_client_parent_class)->dispose (object);
+}
+
+static void
+cf_mcp_client_finalize (GObject *object)
+{
+  CfMcpClient *self = CF_MCP_CLIENT (object);
+
+  _cf_mcp_client_reset (self);
+  g_clear_pointer (&self->url, g_free);
+  g_clear_object (&self->session);
+  g_clear_pointer (&self->headers, g_hash_table_unref);
+  g_clear_pointer (&self->argv, g_strfreev);
+  g_clear_pointer (&self->env, g_strfreev);
+  g_clear_pointer (&self->cwd, g_free);
+
+  G_OBJECT_CLASS (cf_mcp_client_parent_class)->finalize (object);
+}
+
+static void
+cf_mcp_client_class_init (CfMcpClientClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = cf_mcp_client_dispose;
+  object_class->finalize = cf_mcp_client_finalize;
+
+  /**
+   * CfMcpClient::notification:
+   * @message: a message tied to no request: a list change, a resource
+   *   update, or a server-to-client request the stdio routing rule could
+   *   not place (answer it with cf_mcp_client_respond())
+   */
+  signals[NOTIFICATION] = g_signal_new ("notification", G_TYPE_FROM_CLASS (klass),
+                                        G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                        G_TYPE_NONE, 1,
+                                        JSON_TYPE_NODE | G_SIGNAL_TYPE_STATIC_SCOPE);
+  /**
+   * CfMcpClient::closed:
+   *
+   * The transport is gone: the child exited, the session was lost, or
+   * cf_mcp_client_close() was called. Requests fail until the client
+   * connects again.
+   */
+  signals[CLOSED] = g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+cf_mcp_client_init (CfMcpClient *self)
+{
+  self->timeout_ms = CF_MCP_CLIENT_DEFAULT_TIMEOUT_MS;
+  self->max_message = CF_MCP_CLIENT_DEFAULT_MAX_MESSAGE;
+  self->next_id = 1;
+  self->era = CF_MCP_ERA_LEGACY;
+}
+
+static GHashTable *
+copy_headers (GHashTable *headers)
+{
+  GHashTable *copy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter iter;
+  gpointer name, value;
+
+  g_hash_table_iter_init (&iter, headers);
+  while (g_hash_table_iter_next (&iter, &name, &value))
+    g_hash_table_insert (copy, g_strdup (name), g_strdup (value));
+  return copy;
+}
+
+/**
+ * cf_mcp_client_new_http:
+ * @url: the upstream's MCP endpoint
+ * @session: (nullable): the HTTP session to share (keep-alive connections
+ *   are pooled there); %NULL for one of the client's own. A shared
+ *   session should allow a few connections per host: a legacy session
+ *   holds one for its GET stream, and each streaming request another.
+ * @headers: (nullable) (element-type utf8 utf8): extra headers every
+ *   request carries, such as Authorization; copied
+ *
+ * Returns: (transfer full): a new client; connect it before use
+ */
+CfMcpClient *
+cf_mcp_client_new_http (const char  *url,
+                        SoupSession *session,
+                        GHashTable  *headers)
+{
+  CfMcpClient *self;
+
+  g_return_val_if_fail (url != NULL, NULL);
+  g_return_val_if_fail (session == NULL || SOUP_IS_SESSION (session), NULL);
+
+  self = g_object_new (CF_TYPE_MCP_CLIENT, NULL);
+  self->kind = CF_UPSTREAM_KIND_HTTP;
+  self->url = g_strdup (url);
+  if (session != NULL)
+    self->session = g_object_ref (session);
+  else
+    /* Timeouts are per request, ours: a socket timeout would also cut a
+     * quiet SSE stream. */
+    self->session = soup_session_new_with_options ("timeout", 0,
+                                                   "max-conns-per-host", 16,
+                                                   "user-agent",
+                                                   "ContextForge-Gateway/" PACKAGE_VERSION,
+                                                   NULL);
+  self->headers = headers ? copy_headers (headers) : NULL;
+  return self;
+}
+
+/**
+ * cf_mcp_client_new_stdio:
+ * @argv: the server's command line
+ * @env: (nullable): `NAME=VALUE` pairs added to the child's environment
+ * @cwd: (nullable): the child's working directory
+ *
+ * The child is started by cf_mcp_client_connect_async(), from the thread
+ * that calls it: the child dies with that thread (PR_SET_PDEATHSIG), so
+ * connect from the main thread.
+ *
+ * Returns: (transfer full): a new client
+ */
+CfMcpClient *
+cf_mcp_client_new_stdio (const char * const *argv,
+                         const char * const *env,
+                         const char         *cwd)
+{
+  CfMcpClient *self;
+
+  g_return_val_if_fail (argv != NULL && argv[0] != NULL, NULL);
+
+  self = g_object_new (CF_TYPE_MCP_CLIENT, NULL);
+  self->kind = CF_UPSTREAM_KIND_STDIO;
+  self->argv = g_strdupv ((GStrv) argv);
+  self->env = env ? g_strdupv ((GStrv) env) : NULL;
+  self->cwd = g_strdup (cwd);
+  return self;
+}
+
+/**
+ * cf_mcp_client_set_timeout:
+ * @self: the client
+ * @msec: how long a request may take, 0 for no limit
+ */
+void
+cf_mcp_client_set_timeout (CfMcpClient *self,
+                           guint        msec)
+{
+  g_return_if_fail (CF_IS_MCP_CLIENT (self));
+  self->timeout_ms = msec;
+}
+
+guint
+cf_mcp_client_get_timeout (CfMcpClient *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_CLIENT (self), 0);
+  return self->timeout_ms;
+}
+
+/**
+ * cf_mcp_client_set_max_message_size:
+ * @self: the client
+ * @max_size: the largest message accepted from the upstream, in bytes
+ *
+ * Takes effect at the next connect.
+ */
+void
+cf_mcp_client_set_max_message_size (CfMcpClient *self,
+                                    gsize        max_size)
+{
+  g_return_if_fail (CF_IS_MCP_CLIENT (self));
+  g_return_if_fail (max_size > 0);
+  self->max_message = max_size;
+}
+
+gboolean
+cf_mcp_client_is_connected (CfMcpClient *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_CLIENT (self), FALSE);
+  return self->connected;
+}
+
+CfMcpEra
+cf_mcp_client_get_era (CfMcpClient *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_CLIENT (self), CF_MCP_ERA_LEGACY);
+  return self->era;
+}
+
+/**
+ * cf_mcp_client_get_protocol_version:
+ *
+ * Returns: (nullable): the version the handshake settled on
+ */
+const char *
+cf_mcp_client_get_protocol_version (CfMcpClient *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_CLIENT (self), NULL);
+  return self->protocol_version;
+}
+
+/**
+ * cf_mcp_client_get_server_capabilities:
+ *
+ * Returns: (transfer none) (nullable): what the upstream declared
+ */
+JsonObject *
+cf_mcp_client_get_server_capabilities (CfMcpClient *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_CLIENT (self), NULL);
+  return self->server_capabilities;
+}
+
+/**
+ * cf_mcp_client_get_server_info:
+ *
+ * Returns: (transfer none) (nullable): the upstream's name and version
+ */
+JsonObject *
+cf_mcp_client_get_server_info (CfMcpClient *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_CLIENT (self), NULL);
+  return self->server_info;
+}
+
+/**
+ * cf_mcp_client_get_instructions:
+ *
+ * Returns: (nullable): the upstream's instructions for the model
+ */
+const char *
+cf_mcp_client_get_instructions (CfMcpClient *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_CLIENT (self), NULL);
+  return self->instructions;
+}
+
+/**
+ * cf_mcp_client_get_session_id:
+ *
+ * Returns: (nullable): the legacy HTTP session the upstream gave, if any
+ */
+const char *
+cf_mcp_client_get_session_id (CfMcpClient *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_CLIENT (self), NULL);
+  return self->transport ? cf_upstream_transport_get_session_id (self->transport) : NULL;
+}
+
+/**
+ * cf_mcp_client_get_pid:
+ *
+ * Returns: the stdio child's process id, 0 if there is none
+ */
+GPid
+cf_mcp_client_get_pid (CfMcpClient *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_CLIENT (self), 0);
+  return self->transport ? cf_upstream_transport_get_pid (self->transport) : 0;
+}
+
+/* Requests */
+
+static void
+fail_not_connected (CfMcpClient         *self,
+                    GCancellable        *cancellable,
+                    GAsyncReadyCallback  callback,
+                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, cf_mcp_client_request_async);
+  g_task_return_new_error (task, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CLOSED,
+                           "Not connected to the upstream");
+}
+
+/**
+ * cf_mcp_client_request_async:
+ * @self: a connected client
+ * @method: the method
+ * @params: (transfer full) (nullable): its params; a `_meta.progressToken`
+ *   in them is honoured, and comes back in the progress notifications
+ * @on_message: (nullable): receives, in order and before @callback runs,
+ *   what the upstream sends for this request ahead of the response:
+ *   progress, log messages, and (legacy era) server-to-client requests
+ * @on_message_data: closure data for @on_message
+ * @cancellable: (nullable): cancels the request (the upstream is told)
+ * @callback: called with the response
+ * @user_data: closure data for @callback
+ *
+ * Sends one request, shaped for the era the handshake found.
+ */
+void
+cf_mcp_client_request_async (CfMcpClient            *self,
+                             const char             *method,
+                             JsonObject             *params,
+                             CfMcpClientMessageFunc  on_message,
+                             gpointer                on_message_data,
+                             GCancellable           *cancellable,
+                             GAsyncReadyCallback     callback,
+                             gpointer                user_data)
+{
+  g_autoptr(JsonObject) owned = params;
+
+  g_return_if_fail (CF_IS_MCP_CLIENT (self));
+  g_return_if_fail (method != NULL);
+
+  if (!self->connected || self->transport == NULL)
+    {
+      fail_not_connected (self, cancellable, callback, user_data);
+      return;
+    }
+  _cf_mcp_client_start_call (self, self->transport, method, g_steal_pointer (&owned),
+                             self->era == CF_MCP_ERA_MODERN ? self->protocol_version : NULL,
+                             FALSE, self->timeout_ms, on_message, on_message_data,
+                             cancellable, callback, user_data);
+}
+
+/**
+ * cf_mcp_client_request_finish:
+ * @self: the client
+ * @result: the result
+ * @error: return location for a %CF_MCP_CLIENT_ERROR or a
+ *   %G_IO_ERROR_CANCELLED
+ *
+ * Returns: (transfer full): the JSON-RPC response, with "result" or
+ *   "error", its id the client's own
+ */
+JsonNode *
+cf_mcp_client_request_finish (CfMcpClient   *self,
+                              GAsyncResult  *result,
+                              GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == cf_mcp_client_request_async,
+                        NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * cf_mcp_client_respond:
+ * @self: the client
+ * @id: the id of the server-to-client request being answered
+ * @result: (transfer full) (nullable): the result
+ * @error: (transfer full) (nullable): or the error: `{code, message, data?}`
+ *
+ * Answers a request the upstream sent (legacy era only: 2026-07-28 has
+ * no server-to-client requests).
+ */
+void
+cf_mcp_client_respond (CfMcpClient *self,
+                       JsonNode    *id,
+                       JsonObject  *result,
+                       JsonObject  *error)
+{
+  g_autoptr(JsonObject) owned_result = result;
+  g_autoptr(JsonObject) owned_error = error;
+  JsonObject *response;
+
+  g_return_if_fail (CF_IS_MCP_CLIENT (self));
+  g_return_if_fail (id != NULL);
+  g_return_if_fail ((result == NULL) != (error == NULL));
+
+  if (self->transport == NULL || self->era == CF_MCP_ERA_MODERN)
+    {
+      g_debug ("Dropped a response: %s", self->transport ? "no server-to-client requests in "
+               "the 2026-07-28 era" : "not connected");
+      return;
+    }
+
+  response = json_object_new ();
+  json_object_set_string_member (response, "jsonrpc", "2.0");
+  json_object_set_member (response, "id", json_node_copy (id));
+  if (owned_result != NULL)
+    json_object_set_object_member (response, "result", g_steal_pointer (&owned_result));
+  else
+    json_object_set_object_member (response, "error", g_steal_pointer (&owned_error));
+  cf_upstream_transport_post (self->transport, cf_json_node_new_object (response));
+}
+
+/**
+ * cf_mcp_client_notify:
+ * @self: the client
+ * @method: the notification's method, such as `notifications/cancelled`
+ * @params: (transfer full) (nullable): its params
+ */
+void
+cf_mcp_client_notify (CfMcpClient *self,
+                      const char  *method,
+                      JsonObject  *params)
+{
+  g_autoptr(JsonObject) owned = params;
+
+  g_return_if_fail (CF_IS_MCP_CLIENT (self));
+  g_return_if_fail (method != NULL);
+
+  if (self->transport == NULL)
+    return;
+  cf_upstream_transport_post (self->transport,
+                              cf_jsonrpc_build_notification (method, g_steal_pointer (&owned)));
+}
+
+/**
+ * cf_mcp_client_close:
+ * @self: the client
+ *
+ * Closes the connection: requests in flight fail with
+ * %CF_MCP_CLIENT_ERROR_CLOSED and "closed" is emitted. Over HTTP the
+ * legacy session is deleted; a stdio child has its stdin closed, then
+ * gets SIGTERM, then SIGKILL, until it is gone. The client can connect
+ * again.
+ */
+void
+cf_mcp_client_close (CfMcpClient *self)
+{
+  g_autoptr(CfUpstreamTransport) transport = NULL;
+
+  g_return_if_fail (CF_IS_MCP_CLIENT (self));
+
+  if (self->transport == NULL)
+    return;
+  transport = g_object_ref (self->transport);
+  cf_upstream_transport_shutdown (transport);
+  _cf_mcp_client_drop_transport (self);
+  self->connected = FALSE;
+}

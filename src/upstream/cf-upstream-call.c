@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cf-upstream-call"
+
+#include "config.h"
+
+#include "cf-json.h"
+#include "cf-jsonrpc.h"
+#include "cf-mcp-client-private.h"
+
+/* One request in flight, from the moment it is sent until its response,
+ * its failure, its timeout or its cancellation, whichever comes first:
+ * the call's task returns exactly once, and everything that arrives for
+ * it afterwards is dropped. */
+
+CfUpstreamCall *
+cf_upstream_call_ref (CfUpstreamCall *call)
+{
+  g_atomic_ref_count_inc (&call->ref_count);
+  return call;
+}
+
+void
+cf_upstream_call_unref (CfUpstreamCall *call)
+{
+  if (!g_atomic_ref_count_dec (&call->ref_count))
+    return;
+
+  /* A call is only ever dropped once it is over. */
+  g_assert (call->task == NULL);
+  g_clear_pointer (&call->method, g_free);
+  g_clear_pointer (&call->message, json_node_unref);
+  g_clear_pointer (&call->progress_token, json_node_unref);
+  g_clear_object (&call->io_cancellable);
+  g_clear_object (&call->cancellable);
+  g_free (call);
+}
+
+gboolean
+cf_upstream_call_is_done (CfUpstreamCall *call)
+{
+  return call->task == NULL;
+}
+
+/* Ends the call's bookkeeping; returns its task if it was still open. */
+static GTask *
+call_finish (CfUpstreamCall *call)
+{
+  GTask *task = g_steal_pointer (&call->task);
+
+  if (task == NULL)
+    return NULL;
+
+  g_clear_handle_id (&call->timeout_id, g_source_remove);
+  if (call->cancelled_id != 0)
+    g_cancellable_disconnect (call->cancellable, call->cancelled_id);
+  call->cancelled_id = 0;
+  g_cancellable_cancel (call->io_cancellable);
+  if (call->transport != NULL)
+    cf_upstream_transport_forget (call->transport, call);
+  g_clear_object (&call->transport);
+  return task;
+}
+
+/* A response's id is the client's own, also when the upstream sent an
+ * error without one. */
+static JsonNode *
+with_own_id (CfUpstreamCall *call,
+             JsonNode       *response)
+{
+  JsonObject *object = json_node_get_object (response);
+  JsonNode *id = json_object_get_member (object, "id");
+  g_autoptr(GList) members = NULL;
+  JsonObject *copy;
+
+  if (cf_json_node_is_integer (id) && json_node_get_int (id) == call->id)
+    return json_node_ref (response);
+
+  copy = json_object_new ();
+  members = json_object_get_members (object);
+  for (GList *l = members; l != NULL; l = l->next)
+    json_object_set_member (copy, l->data, json_node_copy (json_object_get_member (object,
+                                                                                 l->data)));
+  json_object_set_int_member (copy, "id", call->id);
+  return cf_json_node_new_object (copy);
+}
+
+/**
+ * cf_upstream_call_complete:
+ * @call: the call
+ * @response: its response, a JSON-RPC result or error
+ */
+void
+cf_upstream_call_complete (CfUpstreamCall *call,
+                           JsonNode       *response)
+{
+  g_autoptr(CfUpstreamCall) hold = cf_upstream_call_ref (call);
+  g_autoptr(GTask) task = call_finish (call);
+
+  if (task != NULL)
+    g_task_return_pointer (task, with_own_id (call, response), (GDestroyNotify) json_node_unref);
+}
+
+void
+cf_upstream_call_fail (CfUpstreamCall *call,
+                       const GError   *error)
+{
+  g_autoptr(CfUpstreamCall) hold = cf_upstream_call_ref (call);
+  g_autoptr(GTask) task = call_finish (call);
+
+  if (task != NULL)
+    g_task_return_error (task, g_error_copy (error));
+}
+
+static gboolean
+is_progress (JsonObject *object)
+{
+  return g_strcmp0 (cf_json_object_get_string (object, "method"),
+                    "notifications/progress") == 0 &&
+         !json_object_has_member (object, "id");
+}
+
+/* Puts the caller's progress token back where the wire had ours. */
+static JsonNode *
+restore_progress_token (CfUpstreamCall *call,
+                        JsonNode       *message)
+{
+  JsonObject *object = json_node_get_object (message);
+  JsonObject *params = cf_json_object_get_object (object, "params");
+  g_autoptr(GList) members = NULL;
+  JsonObject *copy;
+
+  if (call->progress_token == NULL || params == NULL || !is_progress (object))
+    return json_node_ref (message);
+
+  copy = json_object_new ();
+  members = json_object_get_members (params);
+  for (GList *l = members; l != NULL; l = l->next)
+    json_object_set_member (copy, l->data, json_node_copy (json_object_get_member (params,
+                                                                                 l->data)));
+  json_object_set_member (copy, "progressToken", json_node_copy (call->progress_token));
+  return cf_jsonrpc_build_notification ("notifications/progress", copy);
+}
+
+/**
+ * cf_upstream_call_deliver:
+ * @call: the call
+ * @message: a notification or a server-to-client request that arrived
+ *   for @call before its response
+ *
+ * Passes @message to the caller's message function. A server-to-client
+ * request the caller has no function for goes to the client's
+ * "notification" signal instead, where it can still be answered.
+ */
+void
+cf_upstream_call_deliver (CfUpstreamCall *call,
+                          JsonNode       *message)
+{
+  g_autoptr(CfUpstreamCall) hold = cf_upstream_call_ref (call);
+  g_autoptr(JsonNode) delivered = NULL;
+
+  if (call->task == NULL || !JSON_NODE_HOLDS_OBJECT (message))
+    return;
+
+  delivered = restore_progress_token (call, message);
+  if (call->on_message != NULL)
+    call->on_message (call->client, delivered, call->on_message_data);
+  else if (json_object_has_member (json_node_get_object (message), "id"))
+    cf_upstream_transport_emit_message (call->transport, delivered);
+}
+
+/* Cancellation and timeouts */
+
+/* Gives up on @call; the upstream hears of it unless the call was part of
+ * the handshake (`initialize` must not be cancelled) or closing the
+ * response stream is the cancellation (2026-07-28 over HTTP). */
+static void
+call_abort (CfUpstreamCall *call,
+            const GError   *error)
+{
+  CfUpstreamTransport *transport = call->transport;
+
+  if (call->task == NULL)
+    return;
+
+  if (!call->internal && transport != NULL && !cf_upstream_transport_is_closed (transport) &&
+      !(cf_upstream_transport_is_stream_per_request (transport) &&
+        cf_upstream_transport_get_era (transport) == CF_MCP_ERA_MODERN))
+    {
+      JsonObject *params = json_object_new ();
+
+      json_object_set_int_member (params, "requestId", call->id);
+      json_object_set_string_member (params, "reason", error->message);
+      cf_upstream_transport_post (transport,
+                                  cf_jsonrpc_build_notification ("notifications/cancelled",
+                                                                 params));
+    }
+  cf_upstream_call_fail (call, error);
+}
+
+static gboolean
+on_timeout (gpointer user_data)
+{
+  CfUpstreamCall *call = user_data;
+  g_autoptr(GError) error = NULL;
+
+  call->timeout_id = 0;
+  error = g_error_new (CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_TIMED_OUT,
+                       "The upstream did not answer %s in time", call->method);
+  call_abort (call, error);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_cancel_idle (gpointer user_data)
+{
+  CfUpstreamCall *call = user_data;
+  g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                 "The request was cancelled");
+
+  call_abort (call, error);
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs in whichever thread cancelled: the work is left to the call's
+ * own context, where disconnecting from the cancellable is also safe. */
+static void
+on_cancelled (GCancellable *cancellable,
+              gpointer      user_data)
+{
+  CfUpstreamCall *call = user_data;
+  g_autoptr(GSource) source = g_idle_source_new ();
+  GMainContext *context = call->task ? g_task_get_context (call->task) : NULL;
+
+  g_source_set_callback (source, on_cancel_idle, cf_upstream_call_ref (call),
+                         (GDestroyNotify) cf_upstream_call_unref);
+  g_source_set_static_name (source, "[cf] upstream call cancelled");
+  g_source_attach (source, context);
+}
+
+/* Copies @object's members, shallowly, but for @skip. */
+static JsonObject *
+copy_members (JsonObject *object,
+              const char *skip)
+{
+  JsonObject *copy = json_object_new ();
+  g_autoptr(GList) members = object ? json_object_get_members (object) : NULL;
+
+  for (GList *l = members; l != NULL; l = l->next)
+    if (g_strcmp0 (l->data, skip) != 0)
+      json_object_set_member (copy, l->data,
+                              json_node_copy (json_object_get_member (object, l->data)));
+  return copy;
+}
+
+/* Swaps the caller's progress token for the call's id, which is what
+ * routes progress on a shared channel, and adds a 2026-07-28 request's
+ * `_meta` fields. The caller's objects are left alone: they may be
+ * sealed, parsed from a downstream request. */
+static JsonObject *
+prepare_params (CfUpstreamCall *call,
+                JsonObject     *params,
+                const char     *modern_version)
+{
+  JsonObject *copy = copy_members (params, "_meta");
+  JsonObject *meta = copy_members (cf_json_object_get_object (params, "_meta"), NULL);
+
+  if (json_object_has_member (meta, "progressToken"))
+    {
+      call->progress_token = json_node_copy (json_object_get_member (meta, "progressToken"));
+      json_object_set_int_member (meta, "progressToken", call->id);
+    }
+  if (modern_version != NULL)
+    {
+      json_object_set_string_member (meta, META_VERSION, modern_version);
+      json_object_set_object_member (meta, META_CLIENT_INFO, _cf_mcp_client_info ());
+      json_object_set_object_member (meta, META_CAPABILITIES, _cf_mcp_client_capabilities ());
+    }
+
+  if (json_object_get_size (meta) > 0)
+    json_object_set_object_member (copy, "_meta", meta);
+  else
+    json_object_unref (meta);
+  return copy;
+}
+
+static JsonNode *
+build_message (CfUpstreamCall *call,
+               JsonObject     *params,
+               const char     *modern_version)
+{
+  g_autoptr(JsonNode) id = json_node_init_int (json_node_alloc (), call->id);
+  g_autoptr(JsonObject) owned = params;
+  JsonObject *prepared = NULL;
+
+  if (params != NULL || modern_version != NULL)
+    prepared = prepare_params (call, params, modern_version);
+  return cf_jsonrpc_build_request (id, call->method, prepared);
+}
+
+/**
+ * _cf_mcp_client_start_call:
+ * @self: the client
+ * @transport: where to send it
+ * @method: the method
+ * @params: (transfer full) (nullable): its params
+ * @modern_version: (nullable): the 2026-07-28-era version whose `_meta`
+ *   the request carries, %NULL for a legacy request
+ * @internal: a handshake request
+ * @timeout_ms: the timeout, 0 for none
+ * @on_message: (nullable): receives what arrives before the response
+ * @on_message_data: closure data for @on_message
+ * @cancellable: (nullable): cancels the request
+ * @callback: called with the response; finish with
+ *   cf_mcp_client_request_finish()
+ * @user_data: closure data for @callback
+ *
+ * Sends one request.
+ */
+void
+_cf_mcp_client_start_call (CfMcpClient            *self,
+                           CfUpstreamTransport    *transport,
+                           const char             *method,
+                           JsonObject             *params,
+                           const char             *modern_version,
+                           gboolean                internal,
+                           guint                   timeout_ms,
+                           CfMcpClientMessageFunc  on_message,
+                           gpointer                on_message_data,
+                           GCancellable           *cancellable,
+                           GAsyncReadyCallback     callback,
+                           gpointer                user_data)
+{
+  g_autoptr(CfUpstreamCall) call = g_new0 (CfUpstreamCall, 1);
+
+  g_atomic_ref_count_init (&call->ref_count);
+  call->id = self->next_id++;
+  call->method = g_strdup (method);
+  call->internal = !!internal;
+  call->client = self;
+  call->on_message = on_message;
+  call->on_message_data = on_message_data;
+  call->io_cancellable = g_cancellable_new ();
+  call->transport = g_object_ref (transport);
+  call->message = build_message (call, params, modern_version);
+  call->task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (call->task, cf_mcp_client_request_async);
+  /* The handshake reads the HTTP status of a failed probe from here. */
+  g_task_set_task_data (call->task, cf_upstream_call_ref (call),
+                        (GDestroyNotify) cf_upstream_call_unref);
+
+  if (g_task_return_error_if_cancelled (call->task))
+    {
+      g_clear_object (&call->task);
+      g_clear_object (&call->transport);
+      return;
+    }
+
+  if (cancellable != NULL)
+    {
+      call->cancellable = g_object_ref (cancellable);
+      call->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_cancelled),
+                                                  cf_upstream_call_ref (call),
+                                                  (GDestroyNotify) cf_upstream_call_unref);
+    }
+  if (timeout_ms > 0)
+    call->timeout_id = g_timeout_add_full (G_PRIORITY_DEFAULT, timeout_ms, on_timeout,
+                                           cf_upstream_call_ref (call),
+                                           (GDestroyNotify) cf_upstream_call_unref);
+
+  cf_upstream_transport_send_request (transport, call);
+}

@@ -1,0 +1,840 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cf-upstream-http"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "cf-json.h"
+#include "cf-sse-parser.h"
+#include "cf-upstream-http.h"
+
+/**
+ * CfUpstreamHttp:
+ *
+ * The client side of Streamable HTTP: one POST per message, answered
+ * with JSON or with an SSE stream of the request's own messages, read
+ * as it arrives. The era shows in the headers: a 2026-07-28 request
+ * mirrors its method and name into Mcp-Method and Mcp-Name; a legacy one
+ * carries the session the upstream gave at `initialize`, and after the
+ * handshake a GET stream receives what the upstream sends unasked.
+ */
+
+#define READ_CHUNK 65536
+/* After the response, the rest of a stream is read for this long, so
+ * that its connection can serve the next request. */
+#define DRAIN_MS 1000
+#define DELETE_TIMEOUT_MS 5000
+
+struct _CfUpstreamHttp
+{
+  CfUpstreamTransport  parent_instance;
+
+  GUri                *uri;
+  char                *url;
+  SoupSession         *session;
+  GHashTable          *headers;
+  char                *session_id;
+  GCancellable        *cancellable;
+};
+
+G_DEFINE_FINAL_TYPE (CfUpstreamHttp, cf_upstream_http, CF_TYPE_UPSTREAM_TRANSPORT)
+
+/* A stream being read to its end, bounded in time */
+
+typedef struct {
+  GInputStream *stream;
+  GCancellable *cancellable;
+  guint         timeout_id;
+} Drain;
+
+static void
+drain_free (Drain *drain)
+{
+  g_clear_handle_id (&drain->timeout_id, g_source_remove);
+  g_input_stream_close_async (drain->stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  g_object_unref (drain->stream);
+  g_object_unref (drain->cancellable);
+  g_free (drain);
+}
+
+static gboolean
+on_drain_timeout (gpointer user_data)
+{
+  Drain *drain = user_data;
+
+  drain->timeout_id = 0;
+  g_cancellable_cancel (drain->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_drained (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Drain *drain = user_data;
+  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result,
+                                                              NULL);
+
+  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
+    {
+      drain_free (drain);
+      return;
+    }
+  g_input_stream_read_bytes_async (drain->stream, READ_CHUNK, G_PRIORITY_DEFAULT,
+                                   drain->cancellable, on_drained, drain);
+}
+
+static void
+drain_and_close (GInputStream *stream)
+{
+  Drain *drain = g_new0 (Drain, 1);
+
+  drain->stream = g_object_ref (stream);
+  drain->cancellable = g_cancellable_new ();
+  drain->timeout_id = g_timeout_add (DRAIN_MS, on_drain_timeout, drain);
+  g_input_stream_read_bytes_async (stream, READ_CHUNK, G_PRIORITY_DEFAULT,
+                                   drain->cancellable, on_drained, drain);
+}
+
+/* Headers */
+
+/* Whether @value can go in a header as it is (RFC 9110 field value, no
+ * edge whitespace, not mistakable for the sentinel form). */
+static gboolean
+is_plain_header_value (const char *value)
+{
+  gsize len = strlen (value);
+
+  if (len > 0 && (g_ascii_isspace (value[0]) || g_ascii_isspace (value[len - 1])))
+    return FALSE;
+  for (const char *p = value; *p; p++)
+    if (!((*p >= 0x20 && *p <= 0x7E) || *p == '\t'))
+      return FALSE;
+  return !(g_str_has_prefix (value, "=?base64?") && g_str_has_suffix (value, "?="));
+}
+
+/**
+ * cf_upstream_http_encode_header_value:
+ * @value: a UTF-8 value to mirror into Mcp-Name or Mcp-Param-*
+ *
+ * Returns: (transfer full): @value, or its `=?base64?...?=` form when it
+ *   cannot travel as a plain header value
+ */
+char *
+cf_upstream_http_encode_header_value (const char *value)
+{
+  g_autofree char *encoded = NULL;
+
+  if (is_plain_header_value (value))
+    return g_strdup (value);
+  encoded = g_base64_encode ((const guchar *) value, strlen (value));
+  return g_strconcat ("=?base64?", encoded, "?=", NULL);
+}
+
+static const char *
+name_member (const char *method)
+{
+  if (g_strcmp0 (method, "tools/call") == 0 || g_strcmp0 (method, "prompts/get") == 0)
+    return "name";
+  if (g_strcmp0 (method, "resources/read") == 0)
+    return "uri";
+  return NULL;
+}
+
+static void
+add_modern_headers (SoupMessageHeaders *headers,
+                    const char         *method,
+                    JsonObject         *params)
+{
+  const char *member = name_member (method);
+  const char *name = member ? cf_json_object_get_string (params, member) : NULL;
+
+  soup_message_headers_replace (headers, "Mcp-Method", method);
+  if (name != NULL)
+    {
+      g_autofree char *value = cf_upstream_http_encode_header_value (name);
+
+      soup_message_headers_replace (headers, "Mcp-Name", value);
+    }
+}
+
+/* Returns whether the message carries the session id. */
+static gboolean
+add_mcp_headers (CfUpstreamHttp     *self,
+                 SoupMessageHeaders *headers,
+                 JsonNode           *message)
+{
+  CfUpstreamTransport *transport = CF_UPSTREAM_TRANSPORT (self);
+  JsonObject *object = json_node_get_object (message);
+  JsonObject *params = cf_json_object_get_object (object, "params");
+  const char *method = cf_json_object_get_string (object, "method");
+  const char *version = cf_json_object_get_string (cf_json_object_get_object (params, "_meta"),
+                                                   "io.modelcontextprotocol/protocolVersion");
+  gboolean modern = version != NULL ||
+                    (cf_upstream_transport_get_version (transport) != NULL &&
+                     cf_upstream_transport_get_era (transport) == CF_MCP_ERA_MODERN);
+
+  if (version == NULL)
+    version = cf_upstream_transport_get_version (transport);
+  if (version != NULL)
+    soup_message_headers_replace (headers, "MCP-Protocol-Version", version);
+  if (modern && method != NULL)
+    add_modern_headers (headers, method, params);
+  if (!modern && self->session_id != NULL)
+    {
+      soup_message_headers_replace (headers, "Mcp-Session-Id", self->session_id);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static SoupMessage *
+new_message (CfUpstreamHttp *self,
+             const char     *method)
+{
+  SoupMessage *msg = soup_message_new_from_uri (method, self->uri);
+  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+  GHashTableIter iter;
+  gpointer name, value;
+
+  if (self->headers != NULL)
+    {
+      g_hash_table_iter_init (&iter, self->headers);
+      while (g_hash_table_iter_next (&iter, &name, &value))
+        soup_message_headers_replace (headers, name, value);
+    }
+  return msg;
+}
+
+static SoupMessage *
+new_post (CfUpstreamHttp *self,
+          JsonNode       *message,
+          gboolean       *out_with_session)
+{
+  SoupMessage *msg = new_message (self, SOUP_METHOD_POST);
+  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+  g_autoptr(GBytes) body = cf_json_to_bytes (message);
+
+  soup_message_headers_replace (headers, "Accept", "application/json, text/event-stream");
+  *out_with_session = add_mcp_headers (self, headers, message);
+  soup_message_set_request_body_from_bytes (msg, "application/json", body);
+  return msg;
+}
+
+static gboolean
+is_session_lost (SoupMessage *msg,
+                 gboolean     with_session)
+{
+  return with_session && soup_message_get_status (msg) == SOUP_STATUS_NOT_FOUND;
+}
+
+static void
+lose_session (CfUpstreamHttp *self)
+{
+  g_autoptr(GError) error = g_error_new_literal (CF_MCP_CLIENT_ERROR,
+                                                 CF_MCP_CLIENT_ERROR_SESSION_LOST,
+                                                 "The upstream no longer knows the session");
+
+  g_clear_pointer (&self->session_id, g_free);
+  cf_upstream_transport_lost (CF_UPSTREAM_TRANSPORT (self), error);
+}
+
+/* A session id must be visible ASCII; anything else is not kept. */
+static void
+keep_session_id (CfUpstreamHttp *self,
+                 SoupMessage    *msg)
+{
+  const char *id = soup_message_headers_get_one (soup_message_get_response_headers (msg),
+                                                 "Mcp-Session-Id");
+
+  if (id == NULL || *id == '\0')
+    return;
+  for (const char *p = id; *p; p++)
+    if (*p < 0x21 || *p > 0x7E)
+      {
+        cf_upstream_transport_warn (CF_UPSTREAM_TRANSPORT (self),
+                                    "ignored a session id with invalid characters");
+        return;
+      }
+  g_free (self->session_id);
+  self->session_id = g_strdup (id);
+}
+
+static gboolean
+is_event_stream (SoupMessage *msg)
+{
+  const char *type = soup_message_headers_get_content_type (soup_message_get_response_headers (msg),
+                                                            NULL);
+
+  return type != NULL && g_ascii_strcasecmp (type, "text/event-stream") == 0;
+}
+
+/* One request's exchange */
+
+typedef struct {
+  CfUpstreamHttp *self;
+  CfUpstreamCall *call;
+  SoupMessage    *msg;
+  GInputStream   *body;
+  CfSseParser    *sse;
+  GByteArray     *json;
+  gboolean        with_session;
+  gboolean        answered;
+} Exchange;
+
+/* A stream that brought its response is read to its end, so that the
+ * connection can be kept; any other is closed, which on 2026-07-28 is
+ * how a request is cancelled. */
+static void
+exchange_free (Exchange *ex)
+{
+  if (ex->body != NULL && ex->answered && !g_cancellable_is_cancelled (ex->self->cancellable))
+    drain_and_close (ex->body);
+  else if (ex->body != NULL)
+    g_input_stream_close_async (ex->body, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  g_clear_object (&ex->body);
+  g_clear_pointer (&ex->sse, cf_sse_parser_free);
+  g_clear_pointer (&ex->json, g_byte_array_unref);
+  g_clear_object (&ex->msg);
+  g_clear_pointer (&ex->call, cf_upstream_call_unref);
+  g_clear_object (&ex->self);
+  g_free (ex);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Exchange, exchange_free)
+
+static void
+fail (Exchange   *ex,
+      int         code,
+      const char *format,
+      ...) G_GNUC_PRINTF (3, 4);
+
+static void
+fail (Exchange   *ex,
+      int         code,
+      const char *format,
+      ...)
+{
+  g_autoptr(GError) error = NULL;
+  va_list args;
+
+  va_start (args, format);
+  error = g_error_new_valist (CF_MCP_CLIENT_ERROR, code, format, args);
+  va_end (args);
+  cf_upstream_call_fail (ex->call, error);
+}
+
+static void read_next (Exchange *ex);
+
+static gboolean
+on_event (const char *data,
+          gsize       length,
+          gpointer    user_data)
+{
+  Exchange *ex = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = cf_json_parse (data, length, &error);
+
+  if (node == NULL)
+    cf_upstream_transport_warn (CF_UPSTREAM_TRANSPORT (ex->self),
+                                "dropped an event that is not JSON: %s", error->message);
+  else
+    cf_upstream_transport_route_for_call (CF_UPSTREAM_TRANSPORT (ex->self), node, ex->call);
+  ex->answered = cf_upstream_call_is_done (ex->call);
+  return !ex->answered;
+}
+
+static void
+finish_json (Exchange *ex)
+{
+  guint status = soup_message_get_status (ex->msg);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = cf_json_parse ((const char *) ex->json->data, ex->json->len, &error);
+
+  if (node != NULL && JSON_NODE_HOLDS_OBJECT (node) &&
+      !json_object_has_member (json_node_get_object (node), "method"))
+    cf_upstream_transport_route_for_call (CF_UPSTREAM_TRANSPORT (ex->self), node, ex->call);
+  ex->answered = cf_upstream_call_is_done (ex->call);
+  if (ex->answered)
+    return;
+
+  if (SOUP_STATUS_IS_SUCCESSFUL (status))
+    fail (ex, CF_MCP_CLIENT_ERROR_PROTOCOL, "The upstream's answer to %s is no response: %s",
+          ex->call->method, error ? error->message : "wrong id or kind");
+  else
+    fail (ex, CF_MCP_CLIENT_ERROR_PROTOCOL, "The upstream answered %s with HTTP %u %s",
+          ex->call->method, status, soup_message_get_reason_phrase (ex->msg) ?: "");
+}
+
+static void
+on_read (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr(Exchange) ex = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result,
+                                                              &error);
+  gsize size = bytes ? g_bytes_get_size (bytes) : 0;
+  gsize max = cf_upstream_transport_get_max_message (CF_UPSTREAM_TRANSPORT (ex->self));
+
+  if (cf_upstream_call_is_done (ex->call))
+    return;
+  if (bytes == NULL)
+    fail (ex, CF_MCP_CLIENT_ERROR_CONNECT, "Reading the upstream's answer to %s failed: %s",
+          ex->call->method, error->message);
+  else if (size == 0 && ex->sse != NULL)
+    fail (ex, CF_MCP_CLIENT_ERROR_PROTOCOL, "The upstream ended the stream of %s before its "
+          "response", ex->call->method);
+  else if (size == 0)
+    finish_json (ex);
+  else if (ex->sse != NULL)
+    {
+      if (!cf_sse_parser_feed (ex->sse, g_bytes_get_data (bytes, NULL), size, &error) &&
+          error != NULL)
+        fail (ex, CF_MCP_CLIENT_ERROR_PROTOCOL, "%s", error->message);
+      else if (!cf_upstream_call_is_done (ex->call))
+        read_next (g_steal_pointer (&ex));
+    }
+  else if (ex->json->len + size > max)
+    fail (ex, CF_MCP_CLIENT_ERROR_PROTOCOL, "The upstream's answer to %s exceeds %"
+          G_GSIZE_FORMAT " bytes", ex->call->method, max);
+  else
+    {
+      g_byte_array_append (ex->json, g_bytes_get_data (bytes, NULL), size);
+      read_next (g_steal_pointer (&ex));
+    }
+}
+
+static void
+read_next (Exchange *ex)
+{
+  g_input_stream_read_bytes_async (ex->body, READ_CHUNK, G_PRIORITY_DEFAULT,
+                                   ex->call->io_cancellable, on_read, ex);
+}
+
+static void
+on_sent (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr(Exchange) ex = user_data;
+  g_autoptr(GError) error = NULL;
+  guint status;
+
+  ex->body = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (cf_upstream_call_is_done (ex->call))
+    return;
+  if (ex->body == NULL)
+    {
+      fail (ex, CF_MCP_CLIENT_ERROR_CONNECT, "Cannot reach %s: %s", ex->self->url,
+            error->message);
+      return;
+    }
+
+  status = soup_message_get_status (ex->msg);
+  ex->call->http_status = status;
+  if (is_session_lost (ex->msg, ex->with_session))
+    {
+      lose_session (ex->self);
+      return;
+    }
+  if (SOUP_STATUS_IS_SUCCESSFUL (status) && g_strcmp0 (ex->call->method, "initialize") == 0)
+    keep_session_id (ex->self, ex->msg);
+
+  if (SOUP_STATUS_IS_SUCCESSFUL (status) && is_event_stream (ex->msg))
+    ex->sse = cf_sse_parser_new (cf_upstream_transport_get_max_message (CF_UPSTREAM_TRANSPORT (
+                                                                          ex->self)),
+                                 on_event, ex);
+  else if (status == SOUP_STATUS_ACCEPTED || status == SOUP_STATUS_NO_CONTENT)
+    {
+      fail (ex, CF_MCP_CLIENT_ERROR_PROTOCOL, "The upstream accepted %s without answering it",
+            ex->call->method);
+      return;
+    }
+  else
+    ex->json = g_byte_array_new ();
+  read_next (g_steal_pointer (&ex));
+}
+
+static void
+cf_upstream_http_send_request (CfUpstreamTransport *transport,
+                               CfUpstreamCall      *call)
+{
+  CfUpstreamHttp *self = CF_UPSTREAM_HTTP (transport);
+  Exchange *ex;
+
+  if (self->uri == NULL)
+    {
+      g_autoptr(GError) error = g_error_new (CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CONNECT,
+                                             "Invalid upstream URL: %s", self->url);
+
+      cf_upstream_call_fail (call, error);
+      return;
+    }
+
+  ex = g_new0 (Exchange, 1);
+  ex->self = g_object_ref (self);
+  ex->call = cf_upstream_call_ref (call);
+  ex->msg = new_post (self, call->message, &ex->with_session);
+  soup_session_send_async (self->session, ex->msg, G_PRIORITY_DEFAULT, call->io_cancellable,
+                           on_sent, ex);
+}
+
+/* Notifications and responses */
+
+typedef struct {
+  SoupMessage *msg;
+  gboolean     with_session;
+} Post;
+
+static void
+post_free (Post *post)
+{
+  g_clear_object (&post->msg);
+  g_free (post);
+}
+
+static void
+on_message_sent (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CfUpstreamHttp *self = g_task_get_source_object (task);
+  Post *post = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) body = soup_session_send_finish (SOUP_SESSION (source), result,
+                                                           &error);
+  guint status = soup_message_get_status (post->msg);
+
+  if (body == NULL)
+    {
+      g_task_return_new_error (task, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CONNECT,
+                               "Cannot reach %s: %s", self->url, error->message);
+      return;
+    }
+  drain_and_close (body);
+
+  if (is_session_lost (post->msg, post->with_session))
+    {
+      lose_session (self);
+      g_task_return_new_error (task, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_SESSION_LOST,
+                               "The upstream no longer knows the session");
+    }
+  else if (!SOUP_STATUS_IS_SUCCESSFUL (status))
+    g_task_return_new_error (task, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL,
+                             "The upstream refused a message with HTTP %u", status);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+cf_upstream_http_send_message_async (CfUpstreamTransport *transport,
+                                     JsonNode            *message,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  CfUpstreamHttp *self = CF_UPSTREAM_HTTP (transport);
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  Post *post;
+
+  g_task_set_source_tag (task, cf_upstream_http_send_message_async);
+  if (self->uri == NULL)
+    {
+      g_task_return_new_error (task, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CONNECT,
+                               "Invalid upstream URL: %s", self->url);
+      return;
+    }
+
+  post = g_new0 (Post, 1);
+  post->msg = new_post (self, message, &post->with_session);
+  g_task_set_task_data (task, post, (GDestroyNotify) post_free);
+  soup_session_send_async (self->session, post->msg, G_PRIORITY_DEFAULT, cancellable,
+                           on_message_sent, g_steal_pointer (&task));
+}
+
+static gboolean
+cf_upstream_http_send_message_finish (CfUpstreamTransport  *transport,
+                                      GAsyncResult         *result,
+                                      GError              **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* The legacy GET stream */
+
+typedef struct {
+  CfUpstreamHttp *self;
+  SoupMessage    *msg;
+  GInputStream   *body;
+  CfSseParser    *sse;
+} Listen;
+
+static void
+listen_free (Listen *listen)
+{
+  g_clear_object (&listen->body);
+  g_clear_pointer (&listen->sse, cf_sse_parser_free);
+  g_clear_object (&listen->msg);
+  g_clear_object (&listen->self);
+  g_free (listen);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Listen, listen_free)
+
+static gboolean
+on_listen_event (const char *data,
+                 gsize       length,
+                 gpointer    user_data)
+{
+  Listen *listen = user_data;
+  CfUpstreamTransport *transport = CF_UPSTREAM_TRANSPORT (listen->self);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = cf_json_parse (data, length, &error);
+
+  if (node == NULL)
+    cf_upstream_transport_warn (transport, "dropped an event that is not JSON: %s",
+                                error->message);
+  else
+    cf_upstream_transport_route (transport, node, CF_UPSTREAM_ROUTE_UNSOLICITED);
+  return !cf_upstream_transport_is_closed (transport);
+}
+
+static void on_listen_read (GObject      *source,
+                            GAsyncResult *result,
+                            gpointer      user_data);
+
+static void
+listen_read_next (Listen *listen)
+{
+  g_input_stream_read_bytes_async (listen->body, READ_CHUNK, G_PRIORITY_DEFAULT,
+                                   listen->self->cancellable, on_listen_read, listen);
+}
+
+static void
+on_listen_read (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(Listen) listen = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result,
+                                                              &error);
+
+  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
+    {
+      g_debug ("The upstream's GET stream ended: %s", error ? error->message : "end of stream");
+      return;
+    }
+  if (!cf_sse_parser_feed (listen->sse, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                           &error))
+    {
+      if (error != NULL)
+        cf_upstream_transport_warn (CF_UPSTREAM_TRANSPORT (listen->self),
+                                    "closed the GET stream: %s", error->message);
+      return;
+    }
+  listen_read_next (g_steal_pointer (&listen));
+}
+
+static void
+on_listen_sent (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(Listen) listen = user_data;
+  g_autoptr(GError) error = NULL;
+  guint status;
+
+  listen->body = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (listen->body == NULL)
+    {
+      g_debug ("No GET stream: %s", error->message);
+      return;
+    }
+  status = soup_message_get_status (listen->msg);
+  if (is_session_lost (listen->msg, TRUE))
+    {
+      lose_session (listen->self);
+      return;
+    }
+  /* 405 says the upstream has no such stream, which it may. */
+  if (status != SOUP_STATUS_OK || !is_event_stream (listen->msg))
+    {
+      g_debug ("No GET stream: HTTP %u", status);
+      drain_and_close (listen->body);
+      return;
+    }
+
+  listen->sse = cf_sse_parser_new (cf_upstream_transport_get_max_message (
+                                     CF_UPSTREAM_TRANSPORT (listen->self)),
+                                   on_listen_event, listen);
+  listen_read_next (g_steal_pointer (&listen));
+}
+
+static void
+cf_upstream_http_connected (CfUpstreamTransport *transport)
+{
+  CfUpstreamHttp *self = CF_UPSTREAM_HTTP (transport);
+  const char *version = cf_upstream_transport_get_version (transport);
+  SoupMessageHeaders *headers;
+  Listen *listen;
+
+  if (cf_upstream_transport_get_era (transport) != CF_MCP_ERA_LEGACY || self->session_id == NULL)
+    return;
+
+  listen = g_new0 (Listen, 1);
+  listen->self = g_object_ref (self);
+  listen->msg = new_message (self, SOUP_METHOD_GET);
+  headers = soup_message_get_request_headers (listen->msg);
+  soup_message_headers_replace (headers, "Accept", "text/event-stream");
+  soup_message_headers_replace (headers, "Mcp-Session-Id", self->session_id);
+  if (version != NULL)
+    soup_message_headers_replace (headers, "MCP-Protocol-Version", version);
+  soup_session_send_async (self->session, listen->msg, G_PRIORITY_DEFAULT, self->cancellable,
+                           on_listen_sent, listen);
+}
+
+/* Shutdown */
+
+static void
+on_deleted (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GCancellable) cancellable = user_data;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
+                                                              NULL);
+
+  g_cancellable_cancel (cancellable);
+}
+
+static gboolean
+on_delete_timeout (gpointer user_data)
+{
+  g_cancellable_cancel (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Ends the session, bounded in time: nobody waits for the answer. */
+static void
+delete_session (CfUpstreamHttp *self)
+{
+  g_autoptr(SoupMessage) msg = new_message (self, SOUP_METHOD_DELETE);
+  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+  const char *version = cf_upstream_transport_get_version (CF_UPSTREAM_TRANSPORT (self));
+  GCancellable *cancellable = g_cancellable_new ();
+
+  soup_message_headers_replace (headers, "Mcp-Session-Id", self->session_id);
+  if (version != NULL)
+    soup_message_headers_replace (headers, "MCP-Protocol-Version", version);
+  g_timeout_add_full (G_PRIORITY_DEFAULT, DELETE_TIMEOUT_MS, on_delete_timeout,
+                      g_object_ref (cancellable), g_object_unref);
+  soup_session_send_and_read_async (self->session, msg, G_PRIORITY_DEFAULT, cancellable,
+                                    on_deleted, cancellable);
+}
+
+static void
+cf_upstream_http_shutdown (CfUpstreamTransport *transport)
+{
+  CfUpstreamHttp *self = CF_UPSTREAM_HTTP (transport);
+
+  g_cancellable_cancel (self->cancellable);
+  if (self->session_id != NULL && self->uri != NULL)
+    delete_session (self);
+  g_clear_pointer (&self->session_id, g_free);
+}
+
+static const char *
+cf_upstream_http_get_session_id (CfUpstreamTransport *transport)
+{
+  return CF_UPSTREAM_HTTP (transport)->session_id;
+}
+
+static void
+cf_upstream_http_start_async (CfUpstreamTransport *transport,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (transport, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, cf_upstream_http_start_async);
+  g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+cf_upstream_http_start_finish (CfUpstreamTransport  *transport,
+                               GAsyncResult         *result,
+                               GError              **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+cf_upstream_http_finalize (GObject *object)
+{
+  CfUpstreamHttp *self = CF_UPSTREAM_HTTP (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->uri, g_uri_unref);
+  g_clear_pointer (&self->url, g_free);
+  g_clear_object (&self->session);
+  g_clear_pointer (&self->headers, g_hash_table_unref);
+  g_clear_pointer (&self->session_id, g_free);
+
+  G_OBJECT_CLASS (cf_upstream_http_parent_class)->finalize (object);
+}
+
+static void
+cf_upstream_http_class_init (CfUpstreamHttpClass *klass)
+{
+  CfUpstreamTransportClass *transport_class = CF_UPSTREAM_TRANSPORT_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->finalize = cf_upstream_http_finalize;
+  transport_class->start_async = cf_upstream_http_start_async;
+  transport_class->start_finish = cf_upstream_http_start_finish;
+  transport_class->send_request = cf_upstream_http_send_request;
+  transport_class->send_message_async = cf_upstream_http_send_message_async;
+  transport_class->send_message_finish = cf_upstream_http_send_message_finish;
+  transport_class->connected = cf_upstream_http_connected;
+  transport_class->shutdown = cf_upstream_http_shutdown;
+  transport_class->get_session_id = cf_upstream_http_get_session_id;
+  transport_class->stream_per_request = TRUE;
+}
+
+static void
+cf_upstream_http_init (CfUpstreamHttp *self)
+{
+  self->cancellable = g_cancellable_new ();
+}
+
+/**
+ * cf_upstream_http_new:
+ * @url: the MCP endpoint
+ * @session: the HTTP session to send with
+ * @headers: (nullable): header names and values every request carries
+ *
+ * Returns: (transfer full): a new transport
+ */
+CfUpstreamTransport *
+cf_upstream_http_new (const char  *url,
+                      SoupSession *session,
+                      GHashTable  *headers)
+{
+  CfUpstreamHttp *self = g_object_new (CF_TYPE_UPSTREAM_HTTP, NULL);
+
+  self->url = g_strdup (url);
+  self->uri = g_uri_parse (url, SOUP_HTTP_URI_FLAGS, NULL);
+  if (self->uri != NULL && g_strcmp0 (g_uri_get_scheme (self->uri), "http") != 0 &&
+      g_strcmp0 (g_uri_get_scheme (self->uri), "https") != 0)
+    g_clear_pointer (&self->uri, g_uri_unref);
+  self->session = g_object_ref (session);
+  self->headers = headers ? g_hash_table_ref (headers) : NULL;
+  return CF_UPSTREAM_TRANSPORT (self);
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "cf-mcp-client.h"
+
+G_BEGIN_DECLS
+
+/**
+ * CfUpstreamCall:
+ * @id: the JSON-RPC id the client chose
+ * @method: the request's method
+ * @message: the request as it goes on the wire
+ * @progress_token: (nullable): the caller's progress token, which the
+ *   wire carries as @id instead
+ * @io_cancellable: cancelled once the call is over, so that a transport
+ *   stops its I/O for it (on HTTP, closing the response stream)
+ * @http_status: the HTTP status of the response, 0 if none
+ * @internal: a handshake probe, never cancelled by notification
+ *
+ * One request in flight. Transports report what arrives for it with
+ * cf_upstream_call_deliver(), cf_upstream_call_complete() and
+ * cf_upstream_call_fail(); the client owns timeouts and cancellation.
+ */
+typedef struct _CfUpstreamCall CfUpstreamCall;
+
+struct _CfUpstreamCall
+{
+  gint64                 id;
+  char                  *method;
+  JsonNode              *message;
+  JsonNode              *progress_token;
+  GCancellable          *io_cancellable;
+  guint                  http_status;
+  guint                  internal : 1;
+
+  /*< private >*/
+  gatomicrefcount        ref_count;
+  CfMcpClient           *client;
+  GTask                 *task;
+  gpointer               transport;
+  CfMcpClientMessageFunc on_message;
+  gpointer               on_message_data;
+  GCancellable          *cancellable;
+  gulong                 cancelled_id;
+  guint                  cancel_idle_id;
+  guint                  timeout_id;
+};
+
+CfUpstreamCall *cf_upstream_call_ref      (CfUpstreamCall *call);
+void            cf_upstream_call_unref    (CfUpstreamCall *call);
+gboolean        cf_upstream_call_is_done  (CfUpstreamCall *call);
+void            cf_upstream_call_deliver  (CfUpstreamCall *call,
+                                           JsonNode       *message);
+void            cf_upstream_call_complete (CfUpstreamCall *call,
+                                           JsonNode       *response);
+void            cf_upstream_call_fail     (CfUpstreamCall *call,
+                                           const GError   *error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CfUpstreamCall, cf_upstream_call_unref)
+
+#define CF_TYPE_UPSTREAM_TRANSPORT (cf_upstream_transport_get_type ())
+G_DECLARE_DERIVABLE_TYPE (CfUpstreamTransport, cf_upstream_transport,
+                          CF, UPSTREAM_TRANSPORT, GObject)
+
+/**
+ * CfUpstreamRoute:
+ * @CF_UPSTREAM_ROUTE_SHARED: a channel all requests share (stdio): route
+ *   by id and progress token, the rest as the stdio rule says
+ * @CF_UPSTREAM_ROUTE_UNSOLICITED: a channel for no request in particular
+ *   (the legacy HTTP GET stream): everything goes to "message"
+ */
+typedef enum {
+  CF_UPSTREAM_ROUTE_SHARED,
+  CF_UPSTREAM_ROUTE_UNSOLICITED,
+} CfUpstreamRoute;
+
+/**
+ * CfUpstreamTransportClass:
+ * @start_async: starts the transport (spawns the child)
+ * @start_finish: completes @start_async
+ * @send_request: sends @call's message; the answer comes back through
+ *   the call's functions
+ * @send_message_async: sends a notification or a response
+ * @send_message_finish: completes @send_message_async
+ * @connected: the handshake is done (the legacy HTTP GET stream opens)
+ * @shutdown: stops for good: DELETE the session, or end the child
+ * @get_pid: the child's process id, if any
+ * @stream_per_request: each request has a stream of its own, whose
+ *   closing cancels it in the 2026-07-28 era
+ */
+struct _CfUpstreamTransportClass
+{
+  GObjectClass parent_class;
+
+  void     (*start_async)         (CfUpstreamTransport  *self,
+                                   GCancellable         *cancellable,
+                                   GAsyncReadyCallback   callback,
+                                   gpointer              user_data);
+  gboolean (*start_finish)        (CfUpstreamTransport  *self,
+                                   GAsyncResult         *result,
+                                   GError              **error);
+  void     (*send_request)        (CfUpstreamTransport  *self,
+                                   CfUpstreamCall       *call);
+  void     (*send_message_async)  (CfUpstreamTransport  *self,
+                                   JsonNode             *message,
+                                   GCancellable         *cancellable,
+                                   GAsyncReadyCallback   callback,
+                                   gpointer              user_data);
+  gboolean (*send_message_finish) (CfUpstreamTransport  *self,
+                                   GAsyncResult         *result,
+                                   GError              **error);
+  void     (*connected)           (CfUpstreamTransport  *self);
+  void     (*shutdown)            (CfUpstreamTransport  *self);
+  GPid     (*get_pid)             (CfUpstreamTransport  *self);
+  const char *(*get_session_id)   (CfUpstreamTransport  *self);
+
+  gboolean stream_per_request;
+};
+
+void            cf_upstream_transport_start_async    (CfUpstreamTransport  *self,
+                                                      GCancellable         *cancellable,
+                                                      GAsyncReadyCallback   callback,
+                                                      gpointer              user_data);
+gboolean        cf_upstream_transport_start_finish   (CfUpstreamTransport  *self,
+                                                      GAsyncResult         *result,
+                                                      GError              **error);
+void            cf_upstream_transport_send_request   (CfUpstreamTransport  *self,
+                                                      CfUpstreamCall       *call);
+void            cf_upstream_transport_send_message_async  (CfUpstreamTransport *self,
+                                                      JsonNode             *message,
+                                                      GCancellable         *cancellable,
+                                                      GAsyncReadyCallback   callback,
+                                                      gpointer              user_data);
+gboolean        cf_upstream_transport_send_message_finish (CfUpstreamTransport *self,
+                                                      GAsyncResult         *result,
+                                                      GError              **error);
+void            cf_upstream_transport_post           (CfUpstreamTransport  *self,
+                                                      JsonNode             *message);
+void            cf_upstream_transport_set_protocol   (CfUpstreamTransport  *self,
+                                                      CfMcpEra              era,
+                                                      const char           *version);
+void            cf_upstream_transport_connected      (CfUpstreamTransport  *self);
+void            cf_upstream_transport_shutdown       (CfUpstreamTransport  *self);
+GPid            cf_upstream_transport_get_pid        (CfUpstreamTransport  *self);
+const char     *cf_upstream_transport_get_session_id (CfUpstreamTransport  *self);
+gboolean        cf_upstream_transport_is_stream_per_request (CfUpstreamTransport *self);
+
+CfMcpEra        cf_upstream_transport_get_era        (CfUpstreamTransport  *self);
+const char     *cf_upstream_transport_get_version    (CfUpstreamTransport  *self);
+gboolean        cf_upstream_transport_is_closed      (CfUpstreamTransport  *self);
+void            cf_upstream_transport_set_max_message (CfUpstreamTransport *self,
+                                                      gsize                 max_message);
+gsize           cf_upstream_transport_get_max_message (CfUpstreamTransport *self);
+
+void            cf_upstream_transport_forget         (CfUpstreamTransport  *self,
+                                                      CfUpstreamCall       *call);
+guint           cf_upstream_transport_get_n_calls    (CfUpstreamTransport  *self);
+void            cf_upstream_transport_lost           (CfUpstreamTransport  *self,
+                                                      const GError         *error);
+void            cf_upstream_transport_route          (CfUpstreamTransport  *self,
+                                                      JsonNode             *node,
+                                                      CfUpstreamRoute       route);
+void            cf_upstream_transport_route_for_call (CfUpstreamTransport  *self,
+                                                      JsonNode             *node,
+                                                      CfUpstreamCall       *call);
+void            cf_upstream_transport_emit_message   (CfUpstreamTransport  *self,
+                                                      JsonNode             *message);
+void            cf_upstream_transport_fail_oversized (CfUpstreamTransport  *self,
+                                                      const char           *head,
+                                                      gsize                 length);
+void            cf_upstream_transport_warn           (CfUpstreamTransport  *self,
+                                                      const char           *format,
+                                                      ...) G_GNUC_PRINTF (2, 3);
+
+G_END_DECLS
