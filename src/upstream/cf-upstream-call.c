@@ -41,6 +41,21 @@ cf_upstream_call_is_done (CfUpstreamCall *call)
   return call->task == NULL;
 }
 
+/* Copies @object's members, shallowly, but for @skip. */
+static JsonObject *
+copy_members (JsonObject *object,
+              const char *skip)
+{
+  JsonObject *copy = json_object_new ();
+  g_autoptr(GList) members = object ? json_object_get_members (object) : NULL;
+
+  for (GList *l = members; l != NULL; l = l->next)
+    if (g_strcmp0 (l->data, skip) != 0)
+      json_object_set_member (copy, l->data,
+                              json_node_copy (json_object_get_member (object, l->data)));
+  return copy;
+}
+
 /* Ends the call's bookkeeping; returns its task if it was still open. */
 static GTask *
 call_finish (CfUpstreamCall *call)
@@ -69,17 +84,12 @@ with_own_id (CfUpstreamCall *call,
 {
   JsonObject *object = json_node_get_object (response);
   JsonNode *id = json_object_get_member (object, "id");
-  g_autoptr(GList) members = NULL;
   JsonObject *copy;
 
   if (cf_json_node_is_integer (id) && json_node_get_int (id) == call->id)
     return json_node_ref (response);
 
-  copy = json_object_new ();
-  members = json_object_get_members (object);
-  for (GList *l = members; l != NULL; l = l->next)
-    json_object_set_member (copy, l->data, json_node_copy (json_object_get_member (object,
-                                                                                 l->data)));
+  copy = copy_members (object, "id");
   json_object_set_int_member (copy, "id", call->id);
   return cf_json_node_new_object (copy);
 }
@@ -126,17 +136,12 @@ restore_progress_token (CfUpstreamCall *call,
 {
   JsonObject *object = json_node_get_object (message);
   JsonObject *params = cf_json_object_get_object (object, "params");
-  g_autoptr(GList) members = NULL;
   JsonObject *copy;
 
   if (call->progress_token == NULL || params == NULL || !is_progress (object))
     return json_node_ref (message);
 
-  copy = json_object_new ();
-  members = json_object_get_members (params);
-  for (GList *l = members; l != NULL; l = l->next)
-    json_object_set_member (copy, l->data, json_node_copy (json_object_get_member (params,
-                                                                                 l->data)));
+  copy = copy_members (params, "progressToken");
   json_object_set_member (copy, "progressToken", json_node_copy (call->progress_token));
   return cf_jsonrpc_build_notification ("notifications/progress", copy);
 }
@@ -235,21 +240,6 @@ on_cancelled (GCancellable *cancellable,
                          (GDestroyNotify) cf_upstream_call_unref);
   g_source_set_static_name (source, "[cf] upstream call cancelled");
   g_source_attach (source, context);
-}
-
-/* Copies @object's members, shallowly, but for @skip. */
-static JsonObject *
-copy_members (JsonObject *object,
-              const char *skip)
-{
-  JsonObject *copy = json_object_new ();
-  g_autoptr(GList) members = object ? json_object_get_members (object) : NULL;
-
-  for (GList *l = members; l != NULL; l = l->next)
-    if (g_strcmp0 (l->data, skip) != 0)
-      json_object_set_member (copy, l->data,
-                              json_node_copy (json_object_get_member (object, l->data)));
-  return copy;
 }
 
 /* Swaps the caller's progress token for the call's id, which is what

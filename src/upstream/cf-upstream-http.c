@@ -7,7 +7,7 @@
 
 #include "cf-json.h"
 #include "cf-sse-parser.h"
-#include "cf-upstream-http.h"
+#include "cf-upstream-http-private.h"
 
 /**
  * CfUpstreamHttp:
@@ -20,23 +20,10 @@
  * handshake a GET stream receives what the upstream sends unasked.
  */
 
-#define READ_CHUNK 65536
 /* After the response, the rest of a stream is read for this long, so
  * that its connection can serve the next request. */
 #define DRAIN_MS 1000
-#define DELETE_TIMEOUT_MS 5000
 
-struct _CfUpstreamHttp
-{
-  CfUpstreamTransport  parent_instance;
-
-  GUri                *uri;
-  char                *url;
-  SoupSession         *session;
-  GHashTable          *headers;
-  char                *session_id;
-  GCancellable        *cancellable;
-};
 
 G_DEFINE_FINAL_TYPE (CfUpstreamHttp, cf_upstream_http, CF_TYPE_UPSTREAM_TRANSPORT)
 
@@ -86,8 +73,8 @@ on_drained (GObject      *source,
                                    drain->cancellable, on_drained, drain);
 }
 
-static void
-drain_and_close (GInputStream *stream)
+void
+_cf_upstream_http_drain_and_close (GInputStream *stream)
 {
   Drain *drain = g_new0 (Drain, 1);
 
@@ -190,8 +177,8 @@ add_mcp_headers (CfUpstreamHttp     *self,
   return FALSE;
 }
 
-static SoupMessage *
-new_message (CfUpstreamHttp *self,
+SoupMessage *
+_cf_upstream_http_new_message (CfUpstreamHttp *self,
              const char     *method)
 {
   SoupMessage *msg = soup_message_new_from_uri (method, self->uri);
@@ -213,7 +200,7 @@ new_post (CfUpstreamHttp *self,
           JsonNode       *message,
           gboolean       *out_with_session)
 {
-  SoupMessage *msg = new_message (self, SOUP_METHOD_POST);
+  SoupMessage *msg = _cf_upstream_http_new_message (self, SOUP_METHOD_POST);
   SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
   g_autoptr(GBytes) body = cf_json_to_bytes (message);
 
@@ -223,15 +210,15 @@ new_post (CfUpstreamHttp *self,
   return msg;
 }
 
-static gboolean
-is_session_lost (SoupMessage *msg,
+gboolean
+_cf_upstream_http_is_session_lost (SoupMessage *msg,
                  gboolean     with_session)
 {
   return with_session && soup_message_get_status (msg) == SOUP_STATUS_NOT_FOUND;
 }
 
-static void
-lose_session (CfUpstreamHttp *self)
+void
+_cf_upstream_http_lose_session (CfUpstreamHttp *self)
 {
   g_autoptr(GError) error = g_error_new_literal (CF_MCP_CLIENT_ERROR,
                                                  CF_MCP_CLIENT_ERROR_SESSION_LOST,
@@ -262,8 +249,8 @@ keep_session_id (CfUpstreamHttp *self,
   self->session_id = g_strdup (id);
 }
 
-static gboolean
-is_event_stream (SoupMessage *msg)
+gboolean
+_cf_upstream_http_is_event_stream (SoupMessage *msg)
 {
   const char *type = soup_message_headers_get_content_type (soup_message_get_response_headers (msg),
                                                             NULL);
@@ -291,7 +278,7 @@ static void
 exchange_free (Exchange *ex)
 {
   if (ex->body != NULL && ex->answered && !g_cancellable_is_cancelled (ex->self->cancellable))
-    drain_and_close (ex->body);
+    _cf_upstream_http_drain_and_close (ex->body);
   else if (ex->body != NULL)
     g_input_stream_close_async (ex->body, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
   g_clear_object (&ex->body);
@@ -389,7 +376,13 @@ on_read (GObject      *source,
     fail (ex, CF_MCP_CLIENT_ERROR_PROTOCOL, "The upstream ended the stream of %s before its "
           "response", ex->call->method);
   else if (size == 0)
-    finish_json (ex);
+    {
+      /* Closed at its end, the connection goes back to the pool before
+       * the caller, answered, sends the next request. */
+      g_input_stream_close (ex->body, NULL, NULL);
+      g_clear_object (&ex->body);
+      finish_json (ex);
+    }
   else if (ex->sse != NULL)
     {
       if (!cf_sse_parser_feed (ex->sse, g_bytes_get_data (bytes, NULL), size, &error) &&
@@ -436,15 +429,15 @@ on_sent (GObject      *source,
 
   status = soup_message_get_status (ex->msg);
   ex->call->http_status = status;
-  if (is_session_lost (ex->msg, ex->with_session))
+  if (_cf_upstream_http_is_session_lost (ex->msg, ex->with_session))
     {
-      lose_session (ex->self);
+      _cf_upstream_http_lose_session (ex->self);
       return;
     }
   if (SOUP_STATUS_IS_SUCCESSFUL (status) && g_strcmp0 (ex->call->method, "initialize") == 0)
     keep_session_id (ex->self, ex->msg);
 
-  if (SOUP_STATUS_IS_SUCCESSFUL (status) && is_event_stream (ex->msg))
+  if (SOUP_STATUS_IS_SUCCESSFUL (status) && _cf_upstream_http_is_event_stream (ex->msg))
     ex->sse = cf_sse_parser_new (cf_upstream_transport_get_max_message (CF_UPSTREAM_TRANSPORT (
                                                                           ex->self)),
                                  on_event, ex);
@@ -516,11 +509,11 @@ on_message_sent (GObject      *source,
                                "Cannot reach %s: %s", self->url, error->message);
       return;
     }
-  drain_and_close (body);
+  _cf_upstream_http_drain_and_close (body);
 
-  if (is_session_lost (post->msg, post->with_session))
+  if (_cf_upstream_http_is_session_lost (post->msg, post->with_session))
     {
-      lose_session (self);
+      _cf_upstream_http_lose_session (self);
       g_task_return_new_error (task, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_SESSION_LOST,
                                "The upstream no longer knows the session");
     }
@@ -565,179 +558,6 @@ cf_upstream_http_send_message_finish (CfUpstreamTransport  *transport,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
-/* The legacy GET stream */
-
-typedef struct {
-  CfUpstreamHttp *self;
-  SoupMessage    *msg;
-  GInputStream   *body;
-  CfSseParser    *sse;
-} Listen;
-
-static void
-listen_free (Listen *listen)
-{
-  g_clear_object (&listen->body);
-  g_clear_pointer (&listen->sse, cf_sse_parser_free);
-  g_clear_object (&listen->msg);
-  g_clear_object (&listen->self);
-  g_free (listen);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Listen, listen_free)
-
-static gboolean
-on_listen_event (const char *data,
-                 gsize       length,
-                 gpointer    user_data)
-{
-  Listen *listen = user_data;
-  CfUpstreamTransport *transport = CF_UPSTREAM_TRANSPORT (listen->self);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = cf_json_parse (data, length, &error);
-
-  if (node == NULL)
-    cf_upstream_transport_warn (transport, "dropped an event that is not JSON: %s",
-                                error->message);
-  else
-    cf_upstream_transport_route (transport, node, CF_UPSTREAM_ROUTE_UNSOLICITED);
-  return !cf_upstream_transport_is_closed (transport);
-}
-
-static void on_listen_read (GObject      *source,
-                            GAsyncResult *result,
-                            gpointer      user_data);
-
-static void
-listen_read_next (Listen *listen)
-{
-  g_input_stream_read_bytes_async (listen->body, READ_CHUNK, G_PRIORITY_DEFAULT,
-                                   listen->self->cancellable, on_listen_read, listen);
-}
-
-static void
-on_listen_read (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(Listen) listen = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result,
-                                                              &error);
-
-  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
-    {
-      g_debug ("The upstream's GET stream ended: %s", error ? error->message : "end of stream");
-      return;
-    }
-  if (!cf_sse_parser_feed (listen->sse, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
-                           &error))
-    {
-      if (error != NULL)
-        cf_upstream_transport_warn (CF_UPSTREAM_TRANSPORT (listen->self),
-                                    "closed the GET stream: %s", error->message);
-      return;
-    }
-  listen_read_next (g_steal_pointer (&listen));
-}
-
-static void
-on_listen_sent (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(Listen) listen = user_data;
-  g_autoptr(GError) error = NULL;
-  guint status;
-
-  listen->body = soup_session_send_finish (SOUP_SESSION (source), result, &error);
-  if (listen->body == NULL)
-    {
-      g_debug ("No GET stream: %s", error->message);
-      return;
-    }
-  status = soup_message_get_status (listen->msg);
-  if (is_session_lost (listen->msg, TRUE))
-    {
-      lose_session (listen->self);
-      return;
-    }
-  /* 405 says the upstream has no such stream, which it may. */
-  if (status != SOUP_STATUS_OK || !is_event_stream (listen->msg))
-    {
-      g_debug ("No GET stream: HTTP %u", status);
-      drain_and_close (listen->body);
-      return;
-    }
-
-  listen->sse = cf_sse_parser_new (cf_upstream_transport_get_max_message (
-                                     CF_UPSTREAM_TRANSPORT (listen->self)),
-                                   on_listen_event, listen);
-  listen_read_next (g_steal_pointer (&listen));
-}
-
-static void
-cf_upstream_http_connected (CfUpstreamTransport *transport)
-{
-  CfUpstreamHttp *self = CF_UPSTREAM_HTTP (transport);
-  const char *version = cf_upstream_transport_get_version (transport);
-  SoupMessageHeaders *headers;
-  Listen *listen;
-
-  if (cf_upstream_transport_get_era (transport) != CF_MCP_ERA_LEGACY || self->session_id == NULL)
-    return;
-
-  listen = g_new0 (Listen, 1);
-  listen->self = g_object_ref (self);
-  listen->msg = new_message (self, SOUP_METHOD_GET);
-  headers = soup_message_get_request_headers (listen->msg);
-  soup_message_headers_replace (headers, "Accept", "text/event-stream");
-  soup_message_headers_replace (headers, "Mcp-Session-Id", self->session_id);
-  if (version != NULL)
-    soup_message_headers_replace (headers, "MCP-Protocol-Version", version);
-  soup_session_send_async (self->session, listen->msg, G_PRIORITY_DEFAULT, self->cancellable,
-                           on_listen_sent, listen);
-}
-
-/* Shutdown */
-
-static void
-on_deleted (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  g_autoptr(GCancellable) cancellable = user_data;
-  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
-                                                              NULL);
-
-  g_cancellable_cancel (cancellable);
-}
-
-static gboolean
-on_delete_timeout (gpointer user_data)
-{
-  g_cancellable_cancel (user_data);
-  return G_SOURCE_REMOVE;
-}
-
-/* Ends the session, bounded in time: nobody waits for the answer. */
-static void
-delete_session (CfUpstreamHttp *self)
-{
-  g_autoptr(SoupMessage) msg = new_message (self, SOUP_METHOD_DELETE);
-  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
-  const char *version = cf_upstream_transport_get_version (CF_UPSTREAM_TRANSPORT (self));
-  GCancellable *cancellable = g_cancellable_new ();
-
-  soup_message_headers_replace (headers, "Mcp-Session-Id", self->session_id);
-  if (version != NULL)
-    soup_message_headers_replace (headers, "MCP-Protocol-Version", version);
-  g_timeout_add_full (G_PRIORITY_DEFAULT, DELETE_TIMEOUT_MS, on_delete_timeout,
-                      g_object_ref (cancellable), g_object_unref);
-  soup_session_send_and_read_async (self->session, msg, G_PRIORITY_DEFAULT, cancellable,
-                                    on_deleted, cancellable);
-}
-
 static void
 cf_upstream_http_shutdown (CfUpstreamTransport *transport)
 {
@@ -745,7 +565,7 @@ cf_upstream_http_shutdown (CfUpstreamTransport *transport)
 
   g_cancellable_cancel (self->cancellable);
   if (self->session_id != NULL && self->uri != NULL)
-    delete_session (self);
+    _cf_upstream_http_delete_session (self);
   g_clear_pointer (&self->session_id, g_free);
 }
 
@@ -802,7 +622,7 @@ cf_upstream_http_class_init (CfUpstreamHttpClass *klass)
   transport_class->send_request = cf_upstream_http_send_request;
   transport_class->send_message_async = cf_upstream_http_send_message_async;
   transport_class->send_message_finish = cf_upstream_http_send_message_finish;
-  transport_class->connected = cf_upstream_http_connected;
+  transport_class->connected = _cf_upstream_http_listen;
   transport_class->shutdown = cf_upstream_http_shutdown;
   transport_class->get_session_id = cf_upstream_http_get_session_id;
   transport_class->stream_per_request = TRUE;

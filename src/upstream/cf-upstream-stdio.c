@@ -446,6 +446,14 @@ cf_upstream_stdio_start_async (CfUpstreamTransport *transport,
   GInputStream *output;
 
   g_task_set_source_tag (task, cf_upstream_stdio_start_async);
+  /* A path that cannot run is said so without forking a child to find out. */
+  if (strchr (self->argv[0], '/') != NULL &&
+      !g_file_test (self->argv[0], G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_task_return_new_error (task, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CONNECT,
+                               "Cannot start %s: not an executable file", self->argv[0]);
+      return;
+    }
   self->process = spawn (self, &error);
   if (self->process == NULL)
     {

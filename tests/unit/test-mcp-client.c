@@ -806,6 +806,7 @@ typedef struct {
   char             *url;
   CfMcpClient      *client;
   GPtrArray        *held;
+  GPtrArray        *notifications;
   guint             n_cancelled;
   guint             n_closed;
 } Local;
@@ -1080,6 +1081,37 @@ test_session_lost (Local         *local,
   op_clear (&op);
 }
 
+static gboolean
+has_notification (gpointer user_data)
+{
+  Local *local = user_data;
+
+  /* Until the GET stream is up, the change goes nowhere: say it again. */
+  cf_mcp_server_notify_list_changed (local->server, "tools");
+  return local->notifications->len > 0;
+}
+
+static void
+on_local_notification (CfMcpClient *client,
+                       JsonNode    *message,
+                       Local       *local)
+{
+  g_ptr_array_add (local->notifications, json_node_ref (message));
+}
+
+/* Legacy sessions hear of changes on the GET stream. */
+static void
+test_get_stream (Local         *local,
+                 gconstpointer  data)
+{
+  local->notifications = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  g_signal_connect (local->client, "notification", G_CALLBACK (on_local_notification), local);
+  g_assert_true (cf_test_wait_until (has_notification, local, CF_TEST_TIMEOUT_MS));
+  g_assert_cmpstr (message_method (g_ptr_array_index (local->notifications, 0)), ==,
+                   "notifications/tools/list_changed");
+  g_clear_pointer (&local->notifications, g_ptr_array_unref);
+}
+
 static void
 test_unreachable (void)
 {
@@ -1349,10 +1381,13 @@ raw_setup (Raw           *raw,
            gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
 
   raw->server = soup_server_new (NULL, NULL);
   soup_server_add_handler (raw->server, "/mcp", on_raw_request, raw, NULL);
-  soup_server_listen_local (raw->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  /* Not soup_server_listen_local (), which leaks an address in 3.2. */
+  soup_server_listen (raw->server, address, 0, &error);
   g_assert_no_error (error);
   raw->url = g_strdup_printf ("http://127.0.0.1:%u/mcp", cf_test_server_get_port (raw->server));
 }
@@ -1687,6 +1722,7 @@ main (int   argc,
   ADD_LOCAL ("legacy/cancel", LEGACY_VERSIONS, test_cancel);
   ADD_LOCAL ("modern/cancel", MODERN_VERSION, test_cancel);
   ADD_LOCAL ("legacy/session-lost", LEGACY_VERSIONS, test_session_lost);
+  ADD_LOCAL ("legacy/get-stream", LEGACY_VERSIONS, test_get_stream);
 #undef ADD_LOCAL
 
   g_test_add_func ("/mcp-client/http/unreachable", test_unreachable);
