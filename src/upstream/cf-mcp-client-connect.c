@@ -59,13 +59,13 @@ fail_connect (GTask  *task,
 }
 
 static void
-fail_connect_literal (GTask      *task,
+fail_connect_printf (GTask      *task,
                       int         code,
                       const char *format,
                       ...) G_GNUC_PRINTF (3, 4);
 
 static void
-fail_connect_literal (GTask      *task,
+fail_connect_printf (GTask      *task,
                       int         code,
                       const char *format,
                       ...)
@@ -79,14 +79,14 @@ fail_connect_literal (GTask      *task,
   fail_connect (task, error);
 }
 
-/* Whether a later connect replaced the transport this one started. */
+/* Whether the client closed, or connected again, during the handshake. */
 static gboolean
 superseded (GTask *task)
 {
   if (task_client (task)->transport == task_connect (task)->transport)
     return FALSE;
   g_task_return_new_error (task, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CLOSED,
-                           "Another connect replaced this one");
+                           "The connection was closed before the handshake ended");
   return TRUE;
 }
 
@@ -146,7 +146,7 @@ accept_initialize_result (GTask      *task,
 
   if (error != NULL || result == NULL)
     {
-      fail_connect_literal (task, CF_MCP_CLIENT_ERROR_PROTOCOL,
+      fail_connect_printf (task, CF_MCP_CLIENT_ERROR_PROTOCOL,
                             "The upstream refused initialize: %s",
                             cf_json_object_get_string (error, "message") ?: "no result");
       return FALSE;
@@ -154,7 +154,7 @@ accept_initialize_result (GTask      *task,
   if (!cf_mcp_version_is_known (version) ||
       cf_mcp_version_get_era (version) != CF_MCP_ERA_LEGACY)
     {
-      fail_connect_literal (task, CF_MCP_CLIENT_ERROR_PROTOCOL,
+      fail_connect_printf (task, CF_MCP_CLIENT_ERROR_PROTOCOL,
                             "The upstream negotiated protocol version %s, which the gateway "
                             "does not speak", version ? version : "(none)");
       return FALSE;
@@ -296,7 +296,7 @@ on_discover_error (GTask      *task,
       break;
 
     case CF_JSONRPC_HEADER_MISMATCH:
-      fail_connect_literal (task, CF_MCP_CLIENT_ERROR_PROTOCOL,
+      fail_connect_printf (task, CF_MCP_CLIENT_ERROR_PROTOCOL,
                             "The upstream rejected the request headers: %s",
                             cf_json_object_get_string (error, "message") ?: "");
       break;
@@ -342,7 +342,7 @@ on_probe_failed (GTask          *task,
     }
   else if (call->http_status != 0 && !SOUP_STATUS_IS_SUCCESSFUL (call->http_status))
     {
-      fail_connect_literal (task, CF_MCP_CLIENT_ERROR_CONNECT, "%s", error->message);
+      fail_connect_printf (task, CF_MCP_CLIENT_ERROR_CONNECT, "%s", error->message);
       g_error_free (error);
     }
   else

@@ -179,7 +179,7 @@ add_mcp_headers (CfUpstreamHttp     *self,
 
 SoupMessage *
 _cf_upstream_http_new_message (CfUpstreamHttp *self,
-             const char     *method)
+                               const char     *method)
 {
   SoupMessage *msg = soup_message_new_from_uri (method, self->uri);
   SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
@@ -212,7 +212,7 @@ new_post (CfUpstreamHttp *self,
 
 gboolean
 _cf_upstream_http_is_session_lost (SoupMessage *msg,
-                 gboolean     with_session)
+                                   gboolean     with_session)
 {
   return with_session && soup_message_get_status (msg) == SOUP_STATUS_NOT_FOUND;
 }
@@ -252,8 +252,8 @@ keep_session_id (CfUpstreamHttp *self,
 gboolean
 _cf_upstream_http_is_event_stream (SoupMessage *msg)
 {
-  const char *type = soup_message_headers_get_content_type (soup_message_get_response_headers (msg),
-                                                            NULL);
+  SoupMessageHeaders *headers = soup_message_get_response_headers (msg);
+  const char *type = soup_message_headers_get_content_type (headers, NULL);
 
   return type != NULL && g_ascii_strcasecmp (type, "text/event-stream") == 0;
 }

@@ -130,7 +130,13 @@ on_written (GObject      *source,
     g_task_return_boolean (op->task, TRUE);
   write_op_free (op);
   if (self->closing)
-    close_input (self);
+    {
+      g_autoptr(GError) closed = g_error_new (CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CLOSED,
+                                              "The input of %s is closed", self->name);
+
+      fail_writes (self, closed);
+      close_input (self);
+    }
   else
     write_next (self);
 }

@@ -1202,8 +1202,8 @@ test_stdio_hostile (Fixture       *f,
     "printf '{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"pad\":\"'; "
     "head -c 5000 /dev/zero | tr '\\0' a; echo '\"}}'; "
     "read pong; read line; "
-    "echo \"{\\\"jsonrpc\\\":\\\"2.0\\\",\\\"id\\\":4,\\\"result\\\":{\\\"env\\\":\\\"$CF_TEST_MARK\\\","
-    "\\\"pong\\\":$pong}}\"; "
+    "echo \"{\\\"jsonrpc\\\":\\\"2.0\\\",\\\"id\\\":4,\\\"result\\\":{"
+    "\\\"env\\\":\\\"$CF_TEST_MARK\\\",\\\"pong\\\":$pong}}\"; "
     "cat > /dev/null");
   JsonObject *result;
   Op op;
@@ -1259,6 +1259,30 @@ test_stdio_silent_probe (Fixture       *f,
 
   g_assert_cmpint (cf_mcp_client_get_era (client), ==, CF_MCP_ERA_LEGACY);
   g_assert_cmpstr (cf_mcp_client_get_protocol_version (client), ==, "2025-11-25");
+}
+
+/* Closing during the handshake ends it at once, and the child with it. */
+static void
+test_close_while_connecting (Fixture       *f,
+                             gconstpointer  data)
+{
+  const char *argv[] = { "/bin/sh", "-c", "cat > /dev/null", NULL };
+  GPid pid;
+  Op op;
+
+  f->notifications = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  f->client = cf_mcp_client_new_stdio (argv, NULL, NULL);
+  watch_client (f);
+  op_init (&op);
+  cf_mcp_client_connect_async (f->client, NULL, on_connected, &op);
+  pid = cf_mcp_client_get_pid (f->client);
+  cf_mcp_client_close (f->client);
+  op_wait (&op);
+  g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CLOSED);
+  g_assert_false (cf_mcp_client_is_connected (f->client));
+  if (pid != 0)
+    g_assert_true (cf_test_wait_until (pid_is_gone, GINT_TO_POINTER (pid), CF_TEST_TIMEOUT_MS));
+  op_clear (&op);
 }
 
 /* A raw HTTP upstream with scripted answers. */
@@ -1734,6 +1758,8 @@ main (int   argc,
               fixture_teardown);
   g_test_add ("/mcp-client/stdio/silent-probe", Fixture, NULL, NULL, test_stdio_silent_probe,
               fixture_teardown);
+  g_test_add ("/mcp-client/stdio/close-while-connecting", Fixture, NULL, NULL,
+              test_close_while_connecting, fixture_teardown);
   g_test_add ("/mcp-client/http/hostile", Raw, NULL, raw_setup, test_http_hostile,
               raw_teardown);
 
