@@ -25,8 +25,9 @@
  * - `notifications/progress` goes to the call whose id is the progress
  *   token (the client puts its own id there);
  * - `notifications/message` and server-to-client requests go to the call
- *   in flight if there is exactly one (and the caller's), otherwise to
- *   "message": with several calls in flight nothing says whose they are;
+ *   in flight if there is exactly one (and it is not a handshake probe),
+ *   otherwise to "message": with several calls in flight nothing says
+ *   whose they are;
  * - everything else (list changes, resource updates) goes to "message".
  *
  * A `ping` from the upstream is answered here, whatever the channel.

@@ -8,6 +8,8 @@
 
 G_BEGIN_DECLS
 
+typedef struct _CfUpstreamTransport CfUpstreamTransport;
+
 /**
  * CfUpstreamCall:
  * @id: the JSON-RPC id the client chose
@@ -40,7 +42,7 @@ struct _CfUpstreamCall
   gatomicrefcount        ref_count;
   CfMcpClient           *client;
   GTask                 *task;
-  gpointer               transport;
+  CfUpstreamTransport   *transport;
   CfMcpClientMessageFunc on_message;
   gpointer               on_message_data;
   GCancellable          *cancellable;
@@ -88,6 +90,7 @@ typedef enum {
  * @connected: the handshake is done (the legacy HTTP GET stream opens)
  * @shutdown: stops for good: DELETE the session, or end the child
  * @get_pid: the child's process id, if any
+ * @get_session_id: the legacy HTTP session, if any
  * @stream_per_request: each request has a stream of its own, whose
  *   closing cancels it in the 2026-07-28 era
  */
