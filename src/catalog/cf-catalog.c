@@ -288,6 +288,7 @@ typedef enum {
   OP_UPDATE,
   OP_DELETE,
   OP_SYNC,
+  OP_STATUS,
 } Op;
 
 typedef struct {
@@ -556,6 +557,25 @@ prepare_update (CfCatalog *self,
   validate_and_persist (self, task, patch);
 }
 
+/* Status fields (reachable, lastSeen, counts) are the gateway's own to
+ * write: they bypass the client-facing schema and keep the version. */
+static void
+prepare_status (CfCatalog *self,
+                GTask     *task)
+{
+  WriteData *data = g_task_get_task_data (task);
+  JsonObject *existing = cf_catalog_snapshot_lookup (self->snapshot, data->kind, data->id);
+
+  if (existing == NULL)
+    {
+      write_failed (self, task, CF_CATALOG_ERROR_NOT_FOUND, "%s not found: %s",
+                    _cf_catalog_kind_label (data->kind), data->id);
+      return;
+    }
+  data->entity = merge (existing, data->input);
+  persist (self, task);
+}
+
 static void
 prepare_delete (CfCatalog *self,
                 GTask     *task)
@@ -734,6 +754,9 @@ run_pending (CfCatalog *self)
     case OP_SYNC:
       prepare_sync (self, task);
       break;
+    case OP_STATUS:
+      prepare_status (self, task);
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -817,6 +840,35 @@ cf_catalog_update_async (CfCatalog           *self,
 
   queue_write (self, OP_UPDATE, kind, id, input, cancellable, callback, user_data,
                cf_catalog_update_async);
+}
+
+/**
+ * cf_catalog_set_status_async:
+ * @self: a #CfCatalog
+ * @kind: the kind of entity
+ * @id: its id
+ * @status: fields the gateway maintains itself (reachable, lastSeen, ...),
+ *   merged in without validation
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the result; finish with cf_catalog_write_finish()
+ * @user_data: closure data
+ */
+void
+cf_catalog_set_status_async (CfCatalog           *self,
+                             CfEntityKind         kind,
+                             const char          *id,
+                             JsonObject          *status,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_return_if_fail (CF_IS_CATALOG (self));
+  g_return_if_fail (kind < CF_N_ENTITY_KINDS);
+  g_return_if_fail (id != NULL);
+  g_return_if_fail (status != NULL);
+
+  queue_write (self, OP_STATUS, kind, id, status, cancellable, callback, user_data,
+               cf_catalog_set_status_async);
 }
 
 /**

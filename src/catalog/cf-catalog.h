@@ -50,6 +50,13 @@ void               cf_catalog_update_async   (CfCatalog           *self,
                                               GCancellable        *cancellable,
                                               GAsyncReadyCallback  callback,
                                               gpointer             user_data);
+void               cf_catalog_set_status_async (CfCatalog         *self,
+                                              CfEntityKind         kind,
+                                              const char          *id,
+                                              JsonObject          *status,
+                                              GCancellable        *cancellable,
+                                              GAsyncReadyCallback  callback,
+                                              gpointer             user_data);
 JsonObject        *cf_catalog_write_finish   (CfCatalog           *self,
                                               GAsyncResult        *result,
                                               JsonArray          **out_problems,

@@ -546,22 +546,40 @@ cf_mcp_request_progress (CfMcpRequest *self,
  *
  * Returns: %TRUE if it was delivered
  */
+/**
+ * cf_mcp_request_get_log_level:
+ *
+ * Returns: the least severe level the client wants log messages of for
+ *   this request, or %CF_MCP_LOG_LEVEL_NONE when it wants none
+ */
+CfMcpLogLevel
+cf_mcp_request_get_log_level (CfMcpRequest *self)
+{
+  CfMcpLogLevel threshold;
+
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), CF_MCP_LOG_LEVEL_NONE);
+
+  threshold = self->log_level;
+  if (self->era == CF_MCP_ERA_LEGACY && self->session != NULL)
+    threshold = cf_mcp_session_get_log_level (self->session);
+  /* Legacy clients that never set a level get everything. */
+  if (self->era == CF_MCP_ERA_LEGACY && threshold == CF_MCP_LOG_LEVEL_NONE)
+    threshold = CF_MCP_LOG_LEVEL_DEBUG;
+  return threshold;
+}
+
 gboolean
 cf_mcp_request_log (CfMcpRequest  *self,
                     CfMcpLogLevel  level,
                     const char    *logger,
                     JsonNode      *data)
 {
-  CfMcpLogLevel threshold = self->log_level;
+  CfMcpLogLevel threshold;
   JsonObject *params;
 
   g_return_val_if_fail (CF_IS_MCP_REQUEST (self), FALSE);
 
-  if (self->era == CF_MCP_ERA_LEGACY && self->session != NULL)
-    threshold = cf_mcp_session_get_log_level (self->session);
-  if (self->era == CF_MCP_ERA_LEGACY && threshold == CF_MCP_LOG_LEVEL_NONE)
-    threshold = CF_MCP_LOG_LEVEL_DEBUG;
-
+  threshold = cf_mcp_request_get_log_level (self);
   if (threshold == CF_MCP_LOG_LEVEL_NONE || level < threshold)
     {
       json_node_unref (data);
