@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cf-api.h"
+#include "cf-upstream-pool.h"
 #include "cf-catalog.h"
 #include "cf-entity-schema.h"
 
@@ -14,9 +15,10 @@ struct _CfApi
 {
   GObject    parent_instance;
 
-  CfCatalog *catalog;
-  char      *version;
-  GPtrArray *mounts;
+  CfCatalog      *catalog;
+  CfUpstreamPool *pool;
+  char           *version;
+  GPtrArray      *mounts;
 };
 
 typedef struct _CfApiRequest CfApiRequest;

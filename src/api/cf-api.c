@@ -32,6 +32,7 @@ cf_api_finalize (GObject *object)
   CfApi *self = (CfApi *) object;
 
   g_clear_object (&self->catalog);
+  g_clear_object (&self->pool);
   g_clear_pointer (&self->version, g_free);
   g_clear_pointer (&self->mounts, g_ptr_array_unref);
 
@@ -607,4 +608,17 @@ cf_api_mount (CfApi        *self,
 
   /* Routes carry bare pointers into @self: the server must not outlive it. */
   g_object_set_data_full (G_OBJECT (http), "cf-api", g_object_ref (self), g_object_unref);
+}
+
+/**
+ * cf_api_set_upstream_pool:
+ * @self: a #CfApi
+ * @pool: (nullable): the upstream connections, for the refresh route
+ */
+void
+cf_api_set_upstream_pool (CfApi          *self,
+                          CfUpstreamPool *pool)
+{
+  g_return_if_fail (CF_IS_API (self));
+  g_set_object (&self->pool, pool);
 }

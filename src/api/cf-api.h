@@ -5,6 +5,7 @@
 
 #include "cf-catalog.h"
 #include "cf-http-server.h"
+#include "cf-upstream-pool.h"
 
 G_BEGIN_DECLS
 
@@ -15,5 +16,7 @@ CfApi *cf_api_new   (CfCatalog    *catalog,
                      const char   *version);
 void   cf_api_mount (CfApi        *self,
                      CfHttpServer *http);
+void   cf_api_set_upstream_pool (CfApi          *self,
+                                 CfUpstreamPool *pool);
 
 G_END_DECLS

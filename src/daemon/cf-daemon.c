@@ -44,6 +44,7 @@ struct _CfDaemon
   CfHttpServer     *http;
   CfStreamableHttp *streamable;
   CfApi            *api;
+  CfUpstreamPool   *pool;
   CfDbusService    *dbus;
   char             *listen_url;
   gint64            started;
@@ -218,6 +219,7 @@ finish_stop (gpointer user_data)
     g_warning ("Stopping with %u requests still in flight", cf_http_server_get_n_active (self->http));
 
   self->drain_id = 0;
+  cf_upstream_pool_stop (self->pool);
   cf_store_close (self->store);
   g_message ("Stopped");
   g_application_release (G_APPLICATION (self));
@@ -270,6 +272,9 @@ start_serving (CfDaemon  *self,
                                   "resources and prompts of many servers.");
   self->gateway = cf_gateway_new (self->catalog, self->mcp);
   cf_gateway_set_tool_timeout (self->gateway, config->tool_timeout_ms);
+  self->pool = cf_upstream_pool_new (self->catalog, config->separator);
+  cf_upstream_pool_set_timeout (self->pool, config->tool_timeout_ms);
+  cf_gateway_set_upstream_pool (self->gateway, self->pool);
 
   self->http = cf_http_server_new ();
   cf_http_server_set_max_body (self->http, config->max_body);
@@ -279,12 +284,15 @@ start_serving (CfDaemon  *self,
   cf_streamable_http_mount_scoped (self->streamable, self->http, "/servers",
                                    cf_gateway_lookup_scope, self->gateway);
   self->api = cf_api_new (self->catalog, PACKAGE_VERSION);
+  cf_api_set_upstream_pool (self->api, self->pool);
   cf_api_mount (self->api, self->http);
 
   if (!cf_http_server_listen (self->http, config->host, config->port, error))
     return FALSE;
 
   self->listen_url = cf_http_server_get_url (self->http);
+  /* Upstreams connect once the gateway can already serve. */
+  cf_upstream_pool_start (self->pool);
   self->sweep_id = g_timeout_add_seconds (SESSION_SWEEP_S, sweep_sessions, self);
   if (self->dbus != NULL)
     cf_dbus_service_attach (self->dbus, self->gateway);
@@ -331,6 +339,7 @@ cf_daemon_finalize (GObject *object)
   g_clear_handle_id (&self->sigint_id, g_source_remove);
   g_clear_object (&self->dbus);
   g_clear_object (&self->api);
+  g_clear_object (&self->pool);
   g_clear_object (&self->streamable);
   g_clear_object (&self->http);
   g_clear_object (&self->gateway);
