@@ -6,6 +6,7 @@
 #include "cf-catalog.h"
 #include "cf-gateway.h"
 #include "cf-mcp-request.h"
+#include "cf-upstream-pool.h"
 
 G_BEGIN_DECLS
 
@@ -16,6 +17,7 @@ struct _CfGateway
   CfCatalog   *catalog;
   CfMcpServer *server;
   SoupSession *http;
+  CfUpstreamPool *pool;
   gulong       changed_id;
   guint        tool_timeout_ms;
   guint        page_size;
@@ -44,6 +46,12 @@ void      _cf_gateway_copy_member (JsonObject        *to,
                                    JsonObject        *from,
                                    const char        *to_member,
                                    const char        *from_member);
+
+void      _cf_gateway_relay       (CfGateway         *self,
+                                   CfMcpRequest      *request,
+                                   const char        *gateway_id,
+                                   const char        *method,
+                                   JsonObject        *params);
 
 void      _cf_gateway_install_tools     (CfGateway *self);
 void      _cf_gateway_install_resources (CfGateway *self);

@@ -104,6 +104,19 @@ prompts_get (CfMcpRequest *request,
       return;
     }
 
+  if (cf_json_object_get_string (prompt, "gatewayId") != NULL)
+    {
+      JsonObject *upstream = json_object_new ();
+
+      json_object_set_string_member (upstream, "name",
+                                     cf_json_object_get_string (prompt, "originalName") ?: name);
+      if (arguments != NULL)
+        json_object_set_object_member (upstream, "arguments", cf_json_object_deep_copy (arguments));
+      _cf_gateway_relay (self, request, cf_json_object_get_string (prompt, "gatewayId"),
+                         "prompts/get", upstream);
+      return;
+    }
+
   result = cf_prompt_render (snapshot, prompt, arguments, NULL, &error);
   if (result == NULL)
     {
@@ -128,7 +141,7 @@ completion_complete (CfMcpRequest *request,
   JsonObject *ref = cf_json_object_get_object (params, "ref");
   JsonObject *argument = cf_json_object_get_object (params, "argument");
   const char *type = cf_json_object_get_string (ref, "type");
-  JsonObject *result, *completion;
+  JsonObject *result, *completion, *prompt;
 
   if (argument == NULL || cf_json_object_get_string (argument, "name") == NULL ||
       cf_json_object_get_string (argument, "value") == NULL ||
@@ -139,13 +152,26 @@ completion_complete (CfMcpRequest *request,
                                    "argument {name, value}", NULL);
       return;
     }
+  prompt = g_str_equal (type, "ref/prompt")
+           ? cf_catalog_snapshot_find_by_name (snapshot, CF_ENTITY_PROMPT,
+                                               cf_json_object_get_string (ref, "name"))
+           : NULL;
   if (g_str_equal (type, "ref/prompt") &&
-      !_cf_gateway_visible (snapshot, request, CF_ENTITY_PROMPT,
-                            cf_catalog_snapshot_find_by_name (snapshot, CF_ENTITY_PROMPT,
-                                                              cf_json_object_get_string (ref, "name"))))
+      !_cf_gateway_visible (snapshot, request, CF_ENTITY_PROMPT, prompt))
     {
       cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS,
                                    "Invalid params: unknown prompt", NULL);
+      return;
+    }
+  if (prompt != NULL && cf_json_object_get_string (prompt, "gatewayId") != NULL)
+    {
+      JsonObject *upstream = cf_json_object_deep_copy (params);
+
+      json_object_remove_member (upstream, "_meta");
+      json_object_set_string_member (cf_json_object_get_object (upstream, "ref"), "name",
+                                     cf_json_object_get_string (prompt, "originalName"));
+      _cf_gateway_relay (self, request, cf_json_object_get_string (prompt, "gatewayId"),
+                         "completion/complete", upstream);
       return;
     }
 

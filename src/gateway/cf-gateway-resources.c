@@ -138,6 +138,16 @@ resources_read (CfMcpRequest *request,
       return;
     }
 
+  if (cf_json_object_get_string (resource, "gatewayId") != NULL)
+    {
+      JsonObject *upstream = json_object_new ();
+
+      json_object_set_string_member (upstream, "uri", uri);
+      _cf_gateway_relay (self, request, cf_json_object_get_string (resource, "gatewayId"),
+                         "resources/read", upstream);
+      return;
+    }
+
   content = json_object_new ();
   json_object_set_string_member (content, "uri", uri);
   blob = cf_json_object_get_string (resource, "blob");

@@ -158,8 +158,17 @@ tools_call (CfMcpRequest *request,
       return;
     }
 
-  text = g_strdup_printf ("Tool %s belongs to an upstream gateway that is not connected", name);
-  cf_mcp_request_return (request, error_result (text));
+  {
+    JsonObject *upstream = json_object_new ();
+
+    /* Upstream, the tool goes by its original name. */
+    json_object_set_string_member (upstream, "name",
+                                   cf_json_object_get_string (tool, "originalName") ?: name);
+    if (arguments != NULL)
+      json_object_set_object_member (upstream, "arguments", cf_json_object_deep_copy (arguments));
+    _cf_gateway_relay (self, request, cf_json_object_get_string (tool, "gatewayId"),
+                       "tools/call", upstream);
+  }
 }
 
 void

@@ -58,6 +58,7 @@ cf_gateway_dispose (GObject *object)
   g_clear_object (&self->catalog);
   g_clear_object (&self->server);
   g_clear_object (&self->http);
+  g_clear_object (&self->pool);
 
   G_OBJECT_CLASS (cf_gateway_parent_class)->dispose (object);
 }
@@ -148,6 +149,21 @@ cf_gateway_set_page_size (CfGateway *self,
 {
   g_return_if_fail (CF_IS_GATEWAY (self));
   self->page_size = MAX (page_size, 1);
+}
+
+/**
+ * cf_gateway_set_upstream_pool:
+ * @self: a #CfGateway
+ * @pool: (nullable): the connections to upstream gateways
+ *
+ * Calls to federated tools, resources and prompts go through @pool.
+ */
+void
+cf_gateway_set_upstream_pool (CfGateway      *self,
+                              CfUpstreamPool *pool)
+{
+  g_return_if_fail (CF_IS_GATEWAY (self));
+  g_set_object (&self->pool, pool);
 }
 
 /**

@@ -3,6 +3,7 @@
 
 #include "cf-catalog.h"
 #include "cf-mcp-server.h"
+#include "cf-upstream-pool.h"
 
 G_BEGIN_DECLS
 
@@ -17,6 +18,8 @@ void         cf_gateway_set_tool_timeout  (CfGateway   *self,
                                            guint        msec);
 void         cf_gateway_set_page_size     (CfGateway   *self,
                                            guint        page_size);
+void         cf_gateway_set_upstream_pool (CfGateway     *self,
+                                           CfUpstreamPool *pool);
 CfMcpServer *cf_gateway_lookup_scope      (const char  *server_id,
                                            gpointer     gateway);
 

@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cf-gateway-relay"
+
+#include "config.h"
+
+#include "cf-gateway-private.h"
+#include "cf-json.h"
+#include "cf-jsonrpc.h"
+#include "cf-mcp-version.h"
+
+/* Relaying one request to the upstream that serves it: progress and log
+ * messages come back on the downstream request's own stream, in order and
+ * before the result; requests the upstream makes of the client (sampling,
+ * elicitation, roots) are put to the downstream client and the answers
+ * sent back; the upstream's result or error becomes ours.
+ *
+ * Eras are bridged here. A legacy upstream asks its questions as JSON-RPC
+ * requests during the call; a 2026-07-28 upstream answers with an
+ * InputRequiredResult instead, whose questions the relay puts to the
+ * downstream client one by one before retrying the upstream call with
+ * the answers. Either way the downstream client is asked in its own era's
+ * way by cf_mcp_request_call_client_async(). */
+
+/* An upstream that keeps asking is cut off after this many rounds. */
+#define MAX_INPUT_ROUNDS 16
+
+typedef struct {
+  CfMcpRequest *request;
+  CfMcpClient  *client;
+  JsonNode     *token;
+  char         *method;
+  JsonObject   *params;
+  JsonObject   *questions;
+  GList        *pending;
+  JsonObject   *answers;
+  char         *state;
+  guint         rounds;
+  gboolean      is_tool_call;
+} Relay;
+
+static void
+relay_free (Relay *relay)
+{
+  g_clear_object (&relay->request);
+  g_clear_object (&relay->client);
+  g_clear_pointer (&relay->token, json_node_unref);
+  g_clear_pointer (&relay->method, g_free);
+  g_clear_pointer (&relay->params, json_object_unref);
+  g_clear_pointer (&relay->questions, json_object_unref);
+  g_list_free_full (g_steal_pointer (&relay->pending), g_free);
+  g_clear_pointer (&relay->answers, json_object_unref);
+  g_clear_pointer (&relay->state, g_free);
+  g_free (relay);
+}
+
+static void send_upstream (Relay      *relay,
+                           JsonObject *params);
+
+typedef struct {
+  CfMcpClient *client;
+  JsonNode    *id;
+} ClientQuestion;
+
+static void
+on_client_answered (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  ClientQuestion *question = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) answer = cf_mcp_request_call_client_finish (CF_MCP_REQUEST (source),
+                                                                  result, &error);
+
+  if (answer != NULL && JSON_NODE_HOLDS_OBJECT (answer))
+    cf_mcp_client_respond (question->client, question->id,
+                           cf_json_object_deep_copy (json_node_get_object (answer)), NULL);
+  else if (!g_error_matches (error, CF_MCP_REQUEST_ERROR, CF_MCP_REQUEST_ERROR_INPUT_REQUIRED))
+    {
+      JsonObject *failure = json_object_new ();
+
+      json_object_set_int_member (failure, "code", error && error->domain == CF_JSONRPC_ERROR
+                                                   ? error->code : CF_JSONRPC_INTERNAL_ERROR);
+      json_object_set_string_member (failure, "message",
+                                     error ? error->message : "The client gave no result");
+      cf_mcp_client_respond (question->client, question->id, NULL, failure);
+    }
+
+  g_object_unref (question->client);
+  json_node_unref (question->id);
+  g_free (question);
+}
+
+static void
+relay_message (CfMcpClient *client,
+               JsonNode    *message,
+               gpointer     user_data)
+{
+  Relay *relay = user_data;
+  JsonObject *object = JSON_NODE_HOLDS_OBJECT (message) ? json_node_get_object (message) : NULL;
+  const char *method = cf_json_object_get_string (object, "method");
+  JsonObject *params = cf_json_object_get_object (object, "params");
+  JsonNode *id = object ? json_object_get_member (object, "id") : NULL;
+
+  if (method == NULL || cf_mcp_request_is_done (relay->request))
+    return;
+
+  if (id != NULL)
+    {
+      ClientQuestion *question = g_new0 (ClientQuestion, 1);
+
+      question->client = g_object_ref (client);
+      question->id = json_node_copy (id);
+      cf_mcp_request_call_client_async (relay->request, method,
+                                        params ? cf_json_object_deep_copy (params)
+                                               : json_object_new (),
+                                        NULL, on_client_answered, question);
+    }
+  else if (g_str_equal (method, "notifications/progress"))
+    {
+      JsonObject *copy;
+
+      /* The downstream client knows its own token only. */
+      if (relay->token == NULL || params == NULL)
+        return;
+      copy = cf_json_object_deep_copy (params);
+      json_object_set_member (copy, "progressToken", json_node_copy (relay->token));
+      cf_mcp_request_notify (relay->request, method, copy);
+    }
+  else if (g_str_equal (method, "notifications/message"))
+    {
+      CfMcpLogLevel level = cf_mcp_log_level_from_string (cf_json_object_get_string (params,
+                                                                                     "level"));
+      JsonNode *data = params ? json_object_get_member (params, "data") : NULL;
+
+      if (level != CF_MCP_LOG_LEVEL_NONE && data != NULL)
+        cf_mcp_request_log (relay->request, level, cf_json_object_get_string (params, "logger"),
+                            cf_json_node_deep_copy (data));
+    }
+  else
+    cf_mcp_request_notify (relay->request, method,
+                           params ? cf_json_object_deep_copy (params) : NULL);
+}
+
+static JsonObject *
+error_result (const char *text)
+{
+  JsonObject *result = json_object_new ();
+  JsonArray *content = json_array_new ();
+  JsonObject *block = json_object_new ();
+
+  json_object_set_string_member (block, "type", "text");
+  json_object_set_string_member (block, "text", text);
+  json_array_add_object_element (content, block);
+  json_object_set_array_member (result, "content", content);
+  json_object_set_boolean_member (result, "isError", TRUE);
+  return result;
+}
+
+/* A tool the upstream cannot run is a tool error the model can read; any
+ * other request fails as a protocol error. */
+static void
+relay_failure (Relay      *relay,
+               const char *message)
+{
+  if (relay->is_tool_call)
+    cf_mcp_request_return (relay->request, error_result (message));
+  else
+    cf_mcp_request_return_error (relay->request, CF_JSONRPC_INTERNAL_ERROR, message, NULL);
+}
+
+static void ask_next (Relay *relay);
+
+static void
+on_input_answered (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Relay *relay = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) answer = cf_mcp_request_call_client_finish (CF_MCP_REQUEST (source),
+                                                                  result, &error);
+  g_autofree char *key = NULL;
+
+  /* A 2026-07-28 downstream client was answered with its own
+   * InputRequiredResult: the relay starts again when it retries. */
+  if (g_error_matches (error, CF_MCP_REQUEST_ERROR, CF_MCP_REQUEST_ERROR_INPUT_REQUIRED) ||
+      cf_mcp_request_is_done (relay->request))
+    {
+      relay_free (relay);
+      return;
+    }
+  if (answer == NULL)
+    {
+      g_autofree char *message = g_strdup_printf ("The client could not answer the upstream "
+                                                  "server: %s", error->message);
+      relay_failure (relay, message);
+      relay_free (relay);
+      return;
+    }
+
+  key = relay->pending->data;
+  relay->pending = g_list_delete_link (relay->pending, relay->pending);
+  json_object_set_member (relay->answers, key, json_node_ref (answer));
+  ask_next (relay);
+}
+
+static void
+ask_next (Relay *relay)
+{
+  JsonObject *retry;
+
+  if (relay->pending == NULL)
+    {
+      retry = cf_json_object_deep_copy (relay->params);
+      json_object_set_object_member (retry, "inputResponses", g_steal_pointer (&relay->answers));
+      if (relay->state != NULL)
+        json_object_set_string_member (retry, "requestState", relay->state);
+      send_upstream (relay, retry);
+      return;
+    }
+
+  {
+    JsonObject *question = cf_json_object_get_object (relay->questions, relay->pending->data);
+    const char *method = cf_json_object_get_string (question, "method");
+    JsonObject *params = cf_json_object_get_object (question, "params");
+
+    if (method == NULL)
+      {
+        relay_failure (relay, "The upstream server asked an invalid question");
+        relay_free (relay);
+        return;
+      }
+    cf_mcp_request_call_client_async (relay->request, method,
+                                      params ? cf_json_object_deep_copy (params)
+                                             : json_object_new (),
+                                      NULL, on_input_answered, relay);
+  }
+}
+
+/* Returns %TRUE if the relay goes on asking. */
+static gboolean
+start_input_round (Relay      *relay,
+                   JsonObject *answer)
+{
+  JsonObject *questions = cf_json_object_get_object (answer, "inputRequests");
+
+  if (g_strcmp0 (cf_json_object_get_string (answer, "resultType"), "input_required") != 0)
+    return FALSE;
+  if (++relay->rounds > MAX_INPUT_ROUNDS)
+    {
+      relay_failure (relay, "The upstream server kept asking for input");
+      return FALSE;
+    }
+
+  g_clear_pointer (&relay->questions, json_object_unref);
+  g_list_free_full (g_steal_pointer (&relay->pending), g_free);
+  g_clear_pointer (&relay->answers, json_object_unref);
+  g_clear_pointer (&relay->state, g_free);
+  relay->questions = questions ? cf_json_object_deep_copy (questions) : json_object_new ();
+  relay->answers = json_object_new ();
+  relay->state = g_strdup (cf_json_object_get_string (answer, "requestState"));
+  {
+    g_autoptr(GList) names = json_object_get_members (relay->questions);
+
+    for (GList *l = names; l != NULL; l = l->next)
+      relay->pending = g_list_append (relay->pending, g_strdup (l->data));
+  }
+  ask_next (relay);
+  return TRUE;
+}
+
+static void
+on_relayed (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Relay *relay = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) response = cf_mcp_client_request_finish (CF_MCP_CLIENT (source), result,
+                                                               &error);
+  JsonObject *object = response && JSON_NODE_HOLDS_OBJECT (response)
+                       ? json_node_get_object (response) : NULL;
+  JsonObject *answer = cf_json_object_get_object (object, "result");
+  JsonObject *failure = cf_json_object_get_object (object, "error");
+
+  if (answer != NULL && start_input_round (relay, answer))
+    return;
+  if (cf_mcp_request_is_done (relay->request))
+    ;
+  else if (answer != NULL)
+    cf_mcp_request_return (relay->request, cf_json_object_deep_copy (answer));
+  else if (failure != NULL)
+    {
+      JsonNode *data = json_object_get_member (failure, "data");
+      gint64 code = CF_JSONRPC_INTERNAL_ERROR;
+
+      cf_json_object_get_int (failure, "code", &code);
+      cf_mcp_request_return_error (relay->request, (int) code,
+                                   cf_json_object_get_string (failure, "message") ?: "Upstream error",
+                                   data ? cf_json_node_deep_copy (data) : NULL);
+    }
+  else if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_autofree char *message = g_strdup_printf ("The upstream server failed: %s",
+                                                  error->message);
+      relay_failure (relay, message);
+    }
+  else if (error == NULL)
+    relay_failure (relay, "The upstream server sent an answer without result or error");
+
+  relay_free (relay);
+}
+
+/**
+ * _cf_gateway_relay:
+ * @self: the gateway
+ * @request: the downstream request
+ * @gateway_id: the upstream that serves it
+ * @method: the method to call upstream
+ * @params: (transfer full): its params, names already the upstream's
+ */
+void
+_cf_gateway_relay (CfGateway    *self,
+                   CfMcpRequest *request,
+                   const char   *gateway_id,
+                   const char   *method,
+                   JsonObject   *params)
+{
+  CfMcpClient *client = self->pool ? cf_upstream_pool_get_client (self->pool, gateway_id) : NULL;
+  JsonObject *meta = cf_json_object_get_object (cf_mcp_request_get_params (request), "_meta");
+  JsonNode *token = meta ? json_object_get_member (meta, "progressToken") : NULL;
+  Relay *relay = g_new0 (Relay, 1);
+
+  relay->request = g_object_ref (request);
+  relay->is_tool_call = g_str_equal (method, "tools/call");
+  if (client == NULL)
+    {
+      relay_failure (relay, "The upstream server of this item is not connected");
+      relay_free (relay);
+      json_object_unref (params);
+      return;
+    }
+
+  relay->client = g_object_ref (client);
+  relay->method = g_strdup (method);
+  relay->token = token ? json_node_copy (token) : NULL;
+  relay->params = params;
+  send_upstream (relay, cf_json_object_deep_copy (params));
+}
+
+static void
+send_upstream (Relay      *relay,
+               JsonObject *params)
+{
+  CfMcpLogLevel level = cf_mcp_request_get_log_level (relay->request);
+  JsonObject *meta = json_object_new ();
+
+  if (relay->token != NULL)
+    json_object_set_member (meta, "progressToken", json_node_copy (relay->token));
+  /* A 2026-07-28 upstream logs only when a request asks for a level. */
+  if (level != CF_MCP_LOG_LEVEL_NONE &&
+      cf_mcp_client_get_era (relay->client) == CF_MCP_ERA_MODERN)
+    json_object_set_string_member (meta, "io.modelcontextprotocol/logLevel",
+                                   cf_mcp_log_level_to_string (level));
+  if (json_object_get_size (meta) > 0)
+    json_object_set_object_member (params, "_meta", meta);
+  else
+    json_object_unref (meta);
+
+  cf_mcp_client_request_async (relay->client, relay->method, params, relay_message, relay,
+                               cf_mcp_request_get_cancellable (relay->request), on_relayed,
+                               relay);
+}
