@@ -33,4 +33,7 @@ void        cf_conformance_assert_expectations (GHashTable  *checks,
                                         const CfExpectation *expectations,
                                         gsize                n_expectations);
 
+extern const CfExpectation cf_conformance_fixture_expectations[];
+extern const gsize cf_conformance_n_fixture_expectations;
+
 G_END_DECLS

@@ -9,28 +9,6 @@
  * it asserts that the fixture's content is what the checks saw, since many
  * checks pass on the shape of a reply alone. */
 
-static const CfExpectation fixture_expectations[] = {
-  { "tools-call-simple-text", "$.result.content[0].text",
-    "This is a simple text response for testing." },
-  { "tools-call-error", "$.result.content[0].text",
-    "This tool intentionally returns an error for testing" },
-  { "tools-call-error", "$.result.isError", "true" },
-  { "tools-call-sampling", "$.result.content[0].text",
-    "LLM response: This is a test response from the client" },
-  { "tools-call-elicitation", "$.result.content[0].text", "User response: action=accept" },
-  { "tools-call-elicitation", "$.result.content[0].text", "testuser" },
-  { "tools-call-with-progress", "$.progressNotifications[*].progress", "[0,50,100]" },
-  { "tools-call-with-logging", "$.logs[*].data",
-    "[\"Tool execution started\",\"Tool processing data\",\"Tool execution completed\"]" },
-  { "tools-list", "$.toolCount", "14" },
-  { "tools-list", "$.tools", "test_elicitation_sep1330_enums" },
-  { "tools-list", "$.tools", "json_schema_2020_12_tool" },
-  { "resources-list", "$.resources", "test://watched-resource" },
-  { "resources-templates-read", "$.content", "Data for ID: 123" },
-  { "prompts-list", "$.promptCount", "4" },
-  { "prompts-get-with-args", "$.messages[0].content.text",
-    "arg1='testValue1', arg2='testValue2'" },
-};
 
 static void
 test_fixture_http (void)
@@ -53,8 +31,8 @@ test_fixture_http (void)
   g_assert_cmpuint (failed, ==, 0);
   g_assert_cmpuint (passed, >=, 43);
   g_assert_cmpuint (g_hash_table_size (checks), ==, 32);
-  cf_conformance_assert_expectations (checks, fixture_expectations,
-                                      G_N_ELEMENTS (fixture_expectations));
+  cf_conformance_assert_expectations (checks, cf_conformance_fixture_expectations,
+                                      cf_conformance_n_fixture_expectations);
 }
 
 int

@@ -101,6 +101,55 @@ test_gateway_registry (void)
   cf_daemon_harness_free (d);
 }
 
+static void
+wait_for_tools (CfDaemonHarness *d,
+                const char      *gateway_id,
+                guint            expected)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/tools?gateway_id=%s", gateway_id);
+  gint64 deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+  guint n = 0;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(JsonNode) list = cf_harness_request (d, "GET", path, NULL, NULL, NULL, NULL);
+
+      if ((n = json_array_get_length (json_node_get_array (list))) == expected)
+        break;
+      g_usleep (100 * 1000);
+    }
+  g_assert_cmpuint (n, ==, expected);
+}
+
+/* The whole suite through the gateway federating the fixture over stdio,
+ * names unprefixed: everything the fixture passes must pass relayed. */
+static void
+test_gateway_federating_stdio (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("cf-conformance-fed-XXXXXX", NULL);
+  g_autofree char *db = g_build_filename (dir, "gateway.db", NULL);
+  CfDaemonHarness *d = cf_daemon_harness_start (db, NULL);
+  g_autofree char *url = g_strconcat (d->url, "/mcp", NULL);
+  g_autofree char *body = g_strdup_printf (
+      "{\"name\":\"fixture\",\"transport\":\"STDIO\",\"command\":\"%s\","
+      "\"args\":[\"--stdio\"],\"prefix_mode\":\"never\"}", g_getenv ("CF_TEST_FIXTURE"));
+  g_autoptr(JsonObject) gateway = cf_harness_create (d, "gateways", body);
+  const char *suite[] = { "--suite", "all", NULL };
+  g_autoptr(GHashTable) checks = NULL;
+  guint passed, failed;
+
+  wait_for_tools (d, json_object_get_string_member (gateway, "id"), 14);
+  checks = cf_conformance_run (url, suite, &passed, &failed);
+  cf_conformance_assert_clean (checks);
+  g_assert_cmpuint (failed, ==, 0);
+  g_assert_cmpuint (passed, >=, 43);
+  cf_conformance_assert_expectations (checks, cf_conformance_fixture_expectations,
+                                      cf_conformance_n_fixture_expectations);
+
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -108,6 +157,7 @@ main (int   argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/conformance/gateway/registry", test_gateway_registry);
+  g_test_add_func ("/conformance/gateway/federating-stdio", test_gateway_federating_stdio);
 
   return g_test_run ();
 }

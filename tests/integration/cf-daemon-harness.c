@@ -38,6 +38,42 @@ on_line (GObject      *source,
     *line = g_strdup ("");
 }
 
+/**
+ * cf_harness_spawn:
+ * @argv: a server's command line; it prints one line (its URL) first
+ * @out_first_line: (out): that line
+ *
+ * Returns: (transfer full): the process, which dies with the test
+ */
+GSubprocess *
+cf_harness_spawn (const char * const  *argv,
+                  char               **out_first_line)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+      G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GDataInputStream) lines = NULL;
+  g_autoptr(GError) error = NULL;
+  GSubprocess *process;
+  gboolean expired = FALSE;
+  char *line = NULL;
+  guint deadline;
+
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  process = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+
+  lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
+  g_data_input_stream_read_line_async (lines, G_PRIORITY_DEFAULT, NULL, on_line, &line);
+  deadline = g_timeout_add_seconds (START_TIMEOUT_S, on_deadline, &expired);
+  while (line == NULL && !expired)
+    g_main_context_iteration (NULL, TRUE);
+  if (!expired)
+    g_source_remove (deadline);
+  g_assert_nonnull (line);
+  *out_first_line = line;
+  return process;
+}
+
 CfDaemonHarness *
 cf_daemon_harness_start (const char         *db_path,
                          const char * const *extra_env)

@@ -17,6 +17,8 @@ typedef struct {
   SoupSession *http;
 } CfDaemonHarness;
 
+GSubprocess     *cf_harness_spawn         (const char * const *argv,
+                                           char            **out_first_line);
 CfDaemonHarness *cf_daemon_harness_start  (const char       *db_path,
                                            const char * const *extra_env);
 int              cf_daemon_harness_stop   (CfDaemonHarness  *self);

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "cf-daemon-harness.h"
+#include "cf-json.h"
+
+/* Upstream MCP servers registered through the REST API, as a user does:
+ * the C fixture server over stdio (spawned by the gateway) and over
+ * Streamable HTTP, its catalog synced, its tools called through the
+ * gateway with their notifications relayed. */
+
+#define SYNC_TIMEOUT_US (15 * G_USEC_PER_SEC)
+
+static char *
+temp_db (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("cf-federation-XXXXXX", NULL);
+
+  g_assert_nonnull (dir);
+  return g_build_filename (dir, "gateway.db", NULL);
+}
+
+static guint
+count_tools (CfDaemonHarness *d,
+             const char      *gateway_id)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/tools?gateway_id=%s", gateway_id);
+  g_autoptr(JsonNode) list = NULL;
+  guint status = 0;
+
+  list = cf_harness_request (d, "GET", path, NULL, NULL, &status, NULL);
+  g_assert_cmpuint (status, ==, 200);
+  return json_array_get_length (json_node_get_array (list));
+}
+
+/* Registration connects in the background: wait, bounded, for the sync. */
+static void
+wait_for_tools (CfDaemonHarness *d,
+                const char      *gateway_id,
+                guint            expected)
+{
+  gint64 deadline = g_get_monotonic_time () + SYNC_TIMEOUT_US;
+  guint n = 0;
+
+  while (g_get_monotonic_time () < deadline && (n = count_tools (d, gateway_id)) != expected)
+    g_usleep (100 * 1000);
+  g_assert_cmpuint (n, ==, expected);
+}
+
+static JsonObject *
+rpc_result (JsonNode *response)
+{
+  JsonObject *object;
+
+  g_assert_nonnull (response);
+  object = json_node_get_object (response);
+  if (!json_object_has_member (object, "result"))
+    g_error ("expected a result: %s", cf_json_to_string (response, NULL));
+  return json_object_get_object_member (object, "result");
+}
+
+static const char *
+first_text (JsonObject *result)
+{
+  JsonArray *content = json_object_get_array_member (result, "content");
+
+  return json_object_get_string_member (json_array_get_object_element (content, 0), "text");
+}
+
+static JsonNode *
+call_tool (CfDaemonHarness *d,
+           const char      *name,
+           const char      *extra)
+{
+  g_autofree char *body = g_strdup_printf (
+      "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"%s\"%s}}",
+      name, extra ? extra : "");
+  guint status = 0;
+  JsonNode *reply = cf_harness_request (d, "POST", "/mcp", body, NULL, &status, NULL);
+
+  g_assert_cmpuint (status, ==, 200);
+  return reply;
+}
+
+static void
+test_stdio_upstream (void)
+{
+  const char *fixture = g_getenv ("CF_TEST_FIXTURE");
+  g_autofree char *db = temp_db ();
+  CfDaemonHarness *d = cf_daemon_harness_start (db, NULL);
+  g_autofree char *body = g_strdup_printf (
+      "{\"name\":\"fixture\",\"transport\":\"STDIO\",\"command\":\"%s\",\"args\":[\"--stdio\"],"
+      "\"prefix_mode\":\"never\"}", fixture);
+  g_autoptr(JsonObject) gateway = cf_harness_create (d, "gateways", body);
+  const char *id = json_object_get_string_member (gateway, "id");
+  g_autoptr(JsonNode) simple = NULL;
+  g_autoptr(JsonNode) failing = NULL;
+  g_autoptr(JsonNode) status_node = NULL;
+  g_autofree char *path = g_strdup_printf ("/v1/gateways/%s", id);
+  guint status;
+
+  wait_for_tools (d, id, 14);
+
+  simple = call_tool (d, "test_simple_text", NULL);
+  g_assert_cmpstr (first_text (rpc_result (simple)), ==,
+                   "This is a simple text response for testing.");
+  failing = call_tool (d, "test_error_handling", ",\"arguments\":{}");
+  g_assert_true (json_object_get_boolean_member (rpc_result (failing), "isError"));
+
+  status_node = cf_harness_request (d, "GET", path, NULL, NULL, &status, NULL);
+  g_assert_true (json_object_get_boolean_member (json_node_get_object (status_node), "reachable"));
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (status_node), "toolCount"),
+                   ==, 14);
+
+  /* Deleting the gateway removes what it contributed. */
+  {
+    g_autoptr(JsonNode) deleted = cf_harness_request (d, "DELETE", path, NULL, NULL, &status,
+                                                      NULL);
+    g_assert_cmpuint (status, ==, 200);
+    g_assert_cmpuint (count_tools (d, id), ==, 0);
+  }
+
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+}
+
+static void
+test_http_upstream (void)
+{
+  const char *fixture = g_getenv ("CF_TEST_FIXTURE");
+  const char *argv[] = { fixture, "--port", "0", NULL };
+  g_autoptr(GSubprocess) upstream = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *db = temp_db ();
+  g_autofree char *body = NULL;
+  g_autoptr(JsonObject) gateway = NULL;
+  g_autoptr(JsonNode) progress = NULL;
+  CfDaemonHarness *d;
+
+  upstream = cf_harness_spawn (argv, &url);
+
+  d = cf_daemon_harness_start (db, NULL);
+  body = g_strdup_printf ("{\"name\":\"Far Fixture\",\"url\":\"%s\",\"transport\":\"streamablehttp\"}",
+                          url);
+  gateway = cf_harness_create (d, "gateways", body);
+  wait_for_tools (d, json_object_get_string_member (gateway, "id"), 14);
+
+  /* Prefixed as ContextForge does: slug of the gateway, separator, slug. */
+  progress = call_tool (d, "far-fixture-test-tool-with-progress",
+                        ",\"arguments\":{},\"_meta\":{\"progressToken\":\"p-1\"}");
+  g_assert_cmpstr (first_text (rpc_result (progress)), ==,
+                   "Tool with progress executed successfully");
+
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+  g_subprocess_force_exit (upstream);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/federation/stdio", test_stdio_upstream);
+  g_test_add_func ("/federation/http", test_http_upstream);
+
+  return g_test_run ();
+}
