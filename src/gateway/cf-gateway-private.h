@@ -47,6 +47,7 @@ void      _cf_gateway_copy_member (JsonObject        *to,
                                    const char        *to_member,
                                    const char        *from_member);
 
+JsonObject *_cf_gateway_tool_error (const char        *text);
 void      _cf_gateway_relay       (CfGateway         *self,
                                    CfMcpRequest      *request,
                                    const char        *gateway_id,

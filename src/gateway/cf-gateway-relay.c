@@ -141,21 +141,6 @@ relay_message (CfMcpClient *client,
                            params ? cf_json_object_deep_copy (params) : NULL);
 }
 
-static JsonObject *
-error_result (const char *text)
-{
-  JsonObject *result = json_object_new ();
-  JsonArray *content = json_array_new ();
-  JsonObject *block = json_object_new ();
-
-  json_object_set_string_member (block, "type", "text");
-  json_object_set_string_member (block, "text", text);
-  json_array_add_object_element (content, block);
-  json_object_set_array_member (result, "content", content);
-  json_object_set_boolean_member (result, "isError", TRUE);
-  return result;
-}
-
 /* A tool the upstream cannot run is a tool error the model can read; any
  * other request fails as a protocol error. */
 static void
@@ -163,7 +148,7 @@ relay_failure (Relay      *relay,
                const char *message)
 {
   if (relay->is_tool_call)
-    cf_mcp_request_return (relay->request, error_result (message));
+    cf_mcp_request_return (relay->request, _cf_gateway_tool_error (message));
   else
     cf_mcp_request_return_error (relay->request, CF_JSONRPC_INTERNAL_ERROR, message, NULL);
 }

@@ -72,21 +72,6 @@ missing_arguments (JsonObject *tool,
   return missing->len > 0 ? g_strdup (missing->str) : NULL;
 }
 
-static JsonObject *
-error_result (const char *text)
-{
-  JsonObject *result = json_object_new ();
-  JsonArray *content = json_array_new ();
-  JsonObject *block = json_object_new ();
-
-  json_object_set_string_member (block, "type", "text");
-  json_object_set_string_member (block, "text", text);
-  json_array_add_object_element (content, block);
-  json_object_set_array_member (result, "content", content);
-  json_object_set_boolean_member (result, "isError", TRUE);
-  return result;
-}
-
 static void
 on_rest_called (GObject      *source,
                 GAsyncResult *result,
@@ -146,7 +131,7 @@ tools_call (CfMcpRequest *request,
   if (missing != NULL)
     {
       text = g_strdup_printf ("Missing required argument(s) for %s: %s", name, missing);
-      cf_mcp_request_return (request, error_result (text));
+      cf_mcp_request_return (request, _cf_gateway_tool_error (text));
       return;
     }
 

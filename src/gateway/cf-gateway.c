@@ -294,3 +294,27 @@ _cf_gateway_copy_member (JsonObject *to,
   if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
     json_object_set_member (to, to_member, json_node_copy (node));
 }
+
+/**
+ * _cf_gateway_tool_error:
+ * @text: what went wrong, for the model to read
+ *
+ * Per MCP, a tool that fails (bad arguments, an upstream that is down)
+ * answers with a result flagged isError, not with a protocol error.
+ *
+ * Returns: (transfer full): a CallToolResult
+ */
+JsonObject *
+_cf_gateway_tool_error (const char *text)
+{
+  JsonObject *result = json_object_new ();
+  JsonArray *content = json_array_new ();
+  JsonObject *block = json_object_new ();
+
+  json_object_set_string_member (block, "type", "text");
+  json_object_set_string_member (block, "text", text);
+  json_array_add_object_element (content, block);
+  json_object_set_array_member (result, "content", content);
+  json_object_set_boolean_member (result, "isError", TRUE);
+  return result;
+}

@@ -218,3 +218,25 @@ cf_harness_create (CfDaemonHarness *self,
   g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
   return json_object_ref (json_node_get_object (node));
 }
+
+/* The "result" of a JSON-RPC response, failing the test on an error. */
+JsonObject *
+cf_harness_rpc_result (JsonNode *response)
+{
+  JsonObject *object;
+
+  g_assert_nonnull (response);
+  object = json_node_get_object (response);
+  if (!json_object_has_member (object, "result"))
+    g_error ("expected a result: %s", cf_json_to_string (response, NULL));
+  return json_object_get_object_member (object, "result");
+}
+
+/* The text of a tool result's first content block. */
+const char *
+cf_harness_first_text (JsonObject *result)
+{
+  JsonArray *content = json_object_get_array_member (result, "content");
+
+  return json_object_get_string_member (json_array_get_object_element (content, 0), "text");
+}

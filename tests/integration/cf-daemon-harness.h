@@ -31,6 +31,8 @@ JsonNode        *cf_harness_request       (CfDaemonHarness  *self,
                                            const char * const *headers,
                                            guint            *out_status,
                                            SoupMessageHeaders **out_headers);
+JsonObject      *cf_harness_rpc_result    (JsonNode         *response);
+const char      *cf_harness_first_text    (JsonObject       *result);
 JsonObject      *cf_harness_create        (CfDaemonHarness  *self,
                                            const char       *collection,
                                            const char       *body);

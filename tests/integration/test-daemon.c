@@ -134,26 +134,6 @@ temp_db (void)
   return g_build_filename (dir, "gateway.db", NULL);
 }
 
-static JsonObject *
-rpc_result (JsonNode *response)
-{
-  JsonObject *object;
-
-  g_assert_nonnull (response);
-  object = json_node_get_object (response);
-  if (!json_object_has_member (object, "result"))
-    g_error ("expected a result: %s", cf_json_to_string (response, NULL));
-  return json_object_get_object_member (object, "result");
-}
-
-static const char *
-first_text (JsonObject *result)
-{
-  JsonArray *content = json_object_get_array_member (result, "content");
-
-  return json_object_get_string_member (json_array_get_object_element (content, 0), "text");
-}
-
 static void
 populate (CfDaemonHarness *d,
           guint            port)
@@ -216,7 +196,7 @@ test_two_eras (void)
   /* A 2025-03-26 client opens a session... */
   init = cf_harness_request (d, "POST", "/mcp", legacy_init, NULL, &status, &headers);
   g_assert_cmpuint (status, ==, 200);
-  g_assert_cmpstr (json_object_get_string_member (rpc_result (init), "protocolVersion"), ==,
+  g_assert_cmpstr (json_object_get_string_member (cf_harness_rpc_result (init), "protocolVersion"), ==,
                    "2025-03-26");
   session = soup_message_headers_get_one (headers, "Mcp-Session-Id");
   g_assert_nonnull (session);
@@ -228,7 +208,7 @@ test_two_eras (void)
       "\"io.modelcontextprotocol/clientCapabilities\":{}}}}",
       discover_headers, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
-  g_assert_true (json_object_has_member (rpc_result (discover), "supportedVersions"));
+  g_assert_true (json_object_has_member (cf_harness_rpc_result (discover), "supportedVersions"));
 
   modern = cf_harness_request (d, "POST", "/mcp",
       "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"add\","
@@ -237,8 +217,8 @@ test_two_eras (void)
       "\"io.modelcontextprotocol/clientCapabilities\":{}}}}",
       modern_headers, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
-  g_assert_cmpstr (first_text (rpc_result (modern)), ==, "{\"sum\":42}");
-  g_assert_cmpstr (json_object_get_string_member (rpc_result (modern), "resultType"), ==,
+  g_assert_cmpstr (cf_harness_first_text (cf_harness_rpc_result (modern)), ==, "{\"sum\":42}");
+  g_assert_cmpstr (json_object_get_string_member (cf_harness_rpc_result (modern), "resultType"), ==,
                    "complete");
 
   {
@@ -248,22 +228,22 @@ test_two_eras (void)
         "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"echo-body\","
         "\"arguments\":{\"msg\":\"hi\"}}}", h, &status, NULL);
     g_assert_cmpuint (status, ==, 200);
-    g_assert_cmpstr (first_text (rpc_result (legacy)), ==,
+    g_assert_cmpstr (cf_harness_first_text (cf_harness_rpc_result (legacy)), ==,
                      "{\"method\":\"POST\",\"body\":{\"msg\":\"hi\"}}");
-    g_assert_false (json_object_has_member (rpc_result (legacy), "resultType"));
+    g_assert_false (json_object_has_member (cf_harness_rpc_result (legacy), "resultType"));
 
     /* An upstream failure is a tool error the model can read. */
     failing = cf_harness_request (d, "POST", "/mcp",
         "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"broken\"}}",
         h, &status, NULL);
-    g_assert_true (json_object_get_boolean_member (rpc_result (failing), "isError"));
-    g_assert_nonnull (strstr (first_text (rpc_result (failing)), "HTTP 503"));
+    g_assert_true (json_object_get_boolean_member (cf_harness_rpc_result (failing), "isError"));
+    g_assert_nonnull (strstr (cf_harness_first_text (cf_harness_rpc_result (failing)), "HTTP 503"));
 
     prompt = cf_harness_request (d, "POST", "/mcp",
         "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"prompts/get\",\"params\":{\"name\":\"greet\","
         "\"arguments\":{\"who\":\"ada\",\"excited\":\"yes\"}}}", h, &status, NULL);
     {
-      JsonArray *messages = json_object_get_array_member (rpc_result (prompt), "messages");
+      JsonArray *messages = json_object_get_array_member (cf_harness_rpc_result (prompt), "messages");
       JsonObject *content = json_object_get_object_member (
           json_array_get_object_element (messages, 0), "content");
 
@@ -312,7 +292,7 @@ test_persistence (void)
       "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}", NULL, &status, NULL);
   g_free (path);
   g_assert_cmpuint (status, ==, 200);
-  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (rpc_result (list),
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (cf_harness_rpc_result (list),
                                                                          "tools")), ==, 1);
 
   g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
@@ -405,7 +385,7 @@ test_graceful_stop (void)
   g_thread_join (thread);
 
   g_assert_cmpuint (call.status, ==, 200);
-  g_assert_cmpstr (first_text (rpc_result (call.reply)), ==, "{\"slow\":true}");
+  g_assert_cmpstr (cf_harness_first_text (cf_harness_rpc_result (call.reply)), ==, "{\"slow\":true}");
   json_node_unref (call.reply);
   cf_daemon_harness_free (d);
   upstream_stop (up);

@@ -53,26 +53,6 @@ wait_for_tools (CfDaemonHarness *d,
   g_assert_cmpuint (n, ==, expected);
 }
 
-static JsonObject *
-rpc_result (JsonNode *response)
-{
-  JsonObject *object;
-
-  g_assert_nonnull (response);
-  object = json_node_get_object (response);
-  if (!json_object_has_member (object, "result"))
-    g_error ("expected a result: %s", cf_json_to_string (response, NULL));
-  return json_object_get_object_member (object, "result");
-}
-
-static const char *
-first_text (JsonObject *result)
-{
-  JsonArray *content = json_object_get_array_member (result, "content");
-
-  return json_object_get_string_member (json_array_get_object_element (content, 0), "text");
-}
-
 static JsonNode *
 call_tool (CfDaemonHarness *d,
            const char      *name,
@@ -108,10 +88,10 @@ test_stdio_upstream (void)
   wait_for_tools (d, id, 14);
 
   simple = call_tool (d, "test_simple_text", NULL);
-  g_assert_cmpstr (first_text (rpc_result (simple)), ==,
+  g_assert_cmpstr (cf_harness_first_text (cf_harness_rpc_result (simple)), ==,
                    "This is a simple text response for testing.");
   failing = call_tool (d, "test_error_handling", ",\"arguments\":{}");
-  g_assert_true (json_object_get_boolean_member (rpc_result (failing), "isError"));
+  g_assert_true (json_object_get_boolean_member (cf_harness_rpc_result (failing), "isError"));
 
   status_node = cf_harness_request (d, "GET", path, NULL, NULL, &status, NULL);
   g_assert_true (json_object_get_boolean_member (json_node_get_object (status_node), "reachable"));
@@ -154,7 +134,7 @@ test_http_upstream (void)
   /* Prefixed as ContextForge does: slug of the gateway, separator, slug. */
   progress = call_tool (d, "far-fixture-test-tool-with-progress",
                         ",\"arguments\":{},\"_meta\":{\"progressToken\":\"p-1\"}");
-  g_assert_cmpstr (first_text (rpc_result (progress)), ==,
+  g_assert_cmpstr (cf_harness_first_text (cf_harness_rpc_result (progress)), ==,
                    "Tool with progress executed successfully");
 
   g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
