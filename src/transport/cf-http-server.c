@@ -192,7 +192,8 @@ middleware_body_limit (CfHttpServer      *self,
 {
   SoupMessageBody *body = soup_server_message_get_request_body (msg);
 
-  if (body->length <= (goffset) self->max_body)
+  if (body->length <= (goffset) self->max_body &&
+      g_object_get_data (G_OBJECT (msg), "cf-too-large") == NULL)
     return TRUE;
   cf_http_respond_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
                          "Payload Too Large: the request body exceeds the limit");
@@ -220,110 +221,14 @@ run_route (SoupServer        *soup,
   route->handler (self, msg, path, query, route->user_data);
 }
 
-/* After a 413 the client may still be sending its body; closing with
- * unread data would make the kernel reset the connection before the
- * client reads the answer. So drain what comes, bounded, then close. */
-#define LINGER_BYTES (64 * 1024 * 1024)
-#define LINGER_USEC (10 * G_USEC_PER_SEC)
-#define LINGER_IDLE_MS 1000
-
-typedef struct {
-  GIOStream    *stream;
-  GCancellable *idle;
-  char         *reply;
-  guint8        buffer[16384];
-  gsize         drained;
-  gint64        deadline;
-  guint         idle_id;
-} Rejection;
-
+/* An oversized body is not kept: libsoup still reads what the client
+ * sends (to keep the connection in step), but discards it. */
 static void
-rejection_free (Rejection *r)
+stop_accumulating (SoupServerMessage *msg)
 {
-  g_clear_handle_id (&r->idle_id, g_source_remove);
-  g_io_stream_close_async (r->stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
-  g_object_unref (r->stream);
-  g_object_unref (r->idle);
-  g_free (r->reply);
-  g_free (r);
-}
-
-static gboolean
-on_linger_idle (gpointer user_data)
-{
-  Rejection *r = user_data;
-
-  r->idle_id = 0;
-  g_cancellable_cancel (r->idle);
-  return G_SOURCE_REMOVE;
-}
-
-static void drain_next (Rejection *r);
-
-static void
-on_drained (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  Rejection *r = user_data;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, NULL);
-
-  g_clear_handle_id (&r->idle_id, g_source_remove);
-  if (n <= 0 || (r->drained += n) > LINGER_BYTES || g_get_monotonic_time () > r->deadline)
-    rejection_free (r);
-  else
-    drain_next (r);
-}
-
-static void
-drain_next (Rejection *r)
-{
-  /* A client that sends nothing more is not waited for. */
-  r->idle_id = g_timeout_add (LINGER_IDLE_MS, on_linger_idle, r);
-  g_input_stream_read_async (g_io_stream_get_input_stream (r->stream), r->buffer,
-                             sizeof r->buffer, G_PRIORITY_LOW, r->idle, on_drained, r);
-}
-
-static void
-on_rejected_written (GObject      *source,
-                     GAsyncResult *result,
-                     gpointer      user_data)
-{
-  Rejection *r = user_data;
-
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL))
-    {
-      rejection_free (r);
-      return;
-    }
-  if (G_IS_SOCKET_CONNECTION (r->stream))
-    g_socket_shutdown (g_socket_connection_get_socket (G_SOCKET_CONNECTION (r->stream)),
-                       FALSE, TRUE, NULL);
-  drain_next (r);
-}
-
-/* libsoup would read the whole body before anyone could answer: take the
- * connection from it, answer 413 on the raw stream and close. */
-static void
-reject_too_large (SoupServerMessage *msg)
-{
-  Rejection *r;
-  GIOStream *stream;
-
-  g_object_set_data (G_OBJECT (msg), "cf-timeout", NULL);
-  stream = soup_server_message_steal_connection (msg);
-  if (stream == NULL)
-    return;
-
-  r = g_new0 (Rejection, 1);
-  r->stream = stream;
-  r->idle = g_cancellable_new ();
-  r->deadline = g_get_monotonic_time () + LINGER_USEC;
-  r->reply = raw_response ("413 Payload Too Large",
-                           "Payload Too Large: the request body exceeds the limit");
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (stream), r->reply,
-                                   strlen (r->reply), G_PRIORITY_DEFAULT, NULL,
-                                   on_rejected_written, r);
+  soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Connection", "close");
 }
 
 static void
@@ -335,14 +240,16 @@ on_got_chunk (SoupServerMessage *msg,
 
   seen += g_bytes_get_size (chunk);
   g_object_set_data (G_OBJECT (msg), "cf-body-size", GSIZE_TO_POINTER (seen));
-  if (seen > self->max_body)
+  if (seen > self->max_body && g_object_get_data (G_OBJECT (msg), "cf-too-large") == NULL)
     {
-      g_signal_handlers_disconnect_by_func (msg, on_got_chunk, self);
-      reject_too_large (msg);
+      g_object_set_data (G_OBJECT (msg), "cf-too-large", GINT_TO_POINTER (TRUE));
+      stop_accumulating (msg);
     }
 }
 
-/* Runs once the headers are in, before the body is read. */
+/* Runs once the headers are in, before the body is read. A status set
+ * here answers the request: libsoup runs no handler, and a client that
+ * sent Expect: 100-continue never sends its body. */
 static void
 early_handler (SoupServer        *soup,
                SoupServerMessage *msg,
@@ -355,7 +262,11 @@ early_handler (SoupServer        *soup,
 
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
       soup_message_headers_get_content_length (headers) > (goffset) self->max_body)
-    reject_too_large (msg);
+    {
+      stop_accumulating (msg);
+      cf_http_respond_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+                             "Payload Too Large: the request body exceeds the limit");
+    }
   else if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CHUNKED)
     g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), self);
 }

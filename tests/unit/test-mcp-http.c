@@ -1630,11 +1630,32 @@ test_body_limit_expect_continue (Fixture       *f,
   assert_refused_unread (f, "Expect: 100-continue\r\n");
 }
 
+/* Without Expect: 100-continue, libsoup reads the declared body to keep
+ * the connection in step; the gateway discards it (it is not kept in
+ * memory), answers 413 and closes. */
 static void
 test_body_limit_unread (Fixture       *f,
                         gconstpointer  data)
 {
-  assert_refused_unread (f, "");
+  g_autoptr(GSocketConnection) connection = cf_test_connect (f->port);
+  gsize size = 10 * 1024 * 1024;
+  g_autofree char *head = g_strdup_printf ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+                                           "Content-Type: application/json\r\n"
+                                           "Accept: application/json\r\n"
+                                           "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n",
+                                           f->port, size);
+  g_autofree char *chunk = g_malloc (64 * 1024);
+  g_autoptr(GString) answer = NULL;
+  gboolean closed = FALSE;
+
+  memset (chunk, ' ', 64 * 1024);
+  cf_test_send_raw (connection, head, strlen (head));
+  for (gsize sent = 0; sent < size; sent += 64 * 1024)
+    cf_test_send_raw (connection, chunk, MIN (64 * 1024, size - sent));
+  answer = cf_test_read_raw (connection, 5000, &closed);
+  g_assert_true (g_str_has_prefix (answer->str, "HTTP/1.1 413"));
+  g_assert_nonnull (strstr (answer->str, "Payload Too Large"));
+  assert_ping (f);
 }
 
 typedef struct {
