@@ -281,6 +281,7 @@ start_serving (CfDaemon  *self,
   cf_http_server_set_allowed_hosts (self->http, (const char * const *) config->allowed_hosts);
   self->streamable = cf_streamable_http_new (self->mcp);
   cf_streamable_http_mount (self->streamable, self->http, "/mcp");
+  cf_streamable_http_mount_rpc (self->streamable, self->http, "/rpc");
   cf_streamable_http_mount_scoped (self->streamable, self->http, "/servers",
                                    cf_gateway_lookup_scope, self->gateway);
   self->api = cf_api_new (self->catalog, PACKAGE_VERSION);

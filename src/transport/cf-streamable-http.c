@@ -96,11 +96,14 @@ is_modern_message (JsonNode *node)
   return meta != NULL && json_object_has_member (meta, "io.modelcontextprotocol/protocolVersion");
 }
 
+/* @plain: ContextForge's `/rpc`, plain JSON-RPC over POST: answers are
+ * JSON only, there are no sessions and no mirrored headers to check. */
 static void
 handle_post (CfStreamableHttp  *self,
              CfMcpServer       *server,
              SoupServerMessage *msg,
-             const char        *scope)
+             const char        *scope,
+             gboolean           plain)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   SoupMessageBody *body = soup_server_message_get_request_body (msg);
@@ -113,8 +116,8 @@ handle_post (CfStreamableHttp  *self,
   g_autoptr(CfHttpStream) stream = NULL;
   CfMcpTransportContext *context;
   CfMcpSession *session = NULL;
-  gboolean accept_json = accepts (accept, "application/json");
-  gboolean accept_sse = accepts (accept, "text/event-stream");
+  gboolean accept_json = plain || accepts (accept, "application/json");
+  gboolean accept_sse = !plain && accepts (accept, "text/event-stream");
 
   if (!accept_json && !accept_sse)
     {
@@ -139,7 +142,7 @@ handle_post (CfStreamableHttp  *self,
 
   /* 2026-07-28 requests carry no session: a stale session header on one is
    * ignored, as that revision asks. */
-  if (session_id != NULL && !is_modern_message (node))
+  if (session_id != NULL && !plain && !is_modern_message (node))
     {
       session = cf_mcp_server_lookup_session (server, session_id);
       if (session == NULL)
@@ -157,6 +160,7 @@ handle_post (CfStreamableHttp  *self,
   context->method_header = header (msg, "Mcp-Method");
   context->name_header = header (msg, "Mcp-Name");
   context->scope = scope;
+  context->validate_headers = !plain;
 
   cf_mcp_server_dispatch (server, context, node, CF_MCP_STREAM (stream));
 
@@ -265,7 +269,7 @@ serve (CfStreamableHttp  *self,
   const char *method = soup_server_message_get_method (msg);
 
   if (method == SOUP_METHOD_POST)
-    handle_post (self, server, msg, scope);
+    handle_post (self, server, msg, scope, FALSE);
   else if (method == SOUP_METHOD_GET)
     handle_get (self, server, msg);
   else if (method == SOUP_METHOD_DELETE)
@@ -294,6 +298,28 @@ on_endpoint (CfHttpServer      *http,
       return;
     }
   serve (self, self->server, msg, NULL);
+}
+
+static void
+on_rpc_endpoint (CfHttpServer      *http,
+                 SoupServerMessage *msg,
+                 const char        *path,
+                 GHashTable        *query,
+                 gpointer           user_data)
+{
+  CfStreamableHttp *self = user_data;
+
+  if (!g_str_equal (path, "/rpc") && !g_str_equal (path, "/rpc/"))
+    cf_http_respond_error (msg, SOUP_STATUS_NOT_FOUND, "Not Found");
+  else if (soup_server_message_get_method (msg) != SOUP_METHOD_POST)
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "Allow", "POST");
+      respond_rpc_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, CF_JSONRPC_INVALID_REQUEST,
+                         "Method Not Allowed");
+    }
+  else
+    handle_post (self, self->server, msg, NULL, TRUE);
 }
 
 /* {prefix}/{scope}/mcp */
@@ -385,6 +411,25 @@ cf_streamable_http_mount (CfStreamableHttp *self,
   g_return_if_fail (CF_IS_STREAMABLE_HTTP (self));
 
   cf_http_server_add_route (http, path, on_endpoint, self);
+}
+
+/**
+ * cf_streamable_http_mount_rpc:
+ * @self: a #CfStreamableHttp
+ * @http: the HTTP server
+ * @path: such as "/rpc"
+ *
+ * Serves ContextForge's plain JSON-RPC endpoint: POST a message (or a
+ * batch where the revision allows), get JSON back.
+ */
+void
+cf_streamable_http_mount_rpc (CfStreamableHttp *self,
+                              CfHttpServer     *http,
+                              const char       *path)
+{
+  g_return_if_fail (CF_IS_STREAMABLE_HTTP (self));
+
+  cf_http_server_add_route (http, path, on_rpc_endpoint, self);
 }
 
 /**

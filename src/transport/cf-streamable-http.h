@@ -23,6 +23,9 @@ CfStreamableHttp *cf_streamable_http_new          (CfMcpServer       *server);
 void              cf_streamable_http_mount        (CfStreamableHttp  *self,
                                                    CfHttpServer      *http,
                                                    const char        *path);
+void              cf_streamable_http_mount_rpc    (CfStreamableHttp  *self,
+                                                   CfHttpServer      *http,
+                                                   const char        *path);
 void              cf_streamable_http_mount_scoped (CfStreamableHttp  *self,
                                                    CfHttpServer      *http,
                                                    const char        *prefix,

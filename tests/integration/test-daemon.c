@@ -251,6 +251,18 @@ test_two_eras (void)
     }
   }
 
+  /* ContextForge's plain JSON-RPC endpoint, no session, JSON only. */
+  {
+    const char *sse_only[] = { "Accept", "text/event-stream", NULL };
+    g_autoptr(JsonNode) rpc = cf_harness_request (d, "POST", "/rpc",
+        "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/call\",\"params\":{\"name\":\"add\","
+        "\"arguments\":{\"a\":1,\"b\":2}}}", sse_only, &status, NULL);
+    g_autoptr(JsonNode) rpc_get = cf_harness_request (d, "GET", "/rpc", NULL, NULL, &status, NULL);
+
+    g_assert_cmpstr (cf_harness_first_text (cf_harness_rpc_result (rpc)), ==, "{\"sum\":3}");
+    g_assert_cmpuint (status, ==, 405);
+  }
+
   g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
   cf_daemon_harness_free (d);
   upstream_stop (up);
