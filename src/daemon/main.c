@@ -6,6 +6,7 @@
 #include <locale.h>
 
 #include "cf-daemon.h"
+#include "cf-probe.h"
 
 int
 main (int   argc,
@@ -15,6 +16,10 @@ main (int   argc,
 
   setlocale (LC_ALL, "");
   g_set_prgname (PACKAGE_NAME);
+
+  /* Subcommands run without the daemon's application machinery. */
+  if (argc > 1 && g_str_equal (argv[1], "probe"))
+    return cf_probe_main (argc - 1, argv + 1);
 
   daemon = cf_daemon_new ();
   return g_application_run (G_APPLICATION (daemon), argc, argv);

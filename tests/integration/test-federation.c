@@ -212,6 +212,48 @@ test_no_orphans (void)
   cf_daemon_harness_free (d);
 }
 
+static void
+run_probe (const char * const *args,
+           int                 expected_status,
+           const char         *expected)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  g_ptr_array_add (argv, (char *) g_getenv ("CF_TEST_GATEWAY"));
+  g_ptr_array_add (argv, "probe");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  process = g_subprocess_newv ((const char * const *) argv->pdata,
+                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                               &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, expected_status);
+  if (strstr (out, expected) == NULL && strstr (err, expected) == NULL)
+    g_error ("expected \"%s\" from probe, got: %s%s", expected, out, err);
+}
+
+/* `probe` connects with the client the gateway uses upstream. */
+static void
+test_probe (void)
+{
+  const char *fixture = g_getenv ("CF_TEST_FIXTURE");
+  const char *stdio[] = { "--stdio", fixture, "--stdio", NULL };
+  const char *closed[] = { "http://127.0.0.1:1/mcp", NULL };
+  const char *nothing[] = { NULL };
+
+  run_probe (stdio, 0, "tools         14");
+  run_probe (closed, 1, "cannot connect");
+  run_probe (nothing, 2, "give a URL");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -221,6 +263,7 @@ main (int   argc,
   g_test_add_func ("/federation/stdio", test_stdio_upstream);
   g_test_add_func ("/federation/http", test_http_upstream);
   g_test_add_func ("/federation/no-orphans", test_no_orphans);
+  g_test_add_func ("/federation/probe", test_probe);
 
   return g_test_run ();
 }
