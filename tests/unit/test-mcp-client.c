@@ -776,6 +776,7 @@ test_child_killed (Fixture       *f,
                    gconstpointer  data)
 {
   GPid pid = cf_mcp_client_get_pid (f->client);
+  struct sigaction pipe_action;
   Op op;
 
   cf_mcp_client_set_timeout (f->client, CF_TEST_TIMEOUT_MS);
@@ -786,6 +787,11 @@ test_child_killed (Fixture       *f,
   g_assert_cmpuint (op.messages->len, ==, 1);
 
   g_assert_cmpint (kill (pid, SIGKILL), ==, 0);
+  /* Writing to the dead child fails with EPIPE rather than raising a
+   * SIGPIPE that would end the gateway. */
+  g_assert_cmpint (sigaction (SIGPIPE, NULL, &pipe_action), ==, 0);
+  g_assert_true (pipe_action.sa_handler == SIG_IGN);
+  cf_mcp_client_notify (f->client, "notifications/roots/list_changed", NULL);
   op_wait (&op);
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CLOSED);
   g_assert_true (cf_test_wait_until (closed_fired, f, CF_TEST_TIMEOUT_MS));
