@@ -87,14 +87,18 @@ take_page (GTask      *task,
                              (GDestroyNotify) json_array_unref);
       return NULL;
     }
-  if (g_hash_table_contains (data->cursors, cursor) ||
-      g_hash_table_size (data->cursors) + 1 >= MAX_PAGES)
+  if (g_hash_table_contains (data->cursors, cursor))
     {
       g_task_return_new_error (task, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL,
-                               g_hash_table_contains (data->cursors, cursor)
-                               ? "The upstream repeated the cursor \"%s\" of %s"
-                               : "The upstream's %2$s has more pages than allowed (%1$s)",
+                               "The upstream repeated the cursor \"%s\" of %s",
                                cursor, data->method);
+      return NULL;
+    }
+  if (g_hash_table_size (data->cursors) + 1 >= MAX_PAGES)
+    {
+      g_task_return_new_error (task, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL,
+                               "The upstream's %s has more than %d pages",
+                               data->method, MAX_PAGES);
       return NULL;
     }
   g_hash_table_add (data->cursors, g_strdup (cursor));
