@@ -121,24 +121,97 @@ wait_for_tools (CfDaemonHarness *d,
   g_assert_cmpuint (n, ==, expected);
 }
 
-/* The whole suite through the gateway federating the fixture over stdio,
- * names unprefixed: everything the fixture passes must pass relayed. */
-static void
-test_gateway_federating_stdio (void)
+/* How the gateway reaches the fixture, and where the suite connects. */
+typedef struct {
+  const char *path;
+  gboolean    http;
+  gboolean    modern_only;
+  gboolean    virtual_server;
+} FederationCase;
+
+static const FederationCase federation_cases[] = {
+  { "/conformance/gateway/federating/stdio", FALSE, FALSE, FALSE },
+  { "/conformance/gateway/federating/http", TRUE, FALSE, FALSE },
+  { "/conformance/gateway/federating/virtual-server", FALSE, FALSE, TRUE },
+  { "/conformance/gateway/federating/modern-only-upstream", FALSE, TRUE, FALSE },
+};
+
+static char *
+gateway_body (const FederationCase  *c,
+              GSubprocess          **upstream)
 {
+  const char *fixture = g_getenv ("CF_TEST_FIXTURE");
+  const char *versions = c->modern_only ? ",\"--versions\",\"2026-07-28\"" : "";
+
+  if (c->http)
+    {
+      const char *argv[] = { fixture, "--port", "0", NULL };
+      g_autofree char *url = NULL;
+
+      *upstream = cf_harness_spawn (argv, &url);
+      return g_strdup_printf ("{\"name\":\"fixture\",\"url\":\"%s\","
+                              "\"transport\":\"STREAMABLEHTTP\",\"prefix_mode\":\"never\"}", url);
+    }
+  return g_strdup_printf ("{\"name\":\"fixture\",\"transport\":\"STDIO\",\"command\":\"%s\","
+                          "\"args\":[\"--stdio\"%s],\"prefix_mode\":\"never\"}",
+                          fixture, versions);
+}
+
+static char *
+ids_of (CfDaemonHarness *d,
+        const char      *collection,
+        const char      *gateway_id)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/%s?gateway_id=%s", collection, gateway_id);
+  g_autoptr(JsonNode) list = cf_harness_request (d, "GET", path, NULL, NULL, NULL, NULL);
+  JsonArray *array = json_node_get_array (list);
+  g_autoptr(GString) ids = g_string_new (NULL);
+
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    g_string_append_printf (ids, "%s\"%s\"", i ? "," : "",
+                            json_object_get_string_member (json_array_get_object_element (array, i),
+                                                           "id"));
+  return g_strdup (ids->str);
+}
+
+/* A virtual server exposing everything the fixture contributed. */
+static char *
+virtual_server_url (CfDaemonHarness *d,
+                    const char      *gateway_id)
+{
+  g_autofree char *tools = ids_of (d, "tools", gateway_id);
+  g_autofree char *resources = ids_of (d, "resources", gateway_id);
+  g_autofree char *prompts = ids_of (d, "prompts", gateway_id);
+  g_autofree char *body = g_strdup_printf (
+      "{\"server\":{\"name\":\"all of the fixture\",\"associated_tools\":[%s],"
+      "\"associated_resources\":[%s],\"associated_prompts\":[%s]}}", tools, resources, prompts);
+  g_autoptr(JsonObject) server = cf_harness_create (d, "servers", body);
+
+  return g_strdup_printf ("%s/servers/%s/mcp", d->url, json_object_get_string_member (server, "id"));
+}
+
+/* The whole suite through the gateway federating the fixture, names
+ * unprefixed: everything the fixture passes must pass relayed, whichever
+ * way the gateway reaches it and whatever era the fixture speaks. */
+static void
+test_gateway_federating (gconstpointer data)
+{
+  const FederationCase *c = data;
   g_autofree char *dir = g_dir_make_tmp ("cf-conformance-fed-XXXXXX", NULL);
   g_autofree char *db = g_build_filename (dir, "gateway.db", NULL);
+  g_autoptr(GSubprocess) upstream = NULL;
+  g_autofree char *body = gateway_body (c, &upstream);
   CfDaemonHarness *d = cf_daemon_harness_start (db, NULL);
-  g_autofree char *url = g_strconcat (d->url, "/mcp", NULL);
-  g_autofree char *body = g_strdup_printf (
-      "{\"name\":\"fixture\",\"transport\":\"STDIO\",\"command\":\"%s\","
-      "\"args\":[\"--stdio\"],\"prefix_mode\":\"never\"}", g_getenv ("CF_TEST_FIXTURE"));
   g_autoptr(JsonObject) gateway = cf_harness_create (d, "gateways", body);
+  const char *id = json_object_get_string_member (gateway, "id");
   const char *suite[] = { "--suite", "all", NULL };
   g_autoptr(GHashTable) checks = NULL;
+  g_autofree char *url = NULL;
   guint passed, failed;
 
-  wait_for_tools (d, json_object_get_string_member (gateway, "id"), 14);
+  wait_for_tools (d, id, 14);
+  url = c->virtual_server ? virtual_server_url (d, id) : g_strconcat (d->url, "/mcp", NULL);
+
   checks = cf_conformance_run (url, suite, &passed, &failed);
   cf_conformance_assert_clean (checks);
   g_assert_cmpuint (failed, ==, 0);
@@ -148,6 +221,8 @@ test_gateway_federating_stdio (void)
 
   g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
   cf_daemon_harness_free (d);
+  if (upstream != NULL)
+    g_subprocess_force_exit (upstream);
 }
 
 int
@@ -157,7 +232,8 @@ main (int   argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/conformance/gateway/registry", test_gateway_registry);
-  g_test_add_func ("/conformance/gateway/federating-stdio", test_gateway_federating_stdio);
+  for (guint i = 0; i < G_N_ELEMENTS (federation_cases); i++)
+    g_test_add_data_func (federation_cases[i].path, &federation_cases[i], test_gateway_federating);
 
   return g_test_run ();
 }
