@@ -229,13 +229,22 @@ cf_mcp_client_new_http (const char  *url,
   if (session != NULL)
     self->session = g_object_ref (session);
   else
-    /* Timeouts are per request, ours: a socket timeout would also cut a
-     * quiet SSE stream. */
-    self->session = soup_session_new_with_options ("timeout", 0,
-                                                   "max-conns-per-host", 16,
-                                                   "user-agent",
-                                                   "ContextForge-Gateway/" PACKAGE_VERSION,
-                                                   NULL);
+    {
+      /* Timeouts are per request, ours: a socket timeout would also cut a
+       * quiet SSE stream. */
+      self->session = soup_session_new_with_options ("timeout", 0,
+                                                     "max-conns-per-host", 16,
+                                                     "user-agent",
+                                                     "ContextForge-Gateway/" PACKAGE_VERSION,
+                                                     NULL);
+      /* The default resolver consults its configuration on every request,
+       * which costs more than the rest of a loopback call; only a proxy
+       * set in the environment is worth that. */
+      if (g_getenv ("http_proxy") == NULL && g_getenv ("https_proxy") == NULL &&
+          g_getenv ("HTTP_PROXY") == NULL && g_getenv ("HTTPS_PROXY") == NULL &&
+          g_getenv ("all_proxy") == NULL && g_getenv ("ALL_PROXY") == NULL)
+        soup_session_set_proxy_resolver (self->session, NULL);
+    }
   self->headers = headers ? copy_headers (headers) : NULL;
   return self;
 }

@@ -186,6 +186,12 @@ _cf_upstream_http_new_message (CfUpstreamHttp *self,
   GHashTableIter iter;
   gpointer name, value;
 
+  /* libsoup sends a POST on an idle pooled connection only when it is
+   * marked idempotent; otherwise every MCP call would open a new TCP
+   * connection. The cost: a request on a pooled connection that dies
+   * before any answer may be sent again. */
+  soup_message_add_flags (msg, SOUP_MESSAGE_IDEMPOTENT);
+
   if (self->headers != NULL)
     {
       g_hash_table_iter_init (&iter, self->headers);

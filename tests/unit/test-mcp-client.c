@@ -945,6 +945,41 @@ local_teardown (Local         *local,
   g_clear_pointer (&local->url, g_free);
 }
 
+static gboolean
+record_peer_port (CfHttpServer      *http,
+                  SoupServerMessage *msg,
+                  gpointer           user_data)
+{
+  GSocketAddress *peer = soup_server_message_get_remote_address (msg);
+
+  if (G_IS_INET_SOCKET_ADDRESS (peer))
+    g_hash_table_add (user_data, GUINT_TO_POINTER (
+        g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (peer))));
+  return TRUE;
+}
+
+/* Sequential calls share one kept-alive connection: libsoup reuses an
+ * idle connection for a POST only when the client marks it idempotent. */
+static void
+test_connection_reuse (Local         *local,
+                       gconstpointer  data)
+{
+  g_autoptr(GHashTable) ports = g_hash_table_new (NULL, NULL);
+
+  cf_http_server_add_middleware (local->http, "record-peer-port", record_peer_port, ports);
+  for (guint i = 0; i < 20; i++)
+    {
+      Op op;
+
+      op_init (&op);
+      list_all (&op, local->client, "tools/list");
+      g_assert_no_error (op.error);
+      op_clear (&op);
+    }
+  /* 60 requests (3 pages each); a new connection per request would be 60. */
+  g_assert_cmpuint (g_hash_table_size (ports), <=, 2);
+}
+
 static void
 test_pagination (Local         *local,
                  gconstpointer  data)
@@ -1745,6 +1780,7 @@ main (int   argc,
 #define ADD_LOCAL(path, versions, func) \
   g_test_add ("/mcp-client/local/" path, Local, versions, local_setup, func, local_teardown)
   ADD_LOCAL ("legacy/pagination", LEGACY_VERSIONS, test_pagination);
+  ADD_LOCAL ("modern/connection-reuse", MODERN_VERSION, test_connection_reuse);
   ADD_LOCAL ("modern/pagination", MODERN_VERSION, test_pagination);
   ADD_LOCAL ("legacy/repeated-cursor", LEGACY_VERSIONS, test_repeated_cursor);
   ADD_LOCAL ("legacy/timeout", LEGACY_VERSIONS, test_timeout);
