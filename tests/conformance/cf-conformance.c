@@ -3,11 +3,10 @@
 
 #include "config.h"
 
-#include <signal.h>
 #include <stdio.h>
-#include <sys/prctl.h>
 #include <string.h>
 
+#include "../integration/cf-daemon-harness.h"
 #include "cf-conformance.h"
 #include "cf-json.h"
 
@@ -15,50 +14,12 @@
  * against a server and reads back its checks.json files, so that tests can
  * assert on what the checks saw and not only on their verdicts. */
 
-#define SPAWN_TIMEOUT_S 10
 #define SUITE_TIMEOUT_S 300
-
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
-
-/**
- * cf_test_spawnv:
- *
- * Spawns a helper process that is killed when the test process dies, so
- * that a failed assertion never leaves a server running (and holding the
- * test runner's output pipes open).
- */
-GSubprocess *
-cf_test_spawnv (const char * const  *argv,
-                GSubprocessFlags     flags,
-                GError             **error)
-{
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
-
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  return g_subprocess_launcher_spawnv (launcher, argv, error);
-}
 
 typedef struct {
   gboolean  done;
-  char     *line;
   char     *stdout_buf;
 } Wait;
-
-static void
-on_line (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  Wait *wait = user_data;
-
-  wait->line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source),
-                                                          result, NULL, NULL);
-  wait->done = TRUE;
-}
 
 static gboolean
 on_deadline (gpointer user_data)
@@ -80,47 +41,6 @@ wait_for (gboolean *done,
   if (!expired)
     g_source_remove (id);
   return *done;
-}
-
-/**
- * cf_test_spawn_server:
- * @argv: the server's command line; it prints its URL as its first line
- * @out_process: (out): the running process
- *
- * Returns: (transfer full): the URL the server printed
- */
-char *
-cf_test_spawn_server (const char * const  *argv,
-                      GSubprocess        **out_process)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GDataInputStream) lines = NULL;
-  GSubprocess *process;
-  Wait wait = { 0 };
-
-  process = cf_test_spawnv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-  g_assert_no_error (error);
-
-  lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
-  g_data_input_stream_read_line_async (lines, G_PRIORITY_DEFAULT, NULL, on_line, &wait);
-  if (!wait_for (&wait.done, SPAWN_TIMEOUT_S) || wait.line == NULL)
-    {
-      g_subprocess_force_exit (process);
-      g_error ("%s did not print its URL within %d s", argv[0], SPAWN_TIMEOUT_S);
-    }
-
-  *out_process = process;
-  return g_strchomp (wait.line);
-}
-
-void
-cf_test_stop_process (GSubprocess *process)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_subprocess_send_signal (process, SIGTERM);
-  g_subprocess_wait (process, NULL, &error);
-  g_assert_no_error (error);
 }
 
 static char *
@@ -252,7 +172,7 @@ cf_conformance_run (const char          *url,
     g_ptr_array_add (argv, (char *) extra_args[i]);
   g_ptr_array_add (argv, NULL);
 
-  process = cf_test_spawnv ((const char * const *) argv->pdata,
+  process = cf_harness_spawnv ((const char * const *) argv->pdata,
                             G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
                             &error);
   g_assert_no_error (error);

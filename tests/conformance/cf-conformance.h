@@ -18,12 +18,6 @@ typedef struct {
   const char *contains;
 } CfExpectation;
 
-GSubprocess *cf_test_spawnv            (const char * const  *argv,
-                                        GSubprocessFlags     flags,
-                                        GError             **error);
-char       *cf_test_spawn_server       (const char * const  *argv,
-                                        GSubprocess        **out_process);
-void        cf_test_stop_process       (GSubprocess         *process);
 GHashTable *cf_conformance_run         (const char          *url,
                                         const char * const  *extra_args,
                                         guint               *out_passed,

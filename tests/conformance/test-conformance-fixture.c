@@ -2,6 +2,7 @@
 
 #include "config.h"
 
+#include "../integration/cf-daemon-harness.h"
 #include "cf-conformance.h"
 
 /* The official conformance suite, every scenario, against the C fixture
@@ -21,11 +22,11 @@ test_fixture_http (void)
   g_autofree char *url = NULL;
   guint passed, failed;
 
-  url = cf_test_spawn_server (argv, &process);
+  process = cf_harness_spawn (argv, &url);
   g_assert_true (g_str_has_prefix (url, "http://127.0.0.1:"));
 
   checks = cf_conformance_run (url, suite, &passed, &failed);
-  cf_test_stop_process (process);
+  cf_harness_stop_process (process);
 
   cf_conformance_assert_clean (checks);
   g_assert_cmpuint (failed, ==, 0);

@@ -101,26 +101,6 @@ test_gateway_registry (void)
   cf_daemon_harness_free (d);
 }
 
-static void
-wait_for_tools (CfDaemonHarness *d,
-                const char      *gateway_id,
-                guint            expected)
-{
-  g_autofree char *path = g_strdup_printf ("/v1/tools?gateway_id=%s", gateway_id);
-  gint64 deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
-  guint n = 0;
-
-  while (g_get_monotonic_time () < deadline)
-    {
-      g_autoptr(JsonNode) list = cf_harness_request (d, "GET", path, NULL, NULL, NULL, NULL);
-
-      if ((n = json_array_get_length (json_node_get_array (list))) == expected)
-        break;
-      g_usleep (100 * 1000);
-    }
-  g_assert_cmpuint (n, ==, expected);
-}
-
 /* How the gateway reaches the fixture, and where the suite connects. */
 typedef struct {
   const char *path;
@@ -209,7 +189,7 @@ test_gateway_federating (gconstpointer data)
   g_autofree char *url = NULL;
   guint passed, failed;
 
-  wait_for_tools (d, id, 14);
+  cf_harness_wait_for_tools (d, id, 14);
   url = c->virtual_server ? virtual_server_url (d, id) : g_strconcat (d->url, "/mcp", NULL);
 
   checks = cf_conformance_run (url, suite, &passed, &failed);

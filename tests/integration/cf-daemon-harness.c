@@ -39,6 +39,59 @@ on_line (GObject      *source,
 }
 
 /**
+ * cf_harness_spawnv:
+ *
+ * Spawns a helper process that is killed when the test process dies, so
+ * that a failed assertion never leaves a server running (and holding the
+ * test runner's output pipes open).
+ */
+GSubprocess *
+cf_harness_spawnv (const char * const  *argv,
+                   GSubprocessFlags     flags,
+                   GError             **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
+
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  return g_subprocess_launcher_spawnv (launcher, argv, error);
+}
+
+/* Returns the exit status after SIGTERM. */
+int
+cf_harness_stop_process (GSubprocess *process)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_send_signal (process, SIGTERM);
+  g_subprocess_wait (process, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  return g_subprocess_get_exit_status (process);
+}
+
+/* Registration connects in the background: wait, bounded, for the sync
+ * to bring a gateway's tools in. */
+void
+cf_harness_wait_for_tools (CfDaemonHarness *self,
+                           const char      *gateway_id,
+                           guint            expected)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/tools?gateway_id=%s", gateway_id);
+  gint64 deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+  guint n = 0;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(JsonNode) list = cf_harness_request (self, "GET", path, NULL, NULL, NULL, NULL);
+
+      if ((n = json_array_get_length (json_node_get_array (list))) == expected)
+        break;
+      g_usleep (100 * 1000);
+    }
+  g_assert_cmpuint (n, ==, expected);
+}
+
+/**
  * cf_harness_spawn:
  * @argv: a server's command line; it prints one line (its URL) first
  * @out_first_line: (out): that line
@@ -49,8 +102,6 @@ GSubprocess *
 cf_harness_spawn (const char * const  *argv,
                   char               **out_first_line)
 {
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (
-      G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_autoptr(GDataInputStream) lines = NULL;
   g_autoptr(GError) error = NULL;
   GSubprocess *process;
@@ -58,8 +109,7 @@ cf_harness_spawn (const char * const  *argv,
   char *line = NULL;
   guint deadline;
 
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  process = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  process = cf_harness_spawnv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
   g_assert_no_error (error);
 
   lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
@@ -119,13 +169,7 @@ cf_daemon_harness_start (const char         *db_path,
 int
 cf_daemon_harness_stop (CfDaemonHarness *self)
 {
-  g_autoptr(GError) error = NULL;
-
-  g_subprocess_send_signal (self->process, SIGTERM);
-  g_subprocess_wait (self->process, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_exited (self->process));
-  return g_subprocess_get_exit_status (self->process);
+  return cf_harness_stop_process (self->process);
 }
 
 void

@@ -17,6 +17,13 @@ typedef struct {
   SoupSession *http;
 } CfDaemonHarness;
 
+GSubprocess     *cf_harness_spawnv        (const char * const *argv,
+                                           GSubprocessFlags  flags,
+                                           GError          **error);
+int              cf_harness_stop_process  (GSubprocess      *process);
+void             cf_harness_wait_for_tools (CfDaemonHarness *self,
+                                           const char       *gateway_id,
+                                           guint             expected);
 GSubprocess     *cf_harness_spawn         (const char * const *argv,
                                            char            **out_first_line);
 CfDaemonHarness *cf_daemon_harness_start  (const char       *db_path,

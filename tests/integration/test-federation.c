@@ -39,20 +39,6 @@ count_tools (CfDaemonHarness *d,
   return json_array_get_length (json_node_get_array (list));
 }
 
-/* Registration connects in the background: wait, bounded, for the sync. */
-static void
-wait_for_tools (CfDaemonHarness *d,
-                const char      *gateway_id,
-                guint            expected)
-{
-  gint64 deadline = g_get_monotonic_time () + SYNC_TIMEOUT_US;
-  guint n = 0;
-
-  while (g_get_monotonic_time () < deadline && (n = count_tools (d, gateway_id)) != expected)
-    g_usleep (100 * 1000);
-  g_assert_cmpuint (n, ==, expected);
-}
-
 static JsonNode *
 call_tool (CfDaemonHarness *d,
            const char      *name,
@@ -85,7 +71,7 @@ test_stdio_upstream (void)
   g_autofree char *path = g_strdup_printf ("/v1/gateways/%s", id);
   guint status;
 
-  wait_for_tools (d, id, 14);
+  cf_harness_wait_for_tools (d, id, 14);
 
   simple = call_tool (d, "test_simple_text", NULL);
   g_assert_cmpstr (cf_harness_first_text (cf_harness_rpc_result (simple)), ==,
@@ -129,7 +115,7 @@ test_http_upstream (void)
   body = g_strdup_printf ("{\"name\":\"Far Fixture\",\"url\":\"%s\",\"transport\":\"streamablehttp\"}",
                           url);
   gateway = cf_harness_create (d, "gateways", body);
-  wait_for_tools (d, json_object_get_string_member (gateway, "id"), 14);
+  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 14);
 
   /* Prefixed as ContextForge does: slug of the gateway, separator, slug. */
   progress = call_tool (d, "far-fixture-test-tool-with-progress",
@@ -199,7 +185,7 @@ test_no_orphans (void)
   g_autoptr(GArray) children = NULL;
   gint64 deadline;
 
-  wait_for_tools (d, json_object_get_string_member (gateway, "id"), 14);
+  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 14);
   children = children_of (daemon_pid);
   g_assert_cmpuint (children->len, ==, 1);
   g_subprocess_send_signal (d->process, SIGKILL);
