@@ -217,25 +217,19 @@ collect_removed (CfCatalogSnapshot *snapshot,
     }
 }
 
+/* Makes the next snapshot: the current one without the entities in
+ * @drop, virtual servers without associations to those in @strip, plus
+ * @additions of @add_kind; then tells everyone which kinds changed. */
 static void
-apply_edit (CfCatalog    *self,
-            CfEntityKind  kind,
-            EditKind      edit,
-            JsonObject   *entity,
-            const char   *id)
+rebuild (CfCatalog     *self,
+         GHashTable   **drop,
+         GHashTable   **strip,
+         CfEntityKind   add_kind,
+         GPtrArray     *additions)
 {
   GPtrArray *lists[CF_N_ENTITY_KINDS];
-  GHashTable *removed[CF_N_ENTITY_KINDS];
   gboolean touched[CF_N_ENTITY_KINDS] = { FALSE };
   CfCatalogSnapshot *old = self->snapshot;
-
-  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
-    removed[k] = g_hash_table_new (g_str_hash, g_str_equal);
-  /* A put replaces the entity with the same id. */
-  if (edit == EDIT_DELETE)
-    collect_removed (old, kind, id, removed);
-  else
-    g_hash_table_add (removed[kind], (gpointer) id);
 
   for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
     {
@@ -247,34 +241,71 @@ apply_edit (CfCatalog    *self,
           JsonObject *item = source->pdata[i];
           JsonObject *kept;
 
-          if (g_hash_table_contains (removed[k], cf_json_object_get_string (item, "id")))
+          if (g_hash_table_contains (drop[k], cf_json_object_get_string (item, "id")))
             {
               touched[k] = TRUE;
               continue;
             }
-          kept = k == CF_ENTITY_SERVER && edit == EDIT_DELETE
-                 ? without_removed (item, removed) : json_object_ref (item);
+          kept = k == CF_ENTITY_SERVER ? without_removed (item, strip) : json_object_ref (item);
           touched[k] |= kept != item;
           g_ptr_array_add (lists[k], kept);
         }
     }
-  if (edit == EDIT_PUT)
+  for (guint i = 0; additions != NULL && i < additions->len; i++)
     {
-      g_ptr_array_add (lists[kind], json_object_ref (entity));
-      touched[kind] = TRUE;
+      g_ptr_array_add (lists[add_kind], json_object_ref (additions->pdata[i]));
+      touched[add_kind] = TRUE;
     }
 
   self->snapshot = cf_catalog_snapshot_new (lists);
   cf_catalog_snapshot_unref (old);
   for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
-    {
-      g_ptr_array_unref (lists[k]);
-      g_hash_table_unref (removed[k]);
-    }
+    g_ptr_array_unref (lists[k]);
 
   for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
     if (touched[k])
       g_signal_emit (self, signals[CHANGED], 0, k);
+}
+
+static void
+new_id_sets (GHashTable **sets)
+{
+  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
+    sets[k] = g_hash_table_new (g_str_hash, g_str_equal);
+}
+
+static void
+free_id_sets (GHashTable **sets)
+{
+  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
+    g_hash_table_unref (sets[k]);
+}
+
+/* A put replaces the entity with the same id; a delete cascades. */
+static void
+apply_edit (CfCatalog    *self,
+            CfEntityKind  kind,
+            EditKind      edit,
+            JsonObject   *entity,
+            const char   *id)
+{
+  GHashTable *drop[CF_N_ENTITY_KINDS];
+  GHashTable *none[CF_N_ENTITY_KINDS];
+  g_autoptr(GPtrArray) additions = g_ptr_array_new ();
+
+  new_id_sets (drop);
+  new_id_sets (none);
+  if (edit == EDIT_DELETE)
+    collect_removed (self->snapshot, kind, id, drop);
+  else
+    {
+      g_hash_table_add (drop[kind], (gpointer) id);
+      g_ptr_array_add (additions, entity);
+    }
+
+  rebuild (self, drop, edit == EDIT_DELETE ? drop : none, kind, additions);
+  free_id_sets (drop);
+  free_id_sets (none);
 }
 
 /* Writes
@@ -597,49 +628,28 @@ sync_key (CfEntityKind kind)
   return kind == CF_ENTITY_RESOURCE ? "uri" : "name";
 }
 
+/* The gateway's current entities of the kind go (replaced or removed);
+ * servers lose only the removed ones. */
 static void
 apply_sync (CfCatalog *self,
             WriteData *data)
 {
-  GPtrArray *lists[CF_N_ENTITY_KINDS];
-  GHashTable *removed[CF_N_ENTITY_KINDS];
-  CfCatalogSnapshot *old = self->snapshot;
+  GPtrArray *current = cf_catalog_snapshot_list (self->snapshot, data->kind);
+  GHashTable *drop[CF_N_ENTITY_KINDS];
+  GHashTable *strip[CF_N_ENTITY_KINDS];
 
-  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
-    removed[k] = g_hash_table_new (g_str_hash, g_str_equal);
+  new_id_sets (drop);
+  new_id_sets (strip);
+  for (guint i = 0; i < current->len; i++)
+    if (g_strcmp0 (cf_json_object_get_string (current->pdata[i], "gatewayId"), data->id) == 0)
+      g_hash_table_add (drop[data->kind],
+                        (gpointer) cf_json_object_get_string (current->pdata[i], "id"));
   for (guint i = 0; i < data->removed->len; i++)
-    g_hash_table_add (removed[data->kind], data->removed->pdata[i]);
+    g_hash_table_add (strip[data->kind], data->removed->pdata[i]);
 
-  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
-    {
-      GPtrArray *source = cf_catalog_snapshot_list (old, k);
-
-      lists[k] = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-      for (guint i = 0; i < source->len; i++)
-        {
-          JsonObject *item = source->pdata[i];
-
-          if (k == data->kind &&
-              g_strcmp0 (cf_json_object_get_string (item, "gatewayId"), data->id) == 0)
-            continue;
-          g_ptr_array_add (lists[k], k == CF_ENTITY_SERVER ? without_removed (item, removed)
-                                                            : json_object_ref (item));
-        }
-    }
-  for (guint i = 0; i < data->batch->len; i++)
-    g_ptr_array_add (lists[data->kind], json_object_ref (data->batch->pdata[i]));
-
-  self->snapshot = cf_catalog_snapshot_new (lists);
-  cf_catalog_snapshot_unref (old);
-  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
-    {
-      g_ptr_array_unref (lists[k]);
-      g_hash_table_unref (removed[k]);
-    }
-
-  g_signal_emit (self, signals[CHANGED], 0, (guint) data->kind);
-  if (data->removed->len > 0)
-    g_signal_emit (self, signals[CHANGED], 0, (guint) CF_ENTITY_SERVER);
+  rebuild (self, drop, strip, data->kind, data->batch);
+  free_id_sets (drop);
+  free_id_sets (strip);
 }
 
 static void

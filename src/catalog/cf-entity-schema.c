@@ -312,15 +312,17 @@ cf_entity_schema_normalize (CfEntityKind  kind,
         json_object_set_member (out, spec->name, canonical_value (spec, node));
     }
 
+  /* A required field that was given but had a bad type is reported
+   * already; only a field given under neither name is missing. */
   if (mode == CF_SCHEMA_CREATE)
     for (gsize i = 0; i < schema->n_fields; i++)
-      if (schema->fields[i].flags & REQUIRED && !json_object_has_member (out, schema->fields[i].name)
-          && find_spec (schema, schema->fields[i].name) != NULL &&
-          !json_object_has_member (input, schema->fields[i].name) &&
-          (schema->fields[i].alias == NULL ||
-           !json_object_has_member (input, schema->fields[i].alias)))
-        cf_entity_schema_add_problem (problems, schema->fields[i].name, "missing",
-                                      "Field required");
+      {
+        const FieldSpec *spec = &schema->fields[i];
+
+        if (spec->flags & REQUIRED && !json_object_has_member (input, spec->name) &&
+            (spec->alias == NULL || !json_object_has_member (input, spec->alias)))
+          cf_entity_schema_add_problem (problems, spec->name, "missing", "Field required");
+      }
 
   return out;
 }
