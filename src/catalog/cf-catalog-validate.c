@@ -32,14 +32,21 @@ _cf_catalog_kind_label (CfEntityKind kind)
 
 /* Validation beyond field types */
 
+/* The limits match the store's CHECK constraints (0003). */
+#define MAX_STDIO_POOL 64
+#define MAX_CONCURRENCY 100000
+
+static const char * const http_schemes[] = { "http", "https", NULL };
+static const char * const ws_schemes[] = { "ws", "wss", NULL };
+
 static gboolean
-is_http_url (const char *url)
+is_url (const char         *url,
+        const char * const *schemes)
 {
   g_autoptr(GUri) uri = url ? g_uri_parse (url, G_URI_FLAGS_NONE, NULL) : NULL;
 
   return uri != NULL && g_uri_get_host (uri) != NULL && *g_uri_get_host (uri) != '\0' &&
-         (g_strcmp0 (g_uri_get_scheme (uri), "http") == 0 ||
-          g_strcmp0 (g_uri_get_scheme (uri), "https") == 0);
+         g_strv_contains (schemes, g_uri_get_scheme (uri));
 }
 
 static void
@@ -53,7 +60,7 @@ check_tool (JsonObject *tool,
     cf_entity_schema_add_problem (problems, "integrationType", "value_error",
                                   "Only REST tools can be created directly; MCP tools come "
                                   "from registered gateways");
-  else if (!is_http_url (cf_json_object_get_string (tool, "url")))
+  else if (!is_url (cf_json_object_get_string (tool, "url"), http_schemes))
     cf_entity_schema_add_problem (problems, "url", "value_error",
                                   "A REST tool needs an http or https URL");
   if (schema != NULL && g_strcmp0 (cf_json_object_get_string (schema, "type"), "object") != 0)
@@ -192,6 +199,8 @@ check_gateway (JsonObject *gateway,
                JsonArray  *problems)
 {
   JsonObject *env = cf_json_object_get_object (gateway, "env");
+  gint64 pool_size = 0;
+  gint64 concurrency = 0;
 
   if (g_strcmp0 (cf_json_object_get_string (gateway, "transport"), "STDIO") == 0)
     {
@@ -201,9 +210,26 @@ check_gateway (JsonObject *gateway,
         cf_entity_schema_add_problem (problems, "command", "missing",
                                       "A STDIO gateway needs the command to run");
     }
-  else if (!is_http_url (cf_json_object_get_string (gateway, "url")))
+  else if (g_strcmp0 (cf_json_object_get_string (gateway, "transport"), "WEBSOCKET") == 0)
+    {
+      if (!is_url (cf_json_object_get_string (gateway, "url"), ws_schemes))
+        cf_entity_schema_add_problem (problems, "url", "value_error",
+                                      "A WEBSOCKET gateway needs a ws or wss URL");
+    }
+  else if (!is_url (cf_json_object_get_string (gateway, "url"), http_schemes))
     cf_entity_schema_add_problem (problems, "url", "value_error",
                                   "A gateway needs an http or https URL");
+
+  if (!cf_json_object_get_int (gateway, "stdioPoolSize", &pool_size) ||
+      pool_size < 1 || pool_size > MAX_STDIO_POOL)
+    cf_entity_schema_add_problem (problems, "stdioPoolSize", "value_error",
+                                  "The stdio pool size must be between 1 and "
+                                  G_STRINGIFY (MAX_STDIO_POOL));
+  if (!cf_json_object_get_int (gateway, "maxConcurrency", &concurrency) ||
+      concurrency < 0 || concurrency > MAX_CONCURRENCY)
+    cf_entity_schema_add_problem (problems, "maxConcurrency", "value_error",
+                                  "maxConcurrency must be between 0 (no limit) and "
+                                  G_STRINGIFY (MAX_CONCURRENCY));
 
   if (env != NULL)
     {
@@ -240,6 +266,15 @@ bool_node (gboolean value)
 }
 
 static JsonNode *
+int_node (gint64 value)
+{
+  JsonNode *node = json_node_new (JSON_NODE_VALUE);
+
+  json_node_set_int (node, value);
+  return node;
+}
+
+static JsonNode *
 object_node (const char *json)
 {
   return cf_json_parse (json, -1, NULL);
@@ -270,6 +305,9 @@ apply_defaults (CfEntityKind  kind,
       set_default (entity, "transport", cf_json_node_new_string ("SSE"));
       set_default (entity, "reachable", bool_node (TRUE));
       set_default (entity, "prefixMode", cf_json_node_new_string ("always"));
+      set_default (entity, "stdioSharing", cf_json_node_new_string ("shared"));
+      set_default (entity, "stdioPoolSize", int_node (4));
+      set_default (entity, "maxConcurrency", int_node (0));
       break;
     default:
       break;

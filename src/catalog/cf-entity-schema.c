@@ -44,6 +44,7 @@ static const char * const request_types[] = {
 static const char * const visibilities[] = { "public", "team", "private", NULL };
 static const char * const transports[] = { "SSE", "STREAMABLEHTTP", "STDIO", "WEBSOCKET", NULL };
 static const char * const prefix_modes[] = { "always", "conditional", "never", NULL };
+static const char * const sharing_modes[] = { "shared", "per-session", "pool", NULL };
 static const char * const auth_types[] = {
   "basic", "bearer", "authheaders", "oauth", "query_param", "none", NULL
 };
@@ -123,6 +124,9 @@ static const FieldSpec gateway_fields[] = {
   { "env", NULL, T_OBJECT, NULLABLE, 0, NULL },
   { "cwd", NULL, T_STRING, NULLABLE, 4096, NULL },
   { "prefixMode", "prefix_mode", T_STRING, 0, 16, prefix_modes },
+  { "stdioSharing", "stdio_sharing", T_STRING, 0, 16, sharing_modes },
+  { "stdioPoolSize", "stdio_pool_size", T_INT, 0, 0, NULL },
+  { "maxConcurrency", "max_concurrency", T_INT, 0, 0, NULL },
   COMMON_FIELDS,
 };
 

@@ -169,6 +169,9 @@ static const Field gateway_fields[] = {
   DEF_STR ("prefixMode", "prefix_mode", "always"),
   OPT ("statusMessage", "status_message", FIELD_STRING),
   DEF_INT ("toolCount", "tool_count", FIELD_INT, 0),
+  DEF_STR ("stdioSharing", "stdio_sharing", "shared"),
+  DEF_INT ("stdioPoolSize", "stdio_pool_size", FIELD_INT, 4),
+  DEF_INT ("maxConcurrency", "max_concurrency", FIELD_INT, 0),
   AUDIT_FIELDS,
 };
 

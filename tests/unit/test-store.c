@@ -482,6 +482,7 @@ test_gateway_round_trip (Fixture       *fixture,
     " \"command\": \"weather-mcp\", \"args\": [\"--units\", \"metric\"],"
     " \"env\": {\"API_KEY\": \"k\"}, \"cwd\": \"/srv/weather\", \"prefixMode\": \"never\","
     " \"statusMessage\": \"connected\", \"toolCount\": 3,"
+    " \"stdioSharing\": \"pool\", \"stdioPoolSize\": 2, \"maxConcurrency\": 8,"
     " \"createdAt\": \"2026-01-02T03:04:05Z\", \"updatedAt\": \"2026-01-02T03:04:05Z\","
     " \"version\": 2}");
 
@@ -1026,13 +1027,16 @@ test_upgrade_from_version_1 (Fixture       *fixture,
 
   store = cf_store_new (old_path, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (cf_store_get_schema_version (store), ==, 2);
+  g_assert_cmpuint (cf_store_get_schema_version (store), ==, 3);
   gateways = cf_store_load_sync (store, CF_ENTITY_GATEWAY, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (gateways->len, ==, 1);
   gateway = g_ptr_array_index (gateways, 0);
   g_assert_cmpstr (json_object_get_string_member (gateway, "name"), ==, "old");
   g_assert_cmpstr (json_object_get_string_member (gateway, "prefixMode"), ==, "always");
+  g_assert_cmpstr (json_object_get_string_member (gateway, "stdioSharing"), ==, "shared");
+  g_assert_cmpint (json_object_get_int_member (gateway, "stdioPoolSize"), ==, 4);
+  g_assert_cmpint (json_object_get_int_member (gateway, "maxConcurrency"), ==, 0);
   cf_store_close (store);
 }
 
@@ -1044,14 +1048,14 @@ test_schema (Fixture       *fixture,
   g_autofree char *migrations = NULL;
 
   g_assert_cmpstr (mode, ==, "wal");
-  g_assert_cmpuint (cf_store_get_schema_version (fixture->store), ==, 2);
+  g_assert_cmpuint (cf_store_get_schema_version (fixture->store), ==, 3);
   g_assert_cmpstr (cf_store_get_path (fixture->store), ==, fixture->path);
 
   /* Reopening applies nothing twice. */
   reopen (fixture);
   migrations = query_text (fixture->path,
                            "SELECT group_concat (version) FROM schema_version");
-  g_assert_cmpstr (migrations, ==, "1,2");
+  g_assert_cmpstr (migrations, ==, "1,2,3");
 }
 
 static void
