@@ -15,6 +15,11 @@ G_DEFINE_QUARK (cf-config-error-quark, cf_config_error)
 #define DEFAULT_TOOL_TIMEOUT_S 60
 #define DEFAULT_SESSION_TTL_S 3600
 #define DEFAULT_MAX_BODY (4 * 1024 * 1024)
+#define DEFAULT_SSE_KEEPALIVE_S 30
+#define DEFAULT_HEALTH_CHECK_INTERVAL_S 60
+#define DEFAULT_HEALTH_CHECK_TIMEOUT_S 30
+#define DEFAULT_UNHEALTHY_THRESHOLD 3
+#define DEFAULT_UPSTREAM_IDLE_TIMEOUT_S 300
 
 char *
 cf_config_default_db_path (void)
@@ -34,6 +39,11 @@ cf_config_new (void)
   self->tool_timeout_ms = DEFAULT_TOOL_TIMEOUT_S * 1000;
   self->session_ttl_s = DEFAULT_SESSION_TTL_S;
   self->max_body = DEFAULT_MAX_BODY;
+  self->health_interval_s = DEFAULT_HEALTH_CHECK_INTERVAL_S;
+  self->health_timeout_s = DEFAULT_HEALTH_CHECK_TIMEOUT_S;
+  self->unhealthy_threshold = DEFAULT_UNHEALTHY_THRESHOLD;
+  self->upstream_idle_s = DEFAULT_UPSTREAM_IDLE_TIMEOUT_S;
+  self->sse_keepalive_s = DEFAULT_SSE_KEEPALIVE_S;
   self->log_level = g_strdup ("ERROR");
   return self;
 }
@@ -117,9 +127,12 @@ cf_config_set_database_url (CfConfig    *self,
  * @error: return location for a #GError
  *
  * Reads HOST, PORT, DATABASE_URL, LOG_LEVEL, GATEWAY_TOOL_NAME_SEPARATOR,
- * TOOL_TIMEOUT, SESSION_TTL, ALLOWED_HOSTS and MAX_REQUEST_SIZE. A value
+ * TOOL_TIMEOUT, SESSION_TTL, ALLOWED_HOSTS, MAX_REQUEST_SIZE,
+ * HEALTH_CHECK_INTERVAL, HEALTH_CHECK_TIMEOUT, UNHEALTHY_THRESHOLD and
+ * UPSTREAM_IDLE_TIMEOUT. A value
  * that does not parse is an error: a gateway must not start on a setting
- * it misread.
+ * it misread. SSE_KEEPALIVE_INTERVAL paces the keepalives of legacy SSE
+ * streams and WebSocket pings.
  */
 gboolean
 cf_config_load_env (CfConfig            *self,
@@ -169,6 +182,40 @@ cf_config_load_env (CfConfig            *self,
       if (!parse_uint ("MAX_REQUEST_SIZE", value, 1024, G_MAXUINT32, &n, error))
         return FALSE;
       self->max_body = n;
+    }
+  if ((value = g_environ_getenv ((GStrv) env, "HEALTH_CHECK_INTERVAL")) != NULL)
+    {
+      if (!parse_uint ("HEALTH_CHECK_INTERVAL", value, 1, 86400, &n, error))
+        return FALSE;
+      self->health_interval_s = n;
+    }
+  if ((value = g_environ_getenv ((GStrv) env, "HEALTH_CHECK_TIMEOUT")) != NULL)
+    {
+      if (!parse_uint ("HEALTH_CHECK_TIMEOUT", value, 1, 3600, &n, error))
+        return FALSE;
+      self->health_timeout_s = n;
+    }
+  if ((value = g_environ_getenv ((GStrv) env, "UNHEALTHY_THRESHOLD")) != NULL)
+    {
+      /* -1, as in ContextForge, never marks an upstream unreachable. */
+      if (g_strcmp0 (value, "-1") == 0)
+        self->unhealthy_threshold = -1;
+      else if (!parse_uint ("UNHEALTHY_THRESHOLD", value, 1, 1000, &n, error))
+        return FALSE;
+      else
+        self->unhealthy_threshold = n;
+    }
+  if ((value = g_environ_getenv ((GStrv) env, "UPSTREAM_IDLE_TIMEOUT")) != NULL)
+    {
+      if (!parse_uint ("UPSTREAM_IDLE_TIMEOUT", value, 1, 86400, &n, error))
+        return FALSE;
+      self->upstream_idle_s = n;
+    }
+  if ((value = g_environ_getenv ((GStrv) env, "SSE_KEEPALIVE_INTERVAL")) != NULL)
+    {
+      if (!parse_uint ("SSE_KEEPALIVE_INTERVAL", value, 1, 86400, &n, error))
+        return FALSE;
+      self->sse_keepalive_s = n;
     }
   if ((value = g_environ_getenv ((GStrv) env, "ALLOWED_HOSTS")) != NULL)
     {

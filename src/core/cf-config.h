@@ -21,7 +21,15 @@ typedef enum {
  * @tool_timeout_ms: TOOL_TIMEOUT
  * @session_ttl_s: SESSION_TTL: idle legacy sessions expire after this
  * @max_body: the largest request body accepted
+ * @health_interval_s: HEALTH_CHECK_INTERVAL: how often upstreams are probed
+ * @health_timeout_s: HEALTH_CHECK_TIMEOUT: how long a probe may take
+ * @unhealthy_threshold: UNHEALTHY_THRESHOLD: consecutive failures before an
+ *   upstream is marked unreachable; -1 never marks it
+ * @upstream_idle_s: UPSTREAM_IDLE_TIMEOUT: how long an extra upstream
+ *   connection (a pooled or per-session stdio child) may stay unused
  * @log_level: LOG_LEVEL, upper-case
+ * @sse_keepalive_s: SSE_KEEPALIVE_INTERVAL: seconds between keepalives on
+ *   legacy SSE streams and pings on WebSocket connections
  *
  * The gateway's settings: ContextForge's environment variable names, then
  * command-line options on top.
@@ -35,7 +43,12 @@ typedef struct {
   guint   tool_timeout_ms;
   guint   session_ttl_s;
   gsize   max_body;
+  guint   health_interval_s;
+  guint   health_timeout_s;
+  int     unhealthy_threshold;
+  guint   upstream_idle_s;
   char   *log_level;
+  guint   sse_keepalive_s;
 } CfConfig;
 
 GQuark    cf_config_error_quark     (void);

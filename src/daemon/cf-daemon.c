@@ -273,7 +273,7 @@ start_serving (CfDaemon  *self,
   self->gateway = cf_gateway_new (self->catalog, self->mcp);
   cf_gateway_set_tool_timeout (self->gateway, config->tool_timeout_ms);
   self->pool = cf_upstream_pool_new (self->catalog, config->separator);
-  cf_upstream_pool_set_timeout (self->pool, config->tool_timeout_ms);
+  cf_upstream_pool_configure (self->pool, config);
   cf_gateway_set_upstream_pool (self->gateway, self->pool);
 
   self->http = cf_http_server_new ();

@@ -52,7 +52,8 @@ void      _cf_gateway_relay       (CfGateway         *self,
                                    CfMcpRequest      *request,
                                    const char        *gateway_id,
                                    const char        *method,
-                                   JsonObject        *params);
+                                   JsonObject        *params,
+                                   gboolean           idempotent);
 
 void      _cf_gateway_install_tools     (CfGateway *self);
 void      _cf_gateway_install_resources (CfGateway *self);

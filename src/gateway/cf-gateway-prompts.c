@@ -113,7 +113,7 @@ prompts_get (CfMcpRequest *request,
       if (arguments != NULL)
         json_object_set_object_member (upstream, "arguments", cf_json_object_deep_copy (arguments));
       _cf_gateway_relay (self, request, cf_json_object_get_string (prompt, "gatewayId"),
-                         "prompts/get", upstream);
+                         "prompts/get", upstream, TRUE);
       return;
     }
 
@@ -131,6 +131,26 @@ prompts_get (CfMcpRequest *request,
   cf_mcp_request_return (request, result);
 }
 
+/* What a ref/resource names: a template by its own text (as the SDK
+ * servers match it), else a resource by URI, or the template serving it. */
+static JsonObject *
+find_resource_ref (CfCatalogSnapshot *snapshot,
+                   CfMcpRequest      *request,
+                   const char        *uri)
+{
+  GPtrArray *resources = cf_catalog_snapshot_list (snapshot, CF_ENTITY_RESOURCE);
+  JsonObject *resource;
+
+  if (uri == NULL)
+    return NULL;
+  for (guint i = 0; i < resources->len; i++)
+    if (g_strcmp0 (cf_json_object_get_string (resources->pdata[i], "uriTemplate"), uri) == 0 &&
+        _cf_gateway_visible (snapshot, request, CF_ENTITY_RESOURCE, resources->pdata[i]))
+      return resources->pdata[i];
+  resource = cf_catalog_snapshot_find_resource (snapshot, uri, NULL);
+  return _cf_gateway_visible (snapshot, request, CF_ENTITY_RESOURCE, resource) ? resource : NULL;
+}
+
 static void
 completion_complete (CfMcpRequest *request,
                      gpointer      user_data)
@@ -141,7 +161,7 @@ completion_complete (CfMcpRequest *request,
   JsonObject *ref = cf_json_object_get_object (params, "ref");
   JsonObject *argument = cf_json_object_get_object (params, "argument");
   const char *type = cf_json_object_get_string (ref, "type");
-  JsonObject *result, *completion, *prompt;
+  JsonObject *result, *completion, *prompt, *resource;
 
   if (argument == NULL || cf_json_object_get_string (argument, "name") == NULL ||
       cf_json_object_get_string (argument, "value") == NULL ||
@@ -171,12 +191,25 @@ completion_complete (CfMcpRequest *request,
       json_object_set_string_member (cf_json_object_get_object (upstream, "ref"), "name",
                                      cf_json_object_get_string (prompt, "originalName"));
       _cf_gateway_relay (self, request, cf_json_object_get_string (prompt, "gatewayId"),
-                         "completion/complete", upstream);
+                         "completion/complete", upstream, TRUE);
+      return;
+    }
+  /* Federated URIs are the upstream's own, so the ref goes as it is. */
+  resource = g_str_equal (type, "ref/resource")
+             ? find_resource_ref (snapshot, request, cf_json_object_get_string (ref, "uri"))
+             : NULL;
+  if (resource != NULL && cf_json_object_get_string (resource, "gatewayId") != NULL)
+    {
+      JsonObject *upstream = cf_json_object_deep_copy (params);
+
+      json_object_remove_member (upstream, "_meta");
+      _cf_gateway_relay (self, request, cf_json_object_get_string (resource, "gatewayId"),
+                         "completion/complete", upstream, TRUE);
       return;
     }
 
-  /* Registry prompts declare no value sets, so there is nothing to
-   * suggest; federated servers answer for their own prompts. */
+  /* Registry prompts and resources declare no value sets, so there is
+   * nothing to suggest; federated servers answer for their own. */
   completion = json_object_new ();
   json_object_set_array_member (completion, "values", json_array_new ());
   json_object_set_int_member (completion, "total", 0);

@@ -19,13 +19,24 @@
  * InputRequiredResult instead, whose questions the relay puts to the
  * downstream client one by one before retrying the upstream call with
  * the answers. Either way the downstream client is asked in its own era's
- * way by cf_mcp_request_call_client_async(). */
+ * way by cf_mcp_request_call_client_async().
+ *
+ * The connection comes from the upstream pool, which picks it by the
+ * gateway's sharing policy and limits. When an upstream forgets the
+ * session (HTTP 404) the request was not run, and it is sent again once
+ * the pool has reconnected; when the connection broke mid-call, only an
+ * idempotent request (a read, a listing, a tool annotated idempotent or
+ * read-only) is sent again. Either way at most once, and the downstream
+ * client sees only the final answer. */
 
 /* An upstream that keeps asking is cut off after this many rounds. */
 #define MAX_INPUT_ROUNDS 16
 
 typedef struct {
+  CfGateway    *gateway;
   CfMcpRequest *request;
+  char         *gateway_id;
+  CfUpstreamLease *lease;
   CfMcpClient  *client;
   JsonNode     *token;
   char         *method;
@@ -33,16 +44,23 @@ typedef struct {
   JsonObject   *questions;
   GList        *pending;
   JsonObject   *answers;
+  JsonObject   *sent;
   char         *state;
   guint         rounds;
   gboolean      is_tool_call;
+  gboolean      idempotent;
+  gboolean      retried;
 } Relay;
 
 static void
 relay_free (Relay *relay)
 {
+  g_clear_object (&relay->gateway);
   g_clear_object (&relay->request);
+  g_clear_pointer (&relay->gateway_id, g_free);
   g_clear_object (&relay->client);
+  g_clear_pointer (&relay->lease, cf_upstream_lease_release);
+  g_clear_pointer (&relay->sent, json_object_unref);
   g_clear_pointer (&relay->token, json_node_unref);
   g_clear_pointer (&relay->method, g_free);
   g_clear_pointer (&relay->params, json_object_unref);
@@ -55,6 +73,9 @@ relay_free (Relay *relay)
 
 static void send_upstream (Relay      *relay,
                            JsonObject *params);
+static void acquire       (Relay      *relay);
+static gboolean should_retry (Relay        *relay,
+                              const GError *error);
 
 typedef struct {
   CfMcpClient *client;
@@ -268,6 +289,16 @@ on_relayed (GObject      *source,
   JsonObject *answer = cf_json_object_get_object (object, "result");
   JsonObject *failure = cf_json_object_get_object (object, "error");
 
+  if (error != NULL && should_retry (relay, error))
+    {
+      g_debug ("Retrying %s on gateway %s: %s", relay->method, relay->gateway_id,
+               error->message);
+      relay->retried = TRUE;
+      g_clear_pointer (&relay->lease, cf_upstream_lease_release);
+      g_clear_object (&relay->client);
+      acquire (relay);
+      return;
+    }
   if (answer != NULL && start_input_round (relay, answer))
     return;
   if (cf_mcp_request_is_done (relay->request))
@@ -296,6 +327,57 @@ on_relayed (GObject      *source,
   relay_free (relay);
 }
 
+static void
+on_acquired (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Relay *relay = user_data;
+  g_autoptr(GError) error = NULL;
+
+  relay->lease = cf_upstream_pool_acquire_finish (CF_UPSTREAM_POOL (source), result, &error);
+  if (relay->lease == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+          !cf_mcp_request_is_done (relay->request))
+        relay_failure (relay, error->message);
+      relay_free (relay);
+      return;
+    }
+  relay->client = g_object_ref (cf_upstream_lease_get_client (relay->lease));
+  send_upstream (relay, cf_json_object_deep_copy (relay->sent));
+}
+
+static void
+acquire (Relay *relay)
+{
+  cf_upstream_pool_acquire_async (relay->gateway->pool, relay->gateway_id,
+                                  cf_mcp_request_get_session (relay->request),
+                                  cf_mcp_request_get_cancellable (relay->request),
+                                  on_acquired, relay);
+}
+
+/* A lost session means the upstream did not run the request; a broken
+ * connection leaves it unknown, so only what is safe to repeat is. */
+static gboolean
+should_retry (Relay        *relay,
+              const GError *error)
+{
+  if (relay->retried || cf_mcp_request_is_done (relay->request) ||
+      error->domain != CF_MCP_CLIENT_ERROR)
+    return FALSE;
+  switch (error->code)
+    {
+    case CF_MCP_CLIENT_ERROR_SESSION_LOST:
+      return TRUE;
+    case CF_MCP_CLIENT_ERROR_CLOSED:
+    case CF_MCP_CLIENT_ERROR_CONNECT:
+      return relay->idempotent;
+    default:
+      return FALSE;
+    }
+}
+
 /**
  * _cf_gateway_relay:
  * @self: the gateway
@@ -303,22 +385,23 @@ on_relayed (GObject      *source,
  * @gateway_id: the upstream that serves it
  * @method: the method to call upstream
  * @params: (transfer full): its params, names already the upstream's
+ * @idempotent: whether sending it twice does no harm
  */
 void
 _cf_gateway_relay (CfGateway    *self,
                    CfMcpRequest *request,
                    const char   *gateway_id,
                    const char   *method,
-                   JsonObject   *params)
+                   JsonObject   *params,
+                   gboolean      idempotent)
 {
-  CfMcpClient *client = self->pool ? cf_upstream_pool_get_client (self->pool, gateway_id) : NULL;
   JsonObject *meta = cf_json_object_get_object (cf_mcp_request_get_params (request), "_meta");
   JsonNode *token = meta ? json_object_get_member (meta, "progressToken") : NULL;
   Relay *relay = g_new0 (Relay, 1);
 
   relay->request = g_object_ref (request);
   relay->is_tool_call = g_str_equal (method, "tools/call");
-  if (client == NULL)
+  if (self->pool == NULL)
     {
       relay_failure (relay, "The upstream server of this item is not connected");
       relay_free (relay);
@@ -326,11 +409,14 @@ _cf_gateway_relay (CfGateway    *self,
       return;
     }
 
-  relay->client = g_object_ref (client);
+  relay->gateway = g_object_ref (self);
+  relay->gateway_id = g_strdup (gateway_id);
   relay->method = g_strdup (method);
   relay->token = token ? json_node_copy (token) : NULL;
   relay->params = params;
-  send_upstream (relay, cf_json_object_deep_copy (params));
+  relay->sent = cf_json_object_deep_copy (params);
+  relay->idempotent = idempotent;
+  acquire (relay);
 }
 
 static void
@@ -340,6 +426,12 @@ send_upstream (Relay      *relay,
   CfMcpLogLevel level = cf_mcp_request_get_log_level (relay->request);
   JsonObject *meta = json_object_new ();
 
+  /* What a retry on a new connection sends again. */
+  if (params != relay->sent)
+    {
+      g_clear_pointer (&relay->sent, json_object_unref);
+      relay->sent = cf_json_object_deep_copy (params);
+    }
   if (relay->token != NULL)
     json_object_set_member (meta, "progressToken", json_node_copy (relay->token));
   /* A 2026-07-28 upstream logs only when a request asks for a level. */

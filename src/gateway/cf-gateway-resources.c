@@ -144,7 +144,7 @@ resources_read (CfMcpRequest *request,
 
       json_object_set_string_member (upstream, "uri", uri);
       _cf_gateway_relay (self, request, cf_json_object_get_string (resource, "gatewayId"),
-                         "resources/read", upstream);
+                         "resources/read", upstream, TRUE);
       return;
     }
 

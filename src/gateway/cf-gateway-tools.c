@@ -88,6 +88,17 @@ on_rest_called (GObject      *source,
     cf_mcp_request_return (request, answer);
 }
 
+/* Whether a call may be sent twice: the upstream said so through the
+ * tool's annotations (a read-only tool changes nothing either). */
+static gboolean
+tool_is_idempotent (JsonObject *tool)
+{
+  JsonObject *annotations = cf_json_object_get_object (tool, "annotations");
+
+  return cf_json_object_get_bool (annotations, "idempotentHint", FALSE) ||
+         cf_json_object_get_bool (annotations, "readOnlyHint", FALSE);
+}
+
 static void
 tools_call (CfMcpRequest *request,
             gpointer      user_data)
@@ -152,7 +163,7 @@ tools_call (CfMcpRequest *request,
     if (arguments != NULL)
       json_object_set_object_member (upstream, "arguments", cf_json_object_deep_copy (arguments));
     _cf_gateway_relay (self, request, cf_json_object_get_string (tool, "gatewayId"),
-                       "tools/call", upstream);
+                       "tools/call", upstream, tool_is_idempotent (tool));
   }
 }
 
