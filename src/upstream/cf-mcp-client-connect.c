@@ -11,18 +11,41 @@
 /* The handshake, and with it the era. A 2026-07-28 `server/discover`
  * goes first: a DiscoverResult, or an error only a modern server gives,
  * means the modern era; anything else (an HTTP 400, 404 or 405 without
- * such an error, a legacy JSON-RPC error, silence on stdio) means a
- * legacy server, which gets `initialize` and `notifications/initialized`
- * (transports.md, "Backward Compatibility", in both revisions). */
+ * such an error, a legacy JSON-RPC error, silence on a shared channel
+ * such as stdio) means a legacy server, which gets `initialize` and
+ * `notifications/initialized` (transports.md, "Backward Compatibility",
+ * in both revisions). The 2024-11-05 HTTP+SSE transport is legacy by
+ * definition and goes straight to `initialize`.
+ *
+ * Starting the transport may wait on the network (an SSE stream's
+ * endpoint event, a WebSocket handshake): it is bounded by the client's
+ * timeout and by the cancellable, and given up by dropping the
+ * transport. */
 
 typedef struct {
   CfUpstreamTransport *transport;
   GPtrArray           *tried;
+  GCancellable        *cancellable;
+  gulong               cancelled_id;
+  guint                start_timeout_id;
+  /* The transport's start is over, or was given up on. */
+  gboolean             started;
 } Connect;
+
+static void
+stop_start_guards (Connect *data)
+{
+  g_clear_handle_id (&data->start_timeout_id, g_source_remove);
+  if (data->cancelled_id != 0)
+    g_cancellable_disconnect (data->cancellable, data->cancelled_id);
+  data->cancelled_id = 0;
+}
 
 static void
 connect_free (Connect *data)
 {
+  stop_start_guards (data);
+  g_clear_object (&data->cancellable);
   g_clear_object (&data->transport);
   g_clear_pointer (&data->tried, g_ptr_array_unref);
   g_free (data);
@@ -312,15 +335,23 @@ on_discover_error (GTask      *task,
     }
 }
 
+/* A channel all requests share (stdio, WebSocket), where a legacy server
+ * may not answer a method it does not know at all. */
+static gboolean
+is_shared_channel (CfMcpClient *self)
+{
+  return !cf_upstream_transport_is_stream_per_request (self->transport);
+}
+
 /* Whether a probe that failed at the transport level found a legacy
  * server: an HTTP status legacy servers give to a request they do not
- * know, or silence on stdio. */
+ * know, or silence on a shared channel. */
 static gboolean
 failure_means_legacy (CfMcpClient    *self,
                       CfUpstreamCall *call,
                       const GError   *error)
 {
-  if (self->kind == CF_UPSTREAM_KIND_STDIO)
+  if (is_shared_channel (self))
     return g_error_matches (error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_TIMED_OUT);
   return g_error_matches (error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL) &&
          (call->http_status == SOUP_STATUS_BAD_REQUEST ||
@@ -388,8 +419,7 @@ probe (GTask      *task,
   CfMcpClient *self = task_client (task);
   guint timeout = self->timeout_ms;
 
-  if (self->kind == CF_UPSTREAM_KIND_STDIO && (timeout == 0 ||
-                                               timeout > CF_MCP_CLIENT_PROBE_TIMEOUT_MS))
+  if (is_shared_channel (self) && (timeout == 0 || timeout > CF_MCP_CLIENT_PROBE_TIMEOUT_MS))
     timeout = CF_MCP_CLIENT_PROBE_TIMEOUT_MS;
 
   g_ptr_array_add (task_connect (task)->tried, g_strdup (version));
@@ -398,22 +428,110 @@ probe (GTask      *task,
                              on_probed, g_object_ref (task));
 }
 
+/* Starting the transport */
+
 static void
 on_started (GObject      *source,
             GAsyncResult *result,
             gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
+  Connect *data = task_connect (task);
   GError *error = NULL;
+  gboolean ok = cf_upstream_transport_start_finish (CF_UPSTREAM_TRANSPORT (source), result,
+                                                    &error);
 
-  if (superseded (task))
-    return;
-  if (!cf_upstream_transport_start_finish (CF_UPSTREAM_TRANSPORT (source), result, &error))
+  /* Given up on: the handshake has failed already. */
+  if (data->started)
     {
-      fail_connect (task, error);
+      g_clear_error (&error);
       return;
     }
-  probe (task, CF_MCP_VERSION_LATEST);
+  data->started = TRUE;
+  stop_start_guards (data);
+
+  if (superseded (task))
+    g_clear_error (&error);
+  else if (!ok)
+    fail_connect (task, error);
+  else if (task_client (task)->kind == CF_UPSTREAM_KIND_SSE)
+    initialize (task);
+  else
+    probe (task, CF_MCP_VERSION_LATEST);
+}
+
+/* Fails the handshake while the transport is still starting; dropping
+ * the transport ends its start, whose result is then ignored. */
+static void
+abandon_start (GTask  *task,
+               GError *error)
+{
+  Connect *data = task_connect (task);
+
+  if (data->started)
+    {
+      g_error_free (error);
+      return;
+    }
+  data->started = TRUE;
+  stop_start_guards (data);
+  fail_connect (task, error);
+}
+
+static gboolean
+on_start_timeout (gpointer user_data)
+{
+  GTask *task = user_data;
+  CfMcpClient *self = task_client (task);
+
+  task_connect (task)->start_timeout_id = 0;
+  abandon_start (task, g_error_new (CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_TIMED_OUT,
+                                    "The upstream did not open the connection within %u ms",
+                                    self->timeout_ms));
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_cancel_idle (gpointer user_data)
+{
+  abandon_start (user_data, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                 "The connection was cancelled"));
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs in whichever thread cancelled; the work is left to the task's
+ * context, where disconnecting from the cancellable is also safe. */
+static void
+on_cancelled (GCancellable *cancellable,
+              gpointer      user_data)
+{
+  GTask *task = user_data;
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  g_source_set_callback (source, on_cancel_idle, g_object_ref (task), g_object_unref);
+  g_source_set_static_name (source, "[cf] upstream connect cancelled");
+  g_source_attach (source, g_task_get_context (task));
+}
+
+static void
+start_transport (GTask *task)
+{
+  CfMcpClient *self = task_client (task);
+  Connect *data = task_connect (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+
+  if (self->timeout_ms > 0)
+    data->start_timeout_id = g_timeout_add_full (G_PRIORITY_DEFAULT, self->timeout_ms,
+                                                 on_start_timeout, g_object_ref (task),
+                                                 g_object_unref);
+  if (cancellable != NULL)
+    {
+      data->cancellable = g_object_ref (cancellable);
+      data->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_cancelled),
+                                                  g_object_ref (task), g_object_unref);
+    }
+  cf_upstream_transport_start_async (data->transport, cancellable, on_started,
+                                     g_object_ref (task));
 }
 
 /**
@@ -423,8 +541,10 @@ on_started (GObject      *source,
  * @callback: called when the handshake is done
  * @user_data: closure data
  *
- * Starts a fresh connection (spawning the child, for stdio) and finds
- * the upstream's protocol era. A previous connection is closed first.
+ * Starts a fresh connection (spawning the child, for stdio; opening the
+ * event stream or the WebSocket) and finds the upstream's protocol era.
+ * A previous connection is closed first. Opening the connection is
+ * bounded by the client's timeout, as each request of the handshake is.
  */
 void
 cf_mcp_client_connect_async (CfMcpClient         *self,
@@ -450,8 +570,7 @@ cf_mcp_client_connect_async (CfMcpClient         *self,
   data->tried = g_ptr_array_new_with_free_func (g_free);
   g_task_set_task_data (task, data, (GDestroyNotify) connect_free);
 
-  cf_upstream_transport_start_async (transport, cancellable, on_started,
-                                     g_steal_pointer (&task));
+  start_transport (task);
 }
 
 /**

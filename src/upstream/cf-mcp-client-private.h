@@ -18,6 +18,8 @@ G_BEGIN_DECLS
 typedef enum {
   CF_UPSTREAM_KIND_HTTP,
   CF_UPSTREAM_KIND_STDIO,
+  CF_UPSTREAM_KIND_SSE,
+  CF_UPSTREAM_KIND_WEBSOCKET,
 } CfUpstreamKind;
 
 struct _CfMcpClient
@@ -25,7 +27,7 @@ struct _CfMcpClient
   GObject              parent_instance;
 
   CfUpstreamKind       kind;
-  /* HTTP */
+  /* HTTP, SSE, WebSocket */
   char                *url;
   SoupSession         *session;
   GHashTable          *headers;

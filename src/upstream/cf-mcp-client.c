@@ -7,13 +7,16 @@
 #include "cf-jsonrpc.h"
 #include "cf-mcp-client-private.h"
 #include "cf-upstream-http.h"
+#include "cf-upstream-sse.h"
 #include "cf-upstream-stdio.h"
+#include "cf-upstream-ws.h"
 
 /**
  * CfMcpClient:
  *
- * The gateway's client for one upstream MCP server, over Streamable HTTP
- * or a child's stdio, in whichever protocol era the server speaks: the
+ * The gateway's client for one upstream MCP server, over Streamable HTTP,
+ * a child's stdio, the legacy HTTP+SSE transport or a WebSocket, in
+ * whichever protocol era the server speaks: the
  * handshake (cf_mcp_client_connect_async()) finds the era, and every
  * later request is shaped for it. Each connect starts a fresh transport;
  * a lost session or a dead child is recovered by connecting again.
@@ -101,13 +104,26 @@ _cf_mcp_client_reset (CfMcpClient *self)
 CfUpstreamTransport *
 _cf_mcp_client_new_transport (CfMcpClient *self)
 {
-  CfUpstreamTransport *transport;
+  CfUpstreamTransport *transport = NULL;
 
-  if (self->kind == CF_UPSTREAM_KIND_HTTP)
-    transport = cf_upstream_http_new (self->url, self->session, self->headers);
-  else
-    transport = cf_upstream_stdio_new ((const char * const *) self->argv,
-                                       (const char * const *) self->env, self->cwd);
+  switch (self->kind)
+    {
+    case CF_UPSTREAM_KIND_HTTP:
+      transport = cf_upstream_http_new (self->url, self->session, self->headers);
+      break;
+    case CF_UPSTREAM_KIND_SSE:
+      transport = cf_upstream_sse_new (self->url, self->session, self->headers);
+      break;
+    case CF_UPSTREAM_KIND_WEBSOCKET:
+      transport = cf_upstream_ws_new (self->url, self->session, self->headers);
+      break;
+    case CF_UPSTREAM_KIND_STDIO:
+      transport = cf_upstream_stdio_new ((const char * const *) self->argv,
+                                         (const char * const *) self->env, self->cwd);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
   cf_upstream_transport_set_max_message (transport, self->max_message);
   return transport;
 }
@@ -201,30 +217,15 @@ copy_headers (GHashTable *headers)
   return copy;
 }
 
-/**
- * cf_mcp_client_new_http:
- * @url: the upstream's MCP endpoint
- * @session: (nullable): the HTTP session to share (keep-alive connections
- *   are pooled there); %NULL for one of the client's own. A shared
- *   session should allow a few connections per host: a legacy session
- *   holds one for its GET stream, and each streaming request another.
- * @headers: (nullable) (element-type utf8 utf8): extra headers every
- *   request carries, such as Authorization; copied
- *
- * Returns: (transfer full): a new client; connect it before use
- */
-CfMcpClient *
-cf_mcp_client_new_http (const char  *url,
-                        SoupSession *session,
-                        GHashTable  *headers)
+static CfMcpClient *
+new_networked (CfUpstreamKind  kind,
+               const char     *url,
+               SoupSession    *session,
+               GHashTable     *headers)
 {
-  CfMcpClient *self;
+  CfMcpClient *self = g_object_new (CF_TYPE_MCP_CLIENT, NULL);
 
-  g_return_val_if_fail (url != NULL, NULL);
-  g_return_val_if_fail (session == NULL || SOUP_IS_SESSION (session), NULL);
-
-  self = g_object_new (CF_TYPE_MCP_CLIENT, NULL);
-  self->kind = CF_UPSTREAM_KIND_HTTP;
+  self->kind = kind;
   self->url = g_strdup (url);
   if (session != NULL)
     self->session = g_object_ref (session);
@@ -247,6 +248,76 @@ cf_mcp_client_new_http (const char  *url,
     }
   self->headers = headers ? copy_headers (headers) : NULL;
   return self;
+}
+
+/**
+ * cf_mcp_client_new_http:
+ * @url: the upstream's MCP endpoint
+ * @session: (nullable): the HTTP session to share (keep-alive connections
+ *   are pooled there); %NULL for one of the client's own. A shared
+ *   session should allow a few connections per host: a legacy session
+ *   holds one for its GET stream, and each streaming request another.
+ * @headers: (nullable) (element-type utf8 utf8): extra headers every
+ *   request carries, such as Authorization; copied
+ *
+ * Returns: (transfer full): a new client; connect it before use
+ */
+CfMcpClient *
+cf_mcp_client_new_http (const char  *url,
+                        SoupSession *session,
+                        GHashTable  *headers)
+{
+  g_return_val_if_fail (url != NULL, NULL);
+  g_return_val_if_fail (session == NULL || SOUP_IS_SESSION (session), NULL);
+
+  return new_networked (CF_UPSTREAM_KIND_HTTP, url, session, headers);
+}
+
+/**
+ * cf_mcp_client_new_sse:
+ * @url: the upstream's SSE URL (the 2024-11-05 HTTP+SSE transport)
+ * @session: (nullable): the HTTP session to share, as for
+ *   cf_mcp_client_new_http(); the event stream holds one connection
+ * @headers: (nullable) (element-type utf8 utf8): extra headers the
+ *   stream's GET and every POST carry; copied
+ *
+ * The upstream is legacy by definition: connecting opens the stream,
+ * waits for its `endpoint` event and goes straight to `initialize`.
+ *
+ * Returns: (transfer full): a new client; connect it before use
+ */
+CfMcpClient *
+cf_mcp_client_new_sse (const char  *url,
+                       SoupSession *session,
+                       GHashTable  *headers)
+{
+  g_return_val_if_fail (url != NULL, NULL);
+  g_return_val_if_fail (session == NULL || SOUP_IS_SESSION (session), NULL);
+
+  return new_networked (CF_UPSTREAM_KIND_SSE, url, session, headers);
+}
+
+/**
+ * cf_mcp_client_new_websocket:
+ * @url: the upstream's ws:// or wss:// URL
+ * @session: (nullable): the HTTP session to connect with, as for
+ *   cf_mcp_client_new_http()
+ * @headers: (nullable) (element-type utf8 utf8): extra headers the
+ *   WebSocket handshake carries; copied
+ *
+ * Speaks the `mcp` subprotocol, one text frame per message.
+ *
+ * Returns: (transfer full): a new client; connect it before use
+ */
+CfMcpClient *
+cf_mcp_client_new_websocket (const char  *url,
+                             SoupSession *session,
+                             GHashTable  *headers)
+{
+  g_return_val_if_fail (url != NULL, NULL);
+  g_return_val_if_fail (session == NULL || SOUP_IS_SESSION (session), NULL);
+
+  return new_networked (CF_UPSTREAM_KIND_WEBSOCKET, url, session, headers);
 }
 
 /**
@@ -548,9 +619,9 @@ cf_mcp_client_notify (CfMcpClient *self,
  *
  * Closes the connection: requests in flight fail with
  * %CF_MCP_CLIENT_ERROR_CLOSED and "closed" is emitted. Over HTTP the
- * legacy session is deleted; a stdio child has its stdin closed, then
- * gets SIGTERM, then SIGKILL, until it is gone. The client can connect
- * again.
+ * legacy session is deleted; an SSE stream is closed, a WebSocket closed
+ * with code 1000; a stdio child has its stdin closed, then gets SIGTERM,
+ * then SIGKILL, until it is gone. The client can connect again.
  */
 void
 cf_mcp_client_close (CfMcpClient *self)

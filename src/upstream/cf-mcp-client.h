@@ -56,6 +56,12 @@ GQuark       cf_mcp_client_error_quark             (void);
 CfMcpClient *cf_mcp_client_new_http                (const char          *url,
                                                     SoupSession         *session,
                                                     GHashTable          *headers);
+CfMcpClient *cf_mcp_client_new_sse                 (const char          *url,
+                                                    SoupSession         *session,
+                                                    GHashTable          *headers);
+CfMcpClient *cf_mcp_client_new_websocket           (const char          *url,
+                                                    SoupSession         *session,
+                                                    GHashTable          *headers);
 CfMcpClient *cf_mcp_client_new_stdio               (const char * const  *argv,
                                                     const char * const  *env,
                                                     const char          *cwd);

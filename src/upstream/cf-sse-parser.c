@@ -27,6 +27,7 @@ struct _CfSseParser
   gint64          retry;
   gsize           max_event;
   CfSseEventFunc  func;
+  CfSseTypedEventFunc typed_func;
   gpointer        user_data;
   GError         *error;
   guint           started : 1;
@@ -55,6 +56,39 @@ cf_sse_parser_new (gsize          max_event,
   self->retry = -1;
   self->func = func;
   self->user_data = user_data;
+  return self;
+}
+
+/**
+ * cf_sse_parser_new_typed:
+ * @max_event: the largest event data accepted, in bytes
+ * @func: receives every event with data, whatever its type: a stream
+ *   whose protocol has more than `message` events (the 2024-11-05
+ *   HTTP+SSE transport opens with an `endpoint` event)
+ * @user_data: closure data
+ *
+ * Returns: (transfer full): a new parser
+ */
+/* Stands in for the untyped function, which a typed parser never calls. */
+static gboolean
+no_untyped_event (const char *data,
+                  gsize       length,
+                  gpointer    user_data)
+{
+  return TRUE;
+}
+
+CfSseParser *
+cf_sse_parser_new_typed (gsize               max_event,
+                         CfSseTypedEventFunc func,
+                         gpointer            user_data)
+{
+  CfSseParser *self;
+
+  g_return_val_if_fail (func != NULL, NULL);
+
+  self = cf_sse_parser_new (max_event, no_untyped_event, user_data);
+  self->typed_func = func;
   return self;
 }
 
@@ -98,7 +132,10 @@ dispatch (CfSseParser *self)
   gboolean is_message = self->event_type == NULL || g_str_equal (self->event_type, "message");
   gboolean go_on = TRUE;
 
-  if (self->has_data && is_message)
+  if (self->has_data && self->typed_func != NULL)
+    go_on = self->typed_func (self->event_type ? self->event_type : "message",
+                              self->data->str, self->data->len, self->user_data);
+  else if (self->has_data && is_message)
     go_on = self->func (self->data->str, self->data->len, self->user_data);
   g_string_truncate (self->data, 0);
   g_clear_pointer (&self->event_type, g_free);

@@ -28,12 +28,29 @@ typedef gboolean (*CfSseEventFunc) (const char *data,
                                     gsize       length,
                                     gpointer    user_data);
 
+/**
+ * CfSseTypedEventFunc:
+ * @type: the event's type, `message` unless the event named another
+ * @data: the event's data, nul-terminated, its lines joined by LF
+ * @length: its length in bytes
+ * @user_data: closure data
+ *
+ * Receives one event of any type. Returns %FALSE to stop parsing.
+ */
+typedef gboolean (*CfSseTypedEventFunc) (const char *type,
+                                         const char *data,
+                                         gsize       length,
+                                         gpointer    user_data);
+
 typedef struct _CfSseParser CfSseParser;
 
 GQuark       cf_sse_error_quark          (void);
 CfSseParser *cf_sse_parser_new           (gsize            max_event,
                                           CfSseEventFunc   func,
                                           gpointer         user_data);
+CfSseParser *cf_sse_parser_new_typed     (gsize               max_event,
+                                          CfSseTypedEventFunc func,
+                                          gpointer            user_data);
 void         cf_sse_parser_free          (CfSseParser     *self);
 gboolean     cf_sse_parser_feed          (CfSseParser     *self,
                                           const char      *data,

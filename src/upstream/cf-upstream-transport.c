@@ -507,6 +507,29 @@ cf_upstream_transport_route (CfUpstreamTransport *self,
 }
 
 /**
+ * cf_upstream_transport_receive:
+ * @self: the transport
+ * @data: the text of one message from a channel all requests share
+ * @length: its length in bytes
+ *
+ * Parses @data and routes it by the shared channel's rule; what is not
+ * JSON is dropped with a warning.
+ */
+void
+cf_upstream_transport_receive (CfUpstreamTransport *self,
+                               const char          *data,
+                               gsize                length)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = cf_json_parse (data, length, &error);
+
+  if (node == NULL)
+    cf_upstream_transport_warn (self, "dropped a message that is not JSON: %s", error->message);
+  else
+    cf_upstream_transport_route (self, node, CF_UPSTREAM_ROUTE_SHARED);
+}
+
+/**
  * cf_upstream_transport_route_for_call:
  * @self: the transport
  * @node: a message from @call's own response stream

@@ -166,6 +166,9 @@ void            cf_upstream_transport_lost           (CfUpstreamTransport  *self
 void            cf_upstream_transport_route          (CfUpstreamTransport  *self,
                                                       JsonNode             *node,
                                                       CfUpstreamRoute       route);
+void            cf_upstream_transport_receive        (CfUpstreamTransport  *self,
+                                                      const char           *data,
+                                                      gsize                 length);
 void            cf_upstream_transport_route_for_call (CfUpstreamTransport  *self,
                                                       JsonNode             *node,
                                                       CfUpstreamCall       *call);
