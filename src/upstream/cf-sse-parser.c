@@ -15,14 +15,17 @@
  * stream interpretation rules: fed whatever bytes the network delivers,
  * it hands out the data of each complete `message` event. Comments,
  * events of other types and fields it does not know are skipped; `id`
- * and `retry` are kept for whoever wants them. An event whose data grows
- * past the limit is an error rather than an unbounded buffer.
+ * and `retry` are kept for whoever resumes the stream. An `id` counts
+ * only once its event is complete, so that a stream cut in the middle of
+ * an event is resumed before that event, not after it. An event whose
+ * data grows past the limit is an error rather than an unbounded buffer.
  */
 struct _CfSseParser
 {
   CfLineSplitter *lines;
   GString        *data;
   char           *event_type;
+  char           *id_buffer;
   char           *last_event_id;
   gint64          retry;
   gsize           max_event;
@@ -100,18 +103,33 @@ cf_sse_parser_free (CfSseParser *self)
   cf_line_splitter_free (self->lines);
   g_string_free (self->data, TRUE);
   g_free (self->event_type);
+  g_free (self->id_buffer);
   g_free (self->last_event_id);
   g_clear_error (&self->error);
   g_free (self);
 }
 
+/**
+ * cf_sse_parser_get_last_event_id:
+ * @self: the parser
+ *
+ * Returns: (nullable): the event id in force after the last complete
+ *   event, what a reconnection sends as `Last-Event-ID`; %NULL if the
+ *   stream set none, "" if it reset it
+ */
 const char *
 cf_sse_parser_get_last_event_id (CfSseParser *self)
 {
   return self->last_event_id;
 }
 
-/* The last `retry` field, in milliseconds, or -1. */
+/**
+ * cf_sse_parser_get_retry:
+ * @self: the parser
+ *
+ * Returns: the last valid `retry` field, the reconnection delay in
+ *   milliseconds, or -1 if the stream gave none
+ */
 gint64
 cf_sse_parser_get_retry (CfSseParser *self)
 {
@@ -132,6 +150,13 @@ dispatch (CfSseParser *self)
   gboolean is_message = self->event_type == NULL || g_str_equal (self->event_type, "message");
   gboolean go_on = TRUE;
 
+  /* The id is committed whether or not the event has data: a priming
+   * event is an id and an empty data line, or just an id. */
+  if (self->id_buffer != NULL && g_strcmp0 (self->id_buffer, self->last_event_id) != 0)
+    {
+      g_free (self->last_event_id);
+      self->last_event_id = g_strdup (self->id_buffer);
+    }
   if (self->has_data && self->typed_func != NULL)
     go_on = self->typed_func (self->event_type ? self->event_type : "message",
                               self->data->str, self->data->len, self->user_data);
@@ -187,8 +212,8 @@ handle_field (CfSseParser *self,
     }
   else if (IS ("id") && memchr (value, '\0', value_len) == NULL)
     {
-      g_free (self->last_event_id);
-      self->last_event_id = g_strndup (value, value_len);
+      g_free (self->id_buffer);
+      self->id_buffer = g_strndup (value, value_len);
     }
   else if (IS ("retry"))
     set_retry (self, value, value_len);

@@ -6,6 +6,10 @@
 G_BEGIN_DECLS
 
 #define READ_CHUNK 65536
+/* The wait before a stream is resumed when the upstream gave no `retry`
+ * (the HTML standard leaves it to the client; the TypeScript SDK waits
+ * one second too). */
+#define DEFAULT_RETRY_MS 1000
 
 struct _CfUpstreamHttp
 {
@@ -17,6 +21,8 @@ struct _CfUpstreamHttp
   GHashTable          *headers;
   char                *session_id;
   GCancellable        *cancellable;
+  GPtrArray           *held;
+  guint                hold_id;
 };
 
 void         _cf_upstream_http_drain_and_close (GInputStream        *stream);
@@ -27,6 +33,17 @@ gboolean     _cf_upstream_http_is_session_lost (SoupMessage         *msg,
 void         _cf_upstream_http_lose_session    (CfUpstreamHttp      *self);
 gboolean     _cf_upstream_http_is_event_stream (SoupMessage         *msg);
 void         _cf_upstream_http_listen          (CfUpstreamTransport *transport);
+void         _cf_upstream_http_hold_requests   (CfUpstreamHttp      *self);
+void         _cf_upstream_http_release_requests (CfUpstreamHttp     *self);
 void         _cf_upstream_http_delete_session  (CfUpstreamHttp      *self);
+SoupMessage *_cf_upstream_http_new_get         (CfUpstreamHttp      *self,
+                                                const char          *last_event_id);
+gboolean     _cf_upstream_http_is_priming      (const char          *data,
+                                                gsize                length);
+gboolean     _cf_upstream_http_can_resume_from (const char          *last_event_id);
+void         _cf_upstream_http_call_later      (gint64               delay_ms,
+                                                GCancellable        *cancellable,
+                                                GSourceFunc          func,
+                                                gpointer             data);
 
 G_END_DECLS

@@ -18,11 +18,24 @@
  * mirrors its method and name into Mcp-Method and Mcp-Name; a legacy one
  * carries the session the upstream gave at `initialize`, and after the
  * handshake a GET stream receives what the upstream sends unasked.
+ *
+ * A legacy request's stream that ends before its response, after an
+ * event with an id, is resumed as the 2025-11-25 revision asks
+ * (transports, "Sending Messages to the Server" and "Resumability and
+ * Redelivery"): after the `retry` delay the stream last gave, a GET with
+ * `Last-Event-ID` continues it. A 2026-07-28 stream is not resumable: its
+ * end is the request's end.
  */
 
 /* After the response, the rest of a stream is read for this long, so
  * that its connection can serve the next request. */
 #define DRAIN_MS 1000
+/* A request's stream is resumed at most this many times in a row without
+ * a message arriving: an upstream that only primes and hangs up is not
+ * polled until the timeout. */
+#define MAX_RESUMES 3
+/* How long requests wait for the session's GET stream to open. */
+#define HOLD_MS 2000
 
 
 G_DEFINE_FINAL_TYPE (CfUpstreamHttp, cf_upstream_http, CF_TYPE_UPSTREAM_TRANSPORT)
@@ -83,6 +96,69 @@ _cf_upstream_http_drain_and_close (GInputStream *stream)
   drain->timeout_id = g_timeout_add (DRAIN_MS, on_drain_timeout, drain);
   g_input_stream_read_bytes_async (stream, READ_CHUNK, G_PRIORITY_DEFAULT,
                                    drain->cancellable, on_drained, drain);
+}
+
+/* Resuming streams */
+
+/**
+ * _cf_upstream_http_is_priming:
+ *
+ * Whether an event's data is blank: the event that primes a stream for
+ * resumption (an id and an empty data line) carries no message.
+ */
+gboolean
+_cf_upstream_http_is_priming (const char *data,
+                              gsize       length)
+{
+  for (gsize i = 0; i < length; i++)
+    if (!g_ascii_isspace (data[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/**
+ * _cf_upstream_http_can_resume_from:
+ *
+ * Whether a stream that set @last_event_id can be resumed: an empty id
+ * is a reset (nothing to send), and one with control characters cannot
+ * travel in a header.
+ */
+gboolean
+_cf_upstream_http_can_resume_from (const char *last_event_id)
+{
+  if (last_event_id == NULL || *last_event_id == '\0')
+    return FALSE;
+  for (const char *p = last_event_id; *p; p++)
+    if (((guchar) *p < 0x20 && *p != '\t') || *p == 0x7F)
+      return FALSE;
+  return TRUE;
+}
+
+/**
+ * _cf_upstream_http_call_later:
+ * @delay_ms: how long to wait
+ * @cancellable: cuts the wait short
+ * @func: called once, after @delay_ms or as soon as @cancellable is
+ *   cancelled (it checks which); it owns @data
+ * @data: what @func gets
+ *
+ * Waits for a stream's `retry` delay without holding anything past a
+ * cancellation.
+ */
+void
+_cf_upstream_http_call_later (gint64       delay_ms,
+                              GCancellable *cancellable,
+                              GSourceFunc   func,
+                              gpointer      data)
+{
+  g_autoptr(GSource) timer = g_timeout_source_new ((guint) CLAMP (delay_ms, 0, G_MAXUINT));
+  g_autoptr(GSource) cancelled = g_cancellable_source_new (cancellable);
+
+  /* A ready child dispatches its parent: the timer fires early. */
+  g_source_set_dummy_callback (cancelled);
+  g_source_add_child_source (timer, cancelled);
+  g_source_set_callback (timer, func, data, NULL);
+  g_source_attach (timer, g_main_context_get_thread_default ());
 }
 
 /* Headers */
@@ -147,6 +223,28 @@ add_modern_headers (SoupMessageHeaders *headers,
     }
 }
 
+static const char *
+message_version (JsonNode *message)
+{
+  JsonObject *params = cf_json_object_get_object (json_node_get_object (message), "params");
+
+  return cf_json_object_get_string (cf_json_object_get_object (params, "_meta"),
+                                    "io.modelcontextprotocol/protocolVersion");
+}
+
+/* Whether @message goes out as a 2026-07-28 one: the handshake's probe,
+ * or anything once that era is found. */
+static gboolean
+is_modern (CfUpstreamHttp *self,
+           JsonNode       *message)
+{
+  CfUpstreamTransport *transport = CF_UPSTREAM_TRANSPORT (self);
+
+  return message_version (message) != NULL ||
+         (cf_upstream_transport_get_version (transport) != NULL &&
+          cf_upstream_transport_get_era (transport) == CF_MCP_ERA_MODERN);
+}
+
 /* Returns whether the message carries the session id. */
 static gboolean
 add_mcp_headers (CfUpstreamHttp     *self,
@@ -157,11 +255,8 @@ add_mcp_headers (CfUpstreamHttp     *self,
   JsonObject *object = json_node_get_object (message);
   JsonObject *params = cf_json_object_get_object (object, "params");
   const char *method = cf_json_object_get_string (object, "method");
-  const char *version = cf_json_object_get_string (cf_json_object_get_object (params, "_meta"),
-                                                   "io.modelcontextprotocol/protocolVersion");
-  gboolean modern = version != NULL ||
-                    (cf_upstream_transport_get_version (transport) != NULL &&
-                     cf_upstream_transport_get_era (transport) == CF_MCP_ERA_MODERN);
+  const char *version = message_version (message);
+  gboolean modern = is_modern (self, message);
 
   if (version == NULL)
     version = cf_upstream_transport_get_version (transport);
@@ -213,6 +308,30 @@ new_post (CfUpstreamHttp *self,
   soup_message_headers_replace (headers, "Accept", "application/json, text/event-stream");
   *out_with_session = add_mcp_headers (self, headers, message);
   soup_message_set_request_body_from_bytes (msg, "application/json", body);
+  return msg;
+}
+
+/**
+ * _cf_upstream_http_new_get:
+ * @last_event_id: (nullable): where a resumed stream continues
+ *
+ * Returns: (transfer full): a GET for an SSE stream of the session
+ */
+SoupMessage *
+_cf_upstream_http_new_get (CfUpstreamHttp *self,
+                           const char     *last_event_id)
+{
+  SoupMessage *msg = _cf_upstream_http_new_message (self, SOUP_METHOD_GET);
+  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+  const char *version = cf_upstream_transport_get_version (CF_UPSTREAM_TRANSPORT (self));
+
+  soup_message_headers_replace (headers, "Accept", "text/event-stream");
+  if (self->session_id != NULL)
+    soup_message_headers_replace (headers, "Mcp-Session-Id", self->session_id);
+  if (version != NULL)
+    soup_message_headers_replace (headers, "MCP-Protocol-Version", version);
+  if (last_event_id != NULL)
+    soup_message_headers_replace (headers, "Last-Event-ID", last_event_id);
   return msg;
 }
 
@@ -273,6 +392,10 @@ typedef struct {
   GInputStream   *body;
   CfSseParser    *sse;
   GByteArray     *json;
+  char           *last_event_id;
+  gint64          retry_ms;
+  guint           n_resumes;
+  gboolean        resumable;
   gboolean        with_session;
   gboolean        answered;
 } Exchange;
@@ -290,6 +413,7 @@ exchange_free (Exchange *ex)
   g_clear_object (&ex->body);
   g_clear_pointer (&ex->sse, cf_sse_parser_free);
   g_clear_pointer (&ex->json, g_byte_array_unref);
+  g_clear_pointer (&ex->last_event_id, g_free);
   g_clear_object (&ex->msg);
   g_clear_pointer (&ex->call, cf_upstream_call_unref);
   g_clear_object (&ex->self);
@@ -328,13 +452,19 @@ on_event (const char *data,
 {
   Exchange *ex = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = cf_json_parse (data, length, &error);
+  g_autoptr(JsonNode) node = NULL;
 
+  if (_cf_upstream_http_is_priming (data, length))
+    return TRUE;
+  node = cf_json_parse (data, length, &error);
   if (node == NULL)
     cf_upstream_transport_warn (CF_UPSTREAM_TRANSPORT (ex->self),
                                 "dropped an event that is not JSON: %s", error->message);
   else
-    cf_upstream_transport_route_for_call (CF_UPSTREAM_TRANSPORT (ex->self), node, ex->call);
+    {
+      ex->n_resumes = 0;
+      cf_upstream_transport_route_for_call (CF_UPSTREAM_TRANSPORT (ex->self), node, ex->call);
+    }
   ex->answered = cf_upstream_call_is_done (ex->call);
   return !ex->answered;
 }
@@ -361,6 +491,56 @@ finish_json (Exchange *ex)
           ex->call->method, status, soup_message_get_reason_phrase (ex->msg) ?: "");
 }
 
+static gboolean on_resume_due (gpointer user_data);
+
+/* @ex's stream ended, or broke with @error, before its response; if the
+ * upstream made it resumable, it is continued after the delay it asked
+ * for. Takes @ex. */
+static void
+stream_lost (Exchange     *ex,
+             const GError *error)
+{
+  g_autoptr(Exchange) owned = ex;
+
+  if (ex->sse != NULL)
+    {
+      const char *id = cf_sse_parser_get_last_event_id (ex->sse);
+
+      if (id != NULL)
+        {
+          g_free (ex->last_event_id);
+          ex->last_event_id = g_strdup (id);
+        }
+      if (cf_sse_parser_get_retry (ex->sse) >= 0)
+        ex->retry_ms = cf_sse_parser_get_retry (ex->sse);
+      g_clear_pointer (&ex->sse, cf_sse_parser_free);
+    }
+  if (ex->body != NULL)
+    g_input_stream_close_async (ex->body, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  g_clear_object (&ex->body);
+
+  if (!ex->resumable || !_cf_upstream_http_can_resume_from (ex->last_event_id))
+    {
+      if (error != NULL)
+        fail (ex, CF_MCP_CLIENT_ERROR_CONNECT, "Reading the upstream's answer to %s failed: %s",
+              ex->call->method, error->message);
+      else
+        fail (ex, CF_MCP_CLIENT_ERROR_PROTOCOL, "The upstream ended the stream of %s before "
+              "its response", ex->call->method);
+    }
+  else if (ex->n_resumes >= MAX_RESUMES)
+    fail (ex, error ? CF_MCP_CLIENT_ERROR_CONNECT : CF_MCP_CLIENT_ERROR_PROTOCOL,
+          "The upstream's stream of %s ended before its response %u times in a row%s%s",
+          ex->call->method, ex->n_resumes + 1, error ? ": " : "", error ? error->message : "");
+  else
+    {
+      g_debug ("Resuming the stream of %s after event %s in %" G_GINT64_FORMAT " ms",
+               ex->call->method, ex->last_event_id, ex->retry_ms);
+      _cf_upstream_http_call_later (ex->retry_ms, ex->call->io_cancellable, on_resume_due,
+                                    g_steal_pointer (&owned));
+    }
+}
+
 static void
 on_read (GObject      *source,
          GAsyncResult *result,
@@ -375,12 +555,13 @@ on_read (GObject      *source,
 
   if (cf_upstream_call_is_done (ex->call))
     return;
-  if (bytes == NULL)
+  if (bytes == NULL && ex->sse != NULL)
+    stream_lost (g_steal_pointer (&ex), error);
+  else if (bytes == NULL)
     fail (ex, CF_MCP_CLIENT_ERROR_CONNECT, "Reading the upstream's answer to %s failed: %s",
           ex->call->method, error->message);
   else if (size == 0 && ex->sse != NULL)
-    fail (ex, CF_MCP_CLIENT_ERROR_PROTOCOL, "The upstream ended the stream of %s before its "
-          "response", ex->call->method);
+    stream_lost (g_steal_pointer (&ex), NULL);
   else if (size == 0)
     {
       /* Closed at its end, the connection goes back to the pool before
@@ -459,6 +640,124 @@ on_sent (GObject      *source,
 }
 
 static void
+on_resumed (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(Exchange) ex = user_data;
+  g_autoptr(GError) error = NULL;
+  guint status;
+
+  ex->body = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (cf_upstream_call_is_done (ex->call))
+    return;
+  if (ex->body == NULL)
+    {
+      stream_lost (g_steal_pointer (&ex), error);
+      return;
+    }
+
+  status = soup_message_get_status (ex->msg);
+  if (_cf_upstream_http_is_session_lost (ex->msg, ex->with_session))
+    {
+      _cf_upstream_http_lose_session (ex->self);
+      return;
+    }
+  /* 405: the upstream has no GET streams, so nothing to resume with. */
+  if (status != SOUP_STATUS_OK || !_cf_upstream_http_is_event_stream (ex->msg))
+    {
+      fail (ex, CF_MCP_CLIENT_ERROR_PROTOCOL, "The upstream ended the stream of %s before its "
+            "response and answered its resumption with HTTP %u %s", ex->call->method, status,
+            soup_message_get_reason_phrase (ex->msg) ?: "");
+      return;
+    }
+  ex->sse = cf_sse_parser_new (cf_upstream_transport_get_max_message (CF_UPSTREAM_TRANSPORT (
+                                                                        ex->self)),
+                               on_event, ex);
+  read_next (g_steal_pointer (&ex));
+}
+
+/* Continues a request's stream where it broke off, with a GET. */
+static gboolean
+on_resume_due (gpointer user_data)
+{
+  Exchange *ex = user_data;
+
+  if (cf_upstream_call_is_done (ex->call) || cf_upstream_transport_is_closed (
+        CF_UPSTREAM_TRANSPORT (ex->self)))
+    {
+      exchange_free (ex);
+      return G_SOURCE_REMOVE;
+    }
+
+  g_clear_object (&ex->msg);
+  ex->msg = _cf_upstream_http_new_get (ex->self, ex->last_event_id);
+  ex->with_session = ex->self->session_id != NULL;
+  ex->n_resumes++;
+  soup_session_send_async (ex->self->session, ex->msg, G_PRIORITY_DEFAULT,
+                           ex->call->io_cancellable, on_resumed, ex);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+send_exchange (Exchange *ex)
+{
+  soup_session_send_async (ex->self->session, ex->msg, G_PRIORITY_DEFAULT,
+                           ex->call->io_cancellable, on_sent, ex);
+}
+
+static gboolean
+on_hold_timeout (gpointer user_data)
+{
+  CfUpstreamHttp *self = user_data;
+
+  self->hold_id = 0;
+  g_debug ("The GET stream took over %d ms to open; sending the requests", HOLD_MS);
+  _cf_upstream_http_release_requests (self);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * _cf_upstream_http_hold_requests:
+ *
+ * Keeps requests back while the session's GET stream opens, for
+ * %HOLD_MS at most: an upstream may send what a request causes on that
+ * stream (the TypeScript SDK sends sampling and elicitation requests
+ * there), and the stream must be open to receive it.
+ */
+void
+_cf_upstream_http_hold_requests (CfUpstreamHttp *self)
+{
+  if (self->held == NULL)
+    self->held = g_ptr_array_new ();
+  g_clear_handle_id (&self->hold_id, g_source_remove);
+  self->hold_id = g_timeout_add (HOLD_MS, on_hold_timeout, self);
+}
+
+/**
+ * _cf_upstream_http_release_requests:
+ *
+ * Sends the requests held back, now that the GET stream is open (or is
+ * not coming); those whose call ended meanwhile are dropped.
+ */
+void
+_cf_upstream_http_release_requests (CfUpstreamHttp *self)
+{
+  g_autoptr(GPtrArray) held = g_steal_pointer (&self->held);
+
+  g_clear_handle_id (&self->hold_id, g_source_remove);
+  for (guint i = 0; held != NULL && i < held->len; i++)
+    {
+      Exchange *ex = g_ptr_array_index (held, i);
+
+      if (cf_upstream_call_is_done (ex->call))
+        exchange_free (ex);
+      else
+        send_exchange (ex);
+    }
+}
+
+static void
 cf_upstream_http_send_request (CfUpstreamTransport *transport,
                                CfUpstreamCall      *call)
 {
@@ -478,8 +777,12 @@ cf_upstream_http_send_request (CfUpstreamTransport *transport,
   ex->self = g_object_ref (self);
   ex->call = cf_upstream_call_ref (call);
   ex->msg = new_post (self, call->message, &ex->with_session);
-  soup_session_send_async (self->session, ex->msg, G_PRIORITY_DEFAULT, call->io_cancellable,
-                           on_sent, ex);
+  ex->resumable = !is_modern (self, call->message);
+  ex->retry_ms = DEFAULT_RETRY_MS;
+  if (self->held != NULL)
+    g_ptr_array_add (self->held, ex);
+  else
+    send_exchange (ex);
 }
 
 /* Notifications and responses */
@@ -570,6 +873,7 @@ cf_upstream_http_shutdown (CfUpstreamTransport *transport)
   CfUpstreamHttp *self = CF_UPSTREAM_HTTP (transport);
 
   g_cancellable_cancel (self->cancellable);
+  _cf_upstream_http_release_requests (self);
   if (self->session_id != NULL && self->uri != NULL)
     _cf_upstream_http_delete_session (self);
   g_clear_pointer (&self->session_id, g_free);
@@ -607,6 +911,7 @@ cf_upstream_http_finalize (GObject *object)
   CfUpstreamHttp *self = CF_UPSTREAM_HTTP (object);
 
   g_cancellable_cancel (self->cancellable);
+  _cf_upstream_http_release_requests (self);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->uri, g_uri_unref);
   g_clear_pointer (&self->url, g_free);
