@@ -4,15 +4,32 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "cf-json.h"
+#include "cf-jsonrpc.h"
 #include "cf-mcp-client.h"
 #include "cf-mcp-version.h"
 #include "cf-probe.h"
 
-/* `contextforge-gateway probe URL` or `probe --stdio COMMAND [ARGS...]`:
- * connects to an MCP server with the client the gateway uses upstream,
- * and prints what it offers and how long each step took. */
+/* `contextforge-gateway probe [--call TOOL [--args JSON]] URL` or
+ * `probe ... --stdio COMMAND [ARGS...]`: connects to an MCP server with
+ * the client the gateway uses upstream, prints what it offers and how
+ * long each step took, and calls a tool if asked. The exit status says
+ * how it went: 0 if everything worked, 1 if the connection, a list or
+ * the call failed (a tool result with `isError` included), 2 for a
+ * usage error. The conformance suite's client mode runs it as the
+ * client under test (tests/conformance/conformance-client.sh).
+ *
+ * It answers what a server asks of it without a user: no roots, a
+ * declined elicitation, a refused sampling request. */
+
+/* The longest --timeout, in seconds: a day. */
+#define MAX_TIMEOUT_S 86400
+
+/* JSON-RPC code of a request the user refused (the MCP sampling page's
+ * example for a rejected sampling request). */
+#define USER_REJECTED (-1)
 
 typedef struct {
   GMainLoop    *loop;
@@ -92,48 +109,174 @@ list (CfMcpClient *client,
   return TRUE;
 }
 
-int
-cf_probe_main (int    argc,
-               char **argv)
+/* What the server sends: printed, and its requests answered. */
+
+static JsonObject *
+error_object (int         code,
+              const char *message)
 {
-  g_autoptr(GOptionContext) context = g_option_context_new ("URL | --stdio COMMAND [ARGS...]");
-  g_autoptr(GError) error = NULL;
-  g_autoptr(CfMcpClient) client = NULL;
-  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  JsonObject *caps;
-  gboolean stdio = FALSE;
-  int timeout_s = 30;
-  gint64 start;
-  Wait wait = { loop, NULL };
-  GOptionEntry entries[] = {
-    { "stdio", 0, 0, G_OPTION_ARG_NONE, &stdio, "Run COMMAND and speak MCP on its stdio", NULL },
-    { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s, "Seconds per request (30)", "S" },
-    { NULL }
-  };
+  JsonObject *error = json_object_new ();
 
-  g_option_context_set_summary (context, "Connect to an MCP server as a client and show what "
-                                         "it offers.");
-  g_option_context_add_main_entries (context, entries, NULL);
-  /* The command's own options belong to it. */
-  g_option_context_set_strict_posix (context, TRUE);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    {
-      g_printerr ("probe: %s\n", error->message);
-      return 2;
-    }
-  if (argc < 2 || timeout_s <= 0)
-    {
-      g_printerr ("probe: give a URL, or --stdio and a command (see probe --help)\n");
-      return 2;
-    }
+  json_object_set_int_member (error, "code", code);
+  json_object_set_string_member (error, "message", message);
+  return error;
+}
 
-  if (stdio)
-    client = cf_mcp_client_new_stdio ((const char * const *) argv + 1, NULL, NULL);
+static void
+answer (CfMcpClient *client,
+        JsonNode    *id,
+        const char  *method)
+{
+  JsonObject *result = NULL;
+  JsonObject *error = NULL;
+
+  if (g_str_equal (method, "roots/list"))
+    {
+      result = json_object_new ();
+      json_object_set_array_member (result, "roots", json_array_new ());
+    }
+  else if (g_str_equal (method, "elicitation/create"))
+    {
+      result = json_object_new ();
+      json_object_set_string_member (result, "action", "decline");
+    }
+  else if (g_str_equal (method, "sampling/createMessage"))
+    error = error_object (USER_REJECTED, "The probe does not sample");
   else
-    client = cf_mcp_client_new_http (argv[1], NULL, NULL);
-  cf_mcp_client_set_timeout (client, timeout_s * 1000);
+    error = error_object (CF_JSONRPC_METHOD_NOT_FOUND, "The probe does not handle this method");
+  g_print ("%-13s %s (%s)\n", "  request", method, result ? "declined" : "refused");
+  cf_mcp_client_respond (client, id, result, error);
+}
 
-  start = g_get_monotonic_time ();
+static void
+on_server_message (CfMcpClient *client,
+                   JsonNode    *message,
+                   gpointer     user_data)
+{
+  JsonObject *object = JSON_NODE_HOLDS_OBJECT (message) ? json_node_get_object (message) : NULL;
+  const char *method = cf_json_object_get_string (object, "method");
+  JsonObject *params = cf_json_object_get_object (object, "params");
+
+  if (method == NULL)
+    return;
+  if (json_object_has_member (object, "id"))
+    answer (client, json_object_get_member (object, "id"), method);
+  else
+    {
+      g_autofree char *text = params ? cf_json_object_to_string (params) : g_strdup ("");
+
+      g_print ("%-13s %s %s\n", "  message", method, text);
+    }
+}
+
+/* Calling a tool */
+
+static void
+print_content (JsonArray *content)
+{
+  for (guint i = 0; content != NULL && i < json_array_get_length (content); i++)
+    {
+      JsonNode *node = json_array_get_element (content, i);
+      JsonObject *item = cf_json_node_is_object (node) ? json_node_get_object (node) : NULL;
+      const char *type = cf_json_object_get_string (item, "type");
+      JsonObject *resource = cf_json_object_get_object (item, "resource");
+
+      if (g_strcmp0 (type, "text") == 0 && cf_json_object_get_string (item, "text") != NULL)
+        g_print ("  %s\n", cf_json_object_get_string (item, "text"));
+      else if (g_strcmp0 (type, "image") == 0 || g_strcmp0 (type, "audio") == 0)
+        g_print ("  [%s %s, %zu bytes of base64]\n", type,
+                 cf_json_object_get_string (item, "mimeType") ?: "?",
+                 strlen (cf_json_object_get_string (item, "data") ?: ""));
+      else if (g_strcmp0 (type, "resource") == 0)
+        g_print ("  [resource %s]\n", cf_json_object_get_string (resource, "uri") ?: "?");
+      else if (g_strcmp0 (type, "resource_link") == 0)
+        g_print ("  [link %s]\n", cf_json_object_get_string (item, "uri") ?: "?");
+      else
+        {
+          g_autofree char *text = cf_json_to_string (node, NULL);
+
+          g_print ("  %s\n", text);
+        }
+    }
+}
+
+static gboolean
+call_tool (CfMcpClient *client,
+           Wait        *wait,
+           const char  *name,
+           JsonObject  *arguments)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) response = NULL;
+  JsonObject *params = json_object_new ();
+  JsonObject *failure, *result;
+  gint64 start = g_get_monotonic_time ();
+
+  json_object_set_string_member (params, "name", name);
+  json_object_set_object_member (params, "arguments", json_object_ref (arguments));
+  cf_mcp_client_request_async (client, "tools/call", params, on_server_message, NULL, NULL,
+                               on_done, wait);
+  response = cf_mcp_client_request_finish (client, run (wait), &error);
+  if (response == NULL)
+    {
+      g_printerr ("probe: calling %s failed: %s\n", name, error->message);
+      return FALSE;
+    }
+
+  failure = cf_json_object_get_object (json_node_get_object (response), "error");
+  result = cf_json_object_get_object (json_node_get_object (response), "result");
+  if (failure != NULL || result == NULL)
+    {
+      gint64 code = 0;
+
+      cf_json_object_get_int (failure, "code", &code);
+      g_printerr ("probe: calling %s failed: error %" G_GINT64_FORMAT ": %s\n", name, code,
+                  cf_json_object_get_string (failure, "message") ?: "no result");
+      return FALSE;
+    }
+
+  g_print ("%-13s %s, %.1f ms\n", "call", name, elapsed_ms (start));
+  print_content (cf_json_object_get_array (result, "content"));
+  if (cf_json_object_get_object (result, "structuredContent") != NULL)
+    print_json ("  structured", cf_json_object_get_object (result, "structuredContent"));
+  if (cf_json_object_get_bool (result, "isError", FALSE))
+    {
+      g_printerr ("probe: %s returned an error result\n", name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static JsonObject *
+parse_arguments (const char  *text,
+                 GError     **error)
+{
+  g_autoptr(JsonNode) node = cf_json_parse (text, -1, error);
+
+  if (node == NULL)
+    return NULL;
+  if (!cf_json_node_is_object (node))
+    {
+      g_set_error (error, CF_JSON_ERROR, CF_JSON_ERROR_SYNTAX, "--args must be a JSON object, "
+                   "not %s", cf_json_node_type_name (node));
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (node));
+}
+
+static int
+probe (CfMcpClient *client,
+       const char  *tool,
+       JsonObject  *arguments)
+{
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(GError) error = NULL;
+  Wait wait = { loop, NULL };
+  JsonObject *caps;
+  gint64 start = g_get_monotonic_time ();
+  gboolean ok;
+
+  g_signal_connect (client, "notification", G_CALLBACK (on_server_message), NULL);
   cf_mcp_client_connect_async (client, NULL, on_done, &wait);
   if (!cf_mcp_client_connect_finish (client, run (&wait), &error))
     {
@@ -149,19 +292,85 @@ cf_probe_main (int    argc,
   caps = cf_mcp_client_get_server_capabilities (client);
   print_json ("capabilities", caps);
 
-  if ((json_object_has_member (caps, "tools") &&
-       !list (client, &wait, "tools/list", "tools", "name")) ||
-      (json_object_has_member (caps, "resources") &&
-       !list (client, &wait, "resources/list", "resources", "uri")) ||
-      (json_object_has_member (caps, "prompts") &&
-       !list (client, &wait, "prompts/list", "prompts", "name")))
-    {
-      g_clear_object (&wait.result);
-      cf_mcp_client_close (client);
-      return 1;
-    }
+  ok = (!json_object_has_member (caps, "tools") ||
+        list (client, &wait, "tools/list", "tools", "name")) &&
+       (!json_object_has_member (caps, "resources") ||
+        list (client, &wait, "resources/list", "resources", "uri")) &&
+       (!json_object_has_member (caps, "prompts") ||
+        list (client, &wait, "prompts/list", "prompts", "name")) &&
+       (tool == NULL || call_tool (client, &wait, tool, arguments));
 
   g_clear_object (&wait.result);
   cf_mcp_client_close (client);
-  return 0;
+  return ok ? 0 : 1;
+}
+
+int
+cf_probe_main (int    argc,
+               char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new ("URL | --stdio COMMAND [ARGS...]");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CfMcpClient) client = NULL;
+  g_autoptr(JsonObject) arguments = NULL;
+  g_autofree char *tool = NULL;
+  g_autofree char *args = NULL;
+  gboolean stdio = FALSE;
+  int timeout_s = 30;
+  GOptionEntry entries[] = {
+    { "stdio", 0, 0, G_OPTION_ARG_NONE, &stdio, "Run COMMAND and speak MCP on its stdio", NULL },
+    { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s, "Seconds per request (30)", "S" },
+    { "call", 'c', 0, G_OPTION_ARG_STRING, &tool, "Call TOOL after listing", "TOOL" },
+    { "args", 'a', 0, G_OPTION_ARG_STRING, &args, "The call's arguments, a JSON object ({})",
+      "JSON" },
+    { NULL }
+  };
+
+  g_option_context_set_summary (context, "Connect to an MCP server as a client and show what "
+                                         "it offers.");
+  g_option_context_set_description (context, "Exit status: 0 if all went well, 1 if the "
+                                    "connection, a list or the call failed (including a tool "
+                                    "result marked isError), 2 for a usage error.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  /* The command's own options belong to it. */
+  g_option_context_set_strict_posix (context, TRUE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("probe: %s\n", error->message);
+      return 2;
+    }
+  if (argc < 2)
+    {
+      g_printerr ("probe: give a URL, or --stdio and a command (see probe --help)\n");
+      return 2;
+    }
+  if (timeout_s <= 0 || timeout_s > MAX_TIMEOUT_S)
+    {
+      g_printerr ("probe: --timeout must be 1 to %d seconds\n", MAX_TIMEOUT_S);
+      return 2;
+    }
+  if (args != NULL && tool == NULL)
+    {
+      g_printerr ("probe: --args goes with --call\n");
+      return 2;
+    }
+  if (tool != NULL && *tool == '\0')
+    {
+      g_printerr ("probe: --call needs a tool name\n");
+      return 2;
+    }
+  arguments = args ? parse_arguments (args, &error) : json_object_new ();
+  if (arguments == NULL)
+    {
+      g_printerr ("probe: invalid --args: %s\n", error->message);
+      return 2;
+    }
+
+  if (stdio)
+    client = cf_mcp_client_new_stdio ((const char * const *) argv + 1, NULL, NULL);
+  else
+    client = cf_mcp_client_new_http (argv[1], NULL, NULL);
+  cf_mcp_client_set_timeout (client, (guint) timeout_s * 1000);
+
+  return probe (client, tool, arguments);
 }
