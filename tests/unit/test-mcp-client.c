@@ -91,6 +91,49 @@ test_sse_parse (void)
     }
 }
 
+typedef struct {
+  CfSseParser *parser;
+  GPtrArray   *ids;
+} IdCollect;
+
+static gboolean
+collect_id (const char *data,
+            gsize       length,
+            gpointer    user_data)
+{
+  IdCollect *collect = user_data;
+
+  g_ptr_array_add (collect->ids, g_strdup (cf_sse_parser_get_last_event_id (collect->parser)));
+  return TRUE;
+}
+
+/* The id in force is the last complete event's, as a reconnection needs. */
+static void
+test_sse_ids (void)
+{
+  IdCollect collect = { NULL, g_ptr_array_new_with_free_func (g_free) };
+  g_autoptr(GError) error = NULL;
+  static const char body[] = "id: 1\ndata: a\n\ndata: b\n\nid: 2\n\nretry: x\nid: 3\nretry: 70\n"
+                             "data: c\n\nid\ndata: d\n\nid: 4\nretry: 1e3\ndata: cut";
+
+  collect.parser = cf_sse_parser_new (1024, collect_id, &collect);
+  g_assert_null (cf_sse_parser_get_last_event_id (collect.parser));
+  g_assert_cmpint (cf_sse_parser_get_retry (collect.parser), ==, -1);
+  g_assert_true (cf_sse_parser_feed (collect.parser, body, strlen (body), &error));
+  g_assert_no_error (error);
+
+  g_assert_cmpuint (collect.ids->len, ==, 4);
+  g_assert_cmpstr (g_ptr_array_index (collect.ids, 0), ==, "1");
+  g_assert_cmpstr (g_ptr_array_index (collect.ids, 1), ==, "1");
+  g_assert_cmpstr (g_ptr_array_index (collect.ids, 2), ==, "3");
+  g_assert_cmpstr (g_ptr_array_index (collect.ids, 3), ==, "");
+  /* "id: 4" belongs to an event the stream never finished. */
+  g_assert_cmpstr (cf_sse_parser_get_last_event_id (collect.parser), ==, "");
+  g_assert_cmpint (cf_sse_parser_get_retry (collect.parser), ==, 70);
+  cf_sse_parser_free (collect.parser);
+  g_ptr_array_unref (collect.ids);
+}
+
 static void
 test_sse_limits (void)
 {
@@ -1332,6 +1375,14 @@ typedef struct {
   SoupServer  *server;
   char        *url;
   guint        n_deletes;
+  /* Resumption: the Last-Event-ID of each GET, and when a stream that
+   * needs it was cut. */
+  GPtrArray   *last_event_ids;
+  char        *get_session;
+  gint64       pending_id;
+  gint64       cut_at;
+  gint64       first_resume_at;
+  gboolean     poll_get;
 } Raw;
 
 static void
@@ -1377,6 +1428,18 @@ reply_tool (SoupServerMessage *msg,
       g_string_append (big, "\"}}\n\n");
       reply (msg, 200, name[4] == 's' ? "text/event-stream" : "application/json", big->str);
     }
+  else if (g_str_equal (name, "resume"))
+    reply (msg, 200, "text/event-stream", ": primed\n\nid: r1\nretry: 150\ndata: \n\n");
+  else if (g_str_equal (name, "resume-twice"))
+    reply (msg, 200, "text/event-stream", "id: t1\nretry: 10\ndata:\n\n");
+  else if (g_str_equal (name, "resume-refused"))
+    reply (msg, 200, "text/event-stream", "id: g1\nretry: 10\ndata:\n\n");
+  else if (g_str_equal (name, "prime-only"))
+    reply (msg, 200, "text/event-stream", "retry: 10\nid: p1\n\n");
+  else if (g_str_equal (name, "cut-mid-event"))
+    reply (msg, 200, "text/event-stream", "retry: 10\nid: c1\ndata:\n\nid: c2\ndata: {\"js");
+  else if (g_str_equal (name, "reset-id"))
+    reply (msg, 200, "text/event-stream", "retry: 10\nid: z1\ndata:\n\nid\ndata:\n\n");
   else if (g_str_equal (name, "accepted"))
     reply (msg, 202, NULL, NULL);
   else if (g_str_equal (name, "eof"))
@@ -1386,6 +1449,58 @@ reply_tool (SoupServerMessage *msg,
     reply (msg, 418, "text/plain", "I'm a teapot");
   else
     reply (msg, 404, "text/plain", "gone");
+}
+
+/* A GET: resuming a cut stream (with Last-Event-ID), or the session's
+ * own stream, which the upstream may make poll. */
+static void
+on_raw_get (Raw               *raw,
+            SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *id = soup_message_headers_get_one (headers, "Last-Event-ID");
+  g_autofree char *response = g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"id\":%" G_GINT64_FORMAT
+                                               ",\"result\":{\"content\":[]}}", raw->pending_id);
+  g_autofree char *body = NULL;
+
+  if (id == NULL && !raw->poll_get)
+    {
+      reply (msg, 405, NULL, NULL);
+      return;
+    }
+  if (id == NULL)
+    {
+      reply (msg, 200, "text/event-stream", "id: s1\nretry: 20\ndata: \n\n");
+      return;
+    }
+
+  g_ptr_array_add (raw->last_event_ids, g_strdup (id));
+  g_free (raw->get_session);
+  raw->get_session = g_strdup (soup_message_headers_get_one (headers, "Mcp-Session-Id"));
+  if (raw->first_resume_at == 0)
+    raw->first_resume_at = g_get_monotonic_time ();
+
+  if (g_str_equal (id, "s1"))
+    reply (msg, 200, "text/event-stream", "id: s2\ndata: {\"jsonrpc\":\"2.0\",\"method\":"
+           "\"notifications/tools/list_changed\"}\n\n");
+  else if (g_str_equal (id, "r1"))
+    {
+      body = g_strdup_printf ("id: r2\ndata: {\"jsonrpc\":\"2.0\",\"method\":"
+                              "\"notifications/message\",\"params\":{\"level\":\"info\","
+                              "\"data\":\"resumed\"}}\n\nid: r3\ndata: %s\n\n", response);
+      reply (msg, 200, "text/event-stream", body);
+    }
+  else if (g_str_equal (id, "t1"))
+    reply (msg, 200, "text/event-stream", "id: t2\ndata: \n\n");
+  else if (g_str_equal (id, "p1"))
+    reply (msg, 200, "text/event-stream", "id: p1\nretry: 10\ndata: \n\n");
+  else if (g_str_equal (id, "t2") || g_str_equal (id, "c1"))
+    {
+      body = g_strdup_printf ("data: %s\n\n", response);
+      reply (msg, 200, "text/event-stream", body);
+    }
+  else
+    reply (msg, 405, NULL, NULL);
 }
 
 static void
@@ -1406,6 +1521,11 @@ on_raw_request (SoupServer        *server,
     {
       raw->n_deletes++;
       reply (msg, 204, NULL, NULL);
+      return;
+    }
+  if (method == SOUP_METHOD_GET)
+    {
+      on_raw_get (raw, msg);
       return;
     }
   if (method != SOUP_METHOD_POST)
@@ -1437,8 +1557,12 @@ on_raw_request (SoupServer        *server,
   else if (method == NULL || g_str_has_prefix (method, "notifications/"))
     reply (msg, 202, NULL, NULL);
   else
-    reply_tool (msg, cf_json_object_get_string (cf_json_object_get_object (object, "params"),
-                                                "name") ?: "", id);
+    {
+      raw->pending_id = id;
+      raw->cut_at = g_get_monotonic_time ();
+      reply_tool (msg, cf_json_object_get_string (cf_json_object_get_object (object, "params"),
+                                                  "name") ?: "", id);
+    }
 }
 
 static void
@@ -1449,6 +1573,7 @@ raw_setup (Raw           *raw,
   g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
 
+  raw->last_event_ids = g_ptr_array_new_with_free_func (g_free);
   raw->server = soup_server_new (NULL, NULL);
   soup_server_add_handler (raw->server, "/mcp", on_raw_request, raw, NULL);
   /* Not soup_server_listen_local (), which leaks an address in 3.2. */
@@ -1465,6 +1590,8 @@ raw_teardown (Raw           *raw,
   soup_server_disconnect (raw->server);
   g_clear_object (&raw->server);
   g_clear_pointer (&raw->url, g_free);
+  g_clear_pointer (&raw->last_event_ids, g_ptr_array_unref);
+  g_clear_pointer (&raw->get_session, g_free);
 }
 
 static void
@@ -1531,6 +1658,139 @@ test_http_hostile (Raw           *raw,
   for (guint i = 0; i < 100 && raw->n_deletes == 0; i++)
     cf_test_spin (10);
   g_assert_cmpuint (raw->n_deletes, ==, 1);
+}
+
+static void
+assert_resumed_from (Raw        *raw,
+                     const char *first,
+                     const char *second)
+{
+  g_assert_cmpuint (raw->last_event_ids->len, ==, second ? 2 : 1);
+  g_assert_cmpstr (g_ptr_array_index (raw->last_event_ids, 0), ==, first);
+  if (second != NULL)
+    g_assert_cmpstr (g_ptr_array_index (raw->last_event_ids, 1), ==, second);
+  g_ptr_array_set_size (raw->last_event_ids, 0);
+  raw->first_resume_at = 0;
+}
+
+/* A legacy stream cut before its response is resumed with a GET and
+ * Last-Event-ID after the stream's retry delay (2025-11-25 transports,
+ * "Resumability and Redelivery"); one that cannot be resumed fails. */
+static void
+test_http_resume (Raw           *raw,
+                  gconstpointer  data)
+{
+  g_autoptr(CfMcpClient) client = cf_mcp_client_new_http (raw->url, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  Op op;
+
+  connect_client (client, &error);
+  g_assert_no_error (error);
+
+  /* Resumed once: what the new stream brings belongs to the request, and
+   * the GET waited for the 150 ms the stream asked for. */
+  raw_call (&op, client, "resume");
+  g_assert_no_error (op.error);
+  cf_test_assert_result (op.response);
+  g_assert_cmpuint (op.n_messages_at_callback, ==, 1);
+  g_assert_cmpstr (message_method (g_ptr_array_index (op.messages, 0)), ==,
+                   "notifications/message");
+  g_assert_cmpstr (raw->get_session, ==, "raw-session");
+  g_assert_cmpint (raw->first_resume_at - raw->cut_at, >=, 150 * 1000);
+  assert_resumed_from (raw, "r1", NULL);
+  op_clear (&op);
+
+  /* A resumed stream cut again is resumed from its own last id. */
+  raw_call (&op, client, "resume-twice");
+  g_assert_no_error (op.error);
+  cf_test_assert_result (op.response);
+  assert_resumed_from (raw, "t1", "t2");
+  op_clear (&op);
+
+  /* An id counts once its event is complete. */
+  raw_call (&op, client, "cut-mid-event");
+  g_assert_no_error (op.error);
+  cf_test_assert_result (op.response);
+  assert_resumed_from (raw, "c1", NULL);
+  op_clear (&op);
+
+  /* An upstream that cannot resume (405) fails the request. */
+  raw_call (&op, client, "resume-refused");
+  g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL);
+  g_assert_nonnull (strstr (op.error->message, "HTTP 405"));
+  assert_resumed_from (raw, "g1", NULL);
+  op_clear (&op);
+
+  /* One that only primes and hangs up is given up on, not polled. */
+  raw_call (&op, client, "prime-only");
+  g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL);
+  g_assert_nonnull (strstr (op.error->message, "4 times in a row"));
+  g_assert_cmpuint (raw->last_event_ids->len, ==, 3);
+  for (guint i = 0; i < raw->last_event_ids->len; i++)
+    g_assert_cmpstr (g_ptr_array_index (raw->last_event_ids, i), ==, "p1");
+  g_ptr_array_set_size (raw->last_event_ids, 0);
+  op_clear (&op);
+
+  /* An empty id resets it: nothing to resume from. So is a stream that
+   * never gave one. */
+  raw_call (&op, client, "reset-id");
+  g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL);
+  op_clear (&op);
+  raw_call (&op, client, "eof");
+  g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL);
+  op_clear (&op);
+  g_assert_cmpuint (raw->last_event_ids->len, ==, 0);
+
+  /* A request that times out while its stream waits to be resumed. */
+  cf_mcp_client_set_timeout (client, 50);
+  raw_call (&op, client, "resume");
+  g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_TIMED_OUT);
+  op_clear (&op);
+  cf_test_spin (200);
+  g_assert_cmpuint (raw->last_event_ids->len, ==, 0);
+
+  cf_mcp_client_close (client);
+}
+
+static void
+on_poll_notification (CfMcpClient *client,
+                      JsonNode    *message,
+                      gpointer     user_data)
+{
+  g_ptr_array_add (user_data, g_strdup (message_method (message)));
+}
+
+static gboolean
+has_two_resumes (gpointer user_data)
+{
+  return ((Raw *) user_data)->last_event_ids->len >= 2;
+}
+
+/* A session's GET stream that the upstream closes after an event id is
+ * opened again, after its retry delay, from that id. */
+static void
+test_http_get_poll (Raw           *raw,
+                    gconstpointer  data)
+{
+  g_autoptr(CfMcpClient) client = cf_mcp_client_new_http (raw->url, NULL, NULL);
+  g_autoptr(GPtrArray) methods = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+
+  raw->poll_get = TRUE;
+  g_signal_connect (client, "notification", G_CALLBACK (on_poll_notification), methods);
+  connect_client (client, &error);
+  g_assert_no_error (error);
+
+  /* s1 brings a notification and ends; s2 is refused (405), which ends
+   * the polling. */
+  g_assert_true (cf_test_wait_until (has_two_resumes, raw, CF_TEST_TIMEOUT_MS));
+  assert_resumed_from (raw, "s1", "s2");
+  g_assert_cmpuint (methods->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (methods, 0), ==, "notifications/tools/list_changed");
+  cf_test_spin (100);
+  g_assert_cmpuint (raw->last_event_ids->len, ==, 0);
+  g_assert_true (cf_mcp_client_is_connected (client));
+  cf_mcp_client_close (client);
 }
 
 /* A 2026-07-28 upstream at the socket level: it answers the probe and
@@ -1731,6 +1991,7 @@ main (int   argc,
 
   g_test_add_func ("/mcp-client/sse/parse", test_sse_parse);
   g_test_add_func ("/mcp-client/sse/limits", test_sse_limits);
+  g_test_add_func ("/mcp-client/sse/ids", test_sse_ids);
   g_test_add_func ("/mcp-client/line-splitter", test_line_splitter);
   g_test_add_func ("/mcp-client/header-encoding", test_header_encoding);
 
@@ -1803,6 +2064,10 @@ main (int   argc,
   g_test_add ("/mcp-client/stdio/close-while-connecting", Fixture, NULL, NULL,
               test_close_while_connecting, fixture_teardown);
   g_test_add ("/mcp-client/http/hostile", Raw, NULL, raw_setup, test_http_hostile,
+              raw_teardown);
+  g_test_add ("/mcp-client/http/legacy/resume", Raw, NULL, raw_setup, test_http_resume,
+              raw_teardown);
+  g_test_add ("/mcp-client/http/legacy/get-poll", Raw, NULL, raw_setup, test_http_get_poll,
               raw_teardown);
 
   return g_test_run ();
