@@ -353,10 +353,12 @@ cf_upstream_transport_lost (CfUpstreamTransport *self,
     return;
   priv->closed = TRUE;
 
+  /* "closed" first: whoever retries a failed call must already see the
+   * connection as gone. */
   calls = steal_calls (self);
+  g_signal_emit (self, signals[CLOSED], 0);
   for (guint i = 0; i < calls->len; i++)
     cf_upstream_call_fail (g_ptr_array_index (calls, i), error);
-  g_signal_emit (self, signals[CLOSED], 0);
 }
 
 void

@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 
@@ -283,4 +285,46 @@ cf_harness_first_text (JsonObject *result)
   JsonArray *content = json_object_get_array_member (result, "content");
 
   return json_object_get_string_member (json_array_get_object_element (content, 0), "text");
+}
+
+/* The children of a process, found by their parent in /proc. */
+GArray *
+cf_harness_children_of (GPid parent)
+{
+  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
+  GArray *children = g_array_new (FALSE, FALSE, sizeof (GPid));
+  const char *name;
+
+  while ((name = g_dir_read_name (proc)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc", name, "stat", NULL);
+      g_autofree char *stat = NULL;
+      const char *close;
+      int ppid = 0;
+
+      if (!g_ascii_isdigit (name[0]) || !g_file_get_contents (path, &stat, NULL, NULL))
+        continue;
+      /* pid (comm) state ppid ...: comm may hold spaces, so skip past ')'. */
+      close = strrchr (stat, ')');
+      if (close != NULL && sscanf (close + 2, "%*c %d", &ppid) == 1 && ppid == parent)
+        {
+          GPid pid = atoi (name);
+          g_array_append_val (children, pid);
+        }
+    }
+  return children;
+}
+
+gboolean
+cf_harness_process_exists (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *stat = NULL;
+  const char *close;
+
+  if (!g_file_get_contents (path, &stat, NULL, NULL))
+    return FALSE;
+  close = strrchr (stat, ')');
+  /* A zombie is gone for our purpose: it runs nothing. */
+  return close == NULL || close[2] != 'Z';
 }

@@ -44,4 +44,7 @@ JsonObject      *cf_harness_create        (CfDaemonHarness  *self,
                                            const char       *collection,
                                            const char       *body);
 
+GArray          *cf_harness_children_of   (GPid              parent);
+gboolean         cf_harness_process_exists (GPid             pid);
+
 G_END_DECLS

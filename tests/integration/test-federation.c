@@ -128,48 +128,6 @@ test_http_upstream (void)
   g_subprocess_force_exit (upstream);
 }
 
-/* The children of a process, found by their parent in /proc. */
-static GArray *
-children_of (GPid parent)
-{
-  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
-  GArray *children = g_array_new (FALSE, FALSE, sizeof (GPid));
-  const char *name;
-
-  while ((name = g_dir_read_name (proc)) != NULL)
-    {
-      g_autofree char *path = g_build_filename ("/proc", name, "stat", NULL);
-      g_autofree char *stat = NULL;
-      const char *close;
-      int ppid = 0;
-
-      if (!g_ascii_isdigit (name[0]) || !g_file_get_contents (path, &stat, NULL, NULL))
-        continue;
-      /* pid (comm) state ppid ...: comm may hold spaces, so skip past ')'. */
-      close = strrchr (stat, ')');
-      if (close != NULL && sscanf (close + 2, "%*c %d", &ppid) == 1 && ppid == parent)
-        {
-          GPid pid = atoi (name);
-          g_array_append_val (children, pid);
-        }
-    }
-  return children;
-}
-
-static gboolean
-process_exists (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
-  g_autofree char *stat = NULL;
-  const char *close;
-
-  if (!g_file_get_contents (path, &stat, NULL, NULL))
-    return FALSE;
-  close = strrchr (stat, ')');
-  /* A zombie is gone for our purpose: it runs nothing. */
-  return close == NULL || close[2] != 'Z';
-}
-
 /* SIGKILL of the gateway leaves no stdio child behind. */
 static void
 test_no_orphans (void)
@@ -186,15 +144,15 @@ test_no_orphans (void)
   gint64 deadline;
 
   cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 14);
-  children = children_of (daemon_pid);
+  children = cf_harness_children_of (daemon_pid);
   g_assert_cmpuint (children->len, ==, 1);
   g_subprocess_send_signal (d->process, SIGKILL);
   g_subprocess_wait (d->process, NULL, NULL);
 
   deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-  while (process_exists (g_array_index (children, GPid, 0)) && g_get_monotonic_time () < deadline)
+  while (cf_harness_process_exists (g_array_index (children, GPid, 0)) && g_get_monotonic_time () < deadline)
     g_usleep (50 * 1000);
-  g_assert_false (process_exists (g_array_index (children, GPid, 0)));
+  g_assert_false (cf_harness_process_exists (g_array_index (children, GPid, 0)));
   cf_daemon_harness_free (d);
 }
 
