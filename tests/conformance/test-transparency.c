@@ -18,6 +18,9 @@
  * the gateway and by server-everything's mode; (c) against (b) by the mode
  * and the gateway's two upstream transports only, so it is compared with
  * no allowance at all: any difference there is a real one to explain.
+ * (d), gateway-stdio-slow, is (c) with server-everything started only after
+ * the gateway's era probe of a stdio child has timed out: the gateway must
+ * take it for the legacy server it is and work the same as (c).
  *
  * Two comparisons are made each time:
  *
@@ -66,6 +69,7 @@
 #include "../integration/cf-daemon-harness.h"
 #include "cf-conformance.h"
 #include "cf-json.h"
+#include "cf-mcp-client-private.h"
 
 #define EVERYTHING_PORT "3001"
 #define DIRECT_URL "http://127.0.0.1:" EVERYTHING_PORT "/mcp"
@@ -331,10 +335,13 @@ typedef enum {
   MODE_DIRECT,
   MODE_GATEWAY_HTTP,
   MODE_GATEWAY_STDIO,
+  MODE_GATEWAY_STDIO_SLOW,
   N_MODES
 } Mode;
 
-static const char *mode_names[N_MODES] = { "direct", "gateway-http", "gateway-stdio" };
+static const char *mode_names[N_MODES] = {
+  "direct", "gateway-http", "gateway-stdio", "gateway-stdio-slow"
+};
 
 typedef struct {
   GHashTable *checks;
@@ -369,32 +376,92 @@ direct_tool_count (void)
   return (guint) count;
 }
 
+/* How the gateway is told to reach server-everything. */
+static char *
+gateway_body (Mode mode)
+{
+  g_autofree char *node = node_path ();
+  g_autofree char *script = everything_path ();
+  g_autoptr(JsonObject) body = json_object_new ();
+  JsonArray *args;
+
+  json_object_set_string_member (body, "name", "everything");
+  json_object_set_string_member (body, "prefix_mode", "never");
+  if (mode == MODE_GATEWAY_HTTP)
+    {
+      json_object_set_string_member (body, "transport", "STREAMABLEHTTP");
+      json_object_set_string_member (body, "url", DIRECT_URL);
+      return cf_json_object_to_string (body);
+    }
+
+  json_object_set_string_member (body, "transport", "STDIO");
+  args = json_array_new ();
+  if (mode == MODE_GATEWAY_STDIO_SLOW)
+    {
+      /* Quiet for one second longer than the gateway's probe waits. */
+      g_autofree char *line = g_strdup_printf ("sleep %d; exec \"$0\" \"$1\" stdio",
+                                               CF_MCP_CLIENT_PROBE_TIMEOUT_MS / 1000 + 1);
+
+      json_object_set_string_member (body, "command", "/bin/sh");
+      json_array_add_string_element (args, "-c");
+      json_array_add_string_element (args, line);
+      json_array_add_string_element (args, node);
+      json_array_add_string_element (args, script);
+    }
+  else
+    {
+      json_object_set_string_member (body, "command", node);
+      json_array_add_string_element (args, script);
+      json_array_add_string_element (args, "stdio");
+    }
+  json_object_set_array_member (body, "args", args);
+  return cf_json_object_to_string (body);
+}
+
+/* The status is recorded apart from the sync: wait, bounded, for the
+ * upstream's to say it is connected. */
+static const char *
+wait_for_status (CfDaemonHarness  *d,
+                 const char       *id,
+                 JsonNode        **out_gateway)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/gateways/%s", id);
+  gint64 deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+  const char *message = NULL;
+
+  do
+    {
+      g_clear_pointer (out_gateway, json_node_unref);
+      *out_gateway = cf_harness_request (d, "GET", path, NULL, NULL, NULL, NULL);
+      g_assert_nonnull (*out_gateway);
+      message = cf_json_object_get_string (json_node_get_object (*out_gateway), "statusMessage");
+      if (message != NULL && g_str_has_prefix (message, "Connected"))
+        break;
+      g_usleep (100 * 1000);
+    }
+  while (g_get_monotonic_time () < deadline);
+  if (message == NULL)
+    g_error ("Gateway %s recorded no status within 15 s", id);
+  return message;
+}
+
 static void
-run_gateway (Results  *r,
-             gboolean  http)
+run_gateway (Results *r,
+             Mode     mode)
 {
   g_autofree char *dir = g_dir_make_tmp ("cf-transparency-XXXXXX", NULL);
   g_autofree char *db = g_build_filename (dir, "gateway.db", NULL);
-  g_autofree char *node = node_path ();
-  g_autofree char *script = everything_path ();
-  g_autofree char *body = NULL;
+  g_autofree char *body = gateway_body (mode);
   g_autofree char *url = NULL;
-  g_autofree char *path = NULL;
   g_autoptr(JsonObject) gateway = NULL;
   g_autoptr(JsonNode) status = NULL;
-  Everything *everything = http ? everything_start () : NULL;
+  Everything *everything = mode == MODE_GATEWAY_HTTP ? everything_start () : NULL;
   CfDaemonHarness *d;
   const char *id, *message;
-
-  if (http)
-    body = g_strdup ("{\"name\":\"everything\",\"url\":\"" DIRECT_URL "\","
-                     "\"transport\":\"STREAMABLEHTTP\",\"prefix_mode\":\"never\"}");
-  else
-    body = g_strdup_printf ("{\"name\":\"everything\",\"transport\":\"STDIO\",\"command\":\"%s\","
-                            "\"args\":[\"%s\",\"stdio\"],\"prefix_mode\":\"never\"}",
-                            node, script);
+  gint64 start;
 
   d = cf_daemon_harness_start (db, NULL);
+  start = g_get_monotonic_time ();
   gateway = cf_harness_create (d, "gateways", body);
   id = json_object_get_string_member (gateway, "id");
   /* One more than direct: get-roots-list, see tools_allowance. */
@@ -403,10 +470,9 @@ run_gateway (Results  *r,
   /* A stdio child that answers the 2026-07-28 probe slowly is taken for a
    * legacy server; server-everything is one, so either way it must end up
    * on 2025-11-25. */
-  path = g_strdup_printf ("/v1/gateways/%s", id);
-  status = cf_harness_request (d, "GET", path, NULL, NULL, NULL, NULL);
-  message = cf_json_object_get_string (json_node_get_object (status), "statusMessage");
-  g_test_message ("%s: %s", mode_names[http ? MODE_GATEWAY_HTTP : MODE_GATEWAY_STDIO], message);
+  message = wait_for_status (d, id, &status);
+  g_test_message ("%s: %s, %" G_GINT64_FORMAT " ms after registration", mode_names[mode],
+                  message, (g_get_monotonic_time () - start) / 1000);
   g_assert_true (g_str_has_prefix (message, "Connected (MCP 2025-11-25)"));
 
   url = g_strconcat (d->url, "/mcp", NULL);
@@ -439,10 +505,9 @@ results_for (Mode mode)
       }
       break;
     case MODE_GATEWAY_HTTP:
-      run_gateway (r, TRUE);
-      break;
     case MODE_GATEWAY_STDIO:
-      run_gateway (r, FALSE);
+    case MODE_GATEWAY_STDIO_SLOW:
+      run_gateway (r, mode);
       break;
     case N_MODES:
     default:
@@ -1085,6 +1150,23 @@ test_stdio_equals_http (void)
   compare_modes (MODE_GATEWAY_HTTP, MODE_GATEWAY_STDIO, FALSE);
 }
 
+/* Taken for legacy after the probe timed out, and no different for it. */
+static void
+test_slow_stdio_equals_stdio (void)
+{
+  compare_modes (MODE_GATEWAY_STDIO, MODE_GATEWAY_STDIO_SLOW, FALSE);
+}
+
+static void
+free_results (void)
+{
+  for (guint i = 0; i < N_MODES; i++)
+    {
+      g_clear_pointer (&results[i].checks, g_hash_table_unref);
+      g_clear_pointer (&results[i].probe, json_object_unref);
+    }
+}
+
 static void
 test_skip (gconstpointer data)
 {
@@ -1096,6 +1178,7 @@ main (int   argc,
       char *argv[])
 {
   gboolean may_skip;
+  int status;
   /* First, while this process has no threads: children inherit it. */
   g_autofree char *why = enter_private_network (&may_skip);
 
@@ -1113,6 +1196,10 @@ main (int   argc,
   g_test_add_func ("/transparency/everything/gateway-http", test_gateway_http);
   g_test_add_func ("/transparency/everything/gateway-stdio", test_gateway_stdio);
   g_test_add_func ("/transparency/everything/stdio-equals-http", test_stdio_equals_http);
+  g_test_add_func ("/transparency/everything/slow-stdio-equals-stdio",
+                   test_slow_stdio_equals_stdio);
 
-  return g_test_run ();
+  status = g_test_run ();
+  free_results ();
+  return status;
 }
