@@ -24,7 +24,12 @@
  */
 
 #define READ_CHUNK 65536
-#define MAX_STDERR_LINE (64 * 1024)
+/* A child's stderr goes to the log, bounded: lines are cut at
+ * MAX_STDERR_LINE bytes, and at most STDERR_BURST lines are logged per
+ * STDERR_WINDOW_S seconds; the rest are counted and the count logged. */
+#define MAX_STDERR_LINE (4 * 1024)
+#define STDERR_BURST 100
+#define STDERR_WINDOW_S 10
 /* Shutdown: stdin is closed, SIGTERM follows after GRACE_MS, SIGKILL
  * KILL_MS after that. */
 #define GRACE_MS 1000
@@ -55,6 +60,9 @@ struct _CfUpstreamStdio
   GError              *exit_error;
   CfLineSplitter      *out_lines;
   CfLineSplitter      *err_lines;
+  gint64               err_window_start;
+  guint                err_logged;
+  guint                err_dropped;
   GQueue               writes;
   guint                term_id;
   guint                kill_id;
@@ -281,8 +289,24 @@ on_err_line (const char *line,
              gpointer    user_data)
 {
   CfUpstreamStdio *self = user_data;
-  g_autofree char *text = g_utf8_make_valid (line, length);
+  gint64 now = g_get_monotonic_time ();
+  g_autofree char *text = NULL;
 
+  if (now - self->err_window_start >= STDERR_WINDOW_S * G_USEC_PER_SEC)
+    {
+      if (self->err_dropped > 0)
+        g_message ("%s: %u more stderr lines not logged", self->name, self->err_dropped);
+      self->err_window_start = now;
+      self->err_logged = 0;
+      self->err_dropped = 0;
+    }
+  if (self->err_logged >= STDERR_BURST)
+    {
+      self->err_dropped++;
+      return TRUE;
+    }
+  self->err_logged++;
+  text = g_utf8_make_valid (line, length);
   g_message ("%s: %s%s", self->name, text, overflow ? " [truncated]" : "");
   return TRUE;
 }
