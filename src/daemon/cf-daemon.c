@@ -13,10 +13,12 @@
 #include "cf-daemon.h"
 #include "cf-dbus-service.h"
 #include "cf-http-server.h"
+#include "cf-legacy-sse.h"
 #include "cf-log.h"
 #include "cf-mcp-server.h"
 #include "cf-store.h"
 #include "cf-streamable-http.h"
+#include "cf-websocket.h"
 
 #define OBJECT_PATH "/org/contextforge/Gateway"
 #define SESSION_SWEEP_S 60
@@ -43,6 +45,8 @@ struct _CfDaemon
   CfGateway        *gateway;
   CfHttpServer     *http;
   CfStreamableHttp *streamable;
+  CfLegacySse      *legacy_sse;
+  CfWebsocket      *websocket;
   CfApi            *api;
   CfUpstreamPool   *pool;
   CfDbusService    *dbus;
@@ -240,6 +244,8 @@ on_stop_signal (gpointer user_data)
   cf_http_server_disconnect (self->http);
   cf_mcp_server_shutdown (self->mcp);
   cf_streamable_http_close_streams (self->streamable);
+  cf_legacy_sse_close_streams (self->legacy_sse);
+  cf_websocket_close_all (self->websocket);
   self->drain_id = g_timeout_add (DRAIN_POLL_MS, finish_stop, self);
   return G_SOURCE_CONTINUE;
 }
@@ -284,6 +290,15 @@ start_serving (CfDaemon  *self,
   cf_streamable_http_mount_rpc (self->streamable, self->http, "/rpc");
   cf_streamable_http_mount_scoped (self->streamable, self->http, "/servers",
                                    cf_gateway_lookup_scope, self->gateway);
+  /* The legacy transports, unscoped and under /servers/{id}/. */
+  self->legacy_sse = cf_legacy_sse_new (self->mcp);
+  cf_legacy_sse_set_keepalive (self->legacy_sse, config->sse_keepalive_s);
+  cf_legacy_sse_mount (self->legacy_sse, self->http, "/sse", "/message");
+  cf_legacy_sse_mount_scoped (self->legacy_sse, self->streamable);
+  self->websocket = cf_websocket_new (self->mcp);
+  cf_websocket_set_keepalive (self->websocket, config->sse_keepalive_s);
+  cf_websocket_mount (self->websocket, self->http, "/ws");
+  cf_websocket_mount_scoped (self->websocket, self->streamable);
   self->api = cf_api_new (self->catalog, PACKAGE_VERSION);
   cf_api_set_upstream_pool (self->api, self->pool);
   cf_api_mount (self->api, self->http);
@@ -342,6 +357,8 @@ cf_daemon_finalize (GObject *object)
   g_clear_object (&self->api);
   g_clear_object (&self->pool);
   g_clear_object (&self->streamable);
+  g_clear_object (&self->legacy_sse);
+  g_clear_object (&self->websocket);
   g_clear_object (&self->http);
   g_clear_object (&self->gateway);
   g_clear_object (&self->mcp);

@@ -32,12 +32,20 @@ struct _CfStreamableHttp
   CfScopeLookupFunc  lookup;
   gpointer           lookup_data;
   char              *prefix;
+  GHashTable        *scoped_endpoints;
   GPtrArray         *streams;
   guint              keepalive;
   guint              keepalive_id;
 };
 
 G_DEFINE_FINAL_TYPE (CfStreamableHttp, cf_streamable_http, G_TYPE_OBJECT)
+
+/* Another transport's endpoint under the same prefix, such as the legacy
+ * `{prefix}/{id}/sse`. */
+typedef struct {
+  CfScopedHandler handler;
+  gpointer        user_data;
+} ScopedEndpoint;
 
 static void
 respond_rpc_error (SoupServerMessage *msg,
@@ -322,7 +330,7 @@ on_rpc_endpoint (CfHttpServer      *http,
     handle_post (self, self->server, msg, NULL, TRUE);
 }
 
-/* {prefix}/{scope}/mcp */
+/* {prefix}/{scope}/mcp, or another transport's {prefix}/{scope}/{name} */
 static void
 on_scoped_endpoint (CfHttpServer      *http,
                     SoupServerMessage *msg,
@@ -333,9 +341,12 @@ on_scoped_endpoint (CfHttpServer      *http,
   CfStreamableHttp *self = user_data;
   const char *rest = path + strlen (self->prefix);
   g_auto(GStrv) parts = g_strsplit (*rest == '/' ? rest + 1 : rest, "/", -1);
+  ScopedEndpoint *endpoint = NULL;
   CfMcpServer *server;
 
-  if (g_strv_length (parts) < 2 || *parts[0] == '\0' || !g_str_equal (parts[1], "mcp") ||
+  if (g_strv_length (parts) < 2 || *parts[0] == '\0' ||
+      (!g_str_equal (parts[1], "mcp") &&
+       (endpoint = g_hash_table_lookup (self->scoped_endpoints, parts[1])) == NULL) ||
       (parts[2] != NULL && *parts[2] != '\0'))
     {
       cf_http_respond_error (msg, SOUP_STATUS_NOT_FOUND, "Not Found");
@@ -349,7 +360,10 @@ on_scoped_endpoint (CfHttpServer      *http,
                          "Server not found");
       return;
     }
-  serve (self, server, msg, parts[0]);
+  if (endpoint != NULL)
+    endpoint->handler (http, msg, server, parts[0], query, endpoint->user_data);
+  else
+    serve (self, server, msg, parts[0]);
 }
 
 static void
@@ -360,6 +374,7 @@ cf_streamable_http_finalize (GObject *object)
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   g_clear_object (&self->server);
   g_clear_pointer (&self->prefix, g_free);
+  g_clear_pointer (&self->scoped_endpoints, g_hash_table_unref);
   g_clear_pointer (&self->streams, g_ptr_array_unref);
 
   G_OBJECT_CLASS (cf_streamable_http_parent_class)->finalize (object);
@@ -375,6 +390,7 @@ static void
 cf_streamable_http_init (CfStreamableHttp *self)
 {
   self->streams = g_ptr_array_new_with_free_func (g_object_unref);
+  self->scoped_endpoints = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->keepalive = DEFAULT_KEEPALIVE;
 }
 
@@ -454,6 +470,34 @@ cf_streamable_http_mount_scoped (CfStreamableHttp  *self,
   self->lookup = lookup;
   self->lookup_data = user_data;
   cf_http_server_add_route (http, prefix, on_scoped_endpoint, self);
+}
+
+/**
+ * cf_streamable_http_add_scoped_endpoint:
+ * @self: a #CfStreamableHttp
+ * @name: the last path segment, such as "sse" for `{prefix}/{id}/sse`
+ * @handler: serves it, once the scope's server is found
+ * @user_data: closure data for @handler
+ *
+ * Lets another transport serve an endpoint under the scoped prefix that
+ * cf_streamable_http_mount_scoped() owns.
+ */
+void
+cf_streamable_http_add_scoped_endpoint (CfStreamableHttp *self,
+                                        const char       *name,
+                                        CfScopedHandler   handler,
+                                        gpointer          user_data)
+{
+  ScopedEndpoint *endpoint;
+
+  g_return_if_fail (CF_IS_STREAMABLE_HTTP (self));
+  g_return_if_fail (name != NULL && !g_str_equal (name, "mcp"));
+  g_return_if_fail (handler != NULL);
+
+  endpoint = g_new0 (ScopedEndpoint, 1);
+  endpoint->handler = handler;
+  endpoint->user_data = user_data;
+  g_hash_table_replace (self->scoped_endpoints, g_strdup (name), endpoint);
 }
 
 void
