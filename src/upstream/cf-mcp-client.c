@@ -223,8 +223,12 @@ new_networked (CfUpstreamKind  kind,
                SoupSession    *session,
                GHashTable     *headers)
 {
-  CfMcpClient *self = g_object_new (CF_TYPE_MCP_CLIENT, NULL);
+  CfMcpClient *self;
 
+  g_return_val_if_fail (url != NULL, NULL);
+  g_return_val_if_fail (session == NULL || SOUP_IS_SESSION (session), NULL);
+
+  self = g_object_new (CF_TYPE_MCP_CLIENT, NULL);
   self->kind = kind;
   self->url = g_strdup (url);
   if (session != NULL)
@@ -267,9 +271,6 @@ cf_mcp_client_new_http (const char  *url,
                         SoupSession *session,
                         GHashTable  *headers)
 {
-  g_return_val_if_fail (url != NULL, NULL);
-  g_return_val_if_fail (session == NULL || SOUP_IS_SESSION (session), NULL);
-
   return new_networked (CF_UPSTREAM_KIND_HTTP, url, session, headers);
 }
 
@@ -291,9 +292,6 @@ cf_mcp_client_new_sse (const char  *url,
                        SoupSession *session,
                        GHashTable  *headers)
 {
-  g_return_val_if_fail (url != NULL, NULL);
-  g_return_val_if_fail (session == NULL || SOUP_IS_SESSION (session), NULL);
-
   return new_networked (CF_UPSTREAM_KIND_SSE, url, session, headers);
 }
 
@@ -314,9 +312,6 @@ cf_mcp_client_new_websocket (const char  *url,
                              SoupSession *session,
                              GHashTable  *headers)
 {
-  g_return_val_if_fail (url != NULL, NULL);
-  g_return_val_if_fail (session == NULL || SOUP_IS_SESSION (session), NULL);
-
   return new_networked (CF_UPSTREAM_KIND_WEBSOCKET, url, session, headers);
 }
 

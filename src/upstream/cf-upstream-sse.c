@@ -7,6 +7,7 @@
 
 #include "cf-json.h"
 #include "cf-sse-parser.h"
+#include "cf-upstream-endpoint.h"
 #include "cf-upstream-http-private.h"
 #include "cf-upstream-sse.h"
 
@@ -30,10 +31,7 @@ struct _CfUpstreamSse
 {
   CfUpstreamTransport  parent_instance;
 
-  char                *url;
-  GUri                *uri;
-  SoupSession         *session;
-  GHashTable          *headers;
+  CfUpstreamEndpoint   net;
   GUri                *endpoint;
   GCancellable        *cancellable;
   SoupMessage         *stream_msg;
@@ -43,24 +41,6 @@ struct _CfUpstreamSse
 };
 
 G_DEFINE_FINAL_TYPE (CfUpstreamSse, cf_upstream_sse, CF_TYPE_UPSTREAM_TRANSPORT)
-
-static SoupMessage *
-new_message (CfUpstreamSse *self,
-             const char    *method,
-             GUri          *uri)
-{
-  SoupMessage *msg = soup_message_new_from_uri (method, uri);
-  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
-  GHashTableIter iter;
-  gpointer name, value;
-
-  if (self->headers == NULL)
-    return msg;
-  g_hash_table_iter_init (&iter, self->headers);
-  while (g_hash_table_iter_next (&iter, &name, &value))
-    soup_message_headers_replace (headers, name, value);
-  return msg;
-}
 
 /* The event stream */
 
@@ -120,19 +100,20 @@ take_endpoint (CfUpstreamSse *self,
                const char    *data)
 {
   g_autofree char *text = g_strstrip (g_strdup (data));
-  g_autoptr(GUri) endpoint = NULL;
+  g_autoptr(GUri) endpoint = g_uri_parse_relative (self->net.uri, text, SOUP_HTTP_URI_FLAGS,
+                                                   NULL);
   GError *error = NULL;
 
   if (!g_str_equal (type, "endpoint"))
     error = g_error_new (CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL,
                          "The event stream at %s did not open with an endpoint event",
-                         self->url);
-  else if ((endpoint = g_uri_parse_relative (self->uri, text, SOUP_HTTP_URI_FLAGS, NULL)) == NULL)
+                         self->net.url);
+  else if (endpoint == NULL)
     error = g_error_new (CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL,
-                         "The endpoint event at %s holds no valid URL", self->url);
-  else if (!same_origin (endpoint, self->uri))
+                         "The endpoint event at %s holds no valid URL", self->net.url);
+  else if (!same_origin (endpoint, self->net.uri))
     error = g_error_new (CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL,
-                         "The endpoint event at %s names another origin; refused", self->url);
+                         "The endpoint event at %s names another origin; refused", self->net.url);
 
   if (error != NULL)
     {
@@ -177,18 +158,18 @@ on_read (GObject      *source,
 
   if (bytes == NULL)
     end_stream (self, g_error_new (CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CLOSED,
-                                   "The event stream at %s failed: %s", self->url,
+                                   "The event stream at %s failed: %s", self->net.url,
                                    error->message));
   else if (g_bytes_get_size (bytes) == 0)
     end_stream (self, g_error_new (CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CLOSED,
-                                   "The upstream closed its event stream at %s", self->url));
+                                   "The upstream closed its event stream at %s", self->net.url));
   else if (cf_sse_parser_feed (self->sse, g_bytes_get_data (bytes, NULL),
                                g_bytes_get_size (bytes), &error))
     read_next (self);
   else if (error != NULL)
     end_stream (self, g_error_new (CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL,
                                    "The event stream at %s broke the protocol: %s",
-                                   self->url, error->message));
+                                   self->net.url, error->message));
 }
 
 static void
@@ -213,7 +194,7 @@ on_stream_opened (GObject      *source,
   if (body == NULL)
     {
       end_stream (self, g_error_new (CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CONNECT,
-                                     "Cannot reach %s: %s", self->url, error->message));
+                                     "Cannot reach %s: %s", self->net.url, error->message));
       return;
     }
   if (status != SOUP_STATUS_OK || !_cf_upstream_http_is_event_stream (self->stream_msg))
@@ -221,7 +202,7 @@ on_stream_opened (GObject      *source,
       _cf_upstream_http_drain_and_close (body);
       end_stream (self, g_error_new (CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CONNECT,
                                      "%s answered with HTTP %u, not an event stream",
-                                     self->url, status));
+                                     self->net.url, status));
       return;
     }
 
@@ -243,21 +224,21 @@ cf_upstream_sse_start_async (CfUpstreamTransport *transport,
   SoupMessageHeaders *headers;
 
   g_task_set_source_tag (task, cf_upstream_sse_start_async);
-  if (self->uri == NULL)
+  if (self->net.uri == NULL)
     {
       g_task_return_new_error (task, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CONNECT,
-                               "Invalid upstream URL: %s", self->url);
+                               "Invalid upstream URL: %s", self->net.url);
       return;
     }
   if (g_task_return_error_if_cancelled (task))
     return;
 
   self->start_task = g_steal_pointer (&task);
-  self->stream_msg = new_message (self, SOUP_METHOD_GET, self->uri);
+  self->stream_msg = cf_upstream_endpoint_new_message (&self->net, SOUP_METHOD_GET, self->net.uri);
   headers = soup_message_get_request_headers (self->stream_msg);
   soup_message_headers_replace (headers, "Accept", "text/event-stream");
   soup_message_headers_replace (headers, "Cache-Control", "no-cache");
-  soup_session_send_async (self->session, self->stream_msg, G_PRIORITY_DEFAULT,
+  soup_session_send_async (self->net.session, self->stream_msg, G_PRIORITY_DEFAULT,
                            self->cancellable, on_stream_opened, g_object_ref (self));
 }
 
@@ -287,7 +268,7 @@ on_posted (GObject      *source,
   if (body == NULL)
     {
       g_task_return_new_error (task, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CONNECT,
-                               "Cannot post to %s: %s", self->url, error->message);
+                               "Cannot post to %s: %s", self->net.url, error->message);
       return;
     }
   /* What matters comes on the event stream; the body is only read so
@@ -318,18 +299,18 @@ post_async (CfUpstreamSse       *self,
   if (self->endpoint == NULL || g_cancellable_is_cancelled (self->cancellable))
     {
       g_task_return_new_error (task, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CLOSED,
-                               "The event stream at %s is closed", self->url);
+                               "The event stream at %s is closed", self->net.url);
       return;
     }
 
-  msg = new_message (self, SOUP_METHOD_POST, self->endpoint);
+  msg = cf_upstream_endpoint_new_message (&self->net, SOUP_METHOD_POST, self->endpoint);
   /* As for Streamable HTTP: a POST goes out on a kept-alive connection
    * only when marked idempotent. */
   soup_message_add_flags (msg, SOUP_MESSAGE_IDEMPOTENT);
   body = cf_json_to_bytes (message);
   soup_message_set_request_body_from_bytes (msg, "application/json", body);
   g_task_set_task_data (task, msg, g_object_unref);
-  soup_session_send_async (self->session, msg, G_PRIORITY_DEFAULT, self->cancellable, on_posted,
+  soup_session_send_async (self->net.session, msg, G_PRIORITY_DEFAULT, self->cancellable, on_posted,
                            g_steal_pointer (&task));
 }
 
@@ -394,10 +375,7 @@ cf_upstream_sse_finalize (GObject *object)
   g_clear_pointer (&self->sse, cf_sse_parser_free);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->endpoint, g_uri_unref);
-  g_clear_pointer (&self->uri, g_uri_unref);
-  g_clear_pointer (&self->url, g_free);
-  g_clear_object (&self->session);
-  g_clear_pointer (&self->headers, g_hash_table_unref);
+  cf_upstream_endpoint_clear (&self->net);
 
   G_OBJECT_CLASS (cf_upstream_sse_parent_class)->finalize (object);
 }
@@ -438,12 +416,6 @@ cf_upstream_sse_new (const char  *url,
 {
   CfUpstreamSse *self = g_object_new (CF_TYPE_UPSTREAM_SSE, NULL);
 
-  self->url = g_strdup (url);
-  self->uri = g_uri_parse (url, SOUP_HTTP_URI_FLAGS, NULL);
-  if (self->uri != NULL && g_strcmp0 (g_uri_get_scheme (self->uri), "http") != 0 &&
-      g_strcmp0 (g_uri_get_scheme (self->uri), "https") != 0)
-    g_clear_pointer (&self->uri, g_uri_unref);
-  self->session = g_object_ref (session);
-  self->headers = headers ? g_hash_table_ref (headers) : NULL;
+  cf_upstream_endpoint_init (&self->net, url, "http", "https", session, headers);
   return CF_UPSTREAM_TRANSPORT (self);
 }

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "cf-json.h"
+#include "cf-upstream-endpoint.h"
 #include "cf-upstream-ws.h"
 
 /**
@@ -27,10 +28,7 @@ struct _CfUpstreamWs
 {
   CfUpstreamTransport      parent_instance;
 
-  char                    *url;
-  GUri                    *uri;
-  SoupSession             *session;
-  GHashTable              *headers;
+  CfUpstreamEndpoint       net;
   GCancellable            *cancellable;
   SoupWebsocketConnection *connection;
   /* The first failure libsoup reported, which is why it closed. */
@@ -65,7 +63,7 @@ on_error (SoupWebsocketConnection *connection,
 {
   CfUpstreamWs *self = user_data;
 
-  g_debug ("The WebSocket to %s failed: %s", self->url, error->message);
+  g_debug ("The WebSocket to %s failed: %s", self->net.url, error->message);
   if (self->error == NULL)
     self->error = g_error_copy (error);
 }
@@ -81,9 +79,9 @@ closed_error (CfUpstreamWs *self)
                         "The upstream sent a message over %" G_GSIZE_FORMAT " bytes", max);
   if (self->error != NULL)
     return g_error_new (CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CLOSED,
-                        "The WebSocket to %s failed: %s", self->url, self->error->message);
+                        "The WebSocket to %s failed: %s", self->net.url, self->error->message);
   return g_error_new (CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CLOSED,
-                      "The upstream closed the WebSocket at %s (code %u)", self->url, code);
+                      "The upstream closed the WebSocket at %s (code %u)", self->net.url, code);
 }
 
 static void
@@ -110,7 +108,7 @@ send_text (CfUpstreamWs  *self,
       soup_websocket_connection_get_state (self->connection) != SOUP_WEBSOCKET_STATE_OPEN)
     {
       g_set_error (error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CLOSED,
-                   "The WebSocket to %s is closed", self->url);
+                   "The WebSocket to %s is closed", self->net.url);
       return FALSE;
     }
   text = cf_json_to_string (message, &length);
@@ -168,10 +166,11 @@ check_connection (CfUpstreamWs            *self,
 {
   if (g_strcmp0 (soup_websocket_connection_get_protocol (connection), SUBPROTOCOL) != 0)
     return g_error_new (CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL,
-                        "%s did not accept the " SUBPROTOCOL " WebSocket subprotocol", self->url);
+                        "%s did not accept the " SUBPROTOCOL " WebSocket subprotocol",
+                        self->net.url);
   if (cf_upstream_transport_is_closed (CF_UPSTREAM_TRANSPORT (self)))
     return g_error_new (CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CLOSED,
-                        "The connection to %s was closed", self->url);
+                        "The connection to %s was closed", self->net.url);
   return NULL;
 }
 
@@ -191,11 +190,11 @@ on_connected (GObject      *source,
   if (connection == NULL && soup_message_get_status (msg) != SOUP_STATUS_NONE &&
       soup_message_get_status (msg) != SOUP_STATUS_SWITCHING_PROTOCOLS)
     g_task_return_new_error (task, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CONNECT,
-                             "%s refused the WebSocket with HTTP %u", self->url,
+                             "%s refused the WebSocket with HTTP %u", self->net.url,
                              soup_message_get_status (msg));
   else if (connection == NULL)
     g_task_return_new_error (task, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CONNECT,
-                             "Cannot open a WebSocket to %s: %s", self->url, error->message);
+                             "Cannot open a WebSocket to %s: %s", self->net.url, error->message);
   else if ((error = check_connection (self, connection)) != NULL)
     {
       soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR, NULL);
@@ -223,32 +222,22 @@ cf_upstream_ws_start_async (CfUpstreamTransport *transport,
   CfUpstreamWs *self = CF_UPSTREAM_WS (transport);
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   char *protocols[] = { (char *) SUBPROTOCOL, NULL };
-  SoupMessageHeaders *headers;
   SoupMessage *msg;
-  GHashTableIter iter;
-  gpointer name, value;
 
   g_task_set_source_tag (task, cf_upstream_ws_start_async);
-  if (self->uri == NULL)
+  if (self->net.uri == NULL)
     {
       g_task_return_new_error (task, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CONNECT,
-                               "Invalid upstream URL (not ws or wss): %s", self->url);
+                               "Invalid upstream URL (not ws or wss): %s", self->net.url);
       return;
     }
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  msg = soup_message_new_from_uri (SOUP_METHOD_GET, self->uri);
-  headers = soup_message_get_request_headers (msg);
+  msg = cf_upstream_endpoint_new_message (&self->net, SOUP_METHOD_GET, self->net.uri);
   g_task_set_task_data (task, msg, g_object_unref);
-  if (self->headers != NULL)
-    {
-      g_hash_table_iter_init (&iter, self->headers);
-      while (g_hash_table_iter_next (&iter, &name, &value))
-        soup_message_headers_replace (headers, name, value);
-    }
-  soup_session_websocket_connect_async (self->session, msg, NULL, protocols, G_PRIORITY_DEFAULT,
-                                        self->cancellable, on_connected,
+  soup_session_websocket_connect_async (self->net.session, msg, NULL, protocols,
+                                        G_PRIORITY_DEFAULT, self->cancellable, on_connected,
                                         g_steal_pointer (&task));
 }
 
@@ -295,10 +284,7 @@ cf_upstream_ws_finalize (GObject *object)
 
   g_clear_object (&self->cancellable);
   g_clear_error (&self->error);
-  g_clear_pointer (&self->uri, g_uri_unref);
-  g_clear_pointer (&self->url, g_free);
-  g_clear_object (&self->session);
-  g_clear_pointer (&self->headers, g_hash_table_unref);
+  cf_upstream_endpoint_clear (&self->net);
 
   G_OBJECT_CLASS (cf_upstream_ws_parent_class)->finalize (object);
 }
@@ -341,12 +327,6 @@ cf_upstream_ws_new (const char  *url,
 {
   CfUpstreamWs *self = g_object_new (CF_TYPE_UPSTREAM_WS, NULL);
 
-  self->url = g_strdup (url);
-  self->uri = g_uri_parse (url, SOUP_HTTP_URI_FLAGS, NULL);
-  if (self->uri != NULL && g_strcmp0 (g_uri_get_scheme (self->uri), "ws") != 0 &&
-      g_strcmp0 (g_uri_get_scheme (self->uri), "wss") != 0)
-    g_clear_pointer (&self->uri, g_uri_unref);
-  self->session = g_object_ref (session);
-  self->headers = headers ? g_hash_table_ref (headers) : NULL;
+  cf_upstream_endpoint_init (&self->net, url, "ws", "wss", session, headers);
   return CF_UPSTREAM_TRANSPORT (self);
 }

@@ -46,6 +46,22 @@ on_connected (GObject      *source,
 }
 
 /**
+ * cf_test_op_connect:
+ * @op: an initialized operation
+ * @client: the client
+ * @cancellable: (nullable): cancels the handshake
+ *
+ * Starts the handshake; cf_test_op_wait() waits for its end.
+ */
+void
+cf_test_op_connect (CfTestOp     *op,
+                    CfMcpClient  *client,
+                    GCancellable *cancellable)
+{
+  cf_mcp_client_connect_async (client, cancellable, on_connected, op);
+}
+
+/**
  * cf_test_connect_client:
  * @client: the client
  * @error: return location for why the handshake failed
@@ -59,7 +75,7 @@ cf_test_connect_client (CfMcpClient  *client,
   CfTestOp op;
 
   cf_test_op_init (&op);
-  cf_mcp_client_connect_async (client, NULL, on_connected, &op);
+  cf_test_op_connect (&op, client, NULL);
   cf_test_op_wait (&op);
   if (op.error != NULL)
     g_propagate_error (error, g_steal_pointer (&op.error));
@@ -117,14 +133,20 @@ on_response (GObject      *source,
   op->done = TRUE;
 }
 
-static JsonObject *
-parse_object (const char *json)
+/**
+ * cf_test_parse_object:
+ * @json: (nullable): a JSON object's text
+ *
+ * Returns: (transfer full) (nullable): the object, sealed as params parsed
+ *   from a downstream request would be
+ */
+JsonObject *
+cf_test_parse_object (const char *json)
 {
   g_autoptr(JsonNode) node = NULL;
 
   if (json == NULL)
     return NULL;
-  /* Sealed, as params parsed from a downstream request would be. */
   node = cf_json_parse (json, -1, NULL);
   g_assert_nonnull (node);
   return json_object_ref (json_node_get_object (node));
@@ -147,7 +169,7 @@ cf_test_op_start (CfTestOp     *op,
                   const char   *params,
                   GCancellable *cancellable)
 {
-  cf_mcp_client_request_async (client, method, parse_object (params), on_message, op,
+  cf_mcp_client_request_async (client, method, cf_test_parse_object (params), on_message, op,
                                cancellable, on_response, op);
 }
 
@@ -159,6 +181,25 @@ cf_test_op_request (CfTestOp    *op,
 {
   cf_test_op_start (op, client, method, params, NULL);
   cf_test_op_wait (op);
+}
+
+/**
+ * cf_test_op_call_tool:
+ * @op: an operation, initialized here
+ * @client: a connected client
+ * @name: the tool to call, without arguments
+ *
+ * Calls a tool and waits for the response.
+ */
+void
+cf_test_op_call_tool (CfTestOp    *op,
+                      CfMcpClient *client,
+                      const char  *name)
+{
+  g_autofree char *params = g_strdup_printf ("{\"name\":\"%s\",\"arguments\":{}}", name);
+
+  cf_test_op_init (op);
+  cf_test_op_request (op, client, "tools/call", params);
 }
 
 static void
@@ -180,4 +221,50 @@ cf_test_op_list_all (CfTestOp    *op,
 {
   cf_mcp_client_list_all_async (client, method, NULL, on_listed, op);
   cf_test_op_wait (op);
+}
+
+/* A server's first line of output, where it listens */
+
+typedef struct {
+  char     *line;
+  gboolean  done;
+} LineOp;
+
+static void
+on_url_line (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  LineOp *op = user_data;
+
+  op->line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result,
+                                                        NULL, NULL);
+  op->done = TRUE;
+}
+
+/**
+ * cf_test_spawn_server:
+ * @argv: a server's command line; it prints its loopback URL first
+ * @out_url: (out): that URL
+ *
+ * Returns: (transfer full): the server's process
+ */
+GSubprocess *
+cf_test_spawn_server (const char * const  *argv,
+                      char               **out_url)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDataInputStream) output = NULL;
+  GSubprocess *server;
+  LineOp op = { 0 };
+
+  server = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  output = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server));
+  g_data_input_stream_read_line_async (output, G_PRIORITY_DEFAULT, NULL, on_url_line, &op);
+  g_assert_true (cf_test_wait_flag (&op.done, CF_TEST_TIMEOUT_MS));
+  g_assert_nonnull (op.line);
+  g_assert_true (g_str_has_prefix (op.line, "http://127.0.0.1:"));
+  *out_url = op.line;
+  return server;
 }

@@ -40,11 +40,20 @@ void        cf_test_op_request      (CfTestOp      *op,
                                      CfMcpClient   *client,
                                      const char    *method,
                                      const char    *params);
+void        cf_test_op_call_tool    (CfTestOp      *op,
+                                     CfMcpClient   *client,
+                                     const char    *name);
 void        cf_test_op_list_all     (CfTestOp      *op,
                                      CfMcpClient   *client,
                                      const char    *method);
+void        cf_test_op_connect      (CfTestOp      *op,
+                                     CfMcpClient   *client,
+                                     GCancellable  *cancellable);
 gboolean    cf_test_connect_client  (CfMcpClient   *client,
                                      GError       **error);
+JsonObject *cf_test_parse_object    (const char    *json);
+GSubprocess *cf_test_spawn_server   (const char * const *argv,
+                                     char         **out_url);
 JsonObject *cf_test_sampling_result (void);
 const char *cf_test_message_method  (JsonNode      *message);
 

@@ -80,23 +80,6 @@ typedef struct {
   Watch        watch;
 } Sdk;
 
-typedef struct {
-  char     *line;
-  gboolean  done;
-} LineOp;
-
-static void
-on_url_line (GObject      *source,
-             GAsyncResult *result,
-             gpointer      user_data)
-{
-  LineOp *op = user_data;
-
-  op->line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result,
-                                                        NULL, NULL);
-  op->done = TRUE;
-}
-
 static void
 sdk_spawn (Sdk *sdk)
 {
@@ -104,18 +87,8 @@ sdk_spawn (Sdk *sdk)
   g_autofree char *script = g_test_build_filename (G_TEST_DIST, "unit", "sdk-sse-server.mjs",
                                                    NULL);
   const char *argv[] = { node, script, NULL };
-  g_autoptr(GDataInputStream) output = NULL;
-  g_autoptr(GError) error = NULL;
-  LineOp op = { 0 };
 
-  sdk->server = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-  g_assert_no_error (error);
-  output = g_data_input_stream_new (g_subprocess_get_stdout_pipe (sdk->server));
-  g_data_input_stream_read_line_async (output, G_PRIORITY_DEFAULT, NULL, on_url_line, &op);
-  g_assert_true (cf_test_wait_flag (&op.done, CF_TEST_TIMEOUT_MS));
-  g_assert_nonnull (op.line);
-  g_assert_true (g_str_has_prefix (op.line, "http://127.0.0.1:"));
-  sdk->url = op.line;
+  sdk->server = cf_test_spawn_server (argv, &sdk->url);
 }
 
 static void
@@ -564,17 +537,6 @@ test_sse_bad_url (void)
 /* A connect that is cancelled while the stream waits for its endpoint
  * ends at once, not at the timeout. */
 static void
-on_connect_done (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  CfTestOp *op = user_data;
-
-  cf_mcp_client_connect_finish (CF_MCP_CLIENT (source), result, &op->error);
-  op->done = TRUE;
-}
-
-static void
 test_sse_scripted_cancel (Scripted      *scripted,
                           gconstpointer  data)
 {
@@ -583,7 +545,7 @@ test_sse_scripted_cancel (Scripted      *scripted,
 
   cf_mcp_client_set_timeout (scripted->client, 0);
   cf_test_op_init (&op);
-  cf_mcp_client_connect_async (scripted->client, cancellable, on_connect_done, &op);
+  cf_test_op_connect (&op, scripted->client, cancellable);
   cf_test_spin (100);
   g_assert_false (op.done);
   g_cancellable_cancel (cancellable);
@@ -594,7 +556,7 @@ test_sse_scripted_cancel (Scripted      *scripted,
 
   /* Closing the client while it waits does the same. */
   cf_test_op_init (&op);
-  cf_mcp_client_connect_async (scripted->client, NULL, on_connect_done, &op);
+  cf_test_op_connect (&op, scripted->client, NULL);
   cf_test_spin (100);
   cf_mcp_client_close (scripted->client);
   cf_test_op_wait (&op);
@@ -760,17 +722,6 @@ ws_connect (Ws *ws)
 }
 
 static void
-ws_call (CfTestOp    *op,
-         CfMcpClient *client,
-         const char  *name)
-{
-  g_autofree char *params = g_strdup_printf ("{\"name\":\"%s\",\"arguments\":{}}", name);
-
-  cf_test_op_init (op);
-  cf_test_op_request (op, client, "tools/call", params);
-}
-
-static void
 test_ws_connect_and_call (Ws            *ws,
                           gconstpointer  data)
 {
@@ -787,7 +738,7 @@ test_ws_connect_and_call (Ws            *ws,
   g_assert_cmpstr (g_ptr_array_index (ws->received, 1), ==, "initialize");
   g_assert_cmpstr (g_ptr_array_index (ws->received, 2), ==, "notifications/initialized");
 
-  ws_call (&op, ws->client, "log");
+  cf_test_op_call_tool (&op, ws->client, "log");
   g_assert_no_error (op.error);
   g_assert_cmpstr (cf_test_first_text (cf_test_assert_result (op.response)), ==, "log");
   g_assert_cmpuint (op.n_messages_at_callback, ==, 1);
@@ -809,7 +760,7 @@ test_ws_bad_frames (Ws            *ws,
     {
       CfTestOp op;
 
-      ws_call (&op, ws->client, names[i]);
+      cf_test_op_call_tool (&op, ws->client, names[i]);
       g_assert_no_error (op.error);
       g_assert_cmpstr (cf_test_first_text (cf_test_assert_result (op.response)), ==, names[i]);
       g_assert_cmpuint (op.messages->len, ==, 0);
@@ -826,7 +777,7 @@ test_ws_oversized (Ws            *ws,
   CfTestOp op;
 
   ws_connect (ws);
-  ws_call (&op, ws->client, "big");
+  cf_test_op_call_tool (&op, ws->client, "big");
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL);
   g_assert_nonnull (strstr (op.error->message, "over 65536 bytes"));
   g_assert_true (cf_test_wait_until (is_closed, &ws->watch, CF_TEST_TIMEOUT_MS));
@@ -841,7 +792,7 @@ test_ws_server_closes (Ws            *ws,
   CfTestOp op;
 
   ws_connect (ws);
-  ws_call (&op, ws->client, "close");
+  cf_test_op_call_tool (&op, ws->client, "close");
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CLOSED);
   g_assert_nonnull (strstr (op.error->message, "code 4000"));
   g_assert_true (cf_test_wait_until (is_closed, &ws->watch, CF_TEST_TIMEOUT_MS));
@@ -854,7 +805,7 @@ test_ws_server_closes (Ws            *ws,
 
   /* And it comes back on a new connection. */
   ws_connect (ws);
-  ws_call (&op, ws->client, "echo");
+  cf_test_op_call_tool (&op, ws->client, "echo");
   g_assert_no_error (op.error);
   cf_test_op_clear (&op);
   g_assert_cmpuint (ws->connections->len, ==, 2);

@@ -16,6 +16,7 @@
 #include "cf-mcp-server.h"
 #include "cf-sse-parser.h"
 #include "cf-streamable-http.h"
+#include "cf-test-mcp-client.h"
 #include "cf-test-util.h"
 #include "cf-upstream-http.h"
 
@@ -222,173 +223,10 @@ test_header_encoding (void)
 
 /* Driving the client */
 
-typedef struct {
-  gboolean     done;
-  GError      *error;
-  JsonNode    *response;
-  JsonArray   *items;
-  GPtrArray   *messages;
-  guint        n_messages_at_callback;
-  gboolean     answer_sampling;
-} Op;
-
-static void
-op_init (Op *op)
-{
-  memset (op, 0, sizeof *op);
-  op->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-}
-
-static void
-op_clear (Op *op)
-{
-  g_clear_error (&op->error);
-  g_clear_pointer (&op->response, json_node_unref);
-  g_clear_pointer (&op->items, json_array_unref);
-  g_clear_pointer (&op->messages, g_ptr_array_unref);
-}
-
-static void
-on_connected (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  Op *op = user_data;
-
-  cf_mcp_client_connect_finish (CF_MCP_CLIENT (source), result, &op->error);
-  op->done = TRUE;
-}
-
-/* Returns whether the handshake succeeded; @error gets why not. */
-static gboolean
-connect_client (CfMcpClient  *client,
-                GError      **error)
-{
-  Op op;
-
-  op_init (&op);
-  cf_mcp_client_connect_async (client, NULL, on_connected, &op);
-  g_assert_true (cf_test_wait_flag (&op.done, CF_TEST_TIMEOUT_MS));
-  if (op.error != NULL)
-    g_propagate_error (error, g_steal_pointer (&op.error));
-  op_clear (&op);
-  return error == NULL || *error == NULL;
-}
-
-static JsonObject *
-sampling_result (void)
-{
-  JsonObject *result = json_object_new ();
-  JsonObject *content = json_object_new ();
-
-  json_object_set_string_member (content, "type", "text");
-  json_object_set_string_member (content, "text", "a sampled answer");
-  json_object_set_string_member (result, "role", "assistant");
-  json_object_set_object_member (result, "content", content);
-  json_object_set_string_member (result, "model", "test-model");
-  json_object_set_string_member (result, "stopReason", "endTurn");
-  return result;
-}
-
-static void
-on_message (CfMcpClient *client,
-            JsonNode    *message,
-            gpointer     user_data)
-{
-  Op *op = user_data;
-  JsonObject *object = json_node_get_object (message);
-
-  g_ptr_array_add (op->messages, json_node_ref (message));
-  if (op->answer_sampling &&
-      g_strcmp0 (cf_json_object_get_string (object, "method"), "sampling/createMessage") == 0)
-    cf_mcp_client_respond (client, json_object_get_member (object, "id"), sampling_result (),
-                           NULL);
-}
-
-static void
-on_response (GObject      *source,
-             GAsyncResult *result,
-             gpointer      user_data)
-{
-  Op *op = user_data;
-
-  op->response = cf_mcp_client_request_finish (CF_MCP_CLIENT (source), result, &op->error);
-  g_assert_true ((op->response == NULL) != (op->error == NULL));
-  op->n_messages_at_callback = op->messages->len;
-  op->done = TRUE;
-}
-
-static JsonObject *
-parse_object (const char *json)
-{
-  g_autoptr(JsonNode) node = NULL;
-
-  if (json == NULL)
-    return NULL;
-  /* Sealed, as params parsed from a downstream request would be. */
-  node = cf_json_parse (json, -1, NULL);
-  g_assert_nonnull (node);
-  return json_object_ref (json_node_get_object (node));
-}
-
-static void
-op_start (Op           *op,
-          CfMcpClient  *client,
-          const char   *method,
-          const char   *params,
-          GCancellable *cancellable)
-{
-  cf_mcp_client_request_async (client, method, parse_object (params), on_message, op,
-                               cancellable, on_response, op);
-}
-
 static gboolean
 has_messages (gpointer user_data)
 {
-  return ((Op *) user_data)->messages->len > 0;
-}
-
-static void
-op_wait (Op *op)
-{
-  g_assert_true (cf_test_wait_flag (&op->done, CF_TEST_TIMEOUT_MS));
-}
-
-static void
-request (Op          *op,
-         CfMcpClient *client,
-         const char  *method,
-         const char  *params)
-{
-  op_start (op, client, method, params, NULL);
-  op_wait (op);
-}
-
-static void
-on_listed (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  Op *op = user_data;
-
-  op->items = cf_mcp_client_list_all_finish (CF_MCP_CLIENT (source), result, &op->error);
-  g_assert_true ((op->items == NULL) != (op->error == NULL));
-  op->done = TRUE;
-}
-
-static void
-list_all (Op          *op,
-          CfMcpClient *client,
-          const char  *method)
-{
-  cf_mcp_client_list_all_async (client, method, NULL, on_listed, op);
-  op_wait (op);
-}
-
-static const char *
-message_method (JsonNode *message)
-{
-  return cf_json_object_get_string (json_node_get_object (message), "method");
+  return ((CfTestOp *) user_data)->messages->len > 0;
 }
 
 /* The fixture server */
@@ -448,42 +286,14 @@ fixture_argv (const Variant *variant)
   return argv;
 }
 
-typedef struct {
-  char     *line;
-  gboolean  done;
-} LineOp;
-
-static void
-on_url_line (GObject      *source,
-             GAsyncResult *result,
-             gpointer      user_data)
-{
-  LineOp *op = user_data;
-
-  op->line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result,
-                                                        NULL, NULL);
-  op->done = TRUE;
-}
-
 /* Starts the fixture on a free port; its first line of output is where. */
 static void
 spawn_http_fixture (Fixture       *f,
                     const Variant *variant)
 {
   g_autoptr(GPtrArray) argv = fixture_argv (variant);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GDataInputStream) output = NULL;
-  LineOp op = { 0 };
 
-  f->server = g_subprocess_newv ((const char * const *) argv->pdata,
-                                 G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-  g_assert_no_error (error);
-  output = g_data_input_stream_new (g_subprocess_get_stdout_pipe (f->server));
-  g_data_input_stream_read_line_async (output, G_PRIORITY_DEFAULT, NULL, on_url_line, &op);
-  g_assert_true (cf_test_wait_flag (&op.done, CF_TEST_TIMEOUT_MS));
-  g_assert_nonnull (op.line);
-  g_assert_true (g_str_has_prefix (op.line, "http://127.0.0.1:"));
-  f->url = op.line;
+  f->server = cf_test_spawn_server ((const char * const *) argv->pdata, &f->url);
 }
 
 static void
@@ -506,7 +316,7 @@ fixture_setup (Fixture       *f,
       f->client = cf_mcp_client_new_http (f->url, NULL, NULL);
     }
   watch_client (f);
-  connect_client (f->client, &error);
+  cf_test_connect_client (f->client, &error);
   g_assert_no_error (error);
 }
 
@@ -597,10 +407,10 @@ test_list_tools (Fixture       *f,
                  gconstpointer  data)
 {
   g_autoptr(GHashTable) names = g_hash_table_new (g_str_hash, g_str_equal);
-  Op op;
+  CfTestOp op;
 
-  op_init (&op);
-  list_all (&op, f->client, "tools/list");
+  cf_test_op_init (&op);
+  cf_test_op_list_all (&op, f->client, "tools/list");
   g_assert_no_error (op.error);
   g_assert_cmpuint (json_array_get_length (op.items), ==, N_FIXTURE_TOOLS);
   for (guint i = 0; i < json_array_get_length (op.items); i++)
@@ -609,33 +419,34 @@ test_list_tools (Fixture       *f,
   g_assert_cmpuint (g_hash_table_size (names), ==, N_FIXTURE_TOOLS);
   g_assert_true (g_hash_table_contains (names, "test_simple_text"));
   g_assert_true (g_hash_table_contains (names, "test_reconnection"));
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 static void
 test_simple_text (Fixture       *f,
                   gconstpointer  data)
 {
-  Op op;
+  CfTestOp op;
 
-  op_init (&op);
-  request (&op, f->client, "tools/call", "{\"name\":\"test_simple_text\",\"arguments\":{}}");
+  cf_test_op_init (&op);
+  cf_test_op_request (&op, f->client, "tools/call",
+                      "{\"name\":\"test_simple_text\",\"arguments\":{}}");
   g_assert_no_error (op.error);
   g_assert_cmpstr (cf_test_first_text (cf_test_assert_result (op.response)), ==, SIMPLE_TEXT);
   g_assert_cmpuint (op.messages->len, ==, 0);
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 static void
 test_progress (Fixture       *f,
                gconstpointer  data)
 {
-  Op op;
+  CfTestOp op;
 
-  op_init (&op);
-  request (&op, f->client, "tools/call",
-           "{\"name\":\"test_tool_with_progress\",\"arguments\":{},"
-           "\"_meta\":{\"progressToken\":\"caller-token\"}}");
+  cf_test_op_init (&op);
+  cf_test_op_request (&op, f->client, "tools/call",
+                      "{\"name\":\"test_tool_with_progress\",\"arguments\":{},"
+                      "\"_meta\":{\"progressToken\":\"caller-token\"}}");
   g_assert_no_error (op.error);
   cf_test_assert_result (op.response);
   g_assert_cmpuint (op.n_messages_at_callback, ==, 3);
@@ -644,104 +455,106 @@ test_progress (Fixture       *f,
       JsonNode *message = g_ptr_array_index (op.messages, i);
       JsonObject *params = cf_json_object_get_object (json_node_get_object (message), "params");
 
-      g_assert_cmpstr (message_method (message), ==, "notifications/progress");
+      g_assert_cmpstr (cf_test_message_method (message), ==, "notifications/progress");
       /* The caller's own token, not the one on the wire. */
       g_assert_cmpstr (cf_json_object_get_string (params, "progressToken"), ==, "caller-token");
     }
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 static void
 test_logging (Fixture       *f,
               gconstpointer  data)
 {
-  Op op;
+  CfTestOp op;
 
-  op_init (&op);
-  request (&op, f->client, "tools/call", "{\"name\":\"test_tool_with_logging\",\"arguments\":{}}");
+  cf_test_op_init (&op);
+  cf_test_op_request (&op, f->client, "tools/call",
+                      "{\"name\":\"test_tool_with_logging\",\"arguments\":{}}");
   g_assert_no_error (op.error);
   cf_test_assert_result (op.response);
   g_assert_cmpuint (op.n_messages_at_callback, ==, 3);
   for (guint i = 0; i < op.messages->len; i++)
-    g_assert_cmpstr (message_method (g_ptr_array_index (op.messages, i)), ==,
+    g_assert_cmpstr (cf_test_message_method (g_ptr_array_index (op.messages, i)), ==,
                      "notifications/message");
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 static void
 test_sampling_legacy (Fixture       *f,
                       gconstpointer  data)
 {
-  Op op;
+  CfTestOp op;
 
-  op_init (&op);
+  cf_test_op_init (&op);
   op.answer_sampling = TRUE;
-  request (&op, f->client, "tools/call",
-           "{\"name\":\"test_sampling\",\"arguments\":{\"prompt\":\"Say hi\"}}");
+  cf_test_op_request (&op, f->client, "tools/call",
+                      "{\"name\":\"test_sampling\",\"arguments\":{\"prompt\":\"Say hi\"}}");
   g_assert_no_error (op.error);
   g_assert_cmpuint (op.n_messages_at_callback, ==, 1);
-  g_assert_cmpstr (message_method (g_ptr_array_index (op.messages, 0)), ==,
+  g_assert_cmpstr (cf_test_message_method (g_ptr_array_index (op.messages, 0)), ==,
                    "sampling/createMessage");
   g_assert_true (g_str_has_prefix (cf_test_first_text (cf_test_assert_result (op.response)),
                                    "LLM response:"));
   g_assert_nonnull (strstr (cf_test_first_text (cf_test_assert_result (op.response)),
                             "a sampled answer"));
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 static void
 test_sampling_modern (Fixture       *f,
                       gconstpointer  data)
 {
-  Op op;
+  CfTestOp op;
   JsonObject *result;
 
-  op_init (&op);
-  request (&op, f->client, "tools/call",
-           "{\"name\":\"test_sampling\",\"arguments\":{\"prompt\":\"Say hi\"}}");
+  cf_test_op_init (&op);
+  cf_test_op_request (&op, f->client, "tools/call",
+                      "{\"name\":\"test_sampling\",\"arguments\":{\"prompt\":\"Say hi\"}}");
   g_assert_no_error (op.error);
   result = cf_test_assert_result (op.response);
   /* 2026-07-28 asks for the input in the result (MRTR); the caller retries. */
   g_assert_cmpstr (cf_json_object_get_string (result, "resultType"), ==, "input_required");
   g_assert_cmpuint (op.messages->len, ==, 0);
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 static void
 test_error_handling (Fixture       *f,
                      gconstpointer  data)
 {
-  Op op;
+  CfTestOp op;
   JsonObject *result;
 
-  op_init (&op);
-  request (&op, f->client, "tools/call", "{\"name\":\"test_error_handling\",\"arguments\":{}}");
+  cf_test_op_init (&op);
+  cf_test_op_request (&op, f->client, "tools/call",
+                      "{\"name\":\"test_error_handling\",\"arguments\":{}}");
   g_assert_no_error (op.error);
   result = cf_test_assert_result (op.response);
   g_assert_true (cf_json_object_get_bool (result, "isError", FALSE));
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 static void
 test_unknown_tool (Fixture       *f,
                    gconstpointer  data)
 {
-  Op op;
+  CfTestOp op;
   JsonNode *id;
 
-  op_init (&op);
-  request (&op, f->client, "tools/call", "{\"name\":\"no_such_tool\",\"arguments\":{}}");
+  cf_test_op_init (&op);
+  cf_test_op_request (&op, f->client, "tools/call", "{\"name\":\"no_such_tool\",\"arguments\":{}}");
   g_assert_no_error (op.error);
   cf_test_assert_error (op.response, CF_JSONRPC_INVALID_PARAMS);
   id = json_object_get_member (json_node_get_object (op.response), "id");
   g_assert_true (cf_json_node_is_integer (id));
-  op_clear (&op);
+  cf_test_op_clear (&op);
 
-  op_init (&op);
-  request (&op, f->client, "no/such/method", NULL);
+  cf_test_op_init (&op);
+  cf_test_op_request (&op, f->client, "no/such/method", NULL);
   g_assert_no_error (op.error);
   cf_test_assert_error (op.response, CF_JSONRPC_METHOD_NOT_FOUND);
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 /* Several calls at once on one connection, each getting its own. */
@@ -749,23 +562,23 @@ static void
 test_concurrent (Fixture       *f,
                  gconstpointer  data)
 {
-  Op ops[4];
+  CfTestOp ops[4];
 
   for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
     {
-      op_init (&ops[i]);
-      op_start (&ops[i], f->client, "tools/call",
-                i % 2 ? "{\"name\":\"test_simple_text\",\"arguments\":{}}"
-                      : "{\"name\":\"test_tool_with_progress\",\"arguments\":{},"
-                        "\"_meta\":{\"progressToken\":7}}", NULL);
+      cf_test_op_init (&ops[i]);
+      cf_test_op_start (&ops[i], f->client, "tools/call",
+                        i % 2 ? "{\"name\":\"test_simple_text\",\"arguments\":{}}"
+                              : "{\"name\":\"test_tool_with_progress\",\"arguments\":{},"
+                                "\"_meta\":{\"progressToken\":7}}", NULL);
     }
   for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
     {
-      op_wait (&ops[i]);
+      cf_test_op_wait (&ops[i]);
       g_assert_no_error (ops[i].error);
       cf_test_assert_result (ops[i].response);
       g_assert_cmpuint (ops[i].n_messages_at_callback, ==, i % 2 ? 0 : 3);
-      op_clear (&ops[i]);
+      cf_test_op_clear (&ops[i]);
     }
 }
 
@@ -774,17 +587,18 @@ test_reconnect (Fixture       *f,
                 gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
-  Op op;
+  CfTestOp op;
 
-  connect_client (f->client, &error);
+  cf_test_connect_client (f->client, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (f->n_closed, ==, 0);
 
-  op_init (&op);
-  request (&op, f->client, "tools/call", "{\"name\":\"test_simple_text\",\"arguments\":{}}");
+  cf_test_op_init (&op);
+  cf_test_op_request (&op, f->client, "tools/call",
+                      "{\"name\":\"test_simple_text\",\"arguments\":{}}");
   g_assert_no_error (op.error);
   cf_test_assert_result (op.response);
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 static void
@@ -792,7 +606,7 @@ test_close (Fixture       *f,
             gconstpointer  data)
 {
   GPid pid = cf_mcp_client_get_pid (f->client);
-  Op op;
+  CfTestOp op;
 
   cf_mcp_client_close (f->client);
   g_assert_cmpuint (f->n_closed, ==, 1);
@@ -800,10 +614,10 @@ test_close (Fixture       *f,
   if (pid != 0)
     g_assert_true (cf_test_wait_until (pid_is_gone, GINT_TO_POINTER (pid), CF_TEST_TIMEOUT_MS));
 
-  op_init (&op);
-  request (&op, f->client, "tools/list", NULL);
+  cf_test_op_init (&op);
+  cf_test_op_request (&op, f->client, "tools/list", NULL);
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CLOSED);
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 static gboolean
@@ -820,12 +634,12 @@ test_child_killed (Fixture       *f,
 {
   GPid pid = cf_mcp_client_get_pid (f->client);
   struct sigaction pipe_action;
-  Op op;
+  CfTestOp op;
 
   cf_mcp_client_set_timeout (f->client, CF_TEST_TIMEOUT_MS);
-  op_init (&op);
-  op_start (&op, f->client, "tools/call",
-            "{\"name\":\"test_sampling\",\"arguments\":{\"prompt\":\"Say hi\"}}", NULL);
+  cf_test_op_init (&op);
+  cf_test_op_start (&op, f->client, "tools/call",
+                    "{\"name\":\"test_sampling\",\"arguments\":{\"prompt\":\"Say hi\"}}", NULL);
   g_assert_true (cf_test_wait_until (has_messages, &op, CF_TEST_TIMEOUT_MS));
   g_assert_cmpuint (op.messages->len, ==, 1);
 
@@ -835,12 +649,12 @@ test_child_killed (Fixture       *f,
   g_assert_cmpint (sigaction (SIGPIPE, NULL, &pipe_action), ==, 0);
   g_assert_true (pipe_action.sa_handler == SIG_IGN);
   cf_mcp_client_notify (f->client, "notifications/roots/list_changed", NULL);
-  op_wait (&op);
+  cf_test_op_wait (&op);
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CLOSED);
   g_assert_true (cf_test_wait_until (closed_fired, f, CF_TEST_TIMEOUT_MS));
   g_assert_cmpuint (f->n_closed, ==, 1);
   g_assert_false (cf_mcp_client_is_connected (f->client));
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 /* An in-process upstream, for what the fixture cannot do */
@@ -875,7 +689,8 @@ on_tools_list (CfMcpRequest *request,
       g_autofree char *name = g_strdup_printf ("tool-%02u", page * PAGE_SIZE + i);
 
       json_object_set_string_member (tool, "name", name);
-      json_object_set_object_member (tool, "inputSchema", parse_object ("{\"type\":\"object\"}"));
+      json_object_set_object_member (tool, "inputSchema",
+                                     cf_test_parse_object ("{\"type\":\"object\"}"));
       json_array_add_object_element (tools, tool);
     }
   json_object_set_array_member (result, "tools", tools);
@@ -893,8 +708,8 @@ static void
 on_prompts_list (CfMcpRequest *request,
                  gpointer      user_data)
 {
-  cf_mcp_request_return (request, parse_object ("{\"prompts\":[{\"name\":\"p\"}],"
-                                                "\"nextCursor\":\"again\"}"));
+  cf_mcp_request_return (request, cf_test_parse_object ("{\"prompts\":[{\"name\":\"p\"}],"
+                                                        "\"nextCursor\":\"again\"}"));
 }
 
 static void
@@ -952,7 +767,7 @@ local_setup (Local         *local,
   local->url = g_strdup_printf ("http://127.0.0.1:%u/mcp", port);
 
   local->client = cf_mcp_client_new_http (local->url, NULL, NULL);
-  connect_client (local->client, &error);
+  cf_test_connect_client (local->client, &error);
   g_assert_no_error (error);
 }
 
@@ -1012,12 +827,12 @@ test_connection_reuse (Local         *local,
   cf_http_server_add_middleware (local->http, "record-peer-port", record_peer_port, ports);
   for (guint i = 0; i < 20; i++)
     {
-      Op op;
+      CfTestOp op;
 
-      op_init (&op);
-      list_all (&op, local->client, "tools/list");
+      cf_test_op_init (&op);
+      cf_test_op_list_all (&op, local->client, "tools/list");
       g_assert_no_error (op.error);
-      op_clear (&op);
+      cf_test_op_clear (&op);
     }
   /* 60 requests (3 pages each); a new connection per request would be 60. */
   g_assert_cmpuint (g_hash_table_size (ports), <=, 2);
@@ -1027,10 +842,10 @@ static void
 test_pagination (Local         *local,
                  gconstpointer  data)
 {
-  Op op;
+  CfTestOp op;
 
-  op_init (&op);
-  list_all (&op, local->client, "tools/list");
+  cf_test_op_init (&op);
+  cf_test_op_list_all (&op, local->client, "tools/list");
   g_assert_no_error (op.error);
   g_assert_cmpuint (json_array_get_length (op.items), ==, PAGE_SIZE * N_PAGES);
   for (guint i = 0; i < json_array_get_length (op.items); i++)
@@ -1042,25 +857,25 @@ test_pagination (Local         *local,
       /* The items are the caller's to change. */
       json_object_set_boolean_member (tool, "seen", TRUE);
     }
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 static void
 test_repeated_cursor (Local         *local,
                       gconstpointer  data)
 {
-  Op op;
+  CfTestOp op;
 
-  op_init (&op);
-  list_all (&op, local->client, "prompts/list");
+  cf_test_op_init (&op);
+  cf_test_op_list_all (&op, local->client, "prompts/list");
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL);
   g_assert_nonnull (strstr (op.error->message, "again"));
-  op_clear (&op);
+  cf_test_op_clear (&op);
 
-  op_init (&op);
-  list_all (&op, local->client, "resources/list");
+  cf_test_op_init (&op);
+  cf_test_op_list_all (&op, local->client, "resources/list");
   g_assert_error (op.error, CF_JSONRPC_ERROR, CF_JSONRPC_INTERNAL_ERROR);
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 static gboolean
@@ -1086,11 +901,11 @@ test_timeout (Local         *local,
               gconstpointer  data)
 {
   gint64 start = g_get_monotonic_time ();
-  Op op;
+  CfTestOp op;
 
   cf_mcp_client_set_timeout (local->client, 300);
-  op_init (&op);
-  request (&op, local->client, "tools/call", "{\"name\":\"never\",\"arguments\":{}}");
+  cf_test_op_init (&op);
+  cf_test_op_request (&op, local->client, "tools/call", "{\"name\":\"never\",\"arguments\":{}}");
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_TIMED_OUT);
   g_assert_cmpint (g_get_monotonic_time () - start, >=, 300 * 1000);
   /* Legacy: notifications/cancelled. (2026-07-28 closes the connection,
@@ -1098,7 +913,7 @@ test_timeout (Local         *local,
   if (is_legacy (data))
     g_assert_true (cf_test_wait_until (upstream_saw_cancel, local, CF_TEST_TIMEOUT_MS));
   g_assert_true (cf_mcp_client_is_connected (local->client));
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 static void
@@ -1106,28 +921,28 @@ test_cancel (Local         *local,
              gconstpointer  data)
 {
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  Op op;
+  CfTestOp op;
 
-  op_init (&op);
-  op_start (&op, local->client, "tools/call", "{\"name\":\"never\",\"arguments\":{}}",
-            cancellable);
+  cf_test_op_init (&op);
+  cf_test_op_start (&op, local->client, "tools/call", "{\"name\":\"never\",\"arguments\":{}}",
+                    cancellable);
   g_assert_true (cf_test_wait_until (upstream_holds_call, local, CF_TEST_TIMEOUT_MS));
   g_cancellable_cancel (cancellable);
-  op_wait (&op);
+  cf_test_op_wait (&op);
   g_assert_error (op.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   if (is_legacy (data))
     g_assert_true (cf_test_wait_until (upstream_saw_cancel, local, CF_TEST_TIMEOUT_MS));
-  op_clear (&op);
+  cf_test_op_clear (&op);
 
   /* Already cancelled: nothing is sent. */
-  op_init (&op);
-  op_start (&op, local->client, "tools/call", "{\"name\":\"never\",\"arguments\":{}}",
-            cancellable);
-  op_wait (&op);
+  cf_test_op_init (&op);
+  cf_test_op_start (&op, local->client, "tools/call", "{\"name\":\"never\",\"arguments\":{}}",
+                    cancellable);
+  cf_test_op_wait (&op);
   g_assert_error (op.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   cf_test_spin (50);
   g_assert_cmpuint (local->held->len, ==, 1);
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 static void
@@ -1143,26 +958,26 @@ test_session_lost (Local         *local,
 {
   g_autoptr(GError) error = NULL;
   const char *session_id = cf_mcp_client_get_session_id (local->client);
-  Op op;
+  CfTestOp op;
 
   g_assert_nonnull (session_id);
   g_signal_connect (local->client, "closed", G_CALLBACK (count_closed), &local->n_closed);
   g_assert_true (cf_mcp_server_close_session (local->server, session_id));
 
-  op_init (&op);
-  request (&op, local->client, "tools/list", NULL);
+  cf_test_op_init (&op);
+  cf_test_op_request (&op, local->client, "tools/list", NULL);
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_SESSION_LOST);
   g_assert_cmpuint (local->n_closed, ==, 1);
   g_assert_false (cf_mcp_client_is_connected (local->client));
-  op_clear (&op);
+  cf_test_op_clear (&op);
 
-  connect_client (local->client, &error);
+  cf_test_connect_client (local->client, &error);
   g_assert_no_error (error);
-  op_init (&op);
-  request (&op, local->client, "tools/list", NULL);
+  cf_test_op_init (&op);
+  cf_test_op_request (&op, local->client, "tools/list", NULL);
   g_assert_no_error (op.error);
   cf_test_assert_result (op.response);
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 static gboolean
@@ -1191,7 +1006,7 @@ test_get_stream (Local         *local,
   local->notifications = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
   g_signal_connect (local->client, "notification", G_CALLBACK (on_local_notification), local);
   g_assert_true (cf_test_wait_until (has_notification, local, CF_TEST_TIMEOUT_MS));
-  g_assert_cmpstr (message_method (g_ptr_array_index (local->notifications, 0)), ==,
+  g_assert_cmpstr (cf_test_message_method (g_ptr_array_index (local->notifications, 0)), ==,
                    "notifications/tools/list_changed");
   g_clear_pointer (&local->notifications, g_ptr_array_unref);
 }
@@ -1220,14 +1035,14 @@ test_unreachable (void)
   g_socket_close (socket, NULL);
 
   client = cf_mcp_client_new_http (url, NULL, NULL);
-  g_assert_false (connect_client (client, &error));
+  g_assert_false (cf_test_connect_client (client, &error));
   g_assert_error (error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CONNECT);
   g_assert_false (cf_mcp_client_is_connected (client));
   g_clear_error (&error);
 
   g_clear_object (&client);
   client = cf_mcp_client_new_http ("not a url", NULL, NULL);
-  g_assert_false (connect_client (client, &error));
+  g_assert_false (cf_test_connect_client (client, &error));
   g_assert_error (error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CONNECT);
 }
 
@@ -1238,7 +1053,7 @@ test_no_such_program (void)
   g_autoptr(CfMcpClient) client = cf_mcp_client_new_stdio (argv, NULL, NULL);
   g_autoptr(GError) error = NULL;
 
-  g_assert_false (connect_client (client, &error));
+  g_assert_false (cf_test_connect_client (client, &error));
   g_assert_error (error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CONNECT);
   g_assert_cmpint (cf_mcp_client_get_pid (client), ==, 0);
 }
@@ -1267,7 +1082,7 @@ sh_client (Fixture    *f,
   f->client = cf_mcp_client_new_stdio (argv, env, g_get_tmp_dir ());
   watch_client (f);
   cf_mcp_client_set_max_message_size (f->client, 1024);
-  connect_client (f->client, &error);
+  cf_test_connect_client (f->client, &error);
   g_assert_no_error (error);
   return f->client;
 }
@@ -1290,29 +1105,29 @@ test_stdio_hostile (Fixture       *f,
     "\\\"env\\\":\\\"$CF_TEST_MARK\\\",\\\"pong\\\":$pong}}\"; "
     "cat > /dev/null");
   JsonObject *result;
-  Op op;
+  CfTestOp op;
 
   g_assert_cmpint (cf_mcp_client_get_era (client), ==, CF_MCP_ERA_LEGACY);
   g_assert_cmpstr (cf_mcp_client_get_protocol_version (client), ==, "2025-06-18");
 
-  op_init (&op);
-  request (&op, client, "tools/list", NULL);
+  cf_test_op_init (&op);
+  cf_test_op_request (&op, client, "tools/list", NULL);
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL);
   g_assert_cmpuint (f->notifications->len, ==, 1);
-  g_assert_cmpstr (message_method (g_ptr_array_index (f->notifications, 0)), ==,
+  g_assert_cmpstr (cf_test_message_method (g_ptr_array_index (f->notifications, 0)), ==,
                    "notifications/tools/list_changed");
-  op_clear (&op);
+  cf_test_op_clear (&op);
 
   /* The line after the oversized one is read as usual; the ping was
    * answered on the way. */
-  op_init (&op);
-  request (&op, client, "tools/list", NULL);
+  cf_test_op_init (&op);
+  cf_test_op_request (&op, client, "tools/list", NULL);
   g_assert_no_error (op.error);
   result = cf_test_assert_result (op.response);
   g_assert_cmpstr (cf_json_object_get_string (result, "env"), ==, "1");
   g_assert_cmpstr (cf_json_object_get_string (cf_json_object_get_object (result, "pong"), "id"),
                    ==, "x");
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 static void
@@ -1320,14 +1135,14 @@ test_stdio_early_eof (Fixture       *f,
                       gconstpointer  data)
 {
   CfMcpClient *client = sh_client (f, SH_HANDSHAKE "read line; exit 3");
-  Op op;
+  CfTestOp op;
 
-  op_init (&op);
-  request (&op, client, "tools/list", NULL);
+  cf_test_op_init (&op);
+  cf_test_op_request (&op, client, "tools/list", NULL);
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CLOSED);
   g_assert_true (cf_test_wait_until (closed_fired, f, CF_TEST_TIMEOUT_MS));
   g_assert_cmpuint (f->n_closed, ==, 1);
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 /* Silence to the probe is a legacy server too; it just takes longer. */
@@ -1352,21 +1167,21 @@ test_close_while_connecting (Fixture       *f,
 {
   const char *argv[] = { "/bin/sh", "-c", "cat > /dev/null", NULL };
   GPid pid;
-  Op op;
+  CfTestOp op;
 
   f->notifications = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
   f->client = cf_mcp_client_new_stdio (argv, NULL, NULL);
   watch_client (f);
-  op_init (&op);
-  cf_mcp_client_connect_async (f->client, NULL, on_connected, &op);
+  cf_test_op_init (&op);
+  cf_test_op_connect (&op, f->client, NULL);
   pid = cf_mcp_client_get_pid (f->client);
   cf_mcp_client_close (f->client);
-  op_wait (&op);
+  cf_test_op_wait (&op);
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_CLOSED);
   g_assert_false (cf_mcp_client_is_connected (f->client));
   if (pid != 0)
     g_assert_true (cf_test_wait_until (pid_is_gone, GINT_TO_POINTER (pid), CF_TEST_TIMEOUT_MS));
-  op_clear (&op);
+  cf_test_op_clear (&op);
 }
 
 /* A raw HTTP upstream with scripted answers. */
@@ -1595,64 +1410,53 @@ raw_teardown (Raw           *raw,
 }
 
 static void
-raw_call (Op          *op,
-          CfMcpClient *client,
-          const char  *name)
-{
-  g_autofree char *params = g_strdup_printf ("{\"name\":\"%s\"}", name);
-
-  op_init (op);
-  request (op, client, "tools/call", params);
-}
-
-static void
 test_http_hostile (Raw           *raw,
                    gconstpointer  data)
 {
   g_autoptr(CfMcpClient) client = cf_mcp_client_new_http (raw->url, NULL, NULL);
   g_autoptr(GError) error = NULL;
-  Op op;
+  CfTestOp op;
 
   cf_mcp_client_set_max_message_size (client, 1024);
-  connect_client (client, &error);
+  cf_test_connect_client (client, &error);
   g_assert_no_error (error);
   g_assert_cmpint (cf_mcp_client_get_era (client), ==, CF_MCP_ERA_LEGACY);
   g_assert_cmpstr (cf_mcp_client_get_protocol_version (client), ==, "2025-03-26");
   g_assert_cmpstr (cf_mcp_client_get_session_id (client), ==, "raw-session");
 
-  raw_call (&op, client, "sse");
+  cf_test_op_call_tool (&op, client, "sse");
   g_assert_no_error (op.error);
   cf_test_assert_result (op.response);
   g_assert_cmpuint (op.n_messages_at_callback, ==, 1);
-  g_assert_cmpstr (message_method (g_ptr_array_index (op.messages, 0)), ==,
+  g_assert_cmpstr (cf_test_message_method (g_ptr_array_index (op.messages, 0)), ==,
                    "notifications/message");
-  op_clear (&op);
+  cf_test_op_clear (&op);
 
-  raw_call (&op, client, "big-sse");
+  cf_test_op_call_tool (&op, client, "big-sse");
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL);
-  op_clear (&op);
-  raw_call (&op, client, "big-json");
+  cf_test_op_clear (&op);
+  cf_test_op_call_tool (&op, client, "big-json");
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL);
-  op_clear (&op);
-  raw_call (&op, client, "accepted");
+  cf_test_op_clear (&op);
+  cf_test_op_call_tool (&op, client, "accepted");
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL);
-  op_clear (&op);
-  raw_call (&op, client, "eof");
+  cf_test_op_clear (&op);
+  cf_test_op_call_tool (&op, client, "eof");
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL);
   g_assert_cmpuint (op.messages->len, ==, 1);
-  op_clear (&op);
-  raw_call (&op, client, "teapot");
+  cf_test_op_clear (&op);
+  cf_test_op_call_tool (&op, client, "teapot");
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL);
-  op_clear (&op);
+  cf_test_op_clear (&op);
 
   /* 404 on a request with a session: the session is gone. */
-  raw_call (&op, client, "gone");
+  cf_test_op_call_tool (&op, client, "gone");
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_SESSION_LOST);
   g_assert_false (cf_mcp_client_is_connected (client));
-  op_clear (&op);
+  cf_test_op_clear (&op);
 
   /* Connecting again starts a new session; closing deletes it. */
-  connect_client (client, &error);
+  cf_test_connect_client (client, &error);
   g_assert_no_error (error);
   cf_mcp_client_close (client);
   for (guint i = 0; i < 100 && raw->n_deletes == 0; i++)
@@ -1682,70 +1486,70 @@ test_http_resume (Raw           *raw,
 {
   g_autoptr(CfMcpClient) client = cf_mcp_client_new_http (raw->url, NULL, NULL);
   g_autoptr(GError) error = NULL;
-  Op op;
+  CfTestOp op;
 
-  connect_client (client, &error);
+  cf_test_connect_client (client, &error);
   g_assert_no_error (error);
 
   /* Resumed once: what the new stream brings belongs to the request, and
    * the GET waited for the 150 ms the stream asked for. */
-  raw_call (&op, client, "resume");
+  cf_test_op_call_tool (&op, client, "resume");
   g_assert_no_error (op.error);
   cf_test_assert_result (op.response);
   g_assert_cmpuint (op.n_messages_at_callback, ==, 1);
-  g_assert_cmpstr (message_method (g_ptr_array_index (op.messages, 0)), ==,
+  g_assert_cmpstr (cf_test_message_method (g_ptr_array_index (op.messages, 0)), ==,
                    "notifications/message");
   g_assert_cmpstr (raw->get_session, ==, "raw-session");
   g_assert_cmpint (raw->first_resume_at - raw->cut_at, >=, 150 * 1000);
   assert_resumed_from (raw, "r1", NULL);
-  op_clear (&op);
+  cf_test_op_clear (&op);
 
   /* A resumed stream cut again is resumed from its own last id. */
-  raw_call (&op, client, "resume-twice");
+  cf_test_op_call_tool (&op, client, "resume-twice");
   g_assert_no_error (op.error);
   cf_test_assert_result (op.response);
   assert_resumed_from (raw, "t1", "t2");
-  op_clear (&op);
+  cf_test_op_clear (&op);
 
   /* An id counts once its event is complete. */
-  raw_call (&op, client, "cut-mid-event");
+  cf_test_op_call_tool (&op, client, "cut-mid-event");
   g_assert_no_error (op.error);
   cf_test_assert_result (op.response);
   assert_resumed_from (raw, "c1", NULL);
-  op_clear (&op);
+  cf_test_op_clear (&op);
 
   /* An upstream that cannot resume (405) fails the request. */
-  raw_call (&op, client, "resume-refused");
+  cf_test_op_call_tool (&op, client, "resume-refused");
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL);
   g_assert_nonnull (strstr (op.error->message, "HTTP 405"));
   assert_resumed_from (raw, "g1", NULL);
-  op_clear (&op);
+  cf_test_op_clear (&op);
 
   /* One that only primes and hangs up is given up on, not polled. */
-  raw_call (&op, client, "prime-only");
+  cf_test_op_call_tool (&op, client, "prime-only");
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL);
   g_assert_nonnull (strstr (op.error->message, "4 times in a row"));
   g_assert_cmpuint (raw->last_event_ids->len, ==, 3);
   for (guint i = 0; i < raw->last_event_ids->len; i++)
     g_assert_cmpstr (g_ptr_array_index (raw->last_event_ids, i), ==, "p1");
   g_ptr_array_set_size (raw->last_event_ids, 0);
-  op_clear (&op);
+  cf_test_op_clear (&op);
 
   /* An empty id resets it: nothing to resume from. So is a stream that
    * never gave one. */
-  raw_call (&op, client, "reset-id");
+  cf_test_op_call_tool (&op, client, "reset-id");
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL);
-  op_clear (&op);
-  raw_call (&op, client, "eof");
+  cf_test_op_clear (&op);
+  cf_test_op_call_tool (&op, client, "eof");
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL);
-  op_clear (&op);
+  cf_test_op_clear (&op);
   g_assert_cmpuint (raw->last_event_ids->len, ==, 0);
 
   /* A request that times out while its stream waits to be resumed. */
   cf_mcp_client_set_timeout (client, 50);
-  raw_call (&op, client, "resume");
+  cf_test_op_call_tool (&op, client, "resume");
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_TIMED_OUT);
-  op_clear (&op);
+  cf_test_op_clear (&op);
   cf_test_spin (200);
   g_assert_cmpuint (raw->last_event_ids->len, ==, 0);
 
@@ -1757,7 +1561,7 @@ on_poll_notification (CfMcpClient *client,
                       JsonNode    *message,
                       gpointer     user_data)
 {
-  g_ptr_array_add (user_data, g_strdup (message_method (message)));
+  g_ptr_array_add (user_data, g_strdup (cf_test_message_method (message)));
 }
 
 static gboolean
@@ -1778,7 +1582,7 @@ test_http_get_poll (Raw           *raw,
 
   raw->poll_get = TRUE;
   g_signal_connect (client, "notification", G_CALLBACK (on_poll_notification), methods);
-  connect_client (client, &error);
+  cf_test_connect_client (client, &error);
   g_assert_no_error (error);
 
   /* s1 brings a notification and ends; s2 is refused (405), which ends
@@ -1944,7 +1748,7 @@ test_abort_closes (void)
   g_autofree char *url = NULL;
   CfMcpClient *client;
   Silent silent = { 0 };
-  Op op;
+  CfTestOp op;
 
   g_socket_listener_add_address (G_SOCKET_LISTENER (service), any, G_SOCKET_TYPE_STREAM,
                                  G_SOCKET_PROTOCOL_TCP, NULL, &bound, &error);
@@ -1955,26 +1759,26 @@ test_abort_closes (void)
                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
 
   client = cf_mcp_client_new_http (url, NULL, NULL);
-  connect_client (client, &error);
+  cf_test_connect_client (client, &error);
   g_assert_no_error (error);
   g_assert_cmpint (cf_mcp_client_get_era (client), ==, CF_MCP_ERA_MODERN);
 
-  op_init (&op);
-  op_start (&op, client, "tools/call", "{\"name\":\"never\"}", cancellable);
+  cf_test_op_init (&op);
+  cf_test_op_start (&op, client, "tools/call", "{\"name\":\"never\"}", cancellable);
   g_assert_true (cf_test_wait_until (silent_has_request, &silent, CF_TEST_TIMEOUT_MS));
   g_cancellable_cancel (cancellable);
-  op_wait (&op);
+  cf_test_op_wait (&op);
   g_assert_error (op.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_true (cf_test_wait_until (silent_aborted, &silent, CF_TEST_TIMEOUT_MS));
-  op_clear (&op);
+  cf_test_op_clear (&op);
 
   cf_mcp_client_set_timeout (client, 200);
-  op_init (&op);
-  request (&op, client, "tools/call", "{\"name\":\"never\"}");
+  cf_test_op_init (&op);
+  cf_test_op_request (&op, client, "tools/call", "{\"name\":\"never\"}");
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_TIMED_OUT);
   g_assert_cmpuint (silent.n_requests, ==, 2);
   g_assert_true (cf_test_wait_until (silent_aborted, &silent, CF_TEST_TIMEOUT_MS));
-  op_clear (&op);
+  cf_test_op_clear (&op);
 
   cf_mcp_client_close (client);
   g_assert_finalize_object (client);
