@@ -320,6 +320,10 @@ cf_conformance_run_client (const char *command,
   return run;
 }
 
+/**
+ * cf_conformance_client_run_free:
+ * @run: (nullable): a run from cf_conformance_run_client()
+ */
 void
 cf_conformance_client_run_free (CfConformanceClientRun *run)
 {

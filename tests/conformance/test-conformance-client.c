@@ -238,6 +238,50 @@ test_probe_sse (void)
   g_assert_true (g_subprocess_wait (process, NULL, NULL));
 }
 
+/* Every transport the fixture serves on its one port. */
+static void
+test_probe_transports (void)
+{
+  const char *fixture = g_getenv ("CF_TEST_FIXTURE");
+  const char *modern_argv[] = { fixture, "--port", "0", NULL };
+  const char *legacy_argv[] = { fixture, "--port", "0", "--versions", "2025-11-25", NULL };
+  g_autoptr(GSubprocess) modern = NULL;
+  g_autoptr(GSubprocess) legacy = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *legacy_url = NULL;
+  g_autofree char *sse_url = NULL;
+  g_autofree char *ws_url = NULL;
+
+  modern = cf_harness_spawn (modern_argv, &url);
+  g_assert_true (g_str_has_prefix (url, "http://127.0.0.1:"));
+  g_assert_true (g_str_has_suffix (url, "/mcp"));
+  sse_url = g_strdup_printf ("%.*s/sse", (int) strlen (url) - 4, url);
+  ws_url = g_strdup_printf ("ws://%.*s/ws", (int) strlen (url) - 11, url + 7);
+  legacy = cf_harness_spawn (legacy_argv, &legacy_url);
+
+  {
+    const char *http[] = { "--transport", "http", "--call", "test_simple_text", url, NULL };
+    const char *sse[] = { "--transport", "sse", "--call", "test_simple_text", sse_url, NULL };
+    const char *ws[] = { "-T", "ws", "--call", "test_simple_text", ws_url, NULL };
+    const char *ws_wrong_scheme[] = { "-T", "ws", url, NULL };
+    /* A legacy session: the elicitation request comes while the call is
+     * open, and is declined. */
+    const char *session[] = { "--call", "test_elicitation", "--args",
+                              "{\"message\":\"Name?\"}", legacy_url, NULL };
+
+    assert_probe (http, 0, "2026-07-28 (stateless era)", NULL);
+    assert_probe (http, 0, "This is a simple text response for testing.", NULL);
+    assert_probe (sse, 0, "2025-11-25 (session era)", NULL);
+    assert_probe (sse, 0, "This is a simple text response for testing.", NULL);
+    assert_probe (ws, 0, "This is a simple text response for testing.", NULL);
+    assert_probe (ws_wrong_scheme, 1, NULL, "cannot connect");
+    assert_probe (session, 0, "User response: action=decline", NULL);
+    assert_probe (session, 0, "2025-11-25 (session era)", NULL);
+  }
+  cf_harness_stop_process (modern);
+  cf_harness_stop_process (legacy);
+}
+
 static void
 test_probe_usage (void)
 {
@@ -274,6 +318,7 @@ main (int   argc,
   g_test_add_func ("/conformance/client/sse-retry", test_sse_retry);
   g_test_add_func ("/conformance/probe/call", test_probe_call);
   g_test_add_func ("/conformance/probe/sse", test_probe_sse);
+  g_test_add_func ("/conformance/probe/transports", test_probe_transports);
   g_test_add_func ("/conformance/probe/usage", test_probe_usage);
 
   return g_test_run ();
