@@ -312,31 +312,19 @@ path_is (const char *path,
          (path[length] == '\0' || (path[length] == '/' && path[length + 1] == '\0'));
 }
 
+/* Both routes: the stream and the messages. */
 static void
-on_sse_endpoint (CfHttpServer      *http,
-                 SoupServerMessage *msg,
-                 const char        *path,
-                 GHashTable        *query,
-                 gpointer           user_data)
+on_endpoint (CfHttpServer      *http,
+             SoupServerMessage *msg,
+             const char        *path,
+             GHashTable        *query,
+             gpointer           user_data)
 {
   CfLegacySse *self = user_data;
 
   if (path_is (path, self->sse_path))
     serve (self, self->server, msg, "sse", NULL, query);
-  else
-    cf_http_respond_error (msg, SOUP_STATUS_NOT_FOUND, "Not Found");
-}
-
-static void
-on_message_endpoint (CfHttpServer      *http,
-                     SoupServerMessage *msg,
-                     const char        *path,
-                     GHashTable        *query,
-                     gpointer           user_data)
-{
-  CfLegacySse *self = user_data;
-
-  if (path_is (path, self->message_path))
+  else if (path_is (path, self->message_path))
     serve (self, self->server, msg, "message", NULL, query);
   else
     cf_http_respond_error (msg, SOUP_STATUS_NOT_FOUND, "Not Found");
@@ -464,8 +452,8 @@ cf_legacy_sse_mount (CfLegacySse  *self,
 
   self->sse_path = g_strdup (sse_path);
   self->message_path = g_strdup (message_path);
-  cf_http_server_add_route (http, sse_path, on_sse_endpoint, self);
-  cf_http_server_add_route (http, message_path, on_message_endpoint, self);
+  cf_http_server_add_route (http, sse_path, on_endpoint, self);
+  cf_http_server_add_route (http, message_path, on_endpoint, self);
 }
 
 /**

@@ -7,6 +7,9 @@
 
 #include "cf-daemon-harness.h"
 #include "cf-json.h"
+#include "cf-legacy-sse.h"
+#include "cf-mcp-request.h"
+#include "cf-websocket.h"
 
 /* The legacy HTTP+SSE transport (/sse + /message) and WebSocket (/ws) of
  * the gateway, driven by real clients: the official SDK client and the
@@ -18,8 +21,10 @@
 #define READ_TIMEOUT_S 10
 #define SMALL_BODY "65536"
 
+/* A gateway process, or (gateway NULL) a server in this process. */
 typedef struct {
   CfDaemonHarness *gateway;
+  const char      *url;
   char            *db_dir;
   char            *upstream_id;
 } Fixture;
@@ -72,6 +77,7 @@ fixture_start (Fixture    *fixture,
   g_assert_nonnull (fixture->db_dir);
   db = g_build_filename (fixture->db_dir, "gateway.db", NULL);
   fixture->gateway = cf_daemon_harness_start (db, env);
+  fixture->url = fixture->gateway->url;
 
   if (with_upstream)
     {
@@ -203,15 +209,15 @@ static char *
 ws_url (Fixture    *fixture,
         const char *path)
 {
-  g_assert_true (g_str_has_prefix (fixture->gateway->url, "http://"));
-  return g_strconcat ("ws://", fixture->gateway->url + strlen ("http://"), path, NULL);
+  g_assert_true (g_str_has_prefix (fixture->url, "http://"));
+  return g_strconcat ("ws://", fixture->url + strlen ("http://"), path, NULL);
 }
 
 static char *
 http_url (Fixture    *fixture,
           const char *path)
 {
-  return g_strconcat (fixture->gateway->url, path, NULL);
+  return g_strconcat (fixture->url, path, NULL);
 }
 
 /* The SDK client */
@@ -229,72 +235,69 @@ check_simple_call (JsonObject *report,
                    "This is a simple text response for testing.");
 }
 
-static void
-test_sdk_sse (void)
+/* The URL of @transport's endpoint ("sse" or "ws") under @prefix. */
+static char *
+endpoint_url (Fixture    *fixture,
+              const char *transport,
+              const char *prefix)
 {
+  g_autofree char *path = g_strdup_printf ("%s/%s", prefix, transport);
+
+  return g_str_equal (transport, "ws") ? ws_url (fixture, path) : http_url (fixture, path);
+}
+
+static void
+test_sdk_call (gconstpointer data)
+{
+  const char *transport = data;
   Fixture fixture = { 0 };
   g_autofree char *url = NULL;
   g_autoptr(JsonObject) report = NULL;
 
   fixture_start (&fixture, TRUE);
-  url = http_url (&fixture, "/sse");
-  report = sdk_client ("sse", url, "test_simple_text", NULL);
+  url = endpoint_url (&fixture, transport, "");
+  report = sdk_client (transport, url, "test_simple_text", NULL);
   check_simple_call (report, 14);
   fixture_stop (&fixture);
 }
 
-static void
-test_sdk_ws (void)
-{
-  Fixture fixture = { 0 };
-  g_autofree char *url = NULL;
-  g_autoptr(JsonObject) report = NULL;
-
-  fixture_start (&fixture, TRUE);
-  url = ws_url (&fixture, "/ws");
-  report = sdk_client ("ws", url, "test_simple_text", NULL);
-  check_simple_call (report, 14);
-  fixture_stop (&fixture);
-}
-
-/* The upstream asks the client for a sampling (or an elicitation) while
+/* The upstream asks the client for a sampling or an elicitation while
  * the call runs: the request crosses the gateway onto the client's
  * stream, and the client's answer, posted back, reaches the upstream. */
+typedef struct {
+  const char *transport;
+  const char *tool;
+  const char *arguments;
+  const char *asked;
+  const char *answer;
+} ClientRequestCase;
+
+static const ClientRequestCase sse_sampling = {
+  "sse", "test_sampling", "{\"prompt\":\"What is 2+2?\"}", "sampling/createMessage",
+  "LLM response: sampled What is 2+2?"
+};
+static const ClientRequestCase ws_elicitation = {
+  "ws", "test_elicitation", "{\"message\":\"Please confirm\"}", "elicitation/create",
+  "User response: action=accept, content={\"answer\":\"from the test client\"}"
+};
+
 static void
-test_sdk_sse_sampling (void)
+test_sdk_client_request (gconstpointer data)
 {
+  const ClientRequestCase *test = data;
   Fixture fixture = { 0 };
   g_autofree char *url = NULL;
   g_autoptr(JsonObject) report = NULL;
   JsonArray *asked;
 
   fixture_start (&fixture, TRUE);
-  url = http_url (&fixture, "/sse");
-  report = sdk_client ("sse", url, "test_sampling", "{\"prompt\":\"What is 2+2?\"}");
+  url = endpoint_url (&fixture, test->transport, "");
+  report = sdk_client (test->transport, url, test->tool, test->arguments);
   asked = json_object_get_array_member (report, "asked");
   g_assert_cmpuint (json_array_get_length (asked), ==, 1);
-  g_assert_cmpstr (json_array_get_string_element (asked, 0), ==, "sampling/createMessage");
+  g_assert_cmpstr (json_array_get_string_element (asked, 0), ==, test->asked);
   g_assert_cmpstr (cf_harness_first_text (json_object_get_object_member (report, "result")), ==,
-                   "LLM response: sampled What is 2+2?");
-  fixture_stop (&fixture);
-}
-
-static void
-test_sdk_ws_elicitation (void)
-{
-  Fixture fixture = { 0 };
-  g_autofree char *url = NULL;
-  g_autoptr(JsonObject) report = NULL;
-  JsonArray *asked;
-
-  fixture_start (&fixture, TRUE);
-  url = ws_url (&fixture, "/ws");
-  report = sdk_client ("ws", url, "test_elicitation", "{\"message\":\"Please confirm\"}");
-  asked = json_object_get_array_member (report, "asked");
-  g_assert_cmpuint (json_array_get_length (asked), ==, 1);
-  g_assert_cmpstr (json_array_get_string_element (asked, 0), ==, "elicitation/create");
-  g_assert_nonnull (strstr (cf_harness_first_text (json_object_get_object_member (report, "result")),
-                            "action=accept, content={\"answer\":\"from the test client\"}"));
+                   test->answer);
   fixture_stop (&fixture);
 }
 
@@ -332,29 +335,24 @@ create_virtual_server (Fixture *fixture)
 static void
 test_sdk_scoped (void)
 {
+  const char * const transports[] = { "sse", "ws" };
   Fixture fixture = { 0 };
   g_autofree char *server_id = NULL;
-  g_autofree char *path = NULL;
-  g_autofree char *url = NULL;
-  g_autofree char *ws = NULL;
-  g_autoptr(JsonObject) report = NULL;
-  g_autoptr(JsonObject) ws_report = NULL;
+  g_autofree char *prefix = NULL;
 
   fixture_start (&fixture, TRUE);
   server_id = create_virtual_server (&fixture);
+  prefix = g_strdup_printf ("/servers/%s", server_id);
 
-  path = g_strdup_printf ("/servers/%s/sse", server_id);
-  url = http_url (&fixture, path);
-  report = sdk_client ("sse", url, "test_simple_text", NULL);
-  check_simple_call (report, 2);
-  g_assert_true (array_has_string (json_object_get_array_member (report, "tools"),
-                                   "test_sampling"));
+  for (guint i = 0; i < G_N_ELEMENTS (transports); i++)
+    {
+      g_autofree char *url = endpoint_url (&fixture, transports[i], prefix);
+      g_autoptr(JsonObject) report = sdk_client (transports[i], url, "test_simple_text", NULL);
 
-  g_free (path);
-  path = g_strdup_printf ("/servers/%s/ws", server_id);
-  ws = ws_url (&fixture, path);
-  ws_report = sdk_client ("ws", ws, "test_simple_text", NULL);
-  check_simple_call (ws_report, 2);
+      check_simple_call (report, 2);
+      g_assert_true (array_has_string (json_object_get_array_member (report, "tools"),
+                                       "test_sampling"));
+    }
   fixture_stop (&fixture);
 }
 
@@ -890,16 +888,172 @@ test_ws_bad_input (void)
   fixture_stop (&fixture);
 }
 
+/* Closing ends the work: in process, so that the test sees the request
+ * of a method that never answers by itself get cancelled. */
+
+typedef struct {
+  CfMcpServer  *mcp;
+  CfHttpServer *http;
+  CfLegacySse  *sse;
+  CfWebsocket  *ws;
+  char         *url;
+  CfMcpRequest *request;
+  gulong        cancelled_id;
+  gboolean      cancelled;
+} InProcess;
+
+static void
+on_request_cancelled (GCancellable *cancellable,
+                      InProcess    *server)
+{
+  server->cancelled = TRUE;
+}
+
+/* A tools/call that waits for its cancellation. */
+static void
+hang (CfMcpRequest *request,
+      gpointer      user_data)
+{
+  InProcess *server = user_data;
+
+  g_assert_null (server->request);
+  server->request = g_object_ref (request);
+  server->cancelled_id = g_cancellable_connect (cf_mcp_request_get_cancellable (request),
+                                                G_CALLBACK (on_request_cancelled), server,
+                                                NULL);
+}
+
+static void
+in_process_start (InProcess *server)
+{
+  g_autoptr(GError) error = NULL;
+
+  server->mcp = cf_mcp_server_new ("in-process", "1");
+  cf_mcp_server_add_method (server->mcp, "tools/call", hang, server, NULL);
+  server->http = cf_http_server_new ();
+  server->sse = cf_legacy_sse_new (server->mcp);
+  cf_legacy_sse_mount (server->sse, server->http, "/sse", "/message");
+  server->ws = cf_websocket_new (server->mcp);
+  cf_websocket_mount (server->ws, server->http, "/ws");
+  g_assert_true (cf_http_server_listen (server->http, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  server->url = cf_http_server_get_url (server->http);
+}
+
+/* Waits until the hanging call is cancelled, then answers it, which must
+ * go nowhere quietly. */
+static void
+in_process_finish (InProcess *server)
+{
+  g_assert_true (wait_for (&server->cancelled, READ_TIMEOUT_S));
+  g_cancellable_disconnect (cf_mcp_request_get_cancellable (server->request),
+                            server->cancelled_id);
+  cf_mcp_request_return_error (server->request, -32800, "Request cancelled", NULL);
+  g_clear_object (&server->request);
+
+  g_clear_object (&server->sse);
+  g_clear_object (&server->ws);
+  g_clear_object (&server->http);
+  g_clear_object (&server->mcp);
+  g_free (server->url);
+}
+
+static const char call[] =
+  "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"hang\"}}";
+
+static void
+on_posted (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Wait *wait = user_data;
+
+  wait->result = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
+                                                    &wait->error);
+  wait->done = TRUE;
+}
+
+/* POSTs without blocking the loop that serves it; returns the status. */
+static guint
+post_async (SoupSession *session,
+            const char  *url,
+            const char  *body)
+{
+  g_autoptr(SoupMessage) msg = soup_message_new ("POST", url);
+  g_autoptr(GBytes) bytes = g_bytes_new_static (body, strlen (body));
+  Wait wait = { 0 };
+
+  soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL, on_posted, &wait);
+  g_assert_true (wait_for (&wait.done, READ_TIMEOUT_S));
+  g_assert_no_error (wait.error);
+  g_bytes_unref (wait.result);
+  return soup_message_get_status (msg);
+}
+
+static void
+test_sse_close_cancels (void)
+{
+  InProcess server = { 0 };
+  Fixture fixture = { 0 };
+  g_autoptr(SseStream) sse = NULL;
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(JsonObject) reply = NULL;
+  g_autofree char *endpoint = NULL;
+
+  in_process_start (&server);
+  fixture.url = server.url;
+  sse = sse_open (&fixture, "/sse");
+  endpoint = http_url (&fixture, sse->endpoint);
+  g_assert_cmpuint (post_async (session, endpoint, initialize), ==, 202);
+  reply = sse_read_message (sse);
+  g_assert_cmpuint (post_async (session, endpoint, call), ==, 202);
+  g_assert_nonnull (server.request);
+  g_assert_false (server.cancelled);
+  g_assert_cmpuint (cf_legacy_sse_get_n_streams (server.sse), ==, 1);
+
+  g_assert_true (g_input_stream_close (G_INPUT_STREAM (sse->lines), NULL, NULL));
+  g_clear_pointer (&sse, sse_stream_free);
+  in_process_finish (&server);
+}
+
+static void
+test_ws_close_cancels (void)
+{
+  InProcess server = { 0 };
+  Fixture fixture = { 0 };
+  g_autoptr(WsClient) client = NULL;
+  g_autoptr(JsonObject) reply = NULL;
+  guint status = 0;
+
+  in_process_start (&server);
+  fixture.url = server.url;
+  client = ws_connect (&fixture, "/ws", NULL, "mcp", &status);
+  g_assert_nonnull (client);
+  soup_websocket_connection_send_text (client->ws, initialize);
+  reply = ws_next_frame (client);
+  soup_websocket_connection_send_text (client->ws, call);
+  for (guint i = 0; i < 1000 && server.request == NULL; i++)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_nonnull (server.request);
+  g_assert_cmpuint (cf_websocket_get_n_connections (server.ws), ==, 1);
+
+  soup_websocket_connection_close (client->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  g_assert_true (wait_for (&client->closed, READ_TIMEOUT_S));
+  in_process_finish (&server);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
-  g_test_add_func ("/transports/sdk/sse", test_sdk_sse);
-  g_test_add_func ("/transports/sdk/ws", test_sdk_ws);
-  g_test_add_func ("/transports/sdk/sse-sampling", test_sdk_sse_sampling);
-  g_test_add_func ("/transports/sdk/ws-elicitation", test_sdk_ws_elicitation);
+  g_test_add_data_func ("/transports/sdk/sse", "sse", test_sdk_call);
+  g_test_add_data_func ("/transports/sdk/ws", "ws", test_sdk_call);
+  g_test_add_data_func ("/transports/sdk/sse-sampling", &sse_sampling, test_sdk_client_request);
+  g_test_add_data_func ("/transports/sdk/ws-elicitation", &ws_elicitation,
+                        test_sdk_client_request);
   g_test_add_func ("/transports/sdk/scoped", test_sdk_scoped);
   g_test_add_func ("/transports/inspector/sse", test_inspector_sse);
   g_test_add_func ("/transports/sse/stream", test_sse_stream);
@@ -907,6 +1061,8 @@ main (int   argc,
   g_test_add_func ("/transports/sse/bad-input", test_sse_bad_input);
   g_test_add_func ("/transports/sse/close-ends-session", test_sse_close_ends_session);
   g_test_add_func ("/transports/ws/bad-input", test_ws_bad_input);
+  g_test_add_func ("/transports/sse/close-cancels", test_sse_close_cancels);
+  g_test_add_func ("/transports/ws/close-cancels", test_ws_close_cancels);
 
   return g_test_run ();
 }
