@@ -580,8 +580,11 @@ handle_request (CfMcpServer           *self,
       return;
     }
 
-  request = _cf_mcp_request_new (self, info.era == CF_MCP_ERA_LEGACY ? context->session : NULL,
-                                 stream, message, &info, context->scope);
+  /* A connection's implicit session (stdio, SSE, WebSocket) tracks every
+   * request, so that notifications/cancelled finds 2026-07-28 ones too;
+   * cf_mcp_request_get_session() still reports it to legacy ones only. */
+  request = _cf_mcp_request_new (self, context->session, stream, message, &info,
+                                 context->scope);
 
   if (!cf_mcp_era_method_allowed (info.era, message->method))
     {

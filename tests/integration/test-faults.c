@@ -86,10 +86,11 @@ call_pid (CfDaemonHarness *d)
 /* A call made from another thread, on its own HTTP session, so that the
  * test can act while it is in flight. */
 typedef struct {
-  char   *url;
-  char   *body;
-  char   *text;
-  guint   status;
+  char    *url;
+  char    *body;
+  char    *session;
+  char    *text;
+  guint    status;
   GThread *thread;
 } Background;
 
@@ -111,10 +112,19 @@ background_run (gpointer data)
   soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
   soup_message_headers_replace (soup_message_get_request_headers (msg), "Accept",
                                 "application/json, text/event-stream");
+  if (bg->session != NULL)
+    {
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Mcp-Session-Id",
+                                    bg->session);
+      soup_message_headers_replace (soup_message_get_request_headers (msg),
+                                    "MCP-Protocol-Version", "2025-11-25");
+    }
   response = soup_session_send_and_read (session, msg, NULL, &error);
   bg->status = soup_message_get_status (msg);
-  bg->text = response ? g_strndup (g_bytes_get_data (response, NULL), g_bytes_get_size (response))
-                      : g_strdup (error->message);
+  if (response != NULL && g_bytes_get_size (response) > 0)
+    bg->text = g_strndup (g_bytes_get_data (response, NULL), g_bytes_get_size (response));
+  else
+    bg->text = g_strdup (response != NULL ? "" : error->message);
   g_clear_object (&msg);
   g_clear_object (&session);
   g_main_context_pop_thread_default (context);
@@ -134,6 +144,16 @@ background_call (CfDaemonHarness *d,
   return bg;
 }
 
+static void
+background_free (Background *bg)
+{
+  g_free (bg->url);
+  g_free (bg->body);
+  g_free (bg->session);
+  g_free (bg->text);
+  g_free (bg);
+}
+
 /* Joins the call; returns its result object. */
 static JsonObject *
 background_finish (Background *bg)
@@ -149,10 +169,7 @@ background_finish (Background *bg)
   if (result == NULL)
     g_error ("background call: %s", bg->text);
   result = json_object_ref (result);
-  g_free (bg->url);
-  g_free (bg->body);
-  g_free (bg->text);
-  g_free (bg);
+  background_free (bg);
   return result;
 }
 
@@ -227,7 +244,7 @@ test_stdio_killed_mid_call (void)
   GPid child, restarted;
   gint64 started;
 
-  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 5);
+  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 6);
   child = call_pid (d);
   g_assert_cmpint (child, >, 0);
 
@@ -290,7 +307,7 @@ test_http_session_recovery (void)
   body = g_strdup_printf ("{\"name\":\"faults\",\"url\":\"%s\",\"transport\":\"STREAMABLEHTTP\","
                           "\"prefix_mode\":\"never\"}", url);
   gateway = cf_harness_create (d, "gateways", body);
-  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 5);
+  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 6);
   first = call_pid (d);
 
   /* The upstream drops the session: the next call is answered anyway. */
@@ -327,7 +344,7 @@ test_never_answers (void)
   Background *hanging;
   guint status = 0;
 
-  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 5);
+  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 6);
   hanging = background_call (d, "hang", NULL);
   g_usleep (200 * 1000);
 
@@ -369,7 +386,7 @@ test_unreachable_and_back (void)
                           "\"prefix_mode\":\"never\"}", url);
   gateway = cf_harness_create (d, "gateways", body);
   id = json_object_get_string_member (gateway, "id");
-  cf_harness_wait_for_tools (d, id, 5);
+  cf_harness_wait_for_tools (d, id, 6);
   g_assert_cmpint (call_pid (d), >, 0);
 
   port = port_of (url);
@@ -384,7 +401,7 @@ test_unreachable_and_back (void)
   g_assert_nonnull (strstr (cf_harness_first_text (refused), "unreachable"));
   g_assert_cmpint (g_get_monotonic_time () - started, <, 10 * G_USEC_PER_SEC);
   /* The catalog is kept: the tools are still listed. */
-  cf_harness_wait_for_tools (d, id, 5);
+  cf_harness_wait_for_tools (d, id, 6);
 
   upstream = spawn_http_faults (port, &again);
   wait_reachable (d, id, TRUE);
@@ -452,6 +469,79 @@ close_session (CfDaemonHarness *d,
   g_assert_cmpuint (status, <, 300);
 }
 
+/* A tools/call in a session, from another thread, with the given id. */
+static Background *
+background_session_call (CfDaemonHarness *d,
+                         const char      *session,
+                         const char      *tool,
+                         const char      *arguments,
+                         int              id)
+{
+  Background *bg = g_new0 (Background, 1);
+
+  bg->url = g_strconcat (d->url, "/mcp", NULL);
+  bg->body = g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\","
+                              "\"params\":{\"name\":\"%s\",\"arguments\":%s}}",
+                              id, tool, arguments);
+  bg->session = g_strdup (session);
+  bg->thread = g_thread_new ("background-call", background_run, bg);
+  return bg;
+}
+
+/* notifications/cancelled from the client reaches the upstream: the
+ * fixture stops the call and counts it; the client gets no answer. */
+static void
+test_cancel_reaches_upstream (void)
+{
+  g_autofree char *db = temp_db ();
+  CfDaemonHarness *d = cf_daemon_harness_start (db, NULL);
+  g_autofree char *body = stdio_gateway (NULL);
+  g_autoptr(JsonObject) gateway = cf_harness_create (d, "gateways", body);
+  g_autofree char *session = NULL;
+  const char *cancel = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+                       "\"params\":{\"requestId\":42,\"reason\":\"test\"}}";
+  g_autoptr(JsonNode) ack = NULL;
+  Background *slow;
+  gint64 deadline;
+  guint status = 0;
+
+  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 6);
+  session = open_session (d);
+  slow = background_session_call (d, session, "sleep", "{\"ms\":20000}", 42);
+  g_usleep (300 * 1000);
+  {
+    const char *with[] = { "Mcp-Session-Id", session, "MCP-Protocol-Version", "2025-11-25",
+                           NULL };
+
+    ack = cf_harness_request (d, "POST", "/mcp", cancel, with, &status, NULL);
+    g_assert_cmpuint (status, ==, 202);
+  }
+
+  deadline = g_get_monotonic_time () + WAIT_US;
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(JsonObject) result = call (d, "cancelled", NULL);
+
+      if (g_str_equal (cf_harness_first_text (result), "1"))
+        break;
+      g_usleep (50 * 1000);
+    }
+  {
+    g_autoptr(JsonObject) result = call (d, "cancelled", NULL);
+
+    g_assert_cmpstr (cf_harness_first_text (result), ==, "1");
+  }
+  /* No answer: MCP's rule for a cancelled request. */
+  g_thread_join (slow->thread);
+  g_assert_cmpuint (slow->status, <, 300);
+  g_assert_null (strstr (slow->text, "\"result\""));
+  background_free (slow);
+
+  close_session (d, session);
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+}
+
 #define CHURN 200
 
 /* per-session: each downstream session has its own child, kept for the
@@ -470,7 +560,7 @@ test_per_session_churn (void)
   GPid primary;
 
   g_assert_cmpstr (json_object_get_string_member (gateway, "stdioSharing"), ==, "per-session");
-  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 5);
+  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 6);
   /* Stateless requests have no session: the primary child serves them. */
   primary = call_pid (d);
 
@@ -527,7 +617,7 @@ test_pool_and_limit (void)
   const char *id = json_object_get_string_member (gateway, "id");
   guint status = 0;
 
-  cf_harness_wait_for_tools (d, id, 5);
+  cf_harness_wait_for_tools (d, id, 6);
   for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
     calls[i] = background_call (d, "sleep", "{\"ms\":1500}");
   for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
@@ -549,7 +639,7 @@ test_pool_and_limit (void)
                                 "{\"stdioSharing\":\"shared\",\"maxConcurrency\":1}", NULL,
                                 &status, NULL);
   g_assert_cmpuint (status, ==, 200);
-  cf_harness_wait_for_tools (d, id, 5);
+  cf_harness_wait_for_tools (d, id, 6);
   wait_children (d, 1);
   (void) max_in_flight (d);
   for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
@@ -566,7 +656,7 @@ test_pool_and_limit (void)
   g_clear_pointer (&updated, json_node_unref);
   updated = cf_harness_request (d, "PUT", path, "{\"maxConcurrency\":0}", NULL, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
-  cf_harness_wait_for_tools (d, id, 5);
+  cf_harness_wait_for_tools (d, id, 6);
   (void) max_in_flight (d);
   for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
     calls[i] = background_call (d, "sleep", "{\"ms\":1000}");
@@ -629,6 +719,7 @@ main (int   argc,
   g_test_add_func ("/faults/unreachable-and-back", test_unreachable_and_back);
   g_test_add_func ("/faults/per-session-churn", test_per_session_churn);
   g_test_add_func ("/faults/pool-and-limit", test_pool_and_limit);
+  g_test_add_func ("/faults/cancel-reaches-upstream", test_cancel_reaches_upstream);
   g_test_add_func ("/faults/bad-settings", test_bad_settings);
 
   return g_test_run ();
