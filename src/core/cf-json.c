@@ -329,8 +329,9 @@ cf_json_object_deep_copy (JsonObject *object)
   const char *name;
   JsonNode *member;
 
-  json_object_iter_init (&iter, object);
-  while (json_object_iter_next (&iter, &name, &member))
+  /* In the members' order: a relayed object must read as it came. */
+  json_object_iter_init_ordered (&iter, object);
+  while (json_object_iter_next_ordered (&iter, &name, &member))
     json_object_set_member (copy, name, cf_json_node_deep_copy (member));
   return copy;
 }

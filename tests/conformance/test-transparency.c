@@ -785,82 +785,6 @@ bad_arguments_allowance (JsonObject *entry,
     remove_member (result, "content");
 }
 
-/* Canonical text of a JSON value: object members sorted by name. */
-static void
-canonical (JsonNode *node,
-           GString  *out)
-{
-  if (JSON_NODE_HOLDS_OBJECT (node))
-    {
-      JsonObject *object = json_node_get_object (node);
-      g_autoptr(GList) names = g_list_sort (json_object_get_members (object),
-                                            (GCompareFunc) g_strcmp0);
-
-      g_string_append_c (out, '{');
-      for (GList *l = names; l != NULL; l = l->next)
-        {
-          g_autofree char *key = NULL;
-          g_autoptr(JsonNode) name = cf_json_node_new_string (l->data);
-
-          key = cf_json_to_string (name, NULL);
-          g_string_append_printf (out, "%s%s:", l == names ? "" : ",", key);
-          canonical (json_object_get_member (object, l->data), out);
-        }
-      g_string_append_c (out, '}');
-    }
-  else if (JSON_NODE_HOLDS_ARRAY (node))
-    {
-      JsonArray *array = json_node_get_array (node);
-
-      g_string_append_c (out, '[');
-      for (guint i = 0; i < json_array_get_length (array); i++)
-        {
-          if (i > 0)
-            g_string_append_c (out, ',');
-          canonical (json_array_get_element (array, i), out);
-        }
-      g_string_append_c (out, ']');
-    }
-  else
-    {
-      g_autofree char *text = cf_json_to_string (node, NULL);
-
-      g_string_append (out, text);
-    }
-}
-
-/* server-everything prints the elicitation answer it got back as JSON
- * text, so the member order of that answer shows. The gateway passes the
- * answer through cf_json_object_deep_copy() (src/core/cf-json.c), which
- * walks json-glib's hash table and so reorders members; JSON objects are
- * unordered (RFC 8259, section 4), so the printed objects are compared as
- * JSON. json_object_iter_init_ordered() there would keep the order. */
-static void
-elicitation_allowance (JsonObject *entry,
-                       gboolean    relayed)
-{
-  static const char prefix[] = "\nRaw result: ";
-  JsonArray *content = cf_json_object_get_array (cf_json_object_get_object (entry, "result"),
-                                                 "content");
-
-  for (guint i = 0; content != NULL && i < json_array_get_length (content); i++)
-    {
-      JsonObject *item = json_array_get_object_element (content, i);
-      const char *text = cf_json_object_get_string (item, "text");
-      g_autoptr(JsonNode) raw = NULL;
-      g_autoptr(GString) out = NULL;
-
-      if (text == NULL || !g_str_has_prefix (text, prefix))
-        continue;
-      raw = cf_json_parse (text + strlen (prefix), -1, NULL);
-      if (raw == NULL)
-        continue;
-      out = g_string_new (prefix);
-      canonical (raw, out);
-      json_object_set_string_member (item, "text", out->str);
-    }
-}
-
 /* The SDK client refuses, by itself, to call a tool whose execution
  * says taskSupport "required" on a server with the tasks capability
  * (-32600, "requires task-based execution"). Through the gateway, which
@@ -891,7 +815,6 @@ static const StepAllowance step_allowances[] = {
   { "tools/list", tools_allowance },
   { "tools/call get-sum bad arguments", bad_arguments_allowance },
   { "tools/call simulate-research-query not as a task", task_tool_allowance },
-  { "tools/call trigger-elicitation-request", elicitation_allowance },
 };
 
 /* Where two JSON values first differ: its path, and the two values there
