@@ -464,6 +464,15 @@ tool_entities (CfUpstreamPool    *self,
           g_warning ("Skipping an upstream tool without a name or an input schema");
           continue;
         }
+      /* The gateway runs no tasks: a tool that can only run as one
+       * would fail every call, so it is not offered. */
+      if (g_strcmp0 (cf_json_object_get_string (cf_json_object_get_object (tool, "execution"),
+                                                "taskSupport"), "required") == 0)
+        {
+          g_message ("Gateway %s: not offering tool %s, which requires task-based execution",
+                     cf_json_object_get_string (gateway, "name"), name);
+          continue;
+        }
       exposed = exposed_name (self, snapshot, gateway, CF_ENTITY_TOOL, name);
       entity = base_entity (gateway, CF_ENTITY_TOOL, name, now);
       json_object_set_string_member (entity, "name", exposed);

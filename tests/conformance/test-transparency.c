@@ -466,8 +466,9 @@ run_gateway (Results *r,
   start = g_get_monotonic_time ();
   gateway = cf_harness_create (d, "gateways", body);
   id = json_object_get_string_member (gateway, "id");
-  /* One more than direct: get-roots-list, see tools_allowance. */
-  cf_harness_wait_for_tools (d, id, direct_tool_count () + 1);
+  /* As many as direct: get-roots-list more, simulate-research-query
+   * less; see tools_allowance. */
+  cf_harness_wait_for_tools (d, id, direct_tool_count ());
 
   /* A stdio child that answers the 2026-07-28 probe slowly is taken for a
    * legacy server; server-everything is one, so either way it must end up
@@ -712,9 +713,10 @@ compare_checks (GHashTable *direct,
 
   for (guint i = 0; i < G_N_ELEMENTS (lists); i++)
     {
-      /* get-roots-list: see tools_allowance. */
+      /* get-roots-list and simulate-research-query: see tools_allowance. */
       const char *extra = with_allowances && i == 0 ? "get-roots-list" : NULL;
-      g_autofree char *names_a = listed_names (direct, lists[i][0], lists[i][1], NULL);
+      const char *missing = with_allowances && i == 0 ? "simulate-research-query" : NULL;
+      g_autofree char *names_a = listed_names (direct, lists[i][0], lists[i][1], missing);
       g_autofree char *names_b = listed_names (relayed, lists[i][0], lists[i][1], extra);
 
       if (!g_str_equal (names_a, names_b))
@@ -754,7 +756,10 @@ initialize_allowance (JsonObject *entry,
  *   declares roots. The gateway's catalog is shared by all its clients, so
  *   it declares roots upstream (_cf_mcp_client_capabilities) and puts
  *   roots/list to whichever client calls; the suite's and the probe's
- *   clients declare sampling and elicitation only. */
+ *   clients declare sampling and elicitation only.
+ * - A tool whose taskSupport is "required" (simulate-research-query) can
+ *   only run as a task, which the gateway cannot do, so it does not offer
+ *   it. */
 static void
 tools_allowance (JsonObject *entry,
                  gboolean    relayed)
@@ -766,6 +771,15 @@ tools_allowance (JsonObject *entry,
     {
       JsonObject *tool = json_array_get_object_element (tools, i);
 
+      const char *support = cf_json_object_get_string (cf_json_object_get_object (tool,
+                                                                                "execution"),
+                                                       "taskSupport");
+
+      if (!relayed && g_strcmp0 (support, "required") == 0)
+        {
+          json_array_remove_element (tools, i);
+          continue;
+        }
       remove_member (tool, "execution");
       if (relayed && g_strcmp0 (cf_json_object_get_string (tool, "name"), "get-roots-list") == 0)
         json_array_remove_element (tools, i);
@@ -787,9 +801,9 @@ bad_arguments_allowance (JsonObject *entry,
 
 /* The SDK client refuses, by itself, to call a tool whose execution
  * says taskSupport "required" on a server with the tasks capability
- * (-32600, "requires task-based execution"). Through the gateway, which
- * declares neither, the call is made and server-everything answers a tool
- * error. A failure both ways: the gateway cannot run tasks. */
+ * (-32600, "requires task-based execution"). The gateway does not offer
+ * the tool, so the call through it is an unknown tool (-32602). A failure
+ * both ways: the gateway cannot run tasks. */
 static void
 task_tool_allowance (JsonObject *entry,
                      gboolean    relayed)
