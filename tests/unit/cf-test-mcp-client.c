@@ -3,7 +3,9 @@
 
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "cf-json.h"
 #include "cf-test-mcp-client.h"
@@ -242,6 +244,14 @@ on_url_line (GObject      *source,
   op->done = TRUE;
 }
 
+/* Runs in the child between fork and exec: a test that aborts must not
+ * leave its servers behind, holding the test runner's output open. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 /**
  * cf_test_spawn_server:
  * @argv: a server's command line; it prints its loopback URL first
@@ -253,12 +263,15 @@ GSubprocess *
 cf_test_spawn_server (const char * const  *argv,
                       char               **out_url)
 {
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GDataInputStream) output = NULL;
   GSubprocess *server;
   LineOp op = { 0 };
 
-  server = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  server = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_assert_no_error (error);
   output = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server));
   g_data_input_stream_read_line_async (output, G_PRIORITY_DEFAULT, NULL, on_url_line, &op);

@@ -855,6 +855,172 @@ test_ws_bad_url (void)
     }
 }
 
+/* The C fixture's /sse and /ws */
+
+#define LEGACY_VERSIONS "2025-11-25,2025-06-18,2025-03-26,2024-11-05"
+#define N_FIXTURE_TOOLS 14
+
+typedef struct {
+  gboolean    websocket;
+  const char *versions;
+  CfMcpEra    era;
+} FixtureVariant;
+
+static const FixtureVariant sse_legacy = { FALSE, LEGACY_VERSIONS, CF_MCP_ERA_LEGACY };
+/* A server that speaks both eras still speaks 2024-11-05 over /sse. */
+static const FixtureVariant sse_dual = { FALSE, NULL, CF_MCP_ERA_LEGACY };
+static const FixtureVariant ws_legacy = { TRUE, LEGACY_VERSIONS, CF_MCP_ERA_LEGACY };
+static const FixtureVariant ws_dual = { TRUE, NULL, CF_MCP_ERA_MODERN };
+
+typedef struct {
+  GSubprocess *server;
+  CfMcpClient *client;
+  Watch        watch;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  const FixtureVariant *variant = data;
+  g_autofree char *fixture = cf_test_fixture_server_path ();
+  g_autofree char *versions = variant->versions ? g_strdup_printf ("--versions=%s",
+                                                                   variant->versions) : NULL;
+  const char *argv[] = { fixture, "--port=0", versions, NULL };
+  g_autofree char *mcp_url = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr(GError) error = NULL;
+
+  f->server = cf_test_spawn_server (argv, &mcp_url);
+  g_assert_true (g_str_has_suffix (mcp_url, "/mcp"));
+  mcp_url[strlen (mcp_url) - strlen ("/mcp")] = '\0';
+  if (variant->websocket)
+    {
+      url = g_strdup_printf ("ws://%s/ws", mcp_url + strlen ("http://"));
+      f->client = cf_mcp_client_new_websocket (url, NULL, NULL);
+    }
+  else
+    {
+      url = g_strdup_printf ("%s/sse", mcp_url);
+      f->client = cf_mcp_client_new_sse (url, NULL, NULL);
+    }
+  watch_client (&f->watch, f->client);
+  cf_test_connect_client (f->client, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  cf_mcp_client_close (f->client);
+  g_assert_finalize_object (g_steal_pointer (&f->client));
+  kill_and_wait (f->server);
+  cf_test_spin (50);
+  g_clear_object (&f->server);
+  g_clear_pointer (&f->watch.notifications, g_ptr_array_unref);
+}
+
+static void
+assert_all_methods (CfTestOp   *op,
+                    const char *method)
+{
+  for (guint i = 0; i < op->messages->len; i++)
+    g_assert_cmpstr (cf_test_message_method (g_ptr_array_index (op->messages, i)), ==, method);
+}
+
+static void
+test_fixture_tools (Fixture       *f,
+                    gconstpointer  data)
+{
+  const FixtureVariant *variant = data;
+  CfTestOp op;
+
+  g_assert_cmpint (cf_mcp_client_get_era (f->client), ==, variant->era);
+  g_assert_cmpstr (cf_json_object_get_string (cf_mcp_client_get_server_info (f->client),
+                                              "name"), ==, "cf-conformance-fixture");
+
+  cf_test_op_init (&op);
+  cf_test_op_list_all (&op, f->client, "tools/list");
+  g_assert_no_error (op.error);
+  g_assert_cmpuint (json_array_get_length (op.items), ==, N_FIXTURE_TOOLS);
+  cf_test_op_clear (&op);
+
+  cf_test_op_call_tool (&op, f->client, "test_simple_text");
+  g_assert_no_error (op.error);
+  g_assert_cmpstr (cf_test_first_text (cf_test_assert_result (op.response)), ==,
+                   "This is a simple text response for testing.");
+  cf_test_op_clear (&op);
+
+  cf_test_op_init (&op);
+  cf_test_op_request (&op, f->client, "tools/call",
+                      "{\"name\":\"test_tool_with_progress\",\"arguments\":{},"
+                      "\"_meta\":{\"progressToken\":\"p-1\"}}");
+  g_assert_no_error (op.error);
+  cf_test_assert_result (op.response);
+  g_assert_cmpuint (op.n_messages_at_callback, ==, 3);
+  assert_all_methods (&op, "notifications/progress");
+  cf_test_op_clear (&op);
+
+  /* A 2026-07-28 request gets log messages only if it asks for them. */
+  if (variant->era == CF_MCP_ERA_MODERN)
+    return;
+  cf_test_op_call_tool (&op, f->client, "test_tool_with_logging");
+  g_assert_no_error (op.error);
+  cf_test_assert_result (op.response);
+  g_assert_cmpuint (op.n_messages_at_callback, ==, 3);
+  assert_all_methods (&op, "notifications/message");
+  cf_test_op_clear (&op);
+}
+
+/* A server-to-client request on the shared channel, answered by POST
+ * (SSE) or by a frame (WebSocket). */
+static void
+test_fixture_sampling (Fixture       *f,
+                       gconstpointer  data)
+{
+  CfTestOp op;
+
+  cf_test_op_init (&op);
+  op.answer_sampling = TRUE;
+  cf_test_op_request (&op, f->client, "tools/call",
+                      "{\"name\":\"test_sampling\",\"arguments\":{\"prompt\":\"Say hi\"}}");
+  g_assert_no_error (op.error);
+  g_assert_cmpuint (op.n_messages_at_callback, ==, 1);
+  assert_all_methods (&op, "sampling/createMessage");
+  g_assert_nonnull (strstr (cf_test_first_text (cf_test_assert_result (op.response)),
+                            "a sampled answer"));
+  cf_test_op_clear (&op);
+}
+
+/* Several calls in flight on the one channel each get their own answer. */
+static void
+test_fixture_concurrent (Fixture       *f,
+                         gconstpointer  data)
+{
+  CfTestOp ops[6];
+
+  for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
+    {
+      cf_test_op_init (&ops[i]);
+      cf_test_op_start (&ops[i], f->client, "tools/call",
+                        i % 2 ? "{\"name\":\"test_simple_text\",\"arguments\":{}}"
+                              : "{\"name\":\"test_image_content\",\"arguments\":{}}", NULL);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
+    {
+      JsonObject *result;
+      JsonObject *block;
+
+      cf_test_op_wait (&ops[i]);
+      g_assert_no_error (ops[i].error);
+      result = cf_test_assert_result (ops[i].response);
+      block = json_array_get_object_element (cf_json_object_get_array (result, "content"), 0);
+      g_assert_cmpstr (cf_json_object_get_string (block, "type"), ==, i % 2 ? "text" : "image");
+      cf_test_op_clear (&ops[i]);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -891,6 +1057,19 @@ main (int   argc,
   ADD_WS ("refused", test_ws_refused);
 #undef ADD_WS
   g_test_add_func ("/mcp-client-transports/ws/bad-url", test_ws_bad_url);
+
+#define ADD_FIXTURE(path, variant, func) \
+  g_test_add ("/mcp-client-transports/fixture/" path, Fixture, &variant, fixture_setup, func, \
+              fixture_teardown)
+  ADD_FIXTURE ("sse/legacy/tools", sse_legacy, test_fixture_tools);
+  ADD_FIXTURE ("sse/dual/tools", sse_dual, test_fixture_tools);
+  ADD_FIXTURE ("ws/legacy/tools", ws_legacy, test_fixture_tools);
+  ADD_FIXTURE ("ws/dual/tools", ws_dual, test_fixture_tools);
+  ADD_FIXTURE ("sse/legacy/sampling", sse_legacy, test_fixture_sampling);
+  ADD_FIXTURE ("ws/legacy/sampling", ws_legacy, test_fixture_sampling);
+  ADD_FIXTURE ("sse/legacy/concurrent", sse_legacy, test_fixture_concurrent);
+  ADD_FIXTURE ("ws/dual/concurrent", ws_dual, test_fixture_concurrent);
+#undef ADD_FIXTURE
 
   return g_test_run ();
 }
