@@ -3,9 +3,7 @@
 
 #include "config.h"
 
-#include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 #include "cf-json.h"
 #include "cf-test-mcp-client.h"
@@ -223,61 +221,4 @@ cf_test_op_list_all (CfTestOp    *op,
 {
   cf_mcp_client_list_all_async (client, method, NULL, on_listed, op);
   cf_test_op_wait (op);
-}
-
-/* A server's first line of output, where it listens */
-
-typedef struct {
-  char     *line;
-  gboolean  done;
-} LineOp;
-
-static void
-on_url_line (GObject      *source,
-             GAsyncResult *result,
-             gpointer      user_data)
-{
-  LineOp *op = user_data;
-
-  op->line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result,
-                                                        NULL, NULL);
-  op->done = TRUE;
-}
-
-/* Runs in the child between fork and exec: a test that aborts must not
- * leave its servers behind, holding the test runner's output open. */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-/**
- * cf_test_spawn_server:
- * @argv: a server's command line; it prints its loopback URL first
- * @out_url: (out): that URL
- *
- * Returns: (transfer full): the server's process
- */
-GSubprocess *
-cf_test_spawn_server (const char * const  *argv,
-                      char               **out_url)
-{
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GDataInputStream) output = NULL;
-  GSubprocess *server;
-  LineOp op = { 0 };
-
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  server = g_subprocess_launcher_spawnv (launcher, argv, &error);
-  g_assert_no_error (error);
-  output = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server));
-  g_data_input_stream_read_line_async (output, G_PRIORITY_DEFAULT, NULL, on_url_line, &op);
-  g_assert_true (cf_test_wait_flag (&op.done, CF_TEST_TIMEOUT_MS));
-  g_assert_nonnull (op.line);
-  g_assert_true (g_str_has_prefix (op.line, "http://127.0.0.1:"));
-  *out_url = op.line;
-  return server;
 }

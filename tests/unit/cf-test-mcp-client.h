@@ -52,8 +52,6 @@ void        cf_test_op_connect      (CfTestOp      *op,
 gboolean    cf_test_connect_client  (CfMcpClient   *client,
                                      GError       **error);
 JsonObject *cf_test_parse_object    (const char    *json);
-GSubprocess *cf_test_spawn_server   (const char * const *argv,
-                                     char         **out_url);
 JsonObject *cf_test_sampling_result (void);
 const char *cf_test_message_method  (JsonNode      *message);
 

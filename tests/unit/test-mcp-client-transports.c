@@ -3,9 +3,9 @@
 
 #include "config.h"
 
-#include <signal.h>
 #include <string.h>
 
+#include "../integration/cf-daemon-harness.h"
 #include "cf-json.h"
 #include "cf-jsonrpc.h"
 #include "cf-mcp-client.h"
@@ -88,7 +88,7 @@ sdk_spawn (Sdk *sdk)
                                                    NULL);
   const char *argv[] = { node, script, NULL };
 
-  sdk->server = cf_test_spawn_server (argv, &sdk->url);
+  sdk->server = cf_harness_spawn (argv, &sdk->url);
 }
 
 static void
@@ -891,7 +891,7 @@ fixture_setup (Fixture       *f,
   g_autofree char *url = NULL;
   g_autoptr(GError) error = NULL;
 
-  f->server = cf_test_spawn_server (argv, &mcp_url);
+  f->server = cf_harness_spawn (argv, &mcp_url);
   g_assert_true (g_str_has_suffix (mcp_url, "/mcp"));
   mcp_url[strlen (mcp_url) - strlen ("/mcp")] = '\0';
   if (variant->websocket)

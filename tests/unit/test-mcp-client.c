@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "../integration/cf-daemon-harness.h"
 #include "cf-http-server.h"
 #include "cf-json.h"
 #include "cf-jsonrpc.h"
@@ -293,7 +294,7 @@ spawn_http_fixture (Fixture       *f,
 {
   g_autoptr(GPtrArray) argv = fixture_argv (variant);
 
-  f->server = cf_test_spawn_server ((const char * const *) argv->pdata, &f->url);
+  f->server = cf_harness_spawn ((const char * const *) argv->pdata, &f->url);
 }
 
 static void
