@@ -1329,9 +1329,11 @@ on_probed (GObject      *source,
     record_success (up);
   else
     {
+      JsonObject *failure = cf_json_object_get_object (object, "error");
       g_autofree char *why = g_strdup_printf ("Health check failed: %s",
                                               error ? error->message
-                                                    : "ping answered with an error");
+                                              : cf_json_object_get_string (failure, "message")
+                                              ?: "the check was answered with an error");
       record_failure (up, why);
     }
 }
@@ -1359,8 +1361,11 @@ probe (Upstream *up)
     return;
   up->probe = g_cancellable_new ();
   up->probe_timeout_id = g_timeout_add_seconds (MAX (timeout_s, 1u), on_probe_timeout, up);
-  cf_mcp_client_request_async (up->primary->client, "ping", NULL, NULL, NULL, up->probe,
-                               on_probed, up);
+  /* 2026-07-28 removed ping; server/discover is its cheapest request. */
+  cf_mcp_client_request_async (up->primary->client,
+                               cf_mcp_client_get_era (up->primary->client) == CF_MCP_ERA_MODERN
+                               ? "server/discover" : "ping",
+                               NULL, NULL, NULL, up->probe, on_probed, up);
 }
 
 static gboolean

@@ -412,6 +412,54 @@ test_unreachable_and_back (void)
   cf_harness_stop_process (upstream);
 }
 
+/* Health checks of healthy upstreams pass, whatever their era: ping for
+ * legacy ones, server/discover for 2026-07-28 ones (which have no ping). */
+static void
+test_healthy_stays_reachable (void)
+{
+  g_autofree char *db = temp_db ();
+  const char *env[] = { "HEALTH_CHECK_INTERVAL", "1", "UNHEALTHY_THRESHOLD", "1", NULL };
+  const char *argv[] = { g_getenv ("CF_TEST_FIXTURE"), "--faults", "--port", "0", NULL };
+  g_autofree char *url = NULL;
+  g_autofree char *legacy_url = NULL;
+  g_autoptr(GSubprocess) modern = cf_harness_spawn (argv, &url);
+  g_autoptr(GSubprocess) legacy = spawn_http_faults ("0", &legacy_url);
+  CfDaemonHarness *d = cf_daemon_harness_start (db, env);
+  g_autofree char *stdio_body = stdio_gateway (NULL);
+  g_autofree char *http_body = NULL;
+  g_autofree char *legacy_body = NULL;
+  JsonObject *gateways[3];
+
+  http_body = g_strdup_printf ("{\"name\":\"modern\",\"url\":\"%s\","
+                               "\"transport\":\"STREAMABLEHTTP\"}", url);
+  legacy_body = g_strdup_printf ("{\"name\":\"legacy\",\"url\":\"%s\","
+                                 "\"transport\":\"STREAMABLEHTTP\"}", legacy_url);
+  gateways[0] = cf_harness_create (d, "gateways", stdio_body);
+  gateways[1] = cf_harness_create (d, "gateways", http_body);
+  gateways[2] = cf_harness_create (d, "gateways", legacy_body);
+  for (guint i = 0; i < G_N_ELEMENTS (gateways); i++)
+    cf_harness_wait_for_tools (d, json_object_get_string_member (gateways[i], "id"), 6);
+
+  /* Several check rounds; one failure would be enough to mark one. */
+  g_usleep (3500 * 1000);
+  for (guint i = 0; i < G_N_ELEMENTS (gateways); i++)
+    {
+      g_autoptr(JsonObject) gateway = get_gateway (d, json_object_get_string_member (gateways[i],
+                                                                                     "id"));
+
+      if (!json_object_get_boolean_member (gateway, "reachable"))
+        g_error ("%s marked unreachable: %s", json_object_get_string_member (gateway, "name"),
+                 json_object_get_string_member (gateway, "statusMessage"));
+      json_object_unref (gateways[i]);
+    }
+  g_assert_cmpint (call_pid (d), >, 0);
+
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+  cf_harness_stop_process (modern);
+  cf_harness_stop_process (legacy);
+}
+
 /* Legacy (2025-11-25) sessions of the gateway, each its own client. */
 static char *
 open_session (CfDaemonHarness *d)
@@ -717,6 +765,7 @@ main (int   argc,
   g_test_add_func ("/faults/http-session-recovery", test_http_session_recovery);
   g_test_add_func ("/faults/never-answers", test_never_answers);
   g_test_add_func ("/faults/unreachable-and-back", test_unreachable_and_back);
+  g_test_add_func ("/faults/healthy-stays-reachable", test_healthy_stays_reachable);
   g_test_add_func ("/faults/per-session-churn", test_per_session_churn);
   g_test_add_func ("/faults/pool-and-limit", test_pool_and_limit);
   g_test_add_func ("/faults/cancel-reaches-upstream", test_cancel_reaches_upstream);
