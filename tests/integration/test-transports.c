@@ -1043,6 +1043,30 @@ test_ws_close_cancels (void)
   in_process_finish (&server);
 }
 
+/* A keepalive interval that does not parse stops the gateway at start. */
+static void
+test_bad_keepalive (void)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+      G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("cf-transports-XXXXXX", NULL);
+  g_autofree char *db = g_build_filename (dir, "gateway.db", NULL);
+  g_autofree char *err = NULL;
+
+  g_subprocess_launcher_unsetenv (launcher, "DBUS_SESSION_BUS_ADDRESS");
+  g_subprocess_launcher_setenv (launcher, "SSE_KEEPALIVE_INTERVAL", "0", TRUE);
+  process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CF_TEST_GATEWAY"),
+                                         "--daemon", "--no-dbus", "--port", "0", "--db", db,
+                                         NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, NULL, &err, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 1);
+  g_assert_nonnull (strstr (err, "SSE_KEEPALIVE_INTERVAL"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1057,6 +1081,7 @@ main (int   argc,
   g_test_add_func ("/transports/sdk/scoped", test_sdk_scoped);
   g_test_add_func ("/transports/inspector/sse", test_inspector_sse);
   g_test_add_func ("/transports/sse/stream", test_sse_stream);
+  g_test_add_func ("/transports/sse/bad-keepalive", test_bad_keepalive);
   g_test_add_func ("/transports/sse/batch", test_sse_batch);
   g_test_add_func ("/transports/sse/bad-input", test_sse_bad_input);
   g_test_add_func ("/transports/sse/close-ends-session", test_sse_close_ends_session);
