@@ -351,6 +351,14 @@ on_acquired (GObject      *source,
 static void
 acquire (Relay *relay)
 {
+  relay->lease = cf_upstream_pool_try_acquire (relay->gateway->pool, relay->gateway_id,
+                                               cf_mcp_request_get_session (relay->request));
+  if (relay->lease != NULL)
+    {
+      relay->client = g_object_ref (cf_upstream_lease_get_client (relay->lease));
+      send_upstream (relay, cf_json_object_deep_copy (relay->sent));
+      return;
+    }
   cf_upstream_pool_acquire_async (relay->gateway->pool, relay->gateway_id,
                                   cf_mcp_request_get_session (relay->request),
                                   cf_mcp_request_get_cancellable (relay->request),

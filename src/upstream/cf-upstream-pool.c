@@ -1017,20 +1017,28 @@ acquire_fail (Acquire *acquire,
   acquire_free (acquire);
 }
 
-/* Lends @m to @acquire. The task is returned by the caller, once it is
- * done walking the queue: its callback may acquire or release again. */
-static GTask *
-grant (Acquire *acquire,
-       Member  *m)
+static CfUpstreamLease *
+lend (Member *m)
 {
   CfUpstreamLease *lease = g_new0 (CfUpstreamLease, 1);
-  GTask *task = g_steal_pointer (&acquire->task);
 
   lease->member = member_ref (m);
   lease->client = g_object_ref (m->client);
   m->in_flight++;
   m->last_used = g_get_monotonic_time ();
   m->up->in_flight++;
+  return lease;
+}
+
+/* Lends @m to @acquire. The task is returned by the caller, once it is
+ * done walking the queue: its callback may acquire or release again. */
+static GTask *
+grant (Acquire *acquire,
+       Member  *m)
+{
+  CfUpstreamLease *lease = lend (m);
+  GTask *task = g_steal_pointer (&acquire->task);
+
   g_task_set_task_data (task, lease, NULL);
   acquire_free (acquire);
   return task;
@@ -1242,6 +1250,40 @@ cf_upstream_pool_acquire_async (CfUpstreamPool      *self,
     }
   g_queue_push_tail (&up->waiters, acquire);
   process_waiters (up);
+}
+
+/**
+ * cf_upstream_pool_try_acquire:
+ * @self: the pool
+ * @gateway_id: the upstream gateway
+ * @session: (nullable): the downstream legacy session the call is for
+ *
+ * The fast path of cf_upstream_pool_acquire_async(): lends a connection
+ * at once when one is free and nobody is waiting, without a task or a
+ * main loop iteration.
+ *
+ * Returns: (transfer full) (nullable): the lease, or %NULL if the call
+ *   must wait (or fail): use cf_upstream_pool_acquire_async() then
+ */
+CfUpstreamLease *
+cf_upstream_pool_try_acquire (CfUpstreamPool *self,
+                              const char     *gateway_id,
+                              CfMcpSession   *session)
+{
+  Upstream *up;
+  Member *m;
+
+  g_return_val_if_fail (CF_IS_UPSTREAM_POOL (self), NULL);
+
+  up = gateway_id ? g_hash_table_lookup (self->upstreams, gateway_id) : NULL;
+  if (up == NULL || up->waiters.length > 0 || is_unreachable (up) ||
+      (up->max_concurrency > 0 && up->in_flight >= up->max_concurrency))
+    return NULL;
+  m = choose_member (up, session);
+  if (m == NULL)
+    return NULL;
+
+  return lend (m);
 }
 
 /**

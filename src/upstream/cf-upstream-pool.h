@@ -49,6 +49,9 @@ void             cf_upstream_pool_acquire_async     (CfUpstreamPool      *self,
                                                      GCancellable        *cancellable,
                                                      GAsyncReadyCallback  callback,
                                                      gpointer             user_data);
+CfUpstreamLease *cf_upstream_pool_try_acquire       (CfUpstreamPool      *self,
+                                                     const char          *gateway_id,
+                                                     CfMcpSession        *session);
 CfUpstreamLease *cf_upstream_pool_acquire_finish    (CfUpstreamPool      *self,
                                                      GAsyncResult        *result,
                                                      GError             **error);
