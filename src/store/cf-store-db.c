@@ -308,7 +308,16 @@ cf_store_db_get_schema_version (CfStoreDb *db)
 
 /* Statements and transactions */
 
-static int
+/**
+ * cf_store_db_prepare:
+ * @db: a connection
+ * @sql: a statement's text, which keys the cache
+ * @stmt: (out) (transfer none): the prepared statement; reset it (and
+ *   clear its bindings) when done
+ *
+ * Returns: an SQLite result code
+ */
+int
 cf_store_db_prepare (CfStoreDb    *db,
                      const char   *sql,
                      CfStoreStmt **stmt)
@@ -326,6 +335,57 @@ cf_store_db_prepare (CfStoreDb    *db,
 
   *stmt = cached;
   return SQLITE_OK;
+}
+
+/**
+ * cf_store_db_fail:
+ * @db: a connection
+ * @rc: the failed call's SQLite result code
+ * @what: what was being done, for the message
+ * @error: return location for a #GError
+ *
+ * Returns: %FALSE, with @error set from @rc and SQLite's message
+ */
+gboolean
+cf_store_db_fail (CfStoreDb   *db,
+                  int          rc,
+                  const char  *what,
+                  GError     **error)
+{
+  return set_sqlite_error (error, error_code_from_sqlite (rc), db->handle, "%s", what);
+}
+
+/**
+ * cf_store_db_row_to_json:
+ * @stmt: a statement positioned on a row
+ *
+ * Maps the row by column name: integers and text as they are, NULL
+ * columns omitted.
+ *
+ * Returns: (transfer full): the row
+ */
+JsonObject *
+cf_store_db_row_to_json (sqlite3_stmt *stmt)
+{
+  JsonObject *row = json_object_new ();
+
+  for (int i = 0; i < sqlite3_column_count (stmt); i++)
+    {
+      const char *name = sqlite3_column_name (stmt, i);
+
+      switch (sqlite3_column_type (stmt, i))
+        {
+        case SQLITE_INTEGER:
+          json_object_set_int_member (row, name, sqlite3_column_int64 (stmt, i));
+          break;
+        case SQLITE_TEXT:
+          json_object_set_string_member (row, name, (const char *) sqlite3_column_text (stmt, i));
+          break;
+        default:
+          break;
+        }
+    }
+  return row;
 }
 
 /* Runs a cached statement with up to two text parameters. */

@@ -77,4 +77,32 @@ GPtrArray          *cf_store_db_load             (CfStoreDb     *db,
                                                   CfEntityKind   kind,
                                                   GError       **error);
 
+/*
+ * Typed accessors outside the entity tables (users, revocations) run their
+ * own statements on the owner thread: a query appends the JsonObject rows
+ * it read to @rows and reports failure in @error.
+ */
+typedef gboolean (*CfStoreQueryFunc) (CfStoreDb  *db,
+                                      gpointer    data,
+                                      GPtrArray  *rows,
+                                      GError    **error);
+
+int                 cf_store_db_prepare          (CfStoreDb     *db,
+                                                  const char    *sql,
+                                                  sqlite3_stmt **stmt);
+gboolean            cf_store_db_fail             (CfStoreDb     *db,
+                                                  int            rc,
+                                                  const char    *what,
+                                                  GError       **error);
+JsonObject         *cf_store_db_row_to_json      (sqlite3_stmt  *stmt);
+
+void                cf_store_submit_query        (CfStore             *self,
+                                                  CfStoreQueryFunc     query,
+                                                  gpointer             data,
+                                                  GDestroyNotify       data_free,
+                                                  gpointer             source_tag,
+                                                  GCancellable        *cancellable,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+
 G_END_DECLS

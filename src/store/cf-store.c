@@ -34,6 +34,10 @@ struct _CfStoreJob
   /* (element-type JsonObject): load's result */
   GPtrArray      *entities;
   GError         *error;
+  /* A typed accessor's query (cf-store-users.c) and its parameters. */
+  CfStoreQueryFunc  query;
+  gpointer          query_data;
+  GDestroyNotify    query_data_free;
 };
 
 struct _CfStore
@@ -114,6 +118,16 @@ cf_store_job_load (CfStoreDb  *db,
   job->entities = cf_store_db_load (db, job->kind, &job->error);
 }
 
+static void
+cf_store_job_query (CfStoreDb  *db,
+                    CfStoreJob *job)
+{
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+
+  if (job->query (db, job->query_data, rows, &job->error))
+    job->entities = g_steal_pointer (&rows);
+}
+
 /* Queueing and completion */
 
 static CfStoreJob *
@@ -146,6 +160,8 @@ cf_store_job_free (gpointer data)
   g_clear_pointer (&job->rows, g_ptr_array_unref);
   g_clear_pointer (&job->entities, g_ptr_array_unref);
   g_clear_error (&job->error);
+  if (job->query_data_free != NULL)
+    job->query_data_free (job->query_data);
   g_free (job->id);
   g_free (job);
 }
@@ -247,6 +263,40 @@ cf_store_submit_write (CfStore             *self,
         g_ptr_array_add (job->rows, row);
     }
 
+  cf_store_submit (self, job);
+}
+
+/**
+ * cf_store_submit_query:
+ * @self: a #CfStore
+ * @query: runs on the owner thread
+ * @data: (transfer full): @query's parameters, copied by the caller so that
+ *   nothing is shared with the owner thread
+ * @data_free: frees @data, on the caller's thread once the job completed
+ * @source_tag: the public function's tag
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called in the thread-default main context of the caller
+ * @user_data: data for @callback
+ *
+ * Queues a typed accessor's statements behind the jobs already queued. The
+ * task's result is the #GPtrArray of JsonObject rows @query produced.
+ */
+void
+cf_store_submit_query (CfStore             *self,
+                       CfStoreQueryFunc     query,
+                       gpointer             data,
+                       GDestroyNotify       data_free,
+                       gpointer             source_tag,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  CfStoreJob *job = cf_store_job_new (self, cf_store_job_query, 0, source_tag,
+                                      cancellable, callback, user_data);
+
+  job->query = query;
+  job->query_data = data;
+  job->query_data_free = data_free;
   cf_store_submit (self, job);
 }
 

@@ -102,4 +102,66 @@ gboolean      cf_store_delete_finish     (CfStore              *self,
 
 void          cf_store_close             (CfStore              *self);
 
+/* Users and revoked tokens (ContextForge's email_users and
+ * token_revocations), in cf-store-users.c. */
+void          cf_store_user_lookup_async (CfStore              *self,
+                                          const char           *email,
+                                          GCancellable         *cancellable,
+                                          GAsyncReadyCallback   callback,
+                                          gpointer              user_data);
+JsonObject   *cf_store_user_lookup_finish (CfStore             *self,
+                                          GAsyncResult         *result,
+                                          GError              **error);
+void          cf_store_user_insert_async (CfStore              *self,
+                                          const char           *email,
+                                          const char           *password_hash,
+                                          const char           *full_name,
+                                          gboolean              is_admin,
+                                          gboolean              password_change_required,
+                                          GCancellable         *cancellable,
+                                          GAsyncReadyCallback   callback,
+                                          gpointer              user_data);
+JsonObject   *cf_store_user_insert_finish (CfStore             *self,
+                                          GAsyncResult         *result,
+                                          GError              **error);
+void          cf_store_user_set_password_async (CfStore        *self,
+                                          const char           *email,
+                                          const char           *password_hash,
+                                          gboolean              change_required,
+                                          GCancellable         *cancellable,
+                                          GAsyncReadyCallback   callback,
+                                          gpointer              user_data);
+JsonObject   *cf_store_user_set_password_finish (CfStore       *self,
+                                          GAsyncResult         *result,
+                                          GError              **error);
+void          cf_store_user_record_login_async (CfStore        *self,
+                                          const char           *email,
+                                          gboolean              success,
+                                          guint                 max_failures,
+                                          const char           *lock_until,
+                                          GCancellable         *cancellable,
+                                          GAsyncReadyCallback   callback,
+                                          gpointer              user_data);
+JsonObject   *cf_store_user_record_login_finish (CfStore       *self,
+                                          GAsyncResult         *result,
+                                          GError              **error);
+void          cf_store_revocation_add_async (CfStore           *self,
+                                          const char           *jti,
+                                          const char           *revoked_by,
+                                          const char           *reason,
+                                          const char           *token_expiry,
+                                          GCancellable         *cancellable,
+                                          GAsyncReadyCallback   callback,
+                                          gpointer              user_data);
+gboolean      cf_store_revocation_add_finish (CfStore          *self,
+                                          GAsyncResult         *result,
+                                          GError              **error);
+void          cf_store_revocation_load_async (CfStore          *self,
+                                          GCancellable         *cancellable,
+                                          GAsyncReadyCallback   callback,
+                                          gpointer              user_data);
+GPtrArray    *cf_store_revocation_load_finish (CfStore         *self,
+                                          GAsyncResult         *result,
+                                          GError              **error);
+
 G_END_DECLS
