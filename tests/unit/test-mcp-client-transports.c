@@ -175,8 +175,7 @@ test_sse_sdk_list_and_call (Sdk           *sdk,
                                               "name"), ==, "big");
   cf_test_op_clear (&op);
 
-  cf_test_op_init (&op);
-  cf_test_op_request (&op, sdk->client, "tools/call", "{\"name\":\"echo\",\"arguments\":{}}");
+  cf_test_op_call_tool (&op, sdk->client, "echo");
   g_assert_no_error (op.error);
   g_assert_cmpstr (cf_test_first_text (cf_test_assert_result (op.response)), ==,
                    "echo from the SDK");
@@ -282,8 +281,7 @@ test_sse_sdk_reconnect (Sdk           *sdk,
   cf_test_connect_client (sdk->client, &error);
   g_assert_no_error (error);
 
-  cf_test_op_init (&op);
-  cf_test_op_request (&op, sdk->client, "tools/call", "{\"name\":\"echo\",\"arguments\":{}}");
+  cf_test_op_call_tool (&op, sdk->client, "echo");
   g_assert_no_error (op.error);
   cf_test_assert_result (op.response);
   cf_test_op_clear (&op);
@@ -297,8 +295,7 @@ test_sse_sdk_oversized (Sdk           *sdk,
 {
   CfTestOp op;
 
-  cf_test_op_init (&op);
-  cf_test_op_request (&op, sdk->client, "tools/call", "{\"name\":\"big\",\"arguments\":{}}");
+  cf_test_op_call_tool (&op, sdk->client, "big");
   g_assert_error (op.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_PROTOCOL);
   g_assert_nonnull (strstr (op.error->message, "exceeds"));
   g_assert_true (cf_test_wait_until (is_closed, &sdk->watch, CF_TEST_TIMEOUT_MS));
@@ -360,7 +357,10 @@ first_event (SseScript script)
     case SSE_NO_ENDPOINT:
       return ": nothing to say\n\n";
     default:
-      return ": hello\n\nevent: endpoint\ndata: post?session=1\n\n";
+      /* A relative endpoint after a comment; then a keepalive event of
+       * ContextForge's kind, which is no message. */
+      return ": hello\n\nevent: endpoint\ndata: post?session=1\n\n"
+             "event: keepalive\ndata: {}\n\n";
     }
 }
 
@@ -480,7 +480,6 @@ test_sse_scripted_good (Scripted      *scripted,
 {
   g_autoptr(GError) error = NULL;
 
-  /* A relative endpoint, after a comment. */
   cf_test_connect_client (scripted->client, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (cf_mcp_client_get_protocol_version (scripted->client), ==, "2024-11-05");
