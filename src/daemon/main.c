@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <malloc.h>
+
 #include <locale.h>
 
 #include "cf-daemon.h"
@@ -13,6 +15,11 @@ main (int   argc,
       char *argv[])
 {
   g_autoptr(CfDaemon) daemon = NULL;
+
+  /* Each request allocates and frees a little; without these glibc
+   * grows and trims the heap with brk() several times per request. */
+  mallopt (M_TRIM_THRESHOLD, 8 * 1024 * 1024);
+  mallopt (M_TOP_PAD, 1024 * 1024);
 
   setlocale (LC_ALL, "");
   g_set_prgname (PACKAGE_NAME);

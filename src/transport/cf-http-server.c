@@ -178,8 +178,17 @@ middleware_request_id (CfHttpServer      *self,
                                                  "X-Request-ID");
   g_autofree char *minted = NULL;
 
+  /* Ids need to be unique, not secret: a random prefix drawn once and a
+   * counter spare the hot path a getrandom() per request. */
   if (id == NULL || strlen (id) > 128)
-    id = minted = cf_random_hex (8);
+    {
+      static char *prefix;
+      static guint64 counter;
+
+      if (prefix == NULL)
+        prefix = cf_random_hex (4);
+      id = minted = g_strdup_printf ("%s%08" G_GINT64_MODIFIER "x", prefix, ++counter);
+    }
   soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                 "X-Request-ID", id);
   return TRUE;
