@@ -11,6 +11,7 @@
 #include "cf-catalog.h"
 #include "cf-config.h"
 #include "cf-daemon.h"
+#include "cf-daemon-settings.h"
 #include "cf-dbus-service.h"
 #include "cf-http-server.h"
 #include "cf-legacy-sse.h"
@@ -50,6 +51,7 @@ struct _CfDaemon
   CfApi            *api;
   CfUpstreamPool   *pool;
   CfDbusService    *dbus;
+  GVariantDict     *options;
   char             *listen_url;
   gint64            started;
   guint             sweep_id;
@@ -81,47 +83,21 @@ static const GOptionEntry options[] = {
   { NULL }
 };
 
-static gboolean
-apply_options (CfDaemon     *self,
-               GVariantDict *dict,
-               GError      **error)
+/* Kept so that a reload layers the same command line again. */
+static GVariantDict *
+copy_options (GVariantDict *dict)
 {
-  const char *host = NULL;
-  const char *db = NULL;
-  const char *port = NULL;
-  guint64 value;
+  static const char * const names[] = { "host", "port", "db" };
+  GVariantDict *copy = g_variant_dict_new (NULL);
 
-  if (!cf_config_load_env (self->config, NULL, error))
-    return FALSE;
-  if (!cf_log_level_is_valid (self->config->log_level))
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     {
-      g_set_error (error, CF_CONFIG_ERROR, CF_CONFIG_ERROR_INVALID,
-                   "LOG_LEVEL=%s: use DEBUG, INFO, WARNING, ERROR or CRITICAL",
-                   self->config->log_level);
-      return FALSE;
-    }
+      g_autoptr(GVariant) value = g_variant_dict_lookup_value (dict, names[i], NULL);
 
-  if (g_variant_dict_lookup (dict, "host", "&s", &host))
-    {
-      g_free (self->config->host);
-      self->config->host = g_strdup (host);
+      if (value != NULL)
+        g_variant_dict_insert_value (copy, names[i], value);
     }
-  if (g_variant_dict_lookup (dict, "port", "&s", &port))
-    {
-      if (!g_ascii_string_to_unsigned (port, 10, 0, 65535, &value, NULL))
-        {
-          g_set_error (error, CF_CONFIG_ERROR, CF_CONFIG_ERROR_INVALID,
-                       "--port %s: a port is 0 to 65535", port);
-          return FALSE;
-        }
-      self->config->port = value;
-    }
-  if (g_variant_dict_lookup (dict, "db", "^&ay", &db))
-    {
-      g_free (self->config->db_path);
-      self->config->db_path = g_strdup (db);
-    }
-  return TRUE;
+  return copy;
 }
 
 static int
@@ -141,11 +117,12 @@ cf_daemon_handle_local_options (GApplication *app,
   self->no_dbus = g_variant_dict_contains (dict, "no-dbus");
   if (!self->serve)
     {
-      g_printerr ("%s: nothing to do; use --daemon to serve (see --help)\n", PACKAGE_NAME);
+      g_printerr (_("%s: nothing to do; use --daemon to serve (see --help)\n"), PACKAGE_NAME);
       return 2;
     }
 
-  if (!apply_options (self, dict, &error))
+  self->options = copy_options (dict);
+  if (!cf_daemon_settings_load (self->config, self->options, &error))
     {
       g_printerr ("%s: %s\n", PACKAGE_NAME, error->message);
       return 1;
@@ -162,7 +139,7 @@ cf_daemon_handle_local_options (GApplication *app,
     }
   if (g_application_get_is_remote (app))
     {
-      g_printerr ("%s: a gateway already owns org.contextforge.Gateway on this session bus\n",
+      g_printerr (_("%s: a gateway already owns org.contextforge.Gateway on this session bus\n"),
                   PACKAGE_NAME);
       return 1;
     }
@@ -260,7 +237,7 @@ start_serving (CfDaemon  *self,
   if (g_mkdir_with_parents (dir, 0700) != 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "Cannot create %s: %s", dir, g_strerror (errno));
+                   _("Cannot create %s: %s"), dir, g_strerror (errno));
       return FALSE;
     }
 
@@ -311,7 +288,7 @@ start_serving (CfDaemon  *self,
   cf_upstream_pool_start (self->pool);
   self->sweep_id = g_timeout_add_seconds (SESSION_SWEEP_S, sweep_sessions, self);
   if (self->dbus != NULL)
-    cf_dbus_service_attach (self->dbus, self->gateway);
+    cf_dbus_service_attach (self->dbus, self->gateway, self->pool);
   return TRUE;
 }
 
@@ -365,6 +342,7 @@ cf_daemon_finalize (GObject *object)
   g_clear_object (&self->catalog);
   g_clear_object (&self->store);
   g_clear_pointer (&self->config, cf_config_free);
+  g_clear_pointer (&self->options, g_variant_dict_unref);
   g_clear_pointer (&self->listen_url, g_free);
 
   G_OBJECT_CLASS (cf_daemon_parent_class)->finalize (object);
@@ -389,14 +367,15 @@ cf_daemon_init (CfDaemon *self)
   self->config = cf_config_new ();
   g_application_add_main_option_entries (G_APPLICATION (self), options);
   g_application_set_option_context_summary (G_APPLICATION (self),
-                                            "The ContextForge MCP gateway: one federated, "
-                                            "observable MCP endpoint.");
+                                            _("The ContextForge MCP gateway: one federated, "
+                                              "observable MCP endpoint."));
   g_application_set_option_context_description (G_APPLICATION (self),
-                                                "Environment: HOST, PORT, DATABASE_URL, "
-                                                "LOG_LEVEL, GATEWAY_TOOL_NAME_SEPARATOR,\n"
-                                                "TOOL_TIMEOUT, SESSION_TTL, ALLOWED_HOSTS, "
-                                                "MAX_REQUEST_SIZE.\n\n"
-                                                "Report bugs in the project's issue tracker.");
+                                                _("Environment: HOST, PORT, DATABASE_URL, "
+                                                  "LOG_LEVEL, GATEWAY_TOOL_NAME_SEPARATOR,\n"
+                                                  "TOOL_TIMEOUT, SESSION_TTL, ALLOWED_HOSTS, "
+                                                  "MAX_REQUEST_SIZE; also read from\n"
+                                                  "$XDG_CONFIG_HOME/contextforge/gateway.env.\n\n"
+                                                  "Report bugs in the project's issue tracker."));
 }
 
 CfDaemon *
@@ -434,4 +413,66 @@ cf_daemon_get_uptime (CfDaemon *self)
 {
   g_return_val_if_fail (CF_IS_DAEMON (self), 0);
   return self->started ? (g_get_monotonic_time () - self->started) / G_USEC_PER_SEC : 0;
+}
+
+const CfConfig *
+cf_daemon_get_config (CfDaemon *self)
+{
+  g_return_val_if_fail (CF_IS_DAEMON (self), NULL);
+  return self->config;
+}
+
+/* Hands the live settings to the parts that use them. */
+static void
+apply_live_settings (CfDaemon *self)
+{
+  CfConfig *config = self->config;
+
+  cf_log_set_level (config->log_level);
+  if (self->http == NULL)
+    return;
+  cf_gateway_set_tool_timeout (self->gateway, config->tool_timeout_ms);
+  cf_upstream_pool_configure (self->pool, config);
+  cf_http_server_set_max_body (self->http, config->max_body);
+  cf_http_server_set_allowed_hosts (self->http, (const char * const *) config->allowed_hosts);
+  cf_legacy_sse_set_keepalive (self->legacy_sse, config->sse_keepalive_s);
+  cf_websocket_set_keepalive (self->websocket, config->sse_keepalive_s);
+}
+
+/**
+ * cf_daemon_reload:
+ * @self: a #CfDaemon
+ * @applied: (out) (transfer full): the settings that changed and apply now
+ * @restart_needed: (out) (transfer full): the settings that changed but
+ *   apply only after a restart
+ * @error: return location for a #GError
+ *
+ * Reads every source of settings again. When one does not parse, nothing
+ * changes and @error says which.
+ */
+gboolean
+cf_daemon_reload (CfDaemon  *self,
+                  GStrv     *applied,
+                  GStrv     *restart_needed,
+                  GError   **error)
+{
+  g_autoptr(CfConfig) next = cf_config_new ();
+  g_autoptr(GPtrArray) live = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) later = g_ptr_array_new_with_free_func (g_free);
+
+  g_return_val_if_fail (CF_IS_DAEMON (self), FALSE);
+  g_return_val_if_fail (self->options != NULL, FALSE);
+
+  if (!cf_daemon_settings_load (next, self->options, error))
+    return FALSE;
+  cf_daemon_settings_update (self->config, next, live, later);
+  apply_live_settings (self);
+  if (live->len > 0 || later->len > 0)
+    g_message ("Settings reloaded: %u applied, %u waiting for a restart", live->len, later->len);
+
+  g_ptr_array_add (live, NULL);
+  g_ptr_array_add (later, NULL);
+  *applied = (GStrv) g_ptr_array_steal (live, NULL);
+  *restart_needed = (GStrv) g_ptr_array_steal (later, NULL);
+  return TRUE;
 }

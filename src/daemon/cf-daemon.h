@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "cf-config.h"
 #include "cf-gateway.h"
 
 G_BEGIN_DECLS
@@ -10,10 +11,15 @@ G_BEGIN_DECLS
 #define CF_TYPE_DAEMON (cf_daemon_get_type ())
 G_DECLARE_FINAL_TYPE (CfDaemon, cf_daemon, CF, DAEMON, GApplication)
 
-CfDaemon   *cf_daemon_new            (void);
-CfGateway  *cf_daemon_get_gateway    (CfDaemon *self);
-const char *cf_daemon_get_listen_url (CfDaemon *self);
-const char *cf_daemon_get_db_path    (CfDaemon *self);
-gint64      cf_daemon_get_uptime     (CfDaemon *self);
+CfDaemon       *cf_daemon_new            (void);
+CfGateway      *cf_daemon_get_gateway    (CfDaemon  *self);
+const char     *cf_daemon_get_listen_url (CfDaemon  *self);
+const char     *cf_daemon_get_db_path    (CfDaemon  *self);
+gint64          cf_daemon_get_uptime     (CfDaemon  *self);
+const CfConfig *cf_daemon_get_config     (CfDaemon  *self);
+gboolean        cf_daemon_reload         (CfDaemon  *self,
+                                          GStrv     *applied,
+                                          GStrv     *restart_needed,
+                                          GError   **error);
 
 G_END_DECLS

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <glib.h>
+
+#include "cf-config.h"
+
+G_BEGIN_DECLS
+
+char     *cf_daemon_settings_env_file (void);
+gboolean  cf_daemon_settings_load     (CfConfig      *config,
+                                       GVariantDict  *options,
+                                       GError       **error);
+void      cf_daemon_settings_update   (CfConfig      *current,
+                                       CfConfig      *next,
+                                       GPtrArray     *applied,
+                                       GPtrArray     *restart_needed);
+
+G_END_DECLS

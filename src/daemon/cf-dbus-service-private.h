@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include "cf-dbus-generated.h"
+#include "cf-dbus-service.h"
+
+G_BEGIN_DECLS
+
+struct _CfDbusService
+{
+  GObject         parent_instance;
+
+  CfDaemon       *daemon;
+  CfDbusGateway  *skeleton;
+  CfGateway      *gateway;
+  CfUpstreamPool *pool;
+  gulong          changed_id;
+  /* gateway id → the last reachable state seen, as GINT_TO_POINTER (1 + b) */
+  GHashTable     *reachable;
+};
+
+gboolean _cf_dbus_service_check_ready   (CfDbusService         *self,
+                                         GDBusMethodInvocation *invocation);
+void     _cf_dbus_service_return_error  (GDBusMethodInvocation *invocation,
+                                         const GError          *error,
+                                         JsonArray             *problems);
+void     _cf_dbus_service_init_entities (CfDbusService         *self);
+
+G_END_DECLS
