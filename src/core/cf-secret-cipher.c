@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cf-secret-cipher"
+
+#include "config.h"
+
+#include <argon2.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <string.h>
+
+#include "cf-secret-cipher.h"
+#include "cf-secret-strength.h"
+
+/*
+ * v1 envelope: "v1:" base64(nonce[12] | ciphertext | tag[16]), AES-256-GCM
+ * with the version label as associated data, so that a value cannot be
+ * passed off as another version's.
+ *
+ * The key is derived once, at startup, with argon2id at ContextForge's
+ * password parameters (t=3, m=64 MiB, p=1): memory-hard, so that even a
+ * development secret weaker than production allows costs an attacker who
+ * holds the database a great deal per guess. The salt is fixed per
+ * envelope version rather than random per value (as ContextForge's
+ * Fernet does), because the key must be derived once and not on every
+ * call's hot path; the secret itself is the entropy.
+ */
+
+#define KEY_SIZE 32
+#define NONCE_SIZE 12
+#define TAG_SIZE 16
+#define KDF_T_COST 3
+#define KDF_M_COST_KIB 65536
+#define KDF_PARALLELISM 1
+#define KDF_SALT "contextforge-gateway/upstream-secrets/v1"
+#define AAD "contextforge-gateway:" CF_SECRET_CIPHER_PREFIX
+
+/* ContextForge's development default: accepted, with a warning, outside
+ * production only. */
+#define DEVELOPMENT_SECRET "my-test-salt"
+
+/**
+ * CfSecretCipher:
+ *
+ * The server's #CfSecretStore: each secret is encrypted with AES-256-GCM
+ * (GnuTLS) under a key derived from AUTH_ENCRYPTION_SECRET, with a random
+ * nonce per value.
+ */
+struct _CfSecretCipher
+{
+  GObject                 parent_instance;
+
+  gnutls_aead_cipher_hd_t aead;
+  GMutex                  lock;
+};
+
+static void cf_secret_cipher_store_init (CfSecretStoreInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (CfSecretCipher, cf_secret_cipher, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (CF_TYPE_SECRET_STORE,
+                                                      cf_secret_cipher_store_init))
+
+static gboolean
+set_gnutls_error (GError     **error,
+                  int          code,
+                  const char  *what)
+{
+  g_set_error (error, CF_SECRET_ERROR, CF_SECRET_ERROR_FAILED, "%s: %s", what,
+               gnutls_strerror (code));
+  return FALSE;
+}
+
+static char *
+cf_secret_cipher_seal (CfSecretStore  *store,
+                       const char     *secret,
+                       GError        **error)
+{
+  CfSecretCipher *self = CF_SECRET_CIPHER (store);
+  gsize length = strlen (secret);
+  gsize sealed_length = NONCE_SIZE + length + TAG_SIZE;
+  g_autofree guint8 *sealed = g_malloc (sealed_length);
+  size_t ciphertext_length = length + TAG_SIZE;
+  g_autofree char *encoded = NULL;
+  int rc;
+
+  rc = gnutls_rnd (GNUTLS_RND_NONCE, sealed, NONCE_SIZE);
+  if (rc < 0)
+    return (set_gnutls_error (error, rc, "Cannot make a nonce"), NULL);
+
+  g_mutex_lock (&self->lock);
+  rc = gnutls_aead_cipher_encrypt (self->aead, sealed, NONCE_SIZE, AAD, strlen (AAD), TAG_SIZE,
+                                   secret, length, sealed + NONCE_SIZE, &ciphertext_length);
+  g_mutex_unlock (&self->lock);
+  if (rc < 0)
+    return (set_gnutls_error (error, rc, "Cannot encrypt"), NULL);
+
+  encoded = g_base64_encode (sealed, NONCE_SIZE + ciphertext_length);
+  return g_strconcat (CF_SECRET_CIPHER_PREFIX, encoded, NULL);
+}
+
+/* Strict: g_base64_decode() accepts anything and guesses. */
+static guint8 *
+decode_base64 (const char *text,
+               gsize      *out_length)
+{
+  gsize n = strlen (text);
+  gsize padding = 0;
+
+  if (n == 0 || n % 4 != 0)
+    return NULL;
+  for (gsize i = 0; i < n; i++)
+    {
+      if (text[i] == '=' && i >= n - 2)
+        padding++;
+      else if (padding > 0 || !(g_ascii_isalnum (text[i]) || text[i] == '+' || text[i] == '/'))
+        return NULL;
+    }
+  return g_base64_decode (text, out_length);
+}
+
+static char *
+cf_secret_cipher_unseal (CfSecretStore  *store,
+                         const char     *sealed,
+                         GError        **error)
+{
+  CfSecretCipher *self = CF_SECRET_CIPHER (store);
+  const char *colon = strchr (sealed, ':');
+  g_autofree guint8 *raw = NULL;
+  g_autofree char *plain = NULL;
+  size_t plain_length;
+  gsize length = 0;
+  int rc;
+
+  if (colon == NULL || colon == sealed || colon - sealed > 8 || sealed[0] != 'v')
+    {
+      g_set_error_literal (error, CF_SECRET_ERROR, CF_SECRET_ERROR_MALFORMED,
+                           "Not a sealed secret");
+      return NULL;
+    }
+  if (!g_str_has_prefix (sealed, CF_SECRET_CIPHER_PREFIX))
+    {
+      g_set_error (error, CF_SECRET_ERROR, CF_SECRET_ERROR_VERSION,
+                   "A secret sealed as %.*s, which this build cannot open",
+                   (int) (colon - sealed), sealed);
+      return NULL;
+    }
+  raw = decode_base64 (sealed + strlen (CF_SECRET_CIPHER_PREFIX), &length);
+  if (raw == NULL || length < NONCE_SIZE + TAG_SIZE)
+    {
+      g_set_error_literal (error, CF_SECRET_ERROR, CF_SECRET_ERROR_MALFORMED,
+                           "A sealed secret that is cut short or not base64");
+      return NULL;
+    }
+
+  plain_length = length - NONCE_SIZE - TAG_SIZE;
+  plain = g_malloc (plain_length + 1);
+  g_mutex_lock (&self->lock);
+  rc = gnutls_aead_cipher_decrypt (self->aead, raw, NONCE_SIZE, AAD, strlen (AAD), TAG_SIZE,
+                                   raw + NONCE_SIZE, length - NONCE_SIZE, plain, &plain_length);
+  g_mutex_unlock (&self->lock);
+  if (rc < 0)
+    {
+      explicit_bzero (plain, length - NONCE_SIZE - TAG_SIZE);
+      g_set_error_literal (error, CF_SECRET_ERROR, CF_SECRET_ERROR_DECRYPT,
+                           "A sealed secret does not open: it was altered, or sealed under "
+                           "another AUTH_ENCRYPTION_SECRET");
+      return NULL;
+    }
+  plain[plain_length] = '\0';
+  if (memchr (plain, '\0', plain_length) != NULL)
+    {
+      explicit_bzero (plain, plain_length);
+      g_set_error_literal (error, CF_SECRET_ERROR, CF_SECRET_ERROR_MALFORMED,
+                           "A sealed secret holds a NUL byte");
+      return NULL;
+    }
+  return g_steal_pointer (&plain);
+}
+
+static void
+cf_secret_cipher_store_init (CfSecretStoreInterface *iface)
+{
+  iface->seal = cf_secret_cipher_seal;
+  iface->unseal = cf_secret_cipher_unseal;
+}
+
+static void
+cf_secret_cipher_finalize (GObject *object)
+{
+  CfSecretCipher *self = (CfSecretCipher *) object;
+
+  if (self->aead != NULL)
+    gnutls_aead_cipher_deinit (self->aead);
+  g_mutex_clear (&self->lock);
+
+  G_OBJECT_CLASS (cf_secret_cipher_parent_class)->finalize (object);
+}
+
+static void
+cf_secret_cipher_class_init (CfSecretCipherClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = cf_secret_cipher_finalize;
+}
+
+static void
+cf_secret_cipher_init (CfSecretCipher *self)
+{
+  g_mutex_init (&self->lock);
+}
+
+/**
+ * cf_secret_cipher_new:
+ * @passphrase: the secret the key is derived from
+ * @error: return location for a #GError
+ *
+ * Derives the key (argon2id; this takes a noticeable fraction of a
+ * second, once). The passphrase is not kept.
+ *
+ * Returns: (transfer full) (nullable): the cipher, or %NULL with @error set
+ */
+CfSecretCipher *
+cf_secret_cipher_new (const char  *passphrase,
+                      GError     **error)
+{
+  g_autoptr(CfSecretCipher) self = NULL;
+  guint8 key[KEY_SIZE];
+  gnutls_datum_t datum = { key, KEY_SIZE };
+  int rc;
+
+  g_return_val_if_fail (passphrase != NULL, NULL);
+
+  rc = argon2id_hash_raw (KDF_T_COST, KDF_M_COST_KIB, KDF_PARALLELISM, passphrase,
+                          strlen (passphrase), KDF_SALT, strlen (KDF_SALT), key, KEY_SIZE);
+  if (rc != ARGON2_OK)
+    {
+      g_set_error (error, CF_SECRET_ERROR, CF_SECRET_ERROR_FAILED,
+                   "Cannot derive the encryption key: %s", argon2_error_message (rc));
+      return NULL;
+    }
+
+  self = g_object_new (CF_TYPE_SECRET_CIPHER, NULL);
+  rc = gnutls_aead_cipher_init (&self->aead, GNUTLS_CIPHER_AES_256_GCM, &datum);
+  explicit_bzero (key, sizeof key);
+  if (rc < 0)
+    {
+      self->aead = NULL;
+      set_gnutls_error (error, rc, "Cannot set up AES-256-GCM");
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+/**
+ * cf_secret_cipher_new_from_env:
+ * @environ: (nullable): the environment, or %NULL for the process's own
+ * @out_warning: (out) (optional) (nullable): what to tell the operator
+ *   when the secret is weak but tolerated
+ * @error: return location for a #GError
+ *
+ * Reads AUTH_ENCRYPTION_SECRET and ENVIRONMENT. With
+ * ENVIRONMENT=production a missing, placeholder or weak secret is an
+ * error (the gateway must refuse to start); in development it is a
+ * warning, and an unset secret falls back to ContextForge's development
+ * default.
+ *
+ * Returns: (transfer full) (nullable): the cipher, or %NULL with @error set
+ */
+CfSecretCipher *
+cf_secret_cipher_new_from_env (const char * const  *environ,
+                               char               **out_warning,
+                               GError             **error)
+{
+  g_auto(GStrv) own = environ ? NULL : g_get_environ ();
+  GStrv env = environ ? (GStrv) environ : own;
+  const char *secret = g_environ_getenv (env, "AUTH_ENCRYPTION_SECRET");
+  const char *mode = g_environ_getenv (env, "ENVIRONMENT") ?: "development";
+  g_autoptr(GError) weak = NULL;
+  static const char * const modes[] = { "development", "staging", "production", NULL };
+
+  if (out_warning != NULL)
+    *out_warning = NULL;
+  if (!g_strv_contains (modes, mode))
+    {
+      g_set_error (error, CF_SECRET_ERROR, CF_SECRET_ERROR_WEAK,
+                   "ENVIRONMENT=%s: use development, staging or production", mode);
+      return NULL;
+    }
+  if (!cf_secret_check_strength ("AUTH_ENCRYPTION_SECRET", secret, &weak))
+    {
+      if (g_str_equal (mode, "production"))
+        {
+          g_set_error (error, CF_SECRET_ERROR, CF_SECRET_ERROR_WEAK,
+                       "Refusing to start with ENVIRONMENT=production: %s", weak->message);
+          return NULL;
+        }
+      if (out_warning != NULL)
+        *out_warning = g_strdup_printf ("%s Upstream credentials are encrypted under a weak "
+                                        "key; ENVIRONMENT=production refuses this.",
+                                        weak->message);
+    }
+  return cf_secret_cipher_new (secret != NULL && *secret != '\0' ? secret : DEVELOPMENT_SECRET,
+                               error);
+}
+
+/**
+ * cf_secret_cipher_is_sealed:
+ * @text: (nullable): a stored value
+ *
+ * Returns: whether @text has the shape of a sealed value of any version
+ */
+gboolean
+cf_secret_cipher_is_sealed (const char *text)
+{
+  const char *colon = text ? strchr (text, ':') : NULL;
+
+  if (colon == NULL || text[0] != 'v' || colon - text < 2 || colon - text > 8)
+    return FALSE;
+  for (const char *p = text + 1; p < colon; p++)
+    if (!g_ascii_isdigit (*p))
+      return FALSE;
+  return TRUE;
+}
