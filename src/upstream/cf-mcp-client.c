@@ -517,10 +517,12 @@ cf_mcp_client_request_async (CfMcpClient            *self,
       fail_not_connected (self, cancellable, callback, user_data);
       return;
     }
+  /* A 2026-07-28 subscription lasts until it is cancelled: no timeout. */
   _cf_mcp_client_start_call (self, self->transport, method, g_steal_pointer (&owned),
                              self->era == CF_MCP_ERA_MODERN ? self->protocol_version : NULL,
-                             FALSE, self->timeout_ms, on_message, on_message_data,
-                             cancellable, callback, user_data);
+                             FALSE,
+                             g_str_equal (method, "subscriptions/listen") ? 0 : self->timeout_ms,
+                             on_message, on_message_data, cancellable, callback, user_data);
 }
 
 /**

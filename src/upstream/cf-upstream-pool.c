@@ -101,6 +101,7 @@ struct _Upstream
   GQueue          waiters;
   GCancellable   *cancellable;
   GCancellable   *probe;
+  GCancellable   *listen;
   Sharing         sharing;
   guint           pool_size;
   guint           max_concurrency;
@@ -139,6 +140,7 @@ G_DEFINE_QUARK (cf-upstream-pool-error-quark, cf_upstream_pool_error)
 
 static void connect_upstream (Upstream *up);
 static void process_waiters  (Upstream *up);
+static void schedule_resync  (Upstream *up);
 static void acquire_fail     (Acquire  *acquire,
                               GError   *error);
 
@@ -234,6 +236,8 @@ upstream_free (Upstream *up)
   g_cancellable_cancel (up->cancellable);
   if (up->probe != NULL)
     g_cancellable_cancel (up->probe);
+  if (up->listen != NULL)
+    g_cancellable_cancel (up->listen);
   g_clear_handle_id (&up->retry_id, g_source_remove);
   g_clear_handle_id (&up->resync_id, g_source_remove);
   g_clear_handle_id (&up->probe_timeout_id, g_source_remove);
@@ -241,6 +245,7 @@ upstream_free (Upstream *up)
   g_clear_pointer (&up->primary, member_discard);
   g_clear_object (&up->cancellable);
   g_clear_object (&up->probe);
+  g_clear_object (&up->listen);
   g_free (up->gateway_id);
   g_free (up->name);
   g_free (up->fingerprint);
@@ -806,10 +811,88 @@ on_notification (CfMcpClient *client,
   const char *method = cf_json_object_get_string (object, "method");
   Upstream *up = m->up;
 
+  if (up != NULL && method != NULL && g_str_has_suffix (method, "/list_changed"))
+    schedule_resync (up);
+}
+
+/* 2026-07-28 upstreams tell of list changes on a subscription only. */
+
+static void start_listening (Upstream *up);
+
+static void
+schedule_resync (Upstream *up)
+{
   /* Coalesce bursts of list changes into one resync. */
-  if (up != NULL && method != NULL && g_str_has_suffix (method, "/list_changed") &&
-      up->resync_id == 0)
+  if (up->resync_id == 0)
     up->resync_id = g_timeout_add (RESYNC_DELAY_MS, on_resync, up);
+}
+
+static void
+on_listen_message (CfMcpClient *client,
+                   JsonNode    *message,
+                   gpointer     user_data)
+{
+  Upstream *up = user_data;
+  JsonObject *object = JSON_NODE_HOLDS_OBJECT (message) ? json_node_get_object (message) : NULL;
+  const char *method = cf_json_object_get_string (object, "method");
+
+  if (method != NULL && g_str_has_suffix (method, "/list_changed"))
+    schedule_resync (up);
+}
+
+static void
+on_listen_ended (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Upstream *up = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) response = cf_mcp_client_request_finish (CF_MCP_CLIENT (source), result,
+                                                               &error);
+
+  /* Cancelled: the upstream is gone or reconnecting, which listens anew. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  g_clear_object (&up->listen);
+  if (!up->primary->connected || CF_MCP_CLIENT (source) != up->primary->client)
+    return;
+  if (error != NULL)
+    g_debug ("Gateway %s: subscription ended: %s", up->gateway_id, error->message);
+  /* Ended by the upstream: listen again, and catch up on what may have
+   * changed meanwhile. */
+  start_listening (up);
+  schedule_resync (up);
+}
+
+static void
+start_listening (Upstream *up)
+{
+  CfMcpClient *client = up->primary->client;
+  JsonObject *caps = cf_mcp_client_get_server_capabilities (client);
+  static const char * const kinds[] = { "tools", "prompts", "resources" };
+  JsonObject *params, *filter;
+
+  if (cf_mcp_client_get_era (client) != CF_MCP_ERA_MODERN || up->listen != NULL)
+    return;
+  filter = json_object_new ();
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    if (cf_json_object_get_bool (cf_json_object_get_object (caps, kinds[i]), "listChanged",
+                                 FALSE))
+      {
+        g_autofree char *flag = g_strdup_printf ("%sListChanged", kinds[i]);
+
+        json_object_set_boolean_member (filter, flag, TRUE);
+      }
+  if (json_object_get_size (filter) == 0)
+    {
+      json_object_unref (filter);
+      return;
+    }
+  params = json_object_new ();
+  json_object_set_object_member (params, "notifications", filter);
+  up->listen = g_cancellable_new ();
+  cf_mcp_client_request_async (client, "subscriptions/listen", params, on_listen_message, up,
+                               up->listen, on_listen_ended, up);
 }
 
 static void
@@ -823,6 +906,11 @@ on_primary_closed (CfMcpClient *client,
   m->connected = FALSE;
   if (up == NULL)
     return;
+  if (up->listen != NULL)
+    {
+      g_cancellable_cancel (up->listen);
+      g_clear_object (&up->listen);
+    }
   if (stable)
     up->attempts = 0;
   schedule_retry (up, "the connection closed");
@@ -850,6 +938,7 @@ on_primary_connected (GObject      *source,
   up->primary->connected_at = g_get_monotonic_time ();
   record_success (up);
   start_sync (up);
+  start_listening (up);
   process_waiters (up);
 }
 
@@ -862,6 +951,11 @@ connect_upstream (Upstream *up)
 
   if (gateway == NULL)
     return;
+  if (up->listen != NULL)
+    {
+      g_cancellable_cancel (up->listen);
+      g_clear_object (&up->listen);
+    }
   if (m->client != NULL)
     {
       g_signal_handlers_disconnect_by_data (m->client, m);

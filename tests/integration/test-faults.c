@@ -244,7 +244,7 @@ test_stdio_killed_mid_call (void)
   GPid child, restarted;
   gint64 started;
 
-  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 6);
+  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 7);
   child = call_pid (d);
   g_assert_cmpint (child, >, 0);
 
@@ -307,7 +307,7 @@ test_http_session_recovery (void)
   body = g_strdup_printf ("{\"name\":\"faults\",\"url\":\"%s\",\"transport\":\"STREAMABLEHTTP\","
                           "\"prefix_mode\":\"never\"}", url);
   gateway = cf_harness_create (d, "gateways", body);
-  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 6);
+  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 7);
   first = call_pid (d);
 
   /* The upstream drops the session: the next call is answered anyway. */
@@ -344,7 +344,7 @@ test_never_answers (void)
   Background *hanging;
   guint status = 0;
 
-  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 6);
+  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 7);
   hanging = background_call (d, "hang", NULL);
   g_usleep (200 * 1000);
 
@@ -386,7 +386,7 @@ test_unreachable_and_back (void)
                           "\"prefix_mode\":\"never\"}", url);
   gateway = cf_harness_create (d, "gateways", body);
   id = json_object_get_string_member (gateway, "id");
-  cf_harness_wait_for_tools (d, id, 6);
+  cf_harness_wait_for_tools (d, id, 7);
   g_assert_cmpint (call_pid (d), >, 0);
 
   port = port_of (url);
@@ -401,7 +401,7 @@ test_unreachable_and_back (void)
   g_assert_nonnull (strstr (cf_harness_first_text (refused), "unreachable"));
   g_assert_cmpint (g_get_monotonic_time () - started, <, 10 * G_USEC_PER_SEC);
   /* The catalog is kept: the tools are still listed. */
-  cf_harness_wait_for_tools (d, id, 6);
+  cf_harness_wait_for_tools (d, id, 7);
 
   upstream = spawn_http_faults (port, &again);
   wait_reachable (d, id, TRUE);
@@ -438,7 +438,7 @@ test_healthy_stays_reachable (void)
   gateways[1] = cf_harness_create (d, "gateways", http_body);
   gateways[2] = cf_harness_create (d, "gateways", legacy_body);
   for (guint i = 0; i < G_N_ELEMENTS (gateways); i++)
-    cf_harness_wait_for_tools (d, json_object_get_string_member (gateways[i], "id"), 6);
+    cf_harness_wait_for_tools (d, json_object_get_string_member (gateways[i], "id"), 7);
 
   /* Several check rounds; one failure would be enough to mark one. */
   g_usleep (3500 * 1000);
@@ -453,6 +453,50 @@ test_healthy_stays_reachable (void)
       json_object_unref (gateways[i]);
     }
   g_assert_cmpint (call_pid (d), >, 0);
+
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+  cf_harness_stop_process (modern);
+  cf_harness_stop_process (legacy);
+}
+
+/* An upstream's list changes reach the catalog: over a legacy session's
+ * GET stream, and for 2026-07-28 upstreams (stdio and HTTP) over the
+ * subscriptions/listen stream the gateway keeps open. */
+static void
+test_list_changed_resyncs (void)
+{
+  g_autofree char *db = temp_db ();
+  const char *argv[] = { g_getenv ("CF_TEST_FIXTURE"), "--faults", "--port", "0", NULL };
+  g_autofree char *url = NULL;
+  g_autofree char *legacy_url = NULL;
+  g_autoptr(GSubprocess) modern = cf_harness_spawn (argv, &url);
+  g_autoptr(GSubprocess) legacy = spawn_http_faults ("0", &legacy_url);
+  CfDaemonHarness *d = cf_daemon_harness_start (db, NULL);
+  g_autofree char *stdio_body = stdio_gateway (NULL);
+  g_autofree char *http_body = NULL;
+  g_autofree char *legacy_body = NULL;
+  const char *grow[] = { "grow", "modern-grow", "legacy-grow" };
+  JsonObject *gateways[3];
+
+  http_body = g_strdup_printf ("{\"name\":\"modern\",\"url\":\"%s\","
+                               "\"transport\":\"STREAMABLEHTTP\"}", url);
+  legacy_body = g_strdup_printf ("{\"name\":\"legacy\",\"url\":\"%s\","
+                                 "\"transport\":\"STREAMABLEHTTP\"}", legacy_url);
+  gateways[0] = cf_harness_create (d, "gateways", stdio_body);
+  gateways[1] = cf_harness_create (d, "gateways", http_body);
+  gateways[2] = cf_harness_create (d, "gateways", legacy_body);
+  for (guint i = 0; i < G_N_ELEMENTS (gateways); i++)
+    cf_harness_wait_for_tools (d, json_object_get_string_member (gateways[i], "id"), 7);
+
+  for (guint i = 0; i < G_N_ELEMENTS (gateways); i++)
+    {
+      g_autoptr(JsonObject) grown = call (d, grow[i], NULL);
+
+      g_assert_false (is_error (grown));
+      cf_harness_wait_for_tools (d, json_object_get_string_member (gateways[i], "id"), 8);
+      json_object_unref (gateways[i]);
+    }
 
   g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
   cf_daemon_harness_free (d);
@@ -553,7 +597,7 @@ test_cancel_reaches_upstream (void)
   gint64 deadline;
   guint status = 0;
 
-  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 6);
+  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 7);
   session = open_session (d);
   slow = background_session_call (d, session, "sleep", "{\"ms\":20000}", 42);
   g_usleep (300 * 1000);
@@ -608,7 +652,7 @@ test_per_session_churn (void)
   GPid primary;
 
   g_assert_cmpstr (json_object_get_string_member (gateway, "stdioSharing"), ==, "per-session");
-  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 6);
+  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 7);
   /* Stateless requests have no session: the primary child serves them. */
   primary = call_pid (d);
 
@@ -665,7 +709,7 @@ test_pool_and_limit (void)
   const char *id = json_object_get_string_member (gateway, "id");
   guint status = 0;
 
-  cf_harness_wait_for_tools (d, id, 6);
+  cf_harness_wait_for_tools (d, id, 7);
   for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
     calls[i] = background_call (d, "sleep", "{\"ms\":1500}");
   for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
@@ -687,7 +731,7 @@ test_pool_and_limit (void)
                                 "{\"stdioSharing\":\"shared\",\"maxConcurrency\":1}", NULL,
                                 &status, NULL);
   g_assert_cmpuint (status, ==, 200);
-  cf_harness_wait_for_tools (d, id, 6);
+  cf_harness_wait_for_tools (d, id, 7);
   wait_children (d, 1);
   (void) max_in_flight (d);
   for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
@@ -704,7 +748,7 @@ test_pool_and_limit (void)
   g_clear_pointer (&updated, json_node_unref);
   updated = cf_harness_request (d, "PUT", path, "{\"maxConcurrency\":0}", NULL, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
-  cf_harness_wait_for_tools (d, id, 6);
+  cf_harness_wait_for_tools (d, id, 7);
   (void) max_in_flight (d);
   for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
     calls[i] = background_call (d, "sleep", "{\"ms\":1000}");
@@ -766,6 +810,7 @@ main (int   argc,
   g_test_add_func ("/faults/never-answers", test_never_answers);
   g_test_add_func ("/faults/unreachable-and-back", test_unreachable_and_back);
   g_test_add_func ("/faults/healthy-stays-reachable", test_healthy_stays_reachable);
+  g_test_add_func ("/faults/list-changed-resyncs", test_list_changed_resyncs);
   g_test_add_func ("/faults/per-session-churn", test_per_session_churn);
   g_test_add_func ("/faults/pool-and-limit", test_pool_and_limit);
   g_test_add_func ("/faults/cancel-reaches-upstream", test_cancel_reaches_upstream);
