@@ -5,7 +5,10 @@
 
 #include <string.h>
 
+#include "cf-guarded-address.h"
 #include "cf-ssrf.h"
+
+#define TIMEOUT_S 20
 
 static const struct {
   const char     *address;
@@ -231,6 +234,266 @@ test_resolved_address (void)
                    "protection blocks; set SSRF_ALLOW_LOCALHOST=true to allow it");
 }
 
+
+/* Connect time: a resolver that answers "rebind.test" with 127.0.0.1, as
+ * a rebinding attacker's DNS would, and knows no other name (so that no
+ * query leaves the machine). */
+
+#define REBIND_NAME "rebind.test"
+
+typedef GResolver TestResolver;
+typedef GResolverClass TestResolverClass;
+
+static GType test_resolver_get_type (void);
+G_DEFINE_TYPE (TestResolver, test_resolver, G_TYPE_RESOLVER)
+
+static GList *
+lookup (const char               *hostname,
+        GResolverNameLookupFlags  flags,
+        GError                  **error)
+{
+  if (g_ascii_strcasecmp (hostname, REBIND_NAME) != 0 ||
+      flags & G_RESOLVER_NAME_LOOKUP_FLAGS_IPV6_ONLY)
+    {
+      g_set_error (error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND, "No such name: %s",
+                   hostname);
+      return NULL;
+    }
+  return g_list_prepend (NULL, g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4));
+}
+
+static GList *
+test_resolver_lookup_by_name_with_flags (GResolver                 *resolver,
+                                         const char                *hostname,
+                                         GResolverNameLookupFlags   flags,
+                                         GCancellable              *cancellable,
+                                         GError                   **error)
+{
+  return lookup (hostname, flags, error);
+}
+
+static GList *
+test_resolver_lookup_by_name (GResolver     *resolver,
+                              const char    *hostname,
+                              GCancellable  *cancellable,
+                              GError       **error)
+{
+  return lookup (hostname, G_RESOLVER_NAME_LOOKUP_FLAGS_DEFAULT, error);
+}
+
+static void
+test_resolver_lookup_by_name_with_flags_async (GResolver                *resolver,
+                                               const char               *hostname,
+                                               GResolverNameLookupFlags  flags,
+                                               GCancellable             *cancellable,
+                                               GAsyncReadyCallback       callback,
+                                               gpointer                  user_data)
+{
+  g_autoptr(GTask) task = g_task_new (resolver, cancellable, callback, user_data);
+  GError *error = NULL;
+  GList *found = lookup (hostname, flags, &error);
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, found, (GDestroyNotify) g_resolver_free_addresses);
+}
+
+static void
+test_resolver_lookup_by_name_async (GResolver           *resolver,
+                                    const char          *hostname,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  test_resolver_lookup_by_name_with_flags_async (resolver, hostname,
+                                                 G_RESOLVER_NAME_LOOKUP_FLAGS_DEFAULT,
+                                                 cancellable, callback, user_data);
+}
+
+static GList *
+test_resolver_lookup_by_name_finish (GResolver     *resolver,
+                                     GAsyncResult  *result,
+                                     GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+test_resolver_class_init (TestResolverClass *klass)
+{
+  klass->lookup_by_name = test_resolver_lookup_by_name;
+  klass->lookup_by_name_async = test_resolver_lookup_by_name_async;
+  klass->lookup_by_name_finish = test_resolver_lookup_by_name_finish;
+  klass->lookup_by_name_with_flags = test_resolver_lookup_by_name_with_flags;
+  klass->lookup_by_name_with_flags_async = test_resolver_lookup_by_name_with_flags_async;
+  klass->lookup_by_name_with_flags_finish = test_resolver_lookup_by_name_finish;
+}
+
+static void
+test_resolver_init (TestResolver *self)
+{
+}
+
+typedef struct {
+  SoupServer *server;
+  guint       port;
+  guint       requests;
+} Target;
+
+static void
+on_target_request (SoupServer        *server,
+                   SoupServerMessage *msg,
+                   const char        *path,
+                   GHashTable        *query,
+                   gpointer           user_data)
+{
+  Target *target = user_data;
+
+  target->requests++;
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC, "reached", 7);
+}
+
+static void
+target_start (Target *target)
+{
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+
+  target->server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (target->server, NULL, on_target_request, target, NULL);
+  soup_server_listen_local (target->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (target->server);
+  target->port = g_uri_get_port (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+}
+
+static void
+on_sent (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  GError **error = ((gpointer *) user_data)[0];
+  GBytes **body = ((gpointer *) user_data)[1];
+
+  *body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, error);
+  if (*body == NULL && *error == NULL)
+    *error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, "no body");
+}
+
+static gboolean
+on_deadline (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* GETs @url through a session guarded by @policy; returns the body. */
+static GBytes *
+fetch (CfSsrfPolicy  *policy,
+       const char    *url,
+       GError       **error)
+{
+  g_autoptr(SoupSession) session = cf_guarded_session_new (url, policy, 1, error);
+  g_autoptr(SoupMessage) msg = NULL;
+  GBytes *body = NULL;
+  gpointer out[2] = { error, &body };
+  gboolean expired = FALSE;
+  guint deadline;
+
+  g_assert_nonnull (session);
+  msg = soup_message_new ("GET", url);
+  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL, on_sent, out);
+  deadline = g_timeout_add_seconds (TIMEOUT_S, on_deadline, &expired);
+  while (body == NULL && *error == NULL && !expired)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (expired);
+  g_source_remove (deadline);
+  return body;
+}
+
+static void
+test_connect_rebinding (void)
+{
+  g_autoptr(GResolver) resolver = g_object_new (test_resolver_get_type (), NULL);
+  g_autoptr(GResolver) previous = g_resolver_get_default ();
+  g_autoptr(CfSsrfPolicy) policy = cf_ssrf_policy_new ();
+  g_autoptr(CfSsrfPolicy) allowing = cf_ssrf_policy_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) blocked = NULL;
+  g_autoptr(GBytes) reached = NULL;
+  g_autofree char *url = NULL;
+  Target target = { 0 };
+
+  target_start (&target);
+  g_resolver_set_default (resolver);
+  url = g_strdup_printf ("http://" REBIND_NAME ":%u/mcp", target.port);
+
+  /* The name passes the registration check: it is not an address... */
+  g_assert_true (cf_ssrf_policy_check_url (policy, url, &error));
+  g_assert_no_error (error);
+  /* ...but what it resolves to is refused before any byte is sent. */
+  blocked = fetch (policy, url, &error);
+  g_assert_null (blocked);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, REBIND_NAME " resolves to 127.0.0.1"));
+  g_assert_nonnull (strstr (error->message, "SSRF_ALLOW_LOCALHOST=true"));
+  g_assert_cmpuint (target.requests, ==, 0);
+  g_clear_error (&error);
+
+  cf_ssrf_policy_set_allow_localhost (allowing, TRUE);
+  reached = fetch (allowing, url, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (reached, NULL), g_bytes_get_size (reached), "reached", 7);
+  g_assert_cmpuint (target.requests, ==, 1);
+
+  g_resolver_set_default (previous);
+  g_clear_object (&target.server);
+}
+
+/* A literal registered before the policy changed is caught when
+ * connecting too, in every spelling. */
+static void
+test_connect_literals (void)
+{
+  g_autoptr(CfSsrfPolicy) policy = cf_ssrf_policy_new ();
+  const char *hosts[] = { "127.0.0.1", "[::ffff:127.0.0.1]", "[::1]", "localhost", NULL };
+  Target target = { 0 };
+
+  target_start (&target);
+  for (guint i = 0; hosts[i] != NULL; i++)
+    {
+      g_autofree char *url = g_strdup_printf ("http://%s:%u/", hosts[i], target.port);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) body = fetch (policy, url, &error);
+
+      g_assert_null (body);
+      g_assert_nonnull (error);
+      if (strstr (error->message, "loopback") == NULL)
+        g_error ("%s: %s", url, error->message);
+    }
+  g_assert_cmpuint (target.requests, ==, 0);
+  g_clear_object (&target.server);
+}
+
+static void
+test_disabled_needs_no_guard (void)
+{
+  g_autoptr(CfSsrfPolicy) policy = cf_ssrf_policy_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SoupSession) none = cf_guarded_session_new ("http://127.0.0.1/", NULL, 1, &error);
+  g_autoptr(SoupSession) off = NULL;
+
+  g_assert_null (none);
+  g_assert_no_error (error);
+  cf_ssrf_policy_set_enabled (policy, FALSE);
+  off = cf_guarded_session_new ("http://127.0.0.1/", policy, 1, &error);
+  g_assert_null (off);
+  g_assert_no_error (error);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -243,6 +506,9 @@ main (int   argc,
   g_test_add_func ("/ssrf/allowing", test_allowing);
   g_test_add_func ("/ssrf/env", test_env);
   g_test_add_func ("/ssrf/resolved-address", test_resolved_address);
+  g_test_add_func ("/ssrf/connect/rebinding", test_connect_rebinding);
+  g_test_add_func ("/ssrf/connect/literals", test_connect_literals);
+  g_test_add_func ("/ssrf/connect/disabled", test_disabled_needs_no_guard);
 
   return g_test_run ();
 }
