@@ -88,8 +88,32 @@ cf_mcp_server_notify_list_changed (CfMcpServer *self,
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
     if (cf_mcp_session_get_stream (session) != NULL)
       cf_mcp_session_send (session, message);
+  /* Connections whose client initialised a legacy session; 2026-07-28
+   * clients hear of changes on their subscriptions instead. */
+  for (guint i = 0; i < self->connections->len; i++)
+    {
+      session = g_ptr_array_index (self->connections, i);
+      if (cf_mcp_session_get_stream (session) != NULL &&
+          cf_mcp_session_get_protocol_version (session) != NULL)
+        cf_mcp_session_send (session, message);
+    }
 
   notify_listeners (self, method, flag, NULL);
+}
+
+static void
+send_updated (CfMcpSession *session,
+              const char   *uri)
+{
+  JsonObject *params;
+  g_autoptr(JsonNode) message = NULL;
+
+  if (!cf_mcp_session_is_subscribed (session, uri))
+    return;
+  params = json_object_new ();
+  json_object_set_string_member (params, "uri", uri);
+  message = cf_jsonrpc_build_notification ("notifications/resources/updated", params);
+  cf_mcp_session_send (session, message);
 }
 
 void
@@ -104,17 +128,9 @@ cf_mcp_server_notify_resource_updated (CfMcpServer *self,
 
   g_hash_table_iter_init (&iter, self->sessions);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
-    {
-      JsonObject *params;
-      g_autoptr(JsonNode) message = NULL;
-
-      if (!cf_mcp_session_is_subscribed (session, uri))
-        continue;
-      params = json_object_new ();
-      json_object_set_string_member (params, "uri", uri);
-      message = cf_jsonrpc_build_notification ("notifications/resources/updated", params);
-      cf_mcp_session_send (session, message);
-    }
+    send_updated (session, uri);
+  for (guint i = 0; i < self->connections->len; i++)
+    send_updated (g_ptr_array_index (self->connections, i), uri);
 
   notify_listeners (self, "notifications/resources/updated", NULL, uri);
 }

@@ -21,6 +21,7 @@ struct _CfMcpServer
   GHashTable  *sessions;
   GHashTable  *client_calls;
   GPtrArray   *listeners;
+  GPtrArray   *connections;
   guint        client_timeout_ms;
   guint        max_sessions;
 };

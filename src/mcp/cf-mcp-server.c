@@ -70,6 +70,7 @@ cf_mcp_server_finalize (GObject *object)
   g_clear_pointer (&self->sessions, g_hash_table_unref);
   g_clear_pointer (&self->client_calls, g_hash_table_unref);
   g_clear_pointer (&self->listeners, g_ptr_array_unref);
+  g_clear_pointer (&self->connections, g_ptr_array_unref);
 
   G_OBJECT_CLASS (cf_mcp_server_parent_class)->finalize (object);
 }
@@ -94,6 +95,7 @@ cf_mcp_server_init (CfMcpServer *self)
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->client_calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) _cf_mcp_listener_free);
+  self->connections = g_ptr_array_new_with_free_func (g_object_unref);
   self->client_timeout_ms = DEFAULT_CLIENT_TIMEOUT_MS;
   self->max_sessions = DEFAULT_MAX_SESSIONS;
 }
@@ -352,6 +354,36 @@ cf_mcp_server_get_n_sessions (CfMcpServer *self)
 {
   g_return_val_if_fail (CF_IS_MCP_SERVER (self), 0);
   return g_hash_table_size (self->sessions);
+}
+
+/**
+ * cf_mcp_server_add_connection:
+ * @self: a #CfMcpServer
+ * @session: the implicit session of a connection (stdio, legacy SSE,
+ *   WebSocket)
+ *
+ * Such sessions are not in the session table (no Mcp-Session-Id names
+ * them), but their clients hear broadcasts like any other: list changes
+ * and updates of the resources they subscribed to. The transport removes
+ * the session when the connection closes.
+ */
+void
+cf_mcp_server_add_connection (CfMcpServer  *self,
+                              CfMcpSession *session)
+{
+  g_return_if_fail (CF_IS_MCP_SERVER (self));
+  g_return_if_fail (CF_IS_MCP_SESSION (session));
+
+  g_ptr_array_add (self->connections, g_object_ref (session));
+}
+
+void
+cf_mcp_server_remove_connection (CfMcpServer  *self,
+                                 CfMcpSession *session)
+{
+  g_return_if_fail (CF_IS_MCP_SERVER (self));
+
+  g_ptr_array_remove_fast (self->connections, session);
 }
 
 /**

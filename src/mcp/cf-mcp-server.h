@@ -63,6 +63,10 @@ CfMcpSession       *cf_mcp_server_lookup_session       (CfMcpServer           *s
 gboolean            cf_mcp_server_close_session        (CfMcpServer           *self,
                                                         const char            *id);
 guint               cf_mcp_server_get_n_sessions       (CfMcpServer           *self);
+void                cf_mcp_server_add_connection       (CfMcpServer           *self,
+                                                        CfMcpSession          *session);
+void                cf_mcp_server_remove_connection    (CfMcpServer           *self,
+                                                        CfMcpSession          *session);
 guint               cf_mcp_server_expire_sessions      (CfMcpServer           *self,
                                                         gint64                 idle_usec);
 void                cf_mcp_server_set_max_sessions     (CfMcpServer           *self,

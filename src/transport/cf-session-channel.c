@@ -183,6 +183,7 @@ cf_session_channel_new (CfMcpServer               *server,
 
   standalone = cf_channel_stream_new (self, TRUE);
   cf_mcp_session_set_stream (self->session, CF_MCP_STREAM (standalone));
+  cf_mcp_server_add_connection (server, self->session);
   return self;
 }
 
@@ -320,6 +321,7 @@ cf_session_channel_close (CfSessionChannel *self)
   self->closed = TRUE;
   self->write = NULL;
   self->write_data = NULL;
+  cf_mcp_server_remove_connection (self->server, self->session);
   cf_mcp_session_cancel_all (self->session);
   cf_mcp_session_set_stream (self->session, NULL);
 }

@@ -214,6 +214,7 @@ close_transport (CfStdioTransport *self)
   if (self->closed)
     return;
   self->closed = TRUE;
+  cf_mcp_server_remove_connection (self->server, self->session);
   cf_mcp_session_cancel_all (self->session);
   cf_mcp_session_set_stream (self->session, NULL);
   g_signal_emit (self, signals[CLOSED], 0);
@@ -335,6 +336,7 @@ cf_stdio_transport_new (CfMcpServer   *server,
    * session in close_transport's cancel and in finalize. */
   standalone = cf_stdio_stream_new (self, TRUE);
   cf_mcp_session_set_stream (self->session, CF_MCP_STREAM (standalone));
+  cf_mcp_server_add_connection (server, self->session);
   return self;
 }
 

@@ -577,6 +577,45 @@ test_sse_stream (void)
   fixture_stop (&fixture);
 }
 
+/* A client on a connection (here legacy SSE) hears of catalog changes
+ * like a Streamable HTTP session does. */
+static void
+test_sse_list_changed (void)
+{
+  Fixture fixture = { 0 };
+  g_autoptr(SseStream) sse = NULL;
+  g_autoptr(JsonObject) reply = NULL;
+  g_autoptr(JsonObject) tool = NULL;
+  g_autoptr(JsonNode) body = NULL;
+  const char *initialized = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}";
+  gboolean heard = FALSE;
+  guint status = 0;
+
+  fixture_start (&fixture, FALSE);
+  sse = sse_open (&fixture, "/sse");
+  body = cf_harness_request (fixture.gateway, "POST", sse->endpoint, initialize, NULL, &status,
+                             NULL);
+  g_assert_cmpuint (status, ==, 202);
+  reply = sse_read_message (sse);
+  g_clear_pointer (&body, json_node_unref);
+  body = cf_harness_request (fixture.gateway, "POST", sse->endpoint, initialized, NULL, &status,
+                             NULL);
+  g_assert_cmpuint (status, ==, 202);
+
+  tool = cf_harness_create (fixture.gateway, "tools",
+                            "{\"tool\":{\"name\":\"weather\",\"url\":\"https://wttr.in/\","
+                            "\"request_type\":\"GET\"}}");
+  for (guint i = 0; i < 10 && !heard; i++)
+    {
+      g_autoptr(JsonObject) message = sse_read_message (sse);
+
+      heard = g_strcmp0 (cf_json_object_get_string (message, "method"),
+                         "notifications/tools/list_changed") == 0;
+    }
+  g_assert_true (heard);
+  fixture_stop (&fixture);
+}
+
 /* Batches go where the negotiated revision has them (2024-11-05 does):
  * one POST, one event carrying the array of answers. */
 static void
@@ -1083,6 +1122,7 @@ main (int   argc,
   g_test_add_func ("/transports/sse/stream", test_sse_stream);
   g_test_add_func ("/transports/sse/bad-keepalive", test_bad_keepalive);
   g_test_add_func ("/transports/sse/batch", test_sse_batch);
+  g_test_add_func ("/transports/sse/list-changed", test_sse_list_changed);
   g_test_add_func ("/transports/sse/bad-input", test_sse_bad_input);
   g_test_add_func ("/transports/sse/close-ends-session", test_sse_close_ends_session);
   g_test_add_func ("/transports/ws/bad-input", test_ws_bad_input);
