@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cf-http-server.h"
+#include "cf-jsonrpc.h"
 #include "cf-json.h"
 #include "cf-random.h"
 
@@ -61,6 +62,26 @@ cf_http_respond_json (SoupServerMessage *msg,
 
   soup_server_message_set_status (msg, status, NULL);
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, data, length);
+}
+
+/**
+ * cf_http_respond_rpc_error:
+ * @msg: the message to answer
+ * @status: the HTTP status
+ * @code: the JSON-RPC error code
+ * @message: the error's message
+ *
+ * Answers with a JSON-RPC error response (id null) as the body.
+ */
+void
+cf_http_respond_rpc_error (SoupServerMessage *msg,
+                           guint              status,
+                           int                code,
+                           const char        *message)
+{
+  g_autoptr(JsonNode) body = cf_jsonrpc_build_error (NULL, code, message, NULL);
+
+  cf_http_respond_json (msg, status, body);
 }
 
 /**

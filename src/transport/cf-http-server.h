@@ -71,6 +71,10 @@ gboolean      cf_http_host_is_allowed            (CfHttpServer       *self,
 void          cf_http_respond_json               (SoupServerMessage  *msg,
                                                   guint               status,
                                                   JsonNode           *body);
+void          cf_http_respond_rpc_error          (SoupServerMessage  *msg,
+                                                  guint               status,
+                                                  int                 code,
+                                                  const char         *message);
 void          cf_http_respond_error              (SoupServerMessage  *msg,
                                                   guint               status,
                                                   const char         *detail);

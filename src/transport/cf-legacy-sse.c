@@ -81,22 +81,11 @@ drop_stream (Stream *stream)
 }
 
 static void
-respond_rpc_error (SoupServerMessage *msg,
-                   guint              status,
-                   int                code,
-                   const char        *message)
-{
-  g_autoptr(JsonNode) body = cf_jsonrpc_build_error (NULL, code, message, NULL);
-
-  cf_http_respond_json (msg, status, body);
-}
-
-static void
 respond_method_not_allowed (SoupServerMessage *msg,
                             const char        *allow)
 {
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", allow);
-  respond_rpc_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, CF_JSONRPC_INVALID_REQUEST,
+  cf_http_respond_rpc_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, CF_JSONRPC_INVALID_REQUEST,
                      "Method Not Allowed");
 }
 
@@ -201,7 +190,7 @@ open_stream (CfLegacySse       *self,
     }
   if (g_hash_table_size (self->streams) >= MAX_STREAMS)
     {
-      respond_rpc_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, CF_JSONRPC_INTERNAL_ERROR,
+      cf_http_respond_rpc_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, CF_JSONRPC_INTERNAL_ERROR,
                          "Too many SSE streams open: retry later");
       return;
     }
@@ -256,7 +245,7 @@ post_message (CfLegacySse       *self,
     }
   if (session_id == NULL)
     {
-      respond_rpc_error (msg, SOUP_STATUS_BAD_REQUEST, CF_JSONRPC_INVALID_REQUEST,
+      cf_http_respond_rpc_error (msg, SOUP_STATUS_BAD_REQUEST, CF_JSONRPC_INVALID_REQUEST,
                          "Bad Request: the session_id query parameter is required");
       return;
     }
@@ -264,13 +253,13 @@ post_message (CfLegacySse       *self,
   /* A session opened on another endpoint is not this endpoint's. */
   if (stream == NULL || g_strcmp0 (cf_session_channel_get_scope (stream->channel), scope) != 0)
     {
-      respond_rpc_error (msg, SOUP_STATUS_NOT_FOUND, CF_JSONRPC_INVALID_REQUEST,
+      cf_http_respond_rpc_error (msg, SOUP_STATUS_NOT_FOUND, CF_JSONRPC_INVALID_REQUEST,
                          "Session not found: open a new stream with GET");
       return;
     }
   if (content_type == NULL || g_ascii_strcasecmp (content_type, "application/json") != 0)
     {
-      respond_rpc_error (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, CF_JSONRPC_INVALID_REQUEST,
+      cf_http_respond_rpc_error (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, CF_JSONRPC_INVALID_REQUEST,
                          "Unsupported Media Type: the body must be application/json");
       return;
     }
@@ -279,7 +268,7 @@ post_message (CfLegacySse       *self,
   node = cf_json_parse (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &error);
   if (node == NULL)
     {
-      respond_rpc_error (msg, SOUP_STATUS_BAD_REQUEST, CF_JSONRPC_PARSE_ERROR, error->message);
+      cf_http_respond_rpc_error (msg, SOUP_STATUS_BAD_REQUEST, CF_JSONRPC_PARSE_ERROR, error->message);
       return;
     }
 

@@ -47,17 +47,6 @@ typedef struct {
   gpointer        user_data;
 } ScopedEndpoint;
 
-static void
-respond_rpc_error (SoupServerMessage *msg,
-                   guint              status,
-                   int                code,
-                   const char        *message)
-{
-  g_autoptr(JsonNode) body = cf_jsonrpc_build_error (NULL, code, message, NULL);
-
-  cf_http_respond_json (msg, status, body);
-}
-
 static gboolean
 accepts (const char *accept,
          const char *type)
@@ -129,13 +118,13 @@ handle_post (CfStreamableHttp  *self,
 
   if (!accept_json && !accept_sse)
     {
-      respond_rpc_error (msg, SOUP_STATUS_NOT_ACCEPTABLE, CF_JSONRPC_INVALID_REQUEST,
+      cf_http_respond_rpc_error (msg, SOUP_STATUS_NOT_ACCEPTABLE, CF_JSONRPC_INVALID_REQUEST,
                          "Not Acceptable: accept application/json or text/event-stream");
       return;
     }
   if (content_type == NULL || g_ascii_strcasecmp (content_type, "application/json") != 0)
     {
-      respond_rpc_error (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, CF_JSONRPC_INVALID_REQUEST,
+      cf_http_respond_rpc_error (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, CF_JSONRPC_INVALID_REQUEST,
                          "Unsupported Media Type: the body must be application/json");
       return;
     }
@@ -144,7 +133,7 @@ handle_post (CfStreamableHttp  *self,
   node = cf_json_parse (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &error);
   if (node == NULL)
     {
-      respond_rpc_error (msg, SOUP_STATUS_BAD_REQUEST, CF_JSONRPC_PARSE_ERROR, error->message);
+      cf_http_respond_rpc_error (msg, SOUP_STATUS_BAD_REQUEST, CF_JSONRPC_PARSE_ERROR, error->message);
       return;
     }
 
@@ -155,7 +144,7 @@ handle_post (CfStreamableHttp  *self,
       session = cf_mcp_server_lookup_session (server, session_id);
       if (session == NULL)
         {
-          respond_rpc_error (msg, SOUP_STATUS_NOT_FOUND, CF_JSONRPC_INVALID_REQUEST,
+          cf_http_respond_rpc_error (msg, SOUP_STATUS_NOT_FOUND, CF_JSONRPC_INVALID_REQUEST,
                              "Session not found: start a new session with initialize");
           return;
         }
@@ -208,13 +197,13 @@ require_session (CfMcpServer       *server,
 
   if (session_id == NULL)
     {
-      respond_rpc_error (msg, SOUP_STATUS_BAD_REQUEST, CF_JSONRPC_INVALID_REQUEST,
+      cf_http_respond_rpc_error (msg, SOUP_STATUS_BAD_REQUEST, CF_JSONRPC_INVALID_REQUEST,
                          "Bad Request: Mcp-Session-Id header is required");
       return NULL;
     }
   session = cf_mcp_server_lookup_session (server, session_id);
   if (session == NULL)
-    respond_rpc_error (msg, SOUP_STATUS_NOT_FOUND, CF_JSONRPC_INVALID_REQUEST,
+    cf_http_respond_rpc_error (msg, SOUP_STATUS_NOT_FOUND, CF_JSONRPC_INVALID_REQUEST,
                        "Session not found: start a new session with initialize");
   return session;
 }
@@ -231,13 +220,13 @@ handle_get (CfStreamableHttp  *self,
     {
       soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                     "Allow", "POST");
-      respond_rpc_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, CF_JSONRPC_INVALID_REQUEST,
+      cf_http_respond_rpc_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, CF_JSONRPC_INVALID_REQUEST,
                          "Method Not Allowed: use subscriptions/listen");
       return;
     }
   if (!accepts (header (msg, "Accept"), "text/event-stream"))
     {
-      respond_rpc_error (msg, SOUP_STATUS_NOT_ACCEPTABLE, CF_JSONRPC_INVALID_REQUEST,
+      cf_http_respond_rpc_error (msg, SOUP_STATUS_NOT_ACCEPTABLE, CF_JSONRPC_INVALID_REQUEST,
                          "Not Acceptable: the GET stream is text/event-stream");
       return;
     }
@@ -286,7 +275,7 @@ serve (CfStreamableHttp  *self,
     {
       soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                     "Allow", "GET, POST, DELETE");
-      respond_rpc_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, CF_JSONRPC_INVALID_REQUEST,
+      cf_http_respond_rpc_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, CF_JSONRPC_INVALID_REQUEST,
                          "Method Not Allowed");
     }
 }
@@ -323,7 +312,7 @@ on_rpc_endpoint (CfHttpServer      *http,
     {
       soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                     "Allow", "POST");
-      respond_rpc_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, CF_JSONRPC_INVALID_REQUEST,
+      cf_http_respond_rpc_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, CF_JSONRPC_INVALID_REQUEST,
                          "Method Not Allowed");
     }
   else
@@ -356,7 +345,7 @@ on_scoped_endpoint (CfHttpServer      *http,
   server = self->lookup (parts[0], self->lookup_data);
   if (server == NULL)
     {
-      respond_rpc_error (msg, SOUP_STATUS_NOT_FOUND, CF_JSONRPC_INVALID_REQUEST,
+      cf_http_respond_rpc_error (msg, SOUP_STATUS_NOT_FOUND, CF_JSONRPC_INVALID_REQUEST,
                          "Server not found");
       return;
     }

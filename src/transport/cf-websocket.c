@@ -85,17 +85,6 @@ upgrade_free (gpointer  data,
   g_free (upgrade);
 }
 
-static void
-respond_rpc_error (SoupServerMessage *msg,
-                   guint              status,
-                   int                code,
-                   const char        *message)
-{
-  g_autoptr(JsonNode) body = cf_jsonrpc_build_error (NULL, code, message, NULL);
-
-  cf_http_respond_json (msg, status, body);
-}
-
 static gboolean
 write_message (JsonNode *message,
                gpointer  user_data)
@@ -210,7 +199,7 @@ serve_upgrade (CfWebsocket       *self,
     {
       soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                     "Allow", "GET");
-      respond_rpc_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, CF_JSONRPC_INVALID_REQUEST,
+      cf_http_respond_rpc_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, CF_JSONRPC_INVALID_REQUEST,
                          "Method Not Allowed: open a WebSocket with GET");
       return;
     }
@@ -222,16 +211,16 @@ serve_upgrade (CfWebsocket       *self,
         {
           soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                         "Upgrade", "websocket");
-          respond_rpc_error (msg, STATUS_UPGRADE_REQUIRED, CF_JSONRPC_INVALID_REQUEST,
+          cf_http_respond_rpc_error (msg, STATUS_UPGRADE_REQUIRED, CF_JSONRPC_INVALID_REQUEST,
                              "Upgrade Required: this endpoint speaks MCP over WebSocket");
         }
       else
-        respond_rpc_error (msg, SOUP_STATUS_BAD_REQUEST, CF_JSONRPC_INVALID_REQUEST, text);
+        cf_http_respond_rpc_error (msg, SOUP_STATUS_BAD_REQUEST, CF_JSONRPC_INVALID_REQUEST, text);
       return;
     }
   if (self->connections->len >= MAX_CONNECTIONS)
     {
-      respond_rpc_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, CF_JSONRPC_INTERNAL_ERROR,
+      cf_http_respond_rpc_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, CF_JSONRPC_INTERNAL_ERROR,
                          "Too many WebSocket connections: retry later");
       return;
     }
