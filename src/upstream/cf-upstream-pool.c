@@ -5,8 +5,10 @@
 
 #include <string.h>
 
+#include "cf-guarded-address.h"
 #include "cf-json.h"
 #include "cf-slug.h"
+#include "cf-upstream-credentials.h"
 #include "cf-upstream-pool.h"
 
 #define MAX_BACKOFF_S 300
@@ -17,6 +19,8 @@
 /* After an extra connection fails to start, a pool serves from the
  * connections it has for this long before trying another. */
 #define SPAWN_BACKOFF_S 5
+/* Keep-alive connections per upstream HTTP session, as CfMcpClient's own. */
+#define CONNS_PER_UPSTREAM 16
 
 /**
  * CfUpstreamPool:
@@ -722,11 +726,44 @@ start_sync (Upstream *up)
 
 /* Connections */
 
+/* The headers the gateway's credentials stand for, and a session that
+ * connects only where the SSRF policy allows. */
+static gboolean
+network_setup (CfUpstreamPool  *self,
+               JsonObject      *gateway,
+               SoupSession    **out_session,
+               GHashTable     **out_headers,
+               GError         **error)
+{
+  const char *sealed = cf_json_object_get_string (gateway, "authValue");
+  GError *local = NULL;
+
+  *out_headers = NULL;
+  if (sealed != NULL &&
+      (*out_headers = cf_upstream_credentials_open (cf_catalog_get_secret_store (self->catalog),
+                                                    sealed, error)) == NULL)
+    return FALSE;
+  *out_session = cf_guarded_session_new (cf_json_object_get_string (gateway, "url"),
+                                         cf_catalog_get_ssrf_policy (self->catalog),
+                                         CONNS_PER_UPSTREAM, &local);
+  if (local != NULL)
+    {
+      g_clear_pointer (out_headers, g_hash_table_unref);
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static CfMcpClient *
-new_client (JsonObject  *gateway,
-            GError     **error)
+new_client (CfUpstreamPool  *self,
+            JsonObject      *gateway,
+            GError         **error)
 {
   const char *transport = cf_json_object_get_string (gateway, "transport");
+  const char *url = cf_json_object_get_string (gateway, "url");
+  g_autoptr(SoupSession) session = NULL;
+  g_autoptr(GHashTable) headers = NULL;
 
   if (g_strcmp0 (transport, "STDIO") == 0)
     {
@@ -748,17 +785,21 @@ new_client (JsonObject  *gateway,
                                       (const char * const *) env->pdata,
                                       cf_json_object_get_string (gateway, "cwd"));
     }
+  if (g_strcmp0 (transport, "STREAMABLEHTTP") != 0 && g_strcmp0 (transport, "SSE") != 0 &&
+      g_strcmp0 (transport, "WEBSOCKET") != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "The %s transport is not supported yet", transport ? transport : "(none)");
+      return NULL;
+    }
   /* The catalog checked that these have a URL of the right scheme. */
+  if (!network_setup (self, gateway, &session, &headers, error))
+    return NULL;
   if (g_strcmp0 (transport, "STREAMABLEHTTP") == 0)
-    return cf_mcp_client_new_http (cf_json_object_get_string (gateway, "url"), NULL, NULL);
+    return cf_mcp_client_new_http (url, session, headers);
   if (g_strcmp0 (transport, "SSE") == 0)
-    return cf_mcp_client_new_sse (cf_json_object_get_string (gateway, "url"), NULL, NULL);
-  if (g_strcmp0 (transport, "WEBSOCKET") == 0)
-    return cf_mcp_client_new_websocket (cf_json_object_get_string (gateway, "url"), NULL, NULL);
-
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-               "The %s transport is not supported yet", transport ? transport : "(none)");
-  return NULL;
+    return cf_mcp_client_new_sse (url, session, headers);
+  return cf_mcp_client_new_websocket (url, session, headers);
 }
 
 static gboolean
@@ -963,7 +1004,7 @@ connect_upstream (Upstream *up)
       g_clear_object (&m->client);
     }
   m->connected = FALSE;
-  m->client = new_client (gateway, &error);
+  m->client = new_client (up->pool, gateway, &error);
   if (m->client == NULL)
     {
       /* A setting no retry can fix: unreachable until reconfigured. */
@@ -1073,7 +1114,7 @@ spawn_extra (Upstream     *up,
   if (gateway == NULL)
     return NULL;
   m = member_new (up, owner);
-  m->client = new_client (gateway, &error);
+  m->client = new_client (up->pool, gateway, &error);
   if (m->client == NULL)
     {
       member_discard (m);
