@@ -28,6 +28,8 @@ struct _CfCatalog
   CfStore           *store;
   CfCatalogSnapshot *snapshot;
   char              *separator;
+  CfSecretStore     *secrets;
+  CfSsrfPolicy      *ssrf;
   GQueue             pending;
   gboolean           busy;
 };
@@ -51,6 +53,8 @@ cf_catalog_finalize (GObject *object)
   g_clear_object (&self->store);
   g_clear_pointer (&self->snapshot, cf_catalog_snapshot_unref);
   g_clear_pointer (&self->separator, g_free);
+  g_clear_object (&self->secrets);
+  g_clear_pointer (&self->ssrf, cf_ssrf_policy_unref);
 
   G_OBJECT_CLASS (cf_catalog_parent_class)->finalize (object);
 }
@@ -105,6 +109,69 @@ cf_catalog_set_separator (CfCatalog  *self,
 
   g_free (self->separator);
   self->separator = g_strdup (separator);
+}
+
+/**
+ * cf_catalog_set_secret_store:
+ * @self: a #CfCatalog
+ * @secrets: (nullable): where upstream credentials are sealed
+ *
+ * Without one, an entity that carries credentials is refused: they are
+ * never stored in clear.
+ */
+void
+cf_catalog_set_secret_store (CfCatalog     *self,
+                             CfSecretStore *secrets)
+{
+  g_return_if_fail (CF_IS_CATALOG (self));
+  g_return_if_fail (secrets == NULL || CF_IS_SECRET_STORE (secrets));
+
+  g_set_object (&self->secrets, secrets);
+}
+
+/**
+ * cf_catalog_get_secret_store:
+ *
+ * Returns: (transfer none) (nullable): where upstream credentials are
+ *   sealed, for the code that sends them upstream to unseal them
+ */
+CfSecretStore *
+cf_catalog_get_secret_store (CfCatalog *self)
+{
+  g_return_val_if_fail (CF_IS_CATALOG (self), NULL);
+  return self->secrets;
+}
+
+/**
+ * cf_catalog_set_ssrf_policy:
+ * @self: a #CfCatalog
+ * @policy: (nullable): where upstream URLs may point; %NULL checks none
+ *
+ * The policy applies to URLs given from now on, and to the connections
+ * made to every upstream (see cf_catalog_get_ssrf_policy()).
+ */
+void
+cf_catalog_set_ssrf_policy (CfCatalog    *self,
+                            CfSsrfPolicy *policy)
+{
+  g_return_if_fail (CF_IS_CATALOG (self));
+
+  if (policy != NULL)
+    cf_ssrf_policy_ref (policy);
+  g_clear_pointer (&self->ssrf, cf_ssrf_policy_unref);
+  self->ssrf = policy;
+}
+
+/**
+ * cf_catalog_get_ssrf_policy:
+ *
+ * Returns: (transfer none) (nullable): where upstream URLs may point
+ */
+CfSsrfPolicy *
+cf_catalog_get_ssrf_policy (CfCatalog *self)
+{
+  g_return_val_if_fail (CF_IS_CATALOG (self), NULL);
+  return self->ssrf;
 }
 
 /**
@@ -453,6 +520,11 @@ validate_and_persist (CfCatalog  *self,
 
   _cf_catalog_prepare_entity (snapshot, data->kind, self->separator, data->entity, input,
                               data->problems);
+  _cf_catalog_check_destination (self->ssrf, data->kind, data->entity, input, data->problems);
+  _cf_catalog_seal_credentials (self->secrets, data->kind, data->entity, input,
+                                data->id ? cf_catalog_snapshot_lookup (snapshot, data->kind,
+                                                                       data->id) : NULL,
+                                data->problems);
 
   if (json_array_get_length (data->problems) > 0)
     {

@@ -5,6 +5,8 @@
 #include <json-glib/json-glib.h>
 
 #include "cf-catalog-snapshot.h"
+#include "cf-secret-store.h"
+#include "cf-ssrf.h"
 #include "cf-store.h"
 
 G_BEGIN_DECLS
@@ -36,6 +38,12 @@ gboolean           cf_catalog_load           (CfCatalog           *self,
 CfCatalogSnapshot *cf_catalog_get_snapshot   (CfCatalog           *self);
 void               cf_catalog_set_separator  (CfCatalog           *self,
                                               const char          *separator);
+void               cf_catalog_set_secret_store (CfCatalog         *self,
+                                              CfSecretStore       *secrets);
+CfSecretStore     *cf_catalog_get_secret_store (CfCatalog         *self);
+void               cf_catalog_set_ssrf_policy (CfCatalog          *self,
+                                              CfSsrfPolicy        *policy);
+CfSsrfPolicy      *cf_catalog_get_ssrf_policy (CfCatalog          *self);
 
 void               cf_catalog_create_async   (CfCatalog           *self,
                                               CfEntityKind         kind,

@@ -7,6 +7,7 @@
 
 #include "cf-entity-schema.h"
 #include "cf-json.h"
+#include "cf-secret-store.h"
 
 /* What a client may write into each kind of entity: the canonical
  * camelCase field, the snake_case alias ContextForge's *Create models
@@ -118,6 +119,14 @@ static const FieldSpec gateway_fields[] = {
   { "description", NULL, T_STRING, NULLABLE, 8192, NULL },
   { "transport", NULL, T_STRING, UPPER, 16, transports },
   { "authType", "auth_type", T_STRING, NULLABLE, 16, auth_types },
+  /* Credentials in clear: the catalog seals them into authValue and
+   * never stores these (cf-catalog-credentials.c). */
+  { "authUsername", "auth_username", T_STRING, NULLABLE, 255, NULL },
+  { "authPassword", "auth_password", T_STRING, NULLABLE, 4096, NULL },
+  { "authToken", "auth_token", T_STRING, NULLABLE, 8192, NULL },
+  { "authHeaderKey", "auth_header_key", T_STRING, NULLABLE, 255, NULL },
+  { "authHeaderValue", "auth_header_value", T_STRING, NULLABLE, 8192, NULL },
+  { "authHeaders", "auth_headers", T_ARRAY, NULLABLE, 0, NULL },
   { "passthroughHeaders", "passthrough_headers", T_STRING_ARRAY, 0, 255, NULL },
   { "command", NULL, T_STRING, NULLABLE, 4096, NULL },
   { "args", NULL, T_STRING_ARRAY, 0, 4096, NULL },
@@ -344,10 +353,20 @@ cf_entity_schema_public_view (CfEntityKind  kind,
                               JsonObject   *entity)
 {
   JsonObject *view = cf_json_object_deep_copy (entity);
+  JsonObject *auth = cf_json_object_get_object (view, "auth");
 
   if (kind == CF_ENTITY_GATEWAY && json_object_has_member (view, "authValue"))
-    json_object_set_string_member (view, "authValue", "*****");
-  if (kind == CF_ENTITY_TOOL && cf_json_object_get_object (view, "auth") != NULL)
-    json_object_set_string_member (view, "auth", "*****");
+    json_object_set_string_member (view, "authValue", CF_SECRET_MASK);
+  if (kind == CF_ENTITY_TOOL && auth != NULL)
+    {
+      /* The type is no secret; whatever else the object holds may be. */
+      JsonObject *masked = json_object_new ();
+
+      if (cf_json_object_get_string (auth, "authType") != NULL)
+        json_object_set_string_member (masked, "authType",
+                                       cf_json_object_get_string (auth, "authType"));
+      json_object_set_string_member (masked, "authValue", CF_SECRET_MASK);
+      json_object_set_object_member (view, "auth", masked);
+    }
   return view;
 }

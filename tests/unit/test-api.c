@@ -10,7 +10,9 @@
 #include "cf-catalog.h"
 #include "cf-http-server.h"
 #include "cf-json.h"
+#include "cf-secret-cipher.h"
 #include "cf-store.h"
+#include "cf-upstream-credentials.h"
 
 /* Generous, for valgrind; a passing run never gets near them. */
 #define TIMEOUT_MS 20000
@@ -47,12 +49,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Reply, reply_free)
 
 /* The gateway side: catalog, API and server */
 
+/* Derived once: argon2id is slow on purpose. */
+static CfSecretCipher *secrets;
+
 static void
 start_gateway (Fixture *f)
 {
   g_autoptr(GError) error = NULL;
 
   f->catalog = cf_catalog_new (f->store);
+  cf_catalog_set_secret_store (f->catalog, CF_SECRET_STORE (secrets));
   cf_catalog_load (f->catalog, &error);
   g_assert_no_error (error);
   f->api = cf_api_new (f->catalog, "9.8.7");
@@ -487,8 +493,25 @@ test_tool_secrets_masked (Fixture       *f,
       g_assert_null (strstr (text, "hunter2"));
     }
   g_assert_nonnull (stored);
-  g_assert_cmpstr (cf_json_object_get_string (cf_json_object_get_object (stored, "auth"), "token"),
-                   ==, "hunter2");
+  /* Stored sealed, and only the upstream side opens it. */
+  {
+    JsonObject *auth = cf_json_object_get_object (stored, "auth");
+    g_autofree char *text = cf_json_object_to_string (stored);
+    g_autoptr(GHashTable) headers = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_assert_null (strstr (text, "hunter2"));
+    g_assert_cmpstr (cf_json_object_get_string (auth, "authType"), ==, "bearer");
+    headers = cf_upstream_credentials_open (CF_SECRET_STORE (secrets),
+                                            cf_json_object_get_string (auth, "authValue"),
+                                            &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (g_hash_table_lookup (headers, "Authorization"), ==, "Bearer hunter2");
+    g_assert_cmpstr (cf_json_object_get_string (reply_object (fetched), "name"), ==, "secret");
+    g_assert_cmpstr (cf_json_object_get_string (cf_json_object_get_object (reply_object (fetched),
+                                                                           "auth"),
+                                                "authValue"), ==, "*****");
+  }
 }
 
 static void
@@ -1340,7 +1363,10 @@ int
 main (int    argc,
       char **argv)
 {
+  int status;
+
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  secrets = cf_secret_cipher_new ("test-api: a passphrase long enough for any check", NULL);
 
   add ("/api/health", test_health);
   add ("/api/crud/tool", test_tool_crud);
@@ -1370,5 +1396,7 @@ main (int    argc,
   g_test_add ("/api/store/client-gone", Fixture, NULL, setup_store, test_client_gone, teardown);
   g_test_add ("/api/store/server-gone", Fixture, NULL, setup_store, test_server_gone, teardown);
 
-  return g_test_run ();
+  status = g_test_run ();
+  g_clear_object (&secrets);
+  return status;
 }
