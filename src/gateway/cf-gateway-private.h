@@ -6,6 +6,7 @@
 #include "cf-catalog.h"
 #include "cf-gateway.h"
 #include "cf-mcp-request.h"
+#include "cf-tool-limits.h"
 #include "cf-upstream-pool.h"
 
 G_BEGIN_DECLS
@@ -19,6 +20,8 @@ struct _CfGateway
   SoupSession *http;
   CfUpstreamPool *pool;
   gulong       changed_id;
+  CfToolLimits *tool_limits;
+  GHashTable  *rest_sessions;
   guint        tool_timeout_ms;
   guint        page_size;
 };

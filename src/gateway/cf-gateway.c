@@ -59,6 +59,8 @@ cf_gateway_dispose (GObject *object)
   g_clear_object (&self->server);
   g_clear_object (&self->http);
   g_clear_object (&self->pool);
+  g_clear_pointer (&self->tool_limits, cf_tool_limits_unref);
+  g_clear_pointer (&self->rest_sessions, g_hash_table_unref);
 
   G_OBJECT_CLASS (cf_gateway_parent_class)->dispose (object);
 }

@@ -3,6 +3,7 @@
 
 #include "cf-catalog.h"
 #include "cf-mcp-server.h"
+#include "cf-tool-limits.h"
 #include "cf-upstream-pool.h"
 
 G_BEGIN_DECLS
@@ -20,6 +21,8 @@ void         cf_gateway_set_page_size     (CfGateway   *self,
                                            guint        page_size);
 void         cf_gateway_set_upstream_pool (CfGateway     *self,
                                            CfUpstreamPool *pool);
+void         cf_gateway_set_tool_limits   (CfGateway     *self,
+                                           CfToolLimits  *limits);
 CfMcpServer *cf_gateway_lookup_scope      (const char  *server_id,
                                            gpointer     gateway);
 
