@@ -326,6 +326,7 @@ _cf_mcp_client_start_call (CfMcpClient            *self,
   call->id = self->next_id++;
   call->method = g_strdup (method);
   call->internal = !!internal;
+  call->subscription = g_str_equal (method, "subscriptions/listen");
   call->client = self;
   call->on_message = on_message;
   call->on_message_data = on_message_data;

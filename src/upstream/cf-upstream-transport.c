@@ -402,18 +402,24 @@ lookup_call (CfUpstreamTransport *self,
   return g_hash_table_lookup (PRIV (self)->calls, &key);
 }
 
-/* The only call in flight, if there is exactly one. */
+/* The only call in flight, if there is exactly one; open subscriptions
+ * do not count: they last, and say which messages are theirs. */
 static CfUpstreamCall *
 single_call (CfUpstreamTransport *self)
 {
   GHashTableIter iter;
-  gpointer value = NULL;
+  CfUpstreamCall *call, *single = NULL;
 
-  if (g_hash_table_size (PRIV (self)->calls) != 1)
-    return NULL;
   g_hash_table_iter_init (&iter, PRIV (self)->calls);
-  g_hash_table_iter_next (&iter, NULL, &value);
-  return value;
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &call))
+    {
+      if (call->subscription)
+        continue;
+      if (single != NULL)
+        return NULL;
+      single = call;
+    }
+  return single;
 }
 
 static void
@@ -446,7 +452,19 @@ route_shared (CfUpstreamTransport *self,
               CfJsonrpcMessage    *message)
 {
   CfUpstreamCall *call;
+  JsonObject *meta = message->params ? cf_json_object_get_object (message->params, "_meta")
+                                     : NULL;
+  JsonNode *subscription = meta ? json_object_get_member (meta,
+                                                          "io.modelcontextprotocol/subscriptionId")
+                                : NULL;
 
+  /* A 2026-07-28 subscription's messages name it. */
+  if (message->kind == CF_JSONRPC_KIND_NOTIFICATION && subscription != NULL &&
+      (call = lookup_call (self, subscription)) != NULL)
+    {
+      cf_upstream_call_deliver (call, message->node);
+      return;
+    }
   if (message->kind == CF_JSONRPC_KIND_NOTIFICATION &&
       g_str_equal (message->method, "notifications/progress"))
     {

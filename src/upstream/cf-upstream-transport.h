@@ -37,6 +37,7 @@ struct _CfUpstreamCall
   GCancellable          *io_cancellable;
   guint                  http_status;
   guint                  internal : 1;
+  guint                  subscription : 1;
 
   /*< private >*/
   gatomicrefcount        ref_count;
