@@ -6,28 +6,24 @@
 #include <string.h>
 
 #include "cf-json.h"
-#include "cf-mcp-session.h"
-#include "cf-mcp-stream.h"
+#include "cf-session-channel.h"
 #include "cf-stdio-transport.h"
 
 /**
  * CfStdioTransport:
  *
  * MCP's stdio transport on the server side: one JSON-RPC message per line
- * in, one per line out. The connection is one implicit legacy session (or
- * serves 2026-07-28 requests statelessly). Writes are queued and written
- * asynchronously, so a peer that stops reading cannot block the loop.
- *
- * Each incoming message gets a small #CfMcpStream of its own that writes
- * to the shared connection; the connection's standalone stream carries
- * server-initiated messages.
+ * in, one per line out. The connection is a #CfSessionChannel: one
+ * implicit legacy session (or 2026-07-28 requests served statelessly).
+ * Writes are queued and written asynchronously, so a peer that stops
+ * reading cannot block the loop.
  */
 struct _CfStdioTransport
 {
   GObject           parent_instance;
 
   CfMcpServer      *server;
-  CfMcpSession     *session;
+  CfSessionChannel *channel;
   GDataInputStream *input;
   GOutputStream    *output;
   GCancellable     *cancellable;
@@ -44,89 +40,6 @@ enum {
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (CfStdioTransport, cf_stdio_transport, G_TYPE_OBJECT)
-
-/* The per-message stream */
-
-#define CF_TYPE_STDIO_STREAM (cf_stdio_stream_get_type ())
-G_DECLARE_FINAL_TYPE (CfStdioStream, cf_stdio_stream, CF, STDIO_STREAM, GObject)
-
-struct _CfStdioStream
-{
-  GObject           parent_instance;
-  CfStdioTransport *transport;
-  gboolean          standalone;
-  gboolean          done;
-};
-
-static void cf_stdio_stream_iface_init (CfMcpStreamInterface *iface);
-static void write_message (CfStdioTransport *self,
-                           JsonNode         *message);
-
-G_DEFINE_FINAL_TYPE_WITH_CODE (CfStdioStream, cf_stdio_stream, G_TYPE_OBJECT,
-                               G_IMPLEMENT_INTERFACE (CF_TYPE_MCP_STREAM,
-                                                      cf_stdio_stream_iface_init))
-
-static gboolean
-stdio_stream_send (CfMcpStream *stream,
-                   JsonNode    *message)
-{
-  CfStdioStream *self = (CfStdioStream *) stream;
-
-  if (self->done || self->transport->closed)
-    return FALSE;
-  write_message (self->transport, message);
-  return TRUE;
-}
-
-static void
-stdio_stream_finish (CfMcpStream *stream,
-                     JsonNode    *message,
-                     guint        status)
-{
-  CfStdioStream *self = (CfStdioStream *) stream;
-
-  if (self->done)
-    return;
-  self->done = !self->standalone;
-  if (message != NULL && !self->transport->closed)
-    write_message (self->transport, message);
-}
-
-static void
-cf_stdio_stream_iface_init (CfMcpStreamInterface *iface)
-{
-  iface->send = stdio_stream_send;
-  iface->finish = stdio_stream_finish;
-}
-
-static void
-cf_stdio_stream_finalize (GObject *object)
-{
-  g_clear_object (&((CfStdioStream *) object)->transport);
-  G_OBJECT_CLASS (cf_stdio_stream_parent_class)->finalize (object);
-}
-
-static void
-cf_stdio_stream_class_init (CfStdioStreamClass *klass)
-{
-  G_OBJECT_CLASS (klass)->finalize = cf_stdio_stream_finalize;
-}
-
-static void
-cf_stdio_stream_init (CfStdioStream *self)
-{
-}
-
-static CfStdioStream *
-cf_stdio_stream_new (CfStdioTransport *transport,
-                     gboolean          standalone)
-{
-  CfStdioStream *self = g_object_new (CF_TYPE_STDIO_STREAM, NULL);
-
-  self->transport = g_object_ref (transport);
-  self->standalone = standalone;
-  return self;
-}
 
 /* Writing */
 
@@ -180,31 +93,21 @@ write_message (CfStdioTransport *self,
   write_next (self);
 }
 
+static gboolean
+write_line (JsonNode *message,
+            gpointer  user_data)
+{
+  CfStdioTransport *self = user_data;
+
+  if (self->closed)
+    return FALSE;
+  write_message (self, message);
+  return TRUE;
+}
+
 /* Reading */
 
 static void read_next (CfStdioTransport *self);
-
-static void
-handle_line (CfStdioTransport *self,
-             const char       *line,
-             gsize             length)
-{
-  g_autoptr(CfStdioStream) stream = cf_stdio_stream_new (self, FALSE);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = NULL;
-  CfMcpTransportContext context = { 0 };
-
-  node = cf_json_parse (line, length, &error);
-  if (node == NULL)
-    {
-      cf_mcp_server_dispatch_error (self->server, error, CF_MCP_STREAM (stream));
-      return;
-    }
-
-  context.session = g_object_ref (self->session);
-  cf_mcp_server_dispatch (self->server, &context, node, CF_MCP_STREAM (stream));
-  g_clear_object (&context.session);
-}
 
 static void
 close_transport (CfStdioTransport *self)
@@ -214,9 +117,7 @@ close_transport (CfStdioTransport *self)
   if (self->closed)
     return;
   self->closed = TRUE;
-  cf_mcp_server_remove_connection (self->server, self->session);
-  cf_mcp_session_cancel_all (self->session);
-  cf_mcp_session_set_stream (self->session, NULL);
+  cf_session_channel_close (self->channel);
   g_signal_emit (self, signals[CLOSED], 0);
 }
 
@@ -230,29 +131,19 @@ on_line (GObject      *source,
   g_autofree char *line = NULL;
   gsize length = 0;
 
-  line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result,
-                                                    &length, &error);
-  /* The line was consumed; answer it and read on. */
-  if (error != NULL && (error->domain == G_CONVERT_ERROR ||
-                        g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA)))
-    {
-      g_autoptr(CfStdioStream) stream = cf_stdio_stream_new (self, FALSE);
-      g_autoptr(GError) encoding = g_error_new_literal (CF_JSON_ERROR, CF_JSON_ERROR_ENCODING,
-                                                        "Invalid UTF-8 in message");
-
-      cf_mcp_server_dispatch_error (self->server, encoding, CF_MCP_STREAM (stream));
-      read_next (self);
-      return;
-    }
+  /* Not the _utf8 variant: the channel answers invalid UTF-8 itself. */
+  line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (source), result, &length,
+                                               &error);
   if (line == NULL)
     {
       close_transport (self);
       return;
     }
 
-  g_strchomp (line);
-  if (*line != '\0')
-    handle_line (self, line, strlen (line));
+  while (length > 0 && g_ascii_isspace (line[length - 1]))
+    line[--length] = '\0';
+  if (length > 0)
+    cf_session_channel_receive (self->channel, line, length);
   read_next (self);
 }
 
@@ -279,8 +170,10 @@ cf_stdio_transport_finalize (GObject *object)
 {
   CfStdioTransport *self = (CfStdioTransport *) object;
 
+  /* Never closed: the channel still holds the session's cycle. */
+  cf_session_channel_close (self->channel);
+  g_clear_object (&self->channel);
   g_clear_object (&self->server);
-  g_clear_object (&self->session);
   g_clear_object (&self->input);
   g_clear_object (&self->output);
   g_clear_object (&self->cancellable);
@@ -310,7 +203,6 @@ static void
 cf_stdio_transport_init (CfStdioTransport *self)
 {
   self->cancellable = g_cancellable_new ();
-  self->session = cf_mcp_session_new (NULL);
   g_queue_init (&self->pending);
 }
 
@@ -320,8 +212,6 @@ cf_stdio_transport_new (CfMcpServer   *server,
                         GOutputStream *output)
 {
   CfStdioTransport *self;
-  g_autoptr(CfStdioStream) standalone = NULL;
-
   g_return_val_if_fail (CF_IS_MCP_SERVER (server), NULL);
   g_return_val_if_fail (G_IS_INPUT_STREAM (input), NULL);
   g_return_val_if_fail (G_IS_OUTPUT_STREAM (output), NULL);
@@ -331,12 +221,8 @@ cf_stdio_transport_new (CfMcpServer   *server,
   self->input = g_data_input_stream_new (input);
   g_data_input_stream_set_newline_type (self->input, G_DATA_STREAM_NEWLINE_TYPE_ANY);
   self->output = g_object_ref (output);
-
-  /* The standalone stream refers back to us; it is dropped with the
-   * session in close_transport's cancel and in finalize. */
-  standalone = cf_stdio_stream_new (self, TRUE);
-  cf_mcp_session_set_stream (self->session, CF_MCP_STREAM (standalone));
-  cf_mcp_server_add_connection (server, self->session);
+  /* The channel writes through us until close_transport() or finalize. */
+  self->channel = cf_session_channel_new (server, NULL, write_line, self);
   return self;
 }
 
