@@ -29,6 +29,7 @@ struct _CfHttpServer
   SoupServer *soup;
   GArray     *middleware;
   GStrv       allowed_hosts;
+  GStrv       allowed_origins;
   gsize       max_body;
   guint       header_timeout;
   guint       n_active;
@@ -161,8 +162,14 @@ origin_is_allowed (CfHttpServer *self,
                    const char   *origin)
 {
   g_autoptr(GUri) uri = NULL;
+  g_autofree char *lower = NULL;
 
   if (origin == NULL)
+    return TRUE;
+  /* An origin CORS allows is one the operator trusts to call us. */
+  lower = g_ascii_strdown (origin, -1);
+  if (self->allowed_origins != NULL &&
+      g_strv_contains ((const char * const *) self->allowed_origins, lower))
     return TRUE;
   uri = g_uri_parse (origin, G_URI_FLAGS_NONE, NULL);
   /* GUri gives an IPv6 literal without its brackets. */
@@ -383,6 +390,7 @@ cf_http_server_finalize (GObject *object)
   g_clear_object (&self->soup);
   g_clear_pointer (&self->middleware, g_array_unref);
   g_clear_pointer (&self->allowed_hosts, g_strfreev);
+  g_clear_pointer (&self->allowed_origins, g_strfreev);
 
   G_OBJECT_CLASS (cf_http_server_parent_class)->finalize (object);
 }
@@ -471,6 +479,51 @@ cf_http_server_add_middleware (CfHttpServer     *self,
 
   g_return_if_fail (CF_IS_HTTP_SERVER (self));
   g_array_append_val (self->middleware, step);
+}
+
+/**
+ * cf_http_server_add_middleware_before:
+ * @self: a #CfHttpServer
+ * @before: the name of the step to run before; the new step is appended
+ *   when there is none of that name
+ * @name: a static name for logs
+ * @middleware: the step
+ * @user_data: closure data
+ */
+void
+cf_http_server_add_middleware_before (CfHttpServer     *self,
+                                      const char       *before,
+                                      const char       *name,
+                                      CfHttpMiddleware  middleware,
+                                      gpointer          user_data)
+{
+  Middleware step = { name, middleware, user_data };
+
+  g_return_if_fail (CF_IS_HTTP_SERVER (self));
+
+  for (guint i = 0; i < self->middleware->len; i++)
+    if (g_strcmp0 (g_array_index (self->middleware, Middleware, i).name, before) == 0)
+      {
+        g_array_insert_val (self->middleware, i, step);
+        return;
+      }
+  g_array_append_val (self->middleware, step);
+}
+
+/**
+ * cf_http_server_set_allowed_origins:
+ * @self: a #CfHttpServer
+ * @origins: (nullable): whole origins, lower case, such as
+ *   `https://app.example.com`, that pass the Origin check whatever their
+ *   host (the CORS allowlist)
+ */
+void
+cf_http_server_set_allowed_origins (CfHttpServer       *self,
+                                    const char * const *origins)
+{
+  g_return_if_fail (CF_IS_HTTP_SERVER (self));
+  g_strfreev (self->allowed_origins);
+  self->allowed_origins = g_strdupv ((GStrv) origins);
 }
 
 /**

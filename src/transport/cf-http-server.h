@@ -49,8 +49,15 @@ void          cf_http_server_add_middleware      (CfHttpServer       *self,
                                                   const char         *name,
                                                   CfHttpMiddleware    middleware,
                                                   gpointer            user_data);
+void          cf_http_server_add_middleware_before (CfHttpServer     *self,
+                                                  const char         *before,
+                                                  const char         *name,
+                                                  CfHttpMiddleware    middleware,
+                                                  gpointer            user_data);
 void          cf_http_server_set_allowed_hosts   (CfHttpServer       *self,
                                                   const char * const *hosts);
+void          cf_http_server_set_allowed_origins (CfHttpServer       *self,
+                                                  const char * const *origins);
 void          cf_http_server_set_max_body        (CfHttpServer       *self,
                                                   gsize               max_body);
 gsize         cf_http_server_get_max_body        (CfHttpServer       *self);
