@@ -10,6 +10,7 @@
 --                call in it, with Mcp-Session-Id.
 --   TOOL         the tool to call (echo)
 --   ARGS         its arguments, as JSON ({"text":"hello"})
+--   AUTHORIZATION  an Authorization header value to send (Bearer ...)
 -- Prints "RESULT requests/s p50_us p99_us errors requests" at the end. An
 -- error is a socket error or timeout, an HTTP status other than 200, or a
 -- response without a JSON-RPC result (or with a tool error).
@@ -17,6 +18,7 @@
 local version = os.getenv("MCP_VERSION") or "2026-07-28"
 local tool = os.getenv("TOOL") or "echo"
 local args = os.getenv("ARGS") or '{"text":"hello"}'
+local authorization = os.getenv("AUTHORIZATION")
 local url = wrk.scheme .. "://" .. wrk.host .. ":" .. (wrk.port or "80") .. wrk.path
 
 local function quote(s)
@@ -54,6 +56,9 @@ function init(argv)
   wrk.headers["Content-Type"] = "application/json"
   wrk.headers["Accept"] = "application/json, text/event-stream"
   wrk.headers["MCP-Protocol-Version"] = version
+  if authorization then
+    wrk.headers["Authorization"] = authorization
+  end
 
   if version == "2026-07-28" then
     wrk.headers["Mcp-Method"] = "tools/call"
@@ -68,6 +73,9 @@ function init(argv)
     ["Content-Type"] = "application/json",
     ["Accept"] = "application/json, text/event-stream",
   }
+  if authorization then
+    base["Authorization"] = authorization
+  end
   local status, received = post(base,
     '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"' ..
     version .. '","capabilities":{},"clientInfo":{"name":"wrk","version":"1"}}}')
