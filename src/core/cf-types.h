@@ -9,6 +9,7 @@ typedef struct _CfMcpServer   CfMcpServer;
 typedef struct _CfMcpSession  CfMcpSession;
 typedef struct _CfMcpRequest  CfMcpRequest;
 typedef struct _CfMcpStream   CfMcpStream;
+typedef struct _CfIdentity    CfIdentity;
 
 /**
  * CfMcpEra:

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "cf-api.h"
+#include "cf-auth-http.h"
 #include "cf-catalog.h"
 #include "cf-config.h"
 #include "cf-daemon.h"
@@ -49,6 +50,8 @@ struct _CfDaemon
   CfLegacySse      *legacy_sse;
   CfWebsocket      *websocket;
   CfApi            *api;
+  CfAuth           *auth;
+  CfAuthHttp       *auth_http;
   CfUpstreamPool   *pool;
   CfDbusService    *dbus;
   GVariantDict     *options;
@@ -227,6 +230,22 @@ on_stop_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Users, keys and revocations are ready before the first request. */
+static gboolean
+start_auth (CfDaemon  *self,
+            GError   **error)
+{
+  g_autoptr(CfAuthConfig) config = cf_auth_config_new ();
+
+  if (!cf_auth_config_load_env (config, NULL, error))
+    return FALSE;
+  self->auth = cf_auth_new (g_steal_pointer (&config), self->store, error);
+  if (self->auth == NULL || !cf_auth_bootstrap (self->auth, error))
+    return FALSE;
+  self->auth_http = cf_auth_http_new (self->auth, cf_gateway_lookup_scope, self->gateway);
+  return TRUE;
+}
+
 static gboolean
 start_serving (CfDaemon  *self,
                GError   **error)
@@ -258,10 +277,14 @@ start_serving (CfDaemon  *self,
   self->pool = cf_upstream_pool_new (self->catalog, config->separator);
   cf_upstream_pool_configure (self->pool, config);
   cf_gateway_set_upstream_pool (self->gateway, self->pool);
+  if (!start_auth (self, error))
+    return FALSE;
 
   self->http = cf_http_server_new ();
   cf_http_server_set_max_body (self->http, config->max_body);
   cf_http_server_set_allowed_hosts (self->http, (const char * const *) config->allowed_hosts);
+  /* request-id, host-origin, body-limit, then auth. */
+  cf_auth_http_install (self->auth_http, self->http);
   self->streamable = cf_streamable_http_new (self->mcp);
   cf_streamable_http_mount (self->streamable, self->http, "/mcp");
   cf_streamable_http_mount_rpc (self->streamable, self->http, "/rpc");
@@ -332,6 +355,8 @@ cf_daemon_finalize (GObject *object)
   g_clear_handle_id (&self->sigint_id, g_source_remove);
   g_clear_object (&self->dbus);
   g_clear_object (&self->api);
+  g_clear_object (&self->auth_http);
+  g_clear_object (&self->auth);
   g_clear_object (&self->pool);
   g_clear_object (&self->streamable);
   g_clear_object (&self->legacy_sse);

@@ -16,6 +16,8 @@ G_BEGIN_DECLS
  * @method_header: (nullable): Mcp-Method
  * @name_header: (nullable): Mcp-Name
  * @scope: (nullable): the virtual server the endpoint serves, if any
+ * @identity: (nullable): who the message runs as, as the HTTP auth step
+ *   found it (borrowed: each request takes its own reference)
  * @validate_headers: whether the transport mirrors fields into headers
  *   (Streamable HTTP), so that they must be checked against the body
  *
@@ -27,6 +29,7 @@ typedef struct {
   const char   *method_header;
   const char   *name_header;
   const char   *scope;
+  CfIdentity   *identity;
   guint         validate_headers : 1;
 } CfMcpTransportContext;
 

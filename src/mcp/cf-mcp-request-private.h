@@ -17,5 +17,7 @@ const char   *_cf_mcp_request_get_key        (CfMcpRequest           *self);
 CfMcpStream  *_cf_mcp_request_get_stream     (CfMcpRequest           *self);
 void          _cf_mcp_request_set_keep_open  (CfMcpRequest           *self,
                                               gboolean                keep_open);
+void          _cf_mcp_request_set_identity   (CfMcpRequest           *self,
+                                              CfIdentity             *identity);
 
 G_END_DECLS

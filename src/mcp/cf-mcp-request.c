@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "cf-identity.h"
 #include "cf-json.h"
 #include "cf-mcp-request-private.h"
 #include "cf-mcp-server-private.h"
@@ -40,6 +41,7 @@ struct _CfMcpRequest
   char              *version;
   JsonObject        *client_capabilities;
   char              *scope;
+  CfIdentity        *identity;
   GCancellable      *cancellable;
   JsonObject        *inputs;
   gulong             closed_id;
@@ -96,6 +98,7 @@ cf_mcp_request_finalize (GObject *object)
   g_clear_pointer (&self->key, g_free);
   g_clear_pointer (&self->version, g_free);
   g_clear_pointer (&self->scope, g_free);
+  g_clear_object (&self->identity);
 
   G_OBJECT_CLASS (cf_mcp_request_parent_class)->finalize (object);
 }
@@ -236,6 +239,31 @@ _cf_mcp_request_set_keep_open (CfMcpRequest *self,
                                gboolean      keep_open)
 {
   self->keep_open = !!keep_open;
+}
+
+void
+_cf_mcp_request_set_identity (CfMcpRequest *self,
+                              CfIdentity   *identity)
+{
+  g_set_object (&self->identity, identity);
+}
+
+/**
+ * cf_mcp_request_get_identity:
+ * @self: a #CfMcpRequest
+ *
+ * Who the request runs as. The visibility and RBAC step filters on it;
+ * until then handlers only pass it along.
+ *
+ * Returns: (transfer none) (nullable): the caller's identity; %NULL for
+ *   transports without authentication (stdio) and servers built without
+ *   an auth step
+ */
+CfIdentity *
+cf_mcp_request_get_identity (CfMcpRequest *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), NULL);
+  return self->identity;
 }
 
 const char *

@@ -41,6 +41,7 @@ JsonObject    *cf_mcp_request_get_client_capabilities (CfMcpRequest  *self);
 gboolean       cf_mcp_request_client_has_capability  (CfMcpRequest   *self,
                                                       const char     *capability);
 const char    *cf_mcp_request_get_scope              (CfMcpRequest   *self);
+CfIdentity    *cf_mcp_request_get_identity           (CfMcpRequest   *self);
 CfMcpLogLevel  cf_mcp_request_get_log_level          (CfMcpRequest   *self);
 GCancellable  *cf_mcp_request_get_cancellable        (CfMcpRequest   *self);
 gboolean       cf_mcp_request_is_done                (CfMcpRequest   *self);

@@ -617,6 +617,7 @@ handle_request (CfMcpServer           *self,
    * cf_mcp_request_get_session() still reports it to legacy ones only. */
   request = _cf_mcp_request_new (self, context->session, stream, message, &info,
                                  context->scope);
+  _cf_mcp_request_set_identity (request, context->identity);
 
   if (!cf_mcp_era_method_allowed (info.era, message->method))
     {

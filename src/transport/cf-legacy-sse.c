@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "cf-http-stream.h"
+#include "cf-identity.h"
 #include "cf-json.h"
 #include "cf-jsonrpc.h"
 #include "cf-legacy-sse.h"
@@ -199,6 +200,7 @@ open_stream (CfLegacySse       *self,
   stream->owner = self;
   stream->stream = cf_http_stream_new (msg, FALSE, TRUE);
   stream->channel = cf_session_channel_new (server, scope, write_message, stream);
+  cf_session_channel_set_identity (stream->channel, cf_identity_from_message (msg));
   g_hash_table_insert (self->streams, g_strdup (cf_session_channel_get_id (stream->channel)),
                        stream);
 

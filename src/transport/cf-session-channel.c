@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include "cf-identity.h"
 #include "cf-json.h"
 #include "cf-mcp-stream.h"
 #include "cf-session-channel.h"
@@ -28,6 +29,7 @@ struct _CfSessionChannel
   CfMcpServer               *server;
   CfMcpSession              *session;
   char                      *scope;
+  CfIdentity                *identity;
   CfSessionChannelWriteFunc  write;
   gpointer                   write_data;
   guint                      closed : 1;
@@ -134,6 +136,7 @@ cf_session_channel_finalize (GObject *object)
   g_clear_object (&self->server);
   g_clear_object (&self->session);
   g_clear_pointer (&self->scope, g_free);
+  g_clear_object (&self->identity);
 
   G_OBJECT_CLASS (cf_session_channel_parent_class)->finalize (object);
 }
@@ -224,6 +227,22 @@ cf_session_channel_get_scope (CfSessionChannel *self)
 }
 
 /**
+ * cf_session_channel_set_identity:
+ * @self: a #CfSessionChannel
+ * @identity: (nullable): who opened the connection
+ *
+ * The connection's messages run as @identity: the credential was checked
+ * once, on the request that opened it.
+ */
+void
+cf_session_channel_set_identity (CfSessionChannel *self,
+                                 CfIdentity       *identity)
+{
+  g_return_if_fail (CF_IS_SESSION_CHANNEL (self));
+  g_set_object (&self->identity, identity);
+}
+
+/**
  * cf_session_channel_get_session:
  *
  * Returns: (transfer none): the channel's legacy session
@@ -265,6 +284,7 @@ cf_session_channel_dispatch (CfSessionChannel *self,
   stream = cf_channel_stream_new (self, FALSE);
   context.session = g_object_ref (self->session);
   context.scope = self->scope;
+  context.identity = self->identity;
   cf_mcp_server_dispatch (self->server, &context, node, CF_MCP_STREAM (stream));
   g_clear_object (&context.session);
 }

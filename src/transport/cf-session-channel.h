@@ -31,6 +31,8 @@ const char       *cf_session_channel_get_id         (CfSessionChannel          *
 CfMcpServer      *cf_session_channel_get_server     (CfSessionChannel          *self);
 const char       *cf_session_channel_get_scope      (CfSessionChannel          *self);
 CfMcpSession     *cf_session_channel_get_session    (CfSessionChannel          *self);
+void              cf_session_channel_set_identity   (CfSessionChannel          *self,
+                                                     CfIdentity                *identity);
 gboolean          cf_session_channel_is_closed      (CfSessionChannel          *self);
 void              cf_session_channel_dispatch       (CfSessionChannel          *self,
                                                      JsonNode                  *node);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cf-http-stream.h"
+#include "cf-identity.h"
 #include "cf-json.h"
 #include "cf-jsonrpc.h"
 #include "cf-mcp-session.h"
@@ -157,6 +158,7 @@ handle_post (CfStreamableHttp  *self,
   context->method_header = header (msg, "Mcp-Method");
   context->name_header = header (msg, "Mcp-Name");
   context->scope = scope;
+  context->identity = cf_identity_from_message (msg);
   context->validate_headers = !plain;
 
   cf_mcp_server_dispatch (server, context, node, CF_MCP_STREAM (stream));
@@ -164,6 +166,7 @@ handle_post (CfStreamableHttp  *self,
   /* The header strings live in @msg; the context must not outlive them. */
   context->protocol_version_header = context->method_header = context->name_header = NULL;
   context->scope = NULL;
+  context->identity = NULL;
 }
 
 static void

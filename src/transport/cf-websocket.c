@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include "cf-identity.h"
 #include "cf-json.h"
 #include "cf-jsonrpc.h"
 #include "cf-session-channel.h"
@@ -58,6 +59,7 @@ typedef struct {
   SoupServer  *soup;
   CfMcpServer *server;
   char        *scope;
+  CfIdentity  *identity;
   gsize        max_message;
 } Upgrade;
 
@@ -82,6 +84,7 @@ upgrade_free (gpointer  data,
   g_clear_object (&upgrade->soup);
   g_clear_object (&upgrade->server);
   g_clear_pointer (&upgrade->scope, g_free);
+  g_clear_object (&upgrade->identity);
   g_free (upgrade);
 }
 
@@ -146,6 +149,7 @@ start_connection (Upgrade                 *upgrade,
   conn->ws = g_object_ref (ws);
   conn->max_message = upgrade->max_message;
   conn->channel = cf_session_channel_new (upgrade->server, upgrade->scope, write_message, conn);
+  cf_session_channel_set_identity (conn->channel, upgrade->identity);
   g_ptr_array_add (self->connections, conn);
 
   /* libsoup refuses a frame whose payload reaches its limit. */
@@ -234,6 +238,8 @@ serve_upgrade (CfWebsocket       *self,
   upgrade->soup = g_object_ref (cf_http_server_get_soup_server (http));
   upgrade->server = g_object_ref (server);
   upgrade->scope = g_strdup (scope);
+  if (cf_identity_from_message (msg) != NULL)
+    upgrade->identity = g_object_ref (cf_identity_from_message (msg));
   upgrade->max_message = cf_http_server_get_max_body (http);
   g_signal_connect_data (msg, "wrote-informational", G_CALLBACK (complete_upgrade), upgrade,
                          upgrade_free, 0);
