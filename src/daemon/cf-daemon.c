@@ -14,10 +14,12 @@
 #include "cf-daemon.h"
 #include "cf-daemon-settings.h"
 #include "cf-dbus-service.h"
+#include "cf-http-security.h"
 #include "cf-http-server.h"
 #include "cf-legacy-sse.h"
 #include "cf-log.h"
 #include "cf-mcp-server.h"
+#include "cf-secret-cipher.h"
 #include "cf-store.h"
 #include "cf-streamable-http.h"
 #include "cf-websocket.h"
@@ -50,6 +52,10 @@ struct _CfDaemon
   CfLegacySse      *legacy_sse;
   CfWebsocket      *websocket;
   CfApi            *api;
+  CfHttpSecurity   *http_security;
+  CfSecretCipher   *secrets;
+  CfSsrfPolicy     *ssrf;
+  CfToolLimits     *tool_limits;
   CfAuth           *auth;
   CfAuthHttp       *auth_http;
   CfUpstreamPool   *pool;
@@ -246,6 +252,30 @@ start_auth (CfDaemon  *self,
   return TRUE;
 }
 
+/* Upstream secrets, the SSRF policy, per-tool limits and the HTTP
+ * hardening, read before anything is opened: a production gateway with a
+ * weak AUTH_ENCRYPTION_SECRET stops here. */
+static gboolean
+load_security (CfDaemon  *self,
+               GError   **error)
+{
+  g_autofree char *warning = NULL;
+
+  self->secrets = cf_secret_cipher_new_from_env (NULL, &warning, error);
+  if (self->secrets == NULL)
+    return FALSE;
+  if (warning != NULL)
+    g_printerr ("%s: warning: %s\n", PACKAGE_NAME, warning);
+  self->ssrf = cf_ssrf_policy_new ();
+  if (!cf_ssrf_policy_load_env (self->ssrf, NULL, error))
+    return FALSE;
+  self->tool_limits = cf_tool_limits_new_from_env (NULL, error);
+  if (self->tool_limits == NULL)
+    return FALSE;
+  self->http_security = cf_http_security_new ();
+  return cf_http_security_load_env (self->http_security, NULL, error);
+}
+
 static gboolean
 start_serving (CfDaemon  *self,
                GError   **error)
@@ -253,6 +283,8 @@ start_serving (CfDaemon  *self,
   CfConfig *config = self->config;
   g_autofree char *dir = g_path_get_dirname (config->db_path);
 
+  if (!load_security (self, error))
+    return FALSE;
   if (g_mkdir_with_parents (dir, 0700) != 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
@@ -265,6 +297,8 @@ start_serving (CfDaemon  *self,
     return FALSE;
   self->catalog = cf_catalog_new (self->store);
   cf_catalog_set_separator (self->catalog, config->separator);
+  cf_catalog_set_secret_store (self->catalog, CF_SECRET_STORE (self->secrets));
+  cf_catalog_set_ssrf_policy (self->catalog, self->ssrf);
   if (!cf_catalog_load (self->catalog, error))
     return FALSE;
 
@@ -274,6 +308,7 @@ start_serving (CfDaemon  *self,
                                   "resources and prompts of many servers.");
   self->gateway = cf_gateway_new (self->catalog, self->mcp);
   cf_gateway_set_tool_timeout (self->gateway, config->tool_timeout_ms);
+  cf_gateway_set_tool_limits (self->gateway, self->tool_limits);
   self->pool = cf_upstream_pool_new (self->catalog, config->separator);
   cf_upstream_pool_configure (self->pool, config);
   cf_gateway_set_upstream_pool (self->gateway, self->pool);
@@ -283,6 +318,7 @@ start_serving (CfDaemon  *self,
   self->http = cf_http_server_new ();
   cf_http_server_set_max_body (self->http, config->max_body);
   cf_http_server_set_allowed_hosts (self->http, (const char * const *) config->allowed_hosts);
+  cf_http_security_attach (self->http_security, self->http);
   /* request-id, host-origin, body-limit, then auth. */
   cf_auth_http_install (self->auth_http, self->http);
   self->streamable = cf_streamable_http_new (self->mcp);
@@ -355,6 +391,10 @@ cf_daemon_finalize (GObject *object)
   g_clear_handle_id (&self->sigint_id, g_source_remove);
   g_clear_object (&self->dbus);
   g_clear_object (&self->api);
+  g_clear_object (&self->http_security);
+  g_clear_object (&self->secrets);
+  g_clear_pointer (&self->ssrf, cf_ssrf_policy_unref);
+  g_clear_pointer (&self->tool_limits, cf_tool_limits_unref);
   g_clear_object (&self->auth_http);
   g_clear_object (&self->auth);
   g_clear_object (&self->pool);
