@@ -304,7 +304,15 @@ on_relayed (GObject      *source,
   if (cf_mcp_request_is_done (relay->request))
     ;
   else if (answer != NULL)
-    cf_mcp_request_return (relay->request, cf_json_object_deep_copy (answer));
+    {
+      JsonObject *copy = cf_json_object_deep_copy (answer);
+      JsonObject *meta = cf_json_object_get_object (copy, "_meta");
+
+      /* The client talks to the gateway: its serverInfo is ours. */
+      if (meta != NULL)
+        json_object_remove_member (meta, "io.modelcontextprotocol/serverInfo");
+      cf_mcp_request_return (relay->request, copy);
+    }
   else if (failure != NULL)
     {
       JsonNode *data = json_object_get_member (failure, "data");

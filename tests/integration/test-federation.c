@@ -123,6 +123,26 @@ test_http_upstream (void)
   g_assert_cmpstr (cf_harness_first_text (cf_harness_rpc_result (progress)), ==,
                    "Tool with progress executed successfully");
 
+  /* A 2026-07-28 client is told the gateway answered, not the upstream. */
+  {
+    const char *headers[] = { "MCP-Protocol-Version", "2026-07-28", "Mcp-Method", "tools/call",
+                              "Mcp-Name", "far-fixture-test-simple-text", NULL };
+    const char *request = "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{"
+                       "\"name\":\"far-fixture-test-simple-text\",\"arguments\":{},\"_meta\":{"
+                       "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","
+                       "\"io.modelcontextprotocol/clientCapabilities\":{}}}}";
+    g_autoptr(JsonNode) modern = NULL;
+    JsonObject *meta;
+    guint status = 0;
+
+    modern = cf_harness_request (d, "POST", "/mcp", request, headers, &status, NULL);
+    g_assert_cmpuint (status, ==, 200);
+    meta = json_object_get_object_member (cf_harness_rpc_result (modern), "_meta");
+    g_assert_cmpstr (json_object_get_string_member (
+                         json_object_get_object_member (meta, "io.modelcontextprotocol/serverInfo"),
+                         "name"), ==, "ContextForge");
+  }
+
   g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
   cf_daemon_harness_free (d);
   g_subprocess_force_exit (upstream);
