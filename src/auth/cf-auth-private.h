@@ -22,6 +22,10 @@ struct _CfAuth
   GHashTable   *cache;
   /* jti -> gint64 expiry in seconds, 0 when unknown */
   GHashTable   *revoked;
+  /* (element-type GTask) (transfer none): operations that arrived while
+   * the platform admin was being created; each task owns itself. */
+  GPtrArray    *waiting;
+  gboolean      bootstrapping;
 };
 
 /* An argon2id hash, with the real parameters, of a random password nobody
@@ -38,5 +42,6 @@ gboolean  _cf_auth_row_flag             (JsonObject *row,
 void      _cf_auth_remember_revocation  (CfAuth     *self,
                                          const char *jti,
                                          gint64      expires_at);
+void      _cf_auth_resume_logins        (CfAuth     *self);
 
 G_END_DECLS

@@ -14,12 +14,14 @@
 #define INVALID_LOGIN "Invalid email or password"
 
 typedef struct {
-  char       *email;
-  char       *password;
-  char       *new_password;
-  gboolean    enforce_change;
-  gboolean    matched;
-  JsonObject *user;
+  char                *email;
+  char                *password;
+  char                *new_password;
+  gboolean             enforce_change;
+  gboolean             matched;
+  JsonObject          *user;
+  /* The first step: what to do with the user's row. */
+  GAsyncReadyCallback  on_user;
 } Op;
 
 static void
@@ -57,6 +59,40 @@ op_task (CfAuth              *self,
   op->email = cf_auth_normalize_email (email);
   g_task_set_task_data (task, op, op_free);
   return task;
+}
+
+/* Every operation starts by reading the user; until the bootstrap has
+ * created the platform admin, that waits. */
+static void
+start_with_user (CfAuth              *self,
+                 GTask               *task,
+                 GAsyncReadyCallback  on_user)
+{
+  Op *op = g_task_get_task_data (task);
+
+  op->on_user = on_user;
+  if (self->bootstrapping)
+    g_ptr_array_add (self->waiting, task);
+  else
+    cf_store_user_lookup_async (self->store, op->email, g_task_get_cancellable (task), on_user,
+                                task);
+}
+
+/* The platform admin exists now (or could not be created): the
+ * operations that waited for it go on. */
+void
+_cf_auth_resume_logins (CfAuth *self)
+{
+  g_autoptr(GPtrArray) waiting = g_steal_pointer (&self->waiting);
+
+  self->bootstrapping = FALSE;
+  self->waiting = g_ptr_array_new ();
+  for (guint i = 0; i < waiting->len; i++)
+    {
+      GTask *task = g_ptr_array_index (waiting, i);
+
+      start_with_user (self, task, ((Op *) g_task_get_task_data (task))->on_user);
+    }
 }
 
 static void
@@ -229,7 +265,7 @@ cf_auth_login_async (CfAuth              *self,
       return_invalid_login (task);
       return;
     }
-  cf_store_user_lookup_async (self->store, op->email, cancellable, on_login_user, task);
+  start_with_user (self, task, on_login_user);
 }
 
 /**
@@ -393,7 +429,7 @@ cf_auth_change_password_async (CfAuth              *self,
       g_object_unref (task);
       return;
     }
-  cf_store_user_lookup_async (self->store, op->email, cancellable, on_change_user, task);
+  start_with_user (self, task, on_change_user);
 }
 
 /**
@@ -530,7 +566,7 @@ cf_auth_lookup_user_async (CfAuth              *self,
       g_object_unref (task);
       return;
     }
-  cf_store_user_lookup_async (self->store, op->email, cancellable, on_profile, task);
+  start_with_user (self, task, on_profile);
 }
 
 /**

@@ -59,6 +59,7 @@ cf_auth_finalize (GObject *object)
   g_clear_object (&self->jwt);
   g_clear_pointer (&self->cache, g_hash_table_unref);
   g_clear_pointer (&self->revoked, g_hash_table_unref);
+  g_clear_pointer (&self->waiting, g_ptr_array_unref);
 
   G_OBJECT_CLASS (cf_auth_parent_class)->finalize (object);
 }
@@ -74,6 +75,7 @@ cf_auth_init (CfAuth *self)
 {
   self->cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, cache_entry_free);
   self->revoked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->waiting = g_ptr_array_new ();
 }
 
 gint64
@@ -279,25 +281,95 @@ load_revocations (CfAuth        *self,
   return TRUE;
 }
 
+typedef struct {
+  CfAuth *self;
+  char   *email;
+  char   *generated;
+} Creation;
+
+static void
+creation_free (Creation *creation)
+{
+  if (creation->generated != NULL)
+    explicit_bzero (creation->generated, strlen (creation->generated));
+  g_free (creation->generated);
+  g_free (creation->email);
+  g_object_unref (creation->self);
+  g_free (creation);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Creation, creation_free)
+
+static void
+on_admin_inserted (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(Creation) creation = user_data;
+  g_autoptr(JsonObject) row = NULL;
+  g_autoptr(GError) error = NULL;
+
+  row = cf_store_user_insert_finish (CF_STORE (source), result, &error);
+  /* Stopped before it was done: the next start creates the admin. */
+  if (g_error_matches (error, CF_STORE_ERROR, CF_STORE_ERROR_CLOSED))
+    g_message ("The platform admin %s was not created: %s", creation->email, error->message);
+  else if (row == NULL && !g_error_matches (error, CF_STORE_ERROR, CF_STORE_ERROR_CONSTRAINT))
+    g_warning ("Cannot create the platform admin %s: %s", creation->email, error->message);
+  /* Printed once, whatever the log level: nobody could log in otherwise. */
+  else if (row != NULL && creation->generated != NULL)
+    {
+      fprintf (stderr, "%s: created the platform admin %s with the generated password:\n"
+               "    %s\n"
+               "  It is shown only this once; change it with POST /auth/email/change-password.\n",
+               PACKAGE_NAME, creation->email, creation->generated);
+      fflush (stderr);
+    }
+  if (row != NULL)
+    g_message ("Created the platform admin %s", creation->email);
+  _cf_auth_resume_logins (creation->self);
+}
+
+static void
+on_admin_hashed (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(Creation) creation = user_data;
+  CfAuth *self = creation->self;
+  const char *email = creation->email;
+  g_autofree char *hash = NULL;
+  g_autoptr(GError) error = NULL;
+
+  hash = cf_password_hash_finish (result, &error);
+  if (hash == NULL)
+    {
+      g_warning ("Cannot hash the platform admin's password: %s", error->message);
+      _cf_auth_resume_logins (self);
+      return;
+    }
+  /* @email stays valid: the creation moves on, it is not freed. */
+  cf_store_user_insert_async (self->store, email, hash, self->config->admin_full_name,
+                              TRUE, self->config->admin_change_on_bootstrap, NULL,
+                              on_admin_inserted, g_steal_pointer (&creation));
+}
+
+/* The checks fail startup at once; the hash (hundreds of milliseconds on
+ * a busy machine) runs while the gateway starts serving, and logins wait
+ * for it. */
 static gboolean
-create_admin (CfAuth        *self,
-              GMainContext  *context,
-              const char    *email,
-              GError       **error)
+create_admin (CfAuth      *self,
+              const char  *email,
+              GError     **error)
 {
   CfAuthConfig *config = self->config;
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) row = NULL;
   g_autoptr(GError) local = NULL;
-  g_autofree char *generated = NULL;
-  g_autofree char *hash = NULL;
+  Creation *creation;
   const char *password = config->admin_password;
 
-  if (password == NULL)
-    password = generated = cf_password_generate ();
-  else if (!cf_password_check_policy (password,
-                                      MAX (CF_PASSWORD_ADMIN_MIN_LENGTH,
-                                           config->password_min_length), &local))
+  if (password != NULL &&
+      !cf_password_check_policy (password,
+                                 MAX (CF_PASSWORD_ADMIN_MIN_LENGTH, config->password_min_length),
+                                 &local))
     {
       g_set_error (error, CF_AUTH_ERROR, CF_AUTH_ERROR_WEAK_PASSWORD,
                    "PLATFORM_ADMIN_PASSWORD is too weak for the platform admin: %s",
@@ -305,60 +377,36 @@ create_admin (CfAuth        *self,
       return FALSE;
     }
 
-  hash = cf_password_hash (password, error);
-  if (hash == NULL)
-    return FALSE;
-  cf_store_user_insert_async (self->store, email, hash, config->admin_full_name, TRUE,
-                              config->admin_change_on_bootstrap, NULL, store_result, &result);
-  row = cf_store_user_insert_finish (self->store, wait_result (context, &result), &local);
-  if (row == NULL && g_error_matches (local, CF_STORE_ERROR, CF_STORE_ERROR_CONSTRAINT))
-    return TRUE;
-  if (row == NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local));
-      return FALSE;
-    }
-
-  /* Printed once, whatever the log level: nobody could log in otherwise. */
-  if (generated != NULL)
-    {
-      fprintf (stderr, "%s: created the platform admin %s with the generated password:\n"
-               "    %s\n"
-               "  It is shown only this once; change it with POST /auth/email/change-password.\n",
-               PACKAGE_NAME, email, generated);
-      fflush (stderr);
-      explicit_bzero (generated, strlen (generated));
-    }
-  g_message ("Created the platform admin %s", email);
+  creation = g_new0 (Creation, 1);
+  creation->self = g_object_ref (self);
+  creation->email = g_strdup (email);
+  if (password == NULL)
+    password = creation->generated = cf_password_generate ();
+  self->bootstrapping = TRUE;
+  cf_password_hash_async (password, NULL, on_admin_hashed, creation);
   return TRUE;
 }
 
 static gboolean
-bootstrap_admin (CfAuth        *self,
-                 GMainContext  *context,
-                 GError       **error)
+admin_exists (CfAuth        *self,
+              GMainContext  *context,
+              const char    *email,
+              gboolean      *exists,
+              GError       **error)
 {
-  g_autofree char *email = cf_auth_normalize_email (self->config->admin_email);
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(JsonObject) row = NULL;
   g_autoptr(GError) local = NULL;
 
-  if (email == NULL)
-    {
-      g_set_error (error, CF_AUTH_ERROR, CF_AUTH_ERROR_KEY,
-                   "PLATFORM_ADMIN_EMAIL=%s: not an email address", self->config->admin_email);
-      return FALSE;
-    }
   cf_store_user_lookup_async (self->store, email, NULL, store_result, &result);
   row = cf_store_user_lookup_finish (self->store, wait_result (context, &result), &local);
-  if (row != NULL)
-    return TRUE;
-  if (!g_error_matches (local, CF_STORE_ERROR, CF_STORE_ERROR_NOT_FOUND))
+  *exists = row != NULL;
+  if (row == NULL && !g_error_matches (local, CF_STORE_ERROR, CF_STORE_ERROR_NOT_FOUND))
     {
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
-  return create_admin (self, context, email, error);
+  return TRUE;
 }
 
 /**
@@ -368,8 +416,10 @@ bootstrap_admin (CfAuth        *self,
  *
  * Loads the revoked tokens and, on first start, creates the platform admin
  * from PLATFORM_ADMIN_EMAIL and PLATFORM_ADMIN_PASSWORD; without a
- * password it generates one and prints it once on standard error. Blocks:
- * it is meant for startup, before the gateway serves.
+ * password it generates one and prints it once on standard error. The
+ * reads block, as startup may; the admin's password is hashed in the
+ * background, and logins wait until the admin exists. A
+ * PLATFORM_ADMIN_PASSWORD that fails the admin policy fails here.
  *
  * Returns: %TRUE on success
  */
@@ -378,14 +428,27 @@ cf_auth_bootstrap (CfAuth  *self,
                    GError **error)
 {
   g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autofree char *email = NULL;
+  gboolean exists = FALSE;
   gboolean ok;
 
   g_return_val_if_fail (CF_IS_AUTH (self), FALSE);
 
+  email = cf_auth_normalize_email (self->config->admin_email);
+  if (email == NULL)
+    {
+      g_set_error (error, CF_AUTH_ERROR, CF_AUTH_ERROR_KEY,
+                   "PLATFORM_ADMIN_EMAIL=%s: not an email address", self->config->admin_email);
+      return FALSE;
+    }
+
   g_main_context_push_thread_default (context);
-  ok = load_revocations (self, context, error) && bootstrap_admin (self, context, error);
+  ok = load_revocations (self, context, error) &&
+       admin_exists (self, context, email, &exists, error);
   g_main_context_pop_thread_default (context);
-  return ok;
+
+  /* Started in the caller's context, where the answers must arrive. */
+  return ok && (exists || create_admin (self, email, error));
 }
 
 /* Credentials */
