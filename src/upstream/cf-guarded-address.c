@@ -284,7 +284,9 @@ cf_guarded_session_new (const char    *url,
   address = cf_guarded_address_new (g_uri_get_host (uri), port, scheme, policy);
   /* Timeouts are per request, the caller's: a socket timeout would also
    * cut a quiet SSE stream. */
+  /* One host per session: its whole connection budget is for that host. */
   session = g_object_new (SOUP_TYPE_SESSION, "timeout", 0,
+                          "max-conns", MAX (max_conns_per_host, 1u),
                           "max-conns-per-host", MAX (max_conns_per_host, 1u),
                           "user-agent", "ContextForge-Gateway/" PACKAGE_VERSION,
                           "remote-connectable", address, NULL);
