@@ -309,12 +309,13 @@ pending_free (Pending *pending)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Pending, pending_free)
 
+/* @object stays the caller's. */
 static void
 respond_object (SoupServerMessage *msg,
                 guint              status,
                 JsonObject        *object)
 {
-  g_autoptr(JsonNode) node = cf_json_node_new_object (object);
+  g_autoptr(JsonNode) node = cf_json_node_new_object (json_object_ref (object));
 
   cf_http_respond_json (msg, status, node);
 }
