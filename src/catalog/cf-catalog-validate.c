@@ -49,17 +49,26 @@ is_url (const char         *url,
          g_strv_contains (schemes, g_uri_get_scheme (uri));
 }
 
+/* A tool a gateway brought may be edited (enabled, renamed) like any
+ * other, but no client may make one up or turn a tool into one. */
 static void
 check_tool (JsonObject *tool,
+            JsonObject *input,
             JsonArray  *problems)
 {
   const char *type = cf_json_object_get_string (tool, "integrationType");
   JsonObject *schema = cf_json_object_get_object (tool, "inputSchema");
+  gboolean federated = cf_json_object_get_string (tool, "gatewayId") != NULL &&
+                       !json_object_has_member (input, "integrationType") &&
+                       !json_object_has_member (input, "integration_type");
 
   if (g_strcmp0 (type, "REST") != 0)
-    cf_entity_schema_add_problem (problems, "integrationType", "value_error",
-                                  "Only REST tools can be created directly; MCP tools come "
-                                  "from registered gateways");
+    {
+      if (!federated)
+        cf_entity_schema_add_problem (problems, "integrationType", "value_error",
+                                      "Only REST tools can be created directly; MCP tools "
+                                      "come from registered gateways");
+    }
   else if (!is_url (cf_json_object_get_string (tool, "url"), http_schemes))
     cf_entity_schema_add_problem (problems, "url", "value_error",
                                   "A REST tool needs an http or https URL");
@@ -365,12 +374,13 @@ static void
 check_entity (CfCatalogSnapshot *snapshot,
               CfEntityKind       kind,
               JsonObject        *entity,
+              JsonObject        *input,
               JsonArray         *problems)
 {
   switch (kind)
     {
     case CF_ENTITY_TOOL:
-      check_tool (entity, problems);
+      check_tool (entity, input, problems);
       break;
     case CF_ENTITY_RESOURCE:
       check_resource (entity, problems);
@@ -446,7 +456,7 @@ _cf_catalog_prepare_entity (CfCatalogSnapshot *snapshot,
 {
   derive_names (separator, kind, entity, input, problems);
   apply_defaults (kind, entity);
-  check_entity (snapshot, kind, entity, problems);
+  check_entity (snapshot, kind, entity, input, problems);
   if (kind != CF_ENTITY_SERVER && kind != CF_ENTITY_GATEWAY)
     check_gateway_reference (snapshot, entity, problems);
 }

@@ -300,7 +300,9 @@ cf_dbus_service_dispose (GObject *object)
     g_clear_signal_handler (&self->changed_id, cf_gateway_get_catalog (self->gateway));
   g_clear_object (&self->gateway);
   g_clear_object (&self->pool);
-  if (self->skeleton != NULL)
+  /* GApplication's dbus_unregister may have taken it off the bus already. */
+  if (self->skeleton != NULL &&
+      g_dbus_interface_skeleton_get_connection (G_DBUS_INTERFACE_SKELETON (self->skeleton)))
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
   g_clear_object (&self->skeleton);
   g_clear_pointer (&self->reachable, g_hash_table_unref);
@@ -370,7 +372,8 @@ cf_dbus_service_unexport (CfDbusService *self)
 {
   g_return_if_fail (CF_IS_DBUS_SERVICE (self));
 
-  g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+  if (g_dbus_interface_skeleton_get_connection (G_DBUS_INTERFACE_SKELETON (self->skeleton)))
+    g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
 }
 
 /**

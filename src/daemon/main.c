@@ -5,6 +5,7 @@
 
 #include <malloc.h>
 
+#include <glib/gi18n.h>
 #include <locale.h>
 
 #include "cf-daemon.h"
@@ -22,6 +23,9 @@ main (int   argc,
   mallopt (M_TOP_PAD, 1024 * 1024);
 
   setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
   g_set_prgname (PACKAGE_NAME);
 
   /* Subcommands run without the daemon's application machinery. */

@@ -48,12 +48,15 @@ filtered_writer (GLogLevelFlags   level,
  * cf_log_set_level:
  * @level: DEBUG, INFO, WARNING, ERROR or CRITICAL
  *
- * Installs the process's log writer. DEBUG also shows debug messages,
- * which GLib otherwise hides unless G_MESSAGES_DEBUG is set.
+ * Installs the process's log writer, or moves its level when it is
+ * installed already. DEBUG also shows debug messages, which GLib
+ * otherwise hides unless G_MESSAGES_DEBUG is set.
  */
 void
 cf_log_set_level (const char *level)
 {
+  static gboolean installed;
+
   g_return_if_fail (cf_log_level_is_valid (level));
 
   for (guint i = 0; i < G_N_ELEMENTS (levels); i++)
@@ -63,5 +66,8 @@ cf_log_set_level (const char *level)
   /* MESSAGE sits between WARNING and INFO: shown from INFO on. */
   if (threshold == G_LOG_LEVEL_INFO || threshold == G_LOG_LEVEL_DEBUG)
     g_log_set_debug_enabled (threshold == G_LOG_LEVEL_DEBUG);
-  g_log_set_writer_func (filtered_writer, NULL, NULL);
+  /* GLib takes a writer once per process; a reload only moves the level. */
+  if (!installed)
+    g_log_set_writer_func (filtered_writer, NULL, NULL);
+  installed = TRUE;
 }

@@ -3,131 +3,891 @@
 #include "config.h"
 
 #include <gio/gio.h>
-#include <libsoup/soup.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <fcntl.h>
 #include <string.h>
 
-/* The daemon as a D-Bus activated session service, on a private bus: the
- * first call starts it from the service file generated into the build
- * tree, and the interface reflects what REST writes. */
+#include "cf-json.h"
+
+/* The daemon as a D-Bus activated session service, on a private bus per
+ * test: the first call starts it from the service file generated into the
+ * build tree from data/org.contextforge.Gateway.service.in. Everything
+ * goes over D-Bus, which needs no token; nothing here uses HTTP. */
 
 #define BUS_NAME "org.contextforge.Gateway"
 #define OBJECT_PATH "/org/contextforge/Gateway"
 #define INTERFACE "org.contextforge.Gateway"
+#define ERROR_PREFIX "org.contextforge.Gateway.Error."
+#define CALL_TIMEOUT_MS 20000
+#define WAIT_LIMIT_S 30
+
+typedef struct {
+  char     *name;
+  GVariant *parameters;
+} Signal;
+
+typedef struct {
+  GTestDBus       *dbus;
+  GDBusConnection *bus;
+  char            *dir;
+  GPtrArray       *signals;
+  guint            subscription;
+} Fixture;
+
+static void
+signal_free (Signal *signal)
+{
+  g_free (signal->name);
+  g_variant_unref (signal->parameters);
+  g_free (signal);
+}
+
+static void
+on_signal (GDBusConnection *bus,
+           const char      *sender,
+           const char      *path,
+           const char      *iface,
+           const char      *name,
+           GVariant        *parameters,
+           gpointer         user_data)
+{
+  Fixture *f = user_data;
+  Signal *signal = g_new0 (Signal, 1);
+
+  signal->name = g_strdup (name);
+  signal->parameters = g_variant_ref (parameters);
+  g_ptr_array_add (f->signals, signal);
+}
+
+static void
+write_config_file (const char *relative,
+                   const char *contents)
+{
+  g_autofree char *path = g_build_filename (g_get_user_config_dir (), relative, NULL);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_file_set_contents (path, contents, -1, &error);
+  g_assert_no_error (error);
+}
+
+/* GTestDBus (GLib 2.74) starts each bus daemon with the test's descriptors
+ * open, among them the pipe on which its watcher process waits to clean
+ * up after a test that dies: from the second bus on, a failed assertion
+ * would leave the bus, the gateway and the test's output open. */
+static void
+set_close_on_exec (void)
+{
+  for (int fd = 3; fd < 1024; fd++)
+    {
+      int flags = fcntl (fd, F_GETFD);
+
+      if (flags >= 0)
+        fcntl (fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autofree char *db = NULL;
+  g_autofree char *db_url = NULL;
+  g_autoptr(GError) error = NULL;
+
+  f->dir = g_dir_make_tmp ("cf-dbus-XXXXXX", &error);
+  g_assert_no_error (error);
+  db = g_build_filename (f->dir, "gateway.db", NULL);
+  db_url = g_strconcat ("sqlite:///", db, NULL);
+
+  /* The activated daemon inherits the bus daemon's environment, which
+   * GTestDBus takes from ours: the test's own directories (GLib isolates
+   * them in-process only), and health checks every second, where one
+   * failure marks an upstream unreachable, so that flips come quickly. */
+  g_setenv ("HOME", g_get_home_dir (), TRUE);
+  g_setenv ("XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
+  g_setenv ("XDG_DATA_HOME", g_get_user_data_dir (), TRUE);
+  g_setenv ("XDG_CACHE_HOME", g_get_user_cache_dir (), TRUE);
+  g_setenv ("DATABASE_URL", db_url, TRUE);
+  if (data == NULL)
+    g_setenv ("PORT", "0", TRUE);
+  else
+    {
+      /* What the admin app writes: GSettings, from a key file here. */
+      g_unsetenv ("PORT");
+      write_config_file ("glib-2.0/settings/keyfile", data);
+    }
+  g_setenv ("HEALTH_CHECK_INTERVAL", "1", TRUE);
+  g_setenv ("UNHEALTHY_THRESHOLD", "1", TRUE);
+  g_unsetenv ("HOST");
+  g_unsetenv ("LOG_LEVEL");
+  g_unsetenv ("TOOL_TIMEOUT");
+
+  set_close_on_exec ();
+  f->dbus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_add_service_dir (f->dbus, g_getenv ("CF_TEST_SERVICE_DIR"));
+  g_test_dbus_up (f->dbus);
+
+  f->bus = g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (f->dbus),
+                                                   G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                   NULL, NULL, &error);
+  g_assert_no_error (error);
+  f->signals = g_ptr_array_new_with_free_func ((GDestroyNotify) signal_free);
+  f->subscription = g_dbus_connection_signal_subscribe (f->bus, BUS_NAME, INTERFACE, NULL,
+                                                        OBJECT_PATH, NULL,
+                                                        G_DBUS_SIGNAL_FLAGS_NONE, on_signal,
+                                                        f, NULL);
+}
+
+static void
+remove_database (const char *dir)
+{
+  static const char * const files[] = { "gateway.db", "gateway.db-wal", "gateway.db-shm" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, files[i], NULL);
+
+      g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_dbus_connection_signal_unsubscribe (f->bus, f->subscription);
+  g_dbus_connection_close_sync (f->bus, NULL, NULL);
+  g_clear_object (&f->bus);
+  /* Tearing the bus down makes the daemon exit with it, and its stdio
+   * children with the daemon. */
+  g_test_dbus_down (f->dbus);
+  g_clear_object (&f->dbus);
+  g_clear_pointer (&f->signals, g_ptr_array_unref);
+  remove_database (f->dir);
+  g_clear_pointer (&f->dir, g_free);
+}
+
+/* Calls */
 
 static GVariant *
-call (GDBusConnection *bus,
-      const char      *method)
+try_call (Fixture     *f,
+          const char  *method,
+          GVariant    *parameters,
+          GError     **error)
+{
+  return g_dbus_connection_call_sync (f->bus, BUS_NAME, OBJECT_PATH, INTERFACE, method,
+                                      parameters, NULL, G_DBUS_CALL_FLAGS_NONE,
+                                      CALL_TIMEOUT_MS, NULL, error);
+}
+
+static GVariant *
+call (Fixture    *f,
+      const char *method,
+      GVariant   *parameters)
 {
   g_autoptr(GError) error = NULL;
-  GVariant *reply = g_dbus_connection_call_sync (bus, BUS_NAME, OBJECT_PATH, INTERFACE, method,
-                                                 NULL, NULL, G_DBUS_CALL_FLAGS_NONE, 20000,
-                                                 NULL, &error);
+  GVariant *reply = try_call (f, method, parameters, &error);
 
   g_assert_no_error (error);
   return reply;
 }
 
+/* Asserts that @method fails with the registered error @name (without
+ * its prefix when it is ours) and that the message contains @words. */
 static void
-on_changed (GDBusConnection *bus,
-            const char      *sender,
-            const char      *path,
-            const char      *iface,
-            const char      *signal,
-            GVariant        *parameters,
-            gpointer         user_data)
+expect_error (Fixture    *f,
+              const char *method,
+              GVariant   *parameters,
+              const char *name,
+              const char *words)
 {
-  const char *kind;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = try_call (f, method, parameters, &error);
+  g_autofree char *remote = NULL;
+  g_autofree char *expected = strchr (name, '.') ? g_strdup (name)
+                                                  : g_strconcat (ERROR_PREFIX, name, NULL);
 
-  g_variant_get (parameters, "(&s)", &kind);
-  if (g_str_equal (kind, "tool"))
-    *(gboolean *) user_data = TRUE;
+  g_assert_null (reply);
+  g_assert_nonnull (error);
+  remote = g_dbus_error_get_remote_error (error);
+  g_assert_cmpstr (remote, ==, expected);
+  g_dbus_error_strip_remote_error (error);
+  if (words != NULL && strstr (error->message, words) == NULL)
+    g_error ("%s: \"%s\" does not say \"%s\"", method, error->message, words);
+}
+
+static GVariant *
+get_status (Fixture *f)
+{
+  g_autoptr(GVariant) reply = call (f, "GetStatus", NULL);
+
+  return g_variant_get_child_value (reply, 0);
+}
+
+/* Returns: (transfer full): the list a List* method answers */
+static GVariant *
+list (Fixture    *f,
+      const char *method)
+{
+  g_autoptr(GVariant) reply = call (f, method, NULL);
+
+  return g_variant_get_child_value (reply, 0);
+}
+
+/* Returns: (transfer full) (nullable): the entry of @entries with @key == @value */
+static GVariant *
+find_entry (GVariant   *entries,
+            const char *key,
+            const char *value)
+{
+  for (gsize i = 0; i < g_variant_n_children (entries); i++)
+    {
+      g_autoptr(GVariant) entry = g_variant_get_child_value (entries, i);
+      const char *found = NULL;
+
+      if (g_variant_lookup (entry, key, "&s", &found) && g_strcmp0 (found, value) == 0)
+        return g_steal_pointer (&entry);
+    }
+  return NULL;
+}
+
+static guint
+count_entries (GVariant   *entries,
+               const char *key,
+               const char *value)
+{
+  guint n = 0;
+
+  for (gsize i = 0; i < g_variant_n_children (entries); i++)
+    {
+      g_autoptr(GVariant) entry = g_variant_get_child_value (entries, i);
+      const char *found = NULL;
+
+      if (g_variant_lookup (entry, key, "&s", &found) && g_strcmp0 (found, value) == 0)
+        n++;
+    }
+  return n;
 }
 
 static gboolean
-on_deadline (gpointer user_data)
+entry_bool (GVariant   *entry,
+            const char *key)
 {
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
+  gboolean value = FALSE;
+
+  g_assert_true (g_variant_lookup (entry, key, "b", &value));
+  return value;
+}
+
+/* Waiting, bounded in time */
+
+static gboolean
+on_tick (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+typedef gboolean (*Condition) (Fixture  *f,
+                               gpointer  data);
+
+static void
+wait_until (Fixture     *f,
+            Condition    condition,
+            gpointer     data,
+            const char  *what)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_LIMIT_S * G_USEC_PER_SEC;
+  guint tick = g_timeout_add (100, on_tick, NULL);
+
+  while (!condition (f, data))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("Timed out waiting for %s", what);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_source_remove (tick);
+}
+
+typedef struct {
+  const char *name;
+  const char *first;       /* the first argument, a string */
+  GVariant   *found;
+} SignalWanted;
+
+static gboolean
+has_signal (Fixture  *f,
+            gpointer  data)
+{
+  SignalWanted *wanted = data;
+
+  for (guint i = 0; i < f->signals->len; i++)
+    {
+      Signal *signal = f->signals->pdata[i];
+      const char *first = NULL;
+
+      g_variant_get_child (signal->parameters, 0, "&s", &first);
+      if (g_str_equal (signal->name, wanted->name) &&
+          (wanted->first == NULL || g_str_equal (first, wanted->first)))
+        {
+          wanted->found = g_variant_ref (signal->parameters);
+          g_ptr_array_remove_index (f->signals, i);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* Returns: (transfer full): the parameters of the first signal @name
+ * whose first argument is @first, taken off the list of those received */
+static GVariant *
+wait_signal (Fixture    *f,
+             const char *name,
+             const char *first)
+{
+  SignalWanted wanted = { name, first, NULL };
+  g_autofree char *what = g_strdup_printf ("%s(%s)", name, first ?: "");
+
+  wait_until (f, has_signal, &wanted, what);
+  return wanted.found;
 }
 
 static void
-create_tool (const char *listen_url)
+expect_catalog_changed (Fixture    *f,
+                        const char *kind)
 {
-  g_autoptr(SoupSession) http = soup_session_new ();
-  g_autofree char *uri = g_strconcat (listen_url, "/v1/tools", NULL);
-  g_autoptr(SoupMessage) msg = soup_message_new ("POST", uri);
-  static const char body[] =
-    "{\"name\":\"lookup\",\"description\":\"Looks up\",\"url\":\"http://127.0.0.1:9/\"}";
-  g_autoptr(GBytes) bytes = g_bytes_new_static (body, strlen (body));
-  g_autoptr(GBytes) reply = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) parameters = wait_signal (f, "CatalogChanged", kind);
 
-  soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
-  reply = soup_session_send_and_read (http, msg, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (soup_message_get_status (msg), ==, 201);
+  g_assert_nonnull (parameters);
 }
 
-static void
-test_activation (void)
+/* Waits for the health signal of @id saying @reachable; returns its message. */
+static char *
+expect_health (Fixture    *f,
+               const char *id,
+               gboolean    reachable)
 {
-  g_autoptr(GTestDBus) dbus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_autoptr(GDBusConnection) bus = NULL;
-  g_autoptr(GVariant) status = NULL;
-  g_autoptr(GVariant) tools = NULL;
-  g_autoptr(GVariant) dict = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("cf-dbus-XXXXXX", NULL);
-  g_autofree char *db = g_build_filename (dir, "gateway.db", NULL);
-  g_autofree char *db_url = g_strconcat ("sqlite:///", db, NULL);
+  for (guint i = 0; i < 10; i++)
+    {
+      g_autoptr(GVariant) parameters = wait_signal (f, "GatewayHealthChanged", id);
+      gboolean now;
+      const char *message;
+
+      g_variant_get (parameters, "(&sb&s)", NULL, &now, &message);
+      if (now == reachable)
+        return g_strdup (message);
+    }
+  g_error ("Gateway %s never became %s", id, reachable ? "reachable" : "unreachable");
+  return NULL;
+}
+
+typedef struct {
+  const char *gateway_id;
+  guint       at_least;
+} ToolsWanted;
+
+static gboolean
+has_tools_of (Fixture  *f,
+              gpointer  data)
+{
+  ToolsWanted *wanted = data;
+  g_autoptr(GVariant) tools = list (f, "ListTools");
+
+  return count_entries (tools, "gateway-id", wanted->gateway_id) >= wanted->at_least;
+}
+
+static gboolean
+has_no_tools_of (Fixture  *f,
+                 gpointer  data)
+{
+  ToolsWanted *wanted = data;
+  g_autoptr(GVariant) tools = list (f, "ListTools");
+
+  return count_entries (tools, "gateway-id", wanted->gateway_id) == 0;
+}
+
+/* Upstreams */
+
+static char *
+stdio_gateway_json (const char *name,
+                    const char *command)
+{
+  g_autoptr(JsonObject) gateway = json_object_new ();
+  JsonArray *args = json_array_new ();
+
+  json_array_add_string_element (args, "--stdio");
+  json_object_set_string_member (gateway, "name", name);
+  json_object_set_string_member (gateway, "transport", "STDIO");
+  json_object_set_string_member (gateway, "command", command);
+  json_object_set_array_member (gateway, "args", args);
+  json_object_set_string_member (gateway, "prefix_mode", "never");
+  return cf_json_object_to_string (gateway);
+}
+
+static char *
+add_gateway (Fixture    *f,
+             const char *json)
+{
+  g_autoptr(GVariant) reply = call (f, "AddGateway", g_variant_new ("(s)", json));
+  char *id = NULL;
+
+  g_variant_get (reply, "(s)", &id);
+  g_assert_cmpuint (strlen (id), ==, 32);
+  return id;
+}
+
+static char *
+add_fixture (Fixture    *f,
+             const char *name)
+{
+  g_autofree char *json = stdio_gateway_json (name, g_getenv ("CF_TEST_FIXTURE"));
+
+  return add_gateway (f, json);
+}
+
+/* Tests */
+
+static void
+test_status (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GVariant) status = get_status (f);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) settings = NULL;
+  g_autoptr(GVariant) property = NULL;
+  g_autoptr(GVariant) value = NULL;
   const char *url = NULL;
-  gboolean changed = FALSE, expired = FALSE;
-  guint32 n_tools = 99;
-  guint subscription, deadline;
+  const char *text = NULL;
+  guint32 n = 99;
+  guint64 uptime = G_MAXUINT64;
 
-  /* The activated daemon inherits the bus daemon's environment, which
-   * GTestDBus takes from ours. */
-  g_setenv ("DATABASE_URL", db_url, TRUE);
-  g_setenv ("PORT", "0", TRUE);
-  g_test_dbus_add_service_dir (dbus, g_getenv ("CF_TEST_SERVICE_DIR"));
-  g_test_dbus_up (dbus);
-
-  bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
-  g_assert_no_error (error);
-
-  status = call (bus, "GetStatus");
-  dict = g_variant_get_child_value (status, 0);
-  g_assert_true (g_variant_lookup (dict, "listen-url", "&s", &url));
+  g_assert_true (g_variant_lookup (status, "listen-url", "&s", &url));
   g_assert_true (g_str_has_prefix (url, "http://127.0.0.1:"));
-  g_assert_true (g_variant_lookup (dict, "tools", "u", &n_tools));
-  g_assert_cmpuint (n_tools, ==, 0);
+  g_assert_true (g_variant_lookup (status, "version", "&s", &text));
+  g_assert_cmpstr (text, ==, PACKAGE_VERSION);
+  g_assert_true (g_variant_lookup (status, "health", "&s", &text));
+  g_assert_cmpstr (text, ==, "healthy");
+  g_assert_true (g_variant_lookup (status, "uptime", "t", &uptime));
+  g_assert_cmpuint (uptime, <, 3600);
+  for (guint i = 0; i < 5; i++)
+    {
+      static const char * const counts[] = { "tools", "resources", "prompts", "servers",
+                                             "gateways" };
+      n = 99;
+      g_assert_true (g_variant_lookup (status, counts[i], "u", &n));
+      g_assert_cmpuint (n, ==, 0);
+    }
 
-  subscription = g_dbus_connection_signal_subscribe (bus, BUS_NAME, INTERFACE, "CatalogChanged",
-                                                     OBJECT_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
-                                                     on_changed, &changed, NULL);
-  create_tool (url);
-  deadline = g_timeout_add_seconds (10, on_deadline, &expired);
-  while (!changed && !expired)
-    g_main_context_iteration (NULL, TRUE);
-  if (!expired)
-    g_source_remove (deadline);
-  g_assert_true (changed);
-  g_dbus_connection_signal_unsubscribe (bus, subscription);
+  /* The properties say the same. */
+  reply = g_dbus_connection_call_sync (f->bus, BUS_NAME, OBJECT_PATH,
+                                       "org.freedesktop.DBus.Properties", "Get",
+                                       g_variant_new ("(ss)", INTERFACE, "ListenUrl"),
+                                       G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE,
+                                       CALL_TIMEOUT_MS, NULL, NULL);
+  g_assert_nonnull (reply);
+  g_variant_get (reply, "(v)", &property);
+  g_assert_cmpstr (g_variant_get_string (property, NULL), ==, url);
 
-  tools = call (bus, "ListTools");
+  /* The settings in effect: the environment the test gave. */
+  reply = (g_variant_unref (reply), call (f, "GetSettings", NULL));
+  settings = g_variant_get_child_value (reply, 0);
+  g_assert_true (g_variant_lookup (settings, "PORT", "u", &n));
+  g_assert_cmpuint (n, ==, 0);
+  g_assert_true (g_variant_lookup (settings, "HOST", "&s", &text));
+  g_assert_cmpstr (text, ==, "127.0.0.1");
+  g_assert_true (g_variant_lookup (settings, "HEALTH_CHECK_INTERVAL", "u", &n));
+  g_assert_cmpuint (n, ==, 1);
+  g_assert_true (g_variant_lookup (settings, "DATABASE_URL", "&s", &text));
+  g_assert_true (g_str_has_prefix (text, "sqlite:///"));
+  g_assert_true (g_str_has_suffix (text, "/gateway.db"));
+}
+
+/* Add a stdio upstream, see its tools, disable one, compose a server of
+ * two, and take it all down again. */
+static void
+test_stdio_upstream (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autofree char *id = NULL;
+  g_autofree char *server_id = NULL;
+  g_autofree char *server_url = NULL;
+  g_autofree char *listen_url = NULL;
+  g_autoptr(GVariant) tools = NULL;
+  g_autoptr(GVariant) gateways = NULL;
+  g_autoptr(GVariant) gateway = NULL;
+  g_autoptr(GVariant) servers = NULL;
+  g_autoptr(GVariant) server = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) status = NULL;
+  g_autoptr(GPtrArray) picked = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(JsonNode) tool_json = NULL;
+  g_autofree const char **member_ids = NULL;
+  ToolsWanted wanted = { NULL, 1 };
+  const char *text = NULL;
+  guint32 n = 0;
+
+  status = get_status (f);
+  g_assert_true (g_variant_lookup (status, "listen-url", "s", &listen_url));
+
+  id = add_fixture (f, "fixture");
+  expect_catalog_changed (f, "gateway");
+  expect_catalog_changed (f, "tool");
+  wanted.gateway_id = id;
+  wait_until (f, has_tools_of, &wanted, "the fixture's tools");
+
+  tools = list (f, "ListTools");
+  n = count_entries (tools, "gateway-id", id);
+  g_assert_cmpuint (n, >=, 2);
+  for (gsize i = 0; i < g_variant_n_children (tools) && picked->len < 2; i++)
+    {
+      g_autoptr(GVariant) tool = g_variant_get_child_value (tools, i);
+      const char *tool_id = NULL;
+
+      g_assert_true (g_variant_lookup (tool, "id", "&s", &tool_id));
+      g_assert_true (entry_bool (tool, "enabled"));
+      g_assert_true (g_variant_lookup (tool, "integration-type", "&s", &text));
+      g_assert_cmpstr (text, ==, "MCP");
+      g_ptr_array_add (picked, g_strdup (tool_id));
+    }
+
+  gateways = list (f, "ListGateways");
+  g_assert_cmpuint (g_variant_n_children (gateways), ==, 1);
+  gateway = find_entry (gateways, "id", id);
+  g_assert_nonnull (gateway);
+  g_assert_true (g_variant_lookup (gateway, "transport", "&s", &text));
+  g_assert_cmpstr (text, ==, "STDIO");
+  g_assert_true (g_variant_lookup (gateway, "command", "&s", &text));
+  g_assert_cmpstr (text, ==, g_getenv ("CF_TEST_FIXTURE"));
+  g_assert_true (entry_bool (gateway, "reachable"));
+  g_assert_true (entry_bool (gateway, "enabled"));
   {
-    g_autoptr(GVariant) list = g_variant_get_child_value (tools, 0);
-    g_autoptr(GVariant) first = g_variant_get_child_value (list, 0);
-    const char *name = NULL;
+    guint32 counted = 0;
 
-    g_assert_cmpuint (g_variant_n_children (list), ==, 1);
-    g_assert_true (g_variant_lookup (first, "name", "&s", &name));
-    g_assert_cmpstr (name, ==, "lookup");
+    g_assert_true (g_variant_lookup (gateway, "tool-count", "u", &counted));
+    g_assert_cmpuint (counted, ==, n);
   }
 
-  g_clear_object (&bus);
-  /* Tearing the bus down makes the daemon exit with it. */
-  g_test_dbus_down (dbus);
+  /* The full tool, as REST shows it. */
+  reply = call (f, "GetTool", g_variant_new ("(s)", (const char *) picked->pdata[0]));
+  g_variant_get (reply, "(&s)", &text);
+  tool_json = cf_json_parse (text, -1, NULL);
+  g_assert_nonnull (tool_json);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (tool_json));
+  g_assert_cmpstr (cf_json_object_get_string (json_node_get_object (tool_json), "id"), ==,
+                   picked->pdata[0]);
+  g_assert_cmpstr (cf_json_object_get_string (json_node_get_object (tool_json), "gatewayId"),
+                   ==, id);
+  g_assert_nonnull (cf_json_object_get_object (json_node_get_object (tool_json), "inputSchema"));
+
+  /* Disable one tool. */
+  g_ptr_array_set_size (f->signals, 0);
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (f, "SetToolEnabled", g_variant_new ("(sb)", (const char *) picked->pdata[1],
+                                                    FALSE));
+  expect_catalog_changed (f, "tool");
+  g_clear_pointer (&tools, g_variant_unref);
+  tools = list (f, "ListTools");
+  {
+    g_autoptr(GVariant) disabled = find_entry (tools, "id", picked->pdata[1]);
+    g_autoptr(GVariant) other = find_entry (tools, "id", picked->pdata[0]);
+
+    g_assert_false (entry_bool (disabled, "enabled"));
+    g_assert_true (entry_bool (other, "enabled"));
+  }
+
+  /* Compose a virtual server from two tools. */
+  g_ptr_array_add (picked, NULL);
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (f, "ComposeServer", g_variant_new ("(ss^as)", "picked", "Two of the fixture's",
+                                                   (char **) picked->pdata));
+  g_variant_get (reply, "(ss)", &server_id, &server_url);
+  g_ptr_array_remove_index (picked, picked->len - 1);
+  g_assert_cmpuint (strlen (server_id), ==, 32);
+  {
+    g_autofree char *expected = g_strdup_printf ("%s/servers/%s/mcp", listen_url, server_id);
+
+    g_assert_cmpstr (server_url, ==, expected);
+  }
+  expect_catalog_changed (f, "server");
+  servers = list (f, "ListServers");
+  server = find_entry (servers, "id", server_id);
+  g_assert_nonnull (server);
+  g_assert_true (g_variant_lookup (server, "name", "&s", &text));
+  g_assert_cmpstr (text, ==, "picked");
+  g_assert_true (g_variant_lookup (server, "url", "&s", &text));
+  g_assert_cmpstr (text, ==, server_url);
+  g_assert_true (g_variant_lookup (server, "tools", "^a&s", &member_ids));
+  g_assert_cmpuint (g_strv_length ((char **) member_ids), ==, 2);
+  g_assert_cmpstr (member_ids[0], ==, picked->pdata[0]);
+  g_assert_cmpstr (member_ids[1], ==, picked->pdata[1]);
+  g_assert_true (entry_bool (server, "enabled"));
+
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (f, "SetServerEnabled", g_variant_new ("(sb)", server_id, FALSE));
+  g_clear_pointer (&servers, g_variant_unref);
+  g_clear_pointer (&server, g_variant_unref);
+  servers = list (f, "ListServers");
+  server = find_entry (servers, "id", server_id);
+  g_assert_false (entry_bool (server, "enabled"));
+
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (f, "DeleteServer", g_variant_new ("(s)", server_id));
+  g_clear_pointer (&servers, g_variant_unref);
+  servers = list (f, "ListServers");
+  g_assert_cmpuint (g_variant_n_children (servers), ==, 0);
+  expect_error (f, "DeleteServer", g_variant_new ("(s)", server_id), "NotFound", server_id);
+
+  /* Refresh works while enabled; a disabled gateway has nothing to refresh. */
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (f, "RefreshGateway", g_variant_new ("(s)", id));
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (f, "SetGatewayEnabled", g_variant_new ("(sb)", id, FALSE));
+  g_clear_pointer (&gateways, g_variant_unref);
+  g_clear_pointer (&gateway, g_variant_unref);
+  gateways = list (f, "ListGateways");
+  gateway = find_entry (gateways, "id", id);
+  g_assert_false (entry_bool (gateway, "enabled"));
+  expect_error (f, "RefreshGateway", g_variant_new ("(s)", id), "Conflict", "disabled");
+
+  /* Removing the gateway takes its tools with it. */
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (f, "RemoveGateway", g_variant_new ("(s)", id));
+  wait_until (f, has_no_tools_of, &wanted, "the fixture's tools to go");
+  g_clear_pointer (&status, g_variant_unref);
+  status = get_status (f);
+  g_assert_true (g_variant_lookup (status, "gateways", "u", &n));
+  g_assert_cmpuint (n, ==, 0);
+}
+
+/* An upstream that cannot start is reported unreachable by signal and in
+ * the status; fixing its command brings it back, also by signal. */
+static void
+test_health_signal (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autofree char *missing = g_build_filename (f->dir, "no-such-server", NULL);
+  g_autofree char *json = stdio_gateway_json ("broken", missing);
+  g_autofree char *id = add_gateway (f, json);
+  g_autofree char *message = NULL;
+  g_autofree char *fix = NULL;
+  g_autoptr(GVariant) status = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) gateways = NULL;
+  g_autoptr(GVariant) gateway = NULL;
+  ToolsWanted wanted = { id, 1 };
+  const char *text = NULL;
+  guint32 n = 0;
+
+  message = expect_health (f, id, FALSE);
+  g_assert_cmpstr (message, !=, "");
+
+  status = get_status (f);
+  g_assert_true (g_variant_lookup (status, "health", "&s", &text));
+  g_assert_cmpstr (text, ==, "degraded");
+  g_assert_true (g_variant_lookup (status, "gateways-unreachable", "u", &n));
+  g_assert_cmpuint (n, ==, 1);
+  gateways = list (f, "ListGateways");
+  gateway = find_entry (gateways, "id", id);
+  g_assert_false (entry_bool (gateway, "reachable"));
+  g_assert_true (g_variant_lookup (gateway, "status-message", "&s", &text));
+  g_assert_cmpstr (text, !=, "");
+
+  {
+    g_autoptr(JsonObject) patch = json_object_new ();
+
+    json_object_set_string_member (patch, "command", g_getenv ("CF_TEST_FIXTURE"));
+    fix = cf_json_object_to_string (patch);
+  }
+  reply = call (f, "UpdateGateway", g_variant_new ("(ss)", id, fix));
+  g_clear_pointer (&message, g_free);
+  message = expect_health (f, id, TRUE);
+  wait_until (f, has_tools_of, &wanted, "the repaired upstream's tools");
+
+  g_clear_pointer (&status, g_variant_unref);
+  status = get_status (f);
+  g_assert_true (g_variant_lookup (status, "health", "&s", &text));
+  g_assert_cmpstr (text, ==, "healthy");
+}
+
+static void
+test_bad_input (Fixture       *f,
+                gconstpointer  data)
+{
+  static const char * const methods_with_id[] = {
+    "RemoveGateway", "RefreshGateway", "GetTool", "DeleteServer",
+  };
+  const char *nobody = "0123456789abcdef0123456789abcdef";
+  g_autofree char *id = NULL;
+  g_autoptr(GVariant) status = NULL;
+  const char *health = NULL;
+
+  /* Input that is not a gateway at all. */
+  expect_error (f, "AddGateway", g_variant_new ("(s)", "{\"name\": "), "InvalidArgument",
+                "not valid JSON");
+  expect_error (f, "AddGateway", g_variant_new ("(s)", "[1, 2]"), "InvalidArgument",
+                "JSON object");
+  expect_error (f, "AddGateway", g_variant_new ("(s)", ""), "InvalidArgument", "JSON");
+  /* Validation problems, each named, in one message. */
+  expect_error (f, "AddGateway", g_variant_new ("(s)", "{\"name\":\"x\",\"transport\":\"STDIO\"}"),
+                "InvalidArgument", "command: A STDIO gateway needs the command to run");
+  expect_error (f, "AddGateway", g_variant_new ("(s)", "{\"transport\":\"PIGEON\"}"),
+                "InvalidArgument", "name: Field required");
+  expect_error (f, "AddGateway", g_variant_new ("(s)", "{\"transport\":\"PIGEON\"}"),
+                "InvalidArgument", "transport: Input should be one of");
+
+  /* A name is taken once. */
+  id = add_gateway (f, "{\"name\":\"dup\",\"transport\":\"STDIO\",\"command\":\"true\","
+                       "\"enabled\":false}");
+  expect_error (f, "AddGateway",
+                g_variant_new ("(s)", "{\"name\":\"dup\",\"transport\":\"STDIO\","
+                                      "\"command\":\"true\",\"enabled\":false}"),
+                "Conflict", "dup");
+  expect_error (f, "UpdateGateway", g_variant_new ("(ss)", id, "{\"transport\":\"PIGEON\"}"),
+                "InvalidArgument", "transport");
+  expect_error (f, "UpdateGateway", g_variant_new ("(ss)", id, "\"enabled\""),
+                "InvalidArgument", "JSON object");
+
+  /* Ids that name nothing. */
+  for (guint i = 0; i < G_N_ELEMENTS (methods_with_id); i++)
+    expect_error (f, methods_with_id[i], g_variant_new ("(s)", nobody), "NotFound", nobody);
+  expect_error (f, "UpdateGateway", g_variant_new ("(ss)", nobody, "{}"), "NotFound", nobody);
+  expect_error (f, "SetToolEnabled", g_variant_new ("(sb)", nobody, FALSE), "NotFound", nobody);
+  expect_error (f, "SetGatewayEnabled", g_variant_new ("(sb)", "", TRUE), "NotFound", NULL);
+  expect_error (f, "SetServerEnabled", g_variant_new ("(sb)", nobody, TRUE), "NotFound", nobody);
+  {
+    const char *unknown[] = { nobody, NULL };
+
+    expect_error (f, "ComposeServer", g_variant_new ("(ss^as)", "s", "", unknown),
+                  "InvalidArgument", "associatedTools: Unknown Tool id");
+  }
+
+  /* GDBus checks the signature before the service sees the call. */
+  expect_error (f, "AddGateway", g_variant_new ("(i)", 42),
+                "org.freedesktop.DBus.Error.InvalidArgs", NULL);
+  expect_error (f, "Explode", NULL, "org.freedesktop.DBus.Error.UnknownMethod", NULL);
+
+  /* And the daemon is still well. */
+  status = get_status (f);
+  g_assert_true (g_variant_lookup (status, "health", "&s", &health));
+  g_assert_cmpstr (health, ==, "healthy");
+}
+
+static void
+write_env_file (const char *contents)
+{
+  write_config_file ("contextforge/gateway.env", contents);
+}
+
+static void
+assert_names (GVariant           *names,
+              const char * const *expected)
+{
+  g_autofree const char **got = g_variant_get_strv (names, NULL);
+
+  if (!g_strv_equal (got, expected))
+    {
+      g_autofree char *got_list = g_strjoinv (",", (char **) got);
+      g_autofree char *expected_list = g_strjoinv (",", (char **) expected);
+
+      g_error ("Got the settings [%s], expected [%s]", got_list, expected_list);
+    }
+}
+
+static void
+test_reload (Fixture       *f,
+             gconstpointer  data)
+{
+  static const char * const live[] = { "LOG_LEVEL", "TOOL_TIMEOUT", NULL };
+  static const char * const host[] = { "HOST", NULL };
+  static const char * const none[] = { NULL };
+  g_autoptr(GVariant) status = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) applied = NULL;
+  g_autoptr(GVariant) restart = NULL;
+  g_autoptr(GVariant) settings = NULL;
+  const char *text = NULL;
+  guint32 timeout = 0;
+
+  /* Started before the file exists; then the environment still wins
+   * over the file: PORT stays 0. */
+  status = get_status (f);
+  write_env_file ("# the gateway's settings\n"
+                  "LOG_LEVEL=WARNING\n"
+                  "export TOOL_TIMEOUT=\"7\"\n"
+                  "HOST='127.0.0.2'\n"
+                  "PORT=9\n"
+                  "\n");
+  reply = call (f, "Reload", NULL);
+  g_variant_get (reply, "(@as@as)", &applied, &restart);
+  assert_names (applied, live);
+  assert_names (restart, host);
+
+  reply = (g_variant_unref (reply), call (f, "GetSettings", NULL));
+  settings = g_variant_get_child_value (reply, 0);
+  g_assert_true (g_variant_lookup (settings, "TOOL_TIMEOUT", "u", &timeout));
+  g_assert_cmpuint (timeout, ==, 7);
+  g_assert_true (g_variant_lookup (settings, "LOG_LEVEL", "&s", &text));
+  g_assert_cmpstr (text, ==, "WARNING");
+  g_assert_true (g_variant_lookup (settings, "HOST", "&s", &text));
+  g_assert_cmpstr (text, ==, "127.0.0.1");
+
+  /* Nothing new the second time; the host still waits for a restart. */
+  g_clear_pointer (&applied, g_variant_unref);
+  g_clear_pointer (&restart, g_variant_unref);
+  reply = (g_variant_unref (reply), call (f, "Reload", NULL));
+  g_variant_get (reply, "(@as@as)", &applied, &restart);
+  assert_names (applied, none);
+  assert_names (restart, host);
+
+  /* A value that does not parse changes nothing. */
+  write_env_file ("TOOL_TIMEOUT=soon\nLOG_LEVEL=DEBUG\n");
+  expect_error (f, "Reload", NULL, "InvalidArgument", "TOOL_TIMEOUT=soon");
+  write_env_file ("LOG_LEVEL=CHATTY\n");
+  expect_error (f, "Reload", NULL, "InvalidArgument", "LOG_LEVEL=CHATTY");
+  write_env_file ("TOOL_TIMEOUT=3\nthis is not a setting\n");
+  expect_error (f, "Reload", NULL, "InvalidArgument", "line 2");
+  write_env_file ("NAME=\"unterminated\n");
+  expect_error (f, "Reload", NULL, "InvalidArgument", "line 1");
+
+  g_clear_pointer (&settings, g_variant_unref);
+  reply = (g_variant_unref (reply), call (f, "GetSettings", NULL));
+  settings = g_variant_get_child_value (reply, 0);
+  g_assert_true (g_variant_lookup (settings, "TOOL_TIMEOUT", "u", &timeout));
+  g_assert_cmpuint (timeout, ==, 7);
+  g_assert_true (g_variant_lookup (settings, "LOG_LEVEL", "&s", &text));
+  g_assert_cmpstr (text, ==, "WARNING");
+}
+
+/* GSettings come below the environment: the key file's port (0, a free
+ * one) applies because PORT is not set; a changed address needs a
+ * restart. */
+static void
+test_gsettings (Fixture       *f,
+                gconstpointer  data)
+{
+  static const char * const host[] = { "HOST", NULL };
+  g_autoptr(GVariant) reply = call (f, "GetSettings", NULL);
+  g_autoptr(GVariant) settings = g_variant_get_child_value (reply, 0);
+  g_autoptr(GVariant) status = get_status (f);
+  g_autoptr(GVariant) applied = NULL;
+  g_autoptr(GVariant) restart = NULL;
+  const char *url = NULL;
+  guint32 port = 4444;
+
+  g_assert_true (g_variant_lookup (settings, "PORT", "u", &port));
+  g_assert_cmpuint (port, ==, 0);
+  g_assert_true (g_variant_lookup (status, "listen-url", "&s", &url));
+  g_assert_true (g_str_has_prefix (url, "http://127.0.0.1:"));
+  g_assert_false (g_str_has_suffix (url, ":4444"));
+
+  write_env_file ("HOST=127.0.0.9\n");
+  reply = (g_variant_unref (reply), call (f, "Reload", NULL));
+  g_variant_get (reply, "(@as@as)", &applied, &restart);
+  assert_names (restart, host);
 }
 
 int
@@ -136,7 +896,17 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
-  g_test_add_func ("/dbus/activation", test_activation);
+  g_test_add ("/dbus/status", Fixture, NULL, fixture_set_up, test_status, fixture_tear_down);
+  g_test_add ("/dbus/stdio-upstream", Fixture, NULL, fixture_set_up, test_stdio_upstream,
+              fixture_tear_down);
+  g_test_add ("/dbus/health-signal", Fixture, NULL, fixture_set_up, test_health_signal,
+              fixture_tear_down);
+  g_test_add ("/dbus/bad-input", Fixture, NULL, fixture_set_up, test_bad_input,
+              fixture_tear_down);
+  g_test_add ("/dbus/reload", Fixture, NULL, fixture_set_up, test_reload, fixture_tear_down);
+  g_test_add ("/dbus/gsettings", Fixture,
+              "[org/contextforge/Gateway]\nport=uint16 0\nlisten-address='127.0.0.1'\n",
+              fixture_set_up, test_gsettings, fixture_tear_down);
 
   return g_test_run ();
 }
