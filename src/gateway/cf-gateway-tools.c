@@ -142,7 +142,6 @@ refuse_call (CfMcpRequest *request,
              CfToolLimits *limits)
 {
   JsonObject *data = json_object_new ();
-  g_autoptr(JsonNode) node = NULL;
   g_autofree char *message = NULL;
 
   json_object_set_string_member (data, "tool", name);
@@ -164,8 +163,8 @@ refuse_call (CfMcpRequest *request,
       message = g_strdup_printf ("Too many calls of tool %s at once: at most %u run together; "
                                  "retry later", name, cf_tool_limits_get_concurrent (limits));
     }
-  node = cf_json_node_new_object (data);
-  cf_mcp_request_return_error (request, TOOL_LIMIT_ERROR_CODE, message, node);
+  cf_mcp_request_return_error (request, TOOL_LIMIT_ERROR_CODE, message,
+                               cf_json_node_new_object (data));
 }
 
 /* Takes a place for the call; the place is given back when the request
