@@ -125,8 +125,9 @@ create_jwt (CfAuthConfig  *config,
       if (config->jwt_secret == NULL)
         {
           config->jwt_secret = cf_random_hex (32);
-          fprintf (stderr, "%s: JWT_SECRET_KEY is not set: tokens are signed with a random key "
-                   "and stop working when the gateway stops.\n", PACKAGE_NAME);
+          fprintf (stderr, "%s: warning: JWT_SECRET_KEY is not set: tokens are signed with a "
+                   "random key and stop working when the gateway stops. Generate one with "
+                   "`openssl rand -hex 32`.\n", PACKAGE_NAME);
         }
       jwt = cf_jwt_new_hmac (config->jwt_secret, strlen (config->jwt_secret), &local);
       if (jwt == NULL)
