@@ -30,6 +30,9 @@ typedef struct {
   guint                start_timeout_id;
   /* The transport's start is over, or was given up on. */
   gboolean             started;
+  /* initialize answered that only 2026-07-28 is spoken, after the probe
+   * had given up on a slow start: the probe was tried again. */
+  gboolean             reprobed;
 } Connect;
 
 static void
@@ -158,6 +161,33 @@ on_initialized_sent (GObject      *source,
   succeed (task);
 }
 
+static const char *first_modern (JsonArray *versions,
+                                 GPtrArray *tried);
+
+/* A server slow to start is taken for legacy when the probe times out;
+ * if it then refuses initialize for speaking 2026-07-28 only, it is
+ * probed again, now that it is up. */
+static gboolean
+reprobe_after_refusal (GTask      *task,
+                       JsonObject *error)
+{
+  Connect *data = task_connect (task);
+  gint64 code = 0;
+  const char *modern;
+
+  cf_json_object_get_int (error, "code", &code);
+  if (data->reprobed || code != CF_JSONRPC_UNSUPPORTED_VERSION)
+    return FALSE;
+  modern = first_modern (cf_json_object_get_array (cf_json_object_get_object (error, "data"),
+                                                   "supported"), NULL);
+  if (modern == NULL)
+    return FALSE;
+  data->reprobed = TRUE;
+  g_debug ("The upstream refused initialize for %s: probing it again", modern);
+  probe (task, modern);
+  return TRUE;
+}
+
 static gboolean
 accept_initialize_result (GTask      *task,
                           JsonObject *response)
@@ -167,6 +197,8 @@ accept_initialize_result (GTask      *task,
   JsonObject *result = cf_json_object_get_object (response, "result");
   const char *version = cf_json_object_get_string (result, "protocolVersion");
 
+  if (error != NULL && reprobe_after_refusal (task, error))
+    return FALSE;
   if (error != NULL || result == NULL)
     {
       fail_connect_printf (task, CF_MCP_CLIENT_ERROR_PROTOCOL,

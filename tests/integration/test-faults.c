@@ -504,6 +504,51 @@ test_list_changed_resyncs (void)
   cf_harness_stop_process (legacy);
 }
 
+/* A stdio server that speaks only 2026-07-28 and starts slower than the
+ * era probe waits: it refuses the legacy initialize the gateway falls
+ * back to, and is then probed again and federated. */
+static void
+test_slow_modern_stdio (void)
+{
+  g_autofree char *db = temp_db ();
+  CfDaemonHarness *d = cf_daemon_harness_start (db, NULL);
+  g_autofree char *script = g_strdup_printf ("sleep 4; exec '%s' --stdio --faults "
+                                             "--versions 2026-07-28", g_getenv ("CF_TEST_FIXTURE"));
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *body = NULL;
+  g_autoptr(JsonObject) gateway = NULL;
+  g_autoptr(JsonObject) status = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "name");
+  json_builder_add_string_value (builder, "slow");
+  json_builder_set_member_name (builder, "transport");
+  json_builder_add_string_value (builder, "STDIO");
+  json_builder_set_member_name (builder, "command");
+  json_builder_add_string_value (builder, "/bin/sh");
+  json_builder_set_member_name (builder, "args");
+  json_builder_begin_array (builder);
+  json_builder_add_string_value (builder, "-c");
+  json_builder_add_string_value (builder, script);
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "prefix_mode");
+  json_builder_add_string_value (builder, "never");
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  body = cf_json_to_string (root, NULL);
+
+  gateway = cf_harness_create (d, "gateways", body);
+  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 7);
+  status = get_gateway (d, json_object_get_string_member (gateway, "id"));
+  g_assert_nonnull (strstr (json_object_get_string_member (status, "statusMessage"),
+                            "2026-07-28"));
+  g_assert_cmpint (call_pid (d), >, 0);
+
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+}
+
 /* Legacy (2025-11-25) sessions of the gateway, each its own client. */
 static char *
 open_session (CfDaemonHarness *d)
@@ -643,7 +688,10 @@ static void
 test_per_session_churn (void)
 {
   g_autofree char *db = temp_db ();
-  CfDaemonHarness *d = cf_daemon_harness_start (db, NULL);
+  /* 200 calls of one tool in a few seconds: above TOOL_RATE_LIMIT's 100
+   * per minute, which is not what this test is about. */
+  const char *env[] = { "TOOL_RATE_LIMIT", "100000", NULL };
+  CfDaemonHarness *d = cf_daemon_harness_start (db, env);
   g_autofree char *body = stdio_gateway (",\"stdioSharing\":\"per-session\"");
   g_autoptr(JsonObject) gateway = cf_harness_create (d, "gateways", body);
   g_autoptr(GHashTable) pids = g_hash_table_new (g_direct_hash, g_direct_equal);
@@ -811,6 +859,7 @@ main (int   argc,
   g_test_add_func ("/faults/unreachable-and-back", test_unreachable_and_back);
   g_test_add_func ("/faults/healthy-stays-reachable", test_healthy_stays_reachable);
   g_test_add_func ("/faults/list-changed-resyncs", test_list_changed_resyncs);
+  g_test_add_func ("/faults/slow-modern-stdio", test_slow_modern_stdio);
   g_test_add_func ("/faults/per-session-churn", test_per_session_churn);
   g_test_add_func ("/faults/pool-and-limit", test_pool_and_limit);
   g_test_add_func ("/faults/cancel-reaches-upstream", test_cancel_reaches_upstream);
