@@ -311,6 +311,8 @@ on_relayed (GObject      *source,
       /* The client talks to the gateway: its serverInfo is ours. */
       if (meta != NULL)
         json_object_remove_member (meta, "io.modelcontextprotocol/serverInfo");
+      if (meta != NULL && json_object_get_size (meta) == 0)
+        json_object_remove_member (copy, "_meta");
       cf_mcp_request_return (relay->request, copy);
     }
   else if (failure != NULL)
