@@ -146,6 +146,10 @@ cf_daemon_harness_start (const char         *db_path,
   /* Test upstreams listen on 127.0.0.1, which the SSRF guard refuses by
    * default; a test of the guard turns it back on through @extra_env. */
   g_subprocess_launcher_setenv (launcher, "SSRF_ALLOW_LOCALHOST", "true", TRUE);
+  /* Tests call the same tool in loops far faster than TOOL_RATE_LIMIT's
+   * 100 a minute; a test of the limits sets them through @extra_env. */
+  g_subprocess_launcher_setenv (launcher, "TOOL_RATE_LIMIT", "0", TRUE);
+  g_subprocess_launcher_setenv (launcher, "TOOL_CONCURRENT_LIMIT", "0", TRUE);
   /* Tests of everything but authentication run without it; a test of it
    * turns it back on through @extra_env. */
   g_subprocess_launcher_setenv (launcher, "AUTH_REQUIRED", "false", TRUE);
