@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include "cf-http1-client.h"
 #include "cf-upstream-http.h"
 
 G_BEGIN_DECLS
@@ -23,6 +24,10 @@ struct _CfUpstreamHttp
   GCancellable        *cancellable;
   GPtrArray           *held;
   guint                hold_id;
+  /* The lean client of 2026-07-28 requests over plain HTTP, made at the
+   * first; lean_checked once it is known whether one can be. */
+  CfHttp1Client       *lean;
+  gboolean             lean_checked;
 };
 
 void         _cf_upstream_http_drain_and_close (GInputStream        *stream);
@@ -41,6 +46,11 @@ SoupMessage *_cf_upstream_http_new_get         (CfUpstreamHttp      *self,
 gboolean     _cf_upstream_http_is_priming      (const char          *data,
                                                 gsize                length);
 gboolean     _cf_upstream_http_can_resume_from (const char          *last_event_id);
+gboolean     _cf_upstream_http_add_post_headers (CfUpstreamHttp     *self,
+                                                 SoupMessageHeaders *headers,
+                                                 JsonNode           *message);
+gboolean     _cf_upstream_http_send_lean       (CfUpstreamHttp      *self,
+                                                CfUpstreamCall      *call);
 void         _cf_upstream_http_call_later      (gint64               delay_ms,
                                                 GCancellable        *cancellable,
                                                 GSourceFunc          func,

@@ -296,6 +296,35 @@ _cf_upstream_http_new_message (CfUpstreamHttp *self,
   return msg;
 }
 
+/**
+ * _cf_upstream_http_add_post_headers:
+ * @headers: where the headers go
+ * @message: the message the POST carries
+ *
+ * Adds what new_post() puts in a POST's headers but for its body's
+ * Content-Type: the configured headers, Accept and the MCP headers, for
+ * a client that serialises them itself.
+ *
+ * Returns: whether the message carries the session id
+ */
+gboolean
+_cf_upstream_http_add_post_headers (CfUpstreamHttp     *self,
+                                    SoupMessageHeaders *headers,
+                                    JsonNode           *message)
+{
+  GHashTableIter iter;
+  gpointer name, value;
+
+  if (self->headers != NULL)
+    {
+      g_hash_table_iter_init (&iter, self->headers);
+      while (g_hash_table_iter_next (&iter, &name, &value))
+        soup_message_headers_replace (headers, name, value);
+    }
+  soup_message_headers_replace (headers, "Accept", "application/json, text/event-stream");
+  return add_mcp_headers (self, headers, message);
+}
+
 static SoupMessage *
 new_post (CfUpstreamHttp *self,
           JsonNode       *message,
@@ -773,6 +802,11 @@ cf_upstream_http_send_request (CfUpstreamTransport *transport,
       return;
     }
 
+  /* A 2026-07-28 request over plain HTTP takes the lean client. */
+  if (self->held == NULL && is_modern (self, call->message) &&
+      _cf_upstream_http_send_lean (self, call))
+    return;
+
   ex = g_new0 (Exchange, 1);
   ex->self = g_object_ref (self);
   ex->call = cf_upstream_call_ref (call);
@@ -916,6 +950,7 @@ cf_upstream_http_finalize (GObject *object)
   g_clear_pointer (&self->uri, g_uri_unref);
   g_clear_pointer (&self->url, g_free);
   g_clear_object (&self->session);
+  g_clear_pointer (&self->lean, cf_http1_client_unref);
   g_clear_pointer (&self->headers, g_hash_table_unref);
   g_clear_pointer (&self->session_id, g_free);
 

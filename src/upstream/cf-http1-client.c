@@ -1,0 +1,1059 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cf-http1-client"
+
+#include "config.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+
+#include "cf-http1-client.h"
+
+/**
+ * CfHttp1Client:
+ *
+ * A lean HTTP/1.1 client for one upstream's hot path: a POST, its
+ * response read as it arrives, and a bounded pool of idle keep-alive
+ * connections. Each connection is watched by one #GSource of its own,
+ * polling its socket for what the request in progress waits for; the
+ * socket is written and read without blocking, straight from and into
+ * the request's buffers. No #GTask, stream or cancellable source is made
+ * per request, which is most of what libsoup's client costs per call.
+ *
+ * The status line and headers are parsed by libsoup's own
+ * soup_headers_parse_response(); the body is framed by Content-Length,
+ * by the chunked coding (a strict decoder) or by the connection's end.
+ * A request sent on a reused idle connection that fails before any byte
+ * of its response (the server closed the connection as the request
+ * went out) is sent once more on a new connection.
+ *
+ * Everything runs in the thread-default main context of the client's
+ * creation.
+ */
+
+#define DEFAULT_MAX_HEADER (64 * 1024)
+#define READ_SIZE 65536
+/* A chunk-size line (with its extensions) longer than this is refused. */
+#define MAX_CHUNK_LINE 1024
+
+G_DEFINE_QUARK (cf-http1-error-quark, cf_http1_error)
+
+typedef struct _Conn Conn;
+
+struct _CfHttp1Client
+{
+  gatomicrefcount     ref_count;
+  GSocketConnectable *address;
+  char               *host;
+  GMainContext       *context;
+  GSocketClient      *socket_client;
+  GQueue              idle;
+  guint               max_idle;
+  gsize               max_header;
+  guint               n_connects;
+};
+
+typedef struct {
+  GSource  source;
+  GPollFD  pfd;
+  Conn    *conn;
+} ConnSource;
+
+struct _Conn
+{
+  CfHttp1Client     *client;
+  GSocketConnection *connection;
+  GSocket           *socket;
+  ConnSource        *source;
+  CfHttp1Request    *request;
+  guint              n_served;
+};
+
+typedef enum {
+  STATE_CONNECTING,
+  STATE_SENDING,
+  STATE_HEAD,
+  STATE_LENGTH,
+  STATE_CHUNK_SIZE,
+  STATE_CHUNK_DATA,
+  STATE_CHUNK_END,
+  STATE_TRAILER,
+  STATE_UNTIL_CLOSE,
+  STATE_DONE,
+} State;
+
+struct _CfHttp1Request
+{
+  gatomicrefcount  ref_count;
+  CfHttp1Client   *client;
+  Conn            *conn;
+  GBytes          *out;
+  gsize            out_sent;
+  CfHttp1Callbacks callbacks;
+  gpointer         user_data;
+  GCancellable    *connecting;
+  GByteArray      *in;
+  gsize            in_pos;
+  State            state;
+  guint64          remaining;
+  guint64          body_total;
+  gsize            max_body;
+  guint            busy;
+  gboolean         got_response_bytes;
+  gboolean         reused;
+  gboolean         retried;
+  gboolean         keep_alive;
+  gboolean         stopped;
+  gboolean         ended;
+};
+
+static void request_unref (CfHttp1Request *request);
+static void conn_ready (Conn        *conn,
+                        GIOCondition revents);
+
+/* The connection's source */
+
+static gboolean
+conn_source_prepare (GSource *source,
+                     gint    *timeout)
+{
+  *timeout = -1;
+  return FALSE;
+}
+
+static gboolean
+conn_source_check (GSource *source)
+{
+  return ((ConnSource *) source)->pfd.revents != 0;
+}
+
+static gboolean
+conn_source_dispatch (GSource    *source,
+                      GSourceFunc callback,
+                      gpointer    user_data)
+{
+  ConnSource *self = (ConnSource *) source;
+  GIOCondition revents = self->pfd.revents;
+
+  self->pfd.revents = 0;
+  conn_ready (self->conn, revents);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs conn_source_funcs = {
+  conn_source_prepare,
+  conn_source_check,
+  conn_source_dispatch,
+  NULL, NULL, NULL,
+};
+
+/* Connections */
+
+static void
+conn_watch (Conn        *conn,
+            GIOCondition events)
+{
+  conn->source->pfd.events = events;
+}
+
+static Conn *
+conn_new (CfHttp1Client     *client,
+          GSocketConnection *connection)
+{
+  Conn *conn = g_new0 (Conn, 1);
+
+  conn->client = client;
+  conn->connection = connection;
+  conn->socket = g_socket_connection_get_socket (connection);
+  g_socket_set_blocking (conn->socket, FALSE);
+  /* A request goes out in one write; with Nagle, a write after the
+   * previous response's delayed ACK could wait for it. */
+  g_socket_set_option (conn->socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  conn->source = (ConnSource *) g_source_new (&conn_source_funcs, sizeof (ConnSource));
+  conn->source->conn = conn;
+  conn->source->pfd.fd = g_socket_get_fd (conn->socket);
+  conn->source->pfd.events = 0;
+  g_source_add_poll ((GSource *) conn->source, &conn->source->pfd);
+  g_source_set_name ((GSource *) conn->source, "[cf-http1-client] connection");
+  g_source_attach ((GSource *) conn->source, client->context);
+  client->n_connects++;
+  return conn;
+}
+
+static void
+conn_close (Conn *conn)
+{
+  g_source_destroy ((GSource *) conn->source);
+  g_source_unref ((GSource *) conn->source);
+  g_socket_close (conn->socket, NULL);
+  g_object_unref (conn->connection);
+  g_free (conn);
+}
+
+/* Requests */
+
+static CfHttp1Request *
+request_ref (CfHttp1Request *request)
+{
+  g_atomic_ref_count_inc (&request->ref_count);
+  return request;
+}
+
+static void
+request_unref (CfHttp1Request *request)
+{
+  if (!g_atomic_ref_count_dec (&request->ref_count))
+    return;
+  g_assert (request->conn == NULL);
+  g_clear_object (&request->connecting);
+  g_clear_pointer (&request->out, g_bytes_unref);
+  g_clear_pointer (&request->in, g_byte_array_unref);
+  cf_http1_client_unref (request->client);
+  g_free (request);
+}
+
+/* Lets go of the request's connection: back to the pool when its
+ * exchange ended cleanly and it may be reused, closed otherwise. */
+static void
+release_conn (CfHttp1Request *request,
+              gboolean        reusable)
+{
+  Conn *conn = g_steal_pointer (&request->conn);
+  CfHttp1Client *client = request->client;
+
+  if (conn == NULL)
+    return;
+  conn->request = NULL;
+  if (reusable && request->in_pos == request->in->len &&
+      client->idle.length < client->max_idle)
+    {
+      conn->n_served++;
+      /* An idle connection is watched for the server closing it. */
+      conn_watch (conn, G_IO_IN);
+      g_queue_push_head (&client->idle, conn);
+    }
+  else
+    conn_close (conn);
+}
+
+/* Ends the request: no callback follows. Drops the request's own ref. */
+static void
+request_end (CfHttp1Request *request,
+             gboolean        reusable)
+{
+  if (request->ended)
+    return;
+  request->ended = TRUE;
+  if (request->connecting != NULL)
+    g_cancellable_cancel (request->connecting);
+  release_conn (request, reusable);
+  request_unref (request);
+}
+
+static void
+request_done (CfHttp1Request *request,
+              const GError   *error)
+{
+  gboolean reusable = error == NULL && request->keep_alive;
+
+  if (request->ended)
+    return;
+  /* The connection is back in the pool before the caller hears of the
+   * end, so that a request it sends then can reuse it. */
+  release_conn (request, reusable);
+  request->busy++;
+  request->callbacks.done (request, error, request->user_data);
+  request->busy--;
+  request_end (request, FALSE);
+}
+
+static void
+request_fail (CfHttp1Request *request,
+              int             code,
+              const char     *format,
+              ...) G_GNUC_PRINTF (3, 4);
+
+static void
+request_fail (CfHttp1Request *request,
+              int             code,
+              const char     *format,
+              ...)
+{
+  g_autoptr(GError) error = NULL;
+  va_list args;
+
+  va_start (args, format);
+  error = g_error_new_valist (CF_HTTP1_ERROR, code, format, args);
+  va_end (args);
+  request_done (request, error);
+}
+
+static void start_send (CfHttp1Request *request);
+static void connect_fresh (CfHttp1Request *request);
+
+/* A reused connection that fails before any byte of the response was,
+ * most likely, closed by the server as the request went out: the
+ * request goes once more, on a new connection. */
+static gboolean
+retry_if_stale (CfHttp1Request *request)
+{
+  if (!request->reused || request->retried || request->got_response_bytes)
+    return FALSE;
+  g_debug ("A reused connection failed before the response; sending again");
+  request->retried = TRUE;
+  release_conn (request, FALSE);
+  connect_fresh (request);
+  return TRUE;
+}
+
+static void
+attach_conn (CfHttp1Request *request,
+             Conn           *conn)
+{
+  request->conn = conn;
+  conn->request = request;
+  request->reused = conn->n_served > 0;
+  request->out_sent = 0;
+  request->in_pos = 0;
+  g_byte_array_set_size (request->in, 0);
+  start_send (request);
+}
+
+static void
+on_connected (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  CfHttp1Request *request = user_data;
+  g_autoptr(GError) error = NULL;
+  GSocketConnection *connection = g_socket_client_connect_finish (G_SOCKET_CLIENT (source),
+                                                                  result, &error);
+
+  g_clear_object (&request->connecting);
+  if (request->ended)
+    {
+      if (connection != NULL)
+        {
+          g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+          g_object_unref (connection);
+        }
+    }
+  else if (connection == NULL)
+    request_fail (request, CF_HTTP1_ERROR_CONNECT, "%s", error->message);
+  else
+    attach_conn (request, conn_new (request->client, connection));
+  request_unref (request);
+}
+
+static void
+connect_fresh (CfHttp1Request *request)
+{
+  request->state = STATE_CONNECTING;
+  request->connecting = g_cancellable_new ();
+  g_socket_client_connect_async (request->client->socket_client, request->client->address,
+                                 request->connecting, on_connected, request_ref (request));
+}
+
+/* Sending */
+
+/* Writes what is left of the request; returns FALSE when it ended. */
+static gboolean
+send_some (CfHttp1Request *request)
+{
+  g_autoptr(GError) error = NULL;
+  gsize size;
+  const char *data = g_bytes_get_data (request->out, &size);
+  gssize sent = g_socket_send (request->conn->socket, data + request->out_sent,
+                               size - request->out_sent, NULL, &error);
+
+  if (sent < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    return TRUE;
+  if (sent < 0)
+    {
+      if (!retry_if_stale (request))
+        request_fail (request, CF_HTTP1_ERROR_HEAD, "Sending the request failed: %s",
+                      error->message);
+      return FALSE;
+    }
+  request->out_sent += sent;
+  if (request->out_sent == size)
+    {
+      request->state = STATE_HEAD;
+      conn_watch (request->conn, G_IO_IN);
+    }
+  return TRUE;
+}
+
+static void
+start_send (CfHttp1Request *request)
+{
+  request->state = STATE_SENDING;
+  conn_watch (request->conn, G_IO_OUT);
+  send_some (request);
+}
+
+/* Receiving */
+
+/* Finds the end of the head (the blank line) in @data, or returns 0. */
+static gsize
+find_head_end (const char *data,
+               gsize       length)
+{
+  for (gsize i = 0; i < length; i++)
+    {
+      if (data[i] != '\n')
+        continue;
+      if (i + 1 < length && data[i + 1] == '\n')
+        return i + 2;
+      if (i + 2 < length && data[i + 1] == '\r' && data[i + 2] == '\n')
+        return i + 3;
+    }
+  return 0;
+}
+
+static gboolean
+parse_length (const char *value,
+              guint64    *out)
+{
+  guint64 n = 0;
+
+  if (value == NULL || *value == '\0')
+    return FALSE;
+  for (const char *p = value; *p; p++)
+    {
+      if (!g_ascii_isdigit (*p) || n > (G_MAXUINT64 - 9) / 10)
+        return FALSE;
+      n = n * 10 + (guint64) (*p - '0');
+    }
+  *out = n;
+  return TRUE;
+}
+
+/* Calls the head callback; returns FALSE when the request ended. */
+static gboolean
+deliver_head (CfHttp1Request     *request,
+              guint               status,
+              const char         *reason,
+              SoupMessageHeaders *headers)
+{
+  gboolean go_on;
+
+  request->busy++;
+  go_on = request->callbacks.head (request, status, reason, headers, request->user_data);
+  request->busy--;
+  if (request->ended)
+    return FALSE;
+  if (!go_on)
+    {
+      request->stopped = TRUE;
+      request_end (request, FALSE);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Parses a head at the start of the unread input; returns FALSE when it
+ * is incomplete or the request ended. */
+static gboolean
+parse_head (CfHttp1Request *request)
+{
+  const char *data = (const char *) request->in->data + request->in_pos;
+  gsize available = request->in->len - request->in_pos;
+  gsize end = find_head_end (data, available);
+  g_autoptr(SoupMessageHeaders) headers = NULL;
+  g_autofree char *reason = NULL;
+  SoupHTTPVersion version;
+  SoupEncoding encoding;
+  guint status;
+
+  if (end == 0)
+    {
+      if (available > request->client->max_header)
+        request_fail (request, CF_HTTP1_ERROR_HEAD, "The response's headers exceed %"
+                      G_GSIZE_FORMAT " bytes", request->client->max_header);
+      return FALSE;
+    }
+  if (end > request->client->max_header)
+    {
+      request_fail (request, CF_HTTP1_ERROR_HEAD, "The response's headers exceed %"
+                    G_GSIZE_FORMAT " bytes", request->client->max_header);
+      return FALSE;
+    }
+
+  headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
+  if (!soup_headers_parse_response (data, (int) end, headers, &version, &status, &reason))
+    {
+      request_fail (request, CF_HTTP1_ERROR_HEAD, "Could not parse the response's status "
+                    "line and headers");
+      return FALSE;
+    }
+  request->in_pos += end;
+
+  /* An informational response precedes the real one. */
+  if (status >= 100 && status < 200 && status != SOUP_STATUS_SWITCHING_PROTOCOLS)
+    return TRUE;
+  if (status < 200)
+    {
+      request_fail (request, CF_HTTP1_ERROR_HEAD, "Unexpected HTTP %u", status);
+      return FALSE;
+    }
+
+  if (version == SOUP_HTTP_1_1)
+    request->keep_alive = !soup_message_headers_header_contains (headers, "Connection",
+                                                                 "close");
+  else
+    request->keep_alive = soup_message_headers_header_contains (headers, "Connection",
+                                                                "keep-alive");
+
+  encoding = soup_message_headers_get_encoding (headers);
+  if (status == SOUP_STATUS_NO_CONTENT || status == SOUP_STATUS_NOT_MODIFIED)
+    {
+      request->state = STATE_LENGTH;
+      request->remaining = 0;
+    }
+  else if (encoding == SOUP_ENCODING_CHUNKED)
+    request->state = STATE_CHUNK_SIZE;
+  else if (encoding == SOUP_ENCODING_CONTENT_LENGTH)
+    {
+      if (!parse_length (soup_message_headers_get_one (headers, "Content-Length"),
+                         &request->remaining))
+        {
+          request_fail (request, CF_HTTP1_ERROR_HEAD, "Invalid Content-Length");
+          return FALSE;
+        }
+      request->state = STATE_LENGTH;
+    }
+  else if (encoding == SOUP_ENCODING_EOF)
+    {
+      request->state = STATE_UNTIL_CLOSE;
+      request->keep_alive = FALSE;
+    }
+  else
+    {
+      request_fail (request, CF_HTTP1_ERROR_HEAD, "Unsupported Transfer-Encoding");
+      return FALSE;
+    }
+
+  if (!deliver_head (request, status, reason, headers))
+    return FALSE;
+  if (request->state == STATE_LENGTH && request->max_body > 0 &&
+      request->remaining > request->max_body)
+    {
+      request_fail (request, CF_HTTP1_ERROR_TOO_LARGE, "The response's body exceeds %"
+                    G_GSIZE_FORMAT " bytes", request->max_body);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Passes body bytes on; returns FALSE when the request ended. After the
+ * caller stopped, the rest is read only to find the body's end. */
+static gboolean
+deliver_body (CfHttp1Request *request,
+              const char     *data,
+              gsize           length)
+{
+  gboolean go_on;
+
+  if (length == 0 || request->stopped)
+    return TRUE;
+  request->body_total += length;
+  if (request->max_body > 0 && request->body_total > request->max_body)
+    {
+      request_fail (request, CF_HTTP1_ERROR_TOO_LARGE, "The response's body exceeds %"
+                    G_GSIZE_FORMAT " bytes", request->max_body);
+      return FALSE;
+    }
+  request->busy++;
+  go_on = request->callbacks.body (request, data, length, request->user_data);
+  request->busy--;
+  if (request->ended)
+    return FALSE;
+  if (!go_on)
+    request->stopped = TRUE;
+  return TRUE;
+}
+
+/* Reads one line of the chunked coding at the unread input: returns its
+ * length without the line end, -1 when incomplete, -2 when too long. */
+static gssize
+take_line (CfHttp1Request *request,
+           const char    **out_line)
+{
+  const char *data = (const char *) request->in->data + request->in_pos;
+  gsize available = request->in->len - request->in_pos;
+  const char *nl = memchr (data, '\n', MIN (available, MAX_CHUNK_LINE + 2));
+  gsize length;
+
+  if (nl == NULL)
+    return available > MAX_CHUNK_LINE ? -2 : -1;
+  length = nl - data;
+  request->in_pos += length + 1;
+  if (length > 0 && data[length - 1] == '\r')
+    length--;
+  *out_line = data;
+  return length;
+}
+
+static gboolean
+parse_chunk_size (const char *line,
+                  gsize       length,
+                  guint64    *out)
+{
+  guint64 n = 0;
+  gsize i;
+
+  for (i = 0; i < length && g_ascii_isxdigit (line[i]); i++)
+    {
+      if (i >= 15)
+        return FALSE;
+      n = n * 16 + (guint64) g_ascii_xdigit_value (line[i]);
+    }
+  if (i == 0)
+    return FALSE;
+  /* Only extensions may follow: ";name=value", optionally after blanks. */
+  while (i < length && (line[i] == ' ' || line[i] == '\t'))
+    i++;
+  if (i < length && line[i] != ';')
+    return FALSE;
+  for (; i < length; i++)
+    if ((guchar) line[i] < 0x20 && line[i] != '\t')
+      return FALSE;
+  *out = n;
+  return TRUE;
+}
+
+/* The body's end: the request is done, its connection reusable. */
+static void
+body_complete (CfHttp1Request *request)
+{
+  request->state = STATE_DONE;
+  if (request->stopped)
+    request_end (request, request->keep_alive);
+  else
+    request_done (request, NULL);
+}
+
+/* Consumes what the input holds; returns FALSE when the request ended. */
+static gboolean
+process_input (CfHttp1Request *request)
+{
+  for (;;)
+    {
+      gsize available = request->in->len - request->in_pos;
+      const char *data = (const char *) request->in->data + request->in_pos;
+      const char *line = NULL;
+      gssize length;
+
+      switch (request->state)
+        {
+        case STATE_HEAD:
+          if (available == 0)
+            return TRUE;
+          if (!parse_head (request))
+            return !request->ended;
+          break;
+
+        case STATE_LENGTH:
+          {
+            gsize n = (gsize) MIN ((guint64) available, request->remaining);
+
+            request->in_pos += n;
+            request->remaining -= n;
+            if (!deliver_body (request, data, n))
+              return FALSE;
+            if (request->remaining == 0)
+              {
+                body_complete (request);
+                return FALSE;
+              }
+            return TRUE;
+          }
+
+        case STATE_CHUNK_SIZE:
+          length = take_line (request, &line);
+          if (length == -1)
+            return TRUE;
+          if (length == -2 || !parse_chunk_size (line, length, &request->remaining))
+            {
+              request_fail (request, CF_HTTP1_ERROR_BODY, "Invalid chunk size line");
+              return FALSE;
+            }
+          if (request->max_body > 0 && request->body_total + request->remaining >
+              request->max_body && !request->stopped)
+            {
+              request_fail (request, CF_HTTP1_ERROR_TOO_LARGE, "The response's body exceeds %"
+                            G_GSIZE_FORMAT " bytes", request->max_body);
+              return FALSE;
+            }
+          request->state = request->remaining == 0 ? STATE_TRAILER : STATE_CHUNK_DATA;
+          break;
+
+        case STATE_CHUNK_DATA:
+          {
+            gsize n = (gsize) MIN ((guint64) available, request->remaining);
+
+            if (n == 0)
+              return TRUE;
+            request->in_pos += n;
+            request->remaining -= n;
+            if (!deliver_body (request, data, n))
+              return FALSE;
+            if (request->remaining == 0)
+              request->state = STATE_CHUNK_END;
+            break;
+          }
+
+        case STATE_CHUNK_END:
+          length = take_line (request, &line);
+          if (length == -1 && available < 2)
+            return TRUE;
+          if (length != 0)
+            {
+              request_fail (request, CF_HTTP1_ERROR_BODY, "A chunk does not end with CRLF");
+              return FALSE;
+            }
+          request->state = STATE_CHUNK_SIZE;
+          break;
+
+        case STATE_TRAILER:
+          length = take_line (request, &line);
+          if (length == -1)
+            return TRUE;
+          if (length == -2)
+            {
+              request_fail (request, CF_HTTP1_ERROR_BODY, "A trailer line is too long");
+              return FALSE;
+            }
+          if (length == 0)
+            {
+              body_complete (request);
+              return FALSE;
+            }
+          break;
+
+        case STATE_UNTIL_CLOSE:
+          request->in_pos += available;
+          if (!deliver_body (request, data, available))
+            return FALSE;
+          return TRUE;
+
+        case STATE_CONNECTING:
+        case STATE_SENDING:
+        case STATE_DONE:
+        default:
+          return TRUE;
+        }
+    }
+}
+
+/* The connection's end before the response's. */
+static void
+on_eof (CfHttp1Request *request)
+{
+  if (request->state == STATE_UNTIL_CLOSE)
+    {
+      request->keep_alive = FALSE;
+      body_complete (request);
+    }
+  else if (request->state == STATE_HEAD || request->state == STATE_SENDING)
+    {
+      if (!retry_if_stale (request))
+        request_fail (request, CF_HTTP1_ERROR_HEAD, "The connection closed before the "
+                      "response");
+    }
+  else if (request->stopped)
+    request_end (request, FALSE);
+  else
+    request_fail (request, CF_HTTP1_ERROR_BODY, "The connection closed before the end of "
+                  "the response");
+}
+
+static void
+receive_some (CfHttp1Request *request)
+{
+  g_autoptr(GError) error = NULL;
+  GByteArray *in = request->in;
+  gsize old_len;
+  gssize got;
+
+  /* What was consumed goes; the rest moves to the front. */
+  if (request->in_pos > 0)
+    {
+      g_byte_array_remove_range (in, 0, request->in_pos);
+      request->in_pos = 0;
+    }
+  old_len = in->len;
+  g_byte_array_set_size (in, old_len + READ_SIZE);
+  got = g_socket_receive (request->conn->socket, (char *) in->data + old_len, READ_SIZE, NULL,
+                          &error);
+  g_byte_array_set_size (in, old_len + MAX (got, 0));
+
+  if (got < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    return;
+  if (got < 0)
+    {
+      if (request->state == STATE_HEAD && retry_if_stale (request))
+        return;
+      request_fail (request, request->state == STATE_HEAD ? CF_HTTP1_ERROR_HEAD :
+                    CF_HTTP1_ERROR_BODY, "Reading the response failed: %s", error->message);
+      return;
+    }
+  if (got == 0)
+    {
+      on_eof (request);
+      return;
+    }
+  request->got_response_bytes = TRUE;
+  /* A caller that stopped reading does not wait for the rest: unless the
+   * body ended within what arrived, the connection is closed. */
+  if (process_input (request) && request->stopped)
+    request_end (request, FALSE);
+}
+
+static void
+idle_conn_ready (Conn *conn)
+{
+  CfHttp1Client *client = conn->client;
+
+  /* A server does not speak unasked: whatever this is (its close, most
+   * likely), the connection is done. */
+  g_queue_remove (&client->idle, conn);
+  conn_close (conn);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CfHttp1Request, request_unref)
+
+static void
+conn_ready (Conn        *conn,
+            GIOCondition revents)
+{
+  g_autoptr(CfHttp1Request) request = NULL;
+
+  if (conn->request == NULL)
+    {
+      idle_conn_ready (conn);
+      return;
+    }
+  request = request_ref (conn->request);
+  if (request->state == STATE_SENDING)
+    {
+      if ((revents & (G_IO_OUT | G_IO_ERR | G_IO_HUP)) && !send_some (request))
+        return;
+      /* Nothing more until the response arrives. */
+      return;
+    }
+  if (revents & (G_IO_IN | G_IO_ERR | G_IO_HUP))
+    receive_some (request);
+}
+
+/* Public API */
+
+/**
+ * cf_http1_client_new:
+ * @address: what to connect to (a guarded address keeps the SSRF policy)
+ * @host: the Host header's value
+ * @max_idle: how many idle connections to keep
+ *
+ * Returns: (transfer full): a new client for one upstream
+ */
+CfHttp1Client *
+cf_http1_client_new (GSocketConnectable *address,
+                     const char         *host,
+                     guint               max_idle)
+{
+  CfHttp1Client *self = g_new0 (CfHttp1Client, 1);
+
+  g_return_val_if_fail (G_IS_SOCKET_CONNECTABLE (address), NULL);
+  g_return_val_if_fail (host != NULL, NULL);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  self->address = g_object_ref (address);
+  self->host = g_strdup (host);
+  self->context = g_main_context_ref_thread_default ();
+  self->socket_client = g_socket_client_new ();
+  g_socket_client_set_enable_proxy (self->socket_client, FALSE);
+  g_queue_init (&self->idle);
+  self->max_idle = max_idle;
+  self->max_header = DEFAULT_MAX_HEADER;
+  return self;
+}
+
+/**
+ * cf_http1_client_ref:
+ *
+ * Returns: (transfer full): @self
+ */
+CfHttp1Client *
+cf_http1_client_ref (CfHttp1Client *self)
+{
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+/**
+ * cf_http1_client_close_idle:
+ *
+ * Closes every idle connection.
+ */
+void
+cf_http1_client_close_idle (CfHttp1Client *self)
+{
+  Conn *conn;
+
+  while ((conn = g_queue_pop_head (&self->idle)) != NULL)
+    conn_close (conn);
+}
+
+/**
+ * cf_http1_client_unref:
+ *
+ * Drops a reference; the last closes the idle connections. Requests in
+ * progress hold their own.
+ */
+void
+cf_http1_client_unref (CfHttp1Client *self)
+{
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+  cf_http1_client_close_idle (self);
+  g_object_unref (self->socket_client);
+  g_object_unref (self->address);
+  g_main_context_unref (self->context);
+  g_free (self->host);
+  g_free (self);
+}
+
+/**
+ * cf_http1_client_set_max_header_size:
+ * @size: the most bytes a response's status line and headers may take
+ */
+void
+cf_http1_client_set_max_header_size (CfHttp1Client *self,
+                                     gsize          size)
+{
+  self->max_header = MAX (size, 64);
+}
+
+/**
+ * cf_http1_client_get_n_idle:
+ *
+ * Returns: how many idle connections the pool holds
+ */
+guint
+cf_http1_client_get_n_idle (CfHttp1Client *self)
+{
+  return self->idle.length;
+}
+
+/**
+ * cf_http1_client_get_n_connects:
+ *
+ * Returns: how many connections the client has opened
+ */
+guint
+cf_http1_client_get_n_connects (CfHttp1Client *self)
+{
+  return self->n_connects;
+}
+
+static GBytes *
+serialise (CfHttp1Client      *self,
+           const char         *path,
+           SoupMessageHeaders *headers,
+           const char         *content_type,
+           GBytes             *body)
+{
+  GString *out = g_string_sized_new (512 + g_bytes_get_size (body));
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+
+  g_string_append_printf (out, "POST %s HTTP/1.1\r\nHost: %s\r\n", path, self->host);
+  if (headers != NULL)
+    {
+      soup_message_headers_iter_init (&iter, headers);
+      while (soup_message_headers_iter_next (&iter, &name, &value))
+        {
+          if (g_ascii_strcasecmp (name, "Host") == 0 ||
+              g_ascii_strcasecmp (name, "Content-Length") == 0 ||
+              g_ascii_strcasecmp (name, "Content-Type") == 0 ||
+              g_ascii_strcasecmp (name, "Transfer-Encoding") == 0 ||
+              g_ascii_strcasecmp (name, "Connection") == 0)
+            continue;
+          g_string_append_printf (out, "%s: %s\r\n", name, value);
+        }
+    }
+  g_string_append_printf (out, "Content-Type: %s\r\nContent-Length: %" G_GSIZE_FORMAT
+                          "\r\n\r\n", content_type, g_bytes_get_size (body));
+  g_string_append_len (out, g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  return g_string_free_to_bytes (out);
+}
+
+/**
+ * cf_http1_client_post:
+ * @self: the client
+ * @path: the request target (path and query, already encoded)
+ * @headers: (nullable): more request headers (Host, Content-Length,
+ *   Content-Type, Transfer-Encoding and Connection are the client's)
+ * @content_type: the body's media type
+ * @body: the body
+ * @callbacks: what receives the response
+ * @user_data: closure data for @callbacks
+ *
+ * Sends a POST on an idle connection, or on a new one. Header values
+ * must be valid (no CR or LF): they go out as they are.
+ *
+ * Returns: (transfer none): the request, valid until its end (the done
+ *   callback, a callback that stops it, or cf_http1_request_cancel())
+ */
+CfHttp1Request *
+cf_http1_client_post (CfHttp1Client          *self,
+                      const char             *path,
+                      SoupMessageHeaders     *headers,
+                      const char             *content_type,
+                      GBytes                 *body,
+                      const CfHttp1Callbacks *callbacks,
+                      gpointer                user_data)
+{
+  CfHttp1Request *request = g_new0 (CfHttp1Request, 1);
+  Conn *conn;
+
+  g_atomic_ref_count_init (&request->ref_count);
+  request->client = cf_http1_client_ref (self);
+  request->out = serialise (self, path, headers, content_type, body);
+  request->callbacks = *callbacks;
+  request->user_data = user_data;
+  request->in = g_byte_array_sized_new (4096);
+
+  conn = g_queue_pop_head (&self->idle);
+  if (conn != NULL)
+    attach_conn (request, conn);
+  else
+    connect_fresh (request);
+  return request;
+}
+
+/**
+ * cf_http1_request_set_max_body:
+ * @max_body: the most bytes the body may have, 0 for no limit
+ *
+ * Set from the head callback, it applies to that response's body.
+ */
+void
+cf_http1_request_set_max_body (CfHttp1Request *request,
+                               gsize           max_body)
+{
+  request->max_body = max_body;
+}
+
+/**
+ * cf_http1_request_cancel:
+ *
+ * Ends the request at once, closing its connection (on 2026-07-28 MCP,
+ * how a request is cancelled). No callback follows; callable from one.
+ */
+void
+cf_http1_request_cancel (CfHttp1Request *request)
+{
+  request_end (request, FALSE);
+}
