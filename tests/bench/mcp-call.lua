@@ -43,6 +43,11 @@ local function post(headers, body)
   return tonumber(text:match("^HTTP/%S+ (%d+)")), received
 end
 
+-- What follows a request's id; every request has an id of its own, since
+-- requests in flight at once in one session must not share one (a proxy
+-- that matches answers to requests by id would mix them up).
+local body_tail = ""
+local next_id = 0
 local threads = {}
 
 function setup(thread)
@@ -63,7 +68,7 @@ function init(argv)
   if version == "2026-07-28" then
     wrk.headers["Mcp-Method"] = "tools/call"
     wrk.headers["Mcp-Name"] = tool
-    wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"' .. tool ..
+    body_tail = ',"method":"tools/call","params":{"name":"' .. tool ..
       '","arguments":' .. args .. ',"_meta":{"io.modelcontextprotocol/protocolVersion":' ..
       '"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
     return
@@ -93,8 +98,12 @@ function init(argv)
                     tostring(status) .. "\n")
   end
   wrk.headers["Mcp-Session-Id"] = session
-  wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"' .. tool ..
-    '","arguments":' .. args .. '}}'
+  body_tail = ',"method":"tools/call","params":{"name":"' .. tool .. '","arguments":' .. args .. '}}'
+end
+
+function request()
+  next_id = next_id + 1
+  return wrk.format(nil, nil, nil, '{"jsonrpc":"2.0","id":' .. next_id .. body_tail)
 end
 
 function response(status, headers, body)
