@@ -531,7 +531,9 @@ cf_daemon_reload (CfDaemon  *self,
   if (!cf_daemon_settings_load (next, self->options, error))
     return FALSE;
   cf_daemon_settings_update (self->config, next, live, later);
-  apply_live_settings (self);
+  /* Applying restarts timers (health checks, keepalives): only on a change. */
+  if (live->len > 0)
+    apply_live_settings (self);
   if (live->len > 0 || later->len > 0)
     g_message ("Settings reloaded: %u applied, %u waiting for a restart", live->len, later->len);
 
