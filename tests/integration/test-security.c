@@ -314,6 +314,151 @@ test_wrong_credentials (void)
   remove_db (db);
 }
 
+
+/* A REST endpoint in a thread of its own (the harness's requests are
+ * synchronous on the main context): records the credentials it is sent. */
+typedef struct {
+  GMainContext *context;
+  GMainLoop    *loop;
+  SoupServer   *server;
+  GThread      *thread;
+  GMutex        lock;
+  GCond         ready;
+  guint         port;
+  char         *authorization;
+  char         *api_key;
+  guint         requests;
+} RestEndpoint;
+
+static void
+on_rest_request (SoupServer        *server,
+                 SoupServerMessage *msg,
+                 const char        *path,
+                 GHashTable        *query,
+                 gpointer           user_data)
+{
+  RestEndpoint *rest = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  g_mutex_lock (&rest->lock);
+  rest->requests++;
+  g_free (rest->authorization);
+  rest->authorization = g_strdup (soup_message_headers_get_one (headers, "Authorization"));
+  g_free (rest->api_key);
+  rest->api_key = g_strdup (soup_message_headers_get_one (headers, "X-Static"));
+  g_mutex_unlock (&rest->lock);
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC,
+                                    "{\"answer\":42}", strlen ("{\"answer\":42}"));
+}
+
+static gpointer
+rest_run (gpointer user_data)
+{
+  RestEndpoint *rest = user_data;
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+
+  g_main_context_push_thread_default (rest->context);
+  rest->server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (rest->server, NULL, on_rest_request, rest, NULL);
+  soup_server_listen_local (rest->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (rest->server);
+  g_mutex_lock (&rest->lock);
+  rest->port = g_uri_get_port (uris->data);
+  g_cond_signal (&rest->ready);
+  g_mutex_unlock (&rest->lock);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  g_main_loop_run (rest->loop);
+  g_clear_object (&rest->server);
+  g_main_context_pop_thread_default (rest->context);
+  return NULL;
+}
+
+static void
+rest_start (RestEndpoint *rest)
+{
+  g_mutex_init (&rest->lock);
+  g_cond_init (&rest->ready);
+  rest->context = g_main_context_new ();
+  rest->loop = g_main_loop_new (rest->context, FALSE);
+  rest->thread = g_thread_new ("rest-endpoint", rest_run, rest);
+  g_mutex_lock (&rest->lock);
+  while (rest->port == 0)
+    g_cond_wait (&rest->ready, &rest->lock);
+  g_mutex_unlock (&rest->lock);
+}
+
+static gboolean
+quit_loop (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+rest_stop (RestEndpoint *rest)
+{
+  g_main_context_invoke (rest->context, quit_loop, rest->loop);
+  g_thread_join (rest->thread);
+  g_main_loop_unref (rest->loop);
+  g_main_context_unref (rest->context);
+  g_free (rest->authorization);
+  g_free (rest->api_key);
+  g_mutex_clear (&rest->lock);
+  g_cond_clear (&rest->ready);
+}
+
+/* A REST tool's credentials go with its own headers to its URL, and are
+ * kept sealed like a gateway's. */
+static void
+test_rest_tool_credentials (void)
+{
+  g_autofree char *db = temp_db ();
+  const char *env[] = { "AUTH_ENCRYPTION_SECRET", STRONG_SECRET, NULL };
+  CfDaemonHarness *d = cf_daemon_harness_start (db, env);
+  RestEndpoint rest = { 0 };
+  g_autofree char *body = NULL;
+  g_autoptr(JsonObject) tool = NULL;
+  g_autoptr(JsonObject) fetched = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autofree char *created_text = NULL;
+  g_autofree char *fetched_text = NULL;
+  JsonObject *result;
+
+  rest_start (&rest);
+  body = g_strdup_printf ("{\"tool\":{\"name\":\"answer\",\"url\":\"http://127.0.0.1:%u/api\","
+                          "\"request_type\":\"POST\",\"headers\":{\"X-Static\":\"plain\"},"
+                          "\"auth\":{\"auth_type\":\"bearer\",\"token\":\"r3st-t0ken-77\"}}}",
+                          rest.port);
+  tool = cf_harness_create (d, "tools", body);
+  created_text = cf_json_object_to_string (tool);
+  assert_no_secret_in (created_text, "r3st-t0ken-77", "POST /v1/tools");
+
+  reply = rpc (d, "answer", "{\"q\":1}");
+  result = cf_harness_rpc_result (reply);
+  g_assert_false (json_object_get_boolean_member_with_default (result, "isError", FALSE));
+  g_assert_cmpstr (cf_harness_first_text (result), ==, "{\"answer\":42}");
+  g_mutex_lock (&rest.lock);
+  g_assert_cmpuint (rest.requests, ==, 1);
+  g_assert_cmpstr (rest.authorization, ==, "Bearer r3st-t0ken-77");
+  g_assert_cmpstr (rest.api_key, ==, "plain");
+  g_mutex_unlock (&rest.lock);
+
+  fetched = get_entity (d, "tools", json_object_get_string_member (tool, "id"));
+  fetched_text = cf_json_object_to_string (fetched);
+  assert_no_secret_in (fetched_text, "r3st-t0ken-77", "GET /v1/tools/{id}");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (fetched, "auth"),
+                                                  "authValue"), ==, "*****");
+
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+  assert_not_in_database (db, "r3st-t0ken-77");
+  rest_stop (&rest);
+  remove_db (db);
+}
+
 static JsonArray *
 post_problems (CfDaemonHarness *d,
                const char      *collection,
@@ -433,6 +578,20 @@ test_ssrf_name_resolving_to_loopback (void)
   message = wait_unreachable (d, json_object_get_string_member (gateway, "id"));
   g_assert_nonnull (strstr (message, "resolves to 127."));
   g_assert_nonnull (strstr (message, "SSRF_ALLOW_LOCALHOST=true"));
+
+  /* A REST tool by that name: refused when called, nothing sent. */
+  {
+    g_autofree char *tool_body = g_strdup_printf ("{\"tool\":{\"name\":\"rebound\","
+                                                  "\"url\":\"http://%s:%.*s/api\"}}", name,
+                                                  (int) strcspn (port, "/"), port);
+    g_autoptr(JsonObject) tool = cf_harness_create (d, "tools", tool_body);
+    g_autoptr(JsonNode) reply = rpc (d, "rebound", NULL);
+    JsonObject *result = cf_harness_rpc_result (reply);
+
+    g_assert_nonnull (tool);
+    g_assert_true (json_object_get_boolean_member (result, "isError"));
+    g_assert_nonnull (strstr (cf_harness_first_text (result), "resolves to 127."));
+  }
 
   g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
   cf_daemon_harness_free (d);
@@ -794,6 +953,7 @@ main (int   argc,
 
   g_test_add_func ("/security/credentials/reach-upstream", test_credentials_reach_upstream);
   g_test_add_func ("/security/credentials/wrong", test_wrong_credentials);
+  g_test_add_func ("/security/credentials/rest-tool", test_rest_tool_credentials);
   g_test_add_func ("/security/ssrf/registration", test_ssrf_registration);
   g_test_add_func ("/security/ssrf/name-resolving-to-loopback",
                    test_ssrf_name_resolving_to_loopback);
