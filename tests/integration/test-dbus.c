@@ -115,9 +115,11 @@ fixture_set_up (Fixture       *f,
     g_setenv ("PORT", "0", TRUE);
   else
     {
-      /* What the admin app writes: GSettings, from a key file here. */
+      /* What the admin app writes: GSettings, from a key file here; and
+       * a settings file, read at start too. */
       g_unsetenv ("PORT");
       write_config_file ("glib-2.0/settings/keyfile", data);
+      write_config_file ("contextforge/gateway.env", "TOOL_TIMEOUT=9\n");
     }
   g_setenv ("HEALTH_CHECK_INTERVAL", "1", TRUE);
   g_setenv ("UNHEALTHY_THRESHOLD", "1", TRUE);
@@ -863,13 +865,14 @@ test_reload (Fixture       *f,
 }
 
 /* GSettings come below the environment: the key file's port (0, a free
- * one) applies because PORT is not set; a changed address needs a
- * restart. */
+ * one) applies because PORT is not set; the settings file is read at
+ * start; a changed address needs a restart. */
 static void
 test_gsettings (Fixture       *f,
                 gconstpointer  data)
 {
   static const char * const host[] = { "HOST", NULL };
+  static const char * const timeout[] = { "TOOL_TIMEOUT", NULL };
   g_autoptr(GVariant) reply = call (f, "GetSettings", NULL);
   g_autoptr(GVariant) settings = g_variant_get_child_value (reply, 0);
   g_autoptr(GVariant) status = get_status (f);
@@ -880,6 +883,8 @@ test_gsettings (Fixture       *f,
 
   g_assert_true (g_variant_lookup (settings, "PORT", "u", &port));
   g_assert_cmpuint (port, ==, 0);
+  g_assert_true (g_variant_lookup (settings, "TOOL_TIMEOUT", "u", &port));
+  g_assert_cmpuint (port, ==, 9);
   g_assert_true (g_variant_lookup (status, "listen-url", "&s", &url));
   g_assert_true (g_str_has_prefix (url, "http://127.0.0.1:"));
   g_assert_false (g_str_has_suffix (url, ":4444"));
@@ -887,6 +892,8 @@ test_gsettings (Fixture       *f,
   write_env_file ("HOST=127.0.0.9\n");
   reply = (g_variant_unref (reply), call (f, "Reload", NULL));
   g_variant_get (reply, "(@as@as)", &applied, &restart);
+  /* TOOL_TIMEOUT left the file: back to its default. */
+  assert_names (applied, timeout);
   assert_names (restart, host);
 }
 
