@@ -32,6 +32,8 @@
  * this often. */
 #define CACHE_NO_EXP_S 300
 #define MAX_EMAIL_LENGTH 255
+/* Expired revocations are dropped from memory every so many additions. */
+#define REVOKED_PRUNE_EVERY 1024
 
 typedef struct {
   CfIdentity *identity;
@@ -233,11 +235,28 @@ wait_result (GMainContext  *context,
   return *slot;
 }
 
+/* Past its own expiry a token fails verification anyway, so its
+ * revocation need not stay in memory. */
+static void
+prune_revocations (CfAuth *self)
+{
+  GHashTableIter iter;
+  gint64 *expiry;
+  gint64 now = _cf_auth_now ();
+
+  g_hash_table_iter_init (&iter, self->revoked);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &expiry))
+    if (*expiry != 0 && *expiry + CF_JWT_DEFAULT_LEEWAY_S < now)
+      g_hash_table_iter_remove (&iter);
+}
+
 void
 _cf_auth_remember_revocation (CfAuth     *self,
                               const char *jti,
                               gint64      expires_at)
 {
+  if (g_hash_table_size (self->revoked) % REVOKED_PRUNE_EVERY == REVOKED_PRUNE_EVERY - 1)
+    prune_revocations (self);
   g_hash_table_replace (self->revoked, g_strdup (jti), g_memdup2 (&expires_at, sizeof expires_at));
 }
 
