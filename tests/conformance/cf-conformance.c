@@ -23,27 +23,6 @@ typedef struct {
   gboolean  exited;
 } Wait;
 
-static gboolean
-on_deadline (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Iterates the default context until *done or the deadline passes. */
-static gboolean
-wait_for (gboolean *done,
-          guint     seconds)
-{
-  gboolean expired = FALSE;
-  guint id = g_timeout_add_seconds (seconds, on_deadline, &expired);
-
-  while (!*done && !expired)
-    g_main_context_iteration (NULL, TRUE);
-  if (!expired)
-    g_source_remove (id);
-  return *done;
-}
 
 static char *
 peer_path (const char *env,
@@ -103,13 +82,13 @@ run_node (GPtrArray *argv,
                                &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8_async (process, NULL, NULL, on_communicated, &wait);
-  if (!wait_for (&wait.done, SUITE_TIMEOUT_S))
+  if (!cf_harness_wait_for (&wait.done, SUITE_TIMEOUT_S))
     {
       g_subprocess_force_exit (process);
       g_error ("The conformance suite did not finish within %d s", SUITE_TIMEOUT_S);
     }
   g_subprocess_wait_async (process, NULL, on_exited, &wait);
-  if (!wait_for (&wait.exited, SUITE_TIMEOUT_S))
+  if (!cf_harness_wait_for (&wait.exited, SUITE_TIMEOUT_S))
     g_error ("The conformance suite closed its output but did not exit");
 
   g_test_message ("%s", wait.stdout_buf);

@@ -163,27 +163,6 @@ die_with_parent (gpointer user_data)
   prctl (PR_SET_PDEATHSIG, SIGTERM);
 }
 
-static gboolean
-on_deadline (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Iterates the default context until *done or the deadline passes. */
-static gboolean
-wait_for (gboolean *done,
-          guint     seconds)
-{
-  gboolean expired = FALSE;
-  guint id = g_timeout_add_seconds (seconds, on_deadline, &expired);
-
-  while (!*done && !expired)
-    g_main_context_iteration (NULL, TRUE);
-  if (!expired)
-    g_source_remove (id);
-  return *done;
-}
 
 /* server-everything's HTTP mode, with its output read to the end (it
  * logs every request) and the last of it kept for error messages. */
@@ -248,7 +227,7 @@ everything_start (void)
 
   {
     gboolean expired = FALSE;
-    guint id = g_timeout_add_seconds (START_TIMEOUT_S, on_deadline, &expired);
+    guint id = g_timeout_add_seconds (START_TIMEOUT_S, cf_harness_set_flag, &expired);
 
     while (!self->listening && !self->eof && !expired)
       g_main_context_iteration (NULL, TRUE);
@@ -267,7 +246,7 @@ everything_stop (Everything *self)
   g_subprocess_force_exit (self->process);
   g_subprocess_wait (self->process, NULL, NULL);
   /* The pending read holds self: let it see the end. */
-  if (!wait_for (&self->eof, 10))
+  if (!cf_harness_wait_for (&self->eof, 10))
     g_error ("server-everything's output did not end after it was killed");
   g_object_unref (self->output);
   g_object_unref (self->process);
@@ -314,7 +293,7 @@ run_probe (const char *url)
                                G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8_async (process, NULL, NULL, on_probe_communicated, &c);
-  if (!wait_for (&c.done, PROBE_TIMEOUT_S))
+  if (!cf_harness_wait_for (&c.done, PROBE_TIMEOUT_S))
     {
       g_subprocess_force_exit (process);
       g_error ("everything-probe.mjs %s did not finish within %d s", url, PROBE_TIMEOUT_S);

@@ -20,8 +20,9 @@ die_with_parent (gpointer user_data)
   prctl (PR_SET_PDEATHSIG, SIGTERM);
 }
 
-static gboolean
-on_deadline (gpointer user_data)
+/* A source function that sets the gboolean it is given: a deadline. */
+gboolean
+cf_harness_set_flag (gpointer user_data)
 {
   *(gboolean *) user_data = TRUE;
   return G_SOURCE_REMOVE;
@@ -116,7 +117,7 @@ cf_harness_spawn (const char * const  *argv,
 
   lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
   g_data_input_stream_read_line_async (lines, G_PRIORITY_DEFAULT, NULL, on_line, &line);
-  deadline = g_timeout_add_seconds (START_TIMEOUT_S, on_deadline, &expired);
+  deadline = g_timeout_add_seconds (START_TIMEOUT_S, cf_harness_set_flag, &expired);
   while (line == NULL && !expired)
     g_main_context_iteration (NULL, TRUE);
   if (!expired)
@@ -164,7 +165,7 @@ cf_daemon_harness_start (const char         *db_path,
 
   lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (self->process));
   g_data_input_stream_read_line_async (lines, G_PRIORITY_DEFAULT, NULL, on_line, &line);
-  deadline = g_timeout_add_seconds (START_TIMEOUT_S, on_deadline, &expired);
+  deadline = g_timeout_add_seconds (START_TIMEOUT_S, cf_harness_set_flag, &expired);
   while (line == NULL && !expired)
     g_main_context_iteration (NULL, TRUE);
   if (!expired)
@@ -337,4 +338,20 @@ cf_harness_process_exists (GPid pid)
   close = strrchr (stat, ')');
   /* A zombie is gone for our purpose: it runs nothing. */
   return close == NULL || close[2] != 'Z';
+}
+
+/* Iterates the default context until *done or the deadline passes;
+ * returns *done. */
+gboolean
+cf_harness_wait_for (gboolean *done,
+                     guint     seconds)
+{
+  gboolean expired = FALSE;
+  guint id = g_timeout_add_seconds (seconds, cf_harness_set_flag, &expired);
+
+  while (!*done && !expired)
+    g_main_context_iteration (NULL, TRUE);
+  if (!expired)
+    g_source_remove (id);
+  return *done;
 }

@@ -47,4 +47,8 @@ JsonObject      *cf_harness_create        (CfDaemonHarness  *self,
 GArray          *cf_harness_children_of   (GPid              parent);
 gboolean         cf_harness_process_exists (GPid             pid);
 
+gboolean         cf_harness_set_flag      (gpointer          user_data);
+gboolean         cf_harness_wait_for      (gboolean         *done,
+                                           guint             seconds);
+
 G_END_DECLS

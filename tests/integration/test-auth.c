@@ -473,12 +473,6 @@ on_line (GObject      *source,
   read->done = TRUE;
 }
 
-static gboolean
-on_deadline (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
 
 /* The next line, NULL at the end; fails the test after @timeout_s. */
 static char *
@@ -487,7 +481,7 @@ read_line (GDataInputStream *lines,
 {
   LineRead read = { lines, NULL, FALSE };
   gboolean expired = FALSE;
-  guint deadline = g_timeout_add_seconds (timeout_s, on_deadline, &expired);
+  guint deadline = g_timeout_add_seconds (timeout_s, cf_harness_set_flag, &expired);
 
   g_data_input_stream_read_line_async (lines, G_PRIORITY_DEFAULT, NULL, on_line, &read);
   while (!read.done && !expired)
@@ -911,7 +905,7 @@ test_sdk_client (void)
                                &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8_async (process, NULL, NULL, on_communicated, &c);
-  deadline = g_timeout_add_seconds (NODE_TIMEOUT_S, on_deadline, &expired);
+  deadline = g_timeout_add_seconds (NODE_TIMEOUT_S, cf_harness_set_flag, &expired);
   while (!c.done && !expired)
     g_main_context_iteration (NULL, TRUE);
   if (!expired)

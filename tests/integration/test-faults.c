@@ -412,52 +412,78 @@ test_unreachable_and_back (void)
   cf_harness_stop_process (upstream);
 }
 
+/* One upstream of each kind, all serving the fault tools: stdio
+ * (2026-07-28, names unprefixed), Streamable HTTP speaking 2026-07-28
+ * ("modern-"), and a legacy HTTP session ("legacy-"). */
+typedef struct {
+  CfDaemonHarness *gateway;
+  GSubprocess     *modern;
+  GSubprocess     *legacy;
+  char            *ids[3];
+} Trio;
+
+static void
+trio_start (Trio        *trio,
+            const char **env)
+{
+  g_autofree char *db = temp_db ();
+  const char *argv[] = { g_getenv ("CF_TEST_FIXTURE"), "--faults", "--port", "0", NULL };
+  g_autofree char *url = NULL;
+  g_autofree char *legacy_url = NULL;
+  g_autofree char *bodies[3] = { NULL };
+
+  trio->modern = cf_harness_spawn (argv, &url);
+  trio->legacy = spawn_http_faults ("0", &legacy_url);
+  trio->gateway = cf_daemon_harness_start (db, env);
+  bodies[0] = stdio_gateway (NULL);
+  bodies[1] = g_strdup_printf ("{\"name\":\"modern\",\"url\":\"%s\","
+                               "\"transport\":\"STREAMABLEHTTP\"}", url);
+  bodies[2] = g_strdup_printf ("{\"name\":\"legacy\",\"url\":\"%s\","
+                               "\"transport\":\"STREAMABLEHTTP\"}", legacy_url);
+  for (guint i = 0; i < G_N_ELEMENTS (trio->ids); i++)
+    {
+      g_autoptr(JsonObject) gateway = cf_harness_create (trio->gateway, "gateways", bodies[i]);
+
+      trio->ids[i] = g_strdup (json_object_get_string_member (gateway, "id"));
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (trio->ids); i++)
+    cf_harness_wait_for_tools (trio->gateway, trio->ids[i], 7);
+}
+
+static void
+trio_stop (Trio *trio)
+{
+  g_assert_cmpint (cf_daemon_harness_stop (trio->gateway), ==, 0);
+  cf_daemon_harness_free (trio->gateway);
+  cf_harness_stop_process (trio->modern);
+  cf_harness_stop_process (trio->legacy);
+  g_clear_object (&trio->modern);
+  g_clear_object (&trio->legacy);
+  for (guint i = 0; i < G_N_ELEMENTS (trio->ids); i++)
+    g_clear_pointer (&trio->ids[i], g_free);
+}
+
 /* Health checks of healthy upstreams pass, whatever their era: ping for
  * legacy ones, server/discover for 2026-07-28 ones (which have no ping). */
 static void
 test_healthy_stays_reachable (void)
 {
-  g_autofree char *db = temp_db ();
   const char *env[] = { "HEALTH_CHECK_INTERVAL", "1", "UNHEALTHY_THRESHOLD", "1", NULL };
-  const char *argv[] = { g_getenv ("CF_TEST_FIXTURE"), "--faults", "--port", "0", NULL };
-  g_autofree char *url = NULL;
-  g_autofree char *legacy_url = NULL;
-  g_autoptr(GSubprocess) modern = cf_harness_spawn (argv, &url);
-  g_autoptr(GSubprocess) legacy = spawn_http_faults ("0", &legacy_url);
-  CfDaemonHarness *d = cf_daemon_harness_start (db, env);
-  g_autofree char *stdio_body = stdio_gateway (NULL);
-  g_autofree char *http_body = NULL;
-  g_autofree char *legacy_body = NULL;
-  JsonObject *gateways[3];
+  Trio trio = { 0 };
 
-  http_body = g_strdup_printf ("{\"name\":\"modern\",\"url\":\"%s\","
-                               "\"transport\":\"STREAMABLEHTTP\"}", url);
-  legacy_body = g_strdup_printf ("{\"name\":\"legacy\",\"url\":\"%s\","
-                                 "\"transport\":\"STREAMABLEHTTP\"}", legacy_url);
-  gateways[0] = cf_harness_create (d, "gateways", stdio_body);
-  gateways[1] = cf_harness_create (d, "gateways", http_body);
-  gateways[2] = cf_harness_create (d, "gateways", legacy_body);
-  for (guint i = 0; i < G_N_ELEMENTS (gateways); i++)
-    cf_harness_wait_for_tools (d, json_object_get_string_member (gateways[i], "id"), 7);
-
+  trio_start (&trio, env);
   /* Several check rounds; one failure would be enough to mark one. */
   g_usleep (3500 * 1000);
-  for (guint i = 0; i < G_N_ELEMENTS (gateways); i++)
+  for (guint i = 0; i < G_N_ELEMENTS (trio.ids); i++)
     {
-      g_autoptr(JsonObject) gateway = get_gateway (d, json_object_get_string_member (gateways[i],
-                                                                                     "id"));
+      g_autoptr(JsonObject) gateway = get_gateway (trio.gateway, trio.ids[i]);
 
       if (!json_object_get_boolean_member (gateway, "reachable"))
         g_error ("%s marked unreachable: %s", json_object_get_string_member (gateway, "name"),
                  json_object_get_string_member (gateway, "statusMessage"));
-      json_object_unref (gateways[i]);
     }
-  g_assert_cmpint (call_pid (d), >, 0);
-
-  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
-  cf_daemon_harness_free (d);
-  cf_harness_stop_process (modern);
-  cf_harness_stop_process (legacy);
+  g_assert_cmpint (call_pid (trio.gateway), >, 0);
+  trio_stop (&trio);
 }
 
 /* An upstream's list changes reach the catalog: over a legacy session's
@@ -466,42 +492,18 @@ test_healthy_stays_reachable (void)
 static void
 test_list_changed_resyncs (void)
 {
-  g_autofree char *db = temp_db ();
-  const char *argv[] = { g_getenv ("CF_TEST_FIXTURE"), "--faults", "--port", "0", NULL };
-  g_autofree char *url = NULL;
-  g_autofree char *legacy_url = NULL;
-  g_autoptr(GSubprocess) modern = cf_harness_spawn (argv, &url);
-  g_autoptr(GSubprocess) legacy = spawn_http_faults ("0", &legacy_url);
-  CfDaemonHarness *d = cf_daemon_harness_start (db, NULL);
-  g_autofree char *stdio_body = stdio_gateway (NULL);
-  g_autofree char *http_body = NULL;
-  g_autofree char *legacy_body = NULL;
   const char *grow[] = { "grow", "modern-grow", "legacy-grow" };
-  JsonObject *gateways[3];
+  Trio trio = { 0 };
 
-  http_body = g_strdup_printf ("{\"name\":\"modern\",\"url\":\"%s\","
-                               "\"transport\":\"STREAMABLEHTTP\"}", url);
-  legacy_body = g_strdup_printf ("{\"name\":\"legacy\",\"url\":\"%s\","
-                                 "\"transport\":\"STREAMABLEHTTP\"}", legacy_url);
-  gateways[0] = cf_harness_create (d, "gateways", stdio_body);
-  gateways[1] = cf_harness_create (d, "gateways", http_body);
-  gateways[2] = cf_harness_create (d, "gateways", legacy_body);
-  for (guint i = 0; i < G_N_ELEMENTS (gateways); i++)
-    cf_harness_wait_for_tools (d, json_object_get_string_member (gateways[i], "id"), 7);
-
-  for (guint i = 0; i < G_N_ELEMENTS (gateways); i++)
+  trio_start (&trio, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (trio.ids); i++)
     {
-      g_autoptr(JsonObject) grown = call (d, grow[i], NULL);
+      g_autoptr(JsonObject) grown = call (trio.gateway, grow[i], NULL);
 
       g_assert_false (is_error (grown));
-      cf_harness_wait_for_tools (d, json_object_get_string_member (gateways[i], "id"), 8);
-      json_object_unref (gateways[i]);
+      cf_harness_wait_for_tools (trio.gateway, trio.ids[i], 8);
     }
-
-  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
-  cf_daemon_harness_free (d);
-  cf_harness_stop_process (modern);
-  cf_harness_stop_process (legacy);
+  trio_stop (&trio);
 }
 
 /* A stdio server that speaks only 2026-07-28 and starts slower than the

@@ -806,12 +806,6 @@ test_concurrency_limit (void)
   remove_db (db);
 }
 
-static gboolean
-on_deadline (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
 
 static void
 on_line (GObject      *source,
@@ -836,7 +830,7 @@ read_stderr (GSubprocess *process,
     g_data_input_stream_new (g_subprocess_get_stderr_pipe (process));
   g_autoptr(GString) text = g_string_new (NULL);
   gboolean expired = FALSE;
-  guint deadline = g_timeout_add_seconds (WAIT_US / G_USEC_PER_SEC, on_deadline, &expired);
+  guint deadline = g_timeout_add_seconds (WAIT_US / G_USEC_PER_SEC, cf_harness_set_flag, &expired);
 
   while (!expired)
     {

@@ -29,35 +29,13 @@ typedef struct {
   char            *upstream_id;
 } Fixture;
 
-static gboolean
-on_deadline (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Iterates the default context until *done or the deadline passes. */
-static gboolean
-wait_for (gboolean *done,
-          guint     seconds)
-{
-  gboolean expired = FALSE;
-  guint id = g_timeout_add_seconds (seconds, on_deadline, &expired);
-
-  while (!*done && !expired)
-    g_main_context_iteration (NULL, TRUE);
-  if (!expired)
-    g_source_remove (id);
-  return *done;
-}
-
 /* Lets the loop run for a while: async closes happen there. */
 static void
 spin (guint msec)
 {
   gboolean expired = FALSE;
 
-  g_timeout_add (msec, on_deadline, &expired);
+  g_timeout_add (msec, cf_harness_set_flag, &expired);
   while (!expired)
     g_main_context_iteration (NULL, TRUE);
 }
@@ -166,7 +144,7 @@ run_node (const char *cwd,
   g_assert_cmpint (g_chdir (here), ==, 0);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8_async (process, NULL, NULL, on_communicated, &c);
-  if (!wait_for (&c.done, PEER_TIMEOUT_S))
+  if (!cf_harness_wait_for (&c.done, PEER_TIMEOUT_S))
     {
       g_subprocess_force_exit (process);
       g_error ("%s did not finish in %d s", script, PEER_TIMEOUT_S);
@@ -407,7 +385,7 @@ read_line (GDataInputStream *lines)
   Wait wait = { 0 };
 
   g_data_input_stream_read_line_async (lines, G_PRIORITY_DEFAULT, NULL, on_line, &wait);
-  if (!wait_for (&wait.done, READ_TIMEOUT_S))
+  if (!cf_harness_wait_for (&wait.done, READ_TIMEOUT_S))
     g_error ("the SSE stream stalled");
   g_clear_error (&wait.error);
   return wait.result;
@@ -489,7 +467,7 @@ sse_open (Fixture    *fixture,
   soup_message_headers_replace (soup_message_get_request_headers (sse->msg), "Accept",
                                 "text/event-stream");
   soup_session_send_async (sse->session, sse->msg, G_PRIORITY_DEFAULT, NULL, on_sent, &wait);
-  g_assert_true (wait_for (&wait.done, READ_TIMEOUT_S));
+  g_assert_true (cf_harness_wait_for (&wait.done, READ_TIMEOUT_S));
   g_assert_no_error (wait.error);
   body = wait.result;
   g_assert_cmpuint (soup_message_get_status (sse->msg), ==, 200);
@@ -826,7 +804,7 @@ ws_connect (Fixture    *fixture,
   soup_session_websocket_connect_async (client->session, msg, origin,
                                         protocol ? protocols : NULL, G_PRIORITY_DEFAULT, NULL,
                                         on_ws_connected, &wait);
-  g_assert_true (wait_for (&wait.done, READ_TIMEOUT_S));
+  g_assert_true (cf_harness_wait_for (&wait.done, READ_TIMEOUT_S));
   *out_status = soup_message_get_status (msg);
   if (wait.result == NULL)
     {
@@ -845,7 +823,7 @@ ws_next_frame (WsClient *client)
   g_autofree char *text = NULL;
   g_autoptr(JsonNode) node = NULL;
   gboolean expired = FALSE;
-  guint id = g_timeout_add_seconds (READ_TIMEOUT_S, on_deadline, &expired);
+  guint id = g_timeout_add_seconds (READ_TIMEOUT_S, cf_harness_set_flag, &expired);
 
   while (g_queue_is_empty (&client->frames) && !client->closed && !expired)
     g_main_context_iteration (NULL, TRUE);
@@ -861,7 +839,7 @@ ws_next_frame (WsClient *client)
 static gushort
 ws_close_code (WsClient *client)
 {
-  g_assert_true (wait_for (&client->closed, READ_TIMEOUT_S));
+  g_assert_true (cf_harness_wait_for (&client->closed, READ_TIMEOUT_S));
   return soup_websocket_connection_get_close_code (client->ws);
 }
 
@@ -984,7 +962,7 @@ in_process_start (InProcess *server)
 static void
 in_process_finish (InProcess *server)
 {
-  g_assert_true (wait_for (&server->cancelled, READ_TIMEOUT_S));
+  g_assert_true (cf_harness_wait_for (&server->cancelled, READ_TIMEOUT_S));
   g_cancellable_disconnect (cf_mcp_request_get_cancellable (server->request),
                             server->cancelled_id);
   cf_mcp_request_return_error (server->request, -32800, "Request cancelled", NULL);
@@ -1024,7 +1002,7 @@ post_async (SoupSession *session,
 
   soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
   soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL, on_posted, &wait);
-  g_assert_true (wait_for (&wait.done, READ_TIMEOUT_S));
+  g_assert_true (cf_harness_wait_for (&wait.done, READ_TIMEOUT_S));
   g_assert_no_error (wait.error);
   g_bytes_unref (wait.result);
   return soup_message_get_status (msg);
@@ -1078,7 +1056,7 @@ test_ws_close_cancels (void)
   g_assert_cmpuint (cf_websocket_get_n_connections (server.ws), ==, 1);
 
   soup_websocket_connection_close (client->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-  g_assert_true (wait_for (&client->closed, READ_TIMEOUT_S));
+  g_assert_true (cf_harness_wait_for (&client->closed, READ_TIMEOUT_S));
   in_process_finish (&server);
 }
 
