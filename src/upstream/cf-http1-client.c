@@ -48,7 +48,9 @@ struct _CfHttp1Client
   GMainContext       *context;
   GSocketClient      *socket_client;
   GQueue              idle;
-  guint               max_idle;
+  GQueue              pending;
+  guint               max_conns;
+  guint               n_open;
   gsize               max_header;
   guint               n_connects;
 };
@@ -70,6 +72,7 @@ struct _Conn
 };
 
 typedef enum {
+  STATE_QUEUED,
   STATE_CONNECTING,
   STATE_SENDING,
   STATE_HEAD,
@@ -180,9 +183,12 @@ conn_new (CfHttp1Client     *client,
   return conn;
 }
 
+/* Closes a connection; the caller sees to the requests waiting for one
+ * (client_dispatch()). */
 static void
 conn_close (Conn *conn)
 {
+  conn->client->n_open--;
   g_source_destroy ((GSource *) conn->source);
   g_source_unref ((GSource *) conn->source);
   g_socket_close (conn->socket, NULL);
@@ -212,28 +218,48 @@ request_unref (CfHttp1Request *request)
   g_free (request);
 }
 
-/* Lets go of the request's connection: back to the pool when its
- * exchange ended cleanly and it may be reused, closed otherwise. */
+static void connect_fresh (CfHttp1Request *request);
+static void attach_conn (CfHttp1Request *request,
+                         Conn           *conn);
+
+/* Starts the requests waiting for a connection, as far as the limit
+ * allows. */
+static void
+client_dispatch (CfHttp1Client *client)
+{
+  while (client->n_open < client->max_conns && client->pending.length > 0)
+    connect_fresh (g_queue_pop_head (&client->pending));
+}
+
+/* Lets go of the request's connection: to the next request waiting, or
+ * back to the pool, when its exchange ended cleanly and it may be
+ * reused; closed otherwise. */
 static void
 release_conn (CfHttp1Request *request,
               gboolean        reusable)
 {
   Conn *conn = g_steal_pointer (&request->conn);
   CfHttp1Client *client = request->client;
+  CfHttp1Request *next;
 
   if (conn == NULL)
     return;
   conn->request = NULL;
-  if (reusable && request->in_pos == request->in->len &&
-      client->idle.length < client->max_idle)
+  if (reusable && request->in_pos == request->in->len)
     {
       conn->n_served++;
+      if ((next = g_queue_pop_head (&client->pending)) != NULL)
+        {
+          attach_conn (next, conn);
+          return;
+        }
       /* An idle connection is watched for the server closing it. */
       conn_watch (conn, G_IO_IN);
       g_queue_push_head (&client->idle, conn);
+      return;
     }
-  else
-    conn_close (conn);
+  conn_close (conn);
+  client_dispatch (client);
 }
 
 /* Ends the request: no callback follows. Drops the request's own ref. */
@@ -244,6 +270,8 @@ request_end (CfHttp1Request *request,
   if (request->ended)
     return;
   request->ended = TRUE;
+  if (request->state == STATE_QUEUED)
+    g_queue_remove (&request->client->pending, request);
   if (request->connecting != NULL)
     g_cancellable_cancel (request->connecting);
   release_conn (request, reusable);
@@ -289,7 +317,6 @@ request_fail (CfHttp1Request *request,
 }
 
 static void start_send (CfHttp1Request *request);
-static void connect_fresh (CfHttp1Request *request);
 
 /* A reused connection that fails before any byte of the response was,
  * most likely, closed by the server as the request went out: the
@@ -301,7 +328,9 @@ retry_if_stale (CfHttp1Request *request)
     return FALSE;
   g_debug ("A reused connection failed before the response; sending again");
   request->retried = TRUE;
-  release_conn (request, FALSE);
+  /* In place of the connection closed: no one waiting takes it. */
+  request->conn->request = NULL;
+  conn_close (g_steal_pointer (&request->conn));
   connect_fresh (request);
   return TRUE;
 }
@@ -330,16 +359,18 @@ on_connected (GObject      *source,
                                                                   result, &error);
 
   g_clear_object (&request->connecting);
-  if (request->ended)
+  if (connection == NULL || request->ended)
     {
       if (connection != NULL)
         {
           g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
           g_object_unref (connection);
         }
+      request->client->n_open--;
+      client_dispatch (request->client);
+      if (!request->ended)
+        request_fail (request, CF_HTTP1_ERROR_CONNECT, "%s", error->message);
     }
-  else if (connection == NULL)
-    request_fail (request, CF_HTTP1_ERROR_CONNECT, "%s", error->message);
   else
     attach_conn (request, conn_new (request->client, connection));
   request_unref (request);
@@ -349,6 +380,7 @@ static void
 connect_fresh (CfHttp1Request *request)
 {
   request->state = STATE_CONNECTING;
+  request->client->n_open++;
   request->connecting = g_cancellable_new ();
   g_socket_client_connect_async (request->client->socket_client, request->client->address,
                                  request->connecting, on_connected, request_ref (request));
@@ -820,6 +852,7 @@ idle_conn_ready (Conn *conn)
    * likely), the connection is done. */
   g_queue_remove (&client->idle, conn);
   conn_close (conn);
+  client_dispatch (client);
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CfHttp1Request, request_unref)
@@ -853,14 +886,15 @@ conn_ready (Conn        *conn,
  * cf_http1_client_new:
  * @address: what to connect to (a guarded address keeps the SSRF policy)
  * @host: the Host header's value
- * @max_idle: how many idle connections to keep
+ * @max_conns: how many connections to have open at most, busy or idle;
+ *   requests beyond wait for one
  *
  * Returns: (transfer full): a new client for one upstream
  */
 CfHttp1Client *
 cf_http1_client_new (GSocketConnectable *address,
                      const char         *host,
-                     guint               max_idle)
+                     guint               max_conns)
 {
   CfHttp1Client *self = g_new0 (CfHttp1Client, 1);
 
@@ -874,7 +908,8 @@ cf_http1_client_new (GSocketConnectable *address,
   self->socket_client = g_socket_client_new ();
   g_socket_client_set_enable_proxy (self->socket_client, FALSE);
   g_queue_init (&self->idle);
-  self->max_idle = max_idle;
+  g_queue_init (&self->pending);
+  self->max_conns = MAX (max_conns, 1);
   self->max_header = DEFAULT_MAX_HEADER;
   return self;
 }
@@ -1028,8 +1063,13 @@ cf_http1_client_post (CfHttp1Client          *self,
   conn = g_queue_pop_head (&self->idle);
   if (conn != NULL)
     attach_conn (request, conn);
-  else
+  else if (self->n_open < self->max_conns)
     connect_fresh (request);
+  else
+    {
+      request->state = STATE_QUEUED;
+      g_queue_push_tail (&self->pending, request);
+    }
   return request;
 }
 

@@ -87,7 +87,7 @@ GQuark          cf_http1_error_quark        (void);
 
 CfHttp1Client  *cf_http1_client_new         (GSocketConnectable     *address,
                                              const char             *host,
-                                             guint                   max_idle);
+                                             guint                   max_conns);
 CfHttp1Client  *cf_http1_client_ref         (CfHttp1Client          *self);
 void            cf_http1_client_unref       (CfHttp1Client          *self);
 void            cf_http1_client_set_max_header_size (CfHttp1Client  *self,

@@ -17,8 +17,6 @@
  * is no resumption here, and cancelling a request closes its
  * connection, which is that revision's cancellation over HTTP. */
 
-/* Idle keep-alive connections kept per upstream. */
-#define MAX_IDLE 16
 
 typedef struct {
   CfUpstreamHttp *self;
@@ -258,6 +256,7 @@ get_lean_client (CfUpstreamHttp *self)
   g_autoptr(GSocketConnectable) address = NULL;
   g_autofree char *host = NULL;
   const char *name;
+  guint max_conns = 0;
   int port;
 
   if (self->lean_checked)
@@ -284,7 +283,9 @@ get_lean_client (CfUpstreamHttp *self)
       g_free (host);
       host = with_port;
     }
-  self->lean = cf_http1_client_new (address, host, MAX_IDLE);
+  /* As many connections as the session would open to the upstream */
+  g_object_get (self->session, "max-conns-per-host", &max_conns, NULL);
+  self->lean = cf_http1_client_new (address, host, max_conns);
   g_debug ("2026-07-28 requests to %s take the lean HTTP/1.1 client", self->url);
   return self->lean;
 }

@@ -241,6 +241,57 @@ test_soup_json_keep_alive (void)
   soup_stop (&s);
 }
 
+static gboolean
+all_done (gpointer user_data)
+{
+  Outcome *outcomes = user_data;
+
+  for (guint i = 0; i < 6; i++)
+    if (!outcomes[i].done)
+      return FALSE;
+  return TRUE;
+}
+
+/* Requests beyond the connection limit wait for a connection; a waiting
+ * request that is cancelled is dropped. */
+static void
+test_soup_connection_limit (void)
+{
+  Soup s;
+  Outcome outcomes[6];
+  Outcome cancelled;
+  CfHttp1Request *request;
+  g_autoptr(GSocketConnectable) address = NULL;
+  g_autoptr(CfHttp1Client) client = NULL;
+  g_autofree char *host = NULL;
+
+  soup_start (&s);
+  address = g_network_address_new ("127.0.0.1", s.port);
+  host = g_strdup_printf ("127.0.0.1:%u", s.port);
+  client = cf_http1_client_new (address, host, 2);
+  for (guint i = 0; i < 3; i++)
+    start_post (client, &outcomes[i], "/json", "{}");
+  request = start_post (client, &cancelled, "/json", "{\"cancelled\":true}");
+  for (guint i = 3; i < 6; i++)
+    start_post (client, &outcomes[i], "/json", "{}");
+  cf_http1_request_cancel (request);
+  g_assert_true (cf_test_wait_until (all_done, outcomes, CF_TEST_TIMEOUT_MS));
+  for (guint i = 0; i < 6; i++)
+    {
+      g_assert_no_error (outcomes[i].error);
+      g_assert_cmpstr (outcomes[i].body->str, ==, "{\"answer\":42}");
+      outcome_clear (&outcomes[i]);
+    }
+  g_assert_false (cancelled.done);
+  outcome_clear (&cancelled);
+  g_assert_cmpuint (s.n_requests, ==, 6);
+  g_assert_cmpuint (g_hash_table_size (s.remote_ports), ==, 2);
+  g_assert_cmpuint (cf_http1_client_get_n_connects (client), ==, 2);
+  g_assert_cmpuint (cf_http1_client_get_n_idle (client), ==, 2);
+  g_clear_pointer (&client, cf_http1_client_unref);
+  soup_stop (&s);
+}
+
 static void
 test_soup_chunked (void)
 {
@@ -878,6 +929,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/http1/soup/json-keep-alive", test_soup_json_keep_alive);
+  g_test_add_func ("/http1/soup/connection-limit", test_soup_connection_limit);
   g_test_add_func ("/http1/soup/chunked", test_soup_chunked);
   g_test_add_func ("/http1/soup/sse-and-404", test_soup_sse_and_404);
   g_test_add_func ("/http1/raw/until-close", test_raw_until_close);
