@@ -16,7 +16,9 @@
  * with the version label as associated data, so that a value cannot be
  * passed off as another version's.
  *
- * The key is derived once, at startup, with argon2id at ContextForge's
+ * The key is derived once, in a thread started with the cipher (the first
+ * seal or unseal waits for it, so the gateway starts serving without
+ * waiting), with argon2id at ContextForge's
  * password parameters (t=3, m=64 MiB, p=1): memory-hard, so that even a
  * development secret weaker than production allows costs an attacker who
  * holds the database a great deal per guess. The salt is fixed per
@@ -51,6 +53,11 @@ struct _CfSecretCipher
 
   gnutls_aead_cipher_hd_t aead;
   GMutex                  lock;
+  GCond                   derived;
+  GThread                *kdf;
+  char                   *passphrase;
+  GError                 *kdf_error;
+  gboolean                ready;
 };
 
 static void cf_secret_cipher_store_init (CfSecretStoreInterface *iface);
@@ -67,6 +74,58 @@ set_gnutls_error (GError     **error,
   g_set_error (error, CF_SECRET_ERROR, CF_SECRET_ERROR_FAILED, "%s: %s", what,
                gnutls_strerror (code));
   return FALSE;
+}
+
+/* The key derivation thread. */
+static gpointer
+derive_key (gpointer data)
+{
+  CfSecretCipher *self = data;
+  guint8 key[KEY_SIZE];
+  gnutls_datum_t datum = { key, KEY_SIZE };
+  gnutls_aead_cipher_hd_t aead = NULL;
+  GError *error = NULL;
+  int rc;
+
+  rc = argon2id_hash_raw (KDF_T_COST, KDF_M_COST_KIB, KDF_PARALLELISM, self->passphrase,
+                          strlen (self->passphrase), KDF_SALT, strlen (KDF_SALT), key, KEY_SIZE);
+  if (rc != ARGON2_OK)
+    g_set_error (&error, CF_SECRET_ERROR, CF_SECRET_ERROR_FAILED,
+                 "Cannot derive the encryption key: %s", argon2_error_message (rc));
+  else if ((rc = gnutls_aead_cipher_init (&aead, GNUTLS_CIPHER_AES_256_GCM, &datum)) < 0)
+    {
+      aead = NULL;
+      set_gnutls_error (&error, rc, "Cannot set up AES-256-GCM");
+    }
+  explicit_bzero (key, sizeof key);
+
+  g_mutex_lock (&self->lock);
+  explicit_bzero (self->passphrase, strlen (self->passphrase));
+  g_clear_pointer (&self->passphrase, g_free);
+  self->aead = aead;
+  self->kdf_error = error;
+  self->ready = TRUE;
+  g_cond_broadcast (&self->derived);
+  g_mutex_unlock (&self->lock);
+  return NULL;
+}
+
+/* Takes the lock once the key is there; %FALSE (unlocked) if deriving it
+ * failed. */
+static gboolean
+lock_key (CfSecretCipher  *self,
+          GError         **error)
+{
+  g_mutex_lock (&self->lock);
+  while (!self->ready)
+    g_cond_wait (&self->derived, &self->lock);
+  if (self->kdf_error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (self->kdf_error));
+      g_mutex_unlock (&self->lock);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static char *
@@ -86,7 +145,8 @@ cf_secret_cipher_seal (CfSecretStore  *store,
   if (rc < 0)
     return (set_gnutls_error (error, rc, "Cannot make a nonce"), NULL);
 
-  g_mutex_lock (&self->lock);
+  if (!lock_key (self, error))
+    return NULL;
   rc = gnutls_aead_cipher_encrypt (self->aead, sealed, NONCE_SIZE, AAD, strlen (AAD), TAG_SIZE,
                                    secret, length, sealed + NONCE_SIZE, &ciphertext_length);
   g_mutex_unlock (&self->lock);
@@ -153,7 +213,8 @@ cf_secret_cipher_unseal (CfSecretStore  *store,
 
   plain_length = length - NONCE_SIZE - TAG_SIZE;
   plain = g_malloc (plain_length + 1);
-  g_mutex_lock (&self->lock);
+  if (!lock_key (self, error))
+    return NULL;
   rc = gnutls_aead_cipher_decrypt (self->aead, raw, NONCE_SIZE, AAD, strlen (AAD), TAG_SIZE,
                                    raw + NONCE_SIZE, length - NONCE_SIZE, plain, &plain_length);
   g_mutex_unlock (&self->lock);
@@ -188,9 +249,13 @@ cf_secret_cipher_finalize (GObject *object)
 {
   CfSecretCipher *self = (CfSecretCipher *) object;
 
+  if (self->kdf != NULL)
+    g_thread_join (self->kdf);
   if (self->aead != NULL)
     gnutls_aead_cipher_deinit (self->aead);
+  g_clear_error (&self->kdf_error);
   g_mutex_clear (&self->lock);
+  g_cond_clear (&self->derived);
 
   G_OBJECT_CLASS (cf_secret_cipher_parent_class)->finalize (object);
 }
@@ -205,6 +270,7 @@ static void
 cf_secret_cipher_init (CfSecretCipher *self)
 {
   g_mutex_init (&self->lock);
+  g_cond_init (&self->derived);
 }
 
 /**
@@ -212,41 +278,24 @@ cf_secret_cipher_init (CfSecretCipher *self)
  * @passphrase: the secret the key is derived from
  * @error: return location for a #GError
  *
- * Derives the key (argon2id; this takes a noticeable fraction of a
- * second, once). The passphrase is not kept.
+ * Starts deriving the key (argon2id: a noticeable fraction of a second,
+ * once) in a thread; the first seal or unseal waits for it, and reports
+ * its failure. The passphrase is not kept once the key is derived.
  *
- * Returns: (transfer full) (nullable): the cipher, or %NULL with @error set
+ * Returns: (transfer full): the cipher
  */
 CfSecretCipher *
 cf_secret_cipher_new (const char  *passphrase,
                       GError     **error)
 {
-  g_autoptr(CfSecretCipher) self = NULL;
-  guint8 key[KEY_SIZE];
-  gnutls_datum_t datum = { key, KEY_SIZE };
-  int rc;
+  CfSecretCipher *self;
 
   g_return_val_if_fail (passphrase != NULL, NULL);
 
-  rc = argon2id_hash_raw (KDF_T_COST, KDF_M_COST_KIB, KDF_PARALLELISM, passphrase,
-                          strlen (passphrase), KDF_SALT, strlen (KDF_SALT), key, KEY_SIZE);
-  if (rc != ARGON2_OK)
-    {
-      g_set_error (error, CF_SECRET_ERROR, CF_SECRET_ERROR_FAILED,
-                   "Cannot derive the encryption key: %s", argon2_error_message (rc));
-      return NULL;
-    }
-
   self = g_object_new (CF_TYPE_SECRET_CIPHER, NULL);
-  rc = gnutls_aead_cipher_init (&self->aead, GNUTLS_CIPHER_AES_256_GCM, &datum);
-  explicit_bzero (key, sizeof key);
-  if (rc < 0)
-    {
-      self->aead = NULL;
-      set_gnutls_error (error, rc, "Cannot set up AES-256-GCM");
-      return NULL;
-    }
-  return g_steal_pointer (&self);
+  self->passphrase = g_strdup (passphrase);
+  self->kdf = g_thread_new ("cf-secret-kdf", derive_key, self);
+  return self;
 }
 
 /**
