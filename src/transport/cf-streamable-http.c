@@ -258,6 +258,9 @@ handle_delete (CfStreamableHttp  *self,
     return;
   cf_mcp_server_close_session (server, cf_mcp_session_get_id (session));
   soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+  /* Without a length libsoup closes the connection after the 204, and
+   * the client's next session pays for a new one. */
+  soup_message_headers_set_content_length (soup_server_message_get_response_headers (msg), 0);
 }
 
 static void
