@@ -430,7 +430,7 @@ trio_start (Trio        *trio,
   const char *argv[] = { g_getenv ("CF_TEST_FIXTURE"), "--faults", "--port", "0", NULL };
   g_autofree char *url = NULL;
   g_autofree char *legacy_url = NULL;
-  g_autofree char *bodies[3] = { NULL };
+  char *bodies[3];
 
   trio->modern = cf_harness_spawn (argv, &url);
   trio->legacy = spawn_http_faults ("0", &legacy_url);
@@ -445,6 +445,7 @@ trio_start (Trio        *trio,
       g_autoptr(JsonObject) gateway = cf_harness_create (trio->gateway, "gateways", bodies[i]);
 
       trio->ids[i] = g_strdup (json_object_get_string_member (gateway, "id"));
+      g_free (bodies[i]);
     }
   for (guint i = 0; i < G_N_ELEMENTS (trio->ids); i++)
     cf_harness_wait_for_tools (trio->gateway, trio->ids[i], 7);
