@@ -25,15 +25,28 @@ cf_api_lookup (CfApiRequest      *request,
   return entity;
 }
 
+/* What responses show of @entity. A federated tool is as reachable as
+ * its gateway: the health checks mark the gateway, not each tool. */
 static JsonObject *
-public_view (CfEntityKind  kind,
-             JsonObject   *entity)
+public_view (CfCatalogSnapshot *snapshot,
+             CfEntityKind       kind,
+             JsonObject        *entity)
 {
-  return cf_entity_schema_public_view (kind, entity);
+  JsonObject *view = cf_entity_schema_public_view (kind, entity);
+  const char *gateway_id = cf_json_object_get_string (entity, "gatewayId");
+  JsonObject *gateway;
+
+  if (kind == CF_ENTITY_TOOL && gateway_id != NULL && snapshot != NULL &&
+      (gateway = cf_catalog_snapshot_lookup (snapshot, CF_ENTITY_GATEWAY, gateway_id)) != NULL)
+    json_object_set_boolean_member (view, "reachable",
+                                    cf_json_object_get_bool (gateway, "reachable", TRUE) &&
+                                    cf_json_object_get_bool (gateway, "enabled", TRUE));
+  return view;
 }
 
 /**
  * cf_api_public_views:
+ * @snapshot: the snapshot @entities come from
  * @kind: the kind of @entities
  * @entities: (element-type JsonObject): stored entities
  * @include_inactive: whether disabled ones are shown
@@ -41,15 +54,16 @@ public_view (CfEntityKind  kind,
  * Returns: (transfer full): what responses show of @entities
  */
 JsonArray *
-cf_api_public_views (CfEntityKind  kind,
-                     GPtrArray    *entities,
-                     gboolean      include_inactive)
+cf_api_public_views (CfCatalogSnapshot *snapshot,
+                     CfEntityKind       kind,
+                     GPtrArray         *entities,
+                     gboolean           include_inactive)
 {
   JsonArray *views = json_array_new ();
 
   for (guint i = 0; i < entities->len; i++)
     if (include_inactive || cf_json_object_get_bool (entities->pdata[i], "enabled", TRUE))
-      json_array_add_object_element (views, public_view (kind, entities->pdata[i]));
+      json_array_add_object_element (views, public_view (snapshot, kind, entities->pdata[i]));
   return views;
 }
 
@@ -107,15 +121,19 @@ finish_write (CfApiRequest *request,
               guint         status)
 {
   CfCatalog *catalog = cf_api_request_get_catalog (request);
+  g_autoptr(CfCatalogSnapshot) snapshot = NULL;
   g_autoptr(JsonArray) problems = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) entity = NULL;
 
   entity = cf_catalog_write_finish (catalog, result, &problems, &error);
   if (entity == NULL)
-    cf_api_respond_catalog_error (request, error, problems);
-  else
-    cf_api_respond_object (request, status, public_view (request->kind->kind, entity));
+    {
+      cf_api_respond_catalog_error (request, error, problems);
+      return;
+    }
+  snapshot = cf_api_request_get_snapshot (request);
+  cf_api_respond_object (request, status, public_view (snapshot, request->kind->kind, entity));
 }
 
 static void
@@ -169,7 +187,8 @@ handle_get (CfApiRequest *request)
   JsonObject *entity = cf_api_lookup (request, snapshot);
 
   if (entity != NULL)
-    cf_api_respond_object (request, SOUP_STATUS_OK, public_view (request->kind->kind, entity));
+    cf_api_respond_object (request, SOUP_STATUS_OK, public_view (snapshot, request->kind->kind,
+                                                                 entity));
 }
 
 static void
@@ -212,6 +231,7 @@ on_state_set (GObject      *source,
   g_autoptr(JsonArray) problems = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) entity = NULL;
+  g_autoptr(CfCatalogSnapshot) snapshot = NULL;
   g_autofree char *member = NULL;
   g_autofree char *message = NULL;
   JsonObject *body;
@@ -230,7 +250,9 @@ on_state_set (GObject      *source,
   body = json_object_new ();
   json_object_set_string_member (body, "status", "success");
   json_object_set_string_member (body, "message", message);
-  json_object_set_object_member (body, member, public_view (request->kind->kind, entity));
+  snapshot = cf_api_request_get_snapshot (request);
+  json_object_set_object_member (body, member, public_view (snapshot, request->kind->kind,
+                                                            entity));
   cf_api_respond_object (request, SOUP_STATUS_OK, body);
 }
 
@@ -521,7 +543,7 @@ handle_list (CfApiRequest *request)
           next_cursor = encode_cursor (last);
           break;
         }
-      json_array_add_object_element (items, public_view (request->kind->kind, entity));
+      json_array_add_object_element (items, public_view (snapshot, request->kind->kind, entity));
       last = entity;
     }
   respond_page (request, query.include_pagination, items, next_cursor);

@@ -141,7 +141,8 @@ gboolean           cf_api_query_get_bool        (CfApiRequest      *request,
                                                  gboolean          *out_value);
 JsonObject        *cf_api_lookup                (CfApiRequest      *request,
                                                  CfCatalogSnapshot *snapshot);
-JsonArray         *cf_api_public_views          (CfEntityKind       kind,
+JsonArray         *cf_api_public_views          (CfCatalogSnapshot *snapshot,
+                                                 CfEntityKind       kind,
                                                  GPtrArray         *entities,
                                                  gboolean           include_inactive);
 

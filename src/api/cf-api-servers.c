@@ -31,7 +31,7 @@ respond_members (CfApiRequest *request,
         g_ptr_array_add (entities, entity);
     }
   cf_api_respond_array (request, SOUP_STATUS_OK,
-                        cf_api_public_views (kind, entities, include_inactive));
+                        cf_api_public_views (snapshot, kind, entities, include_inactive));
 }
 
 static void

@@ -362,6 +362,26 @@ test_never_answers (void)
   cf_daemon_harness_free (d);
 }
 
+/* The REST view of a gateway's tools says what the gateway's does. */
+static void
+assert_tools_reachable (CfDaemonHarness *d,
+                        const char      *gateway_id,
+                        gboolean         reachable)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/tools?gateway_id=%s", gateway_id);
+  g_autoptr(JsonNode) list = NULL;
+  JsonArray *tools;
+  guint status = 0;
+
+  list = cf_harness_request (d, "GET", path, NULL, NULL, &status, NULL);
+  g_assert_cmpuint (status, ==, 200);
+  tools = json_node_get_array (list);
+  g_assert_cmpuint (json_array_get_length (tools), >, 0);
+  for (guint i = 0; i < json_array_get_length (tools); i++)
+    g_assert_cmpint (json_object_get_boolean_member (json_array_get_object_element (tools, i),
+                                                     "reachable"), ==, reachable);
+}
+
 /* An upstream that is gone for good is marked unreachable after
  * UNHEALTHY_THRESHOLD failures; its tools fail at once with a clear
  * error; it is found again when it comes back. */
@@ -393,6 +413,7 @@ test_unreachable_and_back (void)
   g_assert_cmpint (cf_harness_stop_process (upstream), ==, 0);
   g_clear_object (&upstream);
   wait_reachable (d, id, FALSE);
+  assert_tools_reachable (d, id, FALSE);
 
   /* Fails fast: not after the 30 s call timeout. */
   started = g_get_monotonic_time ();
@@ -405,6 +426,7 @@ test_unreachable_and_back (void)
 
   upstream = spawn_http_faults (port, &again);
   wait_reachable (d, id, TRUE);
+  assert_tools_reachable (d, id, TRUE);
   g_assert_cmpint (call_pid (d), >, 0);
 
   g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
