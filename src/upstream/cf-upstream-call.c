@@ -110,6 +110,26 @@ cf_upstream_call_complete (CfUpstreamCall *call,
     g_task_return_pointer (task, with_own_id (call, response), (GDestroyNotify) json_node_unref);
 }
 
+/**
+ * cf_upstream_call_fail_valist:
+ * @call: the call
+ * @code: a #CfMcpClientError
+ * @format: the message's format
+ * @args: its arguments
+ *
+ * cf_upstream_call_fail() with a %CF_MCP_CLIENT_ERROR made here.
+ */
+void
+cf_upstream_call_fail_valist (CfUpstreamCall *call,
+                              int             code,
+                              const char     *format,
+                              va_list         args)
+{
+  g_autoptr(GError) error = g_error_new_valist (CF_MCP_CLIENT_ERROR, code, format, args);
+
+  cf_upstream_call_fail (call, error);
+}
+
 void
 cf_upstream_call_fail (CfUpstreamCall *call,
                        const GError   *error)

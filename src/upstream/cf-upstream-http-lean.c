@@ -56,15 +56,13 @@ lean_fail (Lean       *lean,
            const char *format,
            ...)
 {
-  g_autoptr(GError) error = NULL;
   va_list args;
 
   va_start (args, format);
-  error = g_error_new_valist (CF_MCP_CLIENT_ERROR, code, format, args);
-  va_end (args);
   lean->in_callback++;
-  cf_upstream_call_fail (lean->call, error);
+  cf_upstream_call_fail_valist (lean->call, code, format, args);
   lean->in_callback--;
+  va_end (args);
 }
 
 static gboolean
@@ -73,26 +71,9 @@ lean_on_event (const char *data,
                gpointer    user_data)
 {
   Lean *lean = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = NULL;
 
-  if (_cf_upstream_http_is_priming (data, length))
-    return TRUE;
-  node = cf_json_parse (data, length, &error);
-  if (node == NULL)
-    cf_upstream_transport_warn (CF_UPSTREAM_TRANSPORT (lean->self),
-                                "dropped an event that is not JSON: %s", error->message);
-  else
-    cf_upstream_transport_route_for_call (CF_UPSTREAM_TRANSPORT (lean->self), node, lean->call);
+  _cf_upstream_http_route_event (lean->self, lean->call, data, length);
   return !cf_upstream_call_is_done (lean->call);
-}
-
-static gboolean
-is_event_stream (SoupMessageHeaders *headers)
-{
-  const char *type = soup_message_headers_get_content_type (headers, NULL);
-
-  return type != NULL && g_ascii_strcasecmp (type, "text/event-stream") == 0;
 }
 
 /* Returns whether to read the body; when not, @lean is freed. */
@@ -115,7 +96,8 @@ lean_on_head (CfHttp1Request     *request,
       _cf_upstream_http_lose_session (lean->self);
       lean->in_callback--;
     }
-  else if (SOUP_STATUS_IS_SUCCESSFUL (status) && is_event_stream (headers))
+  else if (SOUP_STATUS_IS_SUCCESSFUL (status) &&
+           _cf_upstream_http_headers_are_event_stream (headers))
     {
       lean->sse = cf_sse_parser_new (cf_upstream_transport_get_max_message (transport),
                                      lean_on_event, lean);

@@ -37,6 +37,11 @@ gboolean     _cf_upstream_http_is_session_lost (SoupMessage         *msg,
                                                 gboolean             with_session);
 void         _cf_upstream_http_lose_session    (CfUpstreamHttp      *self);
 gboolean     _cf_upstream_http_is_event_stream (SoupMessage         *msg);
+gboolean     _cf_upstream_http_headers_are_event_stream (SoupMessageHeaders *headers);
+gboolean     _cf_upstream_http_route_event     (CfUpstreamHttp      *self,
+                                                CfUpstreamCall      *call,
+                                                const char          *data,
+                                                gsize                length);
 void         _cf_upstream_http_listen          (CfUpstreamTransport *transport);
 void         _cf_upstream_http_hold_requests   (CfUpstreamHttp      *self);
 void         _cf_upstream_http_release_requests (CfUpstreamHttp     *self);

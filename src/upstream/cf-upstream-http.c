@@ -403,13 +403,48 @@ keep_session_id (CfUpstreamHttp *self,
   self->session_id = g_strdup (id);
 }
 
+/**
+ * _cf_upstream_http_route_event:
+ *
+ * Hands one SSE event of @call's response stream to the call; priming
+ * events are skipped, and what is not JSON is dropped with a warning.
+ *
+ * Returns: whether a message was routed
+ */
 gboolean
-_cf_upstream_http_is_event_stream (SoupMessage *msg)
+_cf_upstream_http_route_event (CfUpstreamHttp *self,
+                               CfUpstreamCall *call,
+                               const char     *data,
+                               gsize           length)
 {
-  SoupMessageHeaders *headers = soup_message_get_response_headers (msg);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = NULL;
+
+  if (_cf_upstream_http_is_priming (data, length))
+    return FALSE;
+  node = cf_json_parse (data, length, &error);
+  if (node == NULL)
+    {
+      cf_upstream_transport_warn (CF_UPSTREAM_TRANSPORT (self),
+                                  "dropped an event that is not JSON: %s", error->message);
+      return FALSE;
+    }
+  cf_upstream_transport_route_for_call (CF_UPSTREAM_TRANSPORT (self), node, call);
+  return TRUE;
+}
+
+gboolean
+_cf_upstream_http_headers_are_event_stream (SoupMessageHeaders *headers)
+{
   const char *type = soup_message_headers_get_content_type (headers, NULL);
 
   return type != NULL && g_ascii_strcasecmp (type, "text/event-stream") == 0;
+}
+
+gboolean
+_cf_upstream_http_is_event_stream (SoupMessage *msg)
+{
+  return _cf_upstream_http_headers_are_event_stream (soup_message_get_response_headers (msg));
 }
 
 /* One request's exchange */
@@ -463,13 +498,11 @@ fail (Exchange   *ex,
       const char *format,
       ...)
 {
-  g_autoptr(GError) error = NULL;
   va_list args;
 
   va_start (args, format);
-  error = g_error_new_valist (CF_MCP_CLIENT_ERROR, code, format, args);
+  cf_upstream_call_fail_valist (ex->call, code, format, args);
   va_end (args);
-  cf_upstream_call_fail (ex->call, error);
 }
 
 static void read_next (Exchange *ex);
@@ -480,20 +513,9 @@ on_event (const char *data,
           gpointer    user_data)
 {
   Exchange *ex = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = NULL;
 
-  if (_cf_upstream_http_is_priming (data, length))
-    return TRUE;
-  node = cf_json_parse (data, length, &error);
-  if (node == NULL)
-    cf_upstream_transport_warn (CF_UPSTREAM_TRANSPORT (ex->self),
-                                "dropped an event that is not JSON: %s", error->message);
-  else
-    {
-      ex->n_resumes = 0;
-      cf_upstream_transport_route_for_call (CF_UPSTREAM_TRANSPORT (ex->self), node, ex->call);
-    }
+  if (_cf_upstream_http_route_event (ex->self, ex->call, data, length))
+    ex->n_resumes = 0;
   ex->answered = cf_upstream_call_is_done (ex->call);
   return !ex->answered;
 }

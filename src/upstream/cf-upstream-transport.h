@@ -61,6 +61,10 @@ void            cf_upstream_call_complete (CfUpstreamCall *call,
                                            JsonNode       *response);
 void            cf_upstream_call_fail     (CfUpstreamCall *call,
                                            const GError   *error);
+void            cf_upstream_call_fail_valist (CfUpstreamCall *call,
+                                           int             code,
+                                           const char     *format,
+                                           va_list         args) G_GNUC_PRINTF (3, 0);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CfUpstreamCall, cf_upstream_call_unref)
 
