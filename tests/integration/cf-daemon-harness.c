@@ -355,3 +355,75 @@ cf_harness_wait_for (gboolean *done,
     g_source_remove (id);
   return *done;
 }
+
+/* POSTs @body to @url from a thread of its own, on its own HTTP session
+ * and main context, so that a test can act while the request is in
+ * flight; @session, if any, is sent as a 2025-11-25 Mcp-Session-Id. */
+static gpointer
+post_run (gpointer data)
+{
+  CfHarnessPost *post = data;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(SoupSession) session = NULL;
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GBytes) response = NULL;
+  g_autoptr(GError) error = NULL;
+  SoupMessageHeaders *headers;
+
+  g_main_context_push_thread_default (context);
+  session = soup_session_new ();
+  msg = soup_message_new ("POST", post->url);
+  headers = soup_message_get_request_headers (msg);
+  bytes = g_bytes_new (post->body, strlen (post->body));
+  soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+  soup_message_headers_replace (headers, "Accept", "application/json, text/event-stream");
+  if (post->session != NULL)
+    {
+      soup_message_headers_replace (headers, "Mcp-Session-Id", post->session);
+      soup_message_headers_replace (headers, "MCP-Protocol-Version", "2025-11-25");
+    }
+  response = soup_session_send_and_read (session, msg, NULL, &error);
+  post->status = soup_message_get_status (msg);
+  if (response != NULL && g_bytes_get_size (response) > 0)
+    post->text = g_strndup (g_bytes_get_data (response, NULL), g_bytes_get_size (response));
+  else
+    post->text = g_strdup (response != NULL ? "" : error->message);
+  g_clear_object (&msg);
+  g_clear_object (&session);
+  g_main_context_pop_thread_default (context);
+  return NULL;
+}
+
+CfHarnessPost *
+cf_harness_post_start (const char *url,
+                       const char *body,
+                       const char *session)
+{
+  CfHarnessPost *post = g_new0 (CfHarnessPost, 1);
+
+  post->url = g_strdup (url);
+  post->body = g_strdup (body);
+  post->session = g_strdup (session);
+  post->thread = g_thread_new ("harness-post", post_run, post);
+  return post;
+}
+
+/* Waits for the answer: then status and text are set. */
+void
+cf_harness_post_join (CfHarnessPost *post)
+{
+  if (post->thread != NULL)
+    g_thread_join (g_steal_pointer (&post->thread));
+}
+
+void
+cf_harness_post_free (CfHarnessPost *post)
+{
+  cf_harness_post_join (post);
+  g_free (post->url);
+  g_free (post->body);
+  g_free (post->session);
+  g_free (post->text);
+  g_free (post);
+}

@@ -51,4 +51,19 @@ gboolean         cf_harness_set_flag      (gpointer          user_data);
 gboolean         cf_harness_wait_for      (gboolean         *done,
                                            guint             seconds);
 
+typedef struct {
+  char    *url;
+  char    *body;
+  char    *session;
+  char    *text;
+  guint    status;
+  GThread *thread;
+} CfHarnessPost;
+
+CfHarnessPost   *cf_harness_post_start    (const char       *url,
+                                           const char       *body,
+                                           const char       *session);
+void             cf_harness_post_join     (CfHarnessPost    *post);
+void             cf_harness_post_free     (CfHarnessPost    *post);
+
 G_END_DECLS

@@ -83,85 +83,27 @@ call_pid (CfDaemonHarness *d)
   return atoi (cf_harness_first_text (result));
 }
 
-/* A call made from another thread, on its own HTTP session, so that the
- * test can act while it is in flight. */
-typedef struct {
-  char    *url;
-  char    *body;
-  char    *session;
-  char    *text;
-  guint    status;
-  GThread *thread;
-} Background;
-
-static gpointer
-background_run (gpointer data)
-{
-  Background *bg = data;
-  g_autoptr(GMainContext) context = g_main_context_new ();
-  g_autoptr(SoupSession) session = NULL;
-  g_autoptr(SoupMessage) msg = NULL;
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GBytes) response = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_main_context_push_thread_default (context);
-  session = soup_session_new ();
-  msg = soup_message_new ("POST", bg->url);
-  bytes = g_bytes_new (bg->body, strlen (bg->body));
-  soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
-  soup_message_headers_replace (soup_message_get_request_headers (msg), "Accept",
-                                "application/json, text/event-stream");
-  if (bg->session != NULL)
-    {
-      soup_message_headers_replace (soup_message_get_request_headers (msg), "Mcp-Session-Id",
-                                    bg->session);
-      soup_message_headers_replace (soup_message_get_request_headers (msg),
-                                    "MCP-Protocol-Version", "2025-11-25");
-    }
-  response = soup_session_send_and_read (session, msg, NULL, &error);
-  bg->status = soup_message_get_status (msg);
-  if (response != NULL && g_bytes_get_size (response) > 0)
-    bg->text = g_strndup (g_bytes_get_data (response, NULL), g_bytes_get_size (response));
-  else
-    bg->text = g_strdup (response != NULL ? "" : error->message);
-  g_clear_object (&msg);
-  g_clear_object (&session);
-  g_main_context_pop_thread_default (context);
-  return NULL;
-}
-
-static Background *
+/* A tools/call from another thread, so that the test can act while it
+ * is in flight. */
+static CfHarnessPost *
 background_call (CfDaemonHarness *d,
                  const char      *tool,
                  const char      *arguments)
 {
-  Background *bg = g_new0 (Background, 1);
+  g_autofree char *url = g_strconcat (d->url, "/rpc", NULL);
+  g_autofree char *body = call_body (tool, arguments);
 
-  bg->url = g_strconcat (d->url, "/rpc", NULL);
-  bg->body = call_body (tool, arguments);
-  bg->thread = g_thread_new ("background-call", background_run, bg);
-  return bg;
-}
-
-static void
-background_free (Background *bg)
-{
-  g_free (bg->url);
-  g_free (bg->body);
-  g_free (bg->session);
-  g_free (bg->text);
-  g_free (bg);
+  return cf_harness_post_start (url, body, NULL);
 }
 
 /* Joins the call; returns its result object. */
 static JsonObject *
-background_finish (Background *bg)
+background_finish (CfHarnessPost *bg)
 {
   g_autoptr(JsonNode) node = NULL;
   JsonObject *result;
 
-  g_thread_join (bg->thread);
+  cf_harness_post_join (bg);
   g_assert_cmpuint (bg->status, ==, 200);
   node = cf_json_parse (bg->text, -1, NULL);
   g_assert_nonnull (node);
@@ -169,7 +111,7 @@ background_finish (Background *bg)
   if (result == NULL)
     g_error ("background call: %s", bg->text);
   result = json_object_ref (result);
-  background_free (bg);
+  cf_harness_post_free (bg);
   return result;
 }
 
@@ -240,7 +182,7 @@ test_stdio_killed_mid_call (void)
   g_autofree char *body = stdio_gateway (NULL);
   g_autoptr(JsonObject) gateway = cf_harness_create (d, "gateways", body);
   g_autoptr(JsonObject) failed = NULL;
-  Background *slow;
+  CfHarnessPost *slow;
   GPid child, restarted;
   gint64 started;
 
@@ -341,7 +283,7 @@ test_never_answers (void)
   g_autoptr(JsonObject) gateway = cf_harness_create (d, "gateways", body);
   g_autoptr(JsonObject) hung = NULL;
   g_autoptr(JsonNode) health = NULL;
-  Background *hanging;
+  CfHarnessPost *hanging;
   guint status = 0;
 
   cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 7);
@@ -632,22 +574,20 @@ close_session (CfDaemonHarness *d,
 }
 
 /* A tools/call in a session, from another thread, with the given id. */
-static Background *
+static CfHarnessPost *
 background_session_call (CfDaemonHarness *d,
                          const char      *session,
                          const char      *tool,
                          const char      *arguments,
                          int              id)
 {
-  Background *bg = g_new0 (Background, 1);
+  g_autofree char *url = g_strconcat (d->url, "/mcp", NULL);
+  g_autofree char *body = g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"id\":%d,"
+                                           "\"method\":\"tools/call\",\"params\":{"
+                                           "\"name\":\"%s\",\"arguments\":%s}}",
+                                           id, tool, arguments);
 
-  bg->url = g_strconcat (d->url, "/mcp", NULL);
-  bg->body = g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\","
-                              "\"params\":{\"name\":\"%s\",\"arguments\":%s}}",
-                              id, tool, arguments);
-  bg->session = g_strdup (session);
-  bg->thread = g_thread_new ("background-call", background_run, bg);
-  return bg;
+  return cf_harness_post_start (url, body, session);
 }
 
 /* notifications/cancelled from the client reaches the upstream: the
@@ -663,7 +603,7 @@ test_cancel_reaches_upstream (void)
   const char *cancel = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
                        "\"params\":{\"requestId\":42,\"reason\":\"test\"}}";
   g_autoptr(JsonNode) ack = NULL;
-  Background *slow;
+  CfHarnessPost *slow;
   gint64 deadline;
   guint status = 0;
 
@@ -694,10 +634,10 @@ test_cancel_reaches_upstream (void)
     g_assert_cmpstr (cf_harness_first_text (result), ==, "1");
   }
   /* No answer: MCP's rule for a cancelled request. */
-  g_thread_join (slow->thread);
+  cf_harness_post_join (slow);
   g_assert_cmpuint (slow->status, <, 300);
   g_assert_null (strstr (slow->text, "\"result\""));
-  background_free (slow);
+  cf_harness_post_free (slow);
 
   close_session (d, session);
   g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
@@ -777,7 +717,7 @@ test_pool_and_limit (void)
   g_autoptr(JsonObject) gateway = cf_harness_create (d, "gateways", pooled);
   g_autoptr(GHashTable) pids = g_hash_table_new (g_direct_hash, g_direct_equal);
   g_autofree char *path = NULL;
-  Background *calls[3];
+  CfHarnessPost *calls[3];
   g_autoptr(JsonNode) updated = NULL;
   const char *id = json_object_get_string_member (gateway, "id");
   guint status = 0;

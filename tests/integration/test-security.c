@@ -713,39 +713,6 @@ test_rate_limit (void)
   remove_db (db);
 }
 
-typedef struct {
-  char    *url;
-  char    *body;
-  char    *text;
-  GThread *thread;
-} Background;
-
-static gpointer
-background_run (gpointer user_data)
-{
-  Background *bg = user_data;
-  g_autoptr(GMainContext) context = g_main_context_new ();
-  g_autoptr(SoupSession) session = NULL;
-  g_autoptr(SoupMessage) msg = NULL;
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GBytes) response = NULL;
-
-  g_main_context_push_thread_default (context);
-  session = soup_session_new ();
-  msg = soup_message_new ("POST", bg->url);
-  bytes = g_bytes_new (bg->body, strlen (bg->body));
-  soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
-  soup_message_headers_replace (soup_message_get_request_headers (msg), "Accept",
-                                "application/json, text/event-stream");
-  response = soup_session_send_and_read (session, msg, NULL, NULL);
-  bg->text = response ? g_strndup (g_bytes_get_data (response, NULL), g_bytes_get_size (response))
-                      : g_strdup ("");
-  g_clear_object (&msg);
-  g_clear_object (&session);
-  g_main_context_pop_thread_default (context);
-  return NULL;
-}
-
 static void
 test_concurrency_limit (void)
 {
@@ -757,7 +724,7 @@ test_concurrency_limit (void)
                                            "\"prefix_mode\":\"never\"}",
                                            g_getenv ("CF_TEST_FIXTURE"));
   g_autoptr(JsonObject) gateway = cf_harness_create (d, "gateways", body);
-  Background bg = { 0 };
+  CfHarnessPost *bg;
   g_autoptr(JsonNode) refused = NULL;
   g_autoptr(JsonNode) finished = NULL;
   g_autoptr(JsonNode) again = NULL;
@@ -765,10 +732,13 @@ test_concurrency_limit (void)
   gint64 deadline;
 
   cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 7);
-  bg.url = g_strconcat (d->url, "/rpc", NULL);
-  bg.body = g_strdup ("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\","
-                      "\"params\":{\"name\":\"sleep\",\"arguments\":{\"ms\":5000}}}");
-  bg.thread = g_thread_new ("slow-call", background_run, &bg);
+  {
+    g_autofree char *url = g_strconcat (d->url, "/rpc", NULL);
+
+    bg = cf_harness_post_start (url, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\","
+                                "\"params\":{\"name\":\"sleep\",\"arguments\":{\"ms\":5000}}}",
+                                NULL);
+  }
 
   /* Wait (bounded) until the slow call runs upstream, as the fixture's
    * stats tool tells (another tool: its limit is its own); meanwhile
@@ -790,17 +760,15 @@ test_concurrency_limit (void)
   g_assert_cmpint (json_object_get_int_member (data, "maxConcurrent"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (data, "retryAfterMs"), >, 0);
 
-  g_thread_join (bg.thread);
-  finished = cf_json_parse (bg.text, -1, NULL);
+  cf_harness_post_join (bg);
+  finished = cf_json_parse (bg->text, -1, NULL);
   g_assert_nonnull (finished);
   cf_harness_rpc_result (finished);
   /* The place is given back when the call ends. */
   again = rpc (d, "sleep", "{\"ms\":1}");
   cf_harness_rpc_result (again);
 
-  g_free (bg.url);
-  g_free (bg.body);
-  g_free (bg.text);
+  cf_harness_post_free (bg);
   g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
   cf_daemon_harness_free (d);
   remove_db (db);
