@@ -1027,7 +1027,7 @@ test_upgrade_from_version_1 (Fixture       *fixture,
 
   store = cf_store_new (old_path, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (cf_store_get_schema_version (store), ==, 4);
+  g_assert_cmpuint (cf_store_get_schema_version (store), ==, 5);
   gateways = cf_store_load_sync (store, CF_ENTITY_GATEWAY, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (gateways->len, ==, 1);
@@ -1048,14 +1048,14 @@ test_schema (Fixture       *fixture,
   g_autofree char *migrations = NULL;
 
   g_assert_cmpstr (mode, ==, "wal");
-  g_assert_cmpuint (cf_store_get_schema_version (fixture->store), ==, 4);
+  g_assert_cmpuint (cf_store_get_schema_version (fixture->store), ==, 5);
   g_assert_cmpstr (cf_store_get_path (fixture->store), ==, fixture->path);
 
   /* Reopening applies nothing twice. */
   reopen (fixture);
   migrations = query_text (fixture->path,
                            "SELECT group_concat (version) FROM schema_version");
-  g_assert_cmpstr (migrations, ==, "1,2,3,4");
+  g_assert_cmpstr (migrations, ==, "1,2,3,4,5");
 }
 
 static void
