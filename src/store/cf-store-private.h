@@ -95,6 +95,12 @@ gboolean            cf_store_db_fail             (CfStoreDb     *db,
                                                   const char    *what,
                                                   GError       **error);
 JsonObject         *cf_store_db_row_to_json      (sqlite3_stmt  *stmt);
+int                 cf_store_db_exec_texts       (CfStoreDb          *db,
+                                                  const char         *sql,
+                                                  const char * const *values,
+                                                  guint               n,
+                                                  GPtrArray          *rows,
+                                                  guint              *changes);
 
 void                cf_store_submit_query        (CfStore             *self,
                                                   CfStoreQueryFunc     query,
@@ -104,5 +110,9 @@ void                cf_store_submit_query        (CfStore             *self,
                                                   GCancellable        *cancellable,
                                                   GAsyncReadyCallback  callback,
                                                   gpointer             user_data);
+JsonObject         *cf_store_task_first_row      (CfStore             *self,
+                                                  GAsyncResult        *result,
+                                                  gpointer             source_tag,
+                                                  GError             **error);
 
 G_END_DECLS

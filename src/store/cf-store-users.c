@@ -65,19 +65,50 @@ bind_texts (sqlite3_stmt        *stmt,
   return rc;
 }
 
-/* Steps @stmt to the end, collecting its rows; resets it either way. */
-static int
-run_stmt (sqlite3_stmt *stmt,
-          GPtrArray    *rows)
+/**
+ * cf_store_db_exec_texts:
+ * @db: a connection
+ * @sql: one statement
+ * @values: (array length=n) (nullable): its text parameters ?1..?n, %NULL
+ *   elements bound as SQL NULL
+ * @n: how many
+ * @rows: (nullable): where to append the rows it yields, as JsonObjects
+ * @changes: (out) (optional): how many rows it changed
+ *
+ * The one row reader of the typed accessors (users, revocations, tenancy):
+ * runs a cached statement to the end and resets it either way.
+ *
+ * Returns: an SQLite result code
+ */
+int
+cf_store_db_exec_texts (CfStoreDb          *db,
+                        const char         *sql,
+                        const char * const *values,
+                        guint               n,
+                        GPtrArray          *rows,
+                        guint              *changes)
 {
-  int rc;
+  sqlite3_stmt *stmt = NULL;
+  int rc = cf_store_db_prepare (db, sql, &stmt);
 
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    if (rows != NULL)
-      g_ptr_array_add (rows, cf_store_db_row_to_json (stmt));
-  sqlite3_reset (stmt);
-  sqlite3_clear_bindings (stmt);
-  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+  if (rc == SQLITE_OK)
+    rc = bind_texts (stmt, values, n);
+  while (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      if (rows != NULL)
+        g_ptr_array_add (rows, cf_store_db_row_to_json (stmt));
+      rc = SQLITE_OK;
+    }
+  if (rc == SQLITE_DONE)
+    rc = SQLITE_OK;
+  if (changes != NULL)
+    *changes = stmt != NULL ? (guint) sqlite3_changes (sqlite3_db_handle (stmt)) : 0;
+  if (stmt != NULL)
+    {
+      sqlite3_reset (stmt);
+      sqlite3_clear_bindings (stmt);
+    }
+  return rc;
 }
 
 static int
@@ -87,19 +118,7 @@ exec_texts (CfStoreDb          *db,
             guint               n,
             GPtrArray          *rows)
 {
-  sqlite3_stmt *stmt = NULL;
-  int rc = cf_store_db_prepare (db, sql, &stmt);
-
-  if (rc == SQLITE_OK)
-    rc = bind_texts (stmt, values, n);
-  if (rc == SQLITE_OK)
-    return run_stmt (stmt, rows);
-  if (stmt != NULL)
-    {
-      sqlite3_reset (stmt);
-      sqlite3_clear_bindings (stmt);
-    }
-  return rc;
+  return cf_store_db_exec_texts (db, sql, values, n, rows, NULL);
 }
 
 static gboolean
@@ -233,11 +252,22 @@ query_load_revocations (CfStoreDb  *db,
   return TRUE;
 }
 
-static JsonObject *
-first_row (CfStore       *self,
-           GAsyncResult  *result,
-           gpointer       source_tag,
-           GError       **error)
+/**
+ * cf_store_task_first_row:
+ * @self: the store
+ * @result: a task of cf_store_submit_query()
+ * @source_tag: the tag it was submitted with
+ * @error: return location for a #GError
+ *
+ * Finishes a query that yields exactly one row.
+ *
+ * Returns: (transfer full) (nullable): the row
+ */
+JsonObject *
+cf_store_task_first_row (CfStore       *self,
+                         GAsyncResult  *result,
+                         gpointer       source_tag,
+                         GError       **error)
 {
   g_autoptr(GPtrArray) rows = NULL;
 
@@ -290,7 +320,7 @@ cf_store_user_lookup_finish (CfStore       *self,
                              GAsyncResult  *result,
                              GError       **error)
 {
-  return first_row (self, result, cf_store_user_lookup_async, error);
+  return cf_store_task_first_row (self, result, cf_store_user_lookup_async, error);
 }
 
 /**
@@ -344,7 +374,7 @@ cf_store_user_insert_finish (CfStore       *self,
                              GAsyncResult  *result,
                              GError       **error)
 {
-  return first_row (self, result, cf_store_user_insert_async, error);
+  return cf_store_task_first_row (self, result, cf_store_user_insert_async, error);
 }
 
 /**
@@ -391,7 +421,7 @@ cf_store_user_set_password_finish (CfStore       *self,
                                    GAsyncResult  *result,
                                    GError       **error)
 {
-  return first_row (self, result, cf_store_user_set_password_async, error);
+  return cf_store_task_first_row (self, result, cf_store_user_set_password_async, error);
 }
 
 /**
@@ -443,7 +473,7 @@ cf_store_user_record_login_finish (CfStore       *self,
                                    GAsyncResult  *result,
                                    GError       **error)
 {
-  return first_row (self, result, cf_store_user_record_login_async, error);
+  return cf_store_task_first_row (self, result, cf_store_user_record_login_async, error);
 }
 
 /**
