@@ -9,6 +9,7 @@
 #include "cf-catalog.h"
 #include "cf-entity-schema.h"
 #include "cf-json.h"
+#include "cf-mcp-param-headers.h"
 #include "cf-slug.h"
 
 /* What the catalog checks and fills in beyond field types: the rules
@@ -75,6 +76,16 @@ check_tool (JsonObject *tool,
   if (schema != NULL && g_strcmp0 (cf_json_object_get_string (schema, "type"), "object") != 0)
     cf_entity_schema_add_problem (problems, "inputSchema", "value_error",
                                   "An input schema must have \"type\": \"object\"");
+  else if (schema != NULL)
+    {
+      /* 2026-07-28 clients drop a tool whose x-mcp-header annotations
+       * break the rules: say so now rather than serve it. */
+      g_autoptr(GError) error = NULL;
+      g_autoptr(CfMcpParamHeaders) headers = cf_mcp_param_headers_compile (schema, &error);
+
+      if (error != NULL)
+        cf_entity_schema_add_problem (problems, "inputSchema", "value_error", error->message);
+    }
 }
 
 /* Strict: g_base64_decode() accepts anything and guesses. */

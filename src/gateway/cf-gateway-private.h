@@ -24,6 +24,8 @@ struct _CfGateway
   GHashTable  *rest_sessions;
   guint        tool_timeout_ms;
   guint        page_size;
+  /* tool id → its compiled x-mcp-header annotations */
+  GHashTable  *param_headers;
 };
 
 gboolean  _cf_gateway_visible     (CfCatalogSnapshot *snapshot,
@@ -49,6 +51,8 @@ void      _cf_gateway_copy_member (JsonObject        *to,
                                    JsonObject        *from,
                                    const char        *to_member,
                                    const char        *from_member);
+
+void      _cf_gateway_install_param_headers (CfGateway *self);
 
 JsonObject *_cf_gateway_tool_error (const char        *text);
 void      _cf_gateway_relay       (CfGateway         *self,

@@ -56,11 +56,14 @@ cf_gateway_dispose (GObject *object)
   if (self->catalog != NULL)
     g_clear_signal_handler (&self->changed_id, self->catalog);
   g_clear_object (&self->catalog);
+  if (self->server != NULL)
+    cf_mcp_server_set_param_headers_func (self->server, NULL, NULL, NULL);
   g_clear_object (&self->server);
   g_clear_object (&self->http);
   g_clear_object (&self->pool);
   g_clear_pointer (&self->tool_limits, cf_tool_limits_unref);
   g_clear_pointer (&self->rest_sessions, g_hash_table_unref);
+  g_clear_pointer (&self->param_headers, g_hash_table_unref);
 
   G_OBJECT_CLASS (cf_gateway_parent_class)->dispose (object);
 }
@@ -120,6 +123,7 @@ cf_gateway_new (CfCatalog   *catalog,
   _cf_gateway_install_tools (self);
   _cf_gateway_install_resources (self);
   _cf_gateway_install_prompts (self);
+  _cf_gateway_install_param_headers (self);
   return self;
 }
 

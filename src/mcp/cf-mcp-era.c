@@ -132,6 +132,34 @@ check_header (const char  *header_name,
   return TRUE;
 }
 
+/* The Mcp-Param-* mirrors of a tools/call's arguments, as the tool's
+ * schema asks for them. */
+static gboolean
+check_param_headers (CfMcpServer           *server,
+                     CfMcpTransportContext *context,
+                     CfJsonrpcMessage      *message,
+                     guint                 *status,
+                     GError               **error)
+{
+  CfMcpParamHeaders *headers;
+
+  if (context->header_lookup == NULL || !g_str_equal (message->method, "tools/call"))
+    return TRUE;
+  headers = cf_mcp_server_lookup_param_headers (server,
+                                                cf_json_object_get_string (message->params,
+                                                                           "name"),
+                                                context->scope);
+  if (headers == NULL)
+    return TRUE;
+  if (cf_mcp_param_headers_validate (headers,
+                                     cf_json_object_get_object (message->params, "arguments"),
+                                     context->header_lookup, context->header_lookup_data,
+                                     error))
+    return TRUE;
+  *status = 400;
+  return FALSE;
+}
+
 static const char *
 name_source (CfJsonrpcMessage *message)
 {
@@ -175,6 +203,8 @@ resolve_modern (CfMcpServer           *server,
           !check_header ("Mcp-Name", context->name_header,
                          cf_json_object_get_string (message->params, name_member),
                          status, error))
+        return FALSE;
+      if (!check_param_headers (server, context, message, status, error))
         return FALSE;
     }
 

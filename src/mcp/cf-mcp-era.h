@@ -4,6 +4,7 @@
 #include <json-glib/json-glib.h>
 
 #include "cf-jsonrpc.h"
+#include "cf-mcp-param-headers.h"
 #include "cf-types.h"
 
 G_BEGIN_DECLS
@@ -18,6 +19,9 @@ G_BEGIN_DECLS
  * @scope: (nullable): the virtual server the endpoint serves, if any
  * @identity: (nullable): who the message runs as, as the HTTP auth step
  *   found it (borrowed: each request takes its own reference)
+ * @header_lookup: (nullable): finds any received header, for the
+ *   Mcp-Param-* ones
+ * @header_lookup_data: data for @header_lookup
  * @validate_headers: whether the transport mirrors fields into headers
  *   (Streamable HTTP), so that they must be checked against the body
  *
@@ -30,6 +34,8 @@ typedef struct {
   const char   *name_header;
   const char   *scope;
   CfIdentity   *identity;
+  CfMcpHeaderLookupFunc header_lookup;
+  gpointer      header_lookup_data;
   guint         validate_headers : 1;
 } CfMcpTransportContext;
 

@@ -24,6 +24,10 @@ struct _CfMcpServer
   GPtrArray   *connections;
   guint        client_timeout_ms;
   guint        max_sessions;
+
+  CfMcpParamHeadersFunc param_headers_func;
+  gpointer              param_headers_data;
+  GDestroyNotify        param_headers_destroy;
 };
 
 typedef struct {

@@ -71,6 +71,8 @@ cf_mcp_server_finalize (GObject *object)
   g_clear_pointer (&self->client_calls, g_hash_table_unref);
   g_clear_pointer (&self->listeners, g_ptr_array_unref);
   g_clear_pointer (&self->connections, g_ptr_array_unref);
+  if (self->param_headers_destroy != NULL)
+    self->param_headers_destroy (self->param_headers_data);
 
   G_OBJECT_CLASS (cf_mcp_server_parent_class)->finalize (object);
 }
@@ -132,6 +134,54 @@ cf_mcp_server_get_info (CfMcpServer *self)
 {
   g_return_val_if_fail (CF_IS_MCP_SERVER (self), NULL);
   return self->info;
+}
+
+/**
+ * cf_mcp_server_set_param_headers_func:
+ * @self: a #CfMcpServer
+ * @func: (nullable): finds a tool's x-mcp-header annotations
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data
+ *
+ * With a @func, 2026-07-28 tools/call requests over Streamable HTTP are
+ * checked for the Mcp-Param-* headers their tool's schema asks for, and
+ * refused with HeaderMismatch (-32020, HTTP 400) when one is missing or
+ * does not match the body.
+ */
+void
+cf_mcp_server_set_param_headers_func (CfMcpServer           *self,
+                                      CfMcpParamHeadersFunc  func,
+                                      gpointer               user_data,
+                                      GDestroyNotify         destroy)
+{
+  g_return_if_fail (CF_IS_MCP_SERVER (self));
+
+  if (self->param_headers_destroy != NULL)
+    self->param_headers_destroy (self->param_headers_data);
+  self->param_headers_func = func;
+  self->param_headers_data = user_data;
+  self->param_headers_destroy = destroy;
+}
+
+/**
+ * cf_mcp_server_lookup_param_headers:
+ * @self: a #CfMcpServer
+ * @tool: a tool's name
+ * @scope: (nullable): the virtual server the endpoint serves
+ *
+ * Returns: (transfer none) (nullable): what the func set with
+ *   cf_mcp_server_set_param_headers_func() answers, or %NULL
+ */
+CfMcpParamHeaders *
+cf_mcp_server_lookup_param_headers (CfMcpServer *self,
+                                    const char  *tool,
+                                    const char  *scope)
+{
+  g_return_val_if_fail (CF_IS_MCP_SERVER (self), NULL);
+
+  if (self->param_headers_func == NULL || tool == NULL)
+    return NULL;
+  return self->param_headers_func (self, tool, scope, self->param_headers_data);
 }
 
 void

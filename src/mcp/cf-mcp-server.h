@@ -4,6 +4,7 @@
 #include <json-glib/json-glib.h>
 
 #include "cf-mcp-era.h"
+#include "cf-mcp-param-headers.h"
 #include "cf-types.h"
 
 G_BEGIN_DECLS
@@ -23,9 +24,34 @@ G_DECLARE_FINAL_TYPE (CfMcpServer, cf_mcp_server, CF, MCP_SERVER, GObject)
 typedef void (*CfMcpMethodFunc) (CfMcpRequest *request,
                                  gpointer      user_data);
 
+/**
+ * CfMcpParamHeadersFunc:
+ * @server: the server
+ * @tool: a tool's name, as a tools/call names it
+ * @scope: (nullable): the virtual server the endpoint serves
+ * @user_data: closure data
+ *
+ * Finds which arguments of @tool clients mirror into Mcp-Param-* headers.
+ *
+ * Returns: (transfer none) (nullable): the tool's compiled annotations,
+ *   valid until the main loop runs again, or %NULL for none (or no such
+ *   tool)
+ */
+typedef CfMcpParamHeaders *(*CfMcpParamHeadersFunc) (CfMcpServer *server,
+                                                     const char  *tool,
+                                                     const char  *scope,
+                                                     gpointer     user_data);
+
 CfMcpServer        *cf_mcp_server_new                  (const char            *name,
                                                         const char            *version);
 JsonObject         *cf_mcp_server_get_info             (CfMcpServer           *self);
+void                cf_mcp_server_set_param_headers_func (CfMcpServer         *self,
+                                                          CfMcpParamHeadersFunc func,
+                                                          gpointer             user_data,
+                                                          GDestroyNotify       destroy);
+CfMcpParamHeaders  *cf_mcp_server_lookup_param_headers (CfMcpServer           *self,
+                                                        const char            *tool,
+                                                        const char            *scope);
 void                cf_mcp_server_set_instructions     (CfMcpServer           *self,
                                                         const char            *instructions);
 void                cf_mcp_server_set_versions         (CfMcpServer           *self,

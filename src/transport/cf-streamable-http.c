@@ -82,6 +82,13 @@ header (SoupServerMessage *msg,
   return soup_message_headers_get_one (soup_server_message_get_request_headers (msg), name);
 }
 
+static const char *
+lookup_request_header (const char *name,
+                       gpointer    user_data)
+{
+  return soup_message_headers_get_one (user_data, name);
+}
+
 static gboolean
 is_modern_message (JsonNode *node)
 {
@@ -159,6 +166,8 @@ handle_post (CfStreamableHttp  *self,
   context->name_header = header (msg, "Mcp-Name");
   context->scope = scope;
   context->identity = cf_identity_from_message (msg);
+  context->header_lookup = lookup_request_header;
+  context->header_lookup_data = soup_server_message_get_request_headers (msg);
   context->validate_headers = !plain;
 
   cf_mcp_server_dispatch (server, context, node, CF_MCP_STREAM (stream));
@@ -167,6 +176,8 @@ handle_post (CfStreamableHttp  *self,
   context->protocol_version_header = context->method_header = context->name_header = NULL;
   context->scope = NULL;
   context->identity = NULL;
+  context->header_lookup = NULL;
+  context->header_lookup_data = NULL;
 }
 
 static void

@@ -6,6 +6,8 @@
 #include "cf-json.h"
 #include "cf-jsonrpc.h"
 #include "cf-mcp-client-private.h"
+#include "cf-mcp-param-headers.h"
+#include "cf-upstream-http.h"
 
 /* Paginated lists, followed to their end. An upstream decides how many
  * pages there are, so the walk is bounded: in pages, and by refusing a
@@ -48,6 +50,53 @@ items_member (const char *method)
 static void request_page (GTask      *task,
                           const char *cursor);
 
+/* 2026-07-28: a tool whose x-mcp-header annotations break the rules is
+ * left out of the list, as the spec asks of clients; the others' mirrored
+ * arguments replace what the client knew, for the HTTP transport to send
+ * with each call. Done for every transport: the gateway serves what it
+ * lists over HTTP, where the same rules hold. */
+static JsonArray *
+take_tools (CfMcpClient *self,
+            JsonArray   *items)
+{
+  g_autoptr(GHashTable) found = cf_mcp_param_headers_table_new ();
+  JsonArray *kept = json_array_new ();
+  GHashTableIter iter;
+  gpointer name, headers;
+
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    {
+      JsonNode *node = json_array_get_element (items, i);
+      JsonObject *tool = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      const char *tool_name = cf_json_object_get_string (tool, "name");
+      g_autoptr(GError) error = NULL;
+      CfMcpParamHeaders *compiled;
+
+      compiled = cf_mcp_param_headers_compile (cf_json_object_get_object (tool, "inputSchema"),
+                                               &error);
+      if (error != NULL)
+        {
+          g_warning ("Leaving out the upstream's tool '%s': %s",
+                     tool_name ? tool_name : "(unnamed)", error->message);
+          continue;
+        }
+      if (compiled != NULL && tool_name != NULL)
+        g_hash_table_replace (found, g_strdup (tool_name), compiled);
+      else if (compiled != NULL)
+        cf_mcp_param_headers_unref (compiled);
+      json_array_add_element (kept, json_node_ref (node));
+    }
+
+  g_hash_table_remove_all (self->param_headers);
+  g_hash_table_iter_init (&iter, found);
+  while (g_hash_table_iter_next (&iter, &name, &headers))
+    {
+      g_hash_table_iter_steal (&iter);
+      g_hash_table_insert (self->param_headers, name, headers);
+    }
+  return kept;
+}
+
 /* Returns the next cursor, or %NULL at the end or on error (then
  * returned on @task). */
 static const char *
@@ -83,8 +132,11 @@ take_page (GTask      *task,
   cursor = cf_json_object_get_string (result, "nextCursor");
   if (cursor == NULL || *cursor == '\0')
     {
-      g_task_return_pointer (task, json_array_ref (data->items),
-                             (GDestroyNotify) json_array_unref);
+      JsonArray *all = g_str_equal (data->method, "tools/list")
+                       ? take_tools (g_task_get_source_object (task), data->items)
+                       : json_array_ref (data->items);
+
+      g_task_return_pointer (task, all, (GDestroyNotify) json_array_unref);
       return NULL;
     }
   if (g_hash_table_contains (data->cursors, cursor))
@@ -197,4 +249,43 @@ cf_mcp_client_list_all_finish (CfMcpClient   *self,
                         NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * cf_mcp_client_share_param_headers:
+ * @self: a client
+ * @table: the table of another client of the same upstream, from
+ *   cf_mcp_client_get_param_headers()
+ *
+ * Makes @self mirror tool arguments into Mcp-Param-* headers as the
+ * client owning @table last listed them, for clients that send calls but
+ * do not list tools themselves (a pool's extra connections).
+ */
+void
+cf_mcp_client_share_param_headers (CfMcpClient *self,
+                                   GHashTable  *table)
+{
+  g_return_if_fail (CF_IS_MCP_CLIENT (self));
+  g_return_if_fail (table != NULL);
+
+  g_hash_table_ref (table);
+  g_clear_pointer (&self->param_headers, g_hash_table_unref);
+  self->param_headers = table;
+  if (self->transport != NULL && CF_IS_UPSTREAM_HTTP (self->transport))
+    cf_upstream_http_set_param_headers (CF_UPSTREAM_HTTP (self->transport), table);
+}
+
+/**
+ * cf_mcp_client_get_param_headers:
+ * @self: a client
+ *
+ * Returns: (transfer none): tool name → #CfMcpParamHeaders, as the last
+ *   complete tools/list found them
+ */
+GHashTable *
+cf_mcp_client_get_param_headers (CfMcpClient *self)
+{
+  g_return_val_if_fail (CF_IS_MCP_CLIENT (self), NULL);
+
+  return self->param_headers;
 }

@@ -31,6 +31,9 @@ struct _CfMcpClient
   char                *url;
   SoupSession         *session;
   GHashTable          *headers;
+  /* Tool name → CfMcpParamHeaders, from the last complete tools/list;
+   * possibly shared with the other clients of one upstream. */
+  GHashTable          *param_headers;
   /* stdio */
   GStrv                argv;
   GStrv                env;

@@ -6,6 +6,7 @@
 #include "cf-json.h"
 #include "cf-jsonrpc.h"
 #include "cf-mcp-client-private.h"
+#include "cf-mcp-param-headers.h"
 #include "cf-upstream-http.h"
 #include "cf-upstream-sse.h"
 #include "cf-upstream-stdio.h"
@@ -110,6 +111,7 @@ _cf_mcp_client_new_transport (CfMcpClient *self)
     {
     case CF_UPSTREAM_KIND_HTTP:
       transport = cf_upstream_http_new (self->url, self->session, self->headers);
+      cf_upstream_http_set_param_headers (CF_UPSTREAM_HTTP (transport), self->param_headers);
       break;
     case CF_UPSTREAM_KIND_SSE:
       transport = cf_upstream_sse_new (self->url, self->session, self->headers);
@@ -159,6 +161,7 @@ cf_mcp_client_finalize (GObject *object)
   g_clear_pointer (&self->url, g_free);
   g_clear_object (&self->session);
   g_clear_pointer (&self->headers, g_hash_table_unref);
+  g_clear_pointer (&self->param_headers, g_hash_table_unref);
   g_clear_pointer (&self->argv, g_strfreev);
   g_clear_pointer (&self->env, g_strfreev);
   g_clear_pointer (&self->cwd, g_free);
@@ -202,6 +205,7 @@ cf_mcp_client_init (CfMcpClient *self)
   self->max_message = CF_MCP_CLIENT_DEFAULT_MAX_MESSAGE;
   self->next_id = 1;
   self->era = CF_MCP_ERA_LEGACY;
+  self->param_headers = cf_mcp_param_headers_table_new ();
 }
 
 static GHashTable *

@@ -116,6 +116,9 @@ JsonArray   *cf_mcp_client_list_all_finish         (CfMcpClient         *self,
                                                     GAsyncResult        *result,
                                                     GError             **error);
 
+void         cf_mcp_client_share_param_headers     (CfMcpClient         *self,
+                                                    GHashTable          *table);
+GHashTable  *cf_mcp_client_get_param_headers       (CfMcpClient         *self);
 void         cf_mcp_client_close                   (CfMcpClient         *self);
 
 G_END_DECLS

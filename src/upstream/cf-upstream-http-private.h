@@ -20,6 +20,8 @@ struct _CfUpstreamHttp
   char                *url;
   SoupSession         *session;
   GHashTable          *headers;
+  /* Tool name → CfMcpParamHeaders (the client's, shared) */
+  GHashTable          *param_headers;
   char                *session_id;
   GCancellable        *cancellable;
   GPtrArray           *held;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cf-json.h"
+#include "cf-mcp-param-headers.h"
 #include "cf-sse-parser.h"
 #include "cf-upstream-http-private.h"
 
@@ -165,37 +166,6 @@ _cf_upstream_http_call_later (gint64       delay_ms,
 
 /* Whether @value can go in a header as it is (RFC 9110 field value, no
  * edge whitespace, not mistakable for the sentinel form). */
-static gboolean
-is_plain_header_value (const char *value)
-{
-  gsize len = strlen (value);
-
-  if (len > 0 && (g_ascii_isspace (value[0]) || g_ascii_isspace (value[len - 1])))
-    return FALSE;
-  for (const char *p = value; *p; p++)
-    if (!((*p >= 0x20 && *p <= 0x7E) || *p == '\t'))
-      return FALSE;
-  return !(g_str_has_prefix (value, "=?base64?") && g_str_has_suffix (value, "?="));
-}
-
-/**
- * cf_upstream_http_encode_header_value:
- * @value: a UTF-8 value to mirror into Mcp-Name or Mcp-Param-*
- *
- * Returns: (transfer full): @value, or its `=?base64?...?=` form when it
- *   cannot travel as a plain header value
- */
-char *
-cf_upstream_http_encode_header_value (const char *value)
-{
-  g_autofree char *encoded = NULL;
-
-  if (is_plain_header_value (value))
-    return g_strdup (value);
-  encoded = g_base64_encode ((const guchar *) value, strlen (value));
-  return g_strconcat ("=?base64?", encoded, "?=", NULL);
-}
-
 static const char *
 name_member (const char *method)
 {
@@ -207,20 +177,39 @@ name_member (const char *method)
 }
 
 static void
-add_modern_headers (SoupMessageHeaders *headers,
+add_param_header (const char *header,
+                  const char *value,
+                  gpointer    user_data)
+{
+  soup_message_headers_replace (user_data, header, value);
+}
+
+/* Mcp-Method, Mcp-Name and, for a tools/call of a tool whose schema
+ * marks arguments with x-mcp-header, their Mcp-Param-* mirrors. */
+static void
+add_modern_headers (CfUpstreamHttp     *self,
+                    SoupMessageHeaders *headers,
                     const char         *method,
                     JsonObject         *params)
 {
   const char *member = name_member (method);
   const char *name = member ? cf_json_object_get_string (params, member) : NULL;
+  CfMcpParamHeaders *mirrored;
 
   soup_message_headers_replace (headers, "Mcp-Method", method);
-  if (name != NULL)
-    {
-      g_autofree char *value = cf_upstream_http_encode_header_value (name);
+  if (name == NULL)
+    return;
 
-      soup_message_headers_replace (headers, "Mcp-Name", value);
-    }
+  {
+    g_autofree char *value = cf_mcp_encode_header_value (name);
+
+    soup_message_headers_replace (headers, "Mcp-Name", value);
+  }
+  mirrored = self->param_headers != NULL && g_str_equal (method, "tools/call")
+             ? g_hash_table_lookup (self->param_headers, name) : NULL;
+  if (mirrored != NULL)
+    cf_mcp_param_headers_foreach (mirrored, cf_json_object_get_object (params, "arguments"),
+                                  add_param_header, headers);
 }
 
 static const char *
@@ -263,7 +252,7 @@ add_mcp_headers (CfUpstreamHttp     *self,
   if (version != NULL)
     soup_message_headers_replace (headers, "MCP-Protocol-Version", version);
   if (modern && method != NULL)
-    add_modern_headers (headers, method, params);
+    add_modern_headers (self, headers, method, params);
   if (!modern && self->session_id != NULL)
     {
       soup_message_headers_replace (headers, "Mcp-Session-Id", self->session_id);
@@ -974,6 +963,7 @@ cf_upstream_http_finalize (GObject *object)
   g_clear_object (&self->session);
   g_clear_pointer (&self->lean, cf_http1_client_unref);
   g_clear_pointer (&self->headers, g_hash_table_unref);
+  g_clear_pointer (&self->param_headers, g_hash_table_unref);
   g_clear_pointer (&self->session_id, g_free);
 
   G_OBJECT_CLASS (cf_upstream_http_parent_class)->finalize (object);
@@ -1025,4 +1015,25 @@ cf_upstream_http_new (const char  *url,
   self->session = g_object_ref (session);
   self->headers = headers ? g_hash_table_ref (headers) : NULL;
   return CF_UPSTREAM_TRANSPORT (self);
+}
+
+/**
+ * cf_upstream_http_set_param_headers:
+ * @self: the transport
+ * @table: (nullable): tool name → #CfMcpParamHeaders, read at each
+ *   tools/call (a reference is kept; the owner may change its contents)
+ *
+ * Where the transport finds which arguments of a tool it mirrors into
+ * Mcp-Param-* headers on 2026-07-28 requests.
+ */
+void
+cf_upstream_http_set_param_headers (CfUpstreamHttp *self,
+                                    GHashTable     *table)
+{
+  g_return_if_fail (CF_IS_UPSTREAM_HTTP (self));
+
+  if (table != NULL)
+    g_hash_table_ref (table);
+  g_clear_pointer (&self->param_headers, g_hash_table_unref);
+  self->param_headers = table;
 }

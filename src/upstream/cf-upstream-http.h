@@ -13,6 +13,7 @@ G_DECLARE_FINAL_TYPE (CfUpstreamHttp, cf_upstream_http, CF, UPSTREAM_HTTP, CfUps
 CfUpstreamTransport *cf_upstream_http_new        (const char  *url,
                                                   SoupSession *session,
                                                   GHashTable  *headers);
-char                *cf_upstream_http_encode_header_value (const char *value);
+void                 cf_upstream_http_set_param_headers (CfUpstreamHttp *self,
+                                                        GHashTable     *table);
 
 G_END_DECLS

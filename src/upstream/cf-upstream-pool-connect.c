@@ -294,6 +294,8 @@ _cf_upstream_pool_connect_upstream (Upstream *up)
     }
   m->connected = FALSE;
   m->client = new_client (up->pool, gateway, &error);
+  if (m->client != NULL)
+    cf_mcp_client_share_param_headers (m->client, up->param_headers);
   if (m->client == NULL)
     {
       /* A setting no retry can fix: unreachable until reconfigured. */
@@ -392,6 +394,7 @@ _cf_upstream_pool_spawn_extra (Upstream     *up,
       _cf_upstream_pool_member_discard (m);
       return NULL;
     }
+  cf_mcp_client_share_param_headers (m->client, up->param_headers);
   m->connecting = TRUE;
   cf_mcp_client_set_timeout (m->client, up->pool->timeout_ms);
   g_signal_connect (m->client, "closed", G_CALLBACK (on_extra_closed), m);

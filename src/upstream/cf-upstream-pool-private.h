@@ -69,6 +69,8 @@ struct _Upstream
   char           *gateway_id;
   char           *name;
   char           *fingerprint;
+  /* Mirrored tool arguments, shared by all its connections' clients */
+  GHashTable     *param_headers;
   Member         *primary;
   GPtrArray      *extras;
   GQueue          waiters;

@@ -7,6 +7,7 @@
 
 #include "cf-guarded-address.h"
 #include "cf-json.h"
+#include "cf-mcp-param-headers.h"
 #include "cf-slug.h"
 #include "cf-upstream-credentials.h"
 #include "cf-upstream-pool-private.h"
@@ -146,6 +147,7 @@ upstream_free (Upstream *up)
   g_free (up->gateway_id);
   g_free (up->name);
   g_free (up->fingerprint);
+  g_clear_pointer (&up->param_headers, g_hash_table_unref);
   g_free (up->last_error);
   g_free (up);
 }
@@ -312,6 +314,7 @@ upstream_new (CfUpstreamPool *self,
   gint64 n;
 
   up->pool = self;
+  up->param_headers = cf_mcp_param_headers_table_new ();
   up->gateway_id = g_strdup (cf_json_object_get_string (gateway, "id"));
   up->name = g_strdup (cf_json_object_get_string (gateway, "name") ?: up->gateway_id);
   up->fingerprint = print;

@@ -218,6 +218,165 @@ test_probe (void)
   run_probe (nothing, 2, "give a URL");
 }
 
+/* A 2026-07-28 tools/call POSTed to @url with the standard headers and
+ * @extra (name, value pairs); returns the reply, its HTTP status set. */
+static JsonNode *
+post_modern_call (const char         *url,
+                  const char         *tool,
+                  const char         *arguments,
+                  const char * const *extra,
+                  guint              *status)
+{
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(SoupMessage) msg = soup_message_new ("POST", url);
+  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+  char *body = g_strdup_printf (
+      "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"_meta\":{"
+      "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","
+      "\"io.modelcontextprotocol/clientInfo\":{\"name\":\"test\",\"version\":\"1\"},"
+      "\"io.modelcontextprotocol/clientCapabilities\":{}},"
+      "\"name\":\"%s\",\"arguments\":%s}}", tool, arguments);
+  g_autoptr(GBytes) request = g_bytes_new_take (body, strlen (body));
+  g_autoptr(GBytes) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  soup_message_headers_replace (headers, "Accept", "application/json, text/event-stream");
+  soup_message_headers_replace (headers, "MCP-Protocol-Version", "2026-07-28");
+  soup_message_headers_replace (headers, "Mcp-Method", "tools/call");
+  soup_message_headers_replace (headers, "Mcp-Name", tool);
+  for (guint i = 0; extra != NULL && extra[i] != NULL; i += 2)
+    soup_message_headers_replace (headers, extra[i], extra[i + 1]);
+  soup_message_set_request_body_from_bytes (msg, "application/json", request);
+  reply = soup_session_send_and_read (session, msg, NULL, &error);
+  g_assert_no_error (error);
+  *status = soup_message_get_status (msg);
+  return cf_json_parse (g_bytes_get_data (reply, NULL), g_bytes_get_size (reply), NULL);
+}
+
+static gint64
+error_code (JsonNode *reply)
+{
+  JsonObject *error = cf_json_object_get_object (json_node_get_object (reply), "error");
+  gint64 code = 0;
+
+  g_assert_nonnull (error);
+  g_assert_true (cf_json_object_get_int (error, "code", &code));
+  return code;
+}
+
+/* x-mcp-header (2026-07-28): the fixture's `route` mirrors `region` and
+ * `target.shard` into Mcp-Param-* headers and refuses calls without
+ * them. Through the gateway: the tool with an invalid annotation is left
+ * out, the gateway sends the mirrors upstream (the fixture would refuse
+ * the call otherwise), and checks them on calls it receives. */
+static void
+test_param_headers (void)
+{
+  const char *argv[] = { g_getenv ("CF_TEST_FIXTURE"), "--param-headers", "--port", "0", NULL };
+  const char *args = "{\"region\":\"eu-west1\",\"target\":{\"shard\":7},\"query\":\"q\"}";
+  const char *good[] = { "Mcp-Param-Region", "eu-west1", "Mcp-Param-Shard", "7", NULL };
+  const char *wrong[] = { "Mcp-Param-Region", "us-east1", "Mcp-Param-Shard", "7", NULL };
+  const char *shard_only[] = { "Mcp-Param-Shard", "7.0", NULL };
+  g_autoptr(GSubprocess) upstream = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *db = temp_db ();
+  g_autofree char *body = NULL;
+  g_autofree char *mcp = NULL;
+  g_autofree char *gateway_path = NULL;
+  g_autoptr(JsonObject) gateway = NULL;
+  g_autoptr(JsonNode) tools = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(JsonNode) state = NULL;
+  CfDaemonHarness *d;
+  gboolean saw_route = FALSE;
+  guint status = 0;
+
+  upstream = cf_harness_spawn (argv, &url);
+
+  /* The fixture itself is strict, so a call through the gateway that
+   * works proves the gateway sent the mirrors. */
+  reply = post_modern_call (url, "route", args, NULL, &status);
+  g_assert_cmpuint (status, ==, 400);
+  g_assert_cmpint (error_code (reply), ==, -32020);
+  g_clear_pointer (&reply, json_node_unref);
+  reply = post_modern_call (url, "route", args, good, &status);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_cmpstr (cf_harness_first_text (cf_harness_rpc_result (reply)), ==,
+                   "region=eu-west1 shard=7");
+  g_clear_pointer (&reply, json_node_unref);
+
+  d = cf_daemon_harness_start (db, NULL);
+  body = g_strdup_printf ("{\"name\":\"headers\",\"url\":\"%s\",\"transport\":\"STREAMABLEHTTP\","
+                          "\"prefix_mode\":\"never\"}", url);
+  gateway = cf_harness_create (d, "gateways", body);
+  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 2);
+  gateway_path = g_strdup_printf ("/v1/gateways/%s", json_object_get_string_member (gateway, "id"));
+  state = cf_harness_request (d, "GET", gateway_path, NULL, NULL, &status, NULL);
+  g_assert_nonnull (strstr (cf_json_object_get_string (json_node_get_object (state),
+                                                       "statusMessage"), "MCP 2026-07-28"));
+
+  /* bad_header is left out; route keeps its annotations for clients. */
+  tools = cf_harness_request (d, "GET", "/v1/tools", NULL, NULL, &status, NULL);
+  g_assert_cmpuint (status, ==, 200);
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (tools)); i++)
+    {
+      JsonObject *tool = json_array_get_object_element (json_node_get_array (tools), i);
+      const char *name = cf_json_object_get_string (tool, "name");
+      JsonObject *schema = cf_json_object_get_object (tool, "inputSchema");
+      JsonObject *properties = cf_json_object_get_object (schema, "properties");
+
+      g_assert_cmpstr (name, !=, "bad_header");
+      if (g_strcmp0 (name, "route") == 0)
+        {
+          saw_route = TRUE;
+          g_assert_cmpstr (cf_json_object_get_string (cf_json_object_get_object (properties,
+                                                                                 "region"),
+                                                      "x-mcp-header"), ==, "Region");
+        }
+    }
+  g_assert_true (saw_route);
+
+  /* A legacy client's call: the gateway mirrors the arguments upstream,
+   * base64 where the value is not plain ASCII. */
+  reply = call_tool (d, "route", ",\"arguments\":{\"region\":\"eu-west1\",\"target\":{\"shard\":7}}");
+  g_assert_cmpstr (cf_harness_first_text (cf_harness_rpc_result (reply)), ==,
+                   "region=eu-west1 shard=7");
+  g_clear_pointer (&reply, json_node_unref);
+  reply = call_tool (d, "route", ",\"arguments\":{\"region\":\" Zürich \"}");
+  g_assert_cmpstr (cf_harness_first_text (cf_harness_rpc_result (reply)), ==,
+                   "region= Zürich  shard=-1");
+  g_clear_pointer (&reply, json_node_unref);
+
+  /* A 2026-07-28 client's call to the gateway: checked like the fixture
+   * checks it. */
+  mcp = g_strconcat (d->url, "/mcp", NULL);
+  reply = post_modern_call (mcp, "route", args, NULL, &status);
+  g_assert_cmpuint (status, ==, 400);
+  g_assert_cmpint (error_code (reply), ==, -32020);
+  g_clear_pointer (&reply, json_node_unref);
+  reply = post_modern_call (mcp, "route", args, wrong, &status);
+  g_assert_cmpuint (status, ==, 400);
+  g_assert_cmpint (error_code (reply), ==, -32020);
+  g_clear_pointer (&reply, json_node_unref);
+  reply = post_modern_call (mcp, "route", "{\"target\":{\"shard\":7}}", shard_only, &status);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_cmpstr (cf_harness_first_text (cf_harness_rpc_result (reply)), ==,
+                   "region=(none) shard=7");
+  g_clear_pointer (&reply, json_node_unref);
+  reply = post_modern_call (mcp, "route", args, good, &status);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_cmpstr (cf_harness_first_text (cf_harness_rpc_result (reply)), ==,
+                   "region=eu-west1 shard=7");
+  g_clear_pointer (&reply, json_node_unref);
+  /* plain has no mirrored argument: nothing is asked for. */
+  reply = post_modern_call (mcp, "plain", "{}", NULL, &status);
+  g_assert_cmpuint (status, ==, 200);
+
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+  cf_harness_stop_process (upstream);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -228,6 +387,7 @@ main (int   argc,
   g_test_add_func ("/federation/http", test_http_upstream);
   g_test_add_func ("/federation/no-orphans", test_no_orphans);
   g_test_add_func ("/federation/probe", test_probe);
+  g_test_add_func ("/federation/param-headers", test_param_headers);
 
   return g_test_run ();
 }

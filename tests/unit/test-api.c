@@ -706,6 +706,9 @@ static const ProblemCase problem_cases[] = {
   { "/v1/tools", "{'tool': {'name': 't', 'url': 'http://127.0.0.1:9/',"
     " 'inputSchema': {'type': 'array'}}}", "tool", "inputSchema" },
   { "/v1/tools", "{'tool': {'name': 't', 'url': 'http://127.0.0.1:9/',"
+    " 'inputSchema': {'type': 'object', 'properties': {'r': {'type': 'number',"
+    " 'x-mcp-header': 'Ratio'}}}}}", "tool", "inputSchema" },
+  { "/v1/tools", "{'tool': {'name': 't', 'url': 'http://127.0.0.1:9/',"
     " 'visibility': 'secret'}}", "tool", "visibility" },
   { "/v1/tools", "{'name': 't'}", NULL, "url" },
   { "/v1/tools", "{'tool': 5}", NULL, "tool" },

@@ -201,27 +201,6 @@ test_line_splitter (void)
   g_ptr_array_unref (collect.lines);
 }
 
-static void
-test_header_encoding (void)
-{
-  static const struct { const char *value; const char *header; } cases[] = {
-    { "us-west1", "us-west1" },
-    { "get_weather", "get_weather" },
-    { "file:///projects/myapp/config.json", "file:///projects/myapp/config.json" },
-    { "Hello, 世界", "=?base64?SGVsbG8sIOS4lueVjA==?=" },
-    { " padded ", "=?base64?IHBhZGRlZCA=?=" },
-    { "line1\nline2", "=?base64?bGluZTEKbGluZTI=?=" },
-    { "=?base64?literal?=", "=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?=" },
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
-    {
-      g_autofree char *header = cf_upstream_http_encode_header_value (cases[i].value);
-
-      g_assert_cmpstr (header, ==, cases[i].header);
-    }
-}
-
 /* Driving the client */
 
 static gboolean
@@ -1798,7 +1777,6 @@ main (int   argc,
   g_test_add_func ("/mcp-client/sse/limits", test_sse_limits);
   g_test_add_func ("/mcp-client/sse/ids", test_sse_ids);
   g_test_add_func ("/mcp-client/line-splitter", test_line_splitter);
-  g_test_add_func ("/mcp-client/header-encoding", test_header_encoding);
 
 #define ADD(path, variant, func) \
   g_test_add ("/mcp-client/" path, Fixture, &variant, fixture_setup, func, fixture_teardown)
