@@ -216,6 +216,29 @@ allow_origin (CfHttpSecurity     *self,
     soup_message_headers_replace (headers, "Access-Control-Allow-Credentials", "true");
 }
 
+/* The fixed list, plus the Mcp-Param-* headers the preflight asks for:
+ * their names come from tool schemas (x-mcp-header), so no fixed list
+ * can hold them. */
+static char *
+allow_headers (SoupMessageHeaders *request)
+{
+  const char *asked = soup_message_headers_get_list (request, "Access-Control-Request-Headers");
+  g_autoptr(GString) allowed = g_string_new (ALLOW_HEADERS);
+  g_auto(GStrv) names = asked != NULL ? g_strsplit (asked, ",", -1) : NULL;
+
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    {
+      const char *name = g_strstrip (names[i]);
+      gboolean token = *name != '\0';
+
+      for (const char *p = name; *p && token; p++)
+        token = g_ascii_isalnum (*p) || strchr ("!#$%&'*+-.^_`|~", *p) != NULL;
+      if (token && g_ascii_strncasecmp (name, "mcp-param-", 10) == 0 && name[10] != '\0')
+        g_string_append_printf (allowed, ", %s", name);
+    }
+  return g_string_free (g_steal_pointer (&allowed), FALSE);
+}
+
 static gboolean
 middleware_cors (CfHttpServer      *server,
                  SoupServerMessage *msg,
@@ -247,7 +270,11 @@ middleware_cors (CfHttpServer      *server,
       return TRUE;
     }
   soup_message_headers_replace (response, "Access-Control-Allow-Methods", ALLOW_METHODS);
-  soup_message_headers_replace (response, "Access-Control-Allow-Headers", ALLOW_HEADERS);
+  {
+    g_autofree char *allowed = allow_headers (request);
+
+    soup_message_headers_replace (response, "Access-Control-Allow-Headers", allowed);
+  }
   soup_message_headers_replace (response, "Access-Control-Max-Age", PREFLIGHT_MAX_AGE);
   soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
   return FALSE;

@@ -200,7 +200,8 @@ test_cors_allowed (Fixture       *f,
   const char *from_app[] = { "Origin", "https://app.example.com", NULL };
   const char *preflight[] = {
     "Origin", "https://app.example.com", "Access-Control-Request-Method", "POST",
-    "Access-Control-Request-Headers", "authorization, content-type, mcp-session-id", NULL
+    "Access-Control-Request-Headers",
+    "authorization, content-type, mcp-session-id, mcp-param-region, x-other, mcp-param-", NULL
   };
   g_autoptr(SoupMessage) simple = NULL;
   g_autoptr(SoupMessage) options = NULL;
@@ -227,6 +228,13 @@ test_cors_allowed (Fixture       *f,
                             "Authorization"));
   g_assert_nonnull (strstr (response_header (options, "Access-Control-Allow-Headers"),
                             "Mcp-Session-Id"));
+  /* x-mcp-header names come from tool schemas: the ones asked for are
+   * allowed, nothing else is. */
+  g_assert_nonnull (strstr (response_header (options, "Access-Control-Allow-Headers"),
+                            ", mcp-param-region"));
+  g_assert_null (strstr (response_header (options, "Access-Control-Allow-Headers"), "x-other"));
+  g_assert_false (g_str_has_suffix (response_header (options, "Access-Control-Allow-Headers"),
+                                    "mcp-param-"));
   g_assert_nonnull (response_header (options, "Access-Control-Max-Age"));
   g_assert_cmpuint (f->routed, ==, 1);
 
