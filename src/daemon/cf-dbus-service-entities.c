@@ -8,6 +8,8 @@
 #include "cf-dbus-service-private.h"
 #include "cf-entity-schema.h"
 #include "cf-json.h"
+#include "cf-jsonrpc.h"
+#include "cf-mcp-stream.h"
 
 /* The upstream gateways, tools and virtual servers of
  * `org.contextforge.Gateway`. Every write is a cf_catalog_*_async() call
@@ -460,6 +462,180 @@ handle_set_tool_enabled (CfDbusGateway         *skeleton,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* CallTool: one tools/call dispatched to the gateway's own MCP server, as
+ * a session-less client would send it, answered through this stream. */
+
+#define CF_TYPE_TOOL_CALL_STREAM (cf_tool_call_stream_get_type ())
+G_DECLARE_FINAL_TYPE (CfToolCallStream, cf_tool_call_stream, CF, TOOL_CALL_STREAM, GObject)
+
+struct _CfToolCallStream
+{
+  GObject                parent_instance;
+  GDBusMethodInvocation *invocation;    /* answered exactly once */
+};
+
+static void tool_call_stream_iface_init (CfMcpStreamInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (CfToolCallStream, cf_tool_call_stream, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (CF_TYPE_MCP_STREAM,
+                                                      tool_call_stream_iface_init))
+
+/* Progress and log notifications have nowhere to go on D-Bus. */
+static gboolean
+tool_call_stream_send (CfMcpStream *stream,
+                       JsonNode    *message)
+{
+  return TRUE;
+}
+
+static void
+return_jsonrpc_error (GDBusMethodInvocation *invocation,
+                      JsonObject            *error)
+{
+  const char *message = cf_json_object_get_string (error, "message");
+  gint64 code = json_object_get_int_member_with_default (error, "code", 0);
+
+  g_dbus_method_invocation_return_error_literal (invocation, CF_DBUS_SERVICE_ERROR,
+                                                 code == CF_JSONRPC_INVALID_PARAMS
+                                                   ? CF_DBUS_SERVICE_ERROR_INVALID_ARGUMENT
+                                                   : CF_DBUS_SERVICE_ERROR_FAILED,
+                                                 message ?: _("The tool call failed"));
+}
+
+static void
+tool_call_stream_finish (CfMcpStream *stream,
+                         JsonNode    *message,
+                         guint        status)
+{
+  CfToolCallStream *self = (CfToolCallStream *) stream;
+  GDBusMethodInvocation *invocation = g_steal_pointer (&self->invocation);
+  JsonObject *response;
+  JsonObject *result;
+  g_autofree char *json = NULL;
+
+  g_return_if_fail (invocation != NULL);
+
+  response = message != NULL && JSON_NODE_HOLDS_OBJECT (message)
+             ? json_node_get_object (message) : NULL;
+  result = response != NULL ? cf_json_object_get_object (response, "result") : NULL;
+  if (result == NULL)
+    {
+      JsonObject *error = response != NULL ? cf_json_object_get_object (response, "error") : NULL;
+
+      if (error != NULL)
+        return_jsonrpc_error (invocation, error);
+      else
+        g_dbus_method_invocation_return_error_literal (invocation, CF_DBUS_SERVICE_ERROR,
+                                                       CF_DBUS_SERVICE_ERROR_FAILED,
+                                                       _("The tool call had no answer"));
+      return;
+    }
+  json = cf_json_object_to_string (result);
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", json));
+}
+
+static void
+tool_call_stream_iface_init (CfMcpStreamInterface *iface)
+{
+  iface->send = tool_call_stream_send;
+  iface->finish = tool_call_stream_finish;
+}
+
+static void
+cf_tool_call_stream_dispose (GObject *object)
+{
+  CfToolCallStream *self = (CfToolCallStream *) object;
+
+  /* The server dropped the request unanswered. */
+  if (self->invocation != NULL)
+    g_dbus_method_invocation_return_error_literal (g_steal_pointer (&self->invocation),
+                                                   CF_DBUS_SERVICE_ERROR,
+                                                   CF_DBUS_SERVICE_ERROR_FAILED,
+                                                   _("The tool call had no answer"));
+  G_OBJECT_CLASS (cf_tool_call_stream_parent_class)->dispose (object);
+}
+
+static void
+cf_tool_call_stream_class_init (CfToolCallStreamClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = cf_tool_call_stream_dispose;
+}
+
+static void
+cf_tool_call_stream_init (CfToolCallStream *self)
+{
+}
+
+/* Returns: (transfer full) (nullable): @json as arguments, or %NULL once
+ * @invocation has been answered; "" means none */
+static JsonNode *
+parse_arguments (GDBusMethodInvocation *invocation,
+                 const char            *json)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = NULL;
+
+  if (*json == '\0')
+    return json_node_init_object (json_node_alloc (), json_object_new ());
+  node = cf_json_parse (json, -1, &error);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    {
+      g_dbus_method_invocation_return_error_literal (invocation, CF_DBUS_SERVICE_ERROR,
+                                                     CF_DBUS_SERVICE_ERROR_INVALID_ARGUMENT,
+                                                     _("The arguments must be a JSON object"));
+      return NULL;
+    }
+  return g_steal_pointer (&node);
+}
+
+static gboolean
+handle_call_tool (CfDbusGateway         *skeleton,
+                  GDBusMethodInvocation *invocation,
+                  const char            *name,
+                  const char            *arguments_json,
+                  CfDbusService         *self)
+{
+  g_autoptr(CfCatalogSnapshot) snapshot = NULL;
+  g_autoptr(JsonNode) arguments = NULL;
+  g_autoptr(JsonNode) request = NULL;
+  g_autoptr(CfToolCallStream) stream = NULL;
+  CfMcpTransportContext context = { NULL, };
+  JsonObject *tool;
+  JsonObject *object;
+  JsonObject *params;
+
+  if (!_cf_dbus_service_check_ready (self, invocation) ||
+      (arguments = parse_arguments (invocation, arguments_json)) == NULL)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+
+  snapshot = cf_catalog_get_snapshot (catalog_of (self));
+  tool = cf_catalog_snapshot_find_by_name (snapshot, CF_ENTITY_TOOL, name);
+  if (tool == NULL || !cf_json_object_get_bool (tool, "enabled", TRUE))
+    {
+      g_dbus_method_invocation_return_error (invocation, CF_DBUS_SERVICE_ERROR,
+                                             CF_DBUS_SERVICE_ERROR_NOT_FOUND,
+                                             _("Tool not found: %s"), name);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+
+  params = json_object_new ();
+  json_object_set_string_member (params, "name", name);
+  json_object_set_member (params, "arguments", g_steal_pointer (&arguments));
+  object = json_object_new ();
+  json_object_set_string_member (object, "jsonrpc", "2.0");
+  json_object_set_int_member (object, "id", 1);
+  json_object_set_string_member (object, "method", "tools/call");
+  json_object_set_object_member (object, "params", params);
+  request = json_node_init_object (json_node_alloc (), object);
+  json_object_unref (object);
+
+  stream = g_object_new (CF_TYPE_TOOL_CALL_STREAM, NULL);
+  stream->invocation = invocation;
+  cf_mcp_server_dispatch (cf_gateway_get_server (self->gateway), &context, request,
+                          CF_MCP_STREAM (stream));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 /* Virtual servers */
 
 static void
@@ -553,6 +729,7 @@ _cf_dbus_service_init_entities (CfDbusService *self)
     { "handle-list-tools", G_CALLBACK (handle_list_tools) },
     { "handle-get-tool", G_CALLBACK (handle_get_tool) },
     { "handle-set-tool-enabled", G_CALLBACK (handle_set_tool_enabled) },
+    { "handle-call-tool", G_CALLBACK (handle_call_tool) },
     { "handle-list-servers", G_CALLBACK (handle_list_servers) },
     { "handle-compose-server", G_CALLBACK (handle_compose_server) },
     { "handle-set-server-enabled", G_CALLBACK (handle_set_server_enabled) },

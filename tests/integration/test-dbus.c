@@ -778,6 +778,79 @@ test_bad_input (Fixture       *f,
   g_assert_cmpstr (health, ==, "healthy");
 }
 
+/* Returns: (transfer full): the CallToolResult CallTool answers */
+static JsonObject *
+call_tool (Fixture    *f,
+           const char *name,
+           const char *arguments)
+{
+  g_autoptr(GVariant) reply = call (f, "CallTool", g_variant_new ("(ss)", name, arguments));
+  g_autoptr(JsonNode) node = NULL;
+  const char *json = NULL;
+
+  g_variant_get (reply, "(&s)", &json);
+  node = cf_json_parse (json, -1, NULL);
+  g_assert_nonnull (node);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  return json_object_ref (json_node_get_object (node));
+}
+
+static const char *
+first_text (JsonObject *result)
+{
+  JsonArray *content = cf_json_object_get_array (result, "content");
+
+  g_assert_nonnull (content);
+  g_assert_cmpuint (json_array_get_length (content), >=, 1);
+  return cf_json_object_get_string (json_array_get_object_element (content, 0), "text");
+}
+
+/* A tool called over D-Bus takes the gateway's tools/call path to the
+ * upstream; its own failure is a result, the caller's mistakes errors. */
+static void
+test_call_tool (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autofree char *id = add_fixture (f, "fixture");
+  g_autoptr(JsonObject) result = NULL;
+  g_autoptr(GVariant) tools = NULL;
+  g_autoptr(GVariant) tool = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  ToolsWanted wanted = { id, 2 };
+  const char *tool_id = NULL;
+
+  wait_until (f, has_tools_of, &wanted, "the fixture's tools");
+
+  result = call_tool (f, "test_simple_text", "{}");
+  g_assert_false (cf_json_object_get_bool (result, "isError", FALSE));
+  g_assert_cmpstr (first_text (result), ==, "This is a simple text response for testing.");
+  g_clear_pointer (&result, json_object_unref);
+  /* No arguments at all is the same as an empty object. */
+  result = call_tool (f, "test_simple_text", "");
+  g_assert_nonnull (first_text (result));
+  g_clear_pointer (&result, json_object_unref);
+
+  result = call_tool (f, "test_error_handling", "{}");
+  g_assert_true (cf_json_object_get_bool (result, "isError", FALSE));
+  g_assert_nonnull (strstr (first_text (result), "intentionally returns an error"));
+
+  expect_error (f, "CallTool", g_variant_new ("(ss)", "test_simple_text", "{\"a\": "),
+                "InvalidArgument", "JSON object");
+  expect_error (f, "CallTool", g_variant_new ("(ss)", "test_simple_text", "[1]"),
+                "InvalidArgument", "JSON object");
+  expect_error (f, "CallTool", g_variant_new ("(ss)", "no_such_tool", "{}"), "NotFound",
+                "no_such_tool");
+
+  /* A disabled tool is not there for callers. */
+  tools = list (f, "ListTools");
+  tool = find_entry (tools, "name", "test_simple_text");
+  g_assert_nonnull (tool);
+  g_assert_true (g_variant_lookup (tool, "id", "&s", &tool_id));
+  reply = call (f, "SetToolEnabled", g_variant_new ("(sb)", tool_id, FALSE));
+  expect_error (f, "CallTool", g_variant_new ("(ss)", "test_simple_text", "{}"), "NotFound",
+                "test_simple_text");
+}
+
 static void
 write_env_file (const char *contents)
 {
@@ -909,6 +982,8 @@ main (int   argc,
   g_test_add ("/dbus/health-signal", Fixture, NULL, fixture_set_up, test_health_signal,
               fixture_tear_down);
   g_test_add ("/dbus/bad-input", Fixture, NULL, fixture_set_up, test_bad_input,
+              fixture_tear_down);
+  g_test_add ("/dbus/call-tool", Fixture, NULL, fixture_set_up, test_call_tool,
               fixture_tear_down);
   g_test_add ("/dbus/reload", Fixture, NULL, fixture_set_up, test_reload, fixture_tear_down);
   g_test_add ("/dbus/gsettings", Fixture,
