@@ -20,6 +20,9 @@ cf_api_lookup (CfApiRequest      *request,
 {
   JsonObject *entity = cf_catalog_snapshot_lookup (snapshot, request->kind->kind, request->id);
 
+  /* Hidden is the same as unknown. */
+  if (entity != NULL && !cf_api_request_sees (request, entity))
+    entity = NULL;
   if (entity == NULL)
     cf_api_respond_not_found (request);
   return entity;
@@ -156,13 +159,56 @@ on_updated (GObject      *source,
   finish_write (request, result, SOUP_STATUS_OK);
 }
 
+/* ContextForge's ownership of a new entity: its creator owns it, in the
+ * team the request names (which the creator must belong to) or else the
+ * creator's personal team. Without a user (no authentication required,
+ * Basic) the entity has no owner, as before teams. */
+static gboolean
+set_ownership (CfApiRequest *request,
+               JsonObject   *input)
+{
+  CfIdentity *identity = cf_identity_from_message (request->msg);
+  g_autoptr(CfAccess) access = NULL;
+  const char *email;
+  const char *team_id;
+
+  if (request->api->teams == NULL || identity == NULL ||
+      cf_identity_get_kind (identity) != CF_IDENTITY_JWT)
+    return TRUE;
+  access = cf_teams_get_access (request->api->teams);
+  email = cf_identity_get_email (identity);
+  team_id = cf_json_object_get_string (input, "team_id");
+  if (team_id == NULL)
+    team_id = cf_json_object_get_string (input, "teamId");
+  if (team_id != NULL && !cf_access_user_is_admin (access, email) &&
+      cf_access_get_member_role (access, team_id, email) == NULL)
+    {
+      cf_api_respond_error (request, SOUP_STATUS_FORBIDDEN, "You are not a member of that team");
+      return FALSE;
+    }
+  if (team_id == NULL && (team_id = cf_access_get_personal_team (access, email)) != NULL)
+    json_object_set_string_member (input, "team_id", team_id);
+  json_object_remove_member (input, "ownerEmail");
+  json_object_set_string_member (input, "owner_email", email);
+  return TRUE;
+}
+
+/* Updates and deletes reach only what the caller can see. */
+static gboolean
+check_visible (CfApiRequest *request)
+{
+  g_autoptr(CfCatalogSnapshot) snapshot = cf_api_request_get_snapshot (request);
+
+  return cf_api_lookup (request, snapshot) != NULL;
+}
+
 static void
 handle_create (CfApiRequest *request)
 {
   g_autoptr(JsonObject) body = cf_api_read_body (request, TRUE);
   g_autoptr(JsonObject) input = body ? entity_input (request, body) : NULL;
 
-  if (input == NULL)
+  if (input == NULL || !set_ownership (request, input))
     return;
   cf_catalog_create_async (cf_api_request_get_catalog (request), request->kind->kind, input,
                            NULL, on_created, cf_api_request_hold (request));
@@ -172,10 +218,19 @@ static void
 handle_update (CfApiRequest *request)
 {
   g_autoptr(JsonObject) body = cf_api_read_body (request, TRUE);
-  g_autoptr(JsonObject) input = body ? entity_input (request, body) : NULL;
+  g_autoptr(JsonObject) input = NULL;
 
+  if (body == NULL || !check_visible (request))
+    return;
+  input = entity_input (request, body);
   if (input == NULL)
     return;
+  /* With teams, the creator stays the owner. */
+  if (request->api->teams != NULL)
+    {
+      json_object_remove_member (input, "owner_email");
+      json_object_remove_member (input, "ownerEmail");
+    }
   cf_catalog_update_async (cf_api_request_get_catalog (request), request->kind->kind,
                            request->id, input, NULL, on_updated, cf_api_request_hold (request));
 }
@@ -218,6 +273,8 @@ on_deleted (GObject      *source,
 static void
 handle_delete (CfApiRequest *request)
 {
+  if (!check_visible (request))
+    return;
   cf_catalog_delete_async (cf_api_request_get_catalog (request), request->kind->kind,
                            request->id, NULL, on_deleted, cf_api_request_hold (request));
 }
@@ -290,7 +347,7 @@ handle_state (CfApiRequest *request)
   g_autoptr(JsonObject) input = NULL;
   gboolean activate;
 
-  if (!read_activate (request, &activate))
+  if (!check_visible (request) || !read_activate (request, &activate))
     return;
   input = json_object_new ();
   json_object_set_boolean_member (input, "enabled", activate);
@@ -536,7 +593,8 @@ handle_list (CfApiRequest *request)
     {
       JsonObject *entity = all->pdata[i];
 
-      if (!is_after_cursor (&query, entity) || !matches (&query, entity))
+      if (!is_after_cursor (&query, entity) || !matches (&query, entity) ||
+          !cf_api_request_sees (request, entity))
         continue;
       if (query.limit > 0 && json_array_get_length (items) == (guint) query.limit)
         {

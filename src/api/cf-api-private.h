@@ -5,6 +5,7 @@
 #include "cf-upstream-pool.h"
 #include "cf-catalog.h"
 #include "cf-entity-schema.h"
+#include "cf-teams.h"
 
 G_BEGIN_DECLS
 
@@ -17,6 +18,7 @@ struct _CfApi
 
   CfCatalog      *catalog;
   CfUpstreamPool *pool;
+  CfTeams        *teams;
   char           *version;
   GPtrArray      *mounts;
 };
@@ -89,6 +91,10 @@ struct _CfApiRequest
   const char        *embedded;
   gulong             finished_id;
   gulong             disconnected_id;
+  /* What the caller may see, resolved on first use */
+  CfAccess          *access;
+  CfViewer           viewer;
+  guint              viewer_ready : 1;
   guint              paused : 1;
   guint              gone : 1;
   guint              answered : 1;
@@ -108,6 +114,8 @@ const char        *cf_api_request_get_query     (CfApiRequest      *request,
                                                  const char        *name);
 CfCatalog         *cf_api_request_get_catalog   (CfApiRequest      *request);
 CfCatalogSnapshot *cf_api_request_get_snapshot  (CfApiRequest      *request);
+gboolean           cf_api_request_sees          (CfApiRequest      *request,
+                                                 JsonObject        *entity);
 
 void               cf_api_respond               (CfApiRequest      *request,
                                                  guint              status,

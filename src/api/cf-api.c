@@ -33,6 +33,7 @@ cf_api_finalize (GObject *object)
 
   g_clear_object (&self->catalog);
   g_clear_object (&self->pool);
+  g_clear_object (&self->teams);
   g_clear_pointer (&self->version, g_free);
   g_clear_pointer (&self->mounts, g_ptr_array_unref);
 
@@ -118,6 +119,8 @@ request_clear (CfApiRequest *request)
   g_clear_object (&request->msg);
   g_clear_pointer (&request->query, g_hash_table_unref);
   g_clear_pointer (&request->id, g_free);
+  cf_viewer_clear (&request->viewer);
+  g_clear_pointer (&request->access, cf_access_unref);
   g_clear_object (&request->api);
 }
 
@@ -166,6 +169,31 @@ CfCatalogSnapshot *
 cf_api_request_get_snapshot (CfApiRequest *request)
 {
   return cf_catalog_get_snapshot (request->api->catalog);
+}
+
+/**
+ * cf_api_request_sees:
+ * @request: the request
+ * @entity: a catalog entity
+ *
+ * Layer 1 of ContextForge's enforcement: whether the caller's teams and
+ * token let it see @entity. Unseen entities answer as unknown ones.
+ *
+ * Returns: whether the caller may see @entity
+ */
+gboolean
+cf_api_request_sees (CfApiRequest *request,
+                     JsonObject   *entity)
+{
+  if (!request->viewer_ready)
+    {
+      CfIdentity *identity = cf_identity_from_message (request->msg);
+
+      request->access = request->api->teams ? cf_teams_get_access (request->api->teams) : NULL;
+      cf_viewer_init (&request->viewer, request->access, identity);
+      request->viewer_ready = TRUE;
+    }
+  return cf_viewer_sees_entity (&request->viewer, entity);
 }
 
 /* Responses */
@@ -608,6 +636,21 @@ cf_api_mount (CfApi        *self,
 
   /* Routes carry bare pointers into @self: the server must not outlive it. */
   g_object_set_data_full (G_OBJECT (http), "cf-api", g_object_ref (self), g_object_unref);
+}
+
+/**
+ * cf_api_set_teams:
+ * @self: a #CfApi
+ * @teams: (nullable): teams and roles; lists and lookups then show each
+ *   caller what its teams let it see, and new entities get an owner and a
+ *   team
+ */
+void
+cf_api_set_teams (CfApi   *self,
+                  CfTeams *teams)
+{
+  g_return_if_fail (CF_IS_API (self));
+  g_set_object (&self->teams, teams);
 }
 
 /**

@@ -5,6 +5,7 @@
 
 #include "cf-catalog.h"
 #include "cf-http-server.h"
+#include "cf-teams.h"
 #include "cf-upstream-pool.h"
 
 G_BEGIN_DECLS
@@ -18,5 +19,7 @@ void   cf_api_mount (CfApi        *self,
                      CfHttpServer *http);
 void   cf_api_set_upstream_pool (CfApi          *self,
                                  CfUpstreamPool *pool);
+void   cf_api_set_teams         (CfApi          *self,
+                                 CfTeams        *teams);
 
 G_END_DECLS

@@ -26,6 +26,9 @@ struct _CfAuth
    * the platform admin was being created; each task owns itself. */
   GPtrArray    *waiting;
   gboolean      bootstrapping;
+  /* Runs once the platform admin was created, before logins go on. */
+  CfAuthUserHook user_hook;
+  gpointer      user_hook_data;
 };
 
 /* An argon2id hash, with the real parameters, of a random password nobody

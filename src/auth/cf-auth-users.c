@@ -78,10 +78,8 @@ start_with_user (CfAuth              *self,
                                 task);
 }
 
-/* The platform admin exists now (or could not be created): the
- * operations that waited for it go on. */
-void
-_cf_auth_resume_logins (CfAuth *self)
+static void
+resume_now (CfAuth *self)
 {
   g_autoptr(GPtrArray) waiting = g_steal_pointer (&self->waiting);
 
@@ -93,6 +91,51 @@ _cf_auth_resume_logins (CfAuth *self)
 
       start_with_user (self, task, ((Op *) g_task_get_task_data (task))->on_user);
     }
+}
+
+static void
+on_user_hooked (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(CfAuth) self = user_data;
+
+  resume_now (self);
+}
+
+/* The platform admin exists now (or could not be created): once the user
+ * hook gave it its personal team, the operations that waited go on. */
+void
+_cf_auth_resume_logins (CfAuth *self)
+{
+  g_autofree char *email = NULL;
+
+  if (self->user_hook != NULL &&
+      (email = cf_auth_normalize_email (self->config->admin_email)) != NULL)
+    {
+      self->user_hook (email, on_user_hooked, g_object_ref (self), self->user_hook_data);
+      return;
+    }
+  resume_now (self);
+}
+
+/**
+ * cf_auth_set_user_hook:
+ * @self: a #CfAuth
+ * @hook: (nullable): what to do for a user the gateway creates
+ * @user_data: data for @hook, which must outlive @self
+ *
+ * The bootstrap calls @hook for the platform admin it creates, and logins
+ * wait until it is done.
+ */
+void
+cf_auth_set_user_hook (CfAuth         *self,
+                       CfAuthUserHook  hook,
+                       gpointer        user_data)
+{
+  g_return_if_fail (CF_IS_AUTH (self));
+  self->user_hook = hook;
+  self->user_hook_data = user_data;
 }
 
 static void

@@ -12,6 +12,21 @@
 
 G_BEGIN_DECLS
 
+/**
+ * CfAuthUserHook:
+ * @email: a user just created
+ * @callback: to call when the hook is done
+ * @callback_data: data for @callback
+ * @user_data: the hook's data
+ *
+ * What the gateway does for a new user (its personal team) before the
+ * user can log in.
+ */
+typedef void (*CfAuthUserHook) (const char          *email,
+                                GAsyncReadyCallback  callback,
+                                gpointer             callback_data,
+                                gpointer             user_data);
+
 #define CF_TYPE_AUTH (cf_auth_get_type ())
 G_DECLARE_FINAL_TYPE (CfAuth, cf_auth, CF, AUTH, GObject)
 
@@ -22,6 +37,9 @@ CfAuthConfig *cf_auth_get_config             (CfAuth               *self);
 CfJwt        *cf_auth_get_jwt                (CfAuth               *self);
 gboolean      cf_auth_bootstrap              (CfAuth               *self,
                                               GError              **error);
+void          cf_auth_set_user_hook          (CfAuth               *self,
+                                              CfAuthUserHook        hook,
+                                              gpointer              user_data);
 
 CfIdentity   *cf_auth_authenticate           (CfAuth               *self,
                                               const char           *header_value,

@@ -410,6 +410,7 @@ on_user_read (GObject      *source,
   g_autoptr(CfAccess) access = cf_teams_apply_finish (self, result, &error);
   g_autoptr(GPtrArray) writes = NULL;
   const char *email = g_task_get_task_data (task);
+  GCancellable *cancellable;
   JsonObject *user;
   gint64 is_admin = 0;
 
@@ -428,8 +429,8 @@ on_user_read (GObject      *source,
   writes = new_writes ();
   cf_teams_add_user_writes (access, writes, NULL, email,
                             cf_json_object_get_string (user, "full_name"), is_admin != 0);
-  cf_teams_apply_async (self, writes, g_task_get_cancellable (task), on_user_read,
-                        g_steal_pointer (&task));
+  cancellable = g_task_get_cancellable (task);
+  cf_teams_apply_async (self, writes, cancellable, on_user_read, g_steal_pointer (&task));
 }
 
 /**

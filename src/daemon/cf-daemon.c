@@ -21,6 +21,7 @@
 #include "cf-mcp-server.h"
 #include "cf-secret-cipher.h"
 #include "cf-store.h"
+#include "cf-teams-http.h"
 #include "cf-streamable-http.h"
 #include "cf-websocket.h"
 
@@ -58,6 +59,8 @@ struct _CfDaemon
   CfToolLimits     *tool_limits;
   CfAuth           *auth;
   CfAuthHttp       *auth_http;
+  CfTeams          *teams;
+  CfTeamsHttp      *teams_http;
   CfUpstreamPool   *pool;
   CfDbusService    *dbus;
   GVariantDict     *options;
@@ -236,6 +239,31 @@ on_stop_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static void
+ensure_user (const char          *email,
+             GAsyncReadyCallback  callback,
+             gpointer             callback_data,
+             gpointer             user_data)
+{
+  cf_teams_ensure_user_async (user_data, email, NULL, callback, callback_data);
+}
+
+/* Teams and roles: the system roles and every user's personal team are
+ * there before the first request; a platform admin created in the
+ * background gets its own before it can log in. */
+static gboolean
+start_teams (CfDaemon  *self,
+             GError   **error)
+{
+  self->teams = cf_teams_new (self->store);
+  if (!cf_teams_start (self->teams, error))
+    return FALSE;
+  self->teams_http = cf_teams_http_new (self->teams);
+  cf_auth_set_user_hook (self->auth, ensure_user, self->teams);
+  cf_gateway_set_teams (self->gateway, self->teams);
+  return TRUE;
+}
+
 /* Users, keys and revocations are ready before the first request. */
 static gboolean
 start_auth (CfDaemon  *self,
@@ -312,7 +340,7 @@ start_serving (CfDaemon  *self,
   self->pool = cf_upstream_pool_new (self->catalog, config->separator);
   cf_upstream_pool_configure (self->pool, config);
   cf_gateway_set_upstream_pool (self->gateway, self->pool);
-  if (!start_auth (self, error))
+  if (!start_auth (self, error) || !start_teams (self, error))
     return FALSE;
 
   self->http = cf_http_server_new ();
@@ -321,6 +349,8 @@ start_serving (CfDaemon  *self,
   cf_http_security_attach (self->http_security, self->http);
   /* request-id, host-origin, body-limit, then auth. */
   cf_auth_http_install (self->auth_http, self->http);
+  /* Then the permission of each REST route. */
+  cf_teams_http_install (self->teams_http, self->http);
   self->streamable = cf_streamable_http_new (self->mcp);
   cf_streamable_http_mount (self->streamable, self->http, "/mcp");
   cf_streamable_http_mount_rpc (self->streamable, self->http, "/rpc");
@@ -337,6 +367,7 @@ start_serving (CfDaemon  *self,
   cf_websocket_mount_scoped (self->websocket, self->streamable);
   self->api = cf_api_new (self->catalog, PACKAGE_VERSION);
   cf_api_set_upstream_pool (self->api, self->pool);
+  cf_api_set_teams (self->api, self->teams);
   cf_api_mount (self->api, self->http);
 
   if (!cf_http_server_listen (self->http, config->host, config->port, error))
@@ -396,6 +427,8 @@ cf_daemon_finalize (GObject *object)
   g_clear_pointer (&self->ssrf, cf_ssrf_policy_unref);
   g_clear_pointer (&self->tool_limits, cf_tool_limits_unref);
   g_clear_object (&self->auth_http);
+  g_clear_object (&self->teams_http);
+  g_clear_object (&self->teams);
   g_clear_object (&self->auth);
   g_clear_object (&self->pool);
   g_clear_object (&self->streamable);

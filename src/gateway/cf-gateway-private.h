@@ -6,6 +6,8 @@
 #include "cf-catalog.h"
 #include "cf-gateway.h"
 #include "cf-mcp-request.h"
+#include "cf-mcp-server.h"
+#include "cf-teams.h"
 #include "cf-tool-limits.h"
 #include "cf-upstream-pool.h"
 
@@ -26,9 +28,11 @@ struct _CfGateway
   guint        page_size;
   /* tool id → its compiled x-mcp-header annotations */
   GHashTable  *param_headers;
+  CfTeams     *teams;
 };
 
-gboolean  _cf_gateway_visible     (CfCatalogSnapshot *snapshot,
+gboolean  _cf_gateway_visible     (CfGateway         *self,
+                                   CfCatalogSnapshot *snapshot,
                                    CfMcpRequest      *request,
                                    CfEntityKind       kind,
                                    JsonObject        *entity);
@@ -61,6 +65,11 @@ void      _cf_gateway_relay       (CfGateway         *self,
                                    const char        *method,
                                    JsonObject        *params,
                                    gboolean           idempotent);
+
+void      _cf_gateway_add_method  (CfGateway         *self,
+                                   const char        *method,
+                                   const char        *permission,
+                                   CfMcpMethodFunc    func);
 
 void      _cf_gateway_install_tools     (CfGateway *self);
 void      _cf_gateway_install_resources (CfGateway *self);

@@ -97,7 +97,7 @@ prompts_get (CfMcpRequest *request,
     }
 
   prompt = cf_catalog_snapshot_find_by_name (snapshot, CF_ENTITY_PROMPT, name);
-  if (!_cf_gateway_visible (snapshot, request, CF_ENTITY_PROMPT, prompt))
+  if (!_cf_gateway_visible (self, snapshot, request, CF_ENTITY_PROMPT, prompt))
     {
       text = g_strdup_printf ("Invalid params: unknown prompt '%s'", name);
       cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS, text, NULL);
@@ -134,7 +134,8 @@ prompts_get (CfMcpRequest *request,
 /* What a ref/resource names: a template by its own text (as the SDK
  * servers match it), else a resource by URI, or the template serving it. */
 static JsonObject *
-find_resource_ref (CfCatalogSnapshot *snapshot,
+find_resource_ref (CfGateway         *self,
+                   CfCatalogSnapshot *snapshot,
                    CfMcpRequest      *request,
                    const char        *uri)
 {
@@ -145,10 +146,11 @@ find_resource_ref (CfCatalogSnapshot *snapshot,
     return NULL;
   for (guint i = 0; i < resources->len; i++)
     if (g_strcmp0 (cf_json_object_get_string (resources->pdata[i], "uriTemplate"), uri) == 0 &&
-        _cf_gateway_visible (snapshot, request, CF_ENTITY_RESOURCE, resources->pdata[i]))
+        _cf_gateway_visible (self, snapshot, request, CF_ENTITY_RESOURCE, resources->pdata[i]))
       return resources->pdata[i];
   resource = cf_catalog_snapshot_find_resource (snapshot, uri, NULL);
-  return _cf_gateway_visible (snapshot, request, CF_ENTITY_RESOURCE, resource) ? resource : NULL;
+  return _cf_gateway_visible (self, snapshot, request, CF_ENTITY_RESOURCE, resource) ? resource
+                                                                                    : NULL;
 }
 
 static void
@@ -177,7 +179,7 @@ completion_complete (CfMcpRequest *request,
                                                cf_json_object_get_string (ref, "name"))
            : NULL;
   if (g_str_equal (type, "ref/prompt") &&
-      !_cf_gateway_visible (snapshot, request, CF_ENTITY_PROMPT, prompt))
+      !_cf_gateway_visible (self, snapshot, request, CF_ENTITY_PROMPT, prompt))
     {
       cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS,
                                    "Invalid params: unknown prompt", NULL);
@@ -196,7 +198,7 @@ completion_complete (CfMcpRequest *request,
     }
   /* Federated URIs are the upstream's own, so the ref goes as it is. */
   resource = g_str_equal (type, "ref/resource")
-             ? find_resource_ref (snapshot, request, cf_json_object_get_string (ref, "uri"))
+             ? find_resource_ref (self, snapshot, request, cf_json_object_get_string (ref, "uri"))
              : NULL;
   if (resource != NULL && cf_json_object_get_string (resource, "gatewayId") != NULL)
     {
@@ -222,7 +224,7 @@ completion_complete (CfMcpRequest *request,
 void
 _cf_gateway_install_prompts (CfGateway *self)
 {
-  cf_mcp_server_add_method (self->server, "prompts/list", prompts_list, self, NULL);
-  cf_mcp_server_add_method (self->server, "prompts/get", prompts_get, self, NULL);
-  cf_mcp_server_add_method (self->server, "completion/complete", completion_complete, self, NULL);
+  _cf_gateway_add_method (self, "prompts/list", "prompts.read", prompts_list);
+  _cf_gateway_add_method (self, "prompts/get", "prompts.execute", prompts_get);
+  _cf_gateway_add_method (self, "completion/complete", "prompts.read", completion_complete);
 }

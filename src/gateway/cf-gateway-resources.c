@@ -132,7 +132,7 @@ resources_read (CfMcpRequest *request,
     }
 
   resource = cf_catalog_snapshot_find_resource (snapshot, uri, &variables);
-  if (!_cf_gateway_visible (snapshot, request, CF_ENTITY_RESOURCE, resource))
+  if (!_cf_gateway_visible (self, snapshot, request, CF_ENTITY_RESOURCE, resource))
     {
       not_found (request, uri);
       return;
@@ -179,8 +179,8 @@ resources_read (CfMcpRequest *request,
 void
 _cf_gateway_install_resources (CfGateway *self)
 {
-  cf_mcp_server_add_method (self->server, "resources/list", resources_list, self, NULL);
-  cf_mcp_server_add_method (self->server, "resources/templates/list", resources_templates_list,
-                            self, NULL);
-  cf_mcp_server_add_method (self->server, "resources/read", resources_read, self, NULL);
+  _cf_gateway_add_method (self, "resources/list", "resources.read", resources_list);
+  _cf_gateway_add_method (self, "resources/templates/list", "resources.read",
+                          resources_templates_list);
+  _cf_gateway_add_method (self, "resources/read", "resources.read", resources_read);
 }

@@ -314,7 +314,7 @@ tools_call (CfMcpRequest *request,
     }
 
   tool = cf_catalog_snapshot_find_by_name (snapshot, CF_ENTITY_TOOL, name);
-  if (!_cf_gateway_visible (snapshot, request, CF_ENTITY_TOOL, tool))
+  if (!_cf_gateway_visible (self, snapshot, request, CF_ENTITY_TOOL, tool))
     {
       text = g_strdup_printf ("Unknown tool: %s", name);
       cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS, text, NULL);
@@ -355,6 +355,6 @@ void
 _cf_gateway_install_tools (CfGateway *self)
 {
   self->rest_sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-  cf_mcp_server_add_method (self->server, "tools/list", tools_list, self, NULL);
-  cf_mcp_server_add_method (self->server, "tools/call", tools_call, self, NULL);
+  _cf_gateway_add_method (self, "tools/list", "tools.read", tools_list);
+  _cf_gateway_add_method (self, "tools/call", "tools.execute", tools_call);
 }

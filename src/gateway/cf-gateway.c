@@ -63,6 +63,7 @@ cf_gateway_dispose (GObject *object)
   g_clear_object (&self->pool);
   g_clear_pointer (&self->tool_limits, cf_tool_limits_unref);
   g_clear_pointer (&self->rest_sessions, g_hash_table_unref);
+  g_clear_object (&self->teams);
   g_clear_pointer (&self->param_headers, g_hash_table_unref);
 
   G_OBJECT_CLASS (cf_gateway_parent_class)->dispose (object);
@@ -194,15 +195,128 @@ cf_gateway_lookup_scope (const char *server_id,
   return self->server;
 }
 
+/**
+ * cf_gateway_set_teams:
+ * @self: a #CfGateway
+ * @teams: (nullable): teams and roles; %NULL serves everything to everyone
+ *
+ * With @teams, each MCP method checks its permission (tools.read for
+ * tools/list, tools.execute for tools/call, and so on) and lists and calls
+ * see only the items the caller's teams and tokens let it see.
+ */
+void
+cf_gateway_set_teams (CfGateway *self,
+                      CfTeams   *teams)
+{
+  g_return_if_fail (CF_IS_GATEWAY (self));
+  g_set_object (&self->teams, teams);
+}
+
+typedef struct {
+  CfViewer  viewer;
+  CfAccess *access;
+} ViewerBox;
+
+static void
+viewer_box_free (gpointer data)
+{
+  ViewerBox *box = data;
+
+  cf_viewer_clear (&box->viewer);
+  g_clear_pointer (&box->access, cf_access_unref);
+  g_free (box);
+}
+
+static const CfViewer everything = { .all = TRUE };
+
+/* What the request may see, resolved at its first item and kept on it:
+ * a list checks each item with a few hash lookups and no allocation. */
+static const CfViewer *
+request_viewer (CfGateway    *self,
+                CfMcpRequest *request)
+{
+  static GQuark quark;
+  CfIdentity *identity = cf_mcp_request_get_identity (request);
+  ViewerBox *box;
+
+  if (self->teams == NULL || identity == NULL || cf_identity_is_anonymous (identity))
+    return &everything;
+  if (G_UNLIKELY (quark == 0))
+    quark = g_quark_from_static_string ("cf-gateway-viewer");
+  box = g_object_get_qdata (G_OBJECT (request), quark);
+  if (box == NULL)
+    {
+      box = g_new0 (ViewerBox, 1);
+      box->access = cf_teams_get_access (self->teams);
+      cf_viewer_init (&box->viewer, box->access, identity);
+      g_object_set_qdata_full (G_OBJECT (request), quark, box, viewer_box_free);
+    }
+  return &box->viewer;
+}
+
+/* Whether the caller may see @entity here: enabled, in the virtual
+ * server's scope, and visible to it. A hidden item and an unknown one get
+ * the same answer from every caller of this. */
 gboolean
-_cf_gateway_visible (CfCatalogSnapshot *snapshot,
+_cf_gateway_visible (CfGateway         *self,
+                     CfCatalogSnapshot *snapshot,
                      CfMcpRequest      *request,
                      CfEntityKind       kind,
                      JsonObject        *entity)
 {
   return entity != NULL && cf_json_object_get_bool (entity, "enabled", TRUE) &&
          cf_catalog_snapshot_in_scope (snapshot, cf_mcp_request_get_scope (request), kind,
-                                       cf_json_object_get_string (entity, "id"));
+                                       cf_json_object_get_string (entity, "id")) &&
+         cf_viewer_sees_entity (request_viewer (self, request), entity);
+}
+
+/* ContextForge's code for a token not allowed to do this. */
+#define PERMISSION_DENIED_CODE -32003
+
+typedef struct {
+  CfGateway       *self;
+  const char      *permission;
+  CfMcpMethodFunc  func;
+} GuardedMethod;
+
+static void
+guarded_method (CfMcpRequest *request,
+                gpointer      user_data)
+{
+  GuardedMethod *guarded = user_data;
+  g_autofree char *message = NULL;
+
+  if (guarded->self->teams == NULL ||
+      cf_teams_check (guarded->self->teams, cf_mcp_request_get_identity (request),
+                      guarded->permission, NULL))
+    {
+      guarded->func (request, guarded->self);
+      return;
+    }
+  message = g_strdup_printf ("Insufficient permissions. Required: %s", guarded->permission);
+  cf_mcp_request_return_error (request, PERMISSION_DENIED_CODE, message, NULL);
+}
+
+/**
+ * _cf_gateway_add_method:
+ * @method: the MCP method
+ * @permission: what a caller needs to call it
+ * @func: its handler, called with @self
+ *
+ * Installs @func behind the check of @permission.
+ */
+void
+_cf_gateway_add_method (CfGateway       *self,
+                        const char      *method,
+                        const char      *permission,
+                        CfMcpMethodFunc  func)
+{
+  GuardedMethod *guarded = g_new0 (GuardedMethod, 1);
+
+  guarded->self = self;
+  guarded->permission = permission;
+  guarded->func = func;
+  cf_mcp_server_add_method (self->server, method, guarded_method, guarded, g_free);
 }
 
 /**
@@ -266,7 +380,7 @@ _cf_gateway_list_page (CfGateway         *self,
 
   for (guint i = 0; i < all->len; i++)
     if ((keep == NULL || keep (all->pdata[i])) &&
-        _cf_gateway_visible (snapshot, request, kind, all->pdata[i]))
+        _cf_gateway_visible (self, snapshot, request, kind, all->pdata[i]))
       g_ptr_array_add (visible, all->pdata[i]);
 
   if (!_cf_gateway_page (self, request, visible->len, start, end))

@@ -3,6 +3,7 @@
 
 #include "cf-catalog.h"
 #include "cf-mcp-server.h"
+#include "cf-teams.h"
 #include "cf-tool-limits.h"
 #include "cf-upstream-pool.h"
 
@@ -23,6 +24,8 @@ void         cf_gateway_set_upstream_pool (CfGateway     *self,
                                            CfUpstreamPool *pool);
 void         cf_gateway_set_tool_limits   (CfGateway     *self,
                                            CfToolLimits  *limits);
+void         cf_gateway_set_teams         (CfGateway     *self,
+                                           CfTeams       *teams);
 CfMcpServer *cf_gateway_lookup_scope      (const char  *server_id,
                                            gpointer     gateway);
 

@@ -86,6 +86,9 @@ static const OpInfo ops[CF_STORE_N_TENANCY_OPS] = {
     "DELETE FROM user_roles WHERE user_email = ?1 AND role_id = ?2"
     " AND (?3 IS NULL OR scope_id = ?3)",
     3, CF_STORE_ERROR_NOT_FOUND, "No such role assignment" },
+  [CF_STORE_USER_ROLE_CLEAR] = {
+    "DELETE FROM user_roles WHERE user_email = ?1 AND scope = 'team' AND scope_id = ?2",
+    2, NO_CHECK, NULL },
 };
 
 #define MAX_PARAMS 8

@@ -28,6 +28,8 @@ G_BEGIN_DECLS
  *   granted_by; an existing assignment is left alone
  * @CF_STORE_USER_ROLE_REMOVE: user_email, role_id, scope_id (nullable:
  *   every scope)
+ * @CF_STORE_USER_ROLE_CLEAR: user_email, scope_id: every role of the
+ *   user in that team, if any
  *
  * The writes to the tenancy tables (migration 0005). Each takes its text
  * parameters in the order listed.
@@ -45,6 +47,7 @@ typedef enum {
   CF_STORE_ROLE_DELETE,
   CF_STORE_USER_ROLE_ADD,
   CF_STORE_USER_ROLE_REMOVE,
+  CF_STORE_USER_ROLE_CLEAR,
   CF_STORE_N_TENANCY_OPS
 } CfStoreTenancyOp;
 
