@@ -33,16 +33,13 @@ struct _CfOverviewPage
 
 G_DEFINE_FINAL_TYPE (CfOverviewPage, cf_overview_page, ADW_TYPE_BIN)
 
+/* As people write these files: two spaces, no space before colons. */
 static char *
-pretty_json (JsonBuilder *builder)
+json_string (const char *text)
 {
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+  g_autoptr(JsonNode) node = json_node_init_string (json_node_alloc (), text);
 
-  json_generator_set_pretty (generator, TRUE);
-  json_generator_set_indent (generator, 2);
-  json_generator_set_root (generator, root);
-  return json_generator_to_data (generator, NULL);
+  return json_to_string (node, FALSE);
 }
 
 /**
@@ -57,25 +54,16 @@ pretty_json (JsonBuilder *builder)
 char *
 cf_overview_claude_snippet (const char *endpoint)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autofree char *url = json_string (endpoint);
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "mcpServers");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "contextforge");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "command");
-  json_builder_add_string_value (builder, "npx");
-  json_builder_set_member_name (builder, "args");
-  json_builder_begin_array (builder);
-  json_builder_add_string_value (builder, "-y");
-  json_builder_add_string_value (builder, "mcp-remote");
-  json_builder_add_string_value (builder, endpoint);
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
-  return pretty_json (builder);
+  return g_strdup_printf ("{\n"
+                          "  \"mcpServers\": {\n"
+                          "    \"contextforge\": {\n"
+                          "      \"command\": \"npx\",\n"
+                          "      \"args\": [\"-y\", \"mcp-remote\", %s]\n"
+                          "    }\n"
+                          "  }\n"
+                          "}", url);
 }
 
 /**
@@ -87,21 +75,16 @@ cf_overview_claude_snippet (const char *endpoint)
 char *
 cf_overview_vscode_snippet (const char *endpoint)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autofree char *url = json_string (endpoint);
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "servers");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "contextforge");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "type");
-  json_builder_add_string_value (builder, "http");
-  json_builder_set_member_name (builder, "url");
-  json_builder_add_string_value (builder, endpoint);
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
-  return pretty_json (builder);
+  return g_strdup_printf ("{\n"
+                          "  \"servers\": {\n"
+                          "    \"contextforge\": {\n"
+                          "      \"type\": \"http\",\n"
+                          "      \"url\": %s\n"
+                          "    }\n"
+                          "  }\n"
+                          "}", url);
 }
 
 static GtkWidget *
