@@ -895,8 +895,9 @@ cf_viewer_sees (const CfViewer *viewer,
     return FALSE;
   own = viewer->email != NULL && owner_email != NULL &&
         g_ascii_strcasecmp (viewer->email, owner_email) == 0;
+  /* A team item is its team's, whoever created it. */
   if (g_str_equal (visibility, "team"))
-    return own || viewer->bypass ||
+    return viewer->bypass ||
            (team_id != NULL && viewer->teams != NULL &&
             g_hash_table_contains (viewer->teams, team_id));
   /* "private", and anything unknown, is the owner's alone. */
