@@ -205,5 +205,6 @@ cf_auth_config_load_env (CfAuthConfig        *self,
          read_uint (env, "MAX_FAILED_LOGIN_ATTEMPTS", 1, 1000, &self->max_failed_logins, error) &&
          read_uint (env, "ACCOUNT_LOCKOUT_DURATION_MINUTES", 1, 525600, &self->lockout_min,
                     error) &&
-         read_uint (env, "PASSWORD_MIN_LENGTH", 8, 128, &self->password_min_length, error);
+         read_uint (env, "PASSWORD_MIN_LENGTH", 8, 128, &self->password_min_length, error) &&
+         read_uint (env, "USER_RATE_LIMIT", 0, 1000000, &self->user_rate_limit, error);
 }

@@ -38,6 +38,8 @@ G_BEGIN_DECLS
  * @password_min_length: PASSWORD_MIN_LENGTH, for users; platform admins
  *   need %CF_PASSWORD_ADMIN_MIN_LENGTH at least
  * @production: ENVIRONMENT is `production`: missing secrets are fatal
+ * @user_rate_limit: USER_RATE_LIMIT: requests per minute one identity (a
+ *   user, or an API token) may make; 0, the default, for no limit
  *
  * The identity layer's settings, under ContextForge's variable names.
  */
@@ -67,6 +69,7 @@ typedef struct {
   guint           lockout_min;
   guint           password_min_length;
   gboolean        production;
+  guint           user_rate_limit;
 } CfAuthConfig;
 
 CfAuthConfig *cf_auth_config_new       (void);

@@ -227,6 +227,31 @@ is_preflight (SoupServerMessage *msg)
          soup_message_headers_get_one (headers, "Access-Control-Request-Method") != NULL;
 }
 
+/* ContextForge lets WebSocket clients, which cannot always set headers,
+ * pass the token as `?token=`: only on a WebSocket upgrade of a WS
+ * endpoint. The token is never logged (the logs name the path only). */
+static char *
+websocket_query_token (SoupServerMessage *msg,
+                       const char        *path)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *query = g_uri_get_query (soup_server_message_get_uri (msg));
+  const char *upgrade = soup_message_headers_get_one (headers, "Upgrade");
+  g_autoptr(GHashTable) params = NULL;
+  g_autofree char *server_id = NULL;
+  const char *token;
+
+  if (query == NULL || upgrade == NULL || g_ascii_strcasecmp (upgrade, "websocket") != 0 ||
+      !(g_str_equal (path, "/ws") ||
+        (is_scoped_endpoint (path, &server_id) && g_str_has_suffix (path, "/ws"))))
+    return NULL;
+  params = g_uri_parse_params (query, -1, "&", G_URI_PARAMS_NONE, NULL);
+  token = params ? g_hash_table_lookup (params, "token") : NULL;
+  if (token == NULL || *token == '\0')
+    return NULL;
+  return g_strconcat ("Bearer ", token, NULL);
+}
+
 static gboolean
 middleware_auth (CfHttpServer      *http,
                  SoupServerMessage *msg,
@@ -239,9 +264,12 @@ middleware_auth (CfHttpServer      *http,
                                                     config->header_name);
   g_autoptr(CfIdentity) identity = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *from_query = NULL;
 
   if (is_preflight (msg))
     return TRUE;
+  if (value == NULL && (from_query = websocket_query_token (msg, path)) != NULL)
+    value = from_query;
 
   identity = cf_auth_authenticate (self->auth, value, &error);
   if (identity == NULL && !config->auth_required &&

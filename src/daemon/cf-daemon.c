@@ -22,6 +22,7 @@
 #include "cf-secret-cipher.h"
 #include "cf-store.h"
 #include "cf-teams-http.h"
+#include "cf-tokens.h"
 #include "cf-streamable-http.h"
 #include "cf-websocket.h"
 
@@ -61,6 +62,7 @@ struct _CfDaemon
   CfAuthHttp       *auth_http;
   CfTeams          *teams;
   CfTeamsHttp      *teams_http;
+  CfTokens         *tokens;
   CfUpstreamPool   *pool;
   CfDbusService    *dbus;
   GVariantDict     *options;
@@ -213,6 +215,8 @@ finish_stop (gpointer user_data)
 
   self->drain_id = 0;
   cf_upstream_pool_stop (self->pool);
+  /* The last usage batch goes before the store closes. */
+  cf_tokens_stop (self->tokens);
   cf_store_close (self->store);
   g_message ("Stopped");
   g_application_release (G_APPLICATION (self));
@@ -277,7 +281,9 @@ start_auth (CfDaemon  *self,
   if (self->auth == NULL || !cf_auth_bootstrap (self->auth, error))
     return FALSE;
   self->auth_http = cf_auth_http_new (self->auth, cf_gateway_lookup_scope, self->gateway);
-  return TRUE;
+  self->tokens = cf_tokens_new (self->auth, self->store);
+  cf_tokens_set_server_lookup (self->tokens, cf_gateway_lookup_scope, self->gateway);
+  return cf_tokens_load (self->tokens, error);
 }
 
 /* Upstream secrets, the SSRF policy, per-tool limits and the HTTP
@@ -351,6 +357,7 @@ start_serving (CfDaemon  *self,
   cf_auth_http_install (self->auth_http, self->http);
   /* Then the permission of each REST route. */
   cf_teams_http_install (self->teams_http, self->http);
+  cf_tokens_http_install (self->tokens, self->http);
   self->streamable = cf_streamable_http_new (self->mcp);
   cf_streamable_http_mount (self->streamable, self->http, "/mcp");
   cf_streamable_http_mount_rpc (self->streamable, self->http, "/rpc");
@@ -376,6 +383,7 @@ start_serving (CfDaemon  *self,
   self->listen_url = cf_http_server_get_url (self->http);
   /* Upstreams connect once the gateway can already serve. */
   cf_upstream_pool_start (self->pool);
+  cf_tokens_start (self->tokens);
   self->sweep_id = g_timeout_add_seconds (SESSION_SWEEP_S, sweep_sessions, self);
   if (self->dbus != NULL)
     cf_dbus_service_attach (self->dbus, self->gateway, self->pool);
@@ -429,6 +437,7 @@ cf_daemon_finalize (GObject *object)
   g_clear_object (&self->auth_http);
   g_clear_object (&self->teams_http);
   g_clear_object (&self->teams);
+  g_clear_object (&self->tokens);
   g_clear_object (&self->auth);
   g_clear_object (&self->pool);
   g_clear_object (&self->streamable);

@@ -164,4 +164,62 @@ GPtrArray    *cf_store_revocation_load_finish (CfStore         *self,
                                           GAsyncResult         *result,
                                           GError              **error);
 
+/**
+ * CfStoreTokenOp:
+ * @CF_STORE_TOKEN_INSERT: 16 values: id, user_email, team_id, name,
+ *   description, jti, token_hash, server_id, resource_scopes,
+ *   ip_restrictions, time_restrictions, usage_limits, tags, created_at,
+ *   expires_at, is_active ("0"/"1"); returns the row
+ * @CF_STORE_TOKEN_LIST: user_email, team_id (either %NULL for any)
+ * @CF_STORE_TOKEN_GET: an id or a jti
+ * @CF_STORE_TOKEN_UPDATE: 10 values: id, name, description, server_id (""
+ *   clears it), resource_scopes, ip_restrictions, time_restrictions,
+ *   usage_limits, tags, is_active; %NULL keeps a column; returns the row
+ * @CF_STORE_TOKEN_REVOKE: id or jti, revoked_by, reason: deactivates the
+ *   token and adds its jti to token_revocations; returns the row
+ * @CF_STORE_TOKEN_LOAD: since_hour, since_day (ISO 8601): every token's
+ *   id, jti, user_email, is_active, expires_at, usage_limits, server_id,
+ *   revoked (the jti when revoked) and its unblocked requests since then
+ *   (used_hour, used_day)
+ * @CF_STORE_TOKEN_USAGE_ADD: internal, see cf_store_token_usage_add_async()
+ * @CF_STORE_TOKEN_USAGE_STATS: jti, since: a summary row, then up to five
+ *   {endpoint, count} rows
+ * @CF_STORE_TOKEN_DATA_VERSION: no values: `PRAGMA data_version`, which
+ *   changes when another connection (the token CLI) wrote
+ * @CF_STORE_TOKEN_TEAM_ROLE: team_id, email: the membership row, if any
+ * @CF_STORE_TOKEN_USER: email: the user's public columns
+ *
+ * The API token operations of cf_store_token_query_async(), in
+ * cf-store-tokens.c.
+ */
+typedef enum {
+  CF_STORE_TOKEN_INSERT,
+  CF_STORE_TOKEN_LIST,
+  CF_STORE_TOKEN_GET,
+  CF_STORE_TOKEN_UPDATE,
+  CF_STORE_TOKEN_REVOKE,
+  CF_STORE_TOKEN_LOAD,
+  CF_STORE_TOKEN_USAGE_ADD,
+  CF_STORE_TOKEN_USAGE_STATS,
+  CF_STORE_TOKEN_DATA_VERSION,
+  CF_STORE_TOKEN_TEAM_ROLE,
+  CF_STORE_TOKEN_USER,
+} CfStoreTokenOp;
+
+void          cf_store_token_query_async (CfStore              *self,
+                                          CfStoreTokenOp        op,
+                                          const char * const   *values,
+                                          guint                 n_values,
+                                          GCancellable         *cancellable,
+                                          GAsyncReadyCallback   callback,
+                                          gpointer              user_data);
+GPtrArray    *cf_store_token_query_finish (CfStore             *self,
+                                          GAsyncResult         *result,
+                                          GError              **error);
+void          cf_store_token_usage_add_async (CfStore          *self,
+                                          GPtrArray            *entries,
+                                          GCancellable         *cancellable,
+                                          GAsyncReadyCallback   callback,
+                                          gpointer              user_data);
+
 G_END_DECLS
