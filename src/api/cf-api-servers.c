@@ -7,7 +7,8 @@
 #include "cf-json.h"
 
 /* The associated entities of a virtual server, in the order the server
- * lists them; ids the snapshot no longer knows are skipped. */
+ * lists them; ids the snapshot no longer knows, and items the caller may
+ * not see, are skipped. */
 static void
 respond_members (CfApiRequest *request,
                  CfEntityKind  kind,
@@ -27,7 +28,7 @@ respond_members (CfApiRequest *request,
     {
       JsonObject *entity = cf_catalog_snapshot_lookup (snapshot, kind,
                                                        json_array_get_string_element (ids, i));
-      if (entity != NULL)
+      if (entity != NULL && cf_api_request_sees (request, entity))
         g_ptr_array_add (entities, entity);
     }
   cf_api_respond_array (request, SOUP_STATUS_OK,
