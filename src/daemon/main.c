@@ -10,6 +10,7 @@
 
 #include "cf-daemon.h"
 #include "cf-probe.h"
+#include "cf-token-cli.h"
 
 int
 main (int   argc,
@@ -31,6 +32,8 @@ main (int   argc,
   /* Subcommands run without the daemon's application machinery. */
   if (argc > 1 && g_str_equal (argv[1], "probe"))
     return cf_probe_main (argc - 1, argv + 1);
+  if (argc > 1 && g_str_equal (argv[1], "token"))
+    return cf_token_cli_main (argc - 1, argv + 1);
 
   daemon = cf_daemon_new ();
   return g_application_run (G_APPLICATION (daemon), argc, argv);
