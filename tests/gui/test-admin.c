@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cf-admin-application.h"
 
@@ -249,6 +250,19 @@ row_shown (Fixture    *f,
   return row != NULL && gtk_widget_get_child_visible (row) && gtk_widget_get_mapped (row);
 }
 
+/* The list is built again on CatalogChanged: look the button up anew. */
+static gboolean
+try_add_is (Fixture  *f,
+            gpointer  data)
+{
+  GtkWidget *button = find (GTK_WIDGET (f->window), name_matches, "try-*add");
+  GtkWidget *toggle = find (GTK_WIDGET (f->window), name_matches, "enable-*add");
+
+  return button != NULL && toggle != NULL &&
+         gtk_widget_get_sensitive (button) == GPOINTER_TO_INT (data) &&
+         gtk_switch_get_active (GTK_SWITCH (toggle)) == GPOINTER_TO_INT (data);
+}
+
 static gboolean
 only_add_shown (Fixture  *f,
                 gpointer  data)
@@ -287,7 +301,8 @@ is_button (GtkWidget  *widget,
   return GTK_IS_BUTTON (widget);
 }
 
-/* Closes the toast on show, if any; the next in the queue follows it. */
+/* Closes the toast on show, if any, once: it then animates away, and the
+ * next in the queue follows it. */
 static gboolean
 no_toasts_left (Fixture  *f,
                 gpointer  data)
@@ -298,8 +313,11 @@ no_toasts_left (Fixture  *f,
   if (toast == NULL)
     return TRUE;
   close = find (toast, is_button, NULL);
-  if (close != NULL && gtk_widget_is_sensitive (close))
-    g_signal_emit_by_name (close, "clicked");
+  if (close != NULL && g_object_get_data (G_OBJECT (toast), "cf-test-closed") == NULL)
+    {
+      g_object_set_data (G_OBJECT (toast), "cf-test-closed", GINT_TO_POINTER (TRUE));
+      g_signal_emit_by_name (close, "clicked");
+    }
   return FALSE;
 }
 
@@ -372,6 +390,7 @@ fixture_set_up (Fixture       *f,
   g_autofree char *db = NULL;
   g_autofree char *db_url = NULL;
   g_autoptr(GError) error = NULL;
+  int stdout_fd;
 
   f->dir = g_dir_make_tmp ("cf-admin-XXXXXX", &error);
   g_assert_no_error (error);
@@ -388,7 +407,14 @@ fixture_set_up (Fixture       *f,
   set_close_on_exec ();
   f->dbus = g_test_dbus_new (G_TEST_DBUS_NONE);
   g_test_dbus_add_service_dir (f->dbus, g_getenv ("CF_TEST_SERVICE_DIR"));
+  /* The bus daemon, and the gateway it starts, write to the stdout they
+   * inherit: stderr, so that the gateway's banner stays out of the TAP. */
+  stdout_fd = dup (STDOUT_FILENO);
+  g_assert_cmpint (stdout_fd, >=, 0);
+  g_assert_cmpint (dup2 (STDERR_FILENO, STDOUT_FILENO), ==, STDOUT_FILENO);
   g_test_dbus_up (f->dbus);
+  g_assert_cmpint (dup2 (stdout_fd, STDOUT_FILENO), ==, STDOUT_FILENO);
+  close (stdout_fd);
 
   f->app = cf_admin_application_new ();
 }
@@ -440,6 +466,11 @@ add_fixture_gateway (Fixture *f)
   wait_for_subtitle (f, "gateway-fixture", "Reachable · 2 tools");
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (get (f, "gateway-name"))), ==, "");
 
+  /* Refreshing says so and keeps the tools. */
+  click (get (f, "refresh-fixture"));
+  wait_for (f, label_contains, "Refreshing “fixture”…");
+  wait_for_subtitle (f, "gateway-fixture", "Reachable · 2 tools");
+
   /* The server's own message comes back as a toast. */
   type_into (f, "gateway-name", "fixture");
   type_into (f, "gateway-target", command);
@@ -472,6 +503,12 @@ try_tools (Fixture *f)
   click (get (f, "run-button"));
   wait_for_label (f, "result-label", "Hello from the admin app");
   g_assert_false (gtk_widget_has_css_class (get (f, "result-label"), "error"));
+
+  /* Turned off, a tool cannot be tried; turned on again, it can. */
+  gtk_switch_set_active (GTK_SWITCH (get_matching (f, "enable-*add")), FALSE);
+  wait_until (f, try_add_is, GINT_TO_POINTER (FALSE), "add to be turned off");
+  gtk_switch_set_active (GTK_SWITCH (get_matching (f, "enable-*add")), TRUE);
+  wait_until (f, try_add_is, GINT_TO_POINTER (TRUE), "add to be turned on");
 
   /* The search keeps what matches. */
   type_into (f, "tools-search", "adds two");
@@ -579,6 +616,20 @@ show_overview (Fixture *f)
   screenshot (f, "overview.png");
 }
 
+/* Removing the gateway takes its tools with it. */
+static void
+remove_gateway (Fixture *f)
+{
+  show_page (f, "gateways");
+  click (get (f, "remove-fixture"));
+  wait_for (f, label_contains, "Removed “fixture”");
+  wait_for (f, label_contains, "No Gateways Yet");
+  show_page (f, "tools");
+  wait_for (f, label_contains, "No Tools Yet");
+  show_page (f, "overview");
+  wait_for_label (f, "count-tools", "0");
+}
+
 /* Runs inside g_application_run(), as the app runs for people; closing
  * the window ends it. */
 static void
@@ -592,6 +643,7 @@ drive (gpointer data)
   compose_server (f);
   show_teams (f);
   show_overview (f);
+  remove_gateway (f);
   gtk_window_destroy (f->window);
   f->window = NULL;
 }
