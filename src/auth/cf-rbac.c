@@ -915,9 +915,18 @@ gboolean
 cf_viewer_sees_entity (const CfViewer *viewer,
                        JsonObject     *entity)
 {
+  const char *visibility;
+
   if (viewer->all)
     return TRUE;
-  return cf_viewer_sees (viewer, cf_json_object_get_string (entity, "visibility"),
-                         cf_json_object_get_string (entity, "teamId"),
+  /* The other members are read only when the answer needs them. */
+  visibility = cf_json_object_get_string (entity, "visibility");
+  if (visibility == NULL || g_str_equal (visibility, "public"))
+    return TRUE;
+  if (viewer->public_only)
+    return FALSE;
+  if (viewer->bypass && g_str_equal (visibility, "team"))
+    return TRUE;
+  return cf_viewer_sees (viewer, visibility, cf_json_object_get_string (entity, "teamId"),
                          cf_json_object_get_string (entity, "ownerEmail"));
 }
