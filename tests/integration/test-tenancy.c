@@ -486,6 +486,19 @@ test_visibility (void)
 
     expect_error ("PUT", path, "{\"description\":\"mine now\"}", carol, 404);
     expect_error ("DELETE", path, NULL, carol, 404);
+    /* Seen is not writable: only the owner, or a role in the item's team. */
+    {
+      g_autofree char *pub_path = g_strdup_printf ("/v1/tools/%s", ids[0]);
+      g_autofree char *team_path = g_strdup_printf ("/v1/tools/%s", ids[1]);
+      g_autofree char *bob = session (BOB);
+
+      expect_error ("PUT", pub_path, "{\"description\":\"mine now\"}", carol, 403);
+      expect_error ("DELETE", pub_path, NULL, carol, 403);
+      ok_call ("PUT", team_path, "{\"description\":\"edited by a developer\"}", bob, 200);
+      /* A developer does not delete. */
+      expect_error ("DELETE", team_path, NULL, bob, 403);
+      ok_call ("PUT", pub_path, "{\"description\":\"by its owner\"}", alice, 200);
+    }
     /* And nobody creates in a team it is not in. */
     {
       g_autofree char *body = g_strdup_printf (
