@@ -302,20 +302,30 @@ is_button (GtkWidget  *widget,
 }
 
 /* Closes the toast on show, if any, once: it then animates away, and the
- * next in the queue follows it. */
+ * next in the queue follows it. libadwaita 1.2 crashes when a toast is
+ * closed while it is still sliding in, so each gets a second first. */
 static gboolean
 no_toasts_left (Fixture  *f,
                 gpointer  data)
 {
   GtkWidget *toast = find (GTK_WIDGET (f->window), is_toast, NULL);
+  gint64 now = g_get_monotonic_time ();
+  gint64 *seen;
   GtkWidget *close;
 
   if (toast == NULL)
     return TRUE;
-  close = find (toast, is_button, NULL);
-  if (close != NULL && g_object_get_data (G_OBJECT (toast), "cf-test-closed") == NULL)
+  seen = g_object_get_data (G_OBJECT (toast), "cf-test-seen");
+  if (seen == NULL)
     {
-      g_object_set_data (G_OBJECT (toast), "cf-test-closed", GINT_TO_POINTER (TRUE));
+      seen = g_new (gint64, 1);
+      *seen = now;
+      g_object_set_data_full (G_OBJECT (toast), "cf-test-seen", seen, g_free);
+    }
+  close = find (toast, is_button, NULL);
+  if (close != NULL && *seen != 0 && now - *seen > G_USEC_PER_SEC)
+    {
+      *seen = 0;   /* closed */
       g_signal_emit_by_name (close, "clicked");
     }
   return FALSE;
