@@ -771,6 +771,83 @@ test_bad_setting (void)
   g_assert_nonnull (strstr (err, "USER_RATE_LIMIT"));
 }
 
+/* RS256: API tokens are signed with the private key, and an HS256 token
+ * keyed with the public key (algorithm confusion) is refused. */
+
+static void
+write_pem (const char     *path,
+           gnutls_datum_t *datum)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (path, (const char *) datum->data, datum->size, &error);
+  g_assert_no_error (error);
+  gnutls_free (datum->data);
+}
+
+static void
+generate_rsa_files (const char *private_path,
+                    const char *public_path)
+{
+  gnutls_privkey_t key;
+  gnutls_x509_privkey_t x509;
+  gnutls_pubkey_t pub;
+  gnutls_datum_t datum;
+
+  g_assert_cmpint (gnutls_privkey_init (&key), ==, 0);
+  g_assert_cmpint (gnutls_privkey_generate (key, GNUTLS_PK_RSA, 2048, 0), ==, 0);
+  g_assert_cmpint (gnutls_privkey_export_x509 (key, &x509), ==, 0);
+  g_assert_cmpint (gnutls_x509_privkey_export2 (x509, GNUTLS_X509_FMT_PEM, &datum), ==, 0);
+  write_pem (private_path, &datum);
+  g_assert_cmpint (gnutls_pubkey_init (&pub), ==, 0);
+  g_assert_cmpint (gnutls_pubkey_import_privkey (pub, key, 0, 0), ==, 0);
+  g_assert_cmpint (gnutls_pubkey_export2 (pub, GNUTLS_X509_FMT_PEM, &datum), ==, 0);
+  write_pem (public_path, &datum);
+  gnutls_pubkey_deinit (pub);
+  gnutls_x509_privkey_deinit (x509);
+  gnutls_privkey_deinit (key);
+}
+
+static void
+test_rs256 (void)
+{
+  g_autofree char *dir = temp_dir ();
+  g_autofree char *db = g_build_filename (dir, "gateway.db", NULL);
+  g_autofree char *private_path = g_build_filename (dir, "jwt.key", NULL);
+  g_autofree char *public_path = g_build_filename (dir, "jwt.pub", NULL);
+  const char *env[] = { "JWT_ALGORITHM", "RS256", "JWT_PRIVATE_KEY_PATH", private_path,
+                        "JWT_PUBLIC_KEY_PATH", public_path, NULL };
+  CfDaemonHarness *d;
+  g_autofree char *session = NULL, *token = NULL, *header = NULL, *forged = NULL;
+  g_autofree char *pem = NULL, *input = NULL, *signature = NULL, *hs_header = NULL;
+  g_autoptr(JsonObject) created = NULL;
+  g_auto(GStrv) parts = NULL;
+  guint8 digest[32];
+  gsize length = 0;
+
+  generate_rsa_files (private_path, public_path);
+  d = start_with_auth (db, env);
+  session = login (d);
+  created = create_token (d, session, "{\"name\":\"rsa\",\"expires_in_days\":1}", &token);
+  header = (char *) cf_base64url_decode (token, strchr (token, '.') - token, &length);
+  g_assert_nonnull (strstr (header, "RS256"));
+  g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, token), ==, 200);
+
+  parts = g_strsplit (token, ".", -1);
+  hs_header = cf_base64url_encode ((const guint8 *) "{\"alg\":\"HS256\"}", 15);
+  input = g_strconcat (hs_header, ".", parts[1], NULL);
+  g_assert_true (g_file_get_contents (public_path, &pem, &length, NULL));
+  g_assert_cmpint (gnutls_hmac_fast (GNUTLS_MAC_SHA256, pem, length, input, strlen (input),
+                                     digest), ==, 0);
+  signature = cf_base64url_encode (digest, sizeof digest);
+  forged = g_strconcat (input, ".", signature, NULL);
+  g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, forged), ==, 401);
+  g_assert_cmpuint (status_of (d, "POST", "/mcp", PING, forged), ==, 401);
+
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+}
+
 /* The CLI */
 
 static int
@@ -899,6 +976,7 @@ main (int   argc,
   g_test_add_func ("/tokens/restrictions", test_restrictions);
   g_test_add_func ("/tokens/user-rate-limit", test_user_rate_limit);
   g_test_add_func ("/tokens/bad-setting", test_bad_setting);
+  g_test_add_func ("/tokens/rs256", test_rs256);
   g_test_add_func ("/tokens/cli", test_cli);
 
   return g_test_run ();
