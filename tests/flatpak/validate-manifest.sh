@@ -62,6 +62,9 @@ names = [mod.get("name") for mod in modules if isinstance(mod, dict)]
 need(len(names) == len(modules), "a module was not expanded to an object")
 need("libargon2" in names, "no libargon2 module")
 need(names and names[-1] == "contextforge-gateway", "the project is not the last module")
+# The app is the command: a missing GTK must fail the build, not drop it.
+project = modules[-1] if modules and isinstance(modules[-1], dict) else {}
+need("-Dgui=enabled" in project.get("config-opts", []), "the project is not built with -Dgui=enabled")
 
 for mod in modules:
     for src in mod.get("sources", []):
