@@ -47,6 +47,23 @@ typedef struct {
 
 static Fixture fx;
 
+/* A body as text, freed at exit, for messages and searches. */
+static const char *
+text_of (JsonNode *node)
+{
+  static GPtrArray *texts;
+
+  if (texts == NULL)
+    texts = g_ptr_array_new_with_free_func (g_free);
+  if (node == NULL)
+    {
+      g_ptr_array_set_size (texts, 0);
+      return NULL;
+    }
+  g_ptr_array_add (texts, cf_json_to_string (node, NULL));
+  return g_ptr_array_index (texts, texts->len - 1);
+}
+
 static void
 insert_users (const char * const *emails)
 {
@@ -159,7 +176,7 @@ expect (JsonNode   *node,
 {
   if (status != expected)
     g_error ("%s: expected %u, got %u: %s", what, expected, status,
-             node ? cf_json_to_string (node, NULL) : "(empty)");
+             node ? text_of (node) : "(empty)");
   g_assert_nonnull (node);
   return JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
 }
@@ -366,7 +383,7 @@ call_error (const char *token,
     return NULL;
   copy = cf_json_node_deep_copy (json_object_get_member (json_node_get_object (node), "error"));
   text = g_string_new (NULL);
-  g_string_append (text, cf_json_to_string (copy, NULL));
+  g_string_append (text, text_of (copy));
   g_string_replace (text, name, "NAME", 0);
   return g_strdup (text->str);
 }
@@ -383,7 +400,7 @@ get_error (const char *token,
   if (status == 200)
     return NULL;
   g_assert_cmpuint (status, ==, 404);
-  text = g_string_new (cf_json_to_string (node, NULL));
+  text = g_string_new (text_of (node));
   g_string_replace (text, id, "ID", 0);
   return g_strdup (text->str);
 }
@@ -393,7 +410,7 @@ test_visibility (void)
 {
   g_autofree char *alice = session (ALICE);
   g_autofree char *team = create_team (alice, "{\"name\":\"Visible\"}");
-  g_autofree char *ids[3] = { NULL, NULL, NULL };
+  char *ids[3] = { NULL, NULL, NULL };
   g_autofree char *member_body = g_strdup_printf ("{\"email\":\"%s\"}", BOB);
   g_autofree char *members_path = g_strdup_printf ("/teams/%s/members", team);
   g_autofree char *bob_teams = g_strdup_printf ("[\"%s\"]", team);
@@ -526,6 +543,8 @@ test_visibility (void)
 
   for (guint v = 0; v < G_N_ELEMENTS (viewers); v++)
     g_free (viewers[v].token);
+  for (guint t = 0; t < G_N_ELEMENTS (ids); t++)
+    g_free (ids[t]);
 }
 
 /* Teams */
@@ -603,7 +622,7 @@ test_teams (void)
   g_clear_pointer (&node, json_node_unref);
   node = call ("GET", "/teams/discover", NULL, carol, &status);
   g_assert_cmpuint (status, ==, 200);
-  g_assert_true (strstr (cf_json_to_string (node, NULL), "Crew 2") != NULL);
+  g_assert_true (strstr (text_of (node), "Crew 2") != NULL);
 
   /* Members, up to max_members */
   {
@@ -710,7 +729,7 @@ test_invitations (void)
   node = call ("GET", list_path, NULL, alice, &status);
   g_assert_cmpuint (status, ==, 200);
   g_assert_cmpuint (json_array_get_length (json_node_get_array (node)), ==, 2);
-  g_assert_null (strstr (cf_json_to_string (node, NULL), token));
+  g_assert_null (strstr (text_of (node), token));
   g_assert_false (json_object_has_member (
                     json_array_get_object_element (json_node_get_array (node), 0), "token"));
 
@@ -782,11 +801,11 @@ test_rbac_routes (void)
   g_clear_pointer (&node, json_node_unref);
   node = call ("GET", "/rbac/my/permissions", NULL, carol, &status);
   g_assert_cmpuint (status, ==, 200);
-  g_assert_true (strstr (cf_json_to_string (node, NULL), "\"logs:read\"") != NULL);
+  g_assert_true (strstr (text_of (node), "\"logs:read\"") != NULL);
   g_clear_pointer (&node, json_node_unref);
   node = call ("GET", "/rbac/my/roles", NULL, carol, &status);
   g_assert_cmpuint (status, ==, 200);
-  g_assert_true (strstr (cf_json_to_string (node, NULL), "\"auditor\"") != NULL);
+  g_assert_true (strstr (text_of (node), "\"auditor\"") != NULL);
   ok_call ("GET", "/rbac/permissions/available", NULL, carol, 200);
   expect_error ("GET", "/rbac/roles", NULL, carol, 403);
 
@@ -874,5 +893,6 @@ main (int   argc,
   g_free (fx.admin_token);
   g_free (fx.db);
   g_free (fx.dir);
+  text_of (NULL);
   return result;
 }
