@@ -848,6 +848,70 @@ test_rs256 (void)
   cf_daemon_harness_free (d);
 }
 
+/* npm `jose` on the other side: it verifies the gateway's API token, and
+ * the gateway accepts an API token jose signed with the same claims. */
+
+static const char jose_script[] =
+  "import { pathToFileURL } from 'node:url';\n"
+  "import { join } from 'node:path';\n"
+  "const [npm, secret, token] = process.argv.slice(1);\n"
+  "const jose = await import(pathToFileURL(join(npm, 'node_modules/jose/dist/webapi/index.js')).href);\n"
+  "const key = new TextEncoder().encode(secret);\n"
+  "const { payload } = await jose.jwtVerify(token, key, { algorithms: ['HS256'],\n"
+  "  issuer: 'mcpgateway', audience: 'mcpgateway-api' });\n"
+  "const minted = await new jose.SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'JWT' })\n"
+  "  .sign(key);\n"
+  "console.log(JSON.stringify({ token_use: payload.token_use, minted }));\n";
+
+static void
+test_jose (void)
+{
+  const char *npm = g_getenv ("CF_TEST_NPM_DIR");
+  g_autofree char *node = npm ? g_build_filename (npm, "node_modules", ".bin", "node", NULL) : NULL;
+  g_autofree char *jose = npm ? g_build_filename (npm, "node_modules", "jose", "package.json",
+                                                  NULL) : NULL;
+  g_autofree char *dir = NULL, *db = NULL, *session = NULL, *token = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr(JsonObject) created = NULL;
+  g_autoptr(JsonNode) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  CfDaemonHarness *d;
+  JsonObject *object;
+  int status = -1;
+
+  if (node == NULL || !g_file_test (node, G_FILE_TEST_IS_EXECUTABLE) ||
+      !g_file_test (jose, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("npm jose is not installed in CF_TEST_NPM_DIR");
+      return;
+    }
+  dir = temp_dir ();
+  db = g_build_filename (dir, "gateway.db", NULL);
+  d = start_with_auth (db, NULL);
+  session = login (d);
+  created = create_token (d, session, "{\"name\":\"jose\",\"expires_in_days\":1}", &token);
+
+  {
+    const char *argv[] = { node, "--input-type=module", "-e", jose_script, npm, SECRET, token,
+                           NULL };
+
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error);
+  }
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("jose refused the gateway's API token: %s", err);
+  answer = cf_json_parse (out, -1, NULL);
+  g_assert_nonnull (answer);
+  object = json_node_get_object (answer);
+  g_assert_cmpstr (json_object_get_string_member (object, "token_use"), ==, "api");
+  /* jose's token carries the registered jti: the gateway takes it. */
+  g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL,
+                               json_object_get_string_member (object, "minted")), ==, 200);
+
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+}
+
 /* The CLI */
 
 static int
@@ -977,6 +1041,7 @@ main (int   argc,
   g_test_add_func ("/tokens/user-rate-limit", test_user_rate_limit);
   g_test_add_func ("/tokens/bad-setting", test_bad_setting);
   g_test_add_func ("/tokens/rs256", test_rs256);
+  g_test_add_func ("/tokens/jose", test_jose);
   g_test_add_func ("/tokens/cli", test_cli);
 
   return g_test_run ();
