@@ -24,6 +24,7 @@ struct _CfAdminWindow
   CfAdminBackend      *backend;
 
   AdwToastOverlay     *toast_overlay;
+  AdwViewSwitcherTitle *switcher_title;
   AdwViewStack        *stack;
   CfOverviewPage      *overview_page;
   CfGatewaysPage      *gateways_page;
@@ -60,6 +61,7 @@ cf_admin_window_class_init (CfAdminWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/contextforge/Gateway/ui/cf-admin-window.ui");
   gtk_widget_class_bind_template_child (widget_class, CfAdminWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, CfAdminWindow, switcher_title);
   gtk_widget_class_bind_template_child (widget_class, CfAdminWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, CfAdminWindow, overview_page);
   gtk_widget_class_bind_template_child (widget_class, CfAdminWindow, gateways_page);
@@ -92,10 +94,29 @@ cf_admin_window_new (AdwApplication *application,
 
   self = g_object_new (CF_TYPE_ADMIN_WINDOW, "application", application, NULL);
   self->backend = g_object_ref (backend);
+  {
+    g_autofree char *where = cf_admin_backend_describe (backend);
+
+    adw_view_switcher_title_set_subtitle (self->switcher_title, where);
+  }
   cf_overview_page_set_backend (self->overview_page, backend);
   cf_gateways_page_set_backend (self->gateways_page, backend);
   cf_tools_page_set_backend (self->tools_page, backend);
   cf_servers_page_set_backend (self->servers_page, backend);
   cf_teams_page_set_backend (self->teams_page, backend);
   return self;
+}
+
+/**
+ * cf_admin_window_toast:
+ * @self: the window
+ * @message: what to tell
+ */
+void
+cf_admin_window_toast (CfAdminWindow *self,
+                       const char    *message)
+{
+  g_return_if_fail (CF_IS_ADMIN_WINDOW (self));
+
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
 }

@@ -12,5 +12,7 @@ G_DECLARE_FINAL_TYPE (CfAdminWindow, cf_admin_window, CF, ADMIN_WINDOW, AdwAppli
 
 CfAdminWindow *cf_admin_window_new (AdwApplication *application,
                                     CfAdminBackend *backend);
+void           cf_admin_window_toast (CfAdminWindow  *self,
+                                      const char     *message);
 
 G_END_DECLS

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cf-admin-application.h"
+#include "cf-remote-dialog.h"
 
 /* The admin app, in-process, under Xvfb, against the real daemon: a
  * private session bus activates it from the service file generated into
@@ -626,6 +627,99 @@ show_overview (Fixture *f)
   screenshot (f, "overview.png");
 }
 
+/* Connecting to a gateway over REST */
+
+static GtkWidget *
+find_dialog (void)
+{
+  g_autoptr(GListModel) toplevels = gtk_window_get_toplevels ();
+
+  g_object_ref (toplevels);
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (CF_IS_REMOTE_DIALOG (window))
+        return GTK_WIDGET (window);
+    }
+  return NULL;
+}
+
+static gboolean
+has_dialog (Fixture  *f,
+            gpointer  data)
+{
+  return find_dialog () != NULL;
+}
+
+static gboolean
+has_two_windows (Fixture  *f,
+                 gpointer  data)
+{
+  return g_list_length (gtk_application_get_windows (GTK_APPLICATION (f->app))) == 2;
+}
+
+typedef struct {
+  GtkWidget  *root;
+  Match       match;
+  const char *text;
+} InWindow;
+
+static gboolean
+has_widget_in (Fixture  *f,
+               gpointer  data)
+{
+  InWindow *wanted = data;
+
+  return find (wanted->root, wanted->match, wanted->text) != NULL;
+}
+
+static gboolean
+is_switcher_title (GtkWidget  *widget,
+                   const char *unused)
+{
+  return ADW_IS_VIEW_SWITCHER_TITLE (widget);
+}
+
+/* A second window on the same daemon, over REST: the keyring of the
+ * private bus is missing, which the window says, and the token is not
+ * one the gateway signed, which every page says in the server's words. */
+static void
+connect_remote (Fixture *f)
+{
+  const char *endpoint = adw_action_row_get_subtitle (ADW_ACTION_ROW (get (f, "url-row")));
+  g_autofree char *url = g_strndup (endpoint, strlen (endpoint) - strlen ("/mcp"));
+  GtkWidget *dialog;
+  GtkWidget *remote;
+  GtkWidget *title;
+  InWindow keyring = { NULL, label_contains, "could not be kept in the keyring" };
+  InWindow refused = { NULL, label_contains, "Could not list the gateways: " };
+  InWindow no_teams = { NULL, label_contains, "No Teams or Tokens Here Yet" };
+
+  g_action_group_activate_action (G_ACTION_GROUP (f->app), "connect-remote", NULL);
+  wait_until (f, has_dialog, NULL, "the remote dialog");
+  dialog = find_dialog ();
+  gtk_editable_set_text (GTK_EDITABLE (find (dialog, name_is, "remote-url")), url);
+  gtk_editable_set_text (GTK_EDITABLE (find (dialog, name_is, "remote-token")), "not.a.token");
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "connect");
+  wait_until (f, has_two_windows, NULL, "the remote window");
+
+  remote = gtk_application_get_windows (GTK_APPLICATION (f->app))->data;
+  g_assert_true (remote != GTK_WIDGET (f->window));
+  title = find (remote, is_switcher_title, NULL);
+  g_assert_cmpstr (adw_view_switcher_title_get_subtitle (ADW_VIEW_SWITCHER_TITLE (title)), ==,
+                   url);
+  keyring.root = refused.root = no_teams.root = remote;
+  wait_until (f, has_widget_in, &keyring, keyring.text);
+  adw_view_stack_set_visible_child_name (ADW_VIEW_STACK (find (remote, name_is, "stack")),
+                                         "gateways");
+  wait_until (f, has_widget_in, &refused, refused.text);
+  adw_view_stack_set_visible_child_name (ADW_VIEW_STACK (find (remote, name_is, "stack")),
+                                         "teams");
+  wait_until (f, has_widget_in, &no_teams, no_teams.text);
+  gtk_window_destroy (GTK_WINDOW (remote));
+}
+
 /* Removing the gateway takes its tools with it. */
 static void
 remove_gateway (Fixture *f)
@@ -653,6 +747,7 @@ drive (gpointer data)
   compose_server (f);
   show_teams (f);
   show_overview (f);
+  connect_remote (f);
   remove_gateway (f);
   gtk_window_destroy (f->window);
   f->window = NULL;
