@@ -905,7 +905,8 @@ cf_tokens_check_request (CfTokens          *self,
 
   g_return_val_if_fail (CF_IS_TOKENS (self), FALSE);
 
-  if (cf_identity_is_anonymous (identity))
+  /* Health, discovery and login stay open to any credential. */
+  if (cf_identity_is_anonymous (identity) || cf_auth_http_is_open_path (path))
     return TRUE;
   if (g_strcmp0 (cf_identity_get_token_use (identity), "api") != 0)
     return check_rate (self, msg, identity, path, now);

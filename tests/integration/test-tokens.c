@@ -377,6 +377,8 @@ test_lifecycle (void)
   g_assert_cmpstr (detail (response), ==, "Token has been revoked");
   g_clear_pointer (&response, json_node_unref);
   g_assert_cmpuint (status_of (d, "POST", "/mcp", PING, token), ==, 401);
+  /* Health stays open to any credential. */
+  g_assert_cmpuint (status_of (d, "GET", "/health", NULL, token), ==, 200);
   response = call (d, "GET", path, NULL, session, &status, NULL);
   object = json_node_get_object (response);
   g_assert_true (json_object_get_boolean_member (object, "is_revoked"));
@@ -895,7 +897,8 @@ test_jose (void)
     const char *argv[] = { node, "--input-type=module", "-e", jose_script, npm, SECRET, token,
                            NULL };
 
-    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error);
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status,
+                  &error);
   }
   g_assert_no_error (error);
   if (!g_spawn_check_wait_status (status, NULL))
@@ -907,6 +910,73 @@ test_jose (void)
   /* jose's token carries the registered jti: the gateway takes it. */
   g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL,
                                json_object_get_string_member (object, "minted")), ==, 200);
+
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+}
+
+/* WebSocket clients may pass the token as ?token= on the upgrade. */
+
+typedef struct {
+  SoupWebsocketConnection *ws;
+  gboolean                 done;
+} WsWait;
+
+static void
+on_ws_connected (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  WsWait *wait = user_data;
+
+  wait->ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, NULL);
+  wait->done = TRUE;
+}
+
+static guint
+ws_status (CfDaemonHarness *d,
+           const char      *path_and_query)
+{
+  g_autofree char *url = g_strconcat ("ws", d->url + strlen ("http"), path_and_query, NULL);
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
+  const char *protocols[] = { "mcp", NULL };
+  WsWait wait = { NULL, FALSE };
+  guint status;
+
+  soup_session_websocket_connect_async (session, msg, NULL, (char **) protocols,
+                                        G_PRIORITY_DEFAULT, NULL, on_ws_connected, &wait);
+  g_assert_true (cf_harness_wait_for (&wait.done, WAIT_S));
+  status = soup_message_get_status (msg);
+  if (wait.ws != NULL)
+    {
+      soup_websocket_connection_close (wait.ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      g_object_unref (wait.ws);
+    }
+  return status;
+}
+
+static void
+test_websocket_query (void)
+{
+  g_autofree char *dir = temp_dir ();
+  g_autofree char *db = g_build_filename (dir, "gateway.db", NULL);
+  CfDaemonHarness *d = start_with_auth (db, NULL);
+  g_autofree char *session = login (d);
+  g_autofree char *token = NULL, *with = NULL, *escaped = NULL;
+  g_autoptr(JsonObject) created = create_token (d, session,
+                                                "{\"name\":\"ws\",\"expires_in_days\":1}",
+                                                &token);
+
+  escaped = g_uri_escape_string (token, NULL, FALSE);
+  with = g_strconcat ("/ws?token=", escaped, NULL);
+  g_assert_cmpuint (ws_status (d, with), ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
+  g_assert_cmpuint (ws_status (d, "/ws"), ==, 401);
+  g_assert_cmpuint (ws_status (d, "/ws?token=not-a-token"), ==, 401);
+  /* Only the WebSocket upgrade reads the query. */
+  g_clear_pointer (&with, g_free);
+  with = g_strconcat ("/v1/tools?token=", escaped, NULL);
+  g_assert_cmpuint (status_of (d, "GET", with, NULL, NULL), ==, 401);
 
   g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
   cf_daemon_harness_free (d);
@@ -1042,6 +1112,7 @@ main (int   argc,
   g_test_add_func ("/tokens/bad-setting", test_bad_setting);
   g_test_add_func ("/tokens/rs256", test_rs256);
   g_test_add_func ("/tokens/jose", test_jose);
+  g_test_add_func ("/tokens/websocket-query", test_websocket_query);
   g_test_add_func ("/tokens/cli", test_cli);
 
   return g_test_run ();
