@@ -2,9 +2,13 @@
 
 #include "config.h"
 
+#include <glib/gstdio.h>
+
 #include "cf-json.h"
 #include "cf-rbac.h"
+#include "cf-store-teams.h"
 #include "cf-teams-http.h"
+#include "cf-teams.h"
 
 /* The RBAC check (layer 2) and the team resolution (layer 1) against a
  * hand-built snapshot: users, teams, members, roles and assignments as the
@@ -474,6 +478,184 @@ test_route_table (void)
   g_assert_null (cf_rbac_find_route ("PATCH", "/v1/tools"));
 }
 
+/* The store's tenancy writes: all or nothing, the size limit and the
+ * one-time invitation enforced by the statements themselves. */
+
+static void
+store_result (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static JsonObject *
+apply (CfStore    *store,
+       GPtrArray  *writes,
+       GError    **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  cf_store_tenancy_apply_async (store, writes, NULL, store_result, &result);
+  while (result == NULL && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_nonnull (result);
+  return cf_store_tenancy_apply_finish (store, result, error);
+}
+
+static JsonObject *
+insert_user (CfStore    *store,
+             const char *email)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  g_autoptr(GError) error = NULL;
+  JsonObject *row;
+
+  cf_store_user_insert_async (store, email, "not-a-hash", NULL, FALSE, FALSE, NULL,
+                              store_result, &result);
+  while (result == NULL && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_nonnull (result);
+  row = cf_store_user_insert_finish (store, result, &error);
+  g_assert_no_error (error);
+  return row;
+}
+
+static GPtrArray *
+writes_new (void)
+{
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) cf_store_tenancy_write_free);
+}
+
+static void
+test_store_writes (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("cf-rbac-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "gateway.db", NULL);
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  g_autofree char *shm = g_strconcat (path, "-shm", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CfStore) store = cf_store_new (path, &error);
+  g_autoptr(JsonObject) u1 = NULL;
+  g_autoptr(JsonObject) u2 = NULL;
+  g_autoptr(JsonObject) state = NULL;
+  g_autoptr(CfAccess) access = NULL;
+  g_autoptr(GPtrArray) writes = NULL;
+
+  g_assert_no_error (error);
+  u1 = insert_user (store, "one@example.com");
+  u2 = insert_user (store, "two@example.com");
+
+  /* A team of one, with its owner: the second member does not fit. */
+  writes = writes_new ();
+  g_ptr_array_add (writes, cf_store_tenancy_write_new (CF_STORE_TEAM_INSERT, "t1", "Solo", "solo",
+                                                       NULL, "one@example.com", "0", "private",
+                                                       "1"));
+  g_ptr_array_add (writes, cf_store_tenancy_write_new (CF_STORE_MEMBER_ADD, "t1",
+                                                       "one@example.com", "owner", NULL));
+  state = apply (store, writes, &error);
+  g_assert_no_error (error);
+  access = cf_access_new (state);
+  g_assert_cmpuint (cf_access_get_member_count (access, "t1"), ==, 1);
+
+  g_clear_pointer (&writes, g_ptr_array_unref);
+  writes = writes_new ();
+  g_ptr_array_add (writes, cf_store_tenancy_write_new (CF_STORE_MEMBER_ADD, "t1",
+                                                       "two@example.com", "member", NULL));
+  g_assert_null (apply (store, writes, &error));
+  g_assert_error (error, CF_STORE_ERROR, CF_STORE_ERROR_CONSTRAINT);
+  g_clear_error (&error);
+
+  /* All or nothing: the team that came first in a failed batch is not
+   * there afterwards. */
+  g_clear_pointer (&writes, g_ptr_array_unref);
+  writes = writes_new ();
+  g_ptr_array_add (writes, cf_store_tenancy_write_new (CF_STORE_TEAM_INSERT, "t2", "Pair", "pair",
+                                                       NULL, "two@example.com", "0", "public",
+                                                       NULL));
+  g_ptr_array_add (writes, cf_store_tenancy_write_new (CF_STORE_TEAM_UPDATE, "missing", "x", "x",
+                                                       NULL, "private", NULL));
+  g_assert_null (apply (store, writes, &error));
+  g_assert_error (error, CF_STORE_ERROR, CF_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_clear_pointer (&state, json_object_unref);
+  state = apply (store, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&access, cf_access_unref);
+  access = cf_access_new (state);
+  g_assert_null (cf_access_lookup_team (access, "t2"));
+
+  /* A slug is unique. */
+  g_clear_pointer (&writes, g_ptr_array_unref);
+  writes = writes_new ();
+  g_ptr_array_add (writes, cf_store_tenancy_write_new (CF_STORE_TEAM_INSERT, "t3", "Solo again",
+                                                       "solo", NULL, "two@example.com", "0",
+                                                       "private", NULL));
+  g_assert_null (apply (store, writes, &error));
+  g_assert_error (error, CF_STORE_ERROR, CF_STORE_ERROR_CONSTRAINT);
+  g_clear_error (&error);
+
+  /* An invitation closes once. */
+  g_clear_pointer (&writes, g_ptr_array_unref);
+  writes = writes_new ();
+  g_ptr_array_add (writes, cf_store_tenancy_write_new (CF_STORE_INVITATION_INSERT, "i1", "t1",
+                                                       "two@example.com", "member",
+                                                       "one@example.com", "hash-1",
+                                                       "2999-01-01T00:00:00Z"));
+  g_ptr_array_add (writes, cf_store_tenancy_write_new (CF_STORE_INVITATION_CLOSE, "i1"));
+  g_clear_pointer (&state, json_object_unref);
+  state = apply (store, writes, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&writes, g_ptr_array_unref);
+  writes = writes_new ();
+  g_ptr_array_add (writes, cf_store_tenancy_write_new (CF_STORE_INVITATION_CLOSE, "i1"));
+  g_assert_null (apply (store, writes, &error));
+  g_assert_error (error, CF_STORE_ERROR, CF_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* Deleting the team takes its members and roles. */
+  g_clear_pointer (&writes, g_ptr_array_unref);
+  writes = writes_new ();
+  g_ptr_array_add (writes, cf_store_tenancy_write_new (CF_STORE_ROLE_PUT, "r1", "r1", NULL, "team",
+                                                       "[\"tools.read\"]", NULL, "0", NULL));
+  g_ptr_array_add (writes, cf_store_tenancy_write_new (CF_STORE_USER_ROLE_ADD, "a1",
+                                                       "one@example.com", "r1", "team", "t1",
+                                                       NULL));
+  g_ptr_array_add (writes, cf_store_tenancy_write_new (CF_STORE_TEAM_DELETE, "t1"));
+  g_clear_pointer (&state, json_object_unref);
+  state = apply (store, writes, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (cf_json_object_get_array (state, "members")), ==, 0);
+  g_assert_cmpuint (json_array_get_length (cf_json_object_get_array (state, "user_roles")), ==,
+                    0);
+  g_assert_cmpuint (json_array_get_length (cf_json_object_get_array (state, "roles")), ==, 1);
+
+  cf_store_close (store);
+  g_unlink (path);
+  g_unlink (wal);
+  g_unlink (shm);
+  g_rmdir (dir);
+}
+
+/* A personal team's slug comes from the email and never collides. */
+static void
+test_unique_slug (void)
+{
+  g_autoptr(CfAccess) access = build_access ();
+  g_autoptr(GHashTable) taken = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree char *first = cf_teams_unique_slug (access, taken, "team a");
+  g_autofree char *second = cf_teams_unique_slug (access, taken, "Team A");
+  g_autofree char *empty = cf_teams_unique_slug (access, NULL, "!!!");
+  g_autofree char *hash = cf_teams_hash_token ("abc");
+
+  g_assert_cmpstr (first, ==, "team-a-2");
+  g_assert_cmpstr (second, ==, "team-a-3");
+  g_assert_cmpstr (empty, ==, "team");
+  g_assert_cmpstr (hash, ==, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -488,6 +670,8 @@ main (int   argc,
   g_test_add_func ("/rbac/viewer/matrix", test_viewer_matrix);
   g_test_add_func ("/rbac/viewer/special", test_viewer_special);
   g_test_add_func ("/rbac/routes", test_route_table);
+  g_test_add_func ("/rbac/store/writes", test_store_writes);
+  g_test_add_func ("/rbac/teams/unique-slug", test_unique_slug);
 
   return g_test_run ();
 }
