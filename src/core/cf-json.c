@@ -5,12 +5,12 @@
 
 #include <string.h>
 
-#include "cf-json.h"
+#include "cf-json-private.h"
 
 G_DEFINE_QUARK (cf-json-error-quark, cf_json_error)
 
-/* One pass over the text, outside string literals, to bound nesting before
- * the recursive parser runs. */
+/* One pass over the text, outside string literals: nesting and a second
+ * value after a closed one. Only run to classify a failed parse. */
 static gboolean
 check_depth (const char *data,
              gsize       length,
@@ -92,8 +92,10 @@ check_depth (const char *data,
  * @length: its length, or -1 if NUL-terminated
  * @error: return location for a #CfJsonError
  *
- * Parses untrusted JSON: the text must be valid UTF-8 and nest at most
- * %CF_JSON_MAX_DEPTH levels.
+ * Parses untrusted JSON strictly (RFC 8259; see cf-json-parser.c for where
+ * that differs from json-glib): the text must be valid UTF-8 and nest at
+ * most %CF_JSON_MAX_DEPTH levels. The tree is sealed (immutable), as from
+ * json_parser_new_immutable(): deep-copy it before changing it.
  *
  * Returns: (transfer full): the root node, or %NULL with @error set
  */
@@ -102,15 +104,23 @@ cf_json_parse (const char  *data,
                gssize       length,
                GError     **error)
 {
-  g_autoptr(JsonParser) parser = NULL;
-  g_autoptr(GError) local_error = NULL;
+  g_autofree char *message = NULL;
+  CfJsonError code = CF_JSON_ERROR_SYNTAX;
   const char *end = NULL;
+  JsonNode *root;
 
   g_return_val_if_fail (data != NULL || length == 0, NULL);
 
   if (length < 0)
     length = strlen (data);
 
+  root = cf_json_parser_parse (data, length, &code, &message);
+  if (root != NULL)
+    return root;
+
+  /* The single pass stops at the first fault; report the same error as
+   * the checks that used to run over the whole text first: bad UTF-8
+   * anywhere, then nesting or a second value, then syntax. */
   if (!g_utf8_validate_len (data, length, &end))
     {
       g_set_error (error, CF_JSON_ERROR, CF_JSON_ERROR_ENCODING,
@@ -119,38 +129,48 @@ cf_json_parse (const char  *data,
       return NULL;
     }
 
-  if (!check_depth (data, length, error))
-    return NULL;
-
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, data, length, &local_error))
-    {
-      g_set_error (error, CF_JSON_ERROR, CF_JSON_ERROR_SYNTAX,
-                   "Malformed JSON: %s", local_error->message);
-      return NULL;
-    }
-
-  if (json_parser_get_root (parser) == NULL)
+  if (code == CF_JSON_ERROR_EMPTY)
     {
       g_set_error_literal (error, CF_JSON_ERROR, CF_JSON_ERROR_EMPTY,
                            "Empty body: expected a JSON value");
       return NULL;
     }
 
-  return json_parser_steal_root (parser);
+  if (!check_depth (data, length, error))
+    return NULL;
+
+  if (code == CF_JSON_ERROR_DEPTH)
+    g_set_error (error, CF_JSON_ERROR, CF_JSON_ERROR_DEPTH,
+                 "JSON nesting exceeds %d levels", CF_JSON_MAX_DEPTH);
+  else
+    g_set_error (error, CF_JSON_ERROR, CF_JSON_ERROR_SYNTAX,
+                 "Malformed JSON: %s", message);
+  return NULL;
 }
 
+/**
+ * cf_json_to_string:
+ * @node: a node
+ * @length: (out) (optional): the length of the result
+ *
+ * Serializes @node as compact JSON, byte for byte as json_generator does
+ * except where json-glib's output is not JSON (see cf-json-parser.c).
+ *
+ * Returns: (transfer full): the text
+ */
 char *
 cf_json_to_string (JsonNode *node,
                    gsize    *length)
 {
-  g_autoptr(JsonGenerator) generator = NULL;
+  GString *out;
 
   g_return_val_if_fail (node != NULL, NULL);
 
-  generator = json_generator_new ();
-  json_generator_set_root (generator, node);
-  return json_generator_to_data (generator, length);
+  out = g_string_sized_new (256);
+  cf_json_writer_append (out, node);
+  if (length != NULL)
+    *length = out->len;
+  return g_string_free (out, FALSE);
 }
 
 GBytes *

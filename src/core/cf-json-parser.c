@@ -1,0 +1,801 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#define G_LOG_DOMAIN "cf-json"
+
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "cf-json-private.h"
+
+/* A single-pass, strict RFC 8259 parser that builds json-glib trees, and
+ * a direct serializer for them. They replace json_parser (GScanner based,
+ * about 200 instructions per byte) and json_generator on the hot path.
+ *
+ * Compared with json-glib 1.6, the parser is stricter: it refuses comments,
+ * single-quoted strings, unknown escapes ("\a", "\'", "\U0041"), malformed
+ * "\u" escapes, raw control characters in strings, leading zeros, a
+ * leading or trailing '.', hexadecimal numbers, a '-' apart from its
+ * number, lone UTF-16 surrogates (json-glib either fails or emits invalid
+ * UTF-8 for them), "\u0000" (json-glib silently cuts the string there), and
+ * numbers too large for a double (json-glib gives infinity, which it then
+ * prints as "inf.0"). Integers outside gint64 become doubles where json-glib
+ * wraps them around. A leading UTF-8 byte order mark is skipped, as
+ * json-glib does (RFC 8259 section 8.1 allows it).
+ *
+ * The serializer prints exactly what json_generator prints, except where
+ * that is not JSON: a double whose shortest form has an exponent is printed
+ * as "1e+21", not "1e+21.0"; NaN and infinities as null, not "nan.0"; and
+ * U+001F escaped as "\u001f" where json-glib leaves it raw. */
+
+typedef struct {
+  const guchar *start;
+  const guchar *p;
+  const guchar *end;
+  GString      *scratch;
+  guint         depth;
+  CfJsonError   code;
+  const char   *message;
+  gsize         offset;
+} Parser;
+
+static JsonNode *parse_value (Parser *parser);
+
+static gboolean
+fail_at (Parser       *parser,
+         const guchar *at,
+         CfJsonError   code,
+         const char   *message)
+{
+  if (parser->message == NULL)
+    {
+      parser->code = code;
+      parser->message = message;
+      parser->offset = (gsize) (at - parser->start);
+    }
+  return FALSE;
+}
+
+#define FAIL(parser, at, message) \
+  (fail_at ((parser), (at), CF_JSON_ERROR_SYNTAX, (message)), NULL)
+
+static inline void
+skip_ws (Parser *parser)
+{
+  const guchar *p = parser->p;
+  const guchar *end = parser->end;
+
+  while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+    p++;
+  parser->p = p;
+}
+
+static inline int
+hex_value (guchar c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  c |= 0x20;
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+static gboolean
+read_hex4 (Parser       *parser,
+           const guchar *p,
+           gunichar     *out)
+{
+  gunichar value = 0;
+
+  if (parser->end - p < 4)
+    return fail_at (parser, p, CF_JSON_ERROR_SYNTAX, "truncated \\u escape");
+  for (int i = 0; i < 4; i++)
+    {
+      int digit = hex_value (p[i]);
+
+      if (digit < 0)
+        return fail_at (parser, p + i, CF_JSON_ERROR_SYNTAX,
+                        "invalid hexadecimal digit in \\u escape");
+      value = (value << 4) | (gunichar) digit;
+    }
+  *out = value;
+  return TRUE;
+}
+
+/* Length of the well-formed UTF-8 sequence at @p (lead byte >= 0x80), or 0:
+ * the same rules as g_utf8_validate (no overlong forms, no surrogates,
+ * nothing above U+10FFFF). */
+static inline gsize
+utf8_sequence_length (const guchar *p,
+                      const guchar *end)
+{
+  guchar c = p[0];
+  gsize avail = (gsize) (end - p);
+
+  if (c >= 0xC2 && c <= 0xDF)
+    return avail >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF)
+    {
+      guchar lo = 0x80, hi = 0xBF;
+
+      if (c == 0xE0)
+        lo = 0xA0;
+      else if (c == 0xED)
+        hi = 0x9F;
+      if (avail < 3 || p[1] < lo || p[1] > hi || (p[2] & 0xC0) != 0x80)
+        return 0;
+      return 3;
+    }
+  if (c >= 0xF0 && c <= 0xF4)
+    {
+      guchar lo = 0x80, hi = 0xBF;
+
+      if (c == 0xF0)
+        lo = 0x90;
+      else if (c == 0xF4)
+        hi = 0x8F;
+      if (avail < 4 || p[1] < lo || p[1] > hi ||
+          (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
+        return 0;
+      return 4;
+    }
+  return 0;
+}
+
+/* Bytes that end a run of plain string content: '"', '\\', controls and
+ * everything non-ASCII. */
+static const guchar string_stop[256] = {
+  [0x00 ... 0x1F] = 1,
+  ['"'] = 1,
+  ['\\'] = 1,
+  [0x80 ... 0xFF] = 1,
+};
+
+/* Parses the string at parser->p (just after the opening quote) and
+ * appends its bytes and a NUL to the scratch buffer. */
+static gboolean
+parse_string (Parser *parser)
+{
+  const guchar *p = parser->p;
+  const guchar *end = parser->end;
+  GString *out = parser->scratch;
+
+  for (;;)
+    {
+      const guchar *run = p;
+
+      while (p < end && !string_stop[*p])
+        p++;
+      if (p > run)
+        g_string_append_len (out, (const char *) run, p - run);
+      if (p >= end)
+        return fail_at (parser, p, CF_JSON_ERROR_SYNTAX, "unterminated string");
+
+      if (*p == '"')
+        {
+          g_string_append_c (out, '\0');
+          parser->p = p + 1;
+          return TRUE;
+        }
+
+      if (*p == '\\')
+        {
+          gunichar c;
+          char utf8[4];
+
+          if (p + 1 >= end)
+            return fail_at (parser, p, CF_JSON_ERROR_SYNTAX, "unterminated string");
+          switch (p[1])
+            {
+            case '"': g_string_append_c (out, '"'); p += 2; continue;
+            case '\\': g_string_append_c (out, '\\'); p += 2; continue;
+            case '/': g_string_append_c (out, '/'); p += 2; continue;
+            case 'b': g_string_append_c (out, '\b'); p += 2; continue;
+            case 'f': g_string_append_c (out, '\f'); p += 2; continue;
+            case 'n': g_string_append_c (out, '\n'); p += 2; continue;
+            case 'r': g_string_append_c (out, '\r'); p += 2; continue;
+            case 't': g_string_append_c (out, '\t'); p += 2; continue;
+            case 'u':
+              break;
+            default:
+              return fail_at (parser, p, CF_JSON_ERROR_SYNTAX, "invalid escape in string");
+            }
+
+          if (!read_hex4 (parser, p + 2, &c))
+            return FALSE;
+          if (c >= 0xDC00 && c <= 0xDFFF)
+            return fail_at (parser, p, CF_JSON_ERROR_SYNTAX,
+                            "unpaired UTF-16 low surrogate in \\u escape");
+          if (c >= 0xD800 && c <= 0xDBFF)
+            {
+              gunichar low;
+
+              if (end - p < 12 || p[6] != '\\' || p[7] != 'u')
+                return fail_at (parser, p, CF_JSON_ERROR_SYNTAX,
+                                "unpaired UTF-16 high surrogate in \\u escape");
+              if (!read_hex4 (parser, p + 8, &low))
+                return FALSE;
+              if (low < 0xDC00 || low > 0xDFFF)
+                return fail_at (parser, p, CF_JSON_ERROR_SYNTAX,
+                                "unpaired UTF-16 high surrogate in \\u escape");
+              c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
+              p += 12;
+            }
+          else
+            {
+              if (c == 0)
+                return fail_at (parser, p, CF_JSON_ERROR_SYNTAX,
+                                "\\u0000 is not supported in strings");
+              p += 6;
+            }
+          g_string_append_len (out, utf8, g_unichar_to_utf8 (c, utf8));
+          continue;
+        }
+
+      if (*p < 0x20)
+        return fail_at (parser, p, CF_JSON_ERROR_SYNTAX,
+                        "unescaped control character in string");
+
+      {
+        gsize n = utf8_sequence_length (p, end);
+
+        if (n == 0)
+          return fail_at (parser, p, CF_JSON_ERROR_ENCODING, "invalid UTF-8");
+        g_string_append_len (out, (const char *) p, n);
+        p += n;
+      }
+    }
+}
+
+static JsonNode *
+parse_number (Parser *parser)
+{
+  const guchar *start = parser->p;
+  const guchar *p = start;
+  const guchar *end = parser->end;
+  gboolean negative = FALSE;
+  gboolean is_integer = TRUE;
+  guint64 magnitude = 0;
+  gboolean overflow = FALSE;
+  JsonNode *node;
+
+  if (*p == '-')
+    {
+      negative = TRUE;
+      p++;
+    }
+  if (p >= end || *p < '0' || *p > '9')
+    return FAIL (parser, p, "expected a digit");
+  if (*p == '0')
+    {
+      p++;
+      if (p < end && *p >= '0' && *p <= '9')
+        return FAIL (parser, p, "leading zero in number");
+    }
+  else
+    {
+      while (p < end && *p >= '0' && *p <= '9')
+        {
+          guint digit = *p - '0';
+
+          if (magnitude > (G_MAXUINT64 - digit) / 10)
+            overflow = TRUE;
+          else
+            magnitude = magnitude * 10 + digit;
+          p++;
+        }
+    }
+  if (p < end && *p == '.')
+    {
+      is_integer = FALSE;
+      p++;
+      if (p >= end || *p < '0' || *p > '9')
+        return FAIL (parser, p, "expected a digit after the decimal point");
+      while (p < end && *p >= '0' && *p <= '9')
+        p++;
+    }
+  if (p < end && (*p == 'e' || *p == 'E'))
+    {
+      is_integer = FALSE;
+      p++;
+      if (p < end && (*p == '+' || *p == '-'))
+        p++;
+      if (p >= end || *p < '0' || *p > '9')
+        return FAIL (parser, p, "expected a digit in the exponent");
+      while (p < end && *p >= '0' && *p <= '9')
+        p++;
+    }
+
+  if (is_integer && !overflow &&
+      (negative ? magnitude <= (guint64) G_MAXINT64 + 1 : magnitude <= G_MAXINT64))
+    {
+      node = json_node_alloc ();
+      json_node_init_int (node, negative ? (gint64) (0 - magnitude) : (gint64) magnitude);
+    }
+  else
+    {
+      /* g_ascii_strtod needs a terminated copy: the text need not end here. */
+      gsize len = (gsize) (p - start);
+      char stack_buf[64];
+      char *buf = len < sizeof stack_buf ? stack_buf : g_malloc (len + 1);
+      double value;
+
+      memcpy (buf, start, len);
+      buf[len] = '\0';
+      value = g_ascii_strtod (buf, NULL);
+      if (buf != stack_buf)
+        g_free (buf);
+      if (value > G_MAXDOUBLE || value < -G_MAXDOUBLE)
+        return FAIL (parser, start, "number out of range");
+      node = json_node_alloc ();
+      json_node_init_double (node, value);
+    }
+
+  parser->p = p;
+  return node;
+}
+
+static gboolean
+parse_literal (Parser     *parser,
+               const char *word,
+               gsize       len)
+{
+  if ((gsize) (parser->end - parser->p) < len || memcmp (parser->p, word, len) != 0)
+    return fail_at (parser, parser->p, CF_JSON_ERROR_SYNTAX, "unexpected character");
+  parser->p += len;
+  return TRUE;
+}
+
+static JsonNode *
+parse_array (Parser *parser)
+{
+  JsonArray *array = json_array_new ();
+  JsonNode *node;
+
+  parser->p++;
+  skip_ws (parser);
+  if (parser->p < parser->end && *parser->p == ']')
+    {
+      parser->p++;
+      goto done;
+    }
+
+  for (;;)
+    {
+      JsonNode *element = parse_value (parser);
+
+      if (element == NULL)
+        {
+          json_array_unref (array);
+          return NULL;
+        }
+      json_array_add_element (array, element);
+      skip_ws (parser);
+      if (parser->p >= parser->end)
+        {
+          json_array_unref (array);
+          return FAIL (parser, parser->p, "unterminated array");
+        }
+      if (*parser->p == ',')
+        {
+          parser->p++;
+          continue;
+        }
+      if (*parser->p == ']')
+        {
+          parser->p++;
+          break;
+        }
+      json_array_unref (array);
+      return FAIL (parser, parser->p, "expected ',' or ']' in array");
+    }
+
+done:
+  node = json_node_new (JSON_NODE_ARRAY);
+  json_node_take_array (node, array);
+  return node;
+}
+
+static JsonNode *
+parse_object (Parser *parser)
+{
+  JsonObject *object = json_object_new ();
+  JsonNode *node;
+
+  parser->p++;
+  skip_ws (parser);
+  if (parser->p < parser->end && *parser->p == '}')
+    {
+      parser->p++;
+      goto done;
+    }
+
+  for (;;)
+    {
+      gsize key_offset = parser->scratch->len;
+      JsonNode *member;
+
+      skip_ws (parser);
+      if (parser->p >= parser->end || *parser->p != '"')
+        {
+          json_object_unref (object);
+          return FAIL (parser, parser->p, "expected a string as member name");
+        }
+      parser->p++;
+      if (!parse_string (parser))
+        {
+          json_object_unref (object);
+          return NULL;
+        }
+      skip_ws (parser);
+      if (parser->p >= parser->end || *parser->p != ':')
+        {
+          json_object_unref (object);
+          return FAIL (parser, parser->p, "expected ':' after member name");
+        }
+      parser->p++;
+
+      member = parse_value (parser);
+      if (member == NULL)
+        {
+          json_object_unref (object);
+          return NULL;
+        }
+      /* A repeated name keeps its first place and takes the last value,
+       * as with json_parser. */
+      json_object_set_member (object, parser->scratch->str + key_offset, member);
+      g_string_truncate (parser->scratch, key_offset);
+
+      skip_ws (parser);
+      if (parser->p >= parser->end)
+        {
+          json_object_unref (object);
+          return FAIL (parser, parser->p, "unterminated object");
+        }
+      if (*parser->p == ',')
+        {
+          parser->p++;
+          continue;
+        }
+      if (*parser->p == '}')
+        {
+          parser->p++;
+          break;
+        }
+      json_object_unref (object);
+      return FAIL (parser, parser->p, "expected ',' or '}' in object");
+    }
+
+done:
+  node = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (node, object);
+  return node;
+}
+
+static JsonNode *
+parse_value (Parser *parser)
+{
+  JsonNode *node;
+
+  skip_ws (parser);
+  if (parser->p >= parser->end)
+    return FAIL (parser, parser->p, "unexpected end of data, expected a value");
+
+  switch (*parser->p)
+    {
+    case '{':
+    case '[':
+      if (++parser->depth > CF_JSON_MAX_DEPTH)
+        {
+          fail_at (parser, parser->p, CF_JSON_ERROR_DEPTH, "nesting too deep");
+          return NULL;
+        }
+      node = *parser->p == '{' ? parse_object (parser) : parse_array (parser);
+      parser->depth--;
+      return node;
+
+    case '"':
+      {
+        gsize offset = parser->scratch->len;
+
+        parser->p++;
+        if (!parse_string (parser))
+          return NULL;
+        node = json_node_alloc ();
+        json_node_init_string (node, parser->scratch->str + offset);
+        g_string_truncate (parser->scratch, offset);
+        return node;
+      }
+
+    case '-':
+    case '0' ... '9':
+      return parse_number (parser);
+
+    case 't':
+      if (!parse_literal (parser, "true", 4))
+        return NULL;
+      return json_node_init_boolean (json_node_alloc (), TRUE);
+
+    case 'f':
+      if (!parse_literal (parser, "false", 5))
+        return NULL;
+      return json_node_init_boolean (json_node_alloc (), FALSE);
+
+    case 'n':
+      if (!parse_literal (parser, "null", 4))
+        return NULL;
+      return json_node_init_null (json_node_alloc ());
+
+    default:
+      return FAIL (parser, parser->p, "unexpected character, expected a value");
+    }
+}
+
+/**
+ * cf_json_parser_parse:
+ * @data: the text
+ * @length: its length in bytes
+ * @out_code: (out): the kind of failure
+ * @out_message: (out) (transfer full): a description of the failure
+ *
+ * Parses exactly one JSON value surrounded by optional whitespace and seals
+ * the tree. On failure @out_code is %CF_JSON_ERROR_EMPTY for no value at
+ * all, %CF_JSON_ERROR_DEPTH, %CF_JSON_ERROR_ENCODING for bad UTF-8 inside a
+ * string, or %CF_JSON_ERROR_SYNTAX; cf_json_parse() decides which error a
+ * caller sees.
+ *
+ * Returns: (transfer full) (nullable): the sealed root node
+ */
+JsonNode *
+cf_json_parser_parse (const char  *data,
+                      gsize        length,
+                      CfJsonError *out_code,
+                      char       **out_message)
+{
+  Parser parser = { 0 };
+  JsonNode *root;
+
+  parser.start = (const guchar *) data;
+  parser.p = parser.start;
+  parser.end = parser.start + length;
+
+  /* Strings are unescaped here before json-glib copies them. */
+  parser.scratch = g_string_sized_new (256);
+
+  if (length >= 3 && memcmp (data, "\xEF\xBB\xBF", 3) == 0)
+    parser.p += 3;
+  skip_ws (&parser);
+  if (parser.p >= parser.end)
+    {
+      g_string_free (parser.scratch, TRUE);
+      *out_code = CF_JSON_ERROR_EMPTY;
+      *out_message = g_strdup ("Empty body: expected a JSON value");
+      return NULL;
+    }
+
+  root = parse_value (&parser);
+  if (root != NULL)
+    {
+      skip_ws (&parser);
+      if (parser.p < parser.end)
+        {
+          fail_at (&parser, parser.p, CF_JSON_ERROR_SYNTAX,
+                   "unexpected data after the value");
+          json_node_unref (root);
+          root = NULL;
+        }
+    }
+  g_string_free (parser.scratch, TRUE);
+
+  if (root == NULL)
+    {
+      *out_code = parser.code;
+      *out_message = g_strdup_printf ("%s at byte %" G_GSIZE_FORMAT,
+                                      parser.message, parser.offset);
+      return NULL;
+    }
+
+  json_node_seal (root);
+  return root;
+}
+
+/* Serializer */
+
+/* 0: copy; 1: escape as \u00xx; other: the letter after the backslash. */
+static const char escape_table[256] = {
+  [0x00 ... 0x07] = 1,
+  ['\b'] = 'b',
+  ['\t'] = 't',
+  ['\n'] = 'n',
+  [0x0B] = 1,
+  ['\f'] = 'f',
+  ['\r'] = 'r',
+  [0x0E ... 0x1F] = 1,
+  ['"'] = '"',
+  ['\\'] = '\\',
+  [0x7F] = 1,
+};
+
+static void
+append_escaped (GString    *out,
+                const char *str)
+{
+  const guchar *p = (const guchar *) str;
+
+  g_string_append_c (out, '"');
+  for (;;)
+    {
+      const guchar *run = p;
+
+      while (*p != '\0' && escape_table[*p] == 0)
+        p++;
+      if (p > run)
+        g_string_append_len (out, (const char *) run, p - run);
+      if (*p == '\0')
+        break;
+      if (escape_table[*p] == 1)
+        {
+          static const char hex[] = "0123456789abcdef";
+          char buf[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 0xF] };
+
+          g_string_append_len (out, buf, 6);
+        }
+      else
+        {
+          char buf[2] = { '\\', escape_table[*p] };
+
+          g_string_append_len (out, buf, 2);
+        }
+      p++;
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+append_int (GString *out,
+            gint64   value)
+{
+  char buf[24];
+  char *q = buf + sizeof buf;
+  guint64 magnitude = value < 0 ? 0 - (guint64) value : (guint64) value;
+
+  do
+    {
+      *--q = (char) ('0' + magnitude % 10);
+      magnitude /= 10;
+    }
+  while (magnitude != 0);
+  if (value < 0)
+    *--q = '-';
+  g_string_append_len (out, q, buf + sizeof buf - q);
+}
+
+static void
+append_double (GString *out,
+               double   value)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (!isfinite (value))
+    {
+      g_string_append_len (out, "null", 4);
+      return;
+    }
+  g_ascii_dtostr (buf, sizeof buf, value);
+  g_string_append (out, buf);
+  /* json_generator keeps doubles recognisable by adding ".0" to a plain
+   * integer form; an exponent already makes one. */
+  if (strpbrk (buf, ".e") == NULL)
+    g_string_append_len (out, ".0", 2);
+}
+
+/**
+ * cf_json_writer_append:
+ * @out: the buffer
+ * @node: a node
+ *
+ * Appends @node as compact JSON, as json_generator prints it (see the top
+ * of this file for the exceptions).
+ */
+void
+cf_json_writer_append (GString  *out,
+                       JsonNode *node)
+{
+  if (node == NULL)
+    {
+      g_string_append_len (out, "null", 4);
+      return;
+    }
+
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObject *object = json_node_get_object (node);
+        JsonObjectIter iter;
+        const char *name;
+        JsonNode *member;
+        gboolean first = TRUE;
+
+        if (object == NULL)
+          {
+            g_string_append_len (out, "null", 4);
+            return;
+          }
+        g_string_append_c (out, '{');
+        json_object_iter_init_ordered (&iter, object);
+        while (json_object_iter_next_ordered (&iter, &name, &member))
+          {
+            if (!first)
+              g_string_append_c (out, ',');
+            first = FALSE;
+            append_escaped (out, name);
+            g_string_append_c (out, ':');
+            cf_json_writer_append (out, member);
+          }
+        g_string_append_c (out, '}');
+        return;
+      }
+
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+        guint length;
+
+        if (array == NULL)
+          {
+            g_string_append_len (out, "null", 4);
+            return;
+          }
+        length = json_array_get_length (array);
+        g_string_append_c (out, '[');
+        for (guint i = 0; i < length; i++)
+          {
+            if (i > 0)
+              g_string_append_c (out, ',');
+            cf_json_writer_append (out, json_array_get_element (array, i));
+          }
+        g_string_append_c (out, ']');
+        return;
+      }
+
+    case JSON_NODE_NULL:
+      g_string_append_len (out, "null", 4);
+      return;
+
+    case JSON_NODE_VALUE:
+    default:
+      break;
+    }
+
+  switch (json_node_get_value_type (node))
+    {
+    case G_TYPE_INT64:
+      append_int (out, json_node_get_int (node));
+      break;
+    case G_TYPE_DOUBLE:
+      append_double (out, json_node_get_double (node));
+      break;
+    case G_TYPE_BOOLEAN:
+      if (json_node_get_boolean (node))
+        g_string_append_len (out, "true", 4);
+      else
+        g_string_append_len (out, "false", 5);
+      break;
+    case G_TYPE_STRING:
+      {
+        const char *str = json_node_get_string (node);
+
+        if (str == NULL)
+          g_string_append_len (out, "null", 4);
+        else
+          append_escaped (out, str);
+        break;
+      }
+    default:
+      /* An uninitialised value: json_generator crashes on it. */
+      g_string_append_len (out, "null", 4);
+      break;
+    }
+}

@@ -1,0 +1,1207 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "cf-json.h"
+
+/* The oracle: cf_json_parse as it was before the hand-written parser,
+ * json_parser behind a UTF-8 check and a nesting/trailing-data scan. */
+static gboolean
+oracle_check_depth (const char  *data,
+                    gsize        length,
+                    CfJsonError *code)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE, seen_value = FALSE, closed = FALSE;
+
+  for (gsize i = 0; i < length; i++)
+    {
+      char c = data[i];
+
+      if (closed && c != ' ' && c != '\t' && c != '\r' && c != '\n')
+        {
+          *code = CF_JSON_ERROR_SYNTAX;
+          return FALSE;
+        }
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+      switch (c)
+        {
+        case '"':
+          in_string = seen_value = TRUE;
+          break;
+        case '[':
+        case '{':
+          seen_value = TRUE;
+          if (++depth > CF_JSON_MAX_DEPTH)
+            {
+              *code = CF_JSON_ERROR_DEPTH;
+              return FALSE;
+            }
+          break;
+        case ']':
+        case '}':
+          if (depth > 0 && --depth == 0)
+            closed = TRUE;
+          break;
+        case ' ': case '\t': case '\r': case '\n':
+          break;
+        default:
+          seen_value = TRUE;
+        }
+    }
+  if (!seen_value)
+    {
+      *code = CF_JSON_ERROR_EMPTY;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static JsonNode *
+oracle_parse (const char  *data,
+              gsize        length,
+              CfJsonError *code)
+{
+  g_autoptr(JsonParser) parser = NULL;
+
+  if (!g_utf8_validate_len (data, length, NULL))
+    {
+      *code = CF_JSON_ERROR_ENCODING;
+      return NULL;
+    }
+  if (!oracle_check_depth (data, length, code))
+    return NULL;
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, data, length, NULL))
+    {
+      *code = CF_JSON_ERROR_SYNTAX;
+      return NULL;
+    }
+  if (json_parser_get_root (parser) == NULL)
+    {
+      *code = CF_JSON_ERROR_EMPTY;
+      return NULL;
+    }
+  return json_parser_steal_root (parser);
+}
+
+static char *
+oracle_to_string (JsonNode *node)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+
+  json_generator_set_root (generator, node);
+  return json_generator_to_data (generator, NULL);
+}
+
+/* An independent strict RFC 8259 recognizer, with this project's extra
+ * rules: no "\u0000", no lone surrogates, numbers within double range,
+ * at most CF_JSON_MAX_DEPTH levels, an optional leading BOM. */
+typedef struct {
+  const guchar *p, *end;
+  guint depth;
+} Recognizer;
+
+static gboolean rec_value (Recognizer *r);
+
+static void
+rec_ws (Recognizer *r)
+{
+  while (r->p < r->end && strchr (" \t\r\n", *r->p) != NULL && *r->p != '\0')
+    r->p++;
+}
+
+static int
+rec_hex4 (Recognizer *r)
+{
+  char buf[5] = { 0 };
+  char *endp = NULL;
+
+  if (r->end - r->p < 4)
+    return -1;
+  memcpy (buf, r->p, 4);
+  for (int i = 0; i < 4; i++)
+    if (!g_ascii_isxdigit (buf[i]))
+      return -1;
+  r->p += 4;
+  return (int) strtol (buf, &endp, 16);
+}
+
+static gboolean
+rec_string (Recognizer *r)
+{
+  const guchar *run;
+
+  if (r->p >= r->end || *r->p != '"')
+    return FALSE;
+  r->p++;
+  run = r->p;
+  while (r->p < r->end)
+    {
+      guchar c = *r->p;
+
+      if (c == '"')
+        {
+          if (!g_utf8_validate_len ((const char *) run, r->p - run, NULL))
+            return FALSE;
+          r->p++;
+          return TRUE;
+        }
+      if (c < 0x20)
+        return FALSE;
+      if (c == '\\')
+        {
+          int u;
+
+          r->p++;
+          if (r->p >= r->end)
+            return FALSE;
+          c = *r->p++;
+          if (strchr ("\"\\/bfnrt", c) != NULL && c != '\0')
+            continue;
+          if (c != 'u' || (u = rec_hex4 (r)) <= 0 || (u >= 0xDC00 && u <= 0xDFFF))
+            return FALSE;
+          if (u >= 0xD800 && u <= 0xDBFF)
+            {
+              int low;
+
+              if (r->end - r->p < 2 || r->p[0] != '\\' || r->p[1] != 'u')
+                return FALSE;
+              r->p += 2;
+              low = rec_hex4 (r);
+              if (low < 0xDC00 || low > 0xDFFF)
+                return FALSE;
+            }
+          continue;
+        }
+      r->p++;
+    }
+  return FALSE;
+}
+
+static gboolean
+rec_number (Recognizer *r)
+{
+  const guchar *start = r->p;
+  g_autofree char *text = NULL;
+
+  if (r->p < r->end && *r->p == '-')
+    r->p++;
+  if (r->p >= r->end || !g_ascii_isdigit (*r->p))
+    return FALSE;
+  if (*r->p == '0')
+    r->p++;
+  else
+    while (r->p < r->end && g_ascii_isdigit (*r->p))
+      r->p++;
+  if (r->p < r->end && *r->p == '.')
+    {
+      r->p++;
+      if (r->p >= r->end || !g_ascii_isdigit (*r->p))
+        return FALSE;
+      while (r->p < r->end && g_ascii_isdigit (*r->p))
+        r->p++;
+    }
+  if (r->p < r->end && (*r->p == 'e' || *r->p == 'E'))
+    {
+      r->p++;
+      if (r->p < r->end && (*r->p == '+' || *r->p == '-'))
+        r->p++;
+      if (r->p >= r->end || !g_ascii_isdigit (*r->p))
+        return FALSE;
+      while (r->p < r->end && g_ascii_isdigit (*r->p))
+        r->p++;
+    }
+  text = g_strndup ((const char *) start, r->p - start);
+  return isfinite (g_ascii_strtod (text, NULL));
+}
+
+static gboolean
+rec_word (Recognizer *r,
+          const char *word)
+{
+  gsize len = strlen (word);
+
+  if ((gsize) (r->end - r->p) < len || memcmp (r->p, word, len) != 0)
+    return FALSE;
+  r->p += len;
+  return TRUE;
+}
+
+static gboolean
+rec_value (Recognizer *r)
+{
+  gboolean ok = TRUE;
+  gboolean object;
+
+  rec_ws (r);
+  if (r->p >= r->end)
+    return FALSE;
+  switch (*r->p)
+    {
+    case '"': return rec_string (r);
+    case 't': return rec_word (r, "true");
+    case 'f': return rec_word (r, "false");
+    case 'n': return rec_word (r, "null");
+    case '[': case '{': break;
+    default: return rec_number (r);
+    }
+  object = *r->p == '{';
+  if (++r->depth > CF_JSON_MAX_DEPTH)
+    return FALSE;
+  r->p++;
+  rec_ws (r);
+  if (r->p < r->end && *r->p == (object ? '}' : ']'))
+    {
+      r->p++;
+      r->depth--;
+      return TRUE;
+    }
+  for (;;)
+    {
+      if (object)
+        {
+          rec_ws (r);
+          if (!rec_string (r))
+            return FALSE;
+          rec_ws (r);
+          if (r->p >= r->end || *r->p++ != ':')
+            return FALSE;
+        }
+      if (!rec_value (r))
+        return FALSE;
+      rec_ws (r);
+      if (r->p >= r->end)
+        return FALSE;
+      if (*r->p == ',')
+        {
+          r->p++;
+          continue;
+        }
+      ok = *r->p++ == (object ? '}' : ']');
+      break;
+    }
+  r->depth--;
+  return ok;
+}
+
+static gboolean
+strict_accepts (const char *data,
+                gsize       length)
+{
+  Recognizer r = { (const guchar *) data, (const guchar *) data + length, 0 };
+
+  if (length >= 3 && memcmp (data, "\xEF\xBB\xBF", 3) == 0)
+    r.p += 3;
+  if (!rec_value (&r))
+    return FALSE;
+  rec_ws (&r);
+  return r.p == r.end;
+}
+
+/* Tree comparison: types, values (doubles bit for bit), member order,
+ * sealing (with CHECK_SEALED). ALLOW_WRAPPED: json-glib wraps integers beyond gint64 where
+ * the new parser gives a double. */
+enum {
+  ALLOW_WRAPPED = 1 << 0,
+  CHECK_SEALED = 1 << 1,
+};
+
+static gboolean
+nodes_equal (JsonNode *expected,
+             JsonNode *actual,
+             guint     flags,
+             GString  *why)
+{
+  if (JSON_NODE_TYPE (expected) != JSON_NODE_TYPE (actual))
+    {
+      g_string_append_printf (why, "node types %s and %s differ",
+                              json_node_type_name (expected), json_node_type_name (actual));
+      return FALSE;
+    }
+  if ((flags & CHECK_SEALED) &&
+      json_node_is_immutable (expected) != json_node_is_immutable (actual))
+    {
+      g_string_append (why, "sealing differs");
+      return FALSE;
+    }
+
+  switch (JSON_NODE_TYPE (expected))
+    {
+    case JSON_NODE_NULL:
+      return TRUE;
+
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *a = json_node_get_array (expected);
+        JsonArray *b = json_node_get_array (actual);
+
+        if (json_array_get_length (a) != json_array_get_length (b))
+          {
+            g_string_append (why, "array lengths differ");
+            return FALSE;
+          }
+        for (guint i = 0; i < json_array_get_length (a); i++)
+          if (!nodes_equal (json_array_get_element (a, i), json_array_get_element (b, i),
+                            flags, why))
+            {
+              g_string_append_printf (why, " in element %u", i);
+              return FALSE;
+            }
+        return TRUE;
+      }
+
+    case JSON_NODE_OBJECT:
+      {
+        JsonObjectIter ia, ib;
+        const char *na, *nb;
+        JsonNode *ma, *mb;
+
+        if (json_object_get_size (json_node_get_object (expected)) !=
+            json_object_get_size (json_node_get_object (actual)))
+          {
+            g_string_append (why, "object sizes differ");
+            return FALSE;
+          }
+        json_object_iter_init_ordered (&ia, json_node_get_object (expected));
+        json_object_iter_init_ordered (&ib, json_node_get_object (actual));
+        while (json_object_iter_next_ordered (&ia, &na, &ma))
+          {
+            g_assert_true (json_object_iter_next_ordered (&ib, &nb, &mb));
+            if (strcmp (na, nb) != 0)
+              {
+                g_string_append_printf (why, "member \"%s\" where \"%s\" was expected", nb, na);
+                return FALSE;
+              }
+            if (!nodes_equal (ma, mb, flags, why))
+              {
+                g_string_append_printf (why, " in member \"%s\"", na);
+                return FALSE;
+              }
+          }
+        return TRUE;
+      }
+
+    case JSON_NODE_VALUE:
+    default:
+      break;
+    }
+
+  if (json_node_get_value_type (expected) != json_node_get_value_type (actual))
+    {
+      if ((flags & ALLOW_WRAPPED) && json_node_get_value_type (expected) == G_TYPE_INT64 &&
+          json_node_get_value_type (actual) == G_TYPE_DOUBLE &&
+          fabs (json_node_get_double (actual)) >= 9223372036854775807.0)
+        return TRUE;
+      g_string_append_printf (why, "value types %s and %s differ",
+                              g_type_name (json_node_get_value_type (expected)),
+                              g_type_name (json_node_get_value_type (actual)));
+      return FALSE;
+    }
+  switch (json_node_get_value_type (expected))
+    {
+    case G_TYPE_INT64:
+      if (json_node_get_int (expected) == json_node_get_int (actual))
+        return TRUE;
+      break;
+    case G_TYPE_DOUBLE:
+      {
+        double a = json_node_get_double (expected), b = json_node_get_double (actual);
+
+        if (memcmp (&a, &b, sizeof a) == 0)
+          return TRUE;
+        break;
+      }
+    case G_TYPE_BOOLEAN:
+      if (json_node_get_boolean (expected) == json_node_get_boolean (actual))
+        return TRUE;
+      break;
+    case G_TYPE_STRING:
+      if (g_strcmp0 (json_node_get_string (expected), json_node_get_string (actual)) == 0)
+        return TRUE;
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  g_string_append (why, "values differ");
+  return FALSE;
+}
+
+/* Where json_generator's output is not JSON, cf_json_to_string differs on
+ * purpose: doubles printed with an exponent or not finite, and U+001F. */
+static gboolean
+has_generator_quirk (JsonNode *node)
+{
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          if (has_generator_quirk (json_array_get_element (array, i)))
+            return TRUE;
+        return FALSE;
+      }
+    case JSON_NODE_OBJECT:
+      {
+        JsonObjectIter iter;
+        const char *name;
+        JsonNode *member;
+
+        json_object_iter_init_ordered (&iter, json_node_get_object (node));
+        while (json_object_iter_next_ordered (&iter, &name, &member))
+          if (strchr (name, 0x1f) != NULL || has_generator_quirk (member))
+            return TRUE;
+        return FALSE;
+      }
+    case JSON_NODE_VALUE:
+      if (json_node_get_value_type (node) == G_TYPE_STRING)
+        return strchr (json_node_get_string (node), 0x1f) != NULL;
+      if (json_node_get_value_type (node) == G_TYPE_DOUBLE)
+        {
+          char buf[G_ASCII_DTOSTR_BUF_SIZE];
+          double value = json_node_get_double (node);
+
+          return !isfinite (value) ||
+                 strchr (g_ascii_dtostr (buf, sizeof buf, value), 'e') != NULL;
+        }
+      return FALSE;
+    case JSON_NODE_NULL:
+    default:
+      return FALSE;
+    }
+}
+
+/* The serializer against json_generator, and its output read back. */
+static void
+check_serializer (JsonNode *node)
+{
+  g_autofree char *mine = NULL;
+  g_autofree char *theirs = oracle_to_string (node);
+  g_autoptr(JsonNode) again = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) why = g_string_new (NULL);
+  gsize length = 0;
+
+  mine = cf_json_to_string (node, &length);
+  g_assert_cmpuint (length, ==, strlen (mine));
+  if (!has_generator_quirk (node))
+    g_assert_cmpstr (mine, ==, theirs);
+
+  again = cf_json_parse (mine, length, &error);
+  g_assert_no_error (error);
+  if (!nodes_equal (node, again, 0, why))
+    g_error ("serialised %.300s read back differently: %s", mine, why->str);
+}
+
+typedef struct {
+  guint inputs;
+  guint accepted;
+  guint rejected_by_both;
+  guint stricter;
+} DiffStats;
+
+/* Parses @data with both, and checks that they agree: the new parser
+ * accepts exactly what the strict recognizer accepts, builds json-glib's
+ * tree for it, and fails with json-glib's error code, except where
+ * json-glib was lenient (the recognizer says no). */
+static void
+differential (const char *data,
+              gsize       length,
+              DiffStats  *stats)
+{
+  g_autoptr(JsonNode) mine = NULL;
+  g_autoptr(JsonNode) theirs = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) why = g_string_new (NULL);
+  CfJsonError oracle_code = CF_JSON_ERROR_SYNTAX;
+  gboolean strict = strict_accepts (data, length);
+
+  stats->inputs++;
+  mine = cf_json_parse (data, length, &error);
+  theirs = oracle_parse (data, length, &oracle_code);
+
+  if (strict != (mine != NULL))
+    g_error ("the parser %s what a strict reading %s: %.*s (%s)",
+             mine != NULL ? "accepts" : "refuses", strict ? "accepts" : "refuses",
+             (int) MIN (length, 200), data, error != NULL ? error->message : "");
+
+  if (mine != NULL)
+    {
+      stats->accepted++;
+      if (theirs == NULL)
+        g_error ("json-glib refuses what the parser accepts: %.*s",
+                 (int) MIN (length, 200), data);
+      if (!nodes_equal (theirs, mine, ALLOW_WRAPPED | CHECK_SEALED, why))
+        g_error ("trees differ for %.*s: %s", (int) MIN (length, 200), data, why->str);
+      check_serializer (mine);
+      return;
+    }
+
+  g_assert_nonnull (error);
+  g_assert_true (error->domain == CF_JSON_ERROR);
+  if (theirs == NULL)
+    {
+      stats->rejected_by_both++;
+      /* json-glib found no value in a comment-only text. */
+      if (oracle_code == CF_JSON_ERROR_EMPTY && error->code == CF_JSON_ERROR_SYNTAX)
+        return;
+      if ((int) oracle_code != error->code)
+        g_error ("error code %d where json-glib gave %d for %.*s (%s)", error->code,
+                 oracle_code, (int) MIN (length, 200), data, error->message);
+    }
+  else
+    {
+      stats->stricter++;
+      g_assert_cmpint (error->code, ==, CF_JSON_ERROR_SYNTAX);
+    }
+}
+
+/* -- table tests -- */
+
+typedef struct {
+  const char *input;
+  const char *output;     /* cf_json_to_string of the result */
+  GType       value_type; /* for a scalar root; 0 otherwise */
+} ValidCase;
+
+static const ValidCase valid_cases[] = {
+  { "1", "1", G_TYPE_INT64 },
+  { " \t\r\n1\n", "1", G_TYPE_INT64 },
+  { "-0", "0", G_TYPE_INT64 },
+  { "-0.0", "-0.0", G_TYPE_DOUBLE },
+  { "0", "0", G_TYPE_INT64 },
+  { "1.5e3", "1500.0", G_TYPE_DOUBLE },
+  { "1E2", "100.0", G_TYPE_DOUBLE },
+  { "1e-400", "0.0", G_TYPE_DOUBLE },
+  { "0.1e-2", "0.001", G_TYPE_DOUBLE },
+  { "12.50", "12.5", G_TYPE_DOUBLE },
+  { "1e21", "1e+21", G_TYPE_DOUBLE },
+  { "0.1", "0.10000000000000001", G_TYPE_DOUBLE },
+  { "9223372036854775807", "9223372036854775807", G_TYPE_INT64 },
+  { "-9223372036854775808", "-9223372036854775808", G_TYPE_INT64 },
+  { "9223372036854775808", "9.2233720368547758e+18", G_TYPE_DOUBLE },
+  { "-9223372036854775809", "-9.2233720368547758e+18", G_TYPE_DOUBLE },
+  { "123456789012345678901234567890", "1.2345678901234568e+29", G_TYPE_DOUBLE },
+  { "true", "true", G_TYPE_BOOLEAN },
+  { "false", "false", G_TYPE_BOOLEAN },
+  { "null", "null", 0 },
+  { "\"\"", "\"\"", G_TYPE_STRING },
+  { "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\\\"\\\\/\\b\\f\\n\\r\\t\"", G_TYPE_STRING },
+  { "\"\\u00e9\\u20AC\"", "\"\xc3\xa9\xe2\x82\xac\"", G_TYPE_STRING },
+  { "\"\\ud83d\\ude00\"", "\"\xf0\x9f\x98\x80\"", G_TYPE_STRING },
+  { "\"\\u0001\\u001b\\u007f\\u001f\"", "\"\\u0001\\u001b\\u007f\\u001f\"", G_TYPE_STRING },
+  { "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"", "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"", G_TYPE_STRING },
+  { "\xef\xbb\xbf{}", "{}", 0 },
+  { "[]", "[]", 0 },
+  { "{}", "{}", 0 },
+  { "[ [ ] , { } ]", "[[],{}]", 0 },
+  { "{\"a\":1,\"a\":2,\"b\":3}", "{\"a\":2,\"b\":3}", 0 },
+  { "{\"b\":1,\"a\":2,\"b\":3}", "{\"b\":3,\"a\":2}", 0 },
+  { "{\"\":1}", "{\"\":1}", 0 },
+  { "{\"k\\n\":\"v\\u0008\"}", "{\"k\\n\":\"v\\b\"}", 0 },
+  { "{ \"z\" : [1, 2.5, \"x\", null, true] , \"a\" : {} }",
+    "{\"z\":[1,2.5,\"x\",null,true],\"a\":{}}", 0 },
+};
+
+typedef struct {
+  const char  *input;
+  gssize       length;
+  CfJsonError  code;
+} InvalidCase;
+
+static const InvalidCase invalid_cases[] = {
+  { "", 0, CF_JSON_ERROR_EMPTY },
+  { " \t\r\n ", -1, CF_JSON_ERROR_EMPTY },
+  { "\xef\xbb\xbf ", -1, CF_JSON_ERROR_EMPTY },
+  { "01", -1, CF_JSON_ERROR_SYNTAX },
+  { "+1", -1, CF_JSON_ERROR_SYNTAX },
+  { "1.", -1, CF_JSON_ERROR_SYNTAX },
+  { ".5", -1, CF_JSON_ERROR_SYNTAX },
+  { "1.e5", -1, CF_JSON_ERROR_SYNTAX },
+  { "1e", -1, CF_JSON_ERROR_SYNTAX },
+  { "1e+", -1, CF_JSON_ERROR_SYNTAX },
+  { "-", -1, CF_JSON_ERROR_SYNTAX },
+  { "- 1", -1, CF_JSON_ERROR_SYNTAX },
+  { "--1", -1, CF_JSON_ERROR_SYNTAX },
+  { "0x10", -1, CF_JSON_ERROR_SYNTAX },
+  { "1E400", -1, CF_JSON_ERROR_SYNTAX },
+  { "-1E400", -1, CF_JSON_ERROR_SYNTAX },
+  { "NaN", -1, CF_JSON_ERROR_SYNTAX },
+  { "Infinity", -1, CF_JSON_ERROR_SYNTAX },
+  { "-Infinity", -1, CF_JSON_ERROR_SYNTAX },
+  { "True", -1, CF_JSON_ERROR_SYNTAX },
+  { "nul", -1, CF_JSON_ERROR_SYNTAX },
+  { "nulll", -1, CF_JSON_ERROR_SYNTAX },
+  { "1 2", -1, CF_JSON_ERROR_SYNTAX },
+  { "{} {}", -1, CF_JSON_ERROR_SYNTAX },
+  { "[1] x", -1, CF_JSON_ERROR_SYNTAX },
+  { "[1,]", -1, CF_JSON_ERROR_SYNTAX },
+  { "[,1]", -1, CF_JSON_ERROR_SYNTAX },
+  { "{\"a\":1,}", -1, CF_JSON_ERROR_SYNTAX },
+  { "[1 2]", -1, CF_JSON_ERROR_SYNTAX },
+  { "{\"a\" 1}", -1, CF_JSON_ERROR_SYNTAX },
+  { "{\"a\":1 \"b\":2}", -1, CF_JSON_ERROR_SYNTAX },
+  { "{a:1}", -1, CF_JSON_ERROR_SYNTAX },
+  { "{1:1}", -1, CF_JSON_ERROR_SYNTAX },
+  { "{'a':1}", -1, CF_JSON_ERROR_SYNTAX },
+  { "'x'", -1, CF_JSON_ERROR_SYNTAX },
+  { "/* c */ 1", -1, CF_JSON_ERROR_SYNTAX },
+  { "1 /* c */", -1, CF_JSON_ERROR_SYNTAX },
+  { "/* c */", -1, CF_JSON_ERROR_SYNTAX },
+  { "// c\n1", -1, CF_JSON_ERROR_SYNTAX },
+  { "\f1", -1, CF_JSON_ERROR_SYNTAX },
+  { "\v1", -1, CF_JSON_ERROR_SYNTAX },
+  { "[1]\f", -1, CF_JSON_ERROR_SYNTAX },
+  { "\"a\x01" "b\"", -1, CF_JSON_ERROR_SYNTAX },
+  { "\"a\x1f" "b\"", -1, CF_JSON_ERROR_SYNTAX },
+  { "\"tab\t\"", -1, CF_JSON_ERROR_SYNTAX },
+  { "\"a\\u0000b\"", -1, CF_JSON_ERROR_SYNTAX },
+  { "\"\\ud83d\"", -1, CF_JSON_ERROR_SYNTAX },
+  { "\"\\ude00\"", -1, CF_JSON_ERROR_SYNTAX },
+  { "\"\\ud83dx\"", -1, CF_JSON_ERROR_SYNTAX },
+  { "\"\\ud83d\\u0041\"", -1, CF_JSON_ERROR_SYNTAX },
+  { "\"\\ud83d\\ud83d\"", -1, CF_JSON_ERROR_SYNTAX },
+  { "\"\\'\"", -1, CF_JSON_ERROR_SYNTAX },
+  { "\"\\a\"", -1, CF_JSON_ERROR_SYNTAX },
+  { "\"\\v\"", -1, CF_JSON_ERROR_SYNTAX },
+  { "\"\\U0041\"", -1, CF_JSON_ERROR_SYNTAX },
+  { "\"\\u12\"", -1, CF_JSON_ERROR_SYNTAX },
+  { "\"\\uzzzz\"", -1, CF_JSON_ERROR_SYNTAX },
+  { "\"unterminated", -1, CF_JSON_ERROR_SYNTAX },
+  { "\"\\", -1, CF_JSON_ERROR_SYNTAX },
+  { "[", -1, CF_JSON_ERROR_SYNTAX },
+  { "{", -1, CF_JSON_ERROR_SYNTAX },
+  { "{\"a\"", -1, CF_JSON_ERROR_SYNTAX },
+  { "{\"a\":", -1, CF_JSON_ERROR_SYNTAX },
+  /* kept from the old nesting scan: a lone closer counts as no value */
+  { "]", -1, CF_JSON_ERROR_EMPTY },
+  { " } ", -1, CF_JSON_ERROR_EMPTY },
+  { "]x", -1, CF_JSON_ERROR_SYNTAX },
+  { ",", -1, CF_JSON_ERROR_SYNTAX },
+  { ":", -1, CF_JSON_ERROR_SYNTAX },
+  { "\"\x80\"", -1, CF_JSON_ERROR_ENCODING },
+  { "\xa0 1", -1, CF_JSON_ERROR_ENCODING },
+  { "\"\xed\xa0\xbd\"", -1, CF_JSON_ERROR_ENCODING },
+  { "\"\xc0\xaf\"", -1, CF_JSON_ERROR_ENCODING },
+  { "[1, 2] \xff", -1, CF_JSON_ERROR_ENCODING },
+  /* bad UTF-8 later in the text wins over an earlier syntax error */
+  { "[x, \"\xff\"]", -1, CF_JSON_ERROR_ENCODING },
+  { "\"a\0b\"", 5, CF_JSON_ERROR_ENCODING },
+};
+
+static void
+test_valid_table (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (valid_cases); i++)
+    {
+      const ValidCase *c = &valid_cases[i];
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) node = cf_json_parse (c->input, -1, &error);
+      g_autofree char *text = NULL;
+      g_autofree char *shown = g_strescape (c->input, NULL);
+
+      g_test_message ("valid case %" G_GSIZE_FORMAT ": %s", i, shown);
+      g_assert_no_error (error);
+      g_assert_nonnull (node);
+      g_assert_true (json_node_is_immutable (node));
+      if (c->value_type != 0)
+        g_assert_cmpstr (g_type_name (json_node_get_value_type (node)), ==,
+                         g_type_name (c->value_type));
+      text = cf_json_to_string (node, NULL);
+      g_assert_cmpstr (text, ==, c->output);
+    }
+}
+
+static void
+test_invalid_table (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (invalid_cases); i++)
+    {
+      const InvalidCase *c = &invalid_cases[i];
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) node = NULL;
+      g_autofree char *shown = g_strescape (c->input, NULL);
+
+      g_test_message ("invalid case %" G_GSIZE_FORMAT ": %s", i, shown);
+      node = cf_json_parse (c->input, c->length, &error);
+      g_assert_null (node);
+      g_assert_error (error, CF_JSON_ERROR, (gint) c->code);
+      if (c->code == CF_JSON_ERROR_SYNTAX)
+        g_assert_true (g_str_has_prefix (error->message, "Malformed JSON: "));
+    }
+
+  /* NULL with no length is an empty body */
+  {
+    g_autoptr(GError) error = NULL;
+
+    g_assert_null (cf_json_parse (NULL, 0, &error));
+    g_assert_error (error, CF_JSON_ERROR, CF_JSON_ERROR_EMPTY);
+  }
+}
+
+static void
+test_encoding_offset (void)
+{
+  static const struct { const char *text; gsize offset; } cases[] = {
+    { "\"ab\xff\"", 3 },
+    { "[\"\xc3\xa9\", \"\xe2\x82\"]", 8 },
+    { "{\"k\":1} \x80", 8 },
+    { "\xf5", 0 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *expected = g_strdup_printf ("Invalid UTF-8 at byte %" G_GSIZE_FORMAT,
+                                                   cases[i].offset);
+
+      g_assert_null (cf_json_parse (cases[i].text, -1, &error));
+      g_assert_error (error, CF_JSON_ERROR, CF_JSON_ERROR_ENCODING);
+      g_assert_cmpstr (error->message, ==, expected);
+    }
+}
+
+static void
+test_depth (void)
+{
+  for (guint depth = CF_JSON_MAX_DEPTH - 1; depth <= CF_JSON_MAX_DEPTH + 1; depth++)
+    {
+      for (guint kind = 0; kind < 2; kind++)
+        {
+          g_autoptr(GString) text = g_string_new (NULL);
+          g_autoptr(GError) error = NULL;
+          g_autoptr(JsonNode) node = NULL;
+
+          for (guint i = 0; i < depth; i++)
+            g_string_append (text, kind == 0 ? "[" : "{\"k\":");
+          g_string_append (text, "1");
+          for (guint i = 0; i < depth; i++)
+            g_string_append_c (text, kind == 0 ? ']' : '}');
+
+          node = cf_json_parse (text->str, text->len, &error);
+          if (depth <= CF_JSON_MAX_DEPTH)
+            {
+              g_assert_no_error (error);
+              g_assert_nonnull (node);
+            }
+          else
+            g_assert_error (error, CF_JSON_ERROR, CF_JSON_ERROR_DEPTH);
+        }
+    }
+
+  /* A hostile depth with no end, and depth after a syntax error (the old
+   * scan reported DEPTH there too). */
+  {
+    g_autofree char *deep = g_strnfill (100000, '[');
+    g_autofree char *late = g_strconcat ("[x", deep, NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GError) error2 = NULL;
+
+    g_assert_null (cf_json_parse (deep, -1, &error));
+    g_assert_error (error, CF_JSON_ERROR, CF_JSON_ERROR_DEPTH);
+    g_assert_null (cf_json_parse (late, -1, &error2));
+    g_assert_error (error2, CF_JSON_ERROR, CF_JSON_ERROR_DEPTH);
+  }
+}
+
+static void
+test_not_terminated (void)
+{
+  /* The text need not end in NUL: a number or literal at the very end of
+   * the buffer must not be read past. */
+  static const char *texts[] = { "123", "-0.5e3", "true", "null", "\"x\"", "[1]" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      gsize len = strlen (texts[i]);
+      g_autofree char *copy = g_malloc (len);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) node = NULL;
+      g_autoptr(GError) error2 = NULL;
+
+      memcpy (copy, texts[i], len);
+      node = cf_json_parse (copy, len, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (node);
+      /* and one byte short is either another value or an error */
+      g_clear_pointer (&node, json_node_unref);
+      node = cf_json_parse (copy, len - 1, &error2);
+      if (node == NULL)
+        g_assert_nonnull (error2);
+    }
+}
+
+static void
+test_sealed (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = cf_json_parse ("{\"a\":[{\"b\":1}],\"c\":\"d\"}", -1, &error);
+  JsonObject *root;
+  JsonArray *array;
+
+  g_assert_no_error (error);
+  root = json_node_get_object (node);
+  g_assert_true (json_node_is_immutable (node));
+  g_assert_true (json_object_is_immutable (root));
+  array = json_object_get_array_member (root, "a");
+  g_assert_true (json_array_is_immutable (array));
+  g_assert_true (json_node_is_immutable (json_array_get_element (array, 0)));
+  g_assert_true (json_node_is_immutable (json_object_get_member (root, "c")));
+}
+
+/* Trees built through the API, with values no parser produces. */
+static void
+test_serializer_built (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+  char all[128];
+
+  for (int i = 1; i < 128; i++)
+    all[i - 1] = (char) i;
+  all[127] = '\0';
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, all);
+  json_builder_add_string_value (builder, all);
+  json_builder_set_member_name (builder, "doubles");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < 2000; i++)
+    {
+      guint64 bits = ((guint64) g_rand_int (rand) << 32) | g_rand_int (rand);
+      double value;
+
+      memcpy (&value, &bits, sizeof value);
+      if (!isfinite (value))
+        value = g_rand_double_range (rand, -1e6, 1e6);
+      json_builder_add_double_value (builder, value);
+      json_builder_add_double_value (builder, (double) (gint64) g_rand_int_range (rand, -100000, 100000));
+      json_builder_add_double_value (builder, g_rand_double (rand));
+    }
+  json_builder_add_double_value (builder, -0.0);
+  json_builder_add_double_value (builder, G_MAXDOUBLE);
+  json_builder_add_double_value (builder, G_MINDOUBLE);
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "ints");
+  json_builder_begin_array (builder);
+  json_builder_add_int_value (builder, G_MININT64);
+  json_builder_add_int_value (builder, G_MAXINT64);
+  json_builder_add_int_value (builder, 0);
+  for (guint i = 0; i < 200; i++)
+    json_builder_add_int_value (builder, ((gint64) g_rand_int (rand) << 32) | g_rand_int (rand));
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "empty");
+  json_builder_begin_object (builder);
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "null");
+  json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "bool");
+  json_builder_add_boolean_value (builder, FALSE);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+
+  check_serializer (root);
+
+  /* The documented differences, each on its own. */
+  {
+    g_autoptr(JsonNode) node = json_node_alloc ();
+
+    json_node_init_double (node, 1e100);
+    text = cf_json_to_string (node, NULL);
+    g_assert_cmpstr (text, ==, "1e+100");
+    g_clear_pointer (&text, g_free);
+    json_node_set_double (node, INFINITY);
+    text = cf_json_to_string (node, NULL);
+    g_assert_cmpstr (text, ==, "null");
+    g_clear_pointer (&text, g_free);
+    json_node_set_double (node, NAN);
+    text = cf_json_to_string (node, NULL);
+    g_assert_cmpstr (text, ==, "null");
+    g_clear_pointer (&text, g_free);
+    json_node_set_string (node, "a\x1f");
+    text = cf_json_to_string (node, NULL);
+    g_assert_cmpstr (text, ==, "\"a\\u001f\"");
+    g_clear_pointer (&text, g_free);
+  }
+}
+
+/* -- random documents -- */
+
+static void gen_value (GRand *rand, GString *out, guint depth);
+
+static void
+gen_ws (GRand   *rand,
+        GString *out)
+{
+  static const char *ws[] = { "", "", "", " ", "\n", "\t", "\r\n  " };
+
+  g_string_append (out, ws[g_rand_int_range (rand, 0, G_N_ELEMENTS (ws))]);
+}
+
+static void
+gen_string (GRand   *rand,
+            GString *out)
+{
+  static const char *pieces[] = {
+    "a", "b", "hello", " ", "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t",
+    "\\u0041", "\\u00e9", "\\u20ac", "\\uD83D\\uDE00", "\\u001f", "\\u007f", "\\u0001",
+    "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xe2\x80\xa8", "\x7f", "{", "]", ":", ",",
+  };
+  guint n = g_rand_int_range (rand, 0, 8);
+
+  g_string_append_c (out, '"');
+  for (guint i = 0; i < n; i++)
+    g_string_append (out, pieces[g_rand_int_range (rand, 0, G_N_ELEMENTS (pieces))]);
+  g_string_append_c (out, '"');
+}
+
+static void
+gen_number (GRand   *rand,
+            GString *out)
+{
+  static const char *fixed[] = {
+    "0", "-0", "1", "-1", "9223372036854775807", "-9223372036854775808",
+    "9223372036854775808", "18446744073709551616", "0.5", "-0.0", "1e10", "1E-10",
+    "2.5e+3", "123456789.123456789", "1e308", "5e-324", "1e-400", "0.1",
+  };
+
+  switch (g_rand_int_range (rand, 0, 4))
+    {
+    case 0:
+      g_string_append (out, fixed[g_rand_int_range (rand, 0, G_N_ELEMENTS (fixed))]);
+      break;
+    case 1:
+      g_string_append_printf (out, "%d", (int) g_rand_int (rand));
+      break;
+    case 2:
+      g_string_append_printf (out, "%s%u.%u", g_rand_boolean (rand) ? "-" : "",
+                              g_rand_int_range (rand, 0, 100000), g_rand_int (rand));
+      break;
+    default:
+      g_string_append_printf (out, "%u%se%s%d", g_rand_int_range (rand, 1, 10),
+                              g_rand_boolean (rand) ? ".25" : "",
+                              g_rand_boolean (rand) ? "-" : "+",
+                              g_rand_int_range (rand, 0, 300));
+      break;
+    }
+}
+
+static void
+gen_value (GRand   *rand,
+           GString *out,
+           guint    depth)
+{
+  guint kind = g_rand_int_range (rand, 0, depth < 6 ? 8 : 5);
+
+  gen_ws (rand, out);
+  switch (kind)
+    {
+    case 0: g_string_append (out, "true"); break;
+    case 1: g_string_append (out, g_rand_boolean (rand) ? "false" : "null"); break;
+    case 2: gen_string (rand, out); break;
+    case 3:
+    case 4: gen_number (rand, out); break;
+    case 5:
+    case 6:
+      {
+        guint n = g_rand_int_range (rand, 0, 5);
+        static const char *keys[] = { "\"a\"", "\"b\"", "\"id\"", "\"\"", "\"\\u00e9\"", "\"a\"" };
+
+        g_string_append_c (out, '{');
+        for (guint i = 0; i < n; i++)
+          {
+            if (i > 0)
+              g_string_append_c (out, ',');
+            gen_ws (rand, out);
+            if (g_rand_boolean (rand))
+              g_string_append (out, keys[g_rand_int_range (rand, 0, G_N_ELEMENTS (keys))]);
+            else
+              gen_string (rand, out);
+            gen_ws (rand, out);
+            g_string_append_c (out, ':');
+            gen_value (rand, out, depth + 1);
+          }
+        gen_ws (rand, out);
+        g_string_append_c (out, '}');
+        break;
+      }
+    default:
+      {
+        guint n = g_rand_int_range (rand, 0, 5);
+
+        g_string_append_c (out, '[');
+        for (guint i = 0; i < n; i++)
+          {
+            if (i > 0)
+              g_string_append_c (out, ',');
+            gen_value (rand, out, depth + 1);
+          }
+        gen_ws (rand, out);
+        g_string_append_c (out, ']');
+        break;
+      }
+    }
+  gen_ws (rand, out);
+}
+
+/* One random edit: a byte replaced, inserted or deleted. */
+static void
+mutate (GRand   *rand,
+        GString *text)
+{
+  static const char interesting[] = "\"\\{}[],:0123456789-+.eEtrufalsn \t\n\x01\x1f\x7f\x80\xc3\xff/u'x";
+  guint op = g_rand_int_range (rand, 0, 3);
+  gsize at = text->len == 0 ? 0 : g_rand_int_range (rand, 0, text->len);
+  char c = g_rand_boolean (rand)
+           ? interesting[g_rand_int_range (rand, 0, sizeof interesting - 1)]
+           : (char) g_rand_int_range (rand, 1, 256);
+
+  if (op == 0 && text->len > 0)
+    text->str[at] = c;
+  else if (op == 1 || text->len == 0)
+    g_string_insert_c (text, at, c);
+  else
+    g_string_erase (text, at, 1);
+}
+
+static void
+test_differential_random (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20261122);
+  DiffStats stats = { 0 };
+
+  for (guint i = 0; i < 3000; i++)
+    {
+      g_autoptr(GString) text = g_string_new (NULL);
+
+      gen_value (rand, text, 0);
+      differential (text->str, text->len, &stats);
+      for (guint m = 0; m < 8; m++)
+        {
+          g_autoptr(GString) copy = g_string_new_len (text->str, text->len);
+          guint edits = g_rand_int_range (rand, 1, 4);
+
+          for (guint e = 0; e < edits; e++)
+            mutate (rand, copy);
+          differential (copy->str, copy->len, &stats);
+        }
+    }
+
+  g_test_message ("random: %u inputs, %u accepted, %u refused by both, %u refused only by the strict parser",
+                  stats.inputs, stats.accepted, stats.rejected_by_both, stats.stricter);
+  g_assert_cmpuint (stats.accepted, >, 3000);
+  g_assert_cmpuint (stats.rejected_by_both, >, 1000);
+}
+
+static void
+collect_json_files (const char *dir,
+                    GPtrArray  *files,
+                    guint       level)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  if (d == NULL || level > 12 || files->len >= 5000)
+    return;
+  while ((name = g_dir_read_name (d)) != NULL && files->len < 5000)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+        continue;
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        collect_json_files (path, files, level + 1);
+      else if (g_str_has_suffix (name, ".json"))
+        g_ptr_array_add (files, g_steal_pointer (&path));
+    }
+}
+
+/* The repository's own JSON (tests/, including the npm peers' packages)
+ * and the MCP schemas, each read by both parsers, then mutated. */
+static void
+test_differential_corpus (void)
+{
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (42);
+  const char *srcdir = g_getenv ("G_TEST_SRCDIR");
+  const char *spec = g_getenv ("CF_TEST_MCP_SPEC_DIR");
+  DiffStats stats = { 0 };
+  guint schemas = 0;
+
+  if (srcdir == NULL)
+    {
+      g_test_skip ("G_TEST_SRCDIR is not set");
+      return;
+    }
+  collect_json_files (srcdir, files, 0);
+  if (spec == NULL)
+    spec = "/work/shared/mcp-spec";
+  if (g_file_test (spec, G_FILE_TEST_IS_DIR))
+    {
+      guint before = files->len;
+
+      collect_json_files (spec, files, 0);
+      schemas = files->len - before;
+    }
+  else
+    g_test_message ("no MCP spec directory at %s", spec);
+  g_ptr_array_sort (files, (GCompareFunc) g_strcmp0);
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      g_autofree char *data = NULL;
+      gsize length = 0;
+      g_autoptr(GError) error = NULL;
+
+      if (!g_file_get_contents (files->pdata[i], &data, &length, &error))
+        g_error ("%s: %s", (char *) files->pdata[i], error->message);
+      differential (data, length, &stats);
+
+      if (length <= 8192)
+        for (guint m = 0; m < 4; m++)
+          {
+            g_autoptr(GString) copy = g_string_new_len (data, length);
+
+            mutate (rand, copy);
+            differential (copy->str, copy->len, &stats);
+          }
+    }
+
+  g_test_message ("corpus: %u files (%u from the MCP spec), %u inputs, %u accepted, "
+                  "%u refused by both, %u refused only by the strict parser",
+                  files->len, schemas, stats.inputs, stats.accepted,
+                  stats.rejected_by_both, stats.stricter);
+  g_assert_cmpuint (files->len, >, 0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/json/valid", test_valid_table);
+  g_test_add_func ("/json/invalid", test_invalid_table);
+  g_test_add_func ("/json/encoding-offset", test_encoding_offset);
+  g_test_add_func ("/json/depth", test_depth);
+  g_test_add_func ("/json/not-terminated", test_not_terminated);
+  g_test_add_func ("/json/sealed", test_sealed);
+  g_test_add_func ("/json/serializer-built", test_serializer_built);
+  g_test_add_func ("/json/differential-random", test_differential_random);
+  g_test_add_func ("/json/differential-corpus", test_differential_corpus);
+
+  return g_test_run ();
+}
