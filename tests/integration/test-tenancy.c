@@ -837,6 +837,41 @@ test_invitation_expiry (void)
   expect_error ("POST", accept, NULL, bob, 400);
 }
 
+/* Without AUTH_REQUIRED the anonymous caller keeps full local access,
+ * but the team routes, which act for a user, refuse it clearly. */
+static void
+test_anonymous (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("cf-tenancy-anon-XXXXXX", NULL);
+  g_autofree char *db = g_build_filename (dir, "gateway.db", NULL);
+  const char *env[] = { "AUTH_REQUIRED", "false", "JWT_SECRET_KEY", SECRET, NULL };
+  CfDaemonHarness *d = cf_daemon_harness_start (db, env);
+  g_autoptr(JsonNode) tool = NULL;
+  g_autoptr(JsonNode) teams = NULL;
+  g_autoptr(JsonNode) refused = NULL;
+  g_autoptr(JsonNode) roles = NULL;
+  guint status = 0;
+
+  tool = cf_harness_request (d, "POST", "/v1/tools",
+                             "{\"tool\":{\"name\":\"local\",\"url\":\"http://127.0.0.1:9/x\"},"
+                             "\"visibility\":\"private\"}", NULL, &status, NULL);
+  g_assert_cmpuint (status, ==, 201);
+  g_clear_pointer (&tool, json_node_unref);
+  tool = cf_harness_request (d, "GET", "/v1/tools", NULL, NULL, &status, NULL);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (tool)), ==, 1);
+  teams = cf_harness_request (d, "GET", "/teams", NULL, NULL, &status, NULL);
+  g_assert_cmpuint (status, ==, 200);
+  refused = cf_harness_request (d, "POST", "/teams", "{\"name\":\"x\"}", NULL, &status, NULL);
+  g_assert_cmpuint (status, ==, 403);
+  g_assert_nonnull (cf_json_object_get_string (json_node_get_object (refused), "detail"));
+  roles = cf_harness_request (d, "GET", "/rbac/roles", NULL, NULL, &status, NULL);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (roles)), ==, 5);
+  cf_daemon_harness_stop (d);
+  cf_daemon_harness_free (d);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -884,6 +919,7 @@ main (int   argc,
   g_test_add_func ("/tenancy/teams", test_teams);
   g_test_add_func ("/tenancy/invitations", test_invitations);
   g_test_add_func ("/tenancy/rbac", test_rbac_routes);
+  g_test_add_func ("/tenancy/anonymous", test_anonymous);
   g_test_add_func ("/tenancy/invitation-expiry", test_invitation_expiry);
   result = g_test_run ();
 
