@@ -17,11 +17,13 @@
  * "\u" escapes, raw control characters in strings, leading zeros, a
  * leading or trailing '.', hexadecimal numbers, a '-' apart from its
  * number, lone UTF-16 surrogates (json-glib either fails or emits invalid
- * UTF-8 for them), "\u0000" (json-glib silently cuts the string there), and
- * numbers too large for a double (json-glib gives infinity, which it then
+ * UTF-8 for them), and numbers too large for a double (json-glib gives infinity, which it then
  * prints as "inf.0"). Integers outside gint64 become doubles where json-glib
  * wraps them around. A leading UTF-8 byte order mark is skipped, as
- * json-glib does (RFC 8259 section 8.1 allows it).
+ * json-glib does (RFC 8259 section 8.1 allows it). "\u0000" cannot be held
+ * in a json-glib string: json-glib silently cut the string there; it
+ * becomes U+FFFD instead, so that "ping\u0000x" is neither cut to "ping"
+ * nor refused (a relayed upstream result may well contain one).
  *
  * The serializer prints exactly what json_generator prints, except where
  * that is not JSON: a double whose shortest form has an exponent is printed
@@ -224,9 +226,11 @@ parse_string (Parser *parser)
             }
           else
             {
+              /* json-glib strings end at a NUL: json_parser cut the string
+               * there, so "ping\u0000x" read as "ping". Keep the text
+               * whole and distinct instead. */
               if (c == 0)
-                return fail_at (parser, p, CF_JSON_ERROR_SYNTAX,
-                                "\\u0000 is not supported in strings");
+                c = 0xFFFD;
               p += 6;
             }
           g_string_append_len (out, utf8, g_unichar_to_utf8 (c, utf8));

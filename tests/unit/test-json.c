@@ -104,7 +104,7 @@ oracle_to_string (JsonNode *node)
 }
 
 /* An independent strict RFC 8259 recognizer, with this project's extra
- * rules: no "\u0000", no lone surrogates, numbers within double range,
+ * rules: no lone surrogates, numbers within double range,
  * at most CF_JSON_MAX_DEPTH levels, an optional leading BOM. */
 typedef struct {
   const guchar *p, *end;
@@ -168,7 +168,7 @@ rec_string (Recognizer *r)
           c = *r->p++;
           if (strchr ("\"\\/bfnrt", c) != NULL && c != '\0')
             continue;
-          if (c != 'u' || (u = rec_hex4 (r)) <= 0 || (u >= 0xDC00 && u <= 0xDFFF))
+          if (c != 'u' || (u = rec_hex4 (r)) < 0 || (u >= 0xDC00 && u <= 0xDFFF))
             return FALSE;
           if (u >= 0xD800 && u <= 0xDBFF)
             {
@@ -542,7 +542,9 @@ differential (const char *data,
       if (theirs == NULL)
         g_error ("json-glib refuses what the parser accepts: %.*s",
                  (int) MIN (length, 200), data);
-      if (!nodes_equal (theirs, mine, ALLOW_WRAPPED | CHECK_SEALED, why))
+      /* json-glib cuts strings at "\u0000", where the parser puts U+FFFD */
+      if (g_strstr_len (data, length, "\\u0000") == NULL &&
+          !nodes_equal (theirs, mine, ALLOW_WRAPPED | CHECK_SEALED, why))
         g_error ("trees differ for %.*s: %s", (int) MIN (length, 200), data, why->str);
       check_serializer (mine);
       return;
@@ -600,6 +602,8 @@ static const ValidCase valid_cases[] = {
   { "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\\\"\\\\/\\b\\f\\n\\r\\t\"", G_TYPE_STRING },
   { "\"\\u00e9\\u20AC\"", "\"\xc3\xa9\xe2\x82\xac\"", G_TYPE_STRING },
   { "\"\\ud83d\\ude00\"", "\"\xf0\x9f\x98\x80\"", G_TYPE_STRING },
+  /* json-glib cut the string at "\u0000"; it becomes U+FFFD */
+  { "\"a\\u0000b\"", "\"a\xef\xbf\xbd" "b\"", G_TYPE_STRING },
   { "\"\\u0001\\u001b\\u007f\\u001f\"", "\"\\u0001\\u001b\\u007f\\u001f\"", G_TYPE_STRING },
   { "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"", "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"", G_TYPE_STRING },
   { "\xef\xbb\xbf{}", "{}", 0 },
@@ -666,7 +670,6 @@ static const InvalidCase invalid_cases[] = {
   { "\"a\x01" "b\"", -1, CF_JSON_ERROR_SYNTAX },
   { "\"a\x1f" "b\"", -1, CF_JSON_ERROR_SYNTAX },
   { "\"tab\t\"", -1, CF_JSON_ERROR_SYNTAX },
-  { "\"a\\u0000b\"", -1, CF_JSON_ERROR_SYNTAX },
   { "\"\\ud83d\"", -1, CF_JSON_ERROR_SYNTAX },
   { "\"\\ude00\"", -1, CF_JSON_ERROR_SYNTAX },
   { "\"\\ud83dx\"", -1, CF_JSON_ERROR_SYNTAX },
@@ -957,7 +960,7 @@ gen_string (GRand   *rand,
 {
   static const char *pieces[] = {
     "a", "b", "hello", " ", "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t",
-    "\\u0041", "\\u00e9", "\\u20ac", "\\uD83D\\uDE00", "\\u001f", "\\u007f", "\\u0001",
+    "\\u0041", "\\u0000", "\\u00e9", "\\u20ac", "\\uD83D\\uDE00", "\\u001f", "\\u007f", "\\u0001",
     "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xe2\x80\xa8", "\x7f", "{", "]", ":", ",",
   };
   guint n = g_rand_int_range (rand, 0, 8);
