@@ -571,6 +571,70 @@ test_bad_requests (void)
   cf_daemon_harness_free (d);
 }
 
+/* Team tokens: made by a team owner, scoped to the team by the teams
+ * claim, listed per team; and the platform admin's revocation route. */
+static void
+test_team_tokens (void)
+{
+  g_autofree char *dir = temp_dir ();
+  g_autofree char *db = g_build_filename (dir, "gateway.db", NULL);
+  CfDaemonHarness *d = start_with_auth (db, NULL);
+  g_autofree char *session = login (d);
+  g_autofree char *team_id = NULL, *team_path = NULL, *token = NULL, *admin_path = NULL;
+  g_autoptr(JsonNode) response = NULL;
+  g_autoptr(JsonObject) claims = NULL;
+  JsonObject *object;
+  JsonArray *teams;
+  guint status = 0;
+
+  response = call (d, "POST", "/teams", "{\"name\":\"Token Team\"}", session, &status, NULL);
+  g_assert_cmpuint (status, ==, 201);
+  team_id = g_strdup (json_object_get_string_member (json_node_get_object (response), "id"));
+  g_clear_pointer (&response, json_node_unref);
+
+  team_path = g_strconcat ("/v1/tokens/teams/", team_id, NULL);
+  response = call (d, "POST", team_path, "{\"name\":\"team-token\",\"expires_in_days\":1}",
+                   session, &status, NULL);
+  g_assert_cmpuint (status, ==, 201);
+  object = json_node_get_object (response);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (object, "token"),
+                                                  "team_id"), ==, team_id);
+  token = g_strdup (json_object_get_string_member (object, "access_token"));
+  admin_path = g_strconcat ("/v1/tokens/admin/",
+                            json_object_get_string_member (json_object_get_object_member (object,
+                                                                                          "token"),
+                                                           "id"), NULL);
+  g_clear_pointer (&response, json_node_unref);
+  claims = payload_of (token);
+  teams = json_object_get_array_member (claims, "teams");
+  g_assert_cmpuint (json_array_get_length (teams), ==, 1);
+  g_assert_cmpstr (json_array_get_string_element (teams, 0), ==, team_id);
+  g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, token), ==, 200);
+
+  response = call (d, "GET", team_path, NULL, session, &status, NULL);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (response), "total"), ==, 1);
+  g_clear_pointer (&response, json_node_unref);
+
+  /* The platform admin's route revokes it. */
+  g_assert_cmpuint (status_of (d, "DELETE", admin_path, NULL, session), ==, 204);
+  g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, token), ==, 401);
+  /* An API token without admin.user_management cannot use the admin
+   * routes. */
+  {
+    g_autofree char *plain = NULL;
+    g_autoptr(JsonObject) created = create_token (d, session,
+                                                  "{\"name\":\"plain\",\"expires_in_days\":1,"
+                                                  "\"scope\":{\"permissions\":[\"tools.read\"]}}",
+                                                  &plain);
+
+    g_assert_cmpuint (status_of (d, "GET", "/v1/tokens/admin/all", NULL, plain), ==, 403);
+  }
+
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+}
+
 /* HH:MM of @time shifted by @minutes. */
 static char *
 hhmm (GDateTime *time,
@@ -1107,6 +1171,7 @@ main (int   argc,
   g_test_add_func ("/tokens/lifecycle", test_lifecycle);
   g_test_add_func ("/tokens/forged", test_forged);
   g_test_add_func ("/tokens/bad-requests", test_bad_requests);
+  g_test_add_func ("/tokens/team", test_team_tokens);
   g_test_add_func ("/tokens/restrictions", test_restrictions);
   g_test_add_func ("/tokens/user-rate-limit", test_user_rate_limit);
   g_test_add_func ("/tokens/bad-setting", test_bad_setting);
