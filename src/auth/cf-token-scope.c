@@ -159,16 +159,45 @@ parse_day (const char *name)
   return 0;
 }
 
+/* Zones by name: reading a tz file on every request would cost more than
+ * the rest of the request. Bounded; cleared when full. */
+#define ZONE_CACHE_MAX 256
+
+static GHashTable *zone_cache;
+G_LOCK_DEFINE_STATIC (zone_cache);
+
 static GTimeZone *
 parse_zone (const char *name)
 {
+  GTimeZone *zone;
+
   if (name == NULL || g_str_equal (name, "UTC"))
     return g_time_zone_new_utc ();
   /* A name, not a path or a POSIX TZ string. */
   if (*name == '/' || strstr (name, "..") != NULL || strlen (name) > 64)
     return NULL;
+
+  G_LOCK (zone_cache);
+  if (zone_cache == NULL)
+    zone_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify) g_time_zone_unref);
+  zone = g_hash_table_lookup (zone_cache, name);
+  if (zone != NULL)
+    g_time_zone_ref (zone);
+  G_UNLOCK (zone_cache);
+  if (zone != NULL)
+    return zone;
+
   /* NULL for a name the tz database does not know. */
-  return g_time_zone_new_identifier (name);
+  zone = g_time_zone_new_identifier (name);
+  if (zone == NULL)
+    return NULL;
+  G_LOCK (zone_cache);
+  if (g_hash_table_size (zone_cache) >= ZONE_CACHE_MAX)
+    g_hash_table_remove_all (zone_cache);
+  g_hash_table_replace (zone_cache, g_strdup (name), g_time_zone_ref (zone));
+  G_UNLOCK (zone_cache);
+  return zone;
 }
 
 /**
