@@ -926,10 +926,11 @@ cf_tokens_check_request (CfTokens          *self,
     return FALSE;
 
   ip = client_ip (msg, &address);
-  now_time = g_date_time_new_now_utc ();
+  if (entry->time != NULL)
+    now_time = g_date_time_new_now_utc ();
   if (!cf_token_scope_ip_allowed ((const char * const *) entry->ips, address))
     reason = "Request from an IP address this token does not allow";
-  else if (!cf_token_scope_time_allowed (entry->time, now_time))
+  else if (entry->time != NULL && !cf_token_scope_time_allowed (entry->time, now_time))
     reason = "Token is not valid at this time";
   else if (entry->server_id != NULL && !server_allowed (entry->server_id, path))
     reason = "Token not authorized for this server";
