@@ -48,7 +48,7 @@ phase_done() {
 }
 
 [ "$(id -u)" -eq 0 ] || { echo "build-test.sh: needs root (debootstrap, chroot)"; exit 77; }
-for tool in flatpak flatpak-builder debootstrap xvfb-run dbus-run-session xdotool import python3 gdbus; do
+for tool in flatpak flatpak-builder ostree eu-strip debootstrap xvfb-run dbus-run-session xdotool import python3 gdbus; do
   command -v "$tool" >/dev/null || die "$tool is not installed (sh tests/setup-debian test)"
 done
 
@@ -57,20 +57,23 @@ arch=$(flatpak --default-arch)
 
 # What the GNOME Platform ships that the app uses, as Debian packages; the
 # Sdk adds the headers and tools. Not libargon2: the runtime lacks it, so
-# the manifest's own module must build it.
+# the manifest's own module must build it. dbus-x11 is there for dconf's
+# "a session bus" dependency, which apt would otherwise meet with
+# dbus-user-session and so systemd (and through cryptsetup, libargon2).
 platform_packages=(
   libglib2.0-0 glib-networking gsettings-desktop-schemas
   libgtk-4-1 libadwaita-1-0 libsecret-1-0
   libsoup-3.0-0 libjson-glib-1.0-0 libsqlite3-0 libgnutls30
-  libavahi-client3 ca-certificates
+  libavahi-client3 ca-certificates librsvg2-common
   shared-mime-info hicolor-icon-theme adwaita-icon-theme
   fonts-cantarell fonts-dejavu-core fontconfig
+  dbus-x11
 )
 sdk_packages=(
   gcc libc6-dev make pkg-config meson ninja-build gettext
   libglib2.0-dev libglib2.0-bin libgtk-4-dev libgtk-4-bin libadwaita-1-dev
   libsecret-1-dev libsoup-3.0-dev libjson-glib-dev libsqlite3-dev libgnutls28-dev
-  desktop-file-utils appstream
+  desktop-file-utils appstream appstream-util
 )
 
 # Private Flatpak state: the installation the runtime and app go to, and
@@ -146,15 +149,27 @@ EOF
 make_runtime() {
   rm -rf "$root" "$cache/repo" "$FLATPAK_USER_DIR" "$cache/stamp"
   mkdir -p "$cache/debs"
+  # Uncompressed objects: exporting the Sdk to an archive repo spends
+  # minutes compressing what is only read back from the same disk.
+  ostree --repo="$cache/repo" init --mode=bare-user-only
   trap cleanup_mounts EXIT
+  log "debootstrap --variant=minbase bookworm"
   debootstrap --variant=minbase --cache-dir="$cache/debs" bookworm "$root" "$mirror" \
     >"$cache/debootstrap.log" 2>&1 || { tail -n 30 "$cache/debootstrap.log"; die "debootstrap failed"; }
-  # Lean: no documentation or translations of the tools; no services.
+  # Lean: no documentation or translations of the tools; no services; no
+  # Mesa drivers (the GNOME runtime has none either: they come from the
+  # GL extension, and GTK falls back to drawing with cairo).
   cat >"$root/etc/dpkg/dpkg.cfg.d/01-lean" <<'EOF'
 path-exclude /usr/share/doc/*
 path-exclude /usr/share/man/*
 path-exclude /usr/share/info/*
 path-exclude /usr/share/lintian/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/gtk-doc/*
+path-exclude /usr/share/help/*
+path-exclude /usr/lib/*/dri/*
+path-exclude /usr/lib/*/libLLVM-*
+path-exclude /usr/lib/*/libz3.so*
 EOF
   printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
   chmod +x "$root/usr/sbin/policy-rc.d"
@@ -167,19 +182,23 @@ EOF
   mount -t proc proc "$root/proc"
   mounted+=("$root/proc")
   in_root apt-get update -qq
+  log "installing the Platform packages"
   in_root apt-get install -y -qq "${platform_packages[@]}" >"$cache/apt-platform.log" 2>&1 ||
     { tail -n 30 "$cache/apt-platform.log"; die "installing the Platform packages failed"; }
   ! in_root dpkg-query -W 'libargon2*' >/dev/null 2>&1 || die "the Platform pulled in libargon2"
   in_root fc-cache -s >/dev/null 2>&1 || true
   in_root glib-compile-schemas /usr/share/glib-2.0/schemas 2>/dev/null || true
+  log "exporting org.gnome.Platform"
   export_runtime org.gnome.Platform
+  log "installing the Sdk packages"
   in_root apt-get install -y -qq "${sdk_packages[@]}" >"$cache/apt-sdk.log" 2>&1 ||
     { tail -n 30 "$cache/apt-sdk.log"; die "installing the Sdk packages failed"; }
   ! in_root dpkg-query -W 'libargon2*' >/dev/null 2>&1 || die "the Sdk pulled in libargon2"
-  in_root apt-get clean
   cleanup_mounts
   trap - EXIT
+  log "exporting org.gnome.Sdk"
   export_runtime org.gnome.Sdk
+  log "installing both into the private installation"
   flatpak build-update-repo "$cache/repo" >/dev/null
   flatpak --user remote-add --no-gpg-verify --if-not-exists standin "file://$cache/repo"
   flatpak --user install -y --noninteractive standin \
@@ -243,8 +262,12 @@ log "daemon in the sandbox: $version_out"
 exports=$FLATPAK_USER_DIR/exports/share
 service=$exports/dbus-1/services/$app_id.service
 [ -f "$service" ] || die "Flatpak exported no D-Bus service file ($service)"
-grep -q '^Exec=.*flatpak run .*--command=contextforge-gateway' "$service" ||
+grep -q '^Exec=.*flatpak run .*--command=[^ ]*contextforge-gateway .*--daemon' "$service" ||
   die "the exported D-Bus service does not run the daemon in the sandbox: $(cat "$service")"
+# Flatpak exports no systemd unit: a SystemdService line would send a
+# systemd-activated session bus (dbus-broker) after a unit that is not there.
+! grep -q '^SystemdService=' "$service" ||
+  die "the exported D-Bus service names a systemd unit: $(cat "$service")"
 mkdir -p "$HOME/.var/app/$app_id/config/contextforge"
 printf 'HOST=127.0.0.1\nPORT=0\n' >"$HOME/.var/app/$app_id/config/contextforge/gateway.env"
 

@@ -43,17 +43,20 @@ done
 log "daemon GetStatus: $status"
 grep -q "'listen-url': <'http://127.0.0.1:[1-9][0-9]*" <<<"$status" ||
   die "the daemon reports no loopback listen-url"
-owner=$(gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
-          --method org.freedesktop.DBus.GetConnectionUnixProcessID "$app_id")
-owner_pid=$(grep -o '[0-9]\+' <<<"$owner" | tail -n 1)
-# The name's owner must be the daemon inside the sandbox, not a process of
-# the host: Flatpak's pid namespace hides it, but /proc shows its root.
-[ -n "$owner_pid" ] && [ -e "/proc/$owner_pid" ] || die "no owner process for $app_id"
-tr '\0' ' ' <"/proc/$owner_pid/cmdline" >"$work/daemon-cmdline.txt"
-grep -q contextforge-gateway "$work/daemon-cmdline.txt" || die "the name's owner is not the daemon"
-[ -e "/proc/$owner_pid/root/.flatpak-info" ] ||
-  die "the daemon (pid $owner_pid) does not run in the Flatpak sandbox"
-log "daemon pid $owner_pid runs in the sandbox: $(cat "$work/daemon-cmdline.txt")"
+# The name's owner must be the daemon inside the sandbox: the bus only sees
+# Flatpak's D-Bus proxy, so ask Flatpak which instances of the app run.
+flatpak ps --columns=instance,child-pid,application >"$work/flatpak-ps.txt"
+daemon_pid=
+while read -r _ pid app; do
+  [ "$app" = "$app_id" ] || continue
+  if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'contextforge-gateway.*--daemon'; then
+    daemon_pid=$pid
+  fi
+done <"$work/flatpak-ps.txt"
+[ -n "$daemon_pid" ] || die "no sandboxed instance runs the daemon: $(cat "$work/flatpak-ps.txt")"
+[ -e "/proc/$daemon_pid/root/.flatpak-info" ] ||
+  die "the daemon (pid $daemon_pid) does not see the sandbox's /.flatpak-info"
+log "daemon runs in the sandbox, pid $daemon_pid: $(tr '\0' ' ' <"/proc/$daemon_pid/cmdline")"
 
 # --- The app's window -----------------------------------------------------
 if [ "$CF_TEST_HAVE_GUI" != 1 ]; then
