@@ -154,14 +154,46 @@ on_refresh_clicked (GtkButton      *button,
 }
 
 static void
+on_remove_response (AdwMessageDialog *dialog,
+                    const char       *response,
+                    CfGatewaysPage   *self)
+{
+  const char *id = g_object_get_data (G_OBJECT (dialog), "gateway-id");
+  const char *name = g_object_get_data (G_OBJECT (dialog), "gateway-name");
+  g_autofree char *done = NULL;
+
+  if (!g_str_equal (response, "remove"))
+    return;
+  done = g_strdup_printf (_("Removed “%s”"), name);
+  call (self, "RemoveGateway", id, _("Could not remove the gateway"), done);
+}
+
+/* Its tools go with it, and the servers lose them: ask first. */
+static void
 on_remove_clicked (GtkButton      *button,
                    CfGatewaysPage *self)
 {
-  const char *id = g_object_get_data (G_OBJECT (button), "gateway-id");
   const char *name = g_object_get_data (G_OBJECT (button), "gateway-name");
-  g_autofree char *done = g_strdup_printf (_("Removed “%s”"), name);
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  g_autofree char *heading = g_strdup_printf (_("Remove “%s”?"), name);
+  GtkWidget *dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                              heading,
+                                              _("Its tools, resources and prompts go with it, "
+                                                "and virtual servers stop offering them."));
 
-  call (self, "RemoveGateway", id, _("Could not remove the gateway"), done);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "remove", _("_Remove"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "remove",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_object_set_data_full (G_OBJECT (dialog), "gateway-id",
+                          g_strdup (g_object_get_data (G_OBJECT (button), "gateway-id")), g_free);
+  g_object_set_data_full (G_OBJECT (dialog), "gateway-name", g_strdup (name), g_free);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_remove_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void

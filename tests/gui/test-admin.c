@@ -646,6 +646,46 @@ has_dialog (Fixture  *f,
   return find_dialog () != NULL;
 }
 
+static GtkWidget *
+find_message_dialog (void)
+{
+  g_autoptr(GListModel) toplevels = gtk_window_get_toplevels ();
+
+  g_object_ref (toplevels);
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)) &&
+          g_object_get_data (window, "cf-test-answered") == NULL)
+        return GTK_WIDGET (window);
+    }
+  return NULL;
+}
+
+static gboolean
+has_message_dialog (Fixture  *f,
+                    gpointer  data)
+{
+  return find_message_dialog () != NULL;
+}
+
+/* Answers the dialog the last click opened. */
+static void
+respond (Fixture    *f,
+         const char *response)
+{
+  GtkWidget *dialog;
+
+  wait_until (f, has_message_dialog, NULL, "a dialog");
+  dialog = find_message_dialog ();
+  g_object_set_data (G_OBJECT (dialog), "cf-test-answered", GINT_TO_POINTER (TRUE));
+  /* As its button does: answer, then close. */
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), response);
+  gtk_window_close (GTK_WINDOW (dialog));
+  settle (f, 200);
+}
+
 static gboolean
 has_two_windows (Fixture  *f,
                  gpointer  data)
@@ -696,6 +736,7 @@ connect_remote (Fixture *f)
   gtk_editable_set_text (GTK_EDITABLE (find (dialog, name_is, "remote-url")), url);
   gtk_editable_set_text (GTK_EDITABLE (find (dialog, name_is, "remote-token")), "not.a.token");
   adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "connect");
+  gtk_window_close (GTK_WINDOW (dialog));
   wait_until (f, has_two_windows, NULL, "the remote window");
 
   remote = gtk_application_get_windows (GTK_APPLICATION (f->app))->data;
@@ -727,7 +768,12 @@ remove_gateway (Fixture *f)
   wait_until (f, try_add_is, GINT_TO_POINTER (TRUE), "add to be turned on");
 
   show_page (f, "gateways");
+  /* Asked first: cancelling keeps it. */
   click (get (f, "remove-fixture"));
+  respond (f, "cancel");
+  wait_for_subtitle (f, "gateway-fixture", "Reachable");
+  click (get (f, "remove-fixture"));
+  respond (f, "remove");
   wait_for (f, label_contains, "Removed “fixture”");
   wait_for (f, label_contains, "No Gateways Yet");
   show_page (f, "tools");
