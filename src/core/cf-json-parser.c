@@ -43,6 +43,44 @@ typedef struct {
 
 static JsonNode *parse_value (Parser *parser);
 
+/* g_string_append_len and g_string_append_c are not inline in GLib 2.74;
+ * these skip the call while the buffer has room. */
+static inline void
+buf_append (GString    *out,
+            const char *data,
+            gsize       len)
+{
+  if (G_LIKELY (out->len + len < out->allocated_len))
+    {
+      memcpy (out->str + out->len, data, len);
+      out->len += len;
+      out->str[out->len] = '\0';
+    }
+  else
+    g_string_append_len (out, data, len);
+}
+
+static inline void
+buf_append_c (GString *out,
+              char     c)
+{
+  if (G_LIKELY (out->len + 1 < out->allocated_len))
+    {
+      out->str[out->len++] = c;
+      out->str[out->len] = '\0';
+    }
+  else
+    g_string_append_c (out, c);
+}
+
+static inline void
+buf_truncate (GString *out,
+              gsize    len)
+{
+  out->len = len;
+  out->str[len] = '\0';
+}
+
 static gboolean
 fail_at (Parser       *parser,
          const guchar *at,
@@ -170,13 +208,13 @@ parse_string (Parser *parser)
       while (p < end && !string_stop[*p])
         p++;
       if (p > run)
-        g_string_append_len (out, (const char *) run, p - run);
+        buf_append (out, (const char *) run, p - run);
       if (p >= end)
         return fail_at (parser, p, CF_JSON_ERROR_SYNTAX, "unterminated string");
 
       if (*p == '"')
         {
-          g_string_append_c (out, '\0');
+          buf_append_c (out, '\0');
           parser->p = p + 1;
           return TRUE;
         }
@@ -190,14 +228,14 @@ parse_string (Parser *parser)
             return fail_at (parser, p, CF_JSON_ERROR_SYNTAX, "unterminated string");
           switch (p[1])
             {
-            case '"': g_string_append_c (out, '"'); p += 2; continue;
-            case '\\': g_string_append_c (out, '\\'); p += 2; continue;
-            case '/': g_string_append_c (out, '/'); p += 2; continue;
-            case 'b': g_string_append_c (out, '\b'); p += 2; continue;
-            case 'f': g_string_append_c (out, '\f'); p += 2; continue;
-            case 'n': g_string_append_c (out, '\n'); p += 2; continue;
-            case 'r': g_string_append_c (out, '\r'); p += 2; continue;
-            case 't': g_string_append_c (out, '\t'); p += 2; continue;
+            case '"': buf_append_c (out, '"'); p += 2; continue;
+            case '\\': buf_append_c (out, '\\'); p += 2; continue;
+            case '/': buf_append_c (out, '/'); p += 2; continue;
+            case 'b': buf_append_c (out, '\b'); p += 2; continue;
+            case 'f': buf_append_c (out, '\f'); p += 2; continue;
+            case 'n': buf_append_c (out, '\n'); p += 2; continue;
+            case 'r': buf_append_c (out, '\r'); p += 2; continue;
+            case 't': buf_append_c (out, '\t'); p += 2; continue;
             case 'u':
               break;
             default:
@@ -233,7 +271,7 @@ parse_string (Parser *parser)
                 c = 0xFFFD;
               p += 6;
             }
-          g_string_append_len (out, utf8, g_unichar_to_utf8 (c, utf8));
+          buf_append (out, utf8, g_unichar_to_utf8 (c, utf8));
           continue;
         }
 
@@ -246,7 +284,7 @@ parse_string (Parser *parser)
 
         if (n == 0)
           return fail_at (parser, p, CF_JSON_ERROR_ENCODING, "invalid UTF-8");
-        g_string_append_len (out, (const char *) p, n);
+        buf_append (out, (const char *) p, n);
         p += n;
       }
     }
@@ -449,7 +487,7 @@ parse_object (Parser *parser)
       /* A repeated name keeps its first place and takes the last value,
        * as with json_parser. */
       json_object_set_member (object, parser->scratch->str + key_offset, member);
-      g_string_truncate (parser->scratch, key_offset);
+      buf_truncate (parser->scratch, key_offset);
 
       skip_ws (parser);
       if (parser->p >= parser->end)
@@ -508,7 +546,7 @@ parse_value (Parser *parser)
           return NULL;
         node = json_node_alloc ();
         json_node_init_string (node, parser->scratch->str + offset);
-        g_string_truncate (parser->scratch, offset);
+        buf_truncate (parser->scratch, offset);
         return node;
       }
 
@@ -627,7 +665,7 @@ append_escaped (GString    *out,
 {
   const guchar *p = (const guchar *) str;
 
-  g_string_append_c (out, '"');
+  buf_append_c (out, '"');
   for (;;)
     {
       const guchar *run = p;
@@ -635,7 +673,7 @@ append_escaped (GString    *out,
       while (*p != '\0' && escape_table[*p] == 0)
         p++;
       if (p > run)
-        g_string_append_len (out, (const char *) run, p - run);
+        buf_append (out, (const char *) run, p - run);
       if (*p == '\0')
         break;
       if (escape_table[*p] == 1)
@@ -643,17 +681,17 @@ append_escaped (GString    *out,
           static const char hex[] = "0123456789abcdef";
           char buf[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 0xF] };
 
-          g_string_append_len (out, buf, 6);
+          buf_append (out, buf, 6);
         }
       else
         {
           char buf[2] = { '\\', escape_table[*p] };
 
-          g_string_append_len (out, buf, 2);
+          buf_append (out, buf, 2);
         }
       p++;
     }
-  g_string_append_c (out, '"');
+  buf_append_c (out, '"');
 }
 
 static void
@@ -672,7 +710,7 @@ append_int (GString *out,
   while (magnitude != 0);
   if (value < 0)
     *--q = '-';
-  g_string_append_len (out, q, buf + sizeof buf - q);
+  buf_append (out, q, buf + sizeof buf - q);
 }
 
 static void
@@ -683,15 +721,15 @@ append_double (GString *out,
 
   if (!isfinite (value))
     {
-      g_string_append_len (out, "null", 4);
+      buf_append (out, "null", 4);
       return;
     }
   g_ascii_dtostr (buf, sizeof buf, value);
-  g_string_append (out, buf);
+  buf_append (out, buf, strlen (buf));
   /* json_generator keeps doubles recognisable by adding ".0" to a plain
    * integer form; an exponent already makes one. */
   if (strpbrk (buf, ".e") == NULL)
-    g_string_append_len (out, ".0", 2);
+    buf_append (out, ".0", 2);
 }
 
 /**
@@ -708,7 +746,7 @@ cf_json_writer_append (GString  *out,
 {
   if (node == NULL)
     {
-      g_string_append_len (out, "null", 4);
+      buf_append (out, "null", 4);
       return;
     }
 
@@ -724,21 +762,21 @@ cf_json_writer_append (GString  *out,
 
         if (object == NULL)
           {
-            g_string_append_len (out, "null", 4);
+            buf_append (out, "null", 4);
             return;
           }
-        g_string_append_c (out, '{');
+        buf_append_c (out, '{');
         json_object_iter_init_ordered (&iter, object);
         while (json_object_iter_next_ordered (&iter, &name, &member))
           {
             if (!first)
-              g_string_append_c (out, ',');
+              buf_append_c (out, ',');
             first = FALSE;
             append_escaped (out, name);
-            g_string_append_c (out, ':');
+            buf_append_c (out, ':');
             cf_json_writer_append (out, member);
           }
-        g_string_append_c (out, '}');
+        buf_append_c (out, '}');
         return;
       }
 
@@ -749,23 +787,23 @@ cf_json_writer_append (GString  *out,
 
         if (array == NULL)
           {
-            g_string_append_len (out, "null", 4);
+            buf_append (out, "null", 4);
             return;
           }
         length = json_array_get_length (array);
-        g_string_append_c (out, '[');
+        buf_append_c (out, '[');
         for (guint i = 0; i < length; i++)
           {
             if (i > 0)
-              g_string_append_c (out, ',');
+              buf_append_c (out, ',');
             cf_json_writer_append (out, json_array_get_element (array, i));
           }
-        g_string_append_c (out, ']');
+        buf_append_c (out, ']');
         return;
       }
 
     case JSON_NODE_NULL:
-      g_string_append_len (out, "null", 4);
+      buf_append (out, "null", 4);
       return;
 
     case JSON_NODE_VALUE:
@@ -783,23 +821,23 @@ cf_json_writer_append (GString  *out,
       break;
     case G_TYPE_BOOLEAN:
       if (json_node_get_boolean (node))
-        g_string_append_len (out, "true", 4);
+        buf_append (out, "true", 4);
       else
-        g_string_append_len (out, "false", 5);
+        buf_append (out, "false", 5);
       break;
     case G_TYPE_STRING:
       {
         const char *str = json_node_get_string (node);
 
         if (str == NULL)
-          g_string_append_len (out, "null", 4);
+          buf_append (out, "null", 4);
         else
           append_escaped (out, str);
         break;
       }
     default:
       /* An uninitialised value: json_generator crashes on it. */
-      g_string_append_len (out, "null", 4);
+      buf_append (out, "null", 4);
       break;
     }
 }

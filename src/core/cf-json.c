@@ -166,7 +166,7 @@ cf_json_to_string (JsonNode *node,
 
   g_return_val_if_fail (node != NULL, NULL);
 
-  out = g_string_sized_new (256);
+  out = g_string_sized_new (1024);
   cf_json_writer_append (out, node);
   if (length != NULL)
     *length = out->len;
