@@ -5,9 +5,8 @@
 
 G_BEGIN_DECLS
 
-/* Deeper documents are refused before json-glib sees them: its parser
- * recurses once per level, so a hostile 100,000-deep array would otherwise
- * exhaust the stack. */
+/* Deeper documents are refused: the parser recurses once per level, so a
+ * hostile 100,000-deep array would otherwise exhaust the stack. */
 #define CF_JSON_MAX_DEPTH 128
 
 #define CF_JSON_ERROR (cf_json_error_quark ())
