@@ -179,7 +179,7 @@ GPtrArray    *cf_store_revocation_load_finish (CfStore         *self,
  *   token and adds its jti to token_revocations; returns the row
  * @CF_STORE_TOKEN_LOAD: since_hour, since_day (ISO 8601): every token's
  *   id, jti, user_email, is_active, expires_at, usage_limits, server_id,
- *   revoked (the jti when revoked) and its unblocked requests since then
+ *   ip_restrictions, time_restrictions, revoked (the jti when revoked) and its unblocked requests since then
  *   (used_hour, used_day)
  * @CF_STORE_TOKEN_USAGE_ADD: internal, see cf_store_token_usage_add_async()
  * @CF_STORE_TOKEN_USAGE_STATS: jti, since: a summary row, then up to five

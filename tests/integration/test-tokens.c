@@ -1131,6 +1131,38 @@ test_cli (void)
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
+  /* Restrictions survive the registry's reload from the database. */
+  {
+    g_autofree char *far = NULL;
+
+    g_assert_cmpint (run_cli (db, (const char * const[]) { "create", "--user", ADMIN, "--name",
+                                                           "far", "--expires-in-days", "1",
+                                                           "--ip", "10.0.0.0/8", NULL },
+                              &out, &err), ==, 0);
+    far = g_strstrip (g_strdup (out));
+    g_assert_cmpuint (wait_status (d, "/v1/tools", far, 403), ==, 403);
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+  }
+  /* And a restart. */
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+  d = start_with_auth (db, NULL);
+  {
+    g_autofree char *restricted = NULL;
+    g_autoptr(JsonObject) created = create_token (d, session,
+                                                  "{\"name\":\"kept\",\"expires_in_days\":1,"
+                                                  "\"scope\":{\"ip_restrictions\":[\"10.0.0.0/8\"],"
+                                                  "\"usage_limits\":{\"requests_per_day\":1}}}",
+                                                  &restricted);
+
+    g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, restricted), ==, 403);
+    g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+    cf_daemon_harness_free (d);
+    d = start_with_auth (db, NULL);
+    g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, restricted), ==, 403);
+  }
+
   /* Bad input: a message and a non-zero status. */
   g_assert_cmpint (run_cli (db, (const char * const[]) { "create", "--user", ADMIN, NULL }, &out,
                             &err), ==, 2);
