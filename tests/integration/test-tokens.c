@@ -1156,11 +1156,23 @@ test_cli (void)
                                                   "\"usage_limits\":{\"requests_per_day\":1}}}",
                                                   &restricted);
 
+    g_autofree char *counted = NULL;
+    g_autoptr(JsonObject) created_counted = create_token (d, session,
+                                                          "{\"name\":\"counted\","
+                                                          "\"expires_in_days\":1,\"scope\":"
+                                                          "{\"usage_limits\":"
+                                                          "{\"requests_per_hour\":2}}}",
+                                                          &counted);
+
     g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, restricted), ==, 403);
+    g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, counted), ==, 200);
+    g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, counted), ==, 200);
+    /* The usage buffered at stop is written, and counted again at start. */
     g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
     cf_daemon_harness_free (d);
     d = start_with_auth (db, NULL);
     g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, restricted), ==, 403);
+    g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, counted), ==, 429);
   }
 
   /* Bad input: a message and a non-zero status. */
