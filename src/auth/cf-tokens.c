@@ -201,6 +201,11 @@ cf_tokens_set_server_lookup (CfTokens          *self,
   self->lookup_data = user_data;
 }
 
+/**
+ * cf_tokens_get_auth:
+ *
+ * Returns: (transfer none): the identity service whose key signs tokens
+ */
 CfAuth *
 cf_tokens_get_auth (CfTokens *self)
 {
@@ -208,6 +213,11 @@ cf_tokens_get_auth (CfTokens *self)
   return self->auth;
 }
 
+/**
+ * cf_tokens_get_store:
+ *
+ * Returns: (transfer none): the store that keeps the tokens
+ */
 CfStore *
 cf_tokens_get_store (CfTokens *self)
 {
@@ -545,6 +555,11 @@ flush_usage (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/**
+ * cf_tokens_get_pending_usage:
+ *
+ * Returns: how many usage entries wait for the next batch
+ */
 guint
 cf_tokens_get_pending_usage (CfTokens *self)
 {
