@@ -19,6 +19,7 @@ cf_admin_toast (GtkWidget  *widget,
                 const char *message)
 {
   GtkWidget *overlay = gtk_widget_get_ancestor (widget, ADW_TYPE_TOAST_OVERLAY);
+  g_autofree char *escaped = NULL;
   AdwToast *toast;
 
   g_return_if_fail (GTK_IS_WIDGET (widget));
@@ -28,7 +29,9 @@ cf_admin_toast (GtkWidget  *widget,
       g_message ("%s", message);
       return;
     }
-  toast = adw_toast_new (message);
+  /* A toast's title is markup, and a server's message may hold any text. */
+  escaped = g_markup_escape_text (message, -1);
+  toast = adw_toast_new (escaped);
   adw_toast_set_timeout (toast, 5);
   adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), toast);
 }

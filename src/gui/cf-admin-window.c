@@ -116,7 +116,10 @@ void
 cf_admin_window_toast (CfAdminWindow *self,
                        const char    *message)
 {
+  g_autofree char *escaped = NULL;
+
   g_return_if_fail (CF_IS_ADMIN_WINDOW (self));
 
-  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+  escaped = g_markup_escape_text (message, -1);
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (escaped));
 }

@@ -40,6 +40,34 @@ G_DEFINE_FINAL_TYPE (CfToolForm, cf_tool_form, ADW_TYPE_BIN)
 #define ARG_NAME "cf-arg-name"
 #define ARG_TYPE "cf-arg-type"
 
+/* Tolerant readers: a tool's schema and results come from any server. */
+
+static const char *
+node_string (JsonNode *node)
+{
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+static const char *
+string_member (JsonObject *object,
+               const char *member)
+{
+  return object ? node_string (json_object_get_member (object, member)) : NULL;
+}
+
+static gboolean
+bool_member (JsonObject *object,
+             const char *member)
+{
+  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
+
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
+         json_node_get_value_type (node) == G_TYPE_BOOLEAN && json_node_get_boolean (node);
+}
+
 /* The rows */
 
 static const char *
@@ -57,7 +85,7 @@ schema_type (JsonObject *schema)
 
       for (guint i = 0; i < json_array_get_length (types); i++)
         {
-          const char *one = json_array_get_string_element (types, i);
+          const char *one = node_string (json_array_get_element (types, i));
 
           if (one != NULL && !g_str_equal (one, "null"))
             return one;
@@ -72,8 +100,7 @@ argument_row (const char *name,
               gboolean    required)
 {
   const char *type = schema_type (schema);
-  const char *description = schema && json_object_has_member (schema, "description")
-                            ? json_object_get_string_member (schema, "description") : NULL;
+  const char *description = string_member (schema, "description");
   g_autofree char *widget_name = g_strconcat ("arg-", name, NULL);
   g_autofree char *escaped = g_markup_escape_text (name, -1);
   g_autofree char *title = NULL;
@@ -128,7 +155,7 @@ is_required (JsonObject *schema,
       JSON_NODE_HOLDS_ARRAY (json_object_get_member (schema, "required")))
     required = json_object_get_array_member (schema, "required");
   for (guint i = 0; required != NULL && i < json_array_get_length (required); i++)
-    if (g_strcmp0 (json_array_get_string_element (required, i), name) == 0)
+    if (g_strcmp0 (node_string (json_array_get_element (required, i)), name) == 0)
       return TRUE;
   return FALSE;
 }
@@ -259,13 +286,12 @@ cf_tool_form_result_text (JsonObject *result)
     {
       JsonNode *node = json_array_get_element (content, i);
       JsonObject *block = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-      const char *type = block && json_object_has_member (block, "type")
-                         ? json_object_get_string_member (block, "type") : NULL;
+      const char *type = string_member (block, "type");
 
       if (text->len > 0)
         g_string_append_c (text, '\n');
-      if (g_strcmp0 (type, "text") == 0 && json_object_has_member (block, "text"))
-        g_string_append (text, json_object_get_string_member (block, "text"));
+      if (g_strcmp0 (type, "text") == 0 && string_member (block, "text") != NULL)
+        g_string_append (text, string_member (block, "text"));
       else
         /* Translators: a result block the app cannot show, such as an image */
         g_string_append_printf (text, _("[%s content]"), type ? type : "?");
@@ -299,8 +325,7 @@ show_result (CfToolForm *self,
       gtk_label_set_text (self->result_label, json);
       return;
     }
-  if (json_object_has_member (result, "isError"))
-    is_error = json_object_get_boolean_member (result, "isError");
+  is_error = bool_member (result, "isError");
   text = cf_tool_form_result_text (result);
   gtk_label_set_text (self->result_heading, is_error ? _("The Tool Reported an Error")
                                                      : _("Result"));
@@ -393,14 +418,14 @@ on_tool (GObject      *source,
     return;
   tool = json_node_get_object (node);
   g_free (self->tool_name);
-  self->tool_name = g_strdup (json_object_get_string_member_with_default (tool, "name", ""));
+  self->tool_name = g_strdup (string_member (tool, "name") ?: "");
   if (json_object_has_member (tool, "inputSchema") &&
       JSON_NODE_HOLDS_OBJECT (json_object_get_member (tool, "inputSchema")))
     schema = json_object_get_object_member (tool, "inputSchema");
 
   gtk_label_set_text (self->title_label, self->tool_name);
   gtk_label_set_text (self->description_label,
-                      json_object_get_string_member_with_default (tool, "description", ""));
+                      string_member (tool, "description") ?: "");
   build_rows (self, schema);
   gtk_widget_set_visible (GTK_WIDGET (self->result_box), FALSE);
   set_busy (self, FALSE);

@@ -755,6 +755,45 @@ connect_remote (Fixture *f)
   gtk_window_destroy (GTK_WINDOW (remote));
 }
 
+/* The conformance fixture's tools: a failing one, and a schema with a
+ * $ref, whose member takes JSON. */
+static void
+try_conformance_tools (Fixture *f)
+{
+  g_autofree char *quoted = g_shell_quote (g_getenv ("CF_TEST_FIXTURE"));
+  g_autofree char *command = g_strconcat (quoted, " --stdio", NULL);
+
+  show_page (f, "gateways");
+  type_into (f, "gateway-name", "conformance");
+  type_into (f, "gateway-target", command);
+  click (get (f, "add-gateway-button"));
+  wait_for_subtitle (f, "gateway-conformance", "Reachable");
+
+  show_page (f, "tools");
+  click (wait_for (f, name_matches, "try-*test?error?handling"));
+  wait_for (f, label_contains, "This tool takes no arguments.");
+  click (get (f, "run-button"));
+  wait_for_label (f, "result-label", "This tool intentionally returns an error for testing");
+  g_assert_true (gtk_widget_has_css_class (get (f, "result-label"), "error"));
+  wait_for (f, label_contains, "The Tool Reported an Error");
+
+  click (wait_for (f, name_matches, "try-*json?schema?2020?12?tool"));
+  type_into_widget (wait_for (f, name_is, "arg-address"), "{\"city\": ");
+  type_into (f, "arg-name", "Ada");
+  click (get (f, "run-button"));
+  wait_for (f, label_contains, "Check the arguments: address: ");
+  type_into (f, "arg-address", "{\"city\": \"London\"}");
+  click (get (f, "run-button"));
+  wait_for (f, label_contains, "JSON Schema 2020-12 tool called with: ");
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (get (f, "result-label"))), "London"));
+  g_assert_false (gtk_widget_has_css_class (get (f, "result-label"), "error"));
+
+  show_page (f, "gateways");
+  click (get (f, "remove-conformance"));
+  respond (f, "remove");
+  wait_for (f, label_contains, "Removed “conformance”");
+}
+
 /* Removing the gateway takes its tools with it. */
 static void
 remove_gateway (Fixture *f)
@@ -796,6 +835,7 @@ drive (gpointer data)
   show_teams (f);
   show_overview (f);
   connect_remote (f);
+  try_conformance_tools (f);
   remove_gateway (f);
   gtk_window_destroy (f->window);
   f->window = NULL;
