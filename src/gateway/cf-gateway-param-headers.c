@@ -42,6 +42,7 @@ static CfMcpParamHeaders *
 lookup (CfMcpServer *server,
         const char  *tool_name,
         const char  *scope,
+        CfIdentity  *identity,
         gpointer     user_data)
 {
   CfGateway *self = user_data;
@@ -50,7 +51,10 @@ lookup (CfMcpServer *server,
   const char *id = cf_json_object_get_string (tool, "id");
   CfMcpParamHeaders *headers;
 
-  if (id == NULL)
+  /* A tool the caller may not see, or not here, is left to fail as an
+   * unknown one does. */
+  if (id == NULL ||
+      !_cf_gateway_identity_sees (self, snapshot, identity, scope, CF_ENTITY_TOOL, tool))
     return NULL;
   headers = g_hash_table_lookup (self->param_headers, id);
   if (headers == NULL)

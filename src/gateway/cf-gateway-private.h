@@ -57,6 +57,12 @@ void      _cf_gateway_copy_member (JsonObject        *to,
                                    const char        *from_member);
 
 void      _cf_gateway_install_param_headers (CfGateway *self);
+gboolean  _cf_gateway_identity_sees (CfGateway         *self,
+                                     CfCatalogSnapshot *snapshot,
+                                     CfIdentity        *identity,
+                                     const char        *scope,
+                                     CfEntityKind       kind,
+                                     JsonObject        *entity);
 
 JsonObject *_cf_gateway_tool_error (const char        *text);
 void      _cf_gateway_relay       (CfGateway         *self,

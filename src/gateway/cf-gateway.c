@@ -270,6 +270,31 @@ _cf_gateway_visible (CfGateway         *self,
          cf_viewer_sees_entity (request_viewer (self, request), entity);
 }
 
+/* What _cf_gateway_visible() answers, for a caller known only by its
+ * identity and endpoint: before its request exists (the era adapter's
+ * header checks), so nothing is cached. */
+gboolean
+_cf_gateway_identity_sees (CfGateway         *self,
+                           CfCatalogSnapshot *snapshot,
+                           CfIdentity        *identity,
+                           const char        *scope,
+                           CfEntityKind       kind,
+                           JsonObject        *entity)
+{
+  g_autoptr(CfAccess) access = NULL;
+  g_auto(CfViewer) viewer = { 0 };
+
+  if (entity == NULL || !cf_json_object_get_bool (entity, "enabled", TRUE) ||
+      !cf_catalog_snapshot_in_scope (snapshot, scope, kind,
+                                     cf_json_object_get_string (entity, "id")))
+    return FALSE;
+  if (self->teams == NULL || identity == NULL || cf_identity_is_anonymous (identity))
+    return TRUE;
+  access = cf_teams_get_access (self->teams);
+  cf_viewer_init (&viewer, access, identity);
+  return cf_viewer_sees_entity (&viewer, entity);
+}
+
 /* ContextForge's code for a token not allowed to do this. */
 #define PERMISSION_DENIED_CODE -32003
 

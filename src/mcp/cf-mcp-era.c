@@ -148,7 +148,7 @@ check_param_headers (CfMcpServer           *server,
   headers = cf_mcp_server_lookup_param_headers (server,
                                                 cf_json_object_get_string (message->params,
                                                                            "name"),
-                                                context->scope);
+                                                context->scope, context->identity);
   if (headers == NULL)
     return TRUE;
   if (cf_mcp_param_headers_validate (headers,

@@ -168,6 +168,7 @@ cf_mcp_server_set_param_headers_func (CfMcpServer           *self,
  * @self: a #CfMcpServer
  * @tool: a tool's name
  * @scope: (nullable): the virtual server the endpoint serves
+ * @identity: (nullable): who calls
  *
  * Returns: (transfer none) (nullable): what the func set with
  *   cf_mcp_server_set_param_headers_func() answers, or %NULL
@@ -175,13 +176,14 @@ cf_mcp_server_set_param_headers_func (CfMcpServer           *self,
 CfMcpParamHeaders *
 cf_mcp_server_lookup_param_headers (CfMcpServer *self,
                                     const char  *tool,
-                                    const char  *scope)
+                                    const char  *scope,
+                                    CfIdentity  *identity)
 {
   g_return_val_if_fail (CF_IS_MCP_SERVER (self), NULL);
 
   if (self->param_headers_func == NULL || tool == NULL)
     return NULL;
-  return self->param_headers_func (self, tool, scope, self->param_headers_data);
+  return self->param_headers_func (self, tool, scope, identity, self->param_headers_data);
 }
 
 void

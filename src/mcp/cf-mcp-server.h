@@ -29,9 +29,12 @@ typedef void (*CfMcpMethodFunc) (CfMcpRequest *request,
  * @server: the server
  * @tool: a tool's name, as a tools/call names it
  * @scope: (nullable): the virtual server the endpoint serves
+ * @identity: (nullable): who calls, as the transport's auth step found it
  * @user_data: closure data
  *
  * Finds which arguments of @tool clients mirror into Mcp-Param-* headers.
+ * A tool the caller may not see has none, so that the call fails as for
+ * an unknown tool rather than on its headers.
  *
  * Returns: (transfer none) (nullable): the tool's compiled annotations,
  *   valid until the main loop runs again, or %NULL for none (or no such
@@ -40,6 +43,7 @@ typedef void (*CfMcpMethodFunc) (CfMcpRequest *request,
 typedef CfMcpParamHeaders *(*CfMcpParamHeadersFunc) (CfMcpServer *server,
                                                      const char  *tool,
                                                      const char  *scope,
+                                                     CfIdentity  *identity,
                                                      gpointer     user_data);
 
 CfMcpServer        *cf_mcp_server_new                  (const char            *name,
@@ -51,7 +55,8 @@ void                cf_mcp_server_set_param_headers_func (CfMcpServer         *s
                                                           GDestroyNotify       destroy);
 CfMcpParamHeaders  *cf_mcp_server_lookup_param_headers (CfMcpServer           *self,
                                                         const char            *tool,
-                                                        const char            *scope);
+                                                        const char            *scope,
+                                                        CfIdentity            *identity);
 void                cf_mcp_server_set_instructions     (CfMcpServer           *self,
                                                         const char            *instructions);
 void                cf_mcp_server_set_versions         (CfMcpServer           *self,

@@ -371,6 +371,37 @@ test_param_headers (void)
   /* plain has no mirrored argument: nothing is asked for. */
   reply = post_modern_call (mcp, "plain", "{}", NULL, &status);
   g_assert_cmpuint (status, ==, 200);
+  g_clear_pointer (&reply, json_node_unref);
+
+  /* Outside a virtual server's scope, route is unknown there: its call
+   * fails as an unknown tool's does, not on its headers. */
+  {
+    g_autoptr(JsonNode) plain_tool = NULL;
+    g_autoptr(JsonObject) server = NULL;
+    g_autofree char *server_body = NULL;
+    g_autofree char *scoped = NULL;
+    g_autoptr(JsonNode) unknown = NULL;
+    const char *plain_id = NULL;
+
+    for (guint i = 0; i < json_array_get_length (json_node_get_array (tools)); i++)
+      {
+        JsonObject *tool = json_array_get_object_element (json_node_get_array (tools), i);
+
+        if (g_strcmp0 (cf_json_object_get_string (tool, "name"), "plain") == 0)
+          plain_id = cf_json_object_get_string (tool, "id");
+      }
+    g_assert_nonnull (plain_id);
+    server_body = g_strdup_printf ("{\"server\":{\"name\":\"only-plain\","
+                                   "\"associated_tools\":[\"%s\"]}}", plain_id);
+    server = cf_harness_create (d, "servers", server_body);
+    scoped = g_strdup_printf ("%s/servers/%s/mcp", d->url,
+                              cf_json_object_get_string (server, "id"));
+    unknown = post_modern_call (scoped, "nowhere", args, NULL, &status);
+    g_clear_pointer (&reply, json_node_unref);
+    reply = post_modern_call (scoped, "route", args, NULL, &status);
+    g_assert_cmpint (error_code (reply), !=, -32020);
+    g_assert_cmpint (error_code (reply), ==, error_code (unknown));
+  }
 
   g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
   cf_daemon_harness_free (d);
