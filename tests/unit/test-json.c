@@ -904,7 +904,7 @@ test_serializer_built (void)
   json_builder_add_int_value (builder, G_MAXINT64);
   json_builder_add_int_value (builder, 0);
   for (guint i = 0; i < 200; i++)
-    json_builder_add_int_value (builder, ((gint64) g_rand_int (rand) << 32) | g_rand_int (rand));
+    json_builder_add_int_value (builder, (gint64) (((guint64) g_rand_int (rand) << 32) | g_rand_int (rand)));
   json_builder_end_array (builder);
   json_builder_set_member_name (builder, "empty");
   json_builder_begin_object (builder);
