@@ -501,6 +501,20 @@ cf_daemon_get_gateway (CfDaemon *self)
   return self->gateway;
 }
 
+/**
+ * cf_daemon_get_auth:
+ * @self: a #CfDaemon
+ *
+ * Returns: (transfer none) (nullable): the authentication service, once
+ *   the gateway is started
+ */
+CfAuth *
+cf_daemon_get_auth (CfDaemon *self)
+{
+  g_return_val_if_fail (CF_IS_DAEMON (self), NULL);
+  return self->auth;
+}
+
 const char *
 cf_daemon_get_listen_url (CfDaemon *self)
 {

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "cf-config.h"
+#include "cf-auth.h"
 #include "cf-gateway.h"
 
 G_BEGIN_DECLS
@@ -13,6 +14,7 @@ G_DECLARE_FINAL_TYPE (CfDaemon, cf_daemon, CF, DAEMON, GApplication)
 
 CfDaemon       *cf_daemon_new            (void);
 CfGateway      *cf_daemon_get_gateway    (CfDaemon  *self);
+CfAuth         *cf_daemon_get_auth       (CfDaemon  *self);
 const char     *cf_daemon_get_listen_url (CfDaemon  *self);
 const char     *cf_daemon_get_db_path    (CfDaemon  *self);
 gint64          cf_daemon_get_uptime     (CfDaemon  *self);

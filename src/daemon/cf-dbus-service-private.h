@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <libsoup/soup.h>
+
 #include "cf-dbus-generated.h"
 #include "cf-dbus-service.h"
 
@@ -17,6 +19,8 @@ struct _CfDbusService
   gulong          changed_id;
   /* gateway id → the last reachable state seen, as GINT_TO_POINTER (1 + b) */
   GHashTable     *reachable;
+  /* The gateway's own REST API, for teams and tokens */
+  SoupSession    *rest;
 };
 
 gboolean _cf_dbus_service_check_ready   (CfDbusService         *self,
@@ -25,5 +29,6 @@ void     _cf_dbus_service_return_error  (GDBusMethodInvocation *invocation,
                                          const GError          *error,
                                          JsonArray             *problems);
 void     _cf_dbus_service_init_entities (CfDbusService         *self);
+void     _cf_dbus_service_init_tenancy  (CfDbusService         *self);
 
 G_END_DECLS

@@ -306,6 +306,7 @@ cf_dbus_service_dispose (GObject *object)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
   g_clear_object (&self->skeleton);
   g_clear_pointer (&self->reachable, g_hash_table_unref);
+  g_clear_object (&self->rest);
 
   G_OBJECT_CLASS (cf_dbus_service_parent_class)->dispose (object);
 }
@@ -329,6 +330,7 @@ cf_dbus_service_init (CfDbusService *self)
                     self);
   g_signal_connect (self->skeleton, "handle-reload", G_CALLBACK (handle_reload), self);
   _cf_dbus_service_init_entities (self);
+  _cf_dbus_service_init_tenancy (self);
 }
 
 /**

@@ -5,6 +5,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 #include <fcntl.h>
 #include <string.h>
 
@@ -851,6 +852,137 @@ test_call_tool (Fixture       *f,
                 "test_simple_text");
 }
 
+/* GET @url with @token as bearer (none if NULL); returns the status. */
+static guint
+http_status (const char *url,
+             const char *token)
+{
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (token != NULL)
+    {
+      g_autofree char *bearer = g_strconcat ("Bearer ", token, NULL);
+
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                    bearer);
+    }
+  body = soup_session_send_and_read (session, msg, NULL, &error);
+  g_assert_no_error (error);
+  return soup_message_get_status (msg);
+}
+
+/* Teams and API tokens: listed, created and removed over the bus, with
+ * the REST routes' own checks and messages; a token made here works on
+ * the REST API until it is revoked here. */
+static void
+test_tenancy (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(GVariant) status = get_status (f);
+  g_autoptr(GVariant) teams = NULL;
+  g_autoptr(GVariant) tokens = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) entry = NULL;
+  g_autofree char *listen_url = NULL;
+  g_autofree char *tools_url = NULL;
+  g_autofree char *team_id = NULL;
+  g_autofree char *token_id = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *personal_id = NULL;
+  gboolean flag = FALSE;
+  guint32 members = 0;
+
+  g_assert_true (g_variant_lookup (status, "listen-url", "s", &listen_url));
+  tools_url = g_strconcat (listen_url, "/v1/tools", NULL);
+  /* The gateway asks for a token (AUTH_REQUIRED is on by default). */
+  g_assert_cmpuint (http_status (tools_url, NULL), ==, 401);
+
+  /* The platform admin's personal team is there from the start. */
+  teams = list (f, "ListTeams");
+  for (guint i = 0; i < g_variant_n_children (teams); i++)
+    {
+      g_autoptr(GVariant) team = g_variant_get_child_value (teams, i);
+
+      if (g_variant_lookup (team, "is-personal", "b", &flag) && flag)
+        g_assert_true (g_variant_lookup (team, "id", "s", &personal_id));
+    }
+  g_assert_nonnull (personal_id);
+
+  reply = call (f, "CreateTeam", g_variant_new ("(s)", "{\"name\": \"Research\"}"));
+  g_variant_get (reply, "(s)", &team_id);
+  g_assert_cmpstr (team_id, !=, "");
+  g_variant_unref (wait_signal (f, "TenancyChanged", "teams"));
+  g_clear_pointer (&teams, g_variant_unref);
+  teams = list (f, "ListTeams");
+  entry = find_entry (teams, "id", team_id);
+  g_assert_nonnull (entry);
+  g_assert_true (g_variant_lookup (entry, "member-count", "u", &members));
+  g_assert_cmpuint (members, ==, 1);
+  g_assert_true (g_variant_lookup (entry, "is-personal", "b", &flag));
+  g_assert_false (flag);
+
+  /* Bad input gets the route's own words. */
+  expect_error (f, "CreateTeam", g_variant_new ("(s)", "{}"), "InvalidArgument", "name");
+  expect_error (f, "CreateTeam", g_variant_new ("(s)", "[1]"), "InvalidArgument", "JSON object");
+  expect_error (f, "CreateTeam", g_variant_new ("(s)", "{\"name\": \"x\", \"visibility\": 5}"),
+                "InvalidArgument", NULL);
+  expect_error (f, "DeleteTeam", g_variant_new ("(s)", personal_id), "InvalidArgument",
+                "personal");
+  expect_error (f, "DeleteTeam", g_variant_new ("(s)", "0123456789abcdef"), "NotFound", NULL);
+  expect_error (f, "DeleteTeam", g_variant_new ("(s)", "../tokens"), "NotFound", NULL);
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (f, "DeleteTeam", g_variant_new ("(s)", team_id));
+  g_variant_unref (wait_signal (f, "TenancyChanged", "teams"));
+  g_clear_pointer (&teams, g_variant_unref);
+  g_clear_pointer (&entry, g_variant_unref);
+  teams = list (f, "ListTeams");
+  g_assert_null (find_entry (teams, "id", team_id));
+
+  /* A token, shown once, that the REST API takes. */
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (f, "CreateToken", g_variant_new ("(s)", "{\"name\": \"ci\", "
+                                                       "\"expires_in_days\": 7}"));
+  g_variant_get (reply, "(ss)", &token_id, &token);
+  g_assert_true (g_str_has_prefix (token, "ey"));
+  g_variant_unref (wait_signal (f, "TenancyChanged", "tokens"));
+  g_assert_cmpuint (http_status (tools_url, token), ==, 200);
+
+  tokens = list (f, "ListTokens");
+  entry = find_entry (tokens, "id", token_id);
+  g_assert_nonnull (entry);
+  g_assert_true (g_variant_lookup (entry, "is-revoked", "b", &flag));
+  g_assert_false (flag);
+  {
+    g_autofree char *printed = g_variant_print (tokens, FALSE);
+
+    /* Never shown again. */
+    g_assert_null (strstr (printed, token));
+  }
+  /* ContextForge answers a name taken with a 422 too. */
+  expect_error (f, "CreateToken", g_variant_new ("(s)", "{\"name\": \"ci\", \"expires_in_days\": 1}"),
+                "InvalidArgument",
+                "name");
+  expect_error (f, "CreateToken", g_variant_new ("(s)", "{\"name\": \"x\", "
+                                                        "\"expires_in_days\": 9999}"),
+                "InvalidArgument", "expires_in_days");
+
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (f, "RevokeToken", g_variant_new ("(ss)", token_id, "rotated"));
+  g_variant_unref (wait_signal (f, "TenancyChanged", "tokens"));
+  g_assert_cmpuint (http_status (tools_url, token), ==, 401);
+  g_clear_pointer (&tokens, g_variant_unref);
+  g_clear_pointer (&entry, g_variant_unref);
+  tokens = list (f, "ListTokens");
+  entry = find_entry (tokens, "id", token_id);
+  g_assert_true (g_variant_lookup (entry, "is-revoked", "b", &flag));
+  g_assert_true (flag);
+  expect_error (f, "RevokeToken", g_variant_new ("(ss)", "0123456789abcdef", ""), "NotFound",
+                NULL);
+}
+
 static void
 write_env_file (const char *contents)
 {
@@ -985,6 +1117,7 @@ main (int   argc,
               fixture_tear_down);
   g_test_add ("/dbus/call-tool", Fixture, NULL, fixture_set_up, test_call_tool,
               fixture_tear_down);
+  g_test_add ("/dbus/tenancy", Fixture, NULL, fixture_set_up, test_tenancy, fixture_tear_down);
   g_test_add ("/dbus/reload", Fixture, NULL, fixture_set_up, test_reload, fixture_tear_down);
   g_test_add ("/dbus/gsettings", Fixture,
               "[org/contextforge/Gateway]\nport=uint16 0\nlisten-address='127.0.0.1'\n",
