@@ -20,7 +20,8 @@ cf_admin_backend_default_init (CfAdminBackendInterface *iface)
 {
   /**
    * CfAdminBackend::catalog-changed:
-   * @kind: "tool", "resource", "prompt", "server" or "gateway"
+   * @kind: "tool", "resource", "prompt", "server" or "gateway"; or
+   *   "teams" or "tokens"
    */
   signals[CATALOG_CHANGED] =
     g_signal_new ("catalog-changed", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST, 0,

@@ -88,7 +88,8 @@ on_signal (GDBusProxy         *proxy,
            GVariant           *parameters,
            CfAdminDbusBackend *self)
 {
-  if (g_str_equal (name, "CatalogChanged") &&
+  /* TenancyChanged ("teams", "tokens") is a catalog change like any. */
+  if ((g_str_equal (name, "CatalogChanged") || g_str_equal (name, "TenancyChanged")) &&
       g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(s)")))
     {
       const char *kind = NULL;

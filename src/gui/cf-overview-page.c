@@ -174,6 +174,7 @@ on_status (GObject      *source,
   g_autoptr(GVariant) status = NULL;
   g_autofree char *claude = NULL;
   g_autofree char *vscode = NULL;
+  g_autofree char *escaped = NULL;
 
   if (cf_admin_error_is_cancelled (error))
     return;
@@ -187,7 +188,8 @@ on_status (GObject      *source,
   status = g_variant_get_child_value (reply, 0);
   g_free (self->endpoint);
   self->endpoint = g_strconcat (cf_admin_lookup_string (status, "listen-url"), "/mcp", NULL);
-  adw_action_row_set_subtitle (self->url_row, self->endpoint);
+  escaped = g_markup_escape_text (self->endpoint, -1);
+  adw_action_row_set_subtitle (self->url_row, escaped);
   gtk_label_set_text (self->version_label, cf_admin_lookup_string (status, "version"));
   show_health (self, status);
   show_counts (self, status);

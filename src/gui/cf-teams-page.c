@@ -25,10 +25,12 @@ struct _CfTeamsPage
   char           *new_token;
 
   GtkStack       *stack;
+  AdwStatusPage  *error_page;
   AdwPreferencesGroup *reveal_group;
   AdwActionRow   *reveal_row;
   AdwEntryRow    *team_name_row;
   AdwEntryRow    *token_name_row;
+  GtkSpinButton  *token_days;
   GtkListBox     *teams_list;
   GtkListBox     *tokens_list;
 };
@@ -50,8 +52,10 @@ handle_error (CfTeamsPage  *self,
     cf_admin_toast_error (GTK_WIDGET (self), what, error);
 }
 
+/* @days: how long a token lasts, or 0 for a team */
 static char *
-settings_with_name (const char *name)
+settings_with_name (const char *name,
+                    int         days)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonGenerator) generator = json_generator_new ();
@@ -60,6 +64,11 @@ settings_with_name (const char *name)
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "name");
   json_builder_add_string_value (builder, name);
+  if (days > 0)
+    {
+      json_builder_set_member_name (builder, "expires_in_days");
+      json_builder_add_int_value (builder, days);
+    }
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   json_generator_set_root (generator, root);
@@ -238,6 +247,14 @@ on_teams (GObject      *source,
                                                             &error);
   g_autoptr(GVariant) teams = NULL;
 
+  if (reply == NULL && !cf_admin_error_is_cancelled (error) &&
+      !cf_admin_error_is_unknown_method (error))
+    {
+      /* Nothing to show without the list: say why, in the page. */
+      adw_status_page_set_description (self->error_page, error->message);
+      gtk_stack_set_visible_child_name (self->stack, "error");
+      return;
+    }
   if (reply == NULL)
     {
       handle_error (self, _("Could not list the teams"), error);
@@ -290,7 +307,7 @@ on_create_team (CfTeamsPage *self)
       cf_admin_toast (GTK_WIDGET (self), _("Give the team a name"));
       return;
     }
-  settings = settings_with_name (name);
+  settings = settings_with_name (name, 0);
   cf_admin_backend_call_async (self->backend, "CreateTeam", g_variant_new ("(s)", settings),
                                self->cancellable, on_team_created, self);
 }
@@ -331,7 +348,7 @@ on_create_token (CfTeamsPage *self)
       cf_admin_toast (GTK_WIDGET (self), _("Give the token a name"));
       return;
     }
-  settings = settings_with_name (name);
+  settings = settings_with_name (name, gtk_spin_button_get_value_as_int (self->token_days));
   cf_admin_backend_call_async (self->backend, "CreateToken", g_variant_new ("(s)", settings),
                                self->cancellable, on_token_created, self);
 }
@@ -341,6 +358,15 @@ on_copy_token (CfTeamsPage *self)
 {
   if (self->new_token != NULL)
     cf_admin_copy (GTK_WIDGET (self), self->new_token);
+}
+
+static void
+on_catalog_changed (CfAdminBackend *backend,
+                    const char     *kind,
+                    CfTeamsPage    *self)
+{
+  if (g_str_equal (kind, "teams") || g_str_equal (kind, "tokens"))
+    refresh (self);
 }
 
 static void
@@ -368,12 +394,15 @@ cf_teams_page_class_init (CfTeamsPageClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/contextforge/Gateway/ui/cf-teams-page.ui");
   gtk_widget_class_bind_template_child (widget_class, CfTeamsPage, stack);
+  gtk_widget_class_bind_template_child (widget_class, CfTeamsPage, error_page);
   gtk_widget_class_bind_template_child (widget_class, CfTeamsPage, reveal_group);
   gtk_widget_class_bind_template_child (widget_class, CfTeamsPage, reveal_row);
   gtk_widget_class_bind_template_child (widget_class, CfTeamsPage, team_name_row);
   gtk_widget_class_bind_template_child (widget_class, CfTeamsPage, token_name_row);
+  gtk_widget_class_bind_template_child (widget_class, CfTeamsPage, token_days);
   gtk_widget_class_bind_template_child (widget_class, CfTeamsPage, teams_list);
   gtk_widget_class_bind_template_child (widget_class, CfTeamsPage, tokens_list);
+  gtk_widget_class_bind_template_callback (widget_class, refresh);
   gtk_widget_class_bind_template_callback (widget_class, on_create_team);
   gtk_widget_class_bind_template_callback (widget_class, on_create_token);
   gtk_widget_class_bind_template_callback (widget_class, on_copy_token);
@@ -399,5 +428,6 @@ cf_teams_page_set_backend (CfTeamsPage    *self,
   g_return_if_fail (self->backend == NULL);
 
   self->backend = g_object_ref (backend);
+  g_signal_connect (backend, "catalog-changed", G_CALLBACK (on_catalog_changed), self);
   refresh (self);
 }

@@ -555,6 +555,10 @@ show_teams (Fixture *f)
   show_page (f, "teams");
   wait_until (f, teams_loaded, NULL, "the teams page");
   if (g_str_equal (gtk_stack_get_visible_child_name (GTK_STACK (get (f, "teams-stack"))),
+                   "error"))
+    g_error ("The teams page failed: %s",
+             adw_status_page_get_description (ADW_STATUS_PAGE (get (f, "teams-error"))));
+  if (g_str_equal (gtk_stack_get_visible_child_name (GTK_STACK (get (f, "teams-stack"))),
                    "unavailable"))
     {
       /* A gateway without the teams and tokens methods says so. */
@@ -562,6 +566,10 @@ show_teams (Fixture *f)
     }
   else
     {
+      type_into (f, "team-name", "Research");
+      click (get (f, "create-team-button"));
+      wait_for (f, label_contains, "Team created");
+      wait_for (f, label_contains, "Research");
       type_into (f, "token-name", "ci");
       click (get (f, "create-token-button"));
       wait_for (f, label_contains, "it will not be shown again");
@@ -569,6 +577,12 @@ show_teams (Fixture *f)
     }
   settle (f, 300);
   screenshot (f, "teams.png");
+  if (lookup (f, "revoke-ci") != NULL)
+    {
+      click (get (f, "revoke-ci"));
+      wait_for_subtitle (f, "token-row-ci", "Revoked");
+      g_assert_null (lookup (f, "revoke-ci"));
+    }
 }
 
 static void
