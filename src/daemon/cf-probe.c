@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cf-daemon-wait.h"
 #include "cf-json.h"
 #include "cf-jsonrpc.h"
 #include "cf-mcp-client.h"
@@ -31,30 +32,6 @@
 /* JSON-RPC code of a request the user refused (the MCP sampling page's
  * example for a rejected sampling request). */
 #define USER_REJECTED (-1)
-
-typedef struct {
-  GMainLoop    *loop;
-  GAsyncResult *result;
-} Wait;
-
-static void
-on_done (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  Wait *wait = user_data;
-
-  wait->result = g_object_ref (result);
-  g_main_loop_quit (wait->loop);
-}
-
-static GAsyncResult *
-run (Wait *wait)
-{
-  g_clear_object (&wait->result);
-  g_main_loop_run (wait->loop);
-  return wait->result;
-}
 
 static double
 elapsed_ms (gint64 since)
@@ -88,18 +65,18 @@ print_items (const char *label,
 }
 
 static gboolean
-list (CfMcpClient *client,
-      Wait        *wait,
-      const char  *method,
-      const char  *label,
-      const char  *key)
+list (CfMcpClient  *client,
+      CfDaemonWait *wait,
+      const char   *method,
+      const char   *label,
+      const char   *key)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonArray) items = NULL;
   gint64 start = g_get_monotonic_time ();
 
-  cf_mcp_client_list_all_async (client, method, NULL, on_done, wait);
-  items = cf_mcp_client_list_all_finish (client, run (wait), &error);
+  cf_mcp_client_list_all_async (client, method, NULL, cf_daemon_wait_done, wait);
+  items = cf_mcp_client_list_all_finish (client, cf_daemon_wait_run (wait), &error);
   if (items == NULL)
     {
       g_printerr ("%s failed: %s\n", method, error->message);
@@ -226,10 +203,10 @@ report_input_required (const char *name,
 }
 
 static gboolean
-call_tool (CfMcpClient *client,
-           Wait        *wait,
-           const char  *name,
-           JsonObject  *arguments)
+call_tool (CfMcpClient  *client,
+           CfDaemonWait *wait,
+           const char   *name,
+           JsonObject   *arguments)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) response = NULL;
@@ -240,8 +217,8 @@ call_tool (CfMcpClient *client,
   json_object_set_string_member (params, "name", name);
   json_object_set_object_member (params, "arguments", json_object_ref (arguments));
   cf_mcp_client_request_async (client, "tools/call", params, on_server_message, NULL, NULL,
-                               on_done, wait);
-  response = cf_mcp_client_request_finish (client, run (wait), &error);
+                               cf_daemon_wait_done, wait);
+  response = cf_mcp_client_request_finish (client, cf_daemon_wait_run (wait), &error);
   if (response == NULL)
     {
       g_printerr ("probe: calling %s failed: %s\n", name, error->message);
@@ -299,19 +276,19 @@ probe (CfMcpClient *client,
        const char  *tool,
        JsonObject  *arguments)
 {
-  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr(GError) error = NULL;
-  Wait wait = { loop, NULL };
+  CfDaemonWait wait;
   JsonObject *caps;
   gint64 start = g_get_monotonic_time ();
   gboolean ok;
 
+  cf_daemon_wait_init (&wait);
   g_signal_connect (client, "notification", G_CALLBACK (on_server_message), NULL);
-  cf_mcp_client_connect_async (client, NULL, on_done, &wait);
-  if (!cf_mcp_client_connect_finish (client, run (&wait), &error))
+  cf_mcp_client_connect_async (client, NULL, cf_daemon_wait_done, &wait);
+  if (!cf_mcp_client_connect_finish (client, cf_daemon_wait_run (&wait), &error))
     {
       g_printerr ("probe: cannot connect: %s\n", error->message);
-      g_clear_object (&wait.result);
+      cf_daemon_wait_clear (&wait);
       return 1;
     }
   g_print ("%-13s %s (%s era), connected in %.1f ms\n", "protocol",
@@ -330,7 +307,7 @@ probe (CfMcpClient *client,
         list (client, &wait, "prompts/list", "prompts", "name")) &&
        (tool == NULL || call_tool (client, &wait, tool, arguments));
 
-  g_clear_object (&wait.result);
+  cf_daemon_wait_clear (&wait);
   cf_mcp_client_close (client);
   return ok ? 0 : 1;
 }

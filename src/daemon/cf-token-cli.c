@@ -9,6 +9,7 @@
 #include "cf-auth.h"
 #include "cf-config.h"
 #include "cf-daemon-settings.h"
+#include "cf-daemon-wait.h"
 #include "cf-json.h"
 #include "cf-token-cli.h"
 #include "cf-tokens.h"
@@ -36,22 +37,6 @@
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
 
-typedef struct {
-  GMainLoop    *loop;
-  GAsyncResult *result;
-} Wait;
-
-static void
-on_done (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  Wait *wait = user_data;
-
-  wait->result = g_object_ref (result);
-  g_main_loop_quit (wait->loop);
-}
-
 static GPtrArray *
 run_query (CfStore             *store,
            CfStoreTokenOp       op,
@@ -59,14 +44,13 @@ run_query (CfStore             *store,
            guint                n_values,
            GError             **error)
 {
-  Wait wait = { g_main_loop_new (NULL, FALSE), NULL };
+  CfDaemonWait wait;
   GPtrArray *rows;
 
-  cf_store_token_query_async (store, op, values, n_values, NULL, on_done, &wait);
-  g_main_loop_run (wait.loop);
-  rows = cf_store_token_query_finish (store, wait.result, error);
-  g_object_unref (wait.result);
-  g_main_loop_unref (wait.loop);
+  cf_daemon_wait_init (&wait);
+  cf_store_token_query_async (store, op, values, n_values, NULL, cf_daemon_wait_done, &wait);
+  rows = cf_store_token_query_finish (store, cf_daemon_wait_run (&wait), error);
+  cf_daemon_wait_clear (&wait);
   return rows;
 }
 
