@@ -42,40 +42,13 @@ params_free (gpointer data)
 }
 
 static int
-bind_texts (sqlite3_stmt *stmt,
-            char * const *values,
-            guint         n)
-{
-  int rc = SQLITE_OK;
-
-  for (guint i = 0; rc == SQLITE_OK && i < n; i++)
-    rc = values[i] != NULL ? sqlite3_bind_text (stmt, i + 1, values[i], -1, SQLITE_TRANSIENT)
-                           : sqlite3_bind_null (stmt, i + 1);
-  return rc;
-}
-
-static int
 exec_texts (CfStoreDb    *db,
             const char   *sql,
             char * const *values,
             guint         n,
             GPtrArray    *rows)
 {
-  sqlite3_stmt *stmt = NULL;
-  int rc = cf_store_db_prepare (db, sql, &stmt);
-
-  if (rc == SQLITE_OK)
-    rc = bind_texts (stmt, values, n);
-  if (rc == SQLITE_OK)
-    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-      if (rows != NULL)
-        g_ptr_array_add (rows, cf_store_db_row_to_json (stmt));
-  if (stmt != NULL)
-    {
-      sqlite3_reset (stmt);
-      sqlite3_clear_bindings (stmt);
-    }
-  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+  return cf_store_db_exec_texts (db, sql, (const char * const *) values, n, rows, NULL);
 }
 
 static gboolean
