@@ -100,21 +100,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Request, request_free)
 
 /* Answers */
 
+/* FastAPI's 422: {"detail": [{"type", "loc": [where, ...], "msg"}]}, @field
+ * dotted for a nested one. */
 static void
-respond_object (SoupServerMessage *msg,
-                guint              status,
-                JsonObject        *object)
-{
-  g_autoptr(JsonNode) node = cf_json_node_new_object (object);
-
-  cf_http_respond_json (msg, status, node);
-}
-
-/* FastAPI's 422: {"detail": [{"type", "loc": ["body", ...], "msg"}]}. */
-static void
-respond_invalid (SoupServerMessage *msg,
-                 const char        *field,
-                 const char        *text)
+respond_invalid_in (SoupServerMessage *msg,
+                    const char        *where,
+                    const char        *field,
+                    const char        *text)
 {
   JsonObject *body = json_object_new ();
   JsonArray *details = json_array_new ();
@@ -122,7 +114,7 @@ respond_invalid (SoupServerMessage *msg,
   JsonArray *loc = json_array_new ();
   g_auto(GStrv) parts = g_strsplit (field ? field : "", ".", -1);
 
-  json_array_add_string_element (loc, "body");
+  json_array_add_string_element (loc, where);
   for (guint i = 0; parts[i] != NULL; i++)
     if (*parts[i] != '\0')
       json_array_add_string_element (loc, parts[i]);
@@ -131,7 +123,15 @@ respond_invalid (SoupServerMessage *msg,
   json_object_set_string_member (detail, "msg", text);
   json_array_add_object_element (details, detail);
   json_object_set_array_member (body, "detail", details);
-  respond_object (msg, SOUP_STATUS_UNPROCESSABLE_ENTITY, body);
+  cf_http_respond_object (msg, SOUP_STATUS_UNPROCESSABLE_ENTITY, body);
+}
+
+static void
+respond_invalid (SoupServerMessage *msg,
+                 const char        *field,
+                 const char        *text)
+{
+  respond_invalid_in (msg, "body", field, text);
 }
 
 static void
@@ -242,7 +242,7 @@ on_inserted (GObject      *source,
   json_object_set_object_member (out, "token", cf_tokens_response (row));
   json_object_set_string_member (out, "access_token", token);
   explicit_bzero (token, strlen (token));
-  respond_object (request->msg, SOUP_STATUS_CREATED, out);
+  cf_http_respond_object (request->msg, SOUP_STATUS_CREATED, out);
 }
 
 static void
@@ -394,7 +394,7 @@ on_rows (GObject      *source,
   if (rows == NULL)
     respond_store_error (request, error, "Failed to read the tokens");
   else
-    respond_object (request->msg, SOUP_STATUS_OK, list_response (rows));
+    cf_http_respond_object (request->msg, SOUP_STATUS_OK, list_response (rows));
 }
 
 static void
@@ -427,7 +427,7 @@ on_written (GObject      *source,
                                     "Content-Length", "0");
       return;
     }
-  respond_object (request->msg, SOUP_STATUS_OK, cf_tokens_response (row));
+  cf_http_respond_object (request->msg, SOUP_STATUS_OK, cf_tokens_response (row));
 }
 
 static void
@@ -476,7 +476,7 @@ on_usage (GObject      *source,
       json_array_add_array_element (top, pair);
     }
   json_object_set_array_member (out, "top_endpoints", top);
-  respond_object (request->msg, SOUP_STATUS_OK, out);
+  cf_http_respond_object (request->msg, SOUP_STATUS_OK, out);
 }
 
 /* The token is read first: the caller must own it. */
@@ -508,7 +508,7 @@ on_found (GObject      *source,
   switch (request->op)
     {
     case OP_GET:
-      respond_object (request->msg, SOUP_STATUS_OK, cf_tokens_response (row));
+      cf_http_respond_object (request->msg, SOUP_STATUS_OK, cf_tokens_response (row));
       request_free (request);
       return;
     case OP_UPDATE:
@@ -628,19 +628,7 @@ usage_days (SoupServerMessage *msg,
 
   if (value != NULL && !g_ascii_string_to_unsigned (value, 10, 1, MAX_USAGE_DAYS, &days, NULL))
     {
-      JsonObject *body = json_object_new ();
-      JsonArray *details = json_array_new ();
-      JsonObject *detail = json_object_new ();
-      JsonArray *loc = json_array_new ();
-
-      json_array_add_string_element (loc, "query");
-      json_array_add_string_element (loc, "days");
-      json_object_set_string_member (detail, "type", "value_error");
-      json_object_set_array_member (detail, "loc", loc);
-      json_object_set_string_member (detail, "msg", "days must be an integer from 1 to 365");
-      json_array_add_object_element (details, detail);
-      json_object_set_array_member (body, "detail", details);
-      respond_object (msg, SOUP_STATUS_UNPROCESSABLE_ENTITY, body);
+      respond_invalid_in (msg, "query", "days", "days must be an integer from 1 to 365");
       return 0;
     }
   return (guint) days;

@@ -66,6 +66,24 @@ cf_http_respond_json (SoupServerMessage *msg,
 }
 
 /**
+ * cf_http_respond_object:
+ * @msg: the message to answer
+ * @status: the HTTP status
+ * @body: (transfer full): the JSON object to send
+ *
+ * Answers with @body as the JSON body, taking it over.
+ */
+void
+cf_http_respond_object (SoupServerMessage *msg,
+                        guint              status,
+                        JsonObject        *body)
+{
+  g_autoptr(JsonNode) node = cf_json_node_new_object (body);
+
+  cf_http_respond_json (msg, status, node);
+}
+
+/**
  * cf_http_respond_rpc_error:
  * @msg: the message to answer
  * @status: the HTTP status
@@ -98,12 +116,10 @@ cf_http_respond_error (SoupServerMessage *msg,
                        guint              status,
                        const char        *detail)
 {
-  g_autoptr(JsonNode) node = NULL;
   JsonObject *body = json_object_new ();
 
   json_object_set_string_member (body, "detail", detail);
-  node = cf_json_node_new_object (body);
-  cf_http_respond_json (msg, status, node);
+  cf_http_respond_object (msg, status, body);
 }
 
 /* A complete response for writing on a raw socket, where libsoup can no

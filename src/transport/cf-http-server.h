@@ -78,6 +78,9 @@ gboolean      cf_http_host_is_allowed            (CfHttpServer       *self,
 void          cf_http_respond_json               (SoupServerMessage  *msg,
                                                   guint               status,
                                                   JsonNode           *body);
+void          cf_http_respond_object             (SoupServerMessage  *msg,
+                                                  guint               status,
+                                                  JsonObject         *body);
 void          cf_http_respond_rpc_error          (SoupServerMessage  *msg,
                                                   guint               status,
                                                   int                 code,
