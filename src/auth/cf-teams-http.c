@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "cf-entity-schema.h"
 #include "cf-json.h"
 #include "cf-random.h"
 #include "cf-teams-http.h"
@@ -381,16 +382,8 @@ respond_problem (Req        *req,
 {
   JsonObject *body = json_object_new ();
   JsonArray *detail = json_array_new ();
-  JsonObject *problem = json_object_new ();
-  JsonArray *loc = json_array_new ();
 
-  json_array_add_string_element (loc, "body");
-  if (field != NULL)
-    json_array_add_string_element (loc, field);
-  json_object_set_array_member (problem, "loc", loc);
-  json_object_set_string_member (problem, "msg", message);
-  json_object_set_string_member (problem, "type", type);
-  json_array_add_object_element (detail, problem);
+  cf_entity_schema_add_problem (detail, field, type, message);
   json_object_set_array_member (body, "detail", detail);
   respond_object (req, SOUP_STATUS_UNPROCESSABLE_ENTITY, body);
 }
