@@ -178,6 +178,31 @@ cf_daemon_harness_start (const char         *db_path,
   return self;
 }
 
+/* A daemon with authentication on, the bootstrap admin's password
+ * @admin_password (no change asked for on first login) and the signing
+ * secret @secret; @extra_env: further name, value pairs. */
+CfDaemonHarness *
+cf_daemon_harness_start_auth (const char         *db_path,
+                              const char         *admin_password,
+                              const char         *secret,
+                              const char * const *extra_env)
+{
+  g_autoptr(GPtrArray) env = g_ptr_array_new ();
+  const char *base[] = {
+    "AUTH_REQUIRED", "true",
+    "PLATFORM_ADMIN_PASSWORD", admin_password,
+    "ADMIN_REQUIRE_PASSWORD_CHANGE_ON_BOOTSTRAP", "false",
+    "JWT_SECRET_KEY", secret,
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (base); i++)
+    g_ptr_array_add (env, (char *) base[i]);
+  for (guint i = 0; extra_env != NULL && extra_env[i] != NULL; i++)
+    g_ptr_array_add (env, (char *) extra_env[i]);
+  g_ptr_array_add (env, NULL);
+  return cf_daemon_harness_start (db_path, (const char * const *) env->pdata);
+}
+
 /* Returns the exit status. */
 int
 cf_daemon_harness_stop (CfDaemonHarness *self)
@@ -274,6 +299,30 @@ cf_harness_create (CfDaemonHarness *self,
              node ? cf_json_to_string (node, NULL) : "");
   g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
   return json_object_ref (json_node_get_object (node));
+}
+
+/**
+ * cf_harness_call:
+ * @token: (nullable): sent as `Authorization: Bearer @token`
+ *
+ * cf_harness_request() as the holder of @token, or with no credentials.
+ *
+ * Returns: (transfer full) (nullable): as cf_harness_request()
+ */
+JsonNode *
+cf_harness_call (CfDaemonHarness     *self,
+                 const char          *method,
+                 const char          *path,
+                 const char          *body,
+                 const char          *token,
+                 guint               *out_status,
+                 SoupMessageHeaders **out_headers)
+{
+  g_autofree char *bearer = token ? g_strconcat ("Bearer ", token, NULL) : NULL;
+  const char *auth[] = { "Authorization", bearer, NULL };
+
+  return cf_harness_request (self, method, path, body, token ? auth : NULL, out_status,
+                             out_headers);
 }
 
 /* The "result" of a JSON-RPC response, failing the test on an error. */

@@ -28,6 +28,10 @@ GSubprocess     *cf_harness_spawn         (const char * const *argv,
                                            char            **out_first_line);
 CfDaemonHarness *cf_daemon_harness_start  (const char       *db_path,
                                            const char * const *extra_env);
+CfDaemonHarness *cf_daemon_harness_start_auth (const char         *db_path,
+                                               const char         *admin_password,
+                                               const char         *secret,
+                                               const char * const *extra_env);
 int              cf_daemon_harness_stop   (CfDaemonHarness  *self);
 void             cf_daemon_harness_free   (CfDaemonHarness  *self);
 
@@ -36,6 +40,13 @@ JsonNode        *cf_harness_request       (CfDaemonHarness  *self,
                                            const char       *path,
                                            const char       *body,
                                            const char * const *headers,
+                                           guint            *out_status,
+                                           SoupMessageHeaders **out_headers);
+JsonNode        *cf_harness_call          (CfDaemonHarness  *self,
+                                           const char       *method,
+                                           const char       *path,
+                                           const char       *body,
+                                           const char       *token,
                                            guint            *out_status,
                                            SoupMessageHeaders **out_headers);
 JsonObject      *cf_harness_rpc_result    (JsonNode         *response);

@@ -54,35 +54,7 @@ static CfDaemonHarness *
 start_with_auth (const char         *db,
                  const char * const *more)
 {
-  g_autoptr(GPtrArray) env = g_ptr_array_new ();
-  const char *base[] = {
-    "AUTH_REQUIRED", "true",
-    "PLATFORM_ADMIN_PASSWORD", ADMIN_PASSWORD,
-    "ADMIN_REQUIRE_PASSWORD_CHANGE_ON_BOOTSTRAP", "false",
-    "JWT_SECRET_KEY", SECRET,
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (base); i++)
-    g_ptr_array_add (env, (char *) base[i]);
-  for (guint i = 0; more != NULL && more[i] != NULL; i++)
-    g_ptr_array_add (env, (char *) more[i]);
-  g_ptr_array_add (env, NULL);
-  return cf_daemon_harness_start (db, (const char * const *) env->pdata);
-}
-
-static JsonNode *
-call (CfDaemonHarness     *d,
-      const char          *method,
-      const char          *path,
-      const char          *body,
-      const char          *token,
-      guint               *status,
-      SoupMessageHeaders **headers)
-{
-  g_autofree char *bearer = token ? g_strconcat ("Bearer ", token, NULL) : NULL;
-  const char *auth[] = { "Authorization", bearer, NULL };
-
-  return cf_harness_request (d, method, path, body, token ? auth : NULL, status, headers);
+  return cf_daemon_harness_start_auth (db, ADMIN_PASSWORD, SECRET, more);
 }
 
 static JsonNode *
@@ -255,8 +227,8 @@ test_well_known (void)
   assert_metadata (d, "/sse");
 
   /* Each virtual server is a protected resource of its own. */
-  server = call (d, "POST", "/v1/servers", "{\"server\":{\"name\":\"scoped\"}}", token, &status,
-                 NULL);
+  server = cf_harness_call (d, "POST", "/v1/servers", "{\"server\":{\"name\":\"scoped\"}}",
+                            token, &status, NULL);
   g_assert_cmpuint (status, ==, 201);
   scoped = g_strdup_printf ("/servers/%s/mcp",
                             json_object_get_string_member (json_node_get_object (server), "id"));
@@ -338,11 +310,11 @@ test_login_flow (void)
   g_clear_pointer (&response, json_node_unref);
 
   /* The token opens REST... */
-  response = call (d, "GET", "/v1/tools", NULL, token, &status, NULL);
+  response = cf_harness_call (d, "GET", "/v1/tools", NULL, token, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
   g_assert_true (JSON_NODE_HOLDS_ARRAY (response));
   g_clear_pointer (&response, json_node_unref);
-  response = call (d, "GET", "/auth/email/me", NULL, token, &status, NULL);
+  response = cf_harness_call (d, "GET", "/auth/email/me", NULL, token, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (response), "email"), ==,
                    ADMIN);
@@ -350,7 +322,7 @@ test_login_flow (void)
   g_clear_pointer (&response, json_node_unref);
 
   /* ...and MCP, session and all. */
-  response = call (d, "POST", "/mcp", INITIALIZE, token, &status, &headers);
+  response = cf_harness_call (d, "POST", "/mcp", INITIALIZE, token, &status, &headers);
   g_assert_cmpuint (status, ==, 200);
   g_assert_nonnull (cf_harness_rpc_result (response));
   g_assert_nonnull (soup_message_headers_get_one (headers, "Mcp-Session-Id"));
@@ -370,23 +342,24 @@ test_login_flow (void)
   }
 
   /* Changing the password: the old one must be right, the new one strong. */
-  response = call (d, "POST", "/auth/email/change-password",
-                   "{\"old_password\":\"Wrong-Password-Here-1!\","
-                   "\"new_password\":\"A-New-Admin-Password-12345!\"}", token, &status, NULL);
+  response = cf_harness_call (d, "POST", "/auth/email/change-password",
+                              "{\"old_password\":\"Wrong-Password-Here-1!\","
+                              "\"new_password\":\"A-New-Admin-Password-12345!\"}",
+                              token, &status, NULL);
   g_assert_cmpuint (status, ==, 401);
   g_clear_pointer (&response, json_node_unref);
-  response = call (d, "POST", "/auth/email/change-password",
-                   "{\"old_password\":\"" ADMIN_PASSWORD "\",\"new_password\":\"weak\"}", token,
-                   &status, NULL);
+  response = cf_harness_call (d, "POST", "/auth/email/change-password",
+                              "{\"old_password\":\"" ADMIN_PASSWORD "\",\"new_password\":\"weak\"}",
+                              token, &status, NULL);
   g_assert_cmpuint (status, ==, 400);
   g_clear_pointer (&response, json_node_unref);
 
   /* Logout revokes that one token, for good. */
-  response = call (d, "POST", "/auth/logout", NULL, token, &status, NULL);
+  response = cf_harness_call (d, "POST", "/auth/logout", NULL, token, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
   g_clear_pointer (&response, json_node_unref);
   g_clear_pointer (&headers, soup_message_headers_unref);
-  response = call (d, "GET", "/v1/tools", NULL, token, &status, &headers);
+  response = cf_harness_call (d, "GET", "/v1/tools", NULL, token, &status, &headers);
   g_assert_cmpuint (status, ==, 401);
   g_assert_cmpstr (detail (response), ==, "Token has been revoked");
   assert_challenge (d, headers, "", TRUE);
@@ -396,10 +369,10 @@ test_login_flow (void)
   cf_daemon_harness_free (d);
 
   d = start_with_auth (db, NULL);
-  response = call (d, "GET", "/v1/tools", NULL, token, &status, NULL);
+  response = cf_harness_call (d, "GET", "/v1/tools", NULL, token, &status, NULL);
   g_assert_cmpuint (status, ==, 401);
   g_clear_pointer (&response, json_node_unref);
-  response = call (d, "GET", "/v1/tools", NULL, second, &status, NULL);
+  response = cf_harness_call (d, "GET", "/v1/tools", NULL, second, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
   g_clear_pointer (&response, json_node_unref);
   g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
@@ -600,8 +573,8 @@ test_bootstrap_password (void)
   g_clear_pointer (&response, json_node_unref);
   change_body = g_strdup_printf ("{\"old_password\":\"%s\",\"new_password\":\"%s\"}",
                                  password, new_password);
-  response = call (spawned.daemon, "POST", "/auth/email/change-password", change_body, token,
-                   &status, NULL);
+  response = cf_harness_call (spawned.daemon, "POST", "/auth/email/change-password", change_body,
+                              token, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
   g_clear_pointer (&response, json_node_unref);
   response = login_response (spawned.daemon, "/auth/email/login", ADMIN, new_password, &status);
@@ -636,7 +609,7 @@ test_anonymous (void)
   g_assert_cmpuint (status, ==, 200);
   g_clear_pointer (&response, json_node_unref);
   /* A bad token is still refused, and the anonymous user has no profile. */
-  response = call (d, "GET", "/v1/tools", NULL, "not-a-token", &status, NULL);
+  response = cf_harness_call (d, "GET", "/v1/tools", NULL, "not-a-token", &status, NULL);
   g_assert_cmpuint (status, ==, 401);
   g_clear_pointer (&response, json_node_unref);
   response = cf_harness_request (d, "GET", "/auth/email/me", NULL, NULL, &status, NULL);
@@ -814,12 +787,12 @@ run_with_keys (const char            *algorithm,
   token = login (d, ADMIN_PASSWORD);
   header = (char *) cf_base64url_decode (token, strchr (token, '.') - token, &length);
   g_assert_nonnull (strstr (header, algorithm));
-  response = call (d, "GET", "/v1/tools", NULL, token, &status, NULL);
+  response = cf_harness_call (d, "GET", "/v1/tools", NULL, token, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
   g_clear_pointer (&response, json_node_unref);
 
   forged = forge_with_public_key (token, public_path);
-  response = call (d, "GET", "/v1/tools", NULL, forged, &status, NULL);
+  response = cf_harness_call (d, "GET", "/v1/tools", NULL, forged, &status, NULL);
   g_assert_cmpuint (status, ==, 401);
   g_assert_nonnull (strstr (detail (response), "algorithm"));
 
@@ -896,9 +869,9 @@ test_sdk_client (void)
   JsonObject *anonymous;
   guint status = 0;
 
-  tool = call (d, "POST", "/v1/tools",
-               "{\"tool\":{\"name\":\"lookup\",\"url\":\"http://127.0.0.1:9/\"}}", token, &status,
-               NULL);
+  tool = cf_harness_call (d, "POST", "/v1/tools",
+                          "{\"tool\":{\"name\":\"lookup\",\"url\":\"http://127.0.0.1:9/\"}}",
+                          token, &status, NULL);
   g_assert_cmpuint (status, ==, 201);
 
   process = cf_harness_spawnv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,

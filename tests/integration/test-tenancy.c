@@ -96,15 +96,7 @@ exec_sql (const char *sql)
 static void
 start_daemon (void)
 {
-  const char *env[] = {
-    "AUTH_REQUIRED", "true",
-    "PLATFORM_ADMIN_PASSWORD", ADMIN_PASSWORD,
-    "ADMIN_REQUIRE_PASSWORD_CHANGE_ON_BOOTSTRAP", "false",
-    "JWT_SECRET_KEY", SECRET,
-    NULL
-  };
-
-  fx.daemon = cf_daemon_harness_start (fx.db, env);
+  fx.daemon = cf_daemon_harness_start_auth (fx.db, ADMIN_PASSWORD, SECRET, NULL);
 }
 
 /* A signed token. @token_use: "session", or %NULL for a legacy API-style
@@ -160,11 +152,7 @@ call (const char *method,
       const char *token,
       guint      *status)
 {
-  g_autofree char *bearer = token ? g_strconcat ("Bearer ", token, NULL) : NULL;
-  const char *headers[] = { "Authorization", bearer, NULL };
-
-  return cf_harness_request (fx.daemon, method, path, body, token ? headers : NULL, status,
-                             NULL);
+  return cf_harness_call (fx.daemon, method, path, body, token, status, NULL);
 }
 
 /* Asserts @status and returns the body's object. */

@@ -46,35 +46,7 @@ static CfDaemonHarness *
 start_with_auth (const char         *db,
                  const char * const *more)
 {
-  g_autoptr(GPtrArray) env = g_ptr_array_new ();
-  const char *base[] = {
-    "AUTH_REQUIRED", "true",
-    "PLATFORM_ADMIN_PASSWORD", ADMIN_PASSWORD,
-    "ADMIN_REQUIRE_PASSWORD_CHANGE_ON_BOOTSTRAP", "false",
-    "JWT_SECRET_KEY", SECRET,
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (base); i++)
-    g_ptr_array_add (env, (char *) base[i]);
-  for (guint i = 0; more != NULL && more[i] != NULL; i++)
-    g_ptr_array_add (env, (char *) more[i]);
-  g_ptr_array_add (env, NULL);
-  return cf_daemon_harness_start (db, (const char * const *) env->pdata);
-}
-
-static JsonNode *
-call (CfDaemonHarness     *d,
-      const char          *method,
-      const char          *path,
-      const char          *body,
-      const char          *token,
-      guint               *status,
-      SoupMessageHeaders **headers)
-{
-  g_autofree char *bearer = token ? g_strconcat ("Bearer ", token, NULL) : NULL;
-  const char *auth[] = { "Authorization", bearer, NULL };
-
-  return cf_harness_request (d, method, path, body, token ? auth : NULL, status, headers);
+  return cf_daemon_harness_start_auth (db, ADMIN_PASSWORD, SECRET, more);
 }
 
 static guint
@@ -87,7 +59,7 @@ status_of (CfDaemonHarness *d,
   g_autoptr(JsonNode) response = NULL;
   guint status = 0;
 
-  response = call (d, method, path, body, token, &status, NULL);
+  response = cf_harness_call (d, method, path, body, token, &status, NULL);
   return status;
 }
 
@@ -125,7 +97,7 @@ create_token (CfDaemonHarness  *d,
   JsonObject *object;
   guint status = 0;
 
-  response = call (d, "POST", "/v1/tokens", body, session, &status, NULL);
+  response = cf_harness_call (d, "POST", "/v1/tokens", body, session, &status, NULL);
   if (status != 201)
     g_error ("POST /v1/tokens %s answered %u: %s", body, status,
              response ? cf_json_to_string (response, NULL) : "");
@@ -148,7 +120,7 @@ expect_invalid (CfDaemonHarness *d,
   JsonArray *loc;
   guint status = 0;
 
-  response = call (d, method, path, body, session, &status, NULL);
+  response = cf_harness_call (d, method, path, body, session, &status, NULL);
   if (status != 422)
     g_error ("%s %s %s answered %u, not 422", method, path, body, status);
   details = json_object_get_array_member (json_node_get_object (response), "detail");
@@ -319,7 +291,7 @@ test_lifecycle (void)
 
   /* It works on REST and on MCP. */
   g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, token), ==, 200);
-  response = call (d, "POST", "/mcp", INITIALIZE, token, &status, NULL);
+  response = cf_harness_call (d, "POST", "/mcp", INITIALIZE, token, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
   g_assert_nonnull (cf_harness_rpc_result (response));
   g_clear_pointer (&response, json_node_unref);
@@ -328,7 +300,7 @@ test_lifecycle (void)
   hash = hash_hex (token);
   g_assert_cmpint (db_count (db, "SELECT COUNT (*) FROM email_api_tokens WHERE token_hash = ?1",
                              hash), ==, 1);
-  response = call (d, "GET", "/v1/tokens", NULL, session, &status, NULL);
+  response = cf_harness_call (d, "GET", "/v1/tokens", NULL, session, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
   text = cf_json_to_string (response, NULL);
   g_assert_null (strstr (text, token));
@@ -342,14 +314,15 @@ test_lifecycle (void)
   g_assert_cmpuint (status_of (d, "GET", "/tokens", NULL, session), ==, 200);
 
   path = g_strconcat ("/v1/tokens/", id, NULL);
-  response = call (d, "GET", path, NULL, session, &status, NULL);
+  response = cf_harness_call (d, "GET", path, NULL, session, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (response), "description"),
                    ==, "for CI");
   g_clear_pointer (&response, json_node_unref);
 
-  response = call (d, "PUT", path, "{\"description\":\"renamed\",\"tags\":[\"a\",\"b\"]}", session,
-                   &status, NULL);
+  response = cf_harness_call (d, "PUT", path,
+                              "{\"description\":\"renamed\",\"tags\":[\"a\",\"b\"]}", session,
+                              &status, NULL);
   g_assert_cmpuint (status, ==, 200);
   object = json_node_get_object (response);
   g_assert_cmpstr (json_object_get_string_member (object, "description"), ==, "renamed");
@@ -362,24 +335,24 @@ test_lifecycle (void)
   g_assert_cmpint (wait_count (db, "SELECT COUNT (*) FROM email_api_tokens WHERE jti = ?1"
                                " AND last_used IS NOT NULL", jti, 1), ==, 1);
   usage_path = g_strconcat (path, "/usage", NULL);
-  response = call (d, "GET", usage_path, NULL, session, &status, NULL);
+  response = cf_harness_call (d, "GET", usage_path, NULL, session, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
   g_assert_cmpint (json_object_get_int_member (json_node_get_object (response), "total_requests"),
                    >=, 2);
   g_clear_pointer (&response, json_node_unref);
 
   /* Revocation: 204, then 401 at once. */
-  response = call (d, "DELETE", path, NULL, session, &status, NULL);
+  response = cf_harness_call (d, "DELETE", path, NULL, session, &status, NULL);
   g_assert_cmpuint (status, ==, 204);
   g_clear_pointer (&response, json_node_unref);
-  response = call (d, "GET", "/v1/tools", NULL, token, &status, NULL);
+  response = cf_harness_call (d, "GET", "/v1/tools", NULL, token, &status, NULL);
   g_assert_cmpuint (status, ==, 401);
   g_assert_cmpstr (detail (response), ==, "Token has been revoked");
   g_clear_pointer (&response, json_node_unref);
   g_assert_cmpuint (status_of (d, "POST", "/mcp", PING, token), ==, 401);
   /* Health stays open to any credential. */
   g_assert_cmpuint (status_of (d, "GET", "/health", NULL, token), ==, 200);
-  response = call (d, "GET", path, NULL, session, &status, NULL);
+  response = cf_harness_call (d, "GET", path, NULL, session, &status, NULL);
   object = json_node_get_object (response);
   g_assert_true (json_object_get_boolean_member (object, "is_revoked"));
   g_assert_false (json_object_get_boolean_member (object, "is_active"));
@@ -477,7 +450,7 @@ test_forged (void)
     g_autoptr(JsonNode) response = NULL;
     guint status = 0;
 
-    response = call (d, "GET", "/v1/tools", NULL, unknown, &status, NULL);
+    response = cf_harness_call (d, "GET", "/v1/tools", NULL, unknown, &status, NULL);
     g_assert_cmpuint (status, ==, 401);
     g_assert_cmpstr (detail (response), ==, "API token not found");
   }
@@ -557,13 +530,13 @@ test_bad_requests (void)
   g_assert_cmpuint (status_of (d, "PATCH", path, "{}", session), ==, 405);
   g_assert_cmpuint (status_of (d, "GET", "/v1/tokens/a/b/c", NULL, session), ==, 404);
   g_assert_cmpuint (status_of (d, "GET", "/v1/tokens", NULL, NULL), ==, 401);
-  response = call (d, "GET", "/v1/tokens/x/usage?days=0", NULL, session, &status, NULL);
+  response = cf_harness_call (d, "GET", "/v1/tokens/x/usage?days=0", NULL, session, &status, NULL);
   g_assert_cmpuint (status, ==, 422);
   g_clear_pointer (&response, json_node_unref);
   /* Team tokens need a team the caller belongs to (or platform admin:
    * then the team must exist). */
-  response = call (d, "POST", "/v1/tokens/teams/no-such-team",
-                   "{\"name\":\"t\",\"expires_in_days\":1}", token, &status, NULL);
+  response = cf_harness_call (d, "POST", "/v1/tokens/teams/no-such-team",
+                              "{\"name\":\"t\",\"expires_in_days\":1}", token, &status, NULL);
   g_assert_cmpuint (status, >=, 400);
   g_assert_cmpuint (status, <, 500);
 
@@ -587,14 +560,16 @@ test_team_tokens (void)
   JsonArray *teams;
   guint status = 0;
 
-  response = call (d, "POST", "/teams", "{\"name\":\"Token Team\"}", session, &status, NULL);
+  response = cf_harness_call (d, "POST", "/teams", "{\"name\":\"Token Team\"}", session, &status,
+                              NULL);
   g_assert_cmpuint (status, ==, 201);
   team_id = g_strdup (json_object_get_string_member (json_node_get_object (response), "id"));
   g_clear_pointer (&response, json_node_unref);
 
   team_path = g_strconcat ("/v1/tokens/teams/", team_id, NULL);
-  response = call (d, "POST", team_path, "{\"name\":\"team-token\",\"expires_in_days\":1}",
-                   session, &status, NULL);
+  response = cf_harness_call (d, "POST", team_path,
+                              "{\"name\":\"team-token\",\"expires_in_days\":1}", session, &status,
+                              NULL);
   g_assert_cmpuint (status, ==, 201);
   object = json_node_get_object (response);
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (object, "token"),
@@ -611,7 +586,7 @@ test_team_tokens (void)
   g_assert_cmpstr (json_array_get_string_element (teams, 0), ==, team_id);
   g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, token), ==, 200);
 
-  response = call (d, "GET", team_path, NULL, session, &status, NULL);
+  response = cf_harness_call (d, "GET", team_path, NULL, session, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
   g_assert_cmpint (json_object_get_int_member (json_node_get_object (response), "total"), ==, 1);
   g_clear_pointer (&response, json_node_unref);
@@ -690,7 +665,7 @@ test_restrictions (void)
   far_ip = scoped_token (d, session, "far", "{\"ip_restrictions\":[\"10.0.0.0/8\"]}");
   v6 = scoped_token (d, session, "v6", "{\"ip_restrictions\":[\"::1/128\"]}");
   g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, local_ip), ==, 200);
-  response = call (d, "GET", "/v1/tools", NULL, far_ip, &status, NULL);
+  response = cf_harness_call (d, "GET", "/v1/tools", NULL, far_ip, &status, NULL);
   g_assert_cmpuint (status, ==, 403);
   g_assert_nonnull (strstr (detail (response), "IP address"));
   g_clear_pointer (&response, json_node_unref);
@@ -706,14 +681,14 @@ test_restrictions (void)
                            "\"timezone\":\"Asia/Tokyo\"}}", later_from, later_to);
   outside = scoped_token (d, session, "outside", scope);
   g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, inside), ==, 200);
-  response = call (d, "GET", "/v1/tools", NULL, outside, &status, NULL);
+  response = cf_harness_call (d, "GET", "/v1/tools", NULL, outside, &status, NULL);
   g_assert_cmpuint (status, ==, 403);
   g_assert_nonnull (strstr (detail (response), "time"));
   g_clear_pointer (&response, json_node_unref);
 
   /* Server restriction: its own server's endpoints only. */
-  response = call (d, "POST", "/v1/servers", "{\"server\":{\"name\":\"scoped\"}}", session,
-                   &status, NULL);
+  response = cf_harness_call (d, "POST", "/v1/servers", "{\"server\":{\"name\":\"scoped\"}}",
+                              session, &status, NULL);
   g_assert_cmpuint (status, ==, 201);
   server_id = g_strdup (json_object_get_string_member (json_node_get_object (response), "id"));
   g_clear_pointer (&response, json_node_unref);
@@ -724,20 +699,20 @@ test_restrictions (void)
   scoped_mcp = g_strdup_printf ("/servers/%s/mcp", server_id);
   scoped_v1 = g_strdup_printf ("/v1/servers/%s", server_id);
   other_mcp = g_strdup ("/servers/another-server/mcp");
-  response = call (d, "POST", scoped_mcp, INITIALIZE, scoped, &status, NULL);
+  response = cf_harness_call (d, "POST", scoped_mcp, INITIALIZE, scoped, &status, NULL);
   g_assert_cmpuint (status, ==, 200);
   g_assert_nonnull (cf_harness_rpc_result (response));
   g_clear_pointer (&response, json_node_unref);
-  response = call (d, "GET", scoped_v1, NULL, scoped, &status, NULL);
+  response = cf_harness_call (d, "GET", scoped_v1, NULL, scoped, &status, NULL);
   if (status != 200)
     g_error ("GET %s answered %u: %s", scoped_v1, status, detail (response));
   g_clear_pointer (&response, json_node_unref);
-  response = call (d, "GET", "/v1/tools", NULL, scoped, &status, NULL);
+  response = cf_harness_call (d, "GET", "/v1/tools", NULL, scoped, &status, NULL);
   g_assert_cmpuint (status, ==, 403);
   g_assert_cmpstr (detail (response), ==, "Token not authorized for this server");
   g_clear_pointer (&response, json_node_unref);
   g_assert_cmpuint (status_of (d, "POST", other_mcp, PING, scoped), ==, 403);
-  response = call (d, "POST", "/mcp", PING, scoped, &status, NULL);
+  response = cf_harness_call (d, "POST", "/mcp", PING, scoped, &status, NULL);
   g_assert_cmpuint (status, ==, 403);
   error = json_object_get_object_member (json_node_get_object (response), "error");
   g_assert_cmpint (json_object_get_int_member (error, "code"), ==, -32003);
@@ -748,7 +723,7 @@ test_restrictions (void)
   limited = scoped_token (d, session, "limited", "{\"usage_limits\":{\"requests_per_hour\":3}}");
   for (guint i = 0; i < 3; i++)
     g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, limited), ==, 200);
-  response = call (d, "GET", "/v1/tools", NULL, limited, &status, &headers);
+  response = cf_harness_call (d, "GET", "/v1/tools", NULL, limited, &status, &headers);
   g_assert_cmpuint (status, ==, 429);
   g_assert_nonnull (soup_message_headers_get_one (headers, "Retry-After"));
   g_assert_cmpint (g_ascii_strtoll (soup_message_headers_get_one (headers, "Retry-After"), NULL,
@@ -756,7 +731,7 @@ test_restrictions (void)
   g_assert_nonnull (strstr (detail (response), "limit"));
   g_clear_pointer (&response, json_node_unref);
   g_clear_pointer (&headers, soup_message_headers_unref);
-  response = call (d, "POST", "/mcp", PING, limited, &status, &headers);
+  response = cf_harness_call (d, "POST", "/mcp", PING, limited, &status, &headers);
   g_assert_cmpuint (status, ==, 429);
   g_assert_nonnull (soup_message_headers_get_one (headers, "Retry-After"));
   error = json_object_get_object_member (json_node_get_object (response), "error");
@@ -791,14 +766,14 @@ test_user_rate_limit (void)
 
   for (guint i = 0; i < 5; i++)
     g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, session), ==, 200);
-  response = call (d, "GET", "/v1/tools", NULL, session, &status, &headers);
+  response = cf_harness_call (d, "GET", "/v1/tools", NULL, session, &status, &headers);
   g_assert_cmpuint (status, ==, 429);
   g_assert_nonnull (soup_message_headers_get_one (headers, "Retry-After"));
   g_assert_nonnull (detail (response));
   g_clear_pointer (&headers, soup_message_headers_unref);
   g_clear_pointer (&response, json_node_unref);
   /* Also on MCP, as a JSON-RPC error. */
-  response = call (d, "POST", "/mcp", PING, session, &status, NULL);
+  response = cf_harness_call (d, "POST", "/mcp", PING, session, &status, NULL);
   g_assert_cmpuint (status, ==, 429);
   g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (
                      json_node_get_object (response), "error"), "code"), ==, 429);
