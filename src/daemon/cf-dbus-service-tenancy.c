@@ -58,6 +58,13 @@ error_for_status (guint status)
     }
 }
 
+/* The REST answer's body, when it is an object. */
+static JsonObject *
+answer_object (JsonNode *answer)
+{
+  return answer && JSON_NODE_HOLDS_OBJECT (answer) ? json_node_get_object (answer) : NULL;
+}
+
 /* The route's own message: `detail` as a string, or ContextForge's list
  * of problems, which _cf_dbus_service_return_error() spells out. */
 static void
@@ -65,8 +72,7 @@ return_rest_error (GDBusMethodInvocation *invocation,
                    guint                  status,
                    JsonNode              *answer)
 {
-  JsonObject *body = answer && JSON_NODE_HOLDS_OBJECT (answer) ? json_node_get_object (answer)
-                                                               : NULL;
+  JsonObject *body = answer_object (answer);
   JsonNode *detail = body ? json_object_get_member (body, "detail") : NULL;
   g_autoptr(GError) error = NULL;
 
@@ -264,12 +270,21 @@ add_string (GVariantBuilder *dict,
                          g_variant_new_string (cf_json_object_get_string (from, member) ?: ""));
 }
 
+static void
+add_bool (GVariantBuilder *dict,
+          const char      *key,
+          JsonObject      *from,
+          const char      *member)
+{
+  g_variant_builder_add (dict, "{sv}", key,
+                         g_variant_new_boolean (cf_json_object_get_bool (from, member, FALSE)));
+}
+
 static JsonArray *
 answer_array (JsonNode   *answer,
               const char *member)
 {
-  return answer && JSON_NODE_HOLDS_OBJECT (answer)
-         ? cf_json_object_get_array (json_node_get_object (answer), member) : NULL;
+  return cf_json_object_get_array (answer_object (answer), member);
 }
 
 static void
@@ -303,9 +318,7 @@ answer_teams (CfDbusService         *self,
       add_string (&dict, "slug", team, "slug");
       add_string (&dict, "description", team, "description");
       add_string (&dict, "visibility", team, "visibility");
-      g_variant_builder_add (&dict, "{sv}", "is-personal",
-                             g_variant_new_boolean (cf_json_object_get_bool (team, "is_personal",
-                                                                             FALSE)));
+      add_bool (&dict, "is-personal", team, "is_personal");
       cf_json_object_get_int (team, "member_count", &members);
       g_variant_builder_add (&dict, "{sv}", "member-count",
                              g_variant_new_uint32 ((guint32) CLAMP (members, 0, G_MAXUINT32)));
@@ -320,8 +333,7 @@ answer_id (CfDbusService         *self,
            GDBusMethodInvocation *invocation,
            JsonNode              *answer)
 {
-  JsonObject *body = answer && JSON_NODE_HOLDS_OBJECT (answer) ? json_node_get_object (answer)
-                                                               : NULL;
+  JsonObject *body = answer_object (answer);
 
   g_dbus_method_invocation_return_value (invocation,
                                          g_variant_new ("(s)",
@@ -388,12 +400,8 @@ answer_tokens (CfDbusService         *self,
       add_string (&dict, "created-at", token, "created_at");
       add_string (&dict, "expires-at", token, "expires_at");
       add_string (&dict, "last-used", token, "last_used");
-      g_variant_builder_add (&dict, "{sv}", "is-active",
-                             g_variant_new_boolean (cf_json_object_get_bool (token, "is_active",
-                                                                             FALSE)));
-      g_variant_builder_add (&dict, "{sv}", "is-revoked",
-                             g_variant_new_boolean (cf_json_object_get_bool (token, "is_revoked",
-                                                                             FALSE)));
+      add_bool (&dict, "is-active", token, "is_active");
+      add_bool (&dict, "is-revoked", token, "is_revoked");
       g_variant_builder_add_value (&list, g_variant_builder_end (&dict));
     }
   g_dbus_method_invocation_return_value (invocation, g_variant_new ("(aa{sv})", &list));
@@ -405,8 +413,7 @@ answer_token_created (CfDbusService         *self,
                       GDBusMethodInvocation *invocation,
                       JsonNode              *answer)
 {
-  JsonObject *body = answer && JSON_NODE_HOLDS_OBJECT (answer) ? json_node_get_object (answer)
-                                                               : NULL;
+  JsonObject *body = answer_object (answer);
   JsonObject *token = cf_json_object_get_object (body, "token");
 
   g_dbus_method_invocation_return_value (invocation,
