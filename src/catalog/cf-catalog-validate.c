@@ -334,6 +334,26 @@ apply_defaults (CfEntityKind  kind,
     }
 }
 
+/* The part of a federated item's current name before its original name
+ * (as is, or slugged): "gateway-slug" plus the separator, or "" without
+ * a prefix; %NULL when the name is not built that way (already custom). */
+static char *
+federated_prefix (JsonObject *entity,
+                  const char *separator)
+{
+  const char *name = cf_json_object_get_string (entity, "name");
+  const char *original = cf_json_object_get_string (entity, "originalName");
+  g_autofree char *slug = original ? cf_slugify (original, separator) : NULL;
+
+  if (name == NULL || original == NULL)
+    return NULL;
+  if (g_str_has_suffix (name, original))
+    return g_strndup (name, strlen (name) - strlen (original));
+  if (g_str_has_suffix (name, slug))
+    return g_strndup (name, strlen (name) - strlen (slug));
+  return NULL;
+}
+
 /* Tools and prompts are exposed under ContextForge's slug of their
  * (custom) name; resources, servers and gateways keep theirs. */
 static void
@@ -362,8 +382,29 @@ derive_names (const char   *separator,
   slug = cf_slugify (custom ?: cf_json_object_get_string (entity, "originalName") ?: "",
                      separator);
   if (*slug == '\0')
-    cf_entity_schema_add_problem (problems, "name", "value_error",
-                                  "The name must contain at least one letter or digit");
+    {
+      cf_entity_schema_add_problem (problems, "name", "value_error",
+                                    "The name must contain at least one letter or digit");
+      return;
+    }
+  if (cf_json_object_get_string (entity, "gatewayId") != NULL)
+    {
+      /* A federated item's name carries its gateway's prefix (as the
+       * gateway's prefix mode made it at sync): an edit that names no
+       * new custom name keeps it, and a custom name keeps the prefix. */
+      g_autofree char *prefix = federated_prefix (entity, separator);
+
+      if (!json_object_has_member (input, "customName") &&
+          !json_object_has_member (input, "custom_name"))
+        return;
+      if (prefix != NULL)
+        {
+          g_autofree char *prefixed = g_strconcat (prefix, slug, NULL);
+
+          json_object_set_string_member (entity, "name", prefixed);
+          return;
+        }
+    }
   json_object_set_string_member (entity, "name", slug);
 }
 

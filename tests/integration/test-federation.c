@@ -143,6 +143,48 @@ test_http_upstream (void)
                          "name"), ==, "ContextForge");
   }
 
+  /* Turning a federated tool off and on keeps its prefixed name; a custom
+   * name keeps the prefix. */
+  {
+    g_autoptr(JsonNode) tools = NULL;
+    g_autoptr(JsonNode) changed = NULL;
+    g_autofree char *tool_path = NULL;
+    g_autofree char *off = NULL;
+    g_autofree char *on = NULL;
+    const char *tool_id = NULL;
+    guint status = 0;
+
+    tools = cf_harness_request (d, "GET", "/v1/tools", NULL, NULL, &status, NULL);
+    for (guint i = 0; i < json_array_get_length (json_node_get_array (tools)); i++)
+      {
+        JsonObject *tool = json_array_get_object_element (json_node_get_array (tools), i);
+
+        if (g_strcmp0 (cf_json_object_get_string (tool, "name"),
+                       "far-fixture-test-simple-text") == 0)
+          tool_id = cf_json_object_get_string (tool, "id");
+      }
+    g_assert_nonnull (tool_id);
+    tool_path = g_strdup_printf ("/v1/tools/%s", tool_id);
+    off = g_strdup_printf ("%s/state?activate=false", tool_path);
+    on = g_strdup_printf ("%s/state?activate=true", tool_path);
+    g_clear_pointer (&changed, json_node_unref);
+    changed = cf_harness_request (d, "POST", off, NULL, NULL, &status, NULL);
+    g_assert_cmpuint (status, ==, 200);
+    g_clear_pointer (&changed, json_node_unref);
+    changed = cf_harness_request (d, "POST", on, NULL, NULL, &status, NULL);
+    g_assert_cmpuint (status, ==, 200);
+    g_clear_pointer (&changed, json_node_unref);
+    changed = cf_harness_request (d, "GET", tool_path, NULL, NULL, &status, NULL);
+    g_assert_cmpstr (cf_json_object_get_string (json_node_get_object (changed), "name"), ==,
+                     "far-fixture-test-simple-text");
+    g_clear_pointer (&changed, json_node_unref);
+    changed = cf_harness_request (d, "PUT", tool_path, "{\"tool\":{\"custom_name\":\"Plain Text\"}}",
+                                  NULL, &status, NULL);
+    g_assert_cmpuint (status, ==, 200);
+    g_assert_cmpstr (cf_json_object_get_string (json_node_get_object (changed), "name"), ==,
+                     "far-fixture-plain-text");
+  }
+
   g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
   cf_daemon_harness_free (d);
   g_subprocess_force_exit (upstream);
