@@ -195,26 +195,6 @@ parse_settings (GDBusMethodInvocation *invocation,
 /* Dictionaries for the lists */
 
 static void
-add_string (GVariantBuilder *builder,
-            const char      *key,
-            JsonObject      *entity,
-            const char      *member)
-{
-  g_variant_builder_add (builder, "{sv}", key,
-                         g_variant_new_string (cf_json_object_get_string (entity, member) ?: ""));
-}
-
-static void
-add_bool (GVariantBuilder *builder,
-          const char      *key,
-          JsonObject      *entity,
-          const char      *member)
-{
-  g_variant_builder_add (builder, "{sv}", key,
-                         g_variant_new_boolean (cf_json_object_get_bool (entity, member, TRUE)));
-}
-
-static void
 add_strv (GVariantBuilder *builder,
           const char      *key,
           JsonObject      *entity,
@@ -254,9 +234,9 @@ describe_all (CfDbusService *self,
       GVariantBuilder entry;
 
       g_variant_builder_init (&entry, G_VARIANT_TYPE_VARDICT);
-      add_string (&entry, "id", list->pdata[i], "id");
-      add_string (&entry, "name", list->pdata[i], "name");
-      add_bool (&entry, "enabled", list->pdata[i], "enabled");
+      _cf_dbus_service_add_string (&entry, "id", list->pdata[i], "id");
+      _cf_dbus_service_add_string (&entry, "name", list->pdata[i], "name");
+      _cf_dbus_service_add_bool (&entry, "enabled", list->pdata[i], "enabled", TRUE);
       describe (self, snapshot, list->pdata[i], &entry);
       g_variant_builder_add_value (&all, g_variant_builder_end (&entry));
     }
@@ -284,12 +264,12 @@ describe_gateway (CfDbusService     *self,
                   JsonObject        *gateway,
                   GVariantBuilder   *builder)
 {
-  add_string (builder, "url", gateway, "url");
-  add_string (builder, "transport", gateway, "transport");
-  add_string (builder, "command", gateway, "command");
+  _cf_dbus_service_add_string (builder, "url", gateway, "url");
+  _cf_dbus_service_add_string (builder, "transport", gateway, "transport");
+  _cf_dbus_service_add_string (builder, "command", gateway, "command");
   add_strv (builder, "args", gateway, "args");
-  add_string (builder, "status-message", gateway, "statusMessage");
-  add_bool (builder, "reachable", gateway, "reachable");
+  _cf_dbus_service_add_string (builder, "status-message", gateway, "statusMessage");
+  _cf_dbus_service_add_bool (builder, "reachable", gateway, "reachable", TRUE);
   g_variant_builder_add (builder, "{sv}", "tool-count",
                          g_variant_new_uint32 (count_tools_of (
                              snapshot, cf_json_object_get_string (gateway, "id"))));
@@ -403,11 +383,11 @@ describe_tool (CfDbusService     *self,
                JsonObject        *tool,
                GVariantBuilder   *builder)
 {
-  add_string (builder, "original-name", tool, "originalName");
-  add_string (builder, "description", tool, "description");
-  add_string (builder, "integration-type", tool, "integrationType");
-  add_string (builder, "gateway-id", tool, "gatewayId");
-  add_bool (builder, "reachable", tool, "reachable");
+  _cf_dbus_service_add_string (builder, "original-name", tool, "originalName");
+  _cf_dbus_service_add_string (builder, "description", tool, "description");
+  _cf_dbus_service_add_string (builder, "integration-type", tool, "integrationType");
+  _cf_dbus_service_add_string (builder, "gateway-id", tool, "gatewayId");
+  _cf_dbus_service_add_bool (builder, "reachable", tool, "reachable", TRUE);
 }
 
 static gboolean
@@ -646,7 +626,7 @@ describe_server (CfDbusService     *self,
 {
   g_autofree char *url = server_url (self, cf_json_object_get_string (server, "id"));
 
-  add_string (builder, "description", server, "description");
+  _cf_dbus_service_add_string (builder, "description", server, "description");
   g_variant_builder_add (builder, "{sv}", "url", g_variant_new_string (url));
   add_strv (builder, "tools", server, "associatedTools");
 }

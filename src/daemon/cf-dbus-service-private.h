@@ -28,6 +28,15 @@ gboolean _cf_dbus_service_check_ready   (CfDbusService         *self,
 void     _cf_dbus_service_return_error  (GDBusMethodInvocation *invocation,
                                          const GError          *error,
                                          JsonArray             *problems);
+void     _cf_dbus_service_add_string    (GVariantBuilder       *builder,
+                                         const char            *key,
+                                         JsonObject            *from,
+                                         const char            *member);
+void     _cf_dbus_service_add_bool      (GVariantBuilder       *builder,
+                                         const char            *key,
+                                         JsonObject            *from,
+                                         const char            *member,
+                                         gboolean               fallback);
 void     _cf_dbus_service_init_entities (CfDbusService         *self);
 void     _cf_dbus_service_init_tenancy  (CfDbusService         *self);
 

@@ -260,26 +260,6 @@ check_id (GDBusMethodInvocation *invocation,
   return FALSE;
 }
 
-static void
-add_string (GVariantBuilder *dict,
-            const char      *key,
-            JsonObject      *from,
-            const char      *member)
-{
-  g_variant_builder_add (dict, "{sv}", key,
-                         g_variant_new_string (cf_json_object_get_string (from, member) ?: ""));
-}
-
-static void
-add_bool (GVariantBuilder *dict,
-          const char      *key,
-          JsonObject      *from,
-          const char      *member)
-{
-  g_variant_builder_add (dict, "{sv}", key,
-                         g_variant_new_boolean (cf_json_object_get_bool (from, member, FALSE)));
-}
-
 static JsonArray *
 answer_array (JsonNode   *answer,
               const char *member)
@@ -313,12 +293,12 @@ answer_teams (CfDbusService         *self,
       gint64 members = 0;
 
       g_variant_builder_init (&dict, G_VARIANT_TYPE ("a{sv}"));
-      add_string (&dict, "id", team, "id");
-      add_string (&dict, "name", team, "name");
-      add_string (&dict, "slug", team, "slug");
-      add_string (&dict, "description", team, "description");
-      add_string (&dict, "visibility", team, "visibility");
-      add_bool (&dict, "is-personal", team, "is_personal");
+      _cf_dbus_service_add_string (&dict, "id", team, "id");
+      _cf_dbus_service_add_string (&dict, "name", team, "name");
+      _cf_dbus_service_add_string (&dict, "slug", team, "slug");
+      _cf_dbus_service_add_string (&dict, "description", team, "description");
+      _cf_dbus_service_add_string (&dict, "visibility", team, "visibility");
+      _cf_dbus_service_add_bool (&dict, "is-personal", team, "is_personal", FALSE);
       cf_json_object_get_int (team, "member_count", &members);
       g_variant_builder_add (&dict, "{sv}", "member-count",
                              g_variant_new_uint32 ((guint32) CLAMP (members, 0, G_MAXUINT32)));
@@ -393,15 +373,15 @@ answer_tokens (CfDbusService         *self,
       GVariantBuilder dict;
 
       g_variant_builder_init (&dict, G_VARIANT_TYPE ("a{sv}"));
-      add_string (&dict, "id", token, "id");
-      add_string (&dict, "name", token, "name");
-      add_string (&dict, "team-id", token, "team_id");
-      add_string (&dict, "server-id", token, "server_id");
-      add_string (&dict, "created-at", token, "created_at");
-      add_string (&dict, "expires-at", token, "expires_at");
-      add_string (&dict, "last-used", token, "last_used");
-      add_bool (&dict, "is-active", token, "is_active");
-      add_bool (&dict, "is-revoked", token, "is_revoked");
+      _cf_dbus_service_add_string (&dict, "id", token, "id");
+      _cf_dbus_service_add_string (&dict, "name", token, "name");
+      _cf_dbus_service_add_string (&dict, "team-id", token, "team_id");
+      _cf_dbus_service_add_string (&dict, "server-id", token, "server_id");
+      _cf_dbus_service_add_string (&dict, "created-at", token, "created_at");
+      _cf_dbus_service_add_string (&dict, "expires-at", token, "expires_at");
+      _cf_dbus_service_add_string (&dict, "last-used", token, "last_used");
+      _cf_dbus_service_add_bool (&dict, "is-active", token, "is_active", FALSE);
+      _cf_dbus_service_add_bool (&dict, "is-revoked", token, "is_revoked", FALSE);
       g_variant_builder_add_value (&list, g_variant_builder_end (&dict));
     }
   g_dbus_method_invocation_return_value (invocation, g_variant_new ("(aa{sv})", &list));

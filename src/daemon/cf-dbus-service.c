@@ -110,6 +110,30 @@ _cf_dbus_service_return_error (GDBusMethodInvocation *invocation,
                                                  code_for (error), message);
 }
 
+/* The a{sv} dictionaries of the lists: @key from @from's @member, "" when
+ * it is missing. */
+void
+_cf_dbus_service_add_string (GVariantBuilder *builder,
+                             const char      *key,
+                             JsonObject      *from,
+                             const char      *member)
+{
+  g_variant_builder_add (builder, "{sv}", key,
+                         g_variant_new_string (cf_json_object_get_string (from, member) ?: ""));
+}
+
+/* As _cf_dbus_service_add_string(), a boolean, @fallback when missing. */
+void
+_cf_dbus_service_add_bool (GVariantBuilder *builder,
+                           const char      *key,
+                           JsonObject      *from,
+                           const char      *member,
+                           gboolean         fallback)
+{
+  g_variant_builder_add (builder, "{sv}", key,
+                         g_variant_new_boolean (cf_json_object_get_bool (from, member, fallback)));
+}
+
 /* Registration happens before the gateway starts serving; a call in
  * between gets a clear answer rather than a crash. */
 gboolean
