@@ -367,6 +367,27 @@ cf_identity_get_server_id (CfIdentity *self)
 }
 
 /**
+ * cf_identity_set_permissions:
+ * @self: a #CfIdentity
+ * @permissions: the permissions that now narrow the identity's roles
+ *
+ * For API tokens, whose stored scope may have changed since their claims
+ * were signed: the registry's answer replaces the claims'.
+ */
+void
+cf_identity_set_permissions (CfIdentity         *self,
+                             const char * const *permissions)
+{
+  g_return_if_fail (CF_IS_IDENTITY (self));
+
+  if (self->permissions != NULL && permissions != NULL &&
+      g_strv_equal ((const char * const *) self->permissions, permissions))
+    return;
+  g_strfreev (self->permissions);
+  self->permissions = g_strdupv ((char **) permissions);
+}
+
+/**
  * cf_identity_get_permissions:
  *
  * Returns: (transfer none): `scopes.permissions`, possibly empty

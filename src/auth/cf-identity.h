@@ -61,6 +61,8 @@ CfIdentityTeams     cf_identity_get_teams            (CfIdentity         *self,
                                                       const char * const **teams);
 const char         *cf_identity_get_server_id        (CfIdentity         *self);
 const char * const *cf_identity_get_permissions      (CfIdentity         *self);
+void                cf_identity_set_permissions      (CfIdentity         *self,
+                                                      const char * const *permissions);
 const char * const *cf_identity_get_ip_restrictions  (CfIdentity         *self);
 JsonObject         *cf_identity_get_time_restrictions (CfIdentity        *self);
 JsonObject         *cf_identity_get_claims           (CfIdentity         *self);

@@ -80,6 +80,9 @@ typedef struct {
   char       *id;
   char       *email;
   char       *server_id;
+  /* scope.permissions as stored now: a PUT may have changed them since
+   * the token (and its claims) was made */
+  GStrv       permissions;
   GStrv       ips;
   JsonObject *time;
   gboolean    active;
@@ -114,6 +117,7 @@ entry_free (gpointer data)
   g_free (entry->id);
   g_free (entry->email);
   g_free (entry->server_id);
+  g_strfreev (entry->permissions);
   g_strfreev (entry->ips);
   g_clear_pointer (&entry->time, json_object_unref);
   g_free (entry);
@@ -266,6 +270,23 @@ limit_of (JsonObject *limits,
   return (guint) MIN (value, G_MAXUINT);
 }
 
+/* The strings of a JSON array, or %NULL when @node is not one. */
+static GStrv
+string_array (JsonNode *node)
+{
+  g_autoptr(GStrvBuilder) builder = NULL;
+  JsonArray *array;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return NULL;
+  builder = g_strv_builder_new ();
+  array = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    if (cf_json_node_is_string (json_array_get_element (array, i)))
+      g_strv_builder_add (builder, json_array_get_string_element (array, i));
+  return g_strv_builder_end (builder);
+}
+
 static Entry *
 entry_from_row (JsonObject *row)
 {
@@ -273,6 +294,7 @@ entry_from_row (JsonObject *row)
   g_autoptr(JsonNode) ips = parse_column (row, "ip_restrictions");
   g_autoptr(JsonNode) time = parse_column (row, "time_restrictions");
   g_autoptr(JsonNode) limits = parse_column (row, "usage_limits");
+  g_autoptr(JsonNode) permissions = parse_column (row, "resource_scopes");
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   JsonObject *limits_object = limits && JSON_NODE_HOLDS_OBJECT (limits)
                               ? json_node_get_object (limits) : NULL;
@@ -294,6 +316,7 @@ entry_from_row (JsonObject *row)
           g_strv_builder_add (builder, json_array_get_string_element (array, i));
     }
   entry->ips = g_strv_builder_end (builder);
+  entry->permissions = string_array (permissions);
   if (time != NULL && JSON_NODE_HOLDS_OBJECT (time) &&
       json_object_get_size (json_node_get_object (time)) > 0)
     entry->time = json_object_ref (json_node_get_object (time));
@@ -956,8 +979,11 @@ cf_tokens_check_request (CfTokens          *self,
       entry->hour.count--;
       reason = "Token usage limit exceeded: requests per day";
     }
-  /* RBAC hook: a token's scopes.permissions (tokens.create, tools.read...)
-   * narrow what the user's roles allow; the RBAC layer applies them. */
+  /* A token's scopes.permissions narrow what the user's roles allow (the
+   * rbac step applies them): the stored ones, which a PUT may have
+   * changed, not the ones signed into the token when it was made. */
+  if (reason == NULL && entry->permissions != NULL)
+    cf_identity_set_permissions (identity, (const char * const *) entry->permissions);
 
   usage = usage_new (self, msg, identity, ip);
   if (reason == NULL)

@@ -236,7 +236,8 @@ run_query (CfStoreDb  *db,
       break;
     case CF_STORE_TOKEN_LOAD:
       sql = "SELECT t.id, t.jti, t.user_email, t.is_active, t.expires_at, t.usage_limits,"
-            " t.server_id, t.ip_restrictions, t.time_restrictions, r.jti AS revoked,"
+            " t.server_id, t.resource_scopes, t.ip_restrictions, t.time_restrictions,"
+            " r.jti AS revoked,"
             " (SELECT COUNT (*) FROM token_usage_logs u WHERE u.token_jti = t.jti"
             "  AND u.blocked = 0 AND u.timestamp >= ?1) AS used_hour,"
             " (SELECT COUNT (*) FROM token_usage_logs u WHERE u.token_jti = t.jti"

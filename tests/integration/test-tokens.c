@@ -369,6 +369,36 @@ test_lifecycle (void)
 }
 
 /* Tokens the gateway must refuse although their jti is registered. */
+/* A token's permissions narrow its user's roles; a PUT that changes them
+ * takes effect at once, though the signed claims still name the old
+ * ones. */
+static void
+test_permissions_update (void)
+{
+  g_autofree char *dir = temp_dir ();
+  g_autofree char *db = g_build_filename (dir, "gateway.db", NULL);
+  CfDaemonHarness *d = start_with_auth (db, NULL);
+  g_autofree char *session = login (d);
+  g_autofree char *token = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(JsonObject) created = create_token (d, session,
+                                                "{\"name\":\"narrow\",\"expires_in_days\":1,"
+                                                "\"scope\":{\"permissions\":[\"tools.read\"]}}",
+                                                &token);
+
+  g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, token), ==, 200);
+  g_assert_cmpuint (status_of (d, "GET", "/v1/prompts", NULL, token), ==, 403);
+
+  path = g_strconcat ("/v1/tokens/", json_object_get_string_member (created, "id"), NULL);
+  g_assert_cmpuint (status_of (d, "PUT", path, "{\"scope\":{\"permissions\":[\"prompts.read\"]}}",
+                               session), ==, 200);
+  g_assert_cmpuint (status_of (d, "GET", "/v1/tools", NULL, token), ==, 403);
+  g_assert_cmpuint (status_of (d, "GET", "/v1/prompts", NULL, token), ==, 200);
+
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+}
+
 static void
 test_forged (void)
 {
@@ -1191,6 +1221,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/tokens/lifecycle", test_lifecycle);
+  g_test_add_func ("/tokens/permissions-update", test_permissions_update);
   g_test_add_func ("/tokens/forged", test_forged);
   g_test_add_func ("/tokens/bad-requests", test_bad_requests);
   g_test_add_func ("/tokens/team", test_team_tokens);
