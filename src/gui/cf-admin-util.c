@@ -138,3 +138,87 @@ cf_admin_error_is_cancelled (const GError *error)
 {
   return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
+
+/**
+ * cf_admin_list_box_fill:
+ * @list: the list to fill
+ * @entries: an array of a{sv} the backend answered
+ * @make_row: builds the row of one entry
+ * @user_data: for @make_row
+ *
+ * Replaces the rows of @list with one row for each of @entries.
+ *
+ * Returns: how many rows @list now has
+ */
+gsize
+cf_admin_list_box_fill (GtkListBox     *list,
+                        GVariant       *entries,
+                        CfAdminRowFunc  make_row,
+                        gpointer        user_data)
+{
+  gsize n_entries = g_variant_n_children (entries);
+
+  cf_admin_list_box_clear (list);
+  for (gsize i = 0; i < n_entries; i++)
+    {
+      g_autoptr(GVariant) entry = g_variant_get_child_value (entries, i);
+
+      gtk_list_box_append (list, make_row (entry, user_data));
+    }
+  return n_entries;
+}
+
+/**
+ * cf_admin_list_show:
+ * @stack: a stack with a "list" page holding @list and an "empty" page
+ * @list: the list to fill
+ * @entries: an array of a{sv} the backend answered
+ * @make_row: builds the row of one entry
+ * @user_data: for @make_row
+ *
+ * Fills @list as cf_admin_list_box_fill() does, then shows it, or the
+ * empty state when there is nothing to list.
+ */
+void
+cf_admin_list_show (GtkStack       *stack,
+                    GtkListBox     *list,
+                    GVariant       *entries,
+                    CfAdminRowFunc  make_row,
+                    gpointer        user_data)
+{
+  gsize n_rows = cf_admin_list_box_fill (list, entries, make_row, user_data);
+
+  gtk_stack_set_visible_child_name (stack, n_rows > 0 ? "list" : "empty");
+}
+
+/**
+ * cf_admin_finish_list:
+ * @source: the #CfAdminBackend that answered
+ * @result: its result
+ * @widget: a widget inside the window's #AdwToastOverlay
+ * @what: (nullable): what failed, such as "Could not list the tools", for
+ *   the toast; %NULL to say nothing
+ *
+ * Finishes a call whose first out-argument is a list. A cancelled call
+ * says nothing: its page is going away.
+ *
+ * Returns: (transfer full) (nullable): the list, or %NULL when the call failed
+ */
+GVariant *
+cf_admin_finish_list (GObject      *source,
+                      GAsyncResult *result,
+                      GtkWidget    *widget,
+                      const char   *what)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = cf_admin_backend_call_finish (CF_ADMIN_BACKEND (source), result,
+                                                            &error);
+
+  if (reply == NULL)
+    {
+      if (what != NULL && !cf_admin_error_is_cancelled (error))
+        cf_admin_toast_error (widget, what, error);
+      return NULL;
+    }
+  return g_variant_get_child_value (reply, 0);
+}

@@ -3,7 +3,19 @@
 
 #include <adwaita.h>
 
+#include "cf-admin-backend.h"
+
 G_BEGIN_DECLS
+
+/**
+ * CfAdminRowFunc:
+ * @entry: one entry of a list the backend answered, an a{sv}
+ * @user_data: what was passed along
+ *
+ * Returns: (transfer floating): the row that shows @entry
+ */
+typedef GtkWidget *(*CfAdminRowFunc) (GVariant *entry,
+                                      gpointer  user_data);
 
 void        cf_admin_toast             (GtkWidget    *widget,
                                         const char   *message);
@@ -23,5 +35,17 @@ GtkWidget  *cf_admin_icon_button       (const char   *icon_name,
                                         const char   *tooltip,
                                         const char   *widget_name);
 gboolean    cf_admin_error_is_cancelled (const GError *error);
-
+gsize       cf_admin_list_box_fill     (GtkListBox     *list,
+                                        GVariant       *entries,
+                                        CfAdminRowFunc  make_row,
+                                        gpointer        user_data);
+void        cf_admin_list_show         (GtkStack       *stack,
+                                        GtkListBox     *list,
+                                        GVariant       *entries,
+                                        CfAdminRowFunc  make_row,
+                                        gpointer        user_data);
+GVariant   *cf_admin_finish_list       (GObject        *source,
+                                        GAsyncResult   *result,
+                                        GtkWidget      *widget,
+                                        const char     *what);
 G_END_DECLS

@@ -243,9 +243,10 @@ describe_state (GVariant *gateway)
 }
 
 static GtkWidget *
-gateway_row (CfGatewaysPage *self,
-             GVariant       *gateway)
+gateway_row (GVariant *gateway,
+             gpointer  user_data)
 {
+  CfGatewaysPage *self = user_data;
   const char *id = cf_admin_lookup_string (gateway, "id");
   const char *name = cf_admin_lookup_string (gateway, "name");
   gboolean reachable = cf_admin_lookup_bool (gateway, "reachable");
@@ -298,28 +299,11 @@ on_listed (GObject      *source,
            gpointer      user_data)
 {
   CfGatewaysPage *self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = cf_admin_backend_call_finish (CF_ADMIN_BACKEND (source), result,
-                                                            &error);
-  g_autoptr(GVariant) gateways = NULL;
+  g_autoptr(GVariant) gateways = cf_admin_finish_list (source, result, GTK_WIDGET (self),
+                                                       _("Could not list the gateways"));
 
-  if (cf_admin_error_is_cancelled (error))
-    return;
-  if (reply == NULL)
-    {
-      cf_admin_toast_error (GTK_WIDGET (self), _("Could not list the gateways"), error);
-      return;
-    }
-  gateways = g_variant_get_child_value (reply, 0);
-  cf_admin_list_box_clear (self->list);
-  for (gsize i = 0; i < g_variant_n_children (gateways); i++)
-    {
-      g_autoptr(GVariant) gateway = g_variant_get_child_value (gateways, i);
-
-      gtk_list_box_append (self->list, gateway_row (self, gateway));
-    }
-  gtk_stack_set_visible_child_name (self->list_stack,
-                                    g_variant_n_children (gateways) > 0 ? "list" : "empty");
+  if (gateways != NULL)
+    cf_admin_list_show (self->list_stack, self->list, gateways, gateway_row, self);
 }
 
 static void

@@ -81,9 +81,10 @@ on_enabled_changed (GtkSwitch     *toggle,
 }
 
 static GtkWidget *
-server_row (CfServersPage *self,
-            GVariant      *server)
+server_row (GVariant *server,
+            gpointer  user_data)
 {
+  CfServersPage *self = user_data;
   const char *id = cf_admin_lookup_string (server, "id");
   const char *name = cf_admin_lookup_string (server, "name");
   const char *url = cf_admin_lookup_string (server, "url");
@@ -133,32 +134,16 @@ on_servers (GObject      *source,
             gpointer      user_data)
 {
   CfServersPage *self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = cf_admin_backend_call_finish (CF_ADMIN_BACKEND (source), result,
-                                                            &error);
-  g_autoptr(GVariant) servers = NULL;
+  g_autoptr(GVariant) servers = cf_admin_finish_list (source, result, GTK_WIDGET (self),
+                                                      _("Could not list the servers"));
 
-  if (cf_admin_error_is_cancelled (error))
-    return;
-  if (reply == NULL)
-    {
-      cf_admin_toast_error (GTK_WIDGET (self), _("Could not list the servers"), error);
-      return;
-    }
-  servers = g_variant_get_child_value (reply, 0);
-  cf_admin_list_box_clear (self->list);
-  for (gsize i = 0; i < g_variant_n_children (servers); i++)
-    {
-      g_autoptr(GVariant) server = g_variant_get_child_value (servers, i);
-
-      gtk_list_box_append (self->list, server_row (self, server));
-    }
-  gtk_stack_set_visible_child_name (self->list_stack,
-                                    g_variant_n_children (servers) > 0 ? "list" : "empty");
+  if (servers != NULL)
+    cf_admin_list_show (self->list_stack, self->list, servers, server_row, self);
 }
 
 static GtkWidget *
-pick_row (GVariant *tool)
+pick_row (GVariant *tool,
+          gpointer  user_data)
 {
   const char *name = cf_admin_lookup_string (tool, "name");
   g_autofree char *escaped = g_markup_escape_text (name, -1);
@@ -177,29 +162,17 @@ pick_row (GVariant *tool)
   return row;
 }
 
+/* Without the tools there is nothing to pick: the list above says why. */
 static void
 on_tools (GObject      *source,
           GAsyncResult *result,
           gpointer      user_data)
 {
   CfServersPage *self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = cf_admin_backend_call_finish (CF_ADMIN_BACKEND (source), result,
-                                                            &error);
-  g_autoptr(GVariant) tools = NULL;
+  g_autoptr(GVariant) tools = cf_admin_finish_list (source, result, GTK_WIDGET (self), NULL);
 
-  if (cf_admin_error_is_cancelled (error) || reply == NULL)
-    return;
-  tools = g_variant_get_child_value (reply, 0);
-  cf_admin_list_box_clear (self->tools_list);
-  for (gsize i = 0; i < g_variant_n_children (tools); i++)
-    {
-      g_autoptr(GVariant) tool = g_variant_get_child_value (tools, i);
-
-      gtk_list_box_append (self->tools_list, pick_row (tool));
-    }
-  gtk_stack_set_visible_child_name (self->tools_stack,
-                                    g_variant_n_children (tools) > 0 ? "list" : "empty");
+  if (tools != NULL)
+    cf_admin_list_show (self->tools_stack, self->tools_list, tools, pick_row, NULL);
 }
 
 static void

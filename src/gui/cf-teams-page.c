@@ -104,9 +104,10 @@ on_delete_team (GtkButton   *button,
 }
 
 static GtkWidget *
-team_row (CfTeamsPage *self,
-          GVariant    *team)
+team_row (GVariant *team,
+          gpointer  user_data)
 {
+  CfTeamsPage *self = user_data;
   const char *name = cf_admin_lookup_string (team, "name");
   const char *description = cf_admin_lookup_string (team, "description");
   guint members = cf_admin_lookup_uint (team, "member-count");
@@ -134,20 +135,16 @@ team_row (CfTeamsPage *self,
   return row;
 }
 
+/* An empty list hides rather than showing an empty frame. */
 static void
-fill (GtkListBox  *list,
-      GVariant    *entries,
-      GtkWidget *(*make_row) (CfTeamsPage *self, GVariant *entry),
-      CfTeamsPage *self)
+fill (GtkListBox     *list,
+      GVariant       *entries,
+      CfAdminRowFunc  make_row,
+      CfTeamsPage    *self)
 {
-  cf_admin_list_box_clear (list);
-  for (gsize i = 0; i < g_variant_n_children (entries); i++)
-    {
-      g_autoptr(GVariant) entry = g_variant_get_child_value (entries, i);
+  gsize n_rows = cf_admin_list_box_fill (list, entries, make_row, self);
 
-      gtk_list_box_append (list, make_row (self, entry));
-    }
-  gtk_widget_set_visible (GTK_WIDGET (list), g_variant_n_children (entries) > 0);
+  gtk_widget_set_visible (GTK_WIDGET (list), n_rows > 0);
 }
 
 /* Tokens */
@@ -185,9 +182,10 @@ describe_token (GVariant *token)
 }
 
 static GtkWidget *
-token_row (CfTeamsPage *self,
-           GVariant    *token)
+token_row (GVariant *token,
+           gpointer  user_data)
 {
+  CfTeamsPage *self = user_data;
   const char *name = cf_admin_lookup_string (token, "name");
   g_autofree char *escaped = g_markup_escape_text (name, -1);
   g_autofree char *state = describe_token (token);

@@ -88,9 +88,10 @@ describe_origin (CfToolsPage *self,
 }
 
 static GtkWidget *
-tool_row (CfToolsPage *self,
-          GVariant    *tool)
+tool_row (GVariant *tool,
+          gpointer  user_data)
 {
+  CfToolsPage *self = user_data;
   const char *id = cf_admin_lookup_string (tool, "id");
   const char *name = cf_admin_lookup_string (tool, "name");
   const char *description = cf_admin_lookup_string (tool, "description");
@@ -138,28 +139,11 @@ on_tools (GObject      *source,
           gpointer      user_data)
 {
   CfToolsPage *self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = cf_admin_backend_call_finish (CF_ADMIN_BACKEND (source), result,
-                                                            &error);
-  g_autoptr(GVariant) tools = NULL;
+  g_autoptr(GVariant) tools = cf_admin_finish_list (source, result, GTK_WIDGET (self),
+                                                    _("Could not list the tools"));
 
-  if (cf_admin_error_is_cancelled (error))
-    return;
-  if (reply == NULL)
-    {
-      cf_admin_toast_error (GTK_WIDGET (self), _("Could not list the tools"), error);
-      return;
-    }
-  tools = g_variant_get_child_value (reply, 0);
-  cf_admin_list_box_clear (self->list);
-  for (gsize i = 0; i < g_variant_n_children (tools); i++)
-    {
-      g_autoptr(GVariant) tool = g_variant_get_child_value (tools, i);
-
-      gtk_list_box_append (self->list, tool_row (self, tool));
-    }
-  gtk_stack_set_visible_child_name (self->list_stack,
-                                    g_variant_n_children (tools) > 0 ? "list" : "empty");
+  if (tools != NULL)
+    cf_admin_list_show (self->list_stack, self->list, tools, tool_row, self);
 }
 
 /* The gateways first, for their names; then the tools. */
