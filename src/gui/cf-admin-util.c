@@ -222,3 +222,77 @@ cf_admin_finish_list (GObject      *source,
     }
   return g_variant_get_child_value (reply, 0);
 }
+
+/* A call whose answer goes to a toast: it names what was asked. */
+typedef struct {
+  GtkWidget          *page;
+  char               *what;      /* for the error toast */
+  char               *done;      /* for the success toast; may be NULL */
+  CfAdminRefreshFunc  refresh;   /* may be NULL */
+} Pending;
+
+static void
+pending_free (Pending *pending)
+{
+  g_free (pending->what);
+  g_free (pending->done);
+  g_free (pending);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Pending, pending_free)
+
+static void
+on_called (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(Pending) pending = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = cf_admin_backend_call_finish (CF_ADMIN_BACKEND (source), result,
+                                                            &error);
+
+  /* The page may be gone: touch nothing of it. */
+  if (cf_admin_error_is_cancelled (error))
+    return;
+  if (reply == NULL)
+    cf_admin_toast_error (pending->page, pending->what, error);
+  else if (pending->done != NULL)
+    cf_admin_toast (pending->page, pending->done);
+  if (pending->refresh != NULL)
+    pending->refresh (pending->page);
+}
+
+/**
+ * cf_admin_call:
+ * @page: the page that asks, inside the window's #AdwToastOverlay
+ * @backend: the gateway to ask
+ * @method: the method of the D-Bus interface to call
+ * @parameters: (nullable): its in-arguments, a floating tuple or %NULL
+ * @cancellable: the page's, cancelled when it goes away
+ * @what: what failed, such as "Could not remove the gateway", for the toast
+ *   on an error with the server's message
+ * @done: (nullable): what to tell on success, or %NULL for nothing
+ * @refresh: (nullable): called with @page once the call is over, whether
+ *   it failed or not, unless it was cancelled
+ *
+ * Calls @method and tells how it went: the usual change of one entry from
+ * a row's button or switch.
+ */
+void
+cf_admin_call (GtkWidget          *page,
+               CfAdminBackend     *backend,
+               const char         *method,
+               GVariant           *parameters,
+               GCancellable       *cancellable,
+               const char         *what,
+               const char         *done,
+               CfAdminRefreshFunc  refresh)
+{
+  Pending *pending = g_new0 (Pending, 1);
+
+  pending->page = page;
+  pending->what = g_strdup (what);
+  pending->done = g_strdup (done);
+  pending->refresh = refresh;
+  cf_admin_backend_call_async (backend, method, parameters, cancellable, on_called, pending);
+}

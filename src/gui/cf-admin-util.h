@@ -17,6 +17,12 @@ G_BEGIN_DECLS
 typedef GtkWidget *(*CfAdminRowFunc) (GVariant *entry,
                                       gpointer  user_data);
 
+/**
+ * CfAdminRefreshFunc:
+ * @page: the page whose lists to load again
+ */
+typedef void (*CfAdminRefreshFunc) (gpointer page);
+
 void        cf_admin_toast             (GtkWidget    *widget,
                                         const char   *message);
 void        cf_admin_toast_error       (GtkWidget    *widget,
@@ -48,4 +54,12 @@ GVariant   *cf_admin_finish_list       (GObject        *source,
                                         GAsyncResult   *result,
                                         GtkWidget      *widget,
                                         const char     *what);
+void        cf_admin_call              (GtkWidget          *page,
+                                        CfAdminBackend     *backend,
+                                        const char         *method,
+                                        GVariant           *parameters,
+                                        GCancellable       *cancellable,
+                                        const char         *what,
+                                        const char         *done,
+                                        CfAdminRefreshFunc  refresh);
 G_END_DECLS

@@ -21,6 +21,7 @@ struct _CfGatewaysPage
 
   CfAdminBackend *backend;
   GCancellable   *cancellable;
+  char           *added;     /* the toast once AddGateway answers */
 
   AdwEntryRow    *name_row;
   AdwEntryRow    *target_row;
@@ -31,36 +32,6 @@ struct _CfGatewaysPage
 };
 
 G_DEFINE_FINAL_TYPE (CfGatewaysPage, cf_gateways_page, ADW_TYPE_BIN)
-
-/* A call whose answer goes to a toast: it names what was asked. */
-typedef struct {
-  CfGatewaysPage *self;
-  char           *what;      /* for the error toast */
-  char           *done;      /* for the success toast; may be NULL */
-} Pending;
-
-static Pending *
-pending_new (CfGatewaysPage *self,
-             const char     *what,
-             const char     *done)
-{
-  Pending *pending = g_new0 (Pending, 1);
-
-  pending->self = self;
-  pending->what = g_strdup (what);
-  pending->done = g_strdup (done);
-  return pending;
-}
-
-static void
-pending_free (Pending *pending)
-{
-  g_free (pending->what);
-  g_free (pending->done);
-  g_free (pending);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Pending, pending_free)
 
 /**
  * cf_gateways_settings_for:
@@ -113,33 +84,14 @@ cf_gateways_settings_for (const char  *name,
 static void refresh (CfGatewaysPage *self);
 
 static void
-on_done (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  g_autoptr(Pending) pending = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = cf_admin_backend_call_finish (CF_ADMIN_BACKEND (source), result,
-                                                            &error);
-
-  if (cf_admin_error_is_cancelled (error))
-    return;
-  if (reply == NULL)
-    cf_admin_toast_error (GTK_WIDGET (pending->self), pending->what, error);
-  else if (pending->done != NULL)
-    cf_admin_toast (GTK_WIDGET (pending->self), pending->done);
-  refresh (pending->self);
-}
-
-static void
 call (CfGatewaysPage *self,
       const char     *method,
       const char     *id,
       const char     *what,
       const char     *done)
 {
-  cf_admin_backend_call_async (self->backend, method, g_variant_new ("(s)", id),
-                               self->cancellable, on_done, pending_new (self, what, done));
+  cf_admin_call (GTK_WIDGET (self), self->backend, method, g_variant_new ("(s)", id),
+                 self->cancellable, what, done, (CfAdminRefreshFunc) refresh);
 }
 
 static void
@@ -203,10 +155,9 @@ on_enabled_changed (GtkSwitch      *toggle,
 {
   const char *id = g_object_get_data (G_OBJECT (toggle), "gateway-id");
 
-  cf_admin_backend_call_async (self->backend, "SetGatewayEnabled",
-                               g_variant_new ("(sb)", id, gtk_switch_get_active (toggle)),
-                               self->cancellable, on_done,
-                               pending_new (self, _("Could not change the gateway"), NULL));
+  cf_admin_call (GTK_WIDGET (self), self->backend, "SetGatewayEnabled",
+                 g_variant_new ("(sb)", id, gtk_switch_get_active (toggle)), self->cancellable,
+                 _("Could not change the gateway"), NULL, (CfAdminRefreshFunc) refresh);
 }
 
 static char *
@@ -326,8 +277,7 @@ on_added (GObject      *source,
           GAsyncResult *result,
           gpointer      user_data)
 {
-  g_autoptr(Pending) pending = user_data;
-  CfGatewaysPage *self = pending->self;
+  CfGatewaysPage *self = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = cf_admin_backend_call_finish (CF_ADMIN_BACKEND (source), result,
                                                             &error);
@@ -337,10 +287,10 @@ on_added (GObject      *source,
   set_busy (self, FALSE);
   if (reply == NULL)
     {
-      cf_admin_toast_error (GTK_WIDGET (self), pending->what, error);
+      cf_admin_toast_error (GTK_WIDGET (self), _("Could not add the gateway"), error);
       return;
     }
-  cf_admin_toast (GTK_WIDGET (self), pending->done);
+  cf_admin_toast (GTK_WIDGET (self), self->added);
   gtk_editable_set_text (GTK_EDITABLE (self->name_row), "");
   gtk_editable_set_text (GTK_EDITABLE (self->target_row), "");
   refresh (self);
@@ -352,7 +302,6 @@ on_add (CfGatewaysPage *self)
   g_autofree char *name = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->name_row))));
   g_autofree char *target = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->target_row))));
   g_autofree char *settings = NULL;
-  g_autofree char *done = NULL;
   g_autoptr(GError) error = NULL;
 
   if (*name == '\0' || *target == '\0')
@@ -367,10 +316,11 @@ on_add (CfGatewaysPage *self)
       return;
     }
   set_busy (self, TRUE);
-  done = g_strdup_printf (_("Added “%s”: connecting…"), name);
+  /* The busy button lets one add through at a time. */
+  g_free (self->added);
+  self->added = g_strdup_printf (_("Added “%s”: connecting…"), name);
   cf_admin_backend_call_async (self->backend, "AddGateway", g_variant_new ("(s)", settings),
-                               self->cancellable, on_added,
-                               pending_new (self, _("Could not add the gateway"), done));
+                               self->cancellable, on_added, self);
 }
 
 static void

@@ -42,30 +42,20 @@ on_copy_clicked (GtkButton     *button,
 }
 
 static void
-on_changed (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
+change (CfServersPage *self,
+        const char    *method,
+        GVariant      *parameters)
 {
-  CfServersPage *self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = cf_admin_backend_call_finish (CF_ADMIN_BACKEND (source), result,
-                                                            &error);
-
-  if (cf_admin_error_is_cancelled (error))
-    return;
-  if (reply == NULL)
-    cf_admin_toast_error (GTK_WIDGET (self), _("Could not change the server"), error);
-  refresh (self);
+  cf_admin_call (GTK_WIDGET (self), self->backend, method, parameters, self->cancellable,
+                 _("Could not change the server"), NULL, (CfAdminRefreshFunc) refresh);
 }
 
 static void
 on_delete_clicked (GtkButton     *button,
                    CfServersPage *self)
 {
-  cf_admin_backend_call_async (self->backend, "DeleteServer",
-                               g_variant_new ("(s)", g_object_get_data (G_OBJECT (button),
-                                                                        "server-id")),
-                               self->cancellable, on_changed, self);
+  change (self, "DeleteServer",
+          g_variant_new ("(s)", g_object_get_data (G_OBJECT (button), "server-id")));
 }
 
 static void
@@ -73,11 +63,9 @@ on_enabled_changed (GtkSwitch     *toggle,
                     GParamSpec    *pspec,
                     CfServersPage *self)
 {
-  cf_admin_backend_call_async (self->backend, "SetServerEnabled",
-                               g_variant_new ("(sb)",
-                                              g_object_get_data (G_OBJECT (toggle), "server-id"),
-                                              gtk_switch_get_active (toggle)),
-                               self->cancellable, on_changed, self);
+  change (self, "SetServerEnabled",
+          g_variant_new ("(sb)", g_object_get_data (G_OBJECT (toggle), "server-id"),
+                         gtk_switch_get_active (toggle)));
 }
 
 static GtkWidget *
