@@ -296,3 +296,24 @@ cf_admin_call (GtkWidget          *page,
   pending->refresh = refresh;
   cf_admin_backend_call_async (backend, method, parameters, cancellable, on_called, pending);
 }
+
+/**
+ * cf_admin_release_backend:
+ * @page: the page that follows @backend
+ * @backend: the page's backend; cleared
+ * @cancellable: the page's cancellable; cancelled and cleared
+ *
+ * What a page's dispose does with its backend: stop its calls, stop
+ * following its signals and let it go.
+ */
+void
+cf_admin_release_backend (gpointer         page,
+                          CfAdminBackend **backend,
+                          GCancellable   **cancellable)
+{
+  g_cancellable_cancel (*cancellable);
+  if (*backend != NULL)
+    g_signal_handlers_disconnect_by_data (*backend, page);
+  g_clear_object (backend);
+  g_clear_object (cancellable);
+}

@@ -62,4 +62,8 @@ void        cf_admin_call              (GtkWidget          *page,
                                         const char         *what,
                                         const char         *done,
                                         CfAdminRefreshFunc  refresh);
+void        cf_admin_release_backend   (gpointer         page,
+                                        CfAdminBackend **backend,
+                                        GCancellable   **cancellable);
+
 G_END_DECLS

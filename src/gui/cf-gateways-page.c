@@ -328,11 +328,8 @@ cf_gateways_page_dispose (GObject *object)
 {
   CfGatewaysPage *self = (CfGatewaysPage *) object;
 
-  g_cancellable_cancel (self->cancellable);
-  if (self->backend != NULL)
-    g_signal_handlers_disconnect_by_data (self->backend, self);
-  g_clear_object (&self->backend);
-  g_clear_object (&self->cancellable);
+  cf_admin_release_backend (self, &self->backend, &self->cancellable);
+  g_clear_pointer (&self->added, g_free);
 
   G_OBJECT_CLASS (cf_gateways_page_parent_class)->dispose (object);
 }

@@ -247,11 +247,7 @@ cf_servers_page_dispose (GObject *object)
 {
   CfServersPage *self = (CfServersPage *) object;
 
-  g_cancellable_cancel (self->cancellable);
-  if (self->backend != NULL)
-    g_signal_handlers_disconnect_by_data (self->backend, self);
-  g_clear_object (&self->backend);
-  g_clear_object (&self->cancellable);
+  cf_admin_release_backend (self, &self->backend, &self->cancellable);
 
   G_OBJECT_CLASS (cf_servers_page_parent_class)->dispose (object);
 }

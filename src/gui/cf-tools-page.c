@@ -219,11 +219,7 @@ cf_tools_page_dispose (GObject *object)
 {
   CfToolsPage *self = (CfToolsPage *) object;
 
-  g_cancellable_cancel (self->cancellable);
-  if (self->backend != NULL)
-    g_signal_handlers_disconnect_by_data (self->backend, self);
-  g_clear_object (&self->backend);
-  g_clear_object (&self->cancellable);
+  cf_admin_release_backend (self, &self->backend, &self->cancellable);
   g_clear_pointer (&self->gateway_names, g_hash_table_unref);
 
   G_OBJECT_CLASS (cf_tools_page_parent_class)->dispose (object);
