@@ -52,6 +52,22 @@ handle_error (CfTeamsPage  *self,
     cf_admin_toast_error (GTK_WIDGET (self), what, error);
 }
 
+/* Returns: (transfer full) (nullable): the reply, or NULL once the error is handled */
+static GVariant *
+finish (CfTeamsPage  *self,
+        GObject      *source,
+        GAsyncResult *result,
+        const char   *what)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = cf_admin_backend_call_finish (CF_ADMIN_BACKEND (source), result,
+                                                            &error);
+
+  if (reply == NULL)
+    handle_error (self, what, error);
+  return g_steal_pointer (&reply);
+}
+
 /* @days: how long a token lasts, or 0 for a team */
 static char *
 settings_with_name (const char *name,
@@ -220,16 +236,11 @@ on_tokens (GObject      *source,
            gpointer      user_data)
 {
   CfTeamsPage *self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = cf_admin_backend_call_finish (CF_ADMIN_BACKEND (source), result,
-                                                            &error);
+  g_autoptr(GVariant) reply = finish (self, source, result, _("Could not list the tokens"));
   g_autoptr(GVariant) tokens = NULL;
 
   if (reply == NULL)
-    {
-      handle_error (self, _("Could not list the tokens"), error);
-      return;
-    }
+    return;
   tokens = g_variant_get_child_value (reply, 0);
   fill (self->tokens_list, tokens, token_row, self);
 }
@@ -280,34 +291,41 @@ on_team_created (GObject      *source,
                  gpointer      user_data)
 {
   CfTeamsPage *self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = cf_admin_backend_call_finish (CF_ADMIN_BACKEND (source), result,
-                                                            &error);
+  g_autoptr(GVariant) reply = finish (self, source, result, _("Could not create the team"));
 
   if (reply == NULL)
-    {
-      handle_error (self, _("Could not create the team"), error);
-      return;
-    }
+    return;
   gtk_editable_set_text (GTK_EDITABLE (self->team_name_row), "");
   cf_admin_toast (GTK_WIDGET (self), _("Team created"));
   refresh (self);
 }
 
+/* Asks @method for what @name_row names; @unnamed is the toast when it names nothing. */
 static void
-on_create_team (CfTeamsPage *self)
+create (CfTeamsPage         *self,
+        AdwEntryRow         *name_row,
+        const char          *unnamed,
+        int                  days,
+        const char          *method,
+        GAsyncReadyCallback  callback)
 {
-  const char *name = gtk_editable_get_text (GTK_EDITABLE (self->team_name_row));
+  const char *name = gtk_editable_get_text (GTK_EDITABLE (name_row));
   g_autofree char *settings = NULL;
 
   if (*name == '\0')
     {
-      cf_admin_toast (GTK_WIDGET (self), _("Give the team a name"));
+      cf_admin_toast (GTK_WIDGET (self), unnamed);
       return;
     }
-  settings = settings_with_name (name, 0);
-  cf_admin_backend_call_async (self->backend, "CreateTeam", g_variant_new ("(s)", settings),
-                               self->cancellable, on_team_created, self);
+  settings = settings_with_name (name, days);
+  cf_admin_backend_call_async (self->backend, method, g_variant_new ("(s)", settings),
+                               self->cancellable, callback, self);
+}
+
+static void
+on_create_team (CfTeamsPage *self)
+{
+  create (self, self->team_name_row, _("Give the team a name"), 0, "CreateTeam", on_team_created);
 }
 
 static void
@@ -316,16 +334,11 @@ on_token_created (GObject      *source,
                   gpointer      user_data)
 {
   CfTeamsPage *self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = cf_admin_backend_call_finish (CF_ADMIN_BACKEND (source), result,
-                                                            &error);
+  g_autoptr(GVariant) reply = finish (self, source, result, _("Could not create the token"));
   const char *token = NULL;
 
   if (reply == NULL)
-    {
-      handle_error (self, _("Could not create the token"), error);
-      return;
-    }
+    return;
   g_variant_get (reply, "(&s&s)", NULL, &token);
   g_free (self->new_token);
   self->new_token = g_strdup (token);
@@ -338,17 +351,8 @@ on_token_created (GObject      *source,
 static void
 on_create_token (CfTeamsPage *self)
 {
-  const char *name = gtk_editable_get_text (GTK_EDITABLE (self->token_name_row));
-  g_autofree char *settings = NULL;
-
-  if (*name == '\0')
-    {
-      cf_admin_toast (GTK_WIDGET (self), _("Give the token a name"));
-      return;
-    }
-  settings = settings_with_name (name, gtk_spin_button_get_value_as_int (self->token_days));
-  cf_admin_backend_call_async (self->backend, "CreateToken", g_variant_new ("(s)", settings),
-                               self->cancellable, on_token_created, self);
+  create (self, self->token_name_row, _("Give the token a name"),
+          gtk_spin_button_get_value_as_int (self->token_days), "CreateToken", on_token_created);
 }
 
 static void
