@@ -3,13 +3,13 @@
 #include "config.h"
 
 #include <adwaita.h>
-#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cf-admin-application.h"
 #include "cf-remote-dialog.h"
+#include "../cf-test-bus.h"
 
 /* The admin app, in-process, under Xvfb, against the real daemon: a
  * private session bus activates it from the service file generated into
@@ -372,20 +372,6 @@ screenshot (Fixture    *f,
     save_png (texture, source_dir, name);
 }
 
-/* Set-up, as test-dbus.c: GTestDBus (GLib 2.74) starts its bus daemon
- * with the test's descriptors open; a failed test would leave it behind. */
-static void
-set_close_on_exec (void)
-{
-  for (int fd = 3; fd < 1024; fd++)
-    {
-      int flags = fcntl (fd, F_GETFD);
-
-      if (flags >= 0)
-        fcntl (fd, F_SETFD, flags | FD_CLOEXEC);
-    }
-}
-
 static gboolean
 has_window (Fixture  *f,
             gpointer  data)
@@ -401,7 +387,6 @@ fixture_set_up (Fixture       *f,
   g_autofree char *db = NULL;
   g_autofree char *db_url = NULL;
   g_autoptr(GError) error = NULL;
-  int stdout_fd;
 
   f->dir = g_dir_make_tmp ("cf-admin-XXXXXX", &error);
   g_assert_no_error (error);
@@ -415,33 +400,9 @@ fixture_set_up (Fixture       *f,
   g_unsetenv ("HOST");
   g_unsetenv ("LOG_LEVEL");
 
-  set_close_on_exec ();
-  f->dbus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_add_service_dir (f->dbus, g_getenv ("CF_TEST_SERVICE_DIR"));
-  /* The bus daemon, and the gateway it starts, write to the stdout they
-   * inherit: stderr, so that the gateway's banner stays out of the TAP. */
-  stdout_fd = dup (STDOUT_FILENO);
-  g_assert_cmpint (stdout_fd, >=, 0);
-  g_assert_cmpint (dup2 (STDERR_FILENO, STDOUT_FILENO), ==, STDOUT_FILENO);
-  g_test_dbus_up (f->dbus);
-  g_assert_cmpint (dup2 (stdout_fd, STDOUT_FILENO), ==, STDOUT_FILENO);
-  close (stdout_fd);
+  f->dbus = cf_test_bus_start ();
 
   f->app = cf_admin_application_new ();
-}
-
-static void
-remove_database (const char *dir)
-{
-  static const char * const files[] = { "gateway.db", "gateway.db-wal", "gateway.db-shm" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
-    {
-      g_autofree char *path = g_build_filename (dir, files[i], NULL);
-
-      g_unlink (path);
-    }
-  g_rmdir (dir);
 }
 
 static void
@@ -452,7 +413,7 @@ fixture_tear_down (Fixture       *f,
   /* The daemon and its stdio upstream go with the bus. */
   g_test_dbus_down (f->dbus);
   g_clear_object (&f->dbus);
-  remove_database (f->dir);
+  cf_test_remove_database (f->dir);
   g_clear_pointer (&f->dir, g_free);
 }
 

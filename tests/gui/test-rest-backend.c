@@ -3,12 +3,12 @@
 #include "config.h"
 
 #include <gio/gio.h>
-#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "cf-admin-rest-backend.h"
 #include "cf-daemon-harness.h"
+#include "../cf-test-bus.h"
 
 /* The admin app's REST backend against a real daemon with authentication
  * on: the same method vocabulary as D-Bus, answered from /v1 and /rpc
@@ -70,14 +70,7 @@ fixture_tear_down (Fixture       *f,
   g_clear_pointer (&f->token, g_free);
   cf_daemon_harness_stop (f->daemon);
   cf_daemon_harness_free (f->daemon);
-  for (guint i = 0; i < 3; i++)
-    {
-      static const char * const files[] = { "gateway.db", "gateway.db-wal", "gateway.db-shm" };
-      g_autofree char *path = g_build_filename (f->dir, files[i], NULL);
-
-      g_unlink (path);
-    }
-  g_rmdir (f->dir);
+  cf_test_remove_database (f->dir);
   g_clear_pointer (&f->dir, g_free);
 }
 
@@ -141,50 +134,6 @@ list (Fixture    *f,
   return g_variant_get_child_value (reply, 0);
 }
 
-static GVariant *
-find_entry (GVariant   *entries,
-            const char *key,
-            const char *value)
-{
-  for (gsize i = 0; i < g_variant_n_children (entries); i++)
-    {
-      g_autoptr(GVariant) entry = g_variant_get_child_value (entries, i);
-      const char *found = NULL;
-
-      if (g_variant_lookup (entry, key, "&s", &found) && g_strcmp0 (found, value) == 0)
-        return g_steal_pointer (&entry);
-    }
-  return NULL;
-}
-
-static guint
-count_of (GVariant   *entries,
-          const char *key,
-          const char *value)
-{
-  guint n = 0;
-
-  for (gsize i = 0; i < g_variant_n_children (entries); i++)
-    {
-      g_autoptr(GVariant) entry = g_variant_get_child_value (entries, i);
-      const char *found = NULL;
-
-      if (g_variant_lookup (entry, key, "&s", &found) && g_strcmp0 (found, value) == 0)
-        n++;
-    }
-  return n;
-}
-
-static gboolean
-lookup_bool (GVariant   *entry,
-             const char *key)
-{
-  gboolean value = FALSE;
-
-  g_assert_true (g_variant_lookup (entry, key, "b", &value));
-  return value;
-}
-
 static void
 wait_for_tools (Fixture    *f,
                 const char *gateway_id,
@@ -196,7 +145,7 @@ wait_for_tools (Fixture    *f,
     {
       g_autoptr(GVariant) tools = list (f, "ListTools");
 
-      if (count_of (tools, "gateway-id", gateway_id) >= n)
+      if (cf_test_count_entries (tools, "gateway-id", gateway_id) >= n)
         return;
       if (g_get_monotonic_time () > deadline)
         g_error ("The gateway's tools never came");
@@ -282,7 +231,7 @@ test_catalog (Fixture       *f,
   wait_for_tools (f, id, 2);
 
   gateways = list (f, "ListGateways");
-  gateway = find_entry (gateways, "id", id);
+  gateway = cf_test_find_entry (gateways, "id", id);
   g_assert_nonnull (gateway);
   g_assert_true (g_variant_lookup (gateway, "transport", "&s", &text));
   g_assert_cmpstr (text, ==, "STDIO");
@@ -320,9 +269,9 @@ test_catalog (Fixture       *f,
   g_clear_pointer (&tools, g_variant_unref);
   tools = list (f, "ListTools");
   {
-    g_autoptr(GVariant) off = find_entry (tools, "id", echo_id);
+    g_autoptr(GVariant) off = cf_test_find_entry (tools, "id", echo_id);
 
-    g_assert_false (lookup_bool (off, "enabled"));
+    g_assert_false (cf_test_entry_bool (off, "enabled"));
   }
   {
     const char *picked[] = { echo_id, NULL };
@@ -334,7 +283,7 @@ test_catalog (Fixture       *f,
     g_assert_true (g_str_has_suffix (server_url, "/mcp"));
   }
   servers = list (f, "ListServers");
-  g_assert_cmpuint (count_of (servers, "id", server_id), ==, 1);
+  g_assert_cmpuint (cf_test_count_entries (servers, "id", server_id), ==, 1);
   g_clear_pointer (&reply, g_variant_unref);
   reply = call (f, "DeleteServer", g_variant_new ("(s)", server_id));
   expect_error (f, "DeleteServer", g_variant_new ("(s)", server_id), G_IO_ERROR_NOT_FOUND, NULL);

@@ -6,10 +6,10 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
-#include <fcntl.h>
 #include <string.h>
 
 #include "cf-json.h"
+#include "../cf-test-bus.h"
 
 /* The daemon as a D-Bus activated session service, on a private bus per
  * test: the first call starts it from the service file generated into the
@@ -74,22 +74,6 @@ write_config_file (const char *relative,
   g_assert_no_error (error);
 }
 
-/* GTestDBus (GLib 2.74) starts each bus daemon with the test's descriptors
- * open, among them the pipe on which its watcher process waits to clean
- * up after a test that dies: from the second bus on, a failed assertion
- * would leave the bus, the gateway and the test's output open. */
-static void
-set_close_on_exec (void)
-{
-  for (int fd = 3; fd < 1024; fd++)
-    {
-      int flags = fcntl (fd, F_GETFD);
-
-      if (flags >= 0)
-        fcntl (fd, F_SETFD, flags | FD_CLOEXEC);
-    }
-}
-
 static void
 fixture_set_up (Fixture       *f,
                 gconstpointer  data)
@@ -128,10 +112,7 @@ fixture_set_up (Fixture       *f,
   g_unsetenv ("LOG_LEVEL");
   g_unsetenv ("TOOL_TIMEOUT");
 
-  set_close_on_exec ();
-  f->dbus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_add_service_dir (f->dbus, g_getenv ("CF_TEST_SERVICE_DIR"));
-  g_test_dbus_up (f->dbus);
+  f->dbus = cf_test_bus_start ();
 
   f->bus = g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (f->dbus),
                                                    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
@@ -146,20 +127,6 @@ fixture_set_up (Fixture       *f,
 }
 
 static void
-remove_database (const char *dir)
-{
-  static const char * const files[] = { "gateway.db", "gateway.db-wal", "gateway.db-shm" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
-    {
-      g_autofree char *path = g_build_filename (dir, files[i], NULL);
-
-      g_unlink (path);
-    }
-  g_rmdir (dir);
-}
-
-static void
 fixture_tear_down (Fixture       *f,
                    gconstpointer  data)
 {
@@ -171,7 +138,7 @@ fixture_tear_down (Fixture       *f,
   g_test_dbus_down (f->dbus);
   g_clear_object (&f->dbus);
   g_clear_pointer (&f->signals, g_ptr_array_unref);
-  remove_database (f->dir);
+  cf_test_remove_database (f->dir);
   g_clear_pointer (&f->dir, g_free);
 }
 
@@ -240,51 +207,6 @@ list (Fixture    *f,
   g_autoptr(GVariant) reply = call (f, method, NULL);
 
   return g_variant_get_child_value (reply, 0);
-}
-
-/* Returns: (transfer full) (nullable): the entry of @entries with @key == @value */
-static GVariant *
-find_entry (GVariant   *entries,
-            const char *key,
-            const char *value)
-{
-  for (gsize i = 0; i < g_variant_n_children (entries); i++)
-    {
-      g_autoptr(GVariant) entry = g_variant_get_child_value (entries, i);
-      const char *found = NULL;
-
-      if (g_variant_lookup (entry, key, "&s", &found) && g_strcmp0 (found, value) == 0)
-        return g_steal_pointer (&entry);
-    }
-  return NULL;
-}
-
-static guint
-count_entries (GVariant   *entries,
-               const char *key,
-               const char *value)
-{
-  guint n = 0;
-
-  for (gsize i = 0; i < g_variant_n_children (entries); i++)
-    {
-      g_autoptr(GVariant) entry = g_variant_get_child_value (entries, i);
-      const char *found = NULL;
-
-      if (g_variant_lookup (entry, key, "&s", &found) && g_strcmp0 (found, value) == 0)
-        n++;
-    }
-  return n;
-}
-
-static gboolean
-entry_bool (GVariant   *entry,
-            const char *key)
-{
-  gboolean value = FALSE;
-
-  g_assert_true (g_variant_lookup (entry, key, "b", &value));
-  return value;
 }
 
 /* Waiting, bounded in time */
@@ -400,7 +322,7 @@ has_tools_of (Fixture  *f,
   ToolsWanted *wanted = data;
   g_autoptr(GVariant) tools = list (f, "ListTools");
 
-  return count_entries (tools, "gateway-id", wanted->gateway_id) >= wanted->at_least;
+  return cf_test_count_entries (tools, "gateway-id", wanted->gateway_id) >= wanted->at_least;
 }
 
 static gboolean
@@ -410,7 +332,7 @@ has_no_tools_of (Fixture  *f,
   ToolsWanted *wanted = data;
   g_autoptr(GVariant) tools = list (f, "ListTools");
 
-  return count_entries (tools, "gateway-id", wanted->gateway_id) == 0;
+  return cf_test_count_entries (tools, "gateway-id", wanted->gateway_id) == 0;
 }
 
 /* Upstreams */
@@ -543,7 +465,7 @@ test_stdio_upstream (Fixture       *f,
   wait_until (f, has_tools_of, &wanted, "the fixture's tools");
 
   tools = list (f, "ListTools");
-  n = count_entries (tools, "gateway-id", id);
+  n = cf_test_count_entries (tools, "gateway-id", id);
   g_assert_cmpuint (n, >=, 2);
   for (gsize i = 0; i < g_variant_n_children (tools) && picked->len < 2; i++)
     {
@@ -551,7 +473,7 @@ test_stdio_upstream (Fixture       *f,
       const char *tool_id = NULL;
 
       g_assert_true (g_variant_lookup (tool, "id", "&s", &tool_id));
-      g_assert_true (entry_bool (tool, "enabled"));
+      g_assert_true (cf_test_entry_bool (tool, "enabled"));
       g_assert_true (g_variant_lookup (tool, "integration-type", "&s", &text));
       g_assert_cmpstr (text, ==, "MCP");
       g_ptr_array_add (picked, g_strdup (tool_id));
@@ -559,14 +481,14 @@ test_stdio_upstream (Fixture       *f,
 
   gateways = list (f, "ListGateways");
   g_assert_cmpuint (g_variant_n_children (gateways), ==, 1);
-  gateway = find_entry (gateways, "id", id);
+  gateway = cf_test_find_entry (gateways, "id", id);
   g_assert_nonnull (gateway);
   g_assert_true (g_variant_lookup (gateway, "transport", "&s", &text));
   g_assert_cmpstr (text, ==, "STDIO");
   g_assert_true (g_variant_lookup (gateway, "command", "&s", &text));
   g_assert_cmpstr (text, ==, g_getenv ("CF_TEST_FIXTURE"));
-  g_assert_true (entry_bool (gateway, "reachable"));
-  g_assert_true (entry_bool (gateway, "enabled"));
+  g_assert_true (cf_test_entry_bool (gateway, "reachable"));
+  g_assert_true (cf_test_entry_bool (gateway, "enabled"));
   {
     guint32 counted = 0;
 
@@ -595,11 +517,11 @@ test_stdio_upstream (Fixture       *f,
   g_clear_pointer (&tools, g_variant_unref);
   tools = list (f, "ListTools");
   {
-    g_autoptr(GVariant) disabled = find_entry (tools, "id", picked->pdata[1]);
-    g_autoptr(GVariant) other = find_entry (tools, "id", picked->pdata[0]);
+    g_autoptr(GVariant) disabled = cf_test_find_entry (tools, "id", picked->pdata[1]);
+    g_autoptr(GVariant) other = cf_test_find_entry (tools, "id", picked->pdata[0]);
 
-    g_assert_false (entry_bool (disabled, "enabled"));
-    g_assert_true (entry_bool (other, "enabled"));
+    g_assert_false (cf_test_entry_bool (disabled, "enabled"));
+    g_assert_true (cf_test_entry_bool (other, "enabled"));
   }
 
   /* Compose a virtual server from two tools. */
@@ -617,7 +539,7 @@ test_stdio_upstream (Fixture       *f,
   }
   expect_catalog_changed (f, "server");
   servers = list (f, "ListServers");
-  server = find_entry (servers, "id", server_id);
+  server = cf_test_find_entry (servers, "id", server_id);
   g_assert_nonnull (server);
   g_assert_true (g_variant_lookup (server, "name", "&s", &text));
   g_assert_cmpstr (text, ==, "picked");
@@ -627,15 +549,15 @@ test_stdio_upstream (Fixture       *f,
   g_assert_cmpuint (g_strv_length ((char **) member_ids), ==, 2);
   g_assert_cmpstr (member_ids[0], ==, picked->pdata[0]);
   g_assert_cmpstr (member_ids[1], ==, picked->pdata[1]);
-  g_assert_true (entry_bool (server, "enabled"));
+  g_assert_true (cf_test_entry_bool (server, "enabled"));
 
   g_clear_pointer (&reply, g_variant_unref);
   reply = call (f, "SetServerEnabled", g_variant_new ("(sb)", server_id, FALSE));
   g_clear_pointer (&servers, g_variant_unref);
   g_clear_pointer (&server, g_variant_unref);
   servers = list (f, "ListServers");
-  server = find_entry (servers, "id", server_id);
-  g_assert_false (entry_bool (server, "enabled"));
+  server = cf_test_find_entry (servers, "id", server_id);
+  g_assert_false (cf_test_entry_bool (server, "enabled"));
 
   g_clear_pointer (&reply, g_variant_unref);
   reply = call (f, "DeleteServer", g_variant_new ("(s)", server_id));
@@ -652,8 +574,8 @@ test_stdio_upstream (Fixture       *f,
   g_clear_pointer (&gateways, g_variant_unref);
   g_clear_pointer (&gateway, g_variant_unref);
   gateways = list (f, "ListGateways");
-  gateway = find_entry (gateways, "id", id);
-  g_assert_false (entry_bool (gateway, "enabled"));
+  gateway = cf_test_find_entry (gateways, "id", id);
+  g_assert_false (cf_test_entry_bool (gateway, "enabled"));
   expect_error (f, "RefreshGateway", g_variant_new ("(s)", id), "Conflict", "disabled");
 
   /* Removing the gateway takes its tools with it. */
@@ -694,8 +616,8 @@ test_health_signal (Fixture       *f,
   g_assert_true (g_variant_lookup (status, "gateways-unreachable", "u", &n));
   g_assert_cmpuint (n, ==, 1);
   gateways = list (f, "ListGateways");
-  gateway = find_entry (gateways, "id", id);
-  g_assert_false (entry_bool (gateway, "reachable"));
+  gateway = cf_test_find_entry (gateways, "id", id);
+  g_assert_false (cf_test_entry_bool (gateway, "reachable"));
   g_assert_true (g_variant_lookup (gateway, "status-message", "&s", &text));
   g_assert_cmpstr (text, !=, "");
 
@@ -844,7 +766,7 @@ test_call_tool (Fixture       *f,
 
   /* A disabled tool is not there for callers. */
   tools = list (f, "ListTools");
-  tool = find_entry (tools, "name", "test_simple_text");
+  tool = cf_test_find_entry (tools, "name", "test_simple_text");
   g_assert_nonnull (tool);
   g_assert_true (g_variant_lookup (tool, "id", "&s", &tool_id));
   reply = call (f, "SetToolEnabled", g_variant_new ("(sb)", tool_id, FALSE));
@@ -917,7 +839,7 @@ test_tenancy (Fixture       *f,
   g_variant_unref (wait_signal (f, "TenancyChanged", "teams"));
   g_clear_pointer (&teams, g_variant_unref);
   teams = list (f, "ListTeams");
-  entry = find_entry (teams, "id", team_id);
+  entry = cf_test_find_entry (teams, "id", team_id);
   g_assert_nonnull (entry);
   g_assert_true (g_variant_lookup (entry, "member-count", "u", &members));
   g_assert_cmpuint (members, ==, 1);
@@ -939,7 +861,7 @@ test_tenancy (Fixture       *f,
   g_clear_pointer (&teams, g_variant_unref);
   g_clear_pointer (&entry, g_variant_unref);
   teams = list (f, "ListTeams");
-  g_assert_null (find_entry (teams, "id", team_id));
+  g_assert_null (cf_test_find_entry (teams, "id", team_id));
 
   /* A token, shown once, that the REST API takes. */
   g_clear_pointer (&reply, g_variant_unref);
@@ -951,7 +873,7 @@ test_tenancy (Fixture       *f,
   g_assert_cmpuint (http_status (tools_url, token), ==, 200);
 
   tokens = list (f, "ListTokens");
-  entry = find_entry (tokens, "id", token_id);
+  entry = cf_test_find_entry (tokens, "id", token_id);
   g_assert_nonnull (entry);
   g_assert_true (g_variant_lookup (entry, "is-revoked", "b", &flag));
   g_assert_false (flag);
@@ -976,7 +898,7 @@ test_tenancy (Fixture       *f,
   g_clear_pointer (&tokens, g_variant_unref);
   g_clear_pointer (&entry, g_variant_unref);
   tokens = list (f, "ListTokens");
-  entry = find_entry (tokens, "id", token_id);
+  entry = cf_test_find_entry (tokens, "id", token_id);
   g_assert_true (g_variant_lookup (entry, "is-revoked", "b", &flag));
   g_assert_true (flag);
   expect_error (f, "RevokeToken", g_variant_new ("(ss)", "0123456789abcdef", ""), "NotFound",
