@@ -298,6 +298,64 @@ cf_admin_call (GtkWidget          *page,
 }
 
 /**
+ * cf_admin_row_add_button:
+ * @row: the row
+ * @button: (transfer floating): a button for the row's end
+ * @key: the name under which @button carries @value
+ * @value: what @on_clicked needs to know, such as the entry's id
+ * @on_clicked: the button's #GtkButton::clicked handler
+ * @user_data: for @on_clicked
+ *
+ * Returns: (transfer none): @button, now at the end of @row
+ */
+GtkWidget *
+cf_admin_row_add_button (AdwActionRow *row,
+                         GtkWidget    *button,
+                         const char   *key,
+                         const char   *value,
+                         GCallback     on_clicked,
+                         gpointer      user_data)
+{
+  g_object_set_data_full (G_OBJECT (button), key, g_strdup (value), g_free);
+  g_signal_connect (button, "clicked", on_clicked, user_data);
+  adw_action_row_add_suffix (row, button);
+  return button;
+}
+
+/**
+ * cf_admin_row_add_switch:
+ * @row: the row
+ * @active: whether the switch starts on
+ * @tooltip: what the switch does
+ * @key: the name under which the switch carries @value
+ * @value: what @on_changed needs to know, such as the entry's id
+ * @on_changed: the handler of the switch's notify::active, connected
+ *   once it shows @active, so that only the user's flips reach it
+ * @user_data: for @on_changed
+ *
+ * Returns: (transfer none): the switch, now at the end of @row
+ */
+GtkWidget *
+cf_admin_row_add_switch (AdwActionRow *row,
+                         gboolean      active,
+                         const char   *tooltip,
+                         const char   *key,
+                         const char   *value,
+                         GCallback     on_changed,
+                         gpointer      user_data)
+{
+  GtkWidget *toggle = gtk_switch_new ();
+
+  gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
+  gtk_widget_set_tooltip_text (toggle, tooltip);
+  gtk_switch_set_active (GTK_SWITCH (toggle), active);
+  g_object_set_data_full (G_OBJECT (toggle), key, g_strdup (value), g_free);
+  g_signal_connect (toggle, "notify::active", on_changed, user_data);
+  adw_action_row_add_suffix (row, toggle);
+  return toggle;
+}
+
+/**
  * cf_admin_release_backend:
  * @page: the page that follows @backend
  * @backend: the page's backend; cleared

@@ -62,6 +62,19 @@ void        cf_admin_call              (GtkWidget          *page,
                                         const char         *what,
                                         const char         *done,
                                         CfAdminRefreshFunc  refresh);
+GtkWidget  *cf_admin_row_add_button    (AdwActionRow   *row,
+                                        GtkWidget      *button,
+                                        const char     *key,
+                                        const char     *value,
+                                        GCallback       on_clicked,
+                                        gpointer        user_data);
+GtkWidget  *cf_admin_row_add_switch    (AdwActionRow   *row,
+                                        gboolean        active,
+                                        const char     *tooltip,
+                                        const char     *key,
+                                        const char     *value,
+                                        GCallback       on_changed,
+                                        gpointer        user_data);
 void        cf_admin_release_backend   (gpointer         page,
                                         CfAdminBackend **backend,
                                         GCancellable   **cancellable);

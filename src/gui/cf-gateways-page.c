@@ -211,8 +211,8 @@ gateway_row (GVariant *gateway,
   GtkWidget *row = adw_action_row_new ();
   GtkWidget *icon = gtk_image_new_from_icon_name (reachable ? "emblem-ok-symbolic"
                                                             : "dialog-warning-symbolic");
-  GtkWidget *toggle = gtk_switch_new ();
   GtkWidget *buttons[2];
+  GCallback on_clicked[2] = { G_CALLBACK (on_refresh_clicked), G_CALLBACK (on_remove_clicked) };
 
   gtk_widget_set_name (row, row_name);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), name);
@@ -226,21 +226,15 @@ gateway_row (GVariant *gateway,
                                      refresh_name);
   buttons[1] = cf_admin_icon_button ("user-trash-symbolic", _("Remove"), remove_name);
   gtk_widget_set_sensitive (buttons[0], enabled);
-  g_signal_connect (buttons[0], "clicked", G_CALLBACK (on_refresh_clicked), self);
-  g_signal_connect (buttons[1], "clicked", G_CALLBACK (on_remove_clicked), self);
   for (guint i = 0; i < G_N_ELEMENTS (buttons); i++)
     {
-      g_object_set_data_full (G_OBJECT (buttons[i]), "gateway-id", g_strdup (id), g_free);
       g_object_set_data_full (G_OBJECT (buttons[i]), "gateway-name", g_strdup (name), g_free);
-      adw_action_row_add_suffix (ADW_ACTION_ROW (row), buttons[i]);
+      cf_admin_row_add_button (ADW_ACTION_ROW (row), buttons[i], "gateway-id", id, on_clicked[i],
+                               self);
     }
 
-  gtk_switch_set_active (GTK_SWITCH (toggle), enabled);
-  gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
-  gtk_widget_set_tooltip_text (toggle, _("Use this gateway"));
-  g_object_set_data_full (G_OBJECT (toggle), "gateway-id", g_strdup (id), g_free);
-  g_signal_connect (toggle, "notify::active", G_CALLBACK (on_enabled_changed), self);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), toggle);
+  cf_admin_row_add_switch (ADW_ACTION_ROW (row), enabled, _("Use this gateway"), "gateway-id", id,
+                           G_CALLBACK (on_enabled_changed), self);
   return row;
 }
 

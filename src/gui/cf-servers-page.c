@@ -87,7 +87,6 @@ server_row (GVariant *server,
   GtkWidget *row = adw_action_row_new ();
   GtkWidget *copy = cf_admin_icon_button ("edit-copy-symbolic", _("Copy the endpoint"), copy_name);
   GtkWidget *remove = cf_admin_icon_button ("user-trash-symbolic", _("Delete"), delete_name);
-  GtkWidget *toggle = gtk_switch_new ();
 
   if (g_variant_lookup (server, "tools", "^a&s", &tools))
     n_tools = g_strv_length ((char **) tools);
@@ -100,19 +99,13 @@ server_row (GVariant *server,
   adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 3);
   gtk_widget_add_css_class (row, "property");
 
-  g_object_set_data_full (G_OBJECT (copy), "server-url", g_strdup (url), g_free);
-  g_signal_connect (copy, "clicked", G_CALLBACK (on_copy_clicked), self);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), copy);
-  g_object_set_data_full (G_OBJECT (remove), "server-id", g_strdup (id), g_free);
-  g_signal_connect (remove, "clicked", G_CALLBACK (on_delete_clicked), self);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), remove);
-
-  gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
-  gtk_widget_set_tooltip_text (toggle, _("Serve this endpoint"));
-  gtk_switch_set_active (GTK_SWITCH (toggle), cf_admin_lookup_bool (server, "enabled"));
-  g_object_set_data_full (G_OBJECT (toggle), "server-id", g_strdup (id), g_free);
-  g_signal_connect (toggle, "notify::active", G_CALLBACK (on_enabled_changed), self);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), toggle);
+  cf_admin_row_add_button (ADW_ACTION_ROW (row), copy, "server-url", url,
+                           G_CALLBACK (on_copy_clicked), self);
+  cf_admin_row_add_button (ADW_ACTION_ROW (row), remove, "server-id", id,
+                           G_CALLBACK (on_delete_clicked), self);
+  cf_admin_row_add_switch (ADW_ACTION_ROW (row), cf_admin_lookup_bool (server, "enabled"),
+                           _("Serve this endpoint"), "server-id", id,
+                           G_CALLBACK (on_enabled_changed), self);
   return row;
 }
 

@@ -143,10 +143,9 @@ team_row (GVariant *team,
     {
       GtkWidget *remove = cf_admin_icon_button ("user-trash-symbolic", _("Delete the team"), NULL);
 
-      g_object_set_data_full (G_OBJECT (remove), "id",
-                              g_strdup (cf_admin_lookup_string (team, "id")), g_free);
-      g_signal_connect (remove, "clicked", G_CALLBACK (on_delete_team), self);
-      adw_action_row_add_suffix (ADW_ACTION_ROW (row), remove);
+      cf_admin_row_add_button (ADW_ACTION_ROW (row), remove, "id",
+                               cf_admin_lookup_string (team, "id"), G_CALLBACK (on_delete_team),
+                               self);
     }
   return row;
 }
@@ -220,10 +219,9 @@ token_row (GVariant *token,
       gtk_widget_set_name (revoke, revoke_name);
       gtk_widget_set_valign (revoke, GTK_ALIGN_CENTER);
       gtk_widget_add_css_class (revoke, "destructive-action");
-      g_object_set_data_full (G_OBJECT (revoke), "id",
-                              g_strdup (cf_admin_lookup_string (token, "id")), g_free);
-      g_signal_connect (revoke, "clicked", G_CALLBACK (on_revoke_token), self);
-      adw_action_row_add_suffix (ADW_ACTION_ROW (row), revoke);
+      cf_admin_row_add_button (ADW_ACTION_ROW (row), revoke, "id",
+                               cf_admin_lookup_string (token, "id"), G_CALLBACK (on_revoke_token),
+                               self);
     }
   return row;
 }

@@ -104,7 +104,7 @@ tool_row (GVariant *tool,
   g_autofree char *try_name = g_strconcat ("try-", name, NULL);
   g_autofree char *switch_name = g_strconcat ("enable-", name, NULL);
   GtkWidget *row = adw_action_row_new ();
-  GtkWidget *toggle = gtk_switch_new ();
+  GtkWidget *toggle;
   GtkWidget *try_button = gtk_button_new_with_mnemonic (_("_Try"));
 
   gtk_widget_set_name (row, row_name);
@@ -119,17 +119,13 @@ tool_row (GVariant *tool,
   gtk_widget_set_name (try_button, try_name);
   gtk_widget_set_valign (try_button, GTK_ALIGN_CENTER);
   gtk_widget_set_sensitive (try_button, cf_admin_lookup_bool (tool, "enabled"));
-  g_object_set_data_full (G_OBJECT (try_button), "tool-id", g_strdup (id), g_free);
-  g_signal_connect (try_button, "clicked", G_CALLBACK (on_try_clicked), self);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), try_button);
+  cf_admin_row_add_button (ADW_ACTION_ROW (row), try_button, "tool-id", id,
+                           G_CALLBACK (on_try_clicked), self);
 
+  toggle = cf_admin_row_add_switch (ADW_ACTION_ROW (row), cf_admin_lookup_bool (tool, "enabled"),
+                                    _("Offer this tool to clients"), "tool-id", id,
+                                    G_CALLBACK (on_enabled_changed), self);
   gtk_widget_set_name (toggle, switch_name);
-  gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
-  gtk_widget_set_tooltip_text (toggle, _("Offer this tool to clients"));
-  gtk_switch_set_active (GTK_SWITCH (toggle), cf_admin_lookup_bool (tool, "enabled"));
-  g_object_set_data_full (G_OBJECT (toggle), "tool-id", g_strdup (id), g_free);
-  g_signal_connect (toggle, "notify::active", G_CALLBACK (on_enabled_changed), self);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), toggle);
   return row;
 }
 
