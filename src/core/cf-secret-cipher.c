@@ -25,6 +25,12 @@
  * envelope version rather than random per value (as ContextForge's
  * Fernet does), because the key must be derived once and not on every
  * call's hot path; the secret itself is the entropy.
+ *
+ * v2 envelope: the same, under a random key that the desktop keeps in the
+ * user's keyring (cf-secret-keyring.c) rather than one derived from
+ * AUTH_ENCRYPTION_SECRET, with "v2:" as associated data. A cipher with
+ * such a key seals v2 and still opens v1 values when it was given the
+ * passphrase they were sealed under.
  */
 
 #define KEY_SIZE 32
@@ -35,6 +41,9 @@
 #define KDF_PARALLELISM 1
 #define KDF_SALT "contextforge-gateway/upstream-secrets/v1"
 #define AAD "contextforge-gateway:" CF_SECRET_CIPHER_PREFIX
+#define KEYRING_AAD "contextforge-gateway:" CF_SECRET_CIPHER_KEYRING_PREFIX
+
+G_STATIC_ASSERT (KEY_SIZE == CF_SECRET_CIPHER_KEY_SIZE);
 
 /* ContextForge's development default: accepted, with a warning, outside
  * production only. */
@@ -44,14 +53,16 @@
  * CfSecretCipher:
  *
  * The server's #CfSecretStore: each secret is encrypted with AES-256-GCM
- * (GnuTLS) under a key derived from AUTH_ENCRYPTION_SECRET, with a random
- * nonce per value.
+ * (GnuTLS) under a key derived from AUTH_ENCRYPTION_SECRET, or under a
+ * data key from the keyring, with a random nonce per value.
  */
 struct _CfSecretCipher
 {
   GObject                 parent_instance;
 
   gnutls_aead_cipher_hd_t aead;
+  /* The keyring's data key (v2), set at construction, or %NULL. */
+  gnutls_aead_cipher_hd_t data_aead;
   GMutex                  lock;
   GCond                   derived;
   GThread                *kdf;
@@ -134,6 +145,8 @@ cf_secret_cipher_seal (CfSecretStore  *store,
                        GError        **error)
 {
   CfSecretCipher *self = CF_SECRET_CIPHER (store);
+  const char *prefix = self->data_aead ? CF_SECRET_CIPHER_KEYRING_PREFIX : CF_SECRET_CIPHER_PREFIX;
+  const char *aad = self->data_aead ? KEYRING_AAD : AAD;
   gsize length = strlen (secret);
   gsize sealed_length = NONCE_SIZE + length + TAG_SIZE;
   g_autofree guint8 *sealed = g_malloc (sealed_length);
@@ -145,16 +158,24 @@ cf_secret_cipher_seal (CfSecretStore  *store,
   if (rc < 0)
     return (set_gnutls_error (error, rc, "Cannot make a nonce"), NULL);
 
-  if (!lock_key (self, error))
-    return NULL;
-  rc = gnutls_aead_cipher_encrypt (self->aead, sealed, NONCE_SIZE, AAD, strlen (AAD), TAG_SIZE,
-                                   secret, length, sealed + NONCE_SIZE, &ciphertext_length);
-  g_mutex_unlock (&self->lock);
+  if (self->data_aead != NULL)
+    rc = gnutls_aead_cipher_encrypt (self->data_aead, sealed, NONCE_SIZE, aad, strlen (aad),
+                                     TAG_SIZE, secret, length, sealed + NONCE_SIZE,
+                                     &ciphertext_length);
+  else
+    {
+      if (!lock_key (self, error))
+        return NULL;
+      rc = gnutls_aead_cipher_encrypt (self->aead, sealed, NONCE_SIZE, aad, strlen (aad),
+                                       TAG_SIZE, secret, length, sealed + NONCE_SIZE,
+                                       &ciphertext_length);
+      g_mutex_unlock (&self->lock);
+    }
   if (rc < 0)
     return (set_gnutls_error (error, rc, "Cannot encrypt"), NULL);
 
   encoded = g_base64_encode (sealed, NONCE_SIZE + ciphertext_length);
-  return g_strconcat (CF_SECRET_CIPHER_PREFIX, encoded, NULL);
+  return g_strconcat (prefix, encoded, NULL);
 }
 
 /* Strict: g_base64_decode() accepts anything and guesses. */
@@ -184,6 +205,9 @@ cf_secret_cipher_unseal (CfSecretStore  *store,
 {
   CfSecretCipher *self = CF_SECRET_CIPHER (store);
   const char *colon = strchr (sealed, ':');
+  gboolean keyring = g_str_has_prefix (sealed, CF_SECRET_CIPHER_KEYRING_PREFIX);
+  const char *prefix = keyring ? CF_SECRET_CIPHER_KEYRING_PREFIX : CF_SECRET_CIPHER_PREFIX;
+  const char *aad = keyring ? KEYRING_AAD : AAD;
   g_autofree guint8 *raw = NULL;
   g_autofree char *plain = NULL;
   size_t plain_length;
@@ -196,14 +220,21 @@ cf_secret_cipher_unseal (CfSecretStore  *store,
                            "Not a sealed secret");
       return NULL;
     }
-  if (!g_str_has_prefix (sealed, CF_SECRET_CIPHER_PREFIX))
+  if (keyring && self->data_aead == NULL)
+    {
+      g_set_error_literal (error, CF_SECRET_ERROR, CF_SECRET_ERROR_VERSION,
+                           "A secret sealed under the desktop keyring's data key: start the "
+                           "gateway with SECRETS_BACKEND=keyring in that session");
+      return NULL;
+    }
+  if (!keyring && !g_str_has_prefix (sealed, CF_SECRET_CIPHER_PREFIX))
     {
       g_set_error (error, CF_SECRET_ERROR, CF_SECRET_ERROR_VERSION,
                    "A secret sealed as %.*s, which this build cannot open",
                    (int) (colon - sealed), sealed);
       return NULL;
     }
-  raw = decode_base64 (sealed + strlen (CF_SECRET_CIPHER_PREFIX), &length);
+  raw = decode_base64 (sealed + strlen (prefix), &length);
   if (raw == NULL || length < NONCE_SIZE + TAG_SIZE)
     {
       g_set_error_literal (error, CF_SECRET_ERROR, CF_SECRET_ERROR_MALFORMED,
@@ -213,17 +244,27 @@ cf_secret_cipher_unseal (CfSecretStore  *store,
 
   plain_length = length - NONCE_SIZE - TAG_SIZE;
   plain = g_malloc (plain_length + 1);
-  if (!lock_key (self, error))
-    return NULL;
-  rc = gnutls_aead_cipher_decrypt (self->aead, raw, NONCE_SIZE, AAD, strlen (AAD), TAG_SIZE,
-                                   raw + NONCE_SIZE, length - NONCE_SIZE, plain, &plain_length);
-  g_mutex_unlock (&self->lock);
+  if (keyring)
+    rc = gnutls_aead_cipher_decrypt (self->data_aead, raw, NONCE_SIZE, aad, strlen (aad),
+                                     TAG_SIZE, raw + NONCE_SIZE, length - NONCE_SIZE, plain,
+                                     &plain_length);
+  else
+    {
+      if (!lock_key (self, error))
+        return NULL;
+      rc = gnutls_aead_cipher_decrypt (self->aead, raw, NONCE_SIZE, aad, strlen (aad), TAG_SIZE,
+                                       raw + NONCE_SIZE, length - NONCE_SIZE, plain,
+                                       &plain_length);
+      g_mutex_unlock (&self->lock);
+    }
   if (rc < 0)
     {
       explicit_bzero (plain, length - NONCE_SIZE - TAG_SIZE);
       g_set_error_literal (error, CF_SECRET_ERROR, CF_SECRET_ERROR_DECRYPT,
-                           "A sealed secret does not open: it was altered, or sealed under "
-                           "another AUTH_ENCRYPTION_SECRET");
+                           keyring ? "A sealed secret does not open: it was altered, or sealed "
+                                     "under another keyring data key"
+                                   : "A sealed secret does not open: it was altered, or sealed "
+                                     "under another AUTH_ENCRYPTION_SECRET");
       return NULL;
     }
   plain[plain_length] = '\0';
@@ -253,6 +294,8 @@ cf_secret_cipher_finalize (GObject *object)
     g_thread_join (self->kdf);
   if (self->aead != NULL)
     gnutls_aead_cipher_deinit (self->aead);
+  if (self->data_aead != NULL)
+    gnutls_aead_cipher_deinit (self->data_aead);
   g_clear_error (&self->kdf_error);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->derived);
@@ -296,6 +339,86 @@ cf_secret_cipher_new (const char  *passphrase,
   self->passphrase = g_strdup (passphrase);
   self->kdf = g_thread_new ("cf-secret-kdf", derive_key, self);
   return self;
+}
+
+/**
+ * cf_secret_cipher_new_with_key:
+ * @key: the data key, %CF_SECRET_CIPHER_KEY_SIZE random bytes
+ * @passphrase: (nullable): the AUTH_ENCRYPTION_SECRET that older (v1)
+ *   values were sealed under, or %NULL to open none
+ * @error: return location for a #GError
+ *
+ * A cipher that seals under @key (v2 values) and opens v2 values, and v1
+ * values too when given @passphrase (deriving its key as
+ * cf_secret_cipher_new() does). The cipher keeps its own copy of the key
+ * only inside GnuTLS; the caller wipes @key.
+ *
+ * Returns: (transfer full) (nullable): the cipher, or %NULL with @error set
+ */
+CfSecretCipher *
+cf_secret_cipher_new_with_key (GBytes      *key,
+                               const char  *passphrase,
+                               GError     **error)
+{
+  g_autoptr(CfSecretCipher) self = NULL;
+  gnutls_datum_t datum;
+  gsize size = 0;
+  int rc;
+
+  g_return_val_if_fail (key != NULL, NULL);
+
+  datum.data = (unsigned char *) g_bytes_get_data (key, &size);
+  datum.size = size;
+  if (size != KEY_SIZE)
+    {
+      g_set_error (error, CF_SECRET_ERROR, CF_SECRET_ERROR_FAILED,
+                   "A data key of %" G_GSIZE_FORMAT " bytes, not %d", size, KEY_SIZE);
+      return NULL;
+    }
+  if (passphrase != NULL)
+    self = cf_secret_cipher_new (passphrase, error);
+  else
+    {
+      self = g_object_new (CF_TYPE_SECRET_CIPHER, NULL);
+      self->ready = TRUE;
+      self->kdf_error = g_error_new_literal (CF_SECRET_ERROR, CF_SECRET_ERROR_VERSION,
+                                             "A secret sealed under AUTH_ENCRYPTION_SECRET, "
+                                             "which is not set");
+    }
+  rc = gnutls_aead_cipher_init (&self->data_aead, GNUTLS_CIPHER_AES_256_GCM, &datum);
+  if (rc < 0)
+    {
+      self->data_aead = NULL;
+      set_gnutls_error (error, rc, "Cannot set up AES-256-GCM");
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+/**
+ * cf_secret_cipher_legacy_passphrase:
+ * @environ: (nullable): the environment, or %NULL for the process's own
+ *
+ * The passphrase that cf_secret_cipher_new_from_env() would seal under
+ * in this environment, for a keyring-keyed cipher to open the values an
+ * earlier run sealed: AUTH_ENCRYPTION_SECRET, or outside production when
+ * it is unset, ContextForge's development default.
+ *
+ * Returns: (nullable): the passphrase, or %NULL when there is none
+ */
+const char *
+cf_secret_cipher_legacy_passphrase (const char * const *environ)
+{
+  const char *secret = environ ? g_environ_getenv ((GStrv) environ, "AUTH_ENCRYPTION_SECRET")
+                               : g_getenv ("AUTH_ENCRYPTION_SECRET");
+  const char *mode = environ ? g_environ_getenv ((GStrv) environ, "ENVIRONMENT")
+                             : g_getenv ("ENVIRONMENT");
+
+  if (secret != NULL && *secret != '\0')
+    return secret;
+  if (g_strcmp0 (mode, "production") == 0)
+    return NULL;
+  return DEVELOPMENT_SECRET;
 }
 
 /**

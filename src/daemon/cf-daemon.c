@@ -20,6 +20,7 @@
 #include "cf-log.h"
 #include "cf-mcp-server.h"
 #include "cf-secret-cipher.h"
+#include "cf-secret-keyring.h"
 #include "cf-store.h"
 #include "cf-teams-http.h"
 #include "cf-tokens.h"
@@ -286,16 +287,19 @@ start_auth (CfDaemon  *self,
   return cf_tokens_load (self->tokens, error);
 }
 
-/* Upstream secrets, the SSRF policy, per-tool limits and the HTTP
- * hardening, read before anything is opened: a production gateway with a
- * weak AUTH_ENCRYPTION_SECRET stops here. */
+/* Upstream secrets (sealed under AUTH_ENCRYPTION_SECRET, or on a desktop
+ * under a data key from the keyring: SECRETS_BACKEND), the SSRF policy,
+ * per-tool limits and the HTTP hardening, read before anything is
+ * opened: a production gateway with a weak AUTH_ENCRYPTION_SECRET, or
+ * SECRETS_BACKEND=keyring with no keyring, stops here. */
 static gboolean
 load_security (CfDaemon  *self,
                GError   **error)
 {
   g_autofree char *warning = NULL;
 
-  self->secrets = cf_secret_cipher_new_from_env (NULL, &warning, error);
+  self->secrets = cf_secret_keyring_cipher_from_env (NULL, self->config->db_path, &warning,
+                                                     error);
   if (self->secrets == NULL)
     return FALSE;
   if (warning != NULL)
