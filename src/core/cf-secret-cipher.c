@@ -223,8 +223,8 @@ cf_secret_cipher_unseal (CfSecretStore  *store,
   if (keyring && self->data_aead == NULL)
     {
       g_set_error_literal (error, CF_SECRET_ERROR, CF_SECRET_ERROR_VERSION,
-                           "A secret sealed under the desktop keyring's data key: start the "
-                           "gateway with SECRETS_BACKEND=keyring in that session");
+                           "A secret sealed as v2, under a desktop keyring's data key: "
+                           "start the gateway with SECRETS_BACKEND=keyring in that session");
       return NULL;
     }
   if (!keyring && !g_str_has_prefix (sealed, CF_SECRET_CIPHER_PREFIX))
