@@ -159,9 +159,14 @@ cf_secret_cipher_seal (CfSecretStore  *store,
     return (set_gnutls_error (error, rc, "Cannot make a nonce"), NULL);
 
   if (self->data_aead != NULL)
-    rc = gnutls_aead_cipher_encrypt (self->data_aead, sealed, NONCE_SIZE, aad, strlen (aad),
-                                     TAG_SIZE, secret, length, sealed + NONCE_SIZE,
-                                     &ciphertext_length);
+    {
+      /* A GnuTLS handle is not for two threads at once. */
+      g_mutex_lock (&self->lock);
+      rc = gnutls_aead_cipher_encrypt (self->data_aead, sealed, NONCE_SIZE, aad, strlen (aad),
+                                       TAG_SIZE, secret, length, sealed + NONCE_SIZE,
+                                       &ciphertext_length);
+      g_mutex_unlock (&self->lock);
+    }
   else
     {
       if (!lock_key (self, error))
@@ -245,9 +250,13 @@ cf_secret_cipher_unseal (CfSecretStore  *store,
   plain_length = length - NONCE_SIZE - TAG_SIZE;
   plain = g_malloc (plain_length + 1);
   if (keyring)
-    rc = gnutls_aead_cipher_decrypt (self->data_aead, raw, NONCE_SIZE, aad, strlen (aad),
-                                     TAG_SIZE, raw + NONCE_SIZE, length - NONCE_SIZE, plain,
-                                     &plain_length);
+    {
+      g_mutex_lock (&self->lock);
+      rc = gnutls_aead_cipher_decrypt (self->data_aead, raw, NONCE_SIZE, aad, strlen (aad),
+                                       TAG_SIZE, raw + NONCE_SIZE, length - NONCE_SIZE, plain,
+                                       &plain_length);
+      g_mutex_unlock (&self->lock);
+    }
   else
     {
       if (!lock_key (self, error))
