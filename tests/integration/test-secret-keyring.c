@@ -601,6 +601,43 @@ test_keyring (void)
   remove_db (db);
 }
 
+/* The keyring's item for the database is not a key (edited by hand, or
+ * another program's): the gateway refuses to start, says so, and leaves
+ * it alone rather than replacing it (which would lose what it sealed). */
+static void
+test_bad_key (void)
+{
+  Session session;
+  g_autofree char *db = temp_db ();
+  g_autofree char *path = g_canonicalize_filename (db, NULL);
+  g_autofree char *err = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(GSubprocess) tool = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!session_up (&session, TRUE))
+    return;
+  tool = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE, &error, "secret-tool", "store",
+                           "--label=" CF_SECRET_KEYRING_LABEL, "xdg:schema",
+                           CF_SECRET_KEYRING_SCHEMA, "database", path, NULL);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (tool, "not-a-key", NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_successful (tool));
+  {
+    const char *env[] = { "SECRETS_BACKEND", "keyring", "AUTH_ENCRYPTION_SECRET", "", NULL };
+
+    g_assert_cmpint (run_gateway (env, g_test_dbus_get_bus_address (session.bus), db, &err),
+                     ==, 1);
+  }
+  g_assert_nonnull (strstr (err, "is not a data key"));
+  g_assert_null (strstr (err, "not-a-key"));
+  after = keyring_key (db);
+  g_assert_cmpstr (after, ==, "not-a-key");
+  session_down (&session);
+  remove_db (db);
+}
+
 /* A database sealed on a server under AUTH_ENCRYPTION_SECRET, opened on
  * the desktop with that secret given: its credentials still open, and
  * new ones are sealed under the keyring's key. */
@@ -654,5 +691,6 @@ main (int   argc,
   g_test_add_func ("/secret-keyring/no-keyring", test_no_keyring);
   g_test_add_func ("/secret-keyring/keyring", test_keyring);
   g_test_add_func ("/secret-keyring/migration", test_migration);
+  g_test_add_func ("/secret-keyring/bad-key", test_bad_key);
   return g_test_run ();
 }
