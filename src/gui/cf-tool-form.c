@@ -457,9 +457,7 @@ cf_tool_form_dispose (GObject *object)
 {
   CfToolForm *self = (CfToolForm *) object;
 
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-  g_clear_object (&self->backend);
+  cf_admin_release_backend (self, &self->backend, &self->cancellable);
   g_clear_pointer (&self->tool_name, g_free);
 
   G_OBJECT_CLASS (cf_tool_form_parent_class)->dispose (object);
