@@ -34,10 +34,10 @@ G_DECLARE_INTERFACE (CfSecretStore, cf_secret_store, CF, SECRET_STORE, GObject)
  * @seal: turns a secret into the text the catalog stores in its place
  * @unseal: gives back the secret from that text
  *
- * Where upstream credentials are kept. On a server the text is the
- * secret itself, encrypted (#CfSecretCipher); a desktop backend may keep
- * the secret in the user's keyring and store only a reference to it. The
- * catalog seals on write; only the code that builds an upstream request
+ * Where upstream credentials are kept. The text is the secret itself,
+ * encrypted (#CfSecretCipher): on a server under a key derived from
+ * AUTH_ENCRYPTION_SECRET, on a desktop under a random data key kept in
+ * the user's keyring (cf-secret-keyring.c). The catalog seals on write; only the code that builds an upstream request
  * unseals. Both run on the main thread and must not block on I/O: a
  * backend that needs I/O unlocks or caches at startup.
  */
