@@ -379,6 +379,25 @@ cf_secret_keyring_cipher_from_env (const char * const  *environ,
     }
   path = g_canonicalize_filename (database, NULL);
   key = cf_secret_keyring_load_key (path, KEYRING_TIMEOUT_MS, &failure);
+  /* auto: a keyring that looked reachable but has no service behind it
+   * (inside a Flatpak without the Secret portal, say) means the keyring
+   * is not there, as when it is not found at all. A keyring that answers
+   * wrongly, or not in time, stays an error: guessing would change keys. */
+  if (key == NULL && g_str_equal (backend, "auto") &&
+      (failure->domain == G_DBUS_ERROR || g_dbus_error_is_remote_error (failure)))
+    {
+      g_autofree char *env_warning = NULL;
+      CfSecretCipher *cipher;
+
+      g_dbus_error_strip_remote_error (failure);
+      cipher = cf_secret_cipher_new_from_env ((const char * const *) env, &env_warning, error);
+      if (cipher != NULL && out_warning != NULL)
+        *out_warning = g_strdup_printf ("SECRETS_BACKEND=auto: no keyring answered (%s), so "
+                                        "upstream secrets are sealed under "
+                                        "AUTH_ENCRYPTION_SECRET%s%s", failure->message,
+                                        env_warning ? ". " : "", env_warning ?: "");
+      return cipher;
+    }
   if (key == NULL)
     {
       g_set_error (error, CF_SECRET_ERROR, CF_SECRET_ERROR_FAILED,

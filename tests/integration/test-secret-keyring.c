@@ -538,6 +538,59 @@ test_no_keyring (void)
   remove_db (db);
 }
 
+/* A Secret Service that the bus can activate but that never starts (as
+ * inside a Flatpak without the Secret portal): auto falls back to the
+ * environment's key, keyring stops with the bus's error. */
+static void
+test_broken_service (void)
+{
+  g_autofree char *db = temp_db ();
+  g_autofree char *services = g_dir_make_tmp ("cf-keyring-services-XXXXXX", NULL);
+  g_autofree char *service = g_build_filename (services, "org.freedesktop.secrets.service",
+                                               NULL);
+  g_autoptr(GTestDBus) bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *url = NULL;
+  g_autoptr(GSubprocess) fixture = NULL;
+  g_autofree char *id = NULL;
+  CfDaemonHarness *d;
+
+  g_file_set_contents (service, "[D-BUS Service]\nName=org.freedesktop.secrets\n"
+                       "Exec=/bin/false\n", -1, &error);
+  g_assert_no_error (error);
+  g_test_dbus_add_service_dir (bus, services);
+  g_test_dbus_up (bus);
+
+  {
+    const char *keyring_env[] = { "SECRETS_BACKEND", "keyring", "AUTH_ENCRYPTION_SECRET", "",
+                                  NULL };
+
+    g_assert_cmpint (run_gateway (keyring_env, g_test_dbus_get_bus_address (bus), db, &err),
+                     ==, 1);
+    g_assert_nonnull (strstr (err, "SECRETS_BACKEND=keyring"));
+  }
+
+  fixture = spawn_fixture (&url);
+  {
+    const char *auto_env[] = { "SECRETS_BACKEND", "auto", "AUTH_ENCRYPTION_SECRET", "",
+                               "DBUS_SESSION_BUS_ADDRESS", g_test_dbus_get_bus_address (bus),
+                               NULL };
+
+    d = cf_daemon_harness_start (db, auto_env);
+    id = register_upstream (d, "auto-broken", url);
+    assert_call_works (d, id);
+    g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+    cf_daemon_harness_free (d);
+  }
+  assert_not_in_database (db, TOKEN);
+  g_subprocess_force_exit (fixture);
+  g_test_dbus_down (bus);
+  g_remove (service);
+  g_rmdir (services);
+  remove_db (db);
+}
+
 /* The desktop: the key is made once, kept in the keyring and found again
  * on restart; the database holds neither the credential nor the key; a
  * gateway without the keyring cannot open it, and says so. */
@@ -689,6 +742,7 @@ main (int   argc,
 
   g_test_add_func ("/secret-keyring/cipher", test_cipher);
   g_test_add_func ("/secret-keyring/no-keyring", test_no_keyring);
+  g_test_add_func ("/secret-keyring/broken-service", test_broken_service);
   g_test_add_func ("/secret-keyring/keyring", test_keyring);
   g_test_add_func ("/secret-keyring/migration", test_migration);
   g_test_add_func ("/secret-keyring/bad-key", test_bad_key);
