@@ -29,7 +29,7 @@
   "\"protocolVersion\":\"2025-11-25\",\"capabilities\":{}," \
   "\"clientInfo\":{\"name\":\"test-auth\",\"version\":\"1\"}}}"
 #define NODE_TIMEOUT_S 60
-#define STDERR_TIMEOUT_S 20
+#define STDERR_TIMEOUT_S 60
 
 static char *
 temp_dir (void)
