@@ -229,6 +229,27 @@ viewer_box_free (gpointer data)
 
 static const CfViewer everything = { .all = TRUE };
 
+/* Without teams, and for the anonymous caller (AUTH_REQUIRED=false),
+ * everything is visible. */
+static gboolean
+sees_everything (CfGateway  *self,
+                 CfIdentity *identity)
+{
+  return self->teams == NULL || identity == NULL || cf_identity_is_anonymous (identity);
+}
+
+/* Enabled, and in the virtual server's scope (if any). */
+static gboolean
+offered_here (CfCatalogSnapshot *snapshot,
+              const char        *scope,
+              CfEntityKind       kind,
+              JsonObject        *entity)
+{
+  return entity != NULL && cf_json_object_get_bool (entity, "enabled", TRUE) &&
+         cf_catalog_snapshot_in_scope (snapshot, scope, kind,
+                                       cf_json_object_get_string (entity, "id"));
+}
+
 /* What the request may see, resolved at its first item and kept on it:
  * a list checks each item with a few hash lookups and no allocation. */
 static const CfViewer *
@@ -239,7 +260,7 @@ request_viewer (CfGateway    *self,
   CfIdentity *identity = cf_mcp_request_get_identity (request);
   ViewerBox *box;
 
-  if (self->teams == NULL || identity == NULL || cf_identity_is_anonymous (identity))
+  if (sees_everything (self, identity))
     return &everything;
   if (G_UNLIKELY (quark == 0))
     quark = g_quark_from_static_string ("cf-gateway-viewer");
@@ -264,9 +285,7 @@ _cf_gateway_visible (CfGateway         *self,
                      CfEntityKind       kind,
                      JsonObject        *entity)
 {
-  return entity != NULL && cf_json_object_get_bool (entity, "enabled", TRUE) &&
-         cf_catalog_snapshot_in_scope (snapshot, cf_mcp_request_get_scope (request), kind,
-                                       cf_json_object_get_string (entity, "id")) &&
+  return offered_here (snapshot, cf_mcp_request_get_scope (request), kind, entity) &&
          cf_viewer_sees_entity (request_viewer (self, request), entity);
 }
 
@@ -284,11 +303,9 @@ _cf_gateway_identity_sees (CfGateway         *self,
   g_autoptr(CfAccess) access = NULL;
   g_auto(CfViewer) viewer = { 0 };
 
-  if (entity == NULL || !cf_json_object_get_bool (entity, "enabled", TRUE) ||
-      !cf_catalog_snapshot_in_scope (snapshot, scope, kind,
-                                     cf_json_object_get_string (entity, "id")))
+  if (!offered_here (snapshot, scope, kind, entity))
     return FALSE;
-  if (self->teams == NULL || identity == NULL || cf_identity_is_anonymous (identity))
+  if (sees_everything (self, identity))
     return TRUE;
   access = cf_teams_get_access (self->teams);
   cf_viewer_init (&viewer, access, identity);
