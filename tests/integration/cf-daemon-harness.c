@@ -476,3 +476,47 @@ cf_harness_post_free (CfHarnessPost *post)
   g_free (post->text);
   g_free (post);
 }
+
+static gboolean
+contains (const char *data,
+          gsize       length,
+          const char *needle)
+{
+  gsize n = strlen (needle);
+
+  for (gsize i = 0; i + n <= length; i++)
+    if (memcmp (data + i, needle, n) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/**
+ * cf_harness_assert_not_in_database:
+ * @db: the database file
+ * @needle: what no file of it may hold
+ *
+ * Scans every file of the database's directory (the main file, the WAL,
+ * the shared memory), at least one of them not empty, for @needle.
+ */
+void
+cf_harness_assert_not_in_database (const char *db,
+                                   const char *needle)
+{
+  g_autofree char *dir = g_path_get_dirname (db);
+  g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint scanned = 0;
+
+  g_assert_nonnull (listing);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *contents = NULL;
+      gsize length = 0;
+
+      g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+      g_assert_false (contains (contents, length, needle));
+      scanned += length > 0;
+    }
+  g_assert_cmpuint (scanned, >, 0);
+}

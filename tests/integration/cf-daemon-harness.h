@@ -58,6 +58,9 @@ JsonObject      *cf_harness_create        (CfDaemonHarness  *self,
 GArray          *cf_harness_children_of   (GPid              parent);
 gboolean         cf_harness_process_exists (GPid             pid);
 
+void             cf_harness_assert_not_in_database (const char *db,
+                                                    const char *needle);
+
 gboolean         cf_harness_set_flag      (gpointer          user_data);
 gboolean         cf_harness_wait_for      (gboolean         *done,
                                            guint             seconds);

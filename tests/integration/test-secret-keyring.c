@@ -334,43 +334,6 @@ wait_status (CfDaemonHarness *d,
   g_error ("gateway %s's status never said %s", id, needle);
 }
 
-static gboolean
-contains (const char *data,
-          gsize       length,
-          const char *needle)
-{
-  gsize n = strlen (needle);
-
-  for (gsize i = 0; i + n <= length; i++)
-    if (memcmp (data + i, needle, n) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-/* No file of the database holds @needle. */
-static void
-assert_not_in_database (const char *db,
-                        const char *needle)
-{
-  g_autofree char *dir = g_path_get_dirname (db);
-  g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
-  const char *name;
-  guint scanned = 0;
-
-  g_assert_nonnull (listing);
-  while ((name = g_dir_read_name (listing)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_autofree char *contents = NULL;
-      gsize length = 0;
-
-      g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
-      g_assert_false (contains (contents, length, needle));
-      scanned += length > 0;
-    }
-  g_assert_cmpuint (scanned, >, 0);
-}
-
 /* The data key of @db, as secret-tool reads it from the keyring. */
 static char *
 keyring_key (const char *db)
@@ -532,7 +495,7 @@ test_no_keyring (void)
     g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
     cf_daemon_harness_free (d);
   }
-  assert_not_in_database (db, TOKEN);
+  cf_harness_assert_not_in_database (db, TOKEN);
   g_subprocess_force_exit (fixture);
   session_down (&session);
   remove_db (db);
@@ -583,7 +546,7 @@ test_broken_service (void)
     g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
     cf_daemon_harness_free (d);
   }
-  assert_not_in_database (db, TOKEN);
+  cf_harness_assert_not_in_database (db, TOKEN);
   g_subprocess_force_exit (fixture);
   g_test_dbus_down (bus);
   g_remove (service);
@@ -635,8 +598,8 @@ test_keyring (void)
   }
   again = keyring_key (db);
   g_assert_cmpstr (again, ==, key);
-  assert_not_in_database (db, TOKEN);
-  assert_not_in_database (db, key);
+  cf_harness_assert_not_in_database (db, TOKEN);
+  cf_harness_assert_not_in_database (db, key);
 
   {
     const char *env[] = { "SECRETS_BACKEND", "env", "AUTH_ENCRYPTION_SECRET", STRONG_SECRET,
@@ -728,7 +691,7 @@ test_migration (void)
   }
   key = keyring_key (db);
   g_assert_cmpuint (strlen (key), ==, 44);
-  assert_not_in_database (db, TOKEN);
+  cf_harness_assert_not_in_database (db, TOKEN);
   g_subprocess_force_exit (fixture);
   session_down (&session);
   remove_db (db);
