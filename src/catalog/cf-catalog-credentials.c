@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "cf-catalog.h"
 #include "cf-catalog-private.h"
 #include "cf-entity-schema.h"
 #include "cf-json.h"
@@ -401,10 +402,54 @@ _cf_catalog_check_destination (CfSsrfPolicy *ssrf,
       (kind != CF_ENTITY_GATEWAY && kind != CF_ENTITY_TOOL) ||
       g_strcmp0 (cf_json_object_get_string (entity, "transport"), "STDIO") == 0)
     return;
+  if (kind == CF_ENTITY_GATEWAY && cf_catalog_gateway_consented_address (entity) != NULL)
+    {
+      /* The operator chose this address from the discovered peers: only
+       * what no setting may allow is still refused. */
+      CfAddressClass klass = cf_ssrf_classify_host (cf_catalog_gateway_consented_address (entity),
+                                                    NULL);
+
+      if (klass == CF_ADDRESS_METADATA || klass == CF_ADDRESS_RESERVED)
+        cf_entity_schema_add_problem (problems, "url", "value_error",
+                                      "Gateway URL blocked: a discovered gateway may not "
+                                      "announce a metadata or reserved address");
+      return;
+    }
   if (!cf_ssrf_policy_check_url (ssrf, url, &error))
     {
       g_autofree char *msg = g_strdup_printf ("%s URL blocked: %s",
                                               _cf_catalog_kind_label (kind), error->message);
       cf_entity_schema_add_problem (problems, "url", "value_error", msg);
     }
+}
+
+/**
+ * cf_catalog_gateway_consented_address:
+ * @gateway: a stored gateway
+ *
+ * A gateway registered from the discovered peers carries the address the
+ * operator chose (see cf_catalog_create_discovered_async()). That choice
+ * counts as long as the URL still points at that very address.
+ *
+ * Returns: (nullable): the address the SSRF guard allows for @gateway
+ *   alone, or %NULL
+ */
+const char *
+cf_catalog_gateway_consented_address (JsonObject *gateway)
+{
+  const char *address = cf_json_object_get_string (gateway, "discoveredAddress");
+  const char *url = cf_json_object_get_string (gateway, "url");
+  g_autoptr(GUri) uri = NULL;
+  g_autoptr(GInetAddress) literal = NULL;
+  g_autoptr(GInetAddress) host = NULL;
+
+  if (address == NULL || url == NULL ||
+      (uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL)) == NULL ||
+      g_uri_get_host (uri) == NULL)
+    return NULL;
+  literal = g_inet_address_new_from_string (address);
+  host = g_inet_address_new_from_string (g_uri_get_host (uri));
+  if (literal == NULL || host == NULL || !g_inet_address_equal (literal, host))
+    return NULL;
+  return address;
 }

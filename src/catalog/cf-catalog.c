@@ -400,6 +400,8 @@ typedef struct {
   GPtrArray    *batch;
   GPtrArray    *removed;
   GPtrArray    *skipped;
+  /* Fields the gateway sets itself, which no client input may carry */
+  JsonObject   *server_fields;
   guint         waiting;
 } WriteData;
 
@@ -409,6 +411,7 @@ static void
 write_data_free (WriteData *data)
 {
   g_clear_pointer (&data->input, json_object_unref);
+  g_clear_pointer (&data->server_fields, json_object_unref);
   g_clear_pointer (&data->entity, json_object_unref);
   g_clear_pointer (&data->problems, json_array_unref);
   g_clear_pointer (&data->batch, g_ptr_array_unref);
@@ -576,6 +579,15 @@ prepare_create (CfCatalog *self,
 
   data->entity = cf_entity_schema_normalize (data->kind, data->input, CF_SCHEMA_CREATE,
                                              data->problems);
+  if (data->server_fields != NULL)
+    {
+      g_autoptr(GList) names = json_object_get_members (data->server_fields);
+
+      for (GList *l = names; l != NULL; l = l->next)
+        json_object_set_member (data->entity, l->data,
+                                cf_json_node_deep_copy (json_object_get_member (data->server_fields,
+                                                                                l->data)));
+    }
   given = cf_json_object_get_string (data->entity, "id");
   if (given != NULL && (id = normalize_id (given)) == NULL)
     cf_entity_schema_add_problem (data->problems, "id", "value_error",
@@ -844,12 +856,14 @@ run_pending (CfCatalog *self)
     }
 }
 
+/* @server_fields: (transfer full) (nullable): see WriteData */
 static void
 queue_write (CfCatalog           *self,
              Op                   op,
              CfEntityKind         kind,
              const char          *id,
              JsonObject          *input,
+             JsonObject          *server_fields,
              GCancellable        *cancellable,
              GAsyncReadyCallback  callback,
              gpointer             user_data,
@@ -864,6 +878,7 @@ queue_write (CfCatalog           *self,
   data->edit = op == OP_DELETE ? EDIT_DELETE : EDIT_PUT;
   data->id = g_strdup (id);
   data->input = input ? json_object_ref (input) : NULL;
+  data->server_fields = server_fields;
   data->problems = json_array_new ();
   g_task_set_task_data (task, data, (GDestroyNotify) write_data_free);
 
@@ -892,8 +907,46 @@ cf_catalog_create_async (CfCatalog           *self,
   g_return_if_fail (kind < CF_N_ENTITY_KINDS);
   g_return_if_fail (input != NULL);
 
-  queue_write (self, OP_CREATE, kind, NULL, input, cancellable, callback, user_data,
+  queue_write (self, OP_CREATE, kind, NULL, input, NULL, cancellable, callback, user_data,
                cf_catalog_create_async);
+}
+
+/**
+ * cf_catalog_create_discovered_async:
+ * @self: a #CfCatalog
+ * @input: a GatewayCreate body, as cf_catalog_create_async() takes it
+ * @peer_id: the discovered gateway's id
+ * @address: the address of it the operator chose
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the result; finish with cf_catalog_write_finish()
+ * @user_data: closure data
+ *
+ * Registers an upstream gateway found on the LAN. The operator's explicit
+ * choice is the consent the SSRF guard's private-network rule asks for:
+ * the stored gateway remembers @peer_id and @address, and connections to
+ * exactly that address (the URL's host) are allowed for it alone. No
+ * client input can set these fields.
+ */
+void
+cf_catalog_create_discovered_async (CfCatalog           *self,
+                                    JsonObject          *input,
+                                    const char          *peer_id,
+                                    const char          *address,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  JsonObject *fields;
+
+  g_return_if_fail (CF_IS_CATALOG (self));
+  g_return_if_fail (input != NULL);
+  g_return_if_fail (peer_id != NULL && address != NULL);
+
+  fields = json_object_new ();
+  json_object_set_string_member (fields, "discoveredPeerId", peer_id);
+  json_object_set_string_member (fields, "discoveredAddress", address);
+  queue_write (self, OP_CREATE, CF_ENTITY_GATEWAY, NULL, input, fields, cancellable, callback,
+               user_data, cf_catalog_create_async);
 }
 
 /**
@@ -920,7 +973,7 @@ cf_catalog_update_async (CfCatalog           *self,
   g_return_if_fail (id != NULL);
   g_return_if_fail (input != NULL);
 
-  queue_write (self, OP_UPDATE, kind, id, input, cancellable, callback, user_data,
+  queue_write (self, OP_UPDATE, kind, id, input, NULL, cancellable, callback, user_data,
                cf_catalog_update_async);
 }
 
@@ -949,7 +1002,7 @@ cf_catalog_set_status_async (CfCatalog           *self,
   g_return_if_fail (id != NULL);
   g_return_if_fail (status != NULL);
 
-  queue_write (self, OP_STATUS, kind, id, status, cancellable, callback, user_data,
+  queue_write (self, OP_STATUS, kind, id, status, NULL, cancellable, callback, user_data,
                cf_catalog_set_status_async);
 }
 
@@ -1005,7 +1058,7 @@ cf_catalog_delete_async (CfCatalog           *self,
   g_return_if_fail (kind < CF_N_ENTITY_KINDS);
   g_return_if_fail (id != NULL);
 
-  queue_write (self, OP_DELETE, kind, id, NULL, cancellable, callback, user_data,
+  queue_write (self, OP_DELETE, kind, id, NULL, NULL, cancellable, callback, user_data,
                cf_catalog_delete_async);
 }
 

@@ -51,6 +51,13 @@ void               cf_catalog_create_async   (CfCatalog           *self,
                                               GCancellable        *cancellable,
                                               GAsyncReadyCallback  callback,
                                               gpointer             user_data);
+void               cf_catalog_create_discovered_async (CfCatalog  *self,
+                                              JsonObject          *input,
+                                              const char          *peer_id,
+                                              const char          *address,
+                                              GCancellable        *cancellable,
+                                              GAsyncReadyCallback  callback,
+                                              gpointer             user_data);
 void               cf_catalog_update_async   (CfCatalog           *self,
                                               CfEntityKind         kind,
                                               const char          *id,
@@ -88,5 +95,7 @@ void               cf_catalog_delete_async   (CfCatalog           *self,
 gboolean           cf_catalog_delete_finish  (CfCatalog           *self,
                                               GAsyncResult        *result,
                                               GError             **error);
+
+const char        *cf_catalog_gateway_consented_address (JsonObject *gateway);
 
 G_END_DECLS

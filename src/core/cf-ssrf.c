@@ -231,6 +231,31 @@ cf_ssrf_policy_unref (CfSsrfPolicy *self)
   g_free (self);
 }
 
+/**
+ * cf_ssrf_policy_copy:
+ * @self: a policy
+ *
+ * A shared policy is immutable: this is how to derive one that allows a
+ * little more, such as the one address an operator chose to federate.
+ *
+ * Returns: (transfer full): a new policy with the same settings
+ */
+CfSsrfPolicy *
+cf_ssrf_policy_copy (CfSsrfPolicy *self)
+{
+  CfSsrfPolicy *copy;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  copy = cf_ssrf_policy_new ();
+  copy->enabled = self->enabled;
+  copy->allow_localhost = self->allow_localhost;
+  copy->allow_private = self->allow_private;
+  for (guint i = 0; i < self->allowed->len; i++)
+    g_ptr_array_add (copy->allowed, g_object_ref (self->allowed->pdata[i]));
+  return copy;
+}
+
 void
 cf_ssrf_policy_set_enabled (CfSsrfPolicy *self,
                             gboolean      enabled)

@@ -57,6 +57,7 @@ CfAddressClass  cf_ssrf_classify_host             (const char          *host,
 
 CfSsrfPolicy   *cf_ssrf_policy_new                (void);
 CfSsrfPolicy   *cf_ssrf_policy_ref                (CfSsrfPolicy        *self);
+CfSsrfPolicy   *cf_ssrf_policy_copy               (CfSsrfPolicy        *self);
 void            cf_ssrf_policy_unref              (CfSsrfPolicy        *self);
 gboolean        cf_ssrf_policy_load_env           (CfSsrfPolicy        *self,
                                                    const char * const  *environ,

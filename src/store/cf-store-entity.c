@@ -168,6 +168,8 @@ static const Field gateway_fields[] = {
   OPT ("cwd", "cwd", FIELD_STRING),
   DEF_STR ("prefixMode", "prefix_mode", "always"),
   OPT ("statusMessage", "status_message", FIELD_STRING),
+  OPT ("discoveredPeerId", "discovered_peer_id", FIELD_STRING),
+  OPT ("discoveredAddress", "discovered_address", FIELD_STRING),
   DEF_INT ("toolCount", "tool_count", FIELD_INT, 0),
   DEF_STR ("stdioSharing", "stdio_sharing", "shared"),
   DEF_INT ("stdioPoolSize", "stdio_pool_size", FIELD_INT, 4),

@@ -102,6 +102,10 @@ gboolean      cf_store_delete_finish     (CfStore              *self,
 
 void          cf_store_close             (CfStore              *self);
 
+/* The gateway's own federation id, in cf-store-federation.c. */
+char         *cf_store_get_instance_id   (CfStore              *self,
+                                          GError              **error);
+
 /* Users and revoked tokens (ContextForge's email_users and
  * token_revocations), in cf-store-users.c. */
 void          cf_store_user_lookup_async (CfStore              *self,

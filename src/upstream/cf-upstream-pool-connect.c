@@ -25,6 +25,9 @@ network_setup (CfUpstreamPool  *self,
                GError         **error)
 {
   const char *sealed = cf_json_object_get_string (gateway, "authValue");
+  const char *consented = cf_catalog_gateway_consented_address (gateway);
+  CfSsrfPolicy *base = cf_catalog_get_ssrf_policy (self->catalog);
+  g_autoptr(CfSsrfPolicy) policy = base ? cf_ssrf_policy_ref (base) : NULL;
   GError *local = NULL;
 
   *out_headers = NULL;
@@ -32,8 +35,20 @@ network_setup (CfUpstreamPool  *self,
       (*out_headers = cf_upstream_credentials_open (cf_catalog_get_secret_store (self->catalog),
                                                     sealed, error)) == NULL)
     return FALSE;
-  *out_session = cf_guarded_session_new (cf_json_object_get_string (gateway, "url"),
-                                         cf_catalog_get_ssrf_policy (self->catalog),
+  /* A gateway chosen from the discovered peers may reach that one
+   * address, whatever the policy says of its network. */
+  if (consented != NULL && policy != NULL)
+    {
+      g_autoptr(GInetAddress) address = g_inet_address_new_from_string (consented);
+      g_autofree char *text = g_inet_address_to_string (address);
+      g_autofree char *cidr = g_strdup_printf ("%s/%u", text,
+                                               (guint) g_inet_address_get_native_size (address) * 8);
+
+      g_clear_pointer (&policy, cf_ssrf_policy_unref);
+      policy = cf_ssrf_policy_copy (base);
+      cf_ssrf_policy_allow_network (policy, cidr, NULL);
+    }
+  *out_session = cf_guarded_session_new (cf_json_object_get_string (gateway, "url"), policy,
                                          CONNS_PER_UPSTREAM, &local);
   if (local != NULL)
     {
@@ -253,6 +268,7 @@ on_primary_connected (GObject      *source,
 {
   Upstream *up = user_data;
   g_autoptr(GError) error = NULL;
+  g_autofree char *loop = NULL;
 
   if (!cf_mcp_client_connect_finish (CF_MCP_CLIENT (source), result, &error))
     {
@@ -264,6 +280,22 @@ on_primary_connected (GObject      *source,
       return;
     }
   up->primary->connecting = FALSE;
+  if (!_cf_upstream_pool_learn_federation (up, CF_MCP_CLIENT (source), &loop))
+    {
+      /* Nothing of it is federated; it is tried again (the other side may
+       * drop us meanwhile), unreachable until then. */
+      g_warning ("Gateway %s (%s): %s", up->name, up->gateway_id, loop);
+      g_signal_handlers_disconnect_by_data (up->primary->client, up->primary);
+      cf_mcp_client_close (up->primary->client);
+      g_clear_object (&up->primary->client);
+      up->failures = G_MAXUINT / 2;
+      up->reachable = FALSE;
+      g_free (up->last_error);
+      up->last_error = g_strdup (loop);
+      schedule_retry (up, loop);
+      _cf_upstream_pool_process_waiters (up);
+      return;
+    }
   up->primary->connected = TRUE;
   up->primary->connected_at = g_get_monotonic_time ();
   _cf_upstream_pool_record_success (up);

@@ -36,6 +36,9 @@ struct _CfUpstreamPool
   guint       health_id;
   guint       reap_id;
   gboolean    started;
+  /* Federation (cf-upstream-pool-federation.c) */
+  char       *instance_id;
+  GStrv       reach;
 };
 
 typedef enum {
@@ -88,6 +91,9 @@ struct _Upstream
   guint           failures;
   gint64          spawn_blocked_until;
   char           *last_error;
+  /* What the upstream announced of itself, if it is a gateway */
+  char           *peer_id;
+  GStrv           peer_reaches;
   gboolean        reachable;
   gboolean        syncing;
 };
@@ -137,6 +143,12 @@ void        _cf_upstream_pool_start_sync      (Upstream       *up);
 void        _cf_upstream_pool_connect_upstream (Upstream      *up);
 Member     *_cf_upstream_pool_spawn_extra     (Upstream       *up,
                                                CfMcpSession   *owner);
+
+/* cf-upstream-pool-federation.c */
+gboolean    _cf_upstream_pool_learn_federation (Upstream      *up,
+                                               CfMcpClient    *client,
+                                               char          **out_message);
+void        _cf_upstream_pool_update_reach    (CfUpstreamPool *self);
 
 /* cf-upstream-pool-lease.c */
 void        _cf_upstream_pool_process_waiters (Upstream       *up);

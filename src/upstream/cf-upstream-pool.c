@@ -138,6 +138,8 @@ upstream_free (Upstream *up)
     g_cancellable_cancel (up->listen);
   g_clear_handle_id (&up->retry_id, g_source_remove);
   g_clear_handle_id (&up->resync_id, g_source_remove);
+  g_clear_pointer (&up->peer_id, g_free);
+  g_clear_pointer (&up->peer_reaches, g_strfreev);
   g_clear_handle_id (&up->probe_timeout_id, g_source_remove);
   g_clear_pointer (&up->extras, g_ptr_array_unref);
   g_clear_pointer (&up->primary, _cf_upstream_pool_member_discard);
@@ -362,6 +364,7 @@ reconcile (CfUpstreamPool *self)
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &up))
     if (!g_hash_table_contains (wanted, up->gateway_id))
       g_hash_table_iter_remove (&iter);
+  _cf_upstream_pool_update_reach (self);
 }
 
 static void
@@ -393,6 +396,8 @@ cf_upstream_pool_finalize (GObject *object)
 
   g_clear_pointer (&self->upstreams, g_hash_table_unref);
   g_clear_pointer (&self->separator, g_free);
+  g_clear_pointer (&self->instance_id, g_free);
+  g_clear_pointer (&self->reach, g_strfreev);
 
   G_OBJECT_CLASS (cf_upstream_pool_parent_class)->finalize (object);
 }
@@ -404,6 +409,16 @@ cf_upstream_pool_class_init (CfUpstreamPoolClass *klass)
 
   object_class->dispose = cf_upstream_pool_dispose;
   object_class->finalize = cf_upstream_pool_finalize;
+
+  /**
+   * CfUpstreamPool::federation-changed:
+   * @self: the pool
+   *
+   * The set of gateways reached through the upstreams changed: what
+   * cf_upstream_pool_build_federation_capability() returns is new.
+   */
+  g_signal_new ("federation-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void

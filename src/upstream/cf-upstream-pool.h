@@ -34,6 +34,10 @@ typedef enum {
  */
 typedef struct _CfUpstreamLease CfUpstreamLease;
 
+/* The experimental capability under which gateways announce themselves
+ * to the gateways that federate them. */
+#define CF_UPSTREAM_FEDERATION_CAPABILITY "org.contextforge.federation"
+
 GQuark           cf_upstream_pool_error_quark       (void);
 CfUpstreamPool  *cf_upstream_pool_new               (CfCatalog           *catalog,
                                                      const char          *separator);
@@ -59,6 +63,10 @@ guint            cf_upstream_pool_get_n_connections (CfUpstreamPool      *self,
                                                      const char          *gateway_id);
 gboolean         cf_upstream_pool_refresh           (CfUpstreamPool      *self,
                                                      const char          *gateway_id);
+
+void             cf_upstream_pool_set_instance_id   (CfUpstreamPool      *self,
+                                                     const char          *id);
+JsonObject      *cf_upstream_pool_build_federation_capability (CfUpstreamPool *self);
 
 CfMcpClient     *cf_upstream_lease_get_client       (CfUpstreamLease     *lease);
 void             cf_upstream_lease_release          (CfUpstreamLease     *lease);

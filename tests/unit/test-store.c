@@ -997,6 +997,31 @@ test_persistence (Fixture       *fixture,
                    "kept");
 }
 
+/* The gateway's federation id is made once and kept for the database's
+ * life: peers tell gateways apart by it. */
+static void
+test_instance_id (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *first = cf_store_get_instance_id (fixture->store, &error);
+  g_autofree char *again = NULL;
+  g_autofree char *reopened = NULL;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (first);
+  g_assert_cmpuint (strlen (first), ==, 32);
+  for (const char *p = first; *p; p++)
+    g_assert_true (g_ascii_isxdigit (*p));
+  again = cf_store_get_instance_id (fixture->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (again, ==, first);
+  reopen (fixture);
+  reopened = cf_store_get_instance_id (fixture->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reopened, ==, first);
+}
+
 /* A database written by the first schema upgrades in place: its rows stay
  * and gain the new columns' defaults. */
 static void
@@ -1027,7 +1052,7 @@ test_upgrade_from_version_1 (Fixture       *fixture,
 
   store = cf_store_new (old_path, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (cf_store_get_schema_version (store), ==, 5);
+  g_assert_cmpuint (cf_store_get_schema_version (store), ==, 6);
   gateways = cf_store_load_sync (store, CF_ENTITY_GATEWAY, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (gateways->len, ==, 1);
@@ -1048,14 +1073,14 @@ test_schema (Fixture       *fixture,
   g_autofree char *migrations = NULL;
 
   g_assert_cmpstr (mode, ==, "wal");
-  g_assert_cmpuint (cf_store_get_schema_version (fixture->store), ==, 5);
+  g_assert_cmpuint (cf_store_get_schema_version (fixture->store), ==, 6);
   g_assert_cmpstr (cf_store_get_path (fixture->store), ==, fixture->path);
 
   /* Reopening applies nothing twice. */
   reopen (fixture);
   migrations = query_text (fixture->path,
                            "SELECT group_concat (version) FROM schema_version");
-  g_assert_cmpstr (migrations, ==, "1,2,3,4,5");
+  g_assert_cmpstr (migrations, ==, "1,2,3,4,5,6");
 }
 
 static void
@@ -1244,6 +1269,7 @@ main (int   argc,
 
   ADD ("/store/round-trip/tool", test_tool_round_trip);
   ADD ("/store/upgrade/from-version-1", test_upgrade_from_version_1);
+  ADD ("/store/instance-id", test_instance_id);
   ADD ("/store/round-trip/resource-text", test_resource_text_round_trip);
   ADD ("/store/round-trip/resource-binary", test_resource_binary_round_trip);
   ADD ("/store/round-trip/prompt", test_prompt_round_trip);
