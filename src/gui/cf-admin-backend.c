@@ -8,6 +8,8 @@
 enum {
   CATALOG_CHANGED,
   HEALTH_CHANGED,
+  NEARBY_CHANGED,
+  DISCOVERY_CHANGED,
   N_SIGNALS
 };
 
@@ -36,6 +38,21 @@ cf_admin_backend_default_init (CfAdminBackendInterface *iface)
     g_signal_new ("health-changed", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_BOOLEAN,
                   G_TYPE_STRING);
+  /**
+   * CfAdminBackend::nearby-changed:
+   * @id: a gateway on the local network
+   * @appeared: whether it appeared, or went away
+   */
+  signals[NEARBY_CHANGED] =
+    g_signal_new ("nearby-changed", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_BOOLEAN);
+  /**
+   * CfAdminBackend::discovery-changed:
+   * @status: discovery's state, as GetDiscovery answers it (an a{sv})
+   */
+  signals[DISCOVERY_CHANGED] =
+    g_signal_new ("discovery-changed", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_VARIANT);
 }
 
 /**
@@ -113,6 +130,37 @@ cf_admin_backend_emit_health_changed (CfAdminBackend *self,
   g_return_if_fail (CF_IS_ADMIN_BACKEND (self));
 
   g_signal_emit (self, signals[HEALTH_CHANGED], 0, id, reachable, message);
+}
+
+/**
+ * cf_admin_backend_emit_nearby_changed:
+ * @self: a #CfAdminBackend
+ * @id: the nearby gateway
+ * @appeared: whether it appeared, or went away
+ */
+void
+cf_admin_backend_emit_nearby_changed (CfAdminBackend *self,
+                                      const char     *id,
+                                      gboolean        appeared)
+{
+  g_return_if_fail (CF_IS_ADMIN_BACKEND (self));
+
+  g_signal_emit (self, signals[NEARBY_CHANGED], 0, id, appeared);
+}
+
+/**
+ * cf_admin_backend_emit_discovery_changed:
+ * @self: a #CfAdminBackend
+ * @status: discovery's state, an a{sv}
+ */
+void
+cf_admin_backend_emit_discovery_changed (CfAdminBackend *self,
+                                         GVariant       *status)
+{
+  g_return_if_fail (CF_IS_ADMIN_BACKEND (self));
+  g_return_if_fail (g_variant_is_of_type (status, G_VARIANT_TYPE_VARDICT));
+
+  g_signal_emit (self, signals[DISCOVERY_CHANGED], 0, status);
 }
 
 /**

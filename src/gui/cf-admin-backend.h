@@ -52,6 +52,11 @@ void      cf_admin_backend_emit_health_changed  (CfAdminBackend *self,
                                                  const char     *id,
                                                  gboolean        reachable,
                                                  const char     *message);
+void      cf_admin_backend_emit_nearby_changed  (CfAdminBackend *self,
+                                                 const char     *id,
+                                                 gboolean        appeared);
+void      cf_admin_backend_emit_discovery_changed (CfAdminBackend *self,
+                                                   GVariant       *status);
 gboolean  cf_admin_error_is_unknown_method (const GError        *error);
 
 G_END_DECLS

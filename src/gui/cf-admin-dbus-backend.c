@@ -107,6 +107,23 @@ on_signal (GDBusProxy         *proxy,
       g_variant_get (parameters, "(&sb&s)", &id, &reachable, &message);
       cf_admin_backend_emit_health_changed (CF_ADMIN_BACKEND (self), id, reachable, message);
     }
+  else if ((g_str_equal (name, "NearbyGatewayAppeared") ||
+            g_str_equal (name, "NearbyGatewayDisappeared")) &&
+           g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(s)")))
+    {
+      const char *id = NULL;
+
+      g_variant_get (parameters, "(&s)", &id);
+      cf_admin_backend_emit_nearby_changed (CF_ADMIN_BACKEND (self), id,
+                                            g_str_equal (name, "NearbyGatewayAppeared"));
+    }
+  else if (g_str_equal (name, "DiscoveryChanged") &&
+           g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(a{sv})")))
+    {
+      g_autoptr(GVariant) status = g_variant_get_child_value (parameters, 0);
+
+      cf_admin_backend_emit_discovery_changed (CF_ADMIN_BACKEND (self), status);
+    }
 }
 
 static void

@@ -254,6 +254,114 @@ describe_server (CfAdminRestBackend *self,
   g_variant_builder_add (builder, "{sv}", "tools", member_strv (server, "associatedTools"));
 }
 
+/* Discovery: GET /v1/discovery answers its status, with the peers it
+ * found under "peers" (or as a list of its own). */
+
+static JsonArray *
+peers_of (JsonNode *answer)
+{
+  JsonArray *list = list_of (answer);
+  JsonNode *peers;
+
+  if (list != NULL)
+    return list;
+  if (answer == NULL || !JSON_NODE_HOLDS_OBJECT (answer))
+    return NULL;
+  peers = json_object_get_member (json_node_get_object (answer), "peers");
+  return peers != NULL && JSON_NODE_HOLDS_ARRAY (peers) ? json_node_get_array (peers) : NULL;
+}
+
+static GVariant *
+describe_peer (JsonObject *peer)
+{
+  static const struct {
+    const char *key;
+    const char *member;
+  } strings[] = {
+    { "id", "id" }, { "name", "name" }, { "display-name", "displayName" },
+    { "host", "host" }, { "url", "url" }, { "protocol", "protocol" },
+    { "version", "version" }, { "auth", "auth" }, { "first-seen", "firstSeen" },
+    { "last-seen", "lastSeen" }, { "gateway-id", "gatewayId" },
+  };
+  JsonNode *port = json_object_get_member (peer, "port");
+  JsonNode *registered = json_object_get_member (peer, "registered");
+  gint64 number = 0;
+  GVariantBuilder entry;
+
+  g_variant_builder_init (&entry, G_VARIANT_TYPE_VARDICT);
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    add_string (&entry, strings[i].key, peer, strings[i].member);
+  if (port != NULL && JSON_NODE_HOLDS_VALUE (port) &&
+      json_node_get_value_type (port) == G_TYPE_INT64)
+    number = json_node_get_int (port);
+  g_variant_builder_add (&entry, "{sv}", "port",
+                         g_variant_new_uint32 (number > 0 && number <= G_MAXUINT16
+                                               ? (guint32) number : 0));
+  g_variant_builder_add (&entry, "{sv}", "addresses", member_strv (peer, "addresses"));
+  g_variant_builder_add (&entry, "{sv}", "registered",
+                         g_variant_new_boolean (registered != NULL &&
+                                                JSON_NODE_HOLDS_VALUE (registered) &&
+                                                json_node_get_value_type (registered) ==
+                                                G_TYPE_BOOLEAN &&
+                                                json_node_get_boolean (registered)));
+  return g_variant_builder_end (&entry);
+}
+
+static GVariant *
+reply_nearby (CfAdminRestBackend  *self,
+              JsonNode           **answers,
+              GError             **error)
+{
+  JsonArray *peers = peers_of (answers[0]);
+  GVariantBuilder all;
+
+  if (peers == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           _("The gateway answered with something other than a list"));
+      return NULL;
+    }
+  g_variant_builder_init (&all, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < json_array_get_length (peers); i++)
+    {
+      JsonNode *node = json_array_get_element (peers, i);
+
+      if (JSON_NODE_HOLDS_OBJECT (node))
+        g_variant_builder_add_value (&all, describe_peer (json_node_get_object (node)));
+    }
+  return g_variant_new ("(@aa{sv})", g_variant_builder_end (&all));
+}
+
+static GVariant *
+reply_discovery (CfAdminRestBackend  *self,
+                 JsonNode           **answers,
+                 GError             **error)
+{
+  JsonObject *status;
+  JsonNode *enabled;
+  GVariantBuilder builder;
+
+  if (answers[0] == NULL || !JSON_NODE_HOLDS_OBJECT (answers[0]))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           _("The gateway did not say how discovery goes"));
+      return NULL;
+    }
+  status = json_node_get_object (answers[0]);
+  enabled = json_object_get_member (status, "enabled");
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&builder, "{sv}", "enabled",
+                         g_variant_new_boolean (enabled != NULL && JSON_NODE_HOLDS_VALUE (enabled) &&
+                                                json_node_get_value_type (enabled) ==
+                                                G_TYPE_BOOLEAN &&
+                                                json_node_get_boolean (enabled)));
+  add_string (&builder, "state", status, "state");
+  add_string (&builder, "message", status, "message");
+  add_string (&builder, "id", status, "id");
+  add_string (&builder, "published-name", status, "publishedName");
+  return g_variant_new ("(@a{sv})", g_variant_builder_end (&builder));
+}
+
 /* Replies */
 
 static GVariant *
@@ -496,6 +604,25 @@ tool_call_body (GVariant *parameters)
 }
 
 static char *
+discovery_body (GVariant *parameters)
+{
+  gboolean enabled = FALSE;
+
+  g_variant_get (parameters, "(b)", &enabled);
+  return g_strdup_printf ("{\"enabled\": %s}", enabled ? "true" : "false");
+}
+
+/* RegisterNearbyGateway's settings are the body; "" is none. */
+static char *
+second_string_or_object (GVariant *parameters)
+{
+  const char *settings = NULL;
+
+  g_variant_get_child (parameters, 1, "&s", &settings);
+  return g_strdup (*settings != '\0' ? settings : "{}");
+}
+
+static char *
 server_body (GVariant *parameters)
 {
   const char *name = NULL;
@@ -587,6 +714,17 @@ plan (const char *method,
   if (g_str_equal (method, "DeleteServer"))
     return add_request (requests, "DELETE", id_path ("/v1/servers/", parameters, NULL), NULL),
            reply_nothing;
+  if (g_str_equal (method, "GetDiscovery"))
+    return add_request (requests, "GET", g_strdup ("/v1/discovery"), NULL), reply_discovery;
+  if (g_str_equal (method, "SetDiscoveryEnabled"))
+    return add_request (requests, "PUT", g_strdup ("/v1/discovery"), discovery_body (parameters)),
+           reply_nothing;
+  if (g_str_equal (method, "ListNearbyGateways"))
+    return add_request (requests, "GET", g_strdup ("/v1/discovery"), NULL), reply_nearby;
+  if (g_str_equal (method, "RegisterNearbyGateway"))
+    return add_request (requests, "POST", id_path ("/v1/discovery/", parameters, "/register"),
+                        second_string_or_object (parameters)),
+           reply_id;
   return NULL;
 }
 

@@ -5,6 +5,7 @@
 
 #include "cf-admin-window.h"
 #include "cf-gateways-page.h"
+#include "cf-nearby-page.h"
 #include "cf-overview-page.h"
 #include "cf-servers-page.h"
 #include "cf-teams-page.h"
@@ -28,6 +29,7 @@ struct _CfAdminWindow
   AdwViewStack        *stack;
   CfOverviewPage      *overview_page;
   CfGatewaysPage      *gateways_page;
+  CfNearbyPage        *nearby_page;
   CfToolsPage         *tools_page;
   CfServersPage       *servers_page;
   CfTeamsPage         *teams_page;
@@ -54,6 +56,7 @@ cf_admin_window_class_init (CfAdminWindowClass *klass)
 
   g_type_ensure (CF_TYPE_OVERVIEW_PAGE);
   g_type_ensure (CF_TYPE_GATEWAYS_PAGE);
+  g_type_ensure (CF_TYPE_NEARBY_PAGE);
   g_type_ensure (CF_TYPE_TOOLS_PAGE);
   g_type_ensure (CF_TYPE_SERVERS_PAGE);
   g_type_ensure (CF_TYPE_TEAMS_PAGE);
@@ -65,6 +68,7 @@ cf_admin_window_class_init (CfAdminWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CfAdminWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, CfAdminWindow, overview_page);
   gtk_widget_class_bind_template_child (widget_class, CfAdminWindow, gateways_page);
+  gtk_widget_class_bind_template_child (widget_class, CfAdminWindow, nearby_page);
   gtk_widget_class_bind_template_child (widget_class, CfAdminWindow, tools_page);
   gtk_widget_class_bind_template_child (widget_class, CfAdminWindow, servers_page);
   gtk_widget_class_bind_template_child (widget_class, CfAdminWindow, teams_page);
@@ -101,6 +105,7 @@ cf_admin_window_new (AdwApplication *application,
   }
   cf_overview_page_set_backend (self->overview_page, backend);
   cf_gateways_page_set_backend (self->gateways_page, backend);
+  cf_nearby_page_set_backend (self->nearby_page, backend);
   cf_tools_page_set_backend (self->tools_page, backend);
   cf_servers_page_set_backend (self->servers_page, backend);
   cf_teams_page_set_backend (self->teams_page, backend);
