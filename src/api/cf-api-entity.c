@@ -163,9 +163,9 @@ on_updated (GObject      *source,
  * team the request names (which the creator must belong to) or else the
  * creator's personal team. Without a user (no authentication required,
  * Basic) the entity has no owner, as before teams. */
-static gboolean
-set_ownership (CfApiRequest *request,
-               JsonObject   *input)
+gboolean
+cf_api_set_ownership (CfApiRequest *request,
+                      JsonObject   *input)
 {
   CfIdentity *identity = cf_identity_from_message (request->msg);
   g_autoptr(CfAccess) access = NULL;
@@ -236,7 +236,7 @@ handle_create (CfApiRequest *request)
   g_autoptr(JsonObject) body = cf_api_read_body (request, TRUE);
   g_autoptr(JsonObject) input = body ? entity_input (request, body) : NULL;
 
-  if (input == NULL || !set_ownership (request, input))
+  if (input == NULL || !cf_api_set_ownership (request, input))
     return;
   cf_catalog_create_async (cf_api_request_get_catalog (request), request->kind->kind, input,
                            NULL, on_created, cf_api_request_hold (request));

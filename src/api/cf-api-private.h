@@ -4,6 +4,7 @@
 #include "cf-api.h"
 #include "cf-upstream-pool.h"
 #include "cf-catalog.h"
+#include "cf-discovery.h"
 #include "cf-entity-schema.h"
 #include "cf-teams.h"
 
@@ -19,6 +20,7 @@ struct _CfApi
   CfCatalog      *catalog;
   CfUpstreamPool *pool;
   CfTeams        *teams;
+  CfDiscovery    *discovery;
   char           *version;
   GPtrArray      *mounts;
 };
@@ -107,6 +109,7 @@ extern const CfApiKind cf_api_prompts;
 extern const CfApiKind cf_api_servers;
 extern const CfApiKind cf_api_gateways;
 extern const CfApiMount cf_api_health_mounts[];
+extern const CfApiMount cf_api_discovery_mounts[];
 
 CfApiRequest      *cf_api_request_hold          (CfApiRequest      *request);
 void               cf_api_request_unref         (CfApiRequest      *request);
@@ -147,6 +150,8 @@ gboolean           cf_api_query_get_bool        (CfApiRequest      *request,
                                                  const char        *name,
                                                  gboolean           default_value,
                                                  gboolean          *out_value);
+gboolean           cf_api_set_ownership         (CfApiRequest      *request,
+                                                 JsonObject        *input);
 JsonObject        *cf_api_lookup                (CfApiRequest      *request,
                                                  CfCatalogSnapshot *snapshot);
 JsonArray         *cf_api_public_views          (CfCatalogSnapshot *snapshot,

@@ -34,6 +34,7 @@ cf_api_finalize (GObject *object)
   g_clear_object (&self->catalog);
   g_clear_object (&self->pool);
   g_clear_object (&self->teams);
+  g_clear_object (&self->discovery);
   g_clear_pointer (&self->version, g_free);
   g_clear_pointer (&self->mounts, g_ptr_array_unref);
 
@@ -633,6 +634,8 @@ cf_api_mount (CfApi        *self,
     }
   for (const CfApiMount *mount = cf_api_health_mounts; mount->path != NULL; mount++)
     mount_one (self, http, mount);
+  for (const CfApiMount *mount = cf_api_discovery_mounts; mount->path != NULL; mount++)
+    mount_one (self, http, mount);
 
   /* Routes carry bare pointers into @self: the server must not outlive it. */
   g_object_set_data_full (G_OBJECT (http), "cf-api", g_object_ref (self), g_object_unref);
@@ -651,6 +654,19 @@ cf_api_set_teams (CfApi   *self,
 {
   g_return_if_fail (CF_IS_API (self));
   g_set_object (&self->teams, teams);
+}
+
+/**
+ * cf_api_set_discovery:
+ * @self: a #CfApi
+ * @discovery: (nullable): LAN discovery, for `/v1/discovery`
+ */
+void
+cf_api_set_discovery (CfApi       *self,
+                      CfDiscovery *discovery)
+{
+  g_return_if_fail (CF_IS_API (self));
+  g_set_object (&self->discovery, discovery);
 }
 
 /**

@@ -4,6 +4,7 @@
 #include <glib-object.h>
 
 #include "cf-catalog.h"
+#include "cf-discovery.h"
 #include "cf-http-server.h"
 #include "cf-teams.h"
 #include "cf-upstream-pool.h"
@@ -19,6 +20,8 @@ void   cf_api_mount (CfApi        *self,
                      CfHttpServer *http);
 void   cf_api_set_upstream_pool (CfApi          *self,
                                  CfUpstreamPool *pool);
+void   cf_api_set_discovery     (CfApi          *self,
+                                 CfDiscovery    *discovery);
 void   cf_api_set_teams         (CfApi          *self,
                                  CfTeams        *teams);
 

@@ -94,6 +94,11 @@ static const CfRbacRoute routes[] = {
   { "PUT", "/tokens/{}", "tokens.update", TRUE },
   { "DELETE", "/tokens/{}", "tokens.revoke", TRUE },
   { "GET", "/tokens/{}/usage", "tokens.read", TRUE },
+  /* LAN discovery (served by src/api/cf-api-discovery.c) */
+  { "GET", "/discovery", "gateways.read", FALSE },
+  { "PUT", "/discovery", "admin.system_config", FALSE },
+  { "GET", "/discovery/{}", "gateways.read", FALSE },
+  { "POST", "/discovery/{}/register", "gateways.create", FALSE },
   /* Diagnostics */
   { "GET", "/version", "admin.system_config", FALSE },
 };

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cf-config.h"
+#include "cf-env.h"
 #include "cf-slug.h"
 
 G_DEFINE_QUARK (cf-config-error-quark, cf_config_error)
@@ -45,6 +46,8 @@ cf_config_new (void)
   self->upstream_idle_s = DEFAULT_UPSTREAM_IDLE_TIMEOUT_S;
   self->sse_keepalive_s = DEFAULT_SSE_KEEPALIVE_S;
   self->log_level = g_strdup ("ERROR");
+  self->discovery = -1;
+  self->discovery_ttl_s = 120;
   return self;
 }
 
@@ -56,6 +59,8 @@ cf_config_free (CfConfig *self)
   g_free (self->separator);
   g_strfreev (self->allowed_hosts);
   g_free (self->log_level);
+  g_free (self->discovery_name);
+  g_strfreev (self->discovery_allowlist);
   g_free (self);
 }
 
@@ -216,6 +221,35 @@ cf_config_load_env (CfConfig            *self,
       if (!parse_uint ("SSE_KEEPALIVE_INTERVAL", value, 1, 86400, &n, error))
         return FALSE;
       self->sse_keepalive_s = n;
+    }
+  if ((value = g_environ_getenv ((GStrv) env, "FEDERATION_DISCOVERY")) != NULL)
+    {
+      gboolean on = FALSE;
+
+      if (!cf_env_get_bool (env, "FEDERATION_DISCOVERY", FALSE, &on, error))
+        return FALSE;
+      self->discovery = on;
+    }
+  if ((value = g_environ_getenv ((GStrv) env, "FEDERATION_DISCOVERY_NAME")) != NULL)
+    {
+      if (*value == '\0' || !g_utf8_validate (value, -1, NULL) || strlen (value) > 63)
+        {
+          g_set_error (error, CF_CONFIG_ERROR, CF_CONFIG_ERROR_INVALID,
+                       "FEDERATION_DISCOVERY_NAME: 1 to 63 bytes of UTF-8");
+          return FALSE;
+        }
+      replace_str (&self->discovery_name, value);
+    }
+  if (g_environ_getenv ((GStrv) env, "FEDERATION_DISCOVERY_ALLOWLIST") != NULL)
+    {
+      g_strfreev (self->discovery_allowlist);
+      self->discovery_allowlist = cf_env_get_list (env, "FEDERATION_DISCOVERY_ALLOWLIST", NULL);
+    }
+  if ((value = g_environ_getenv ((GStrv) env, "FEDERATION_DISCOVERY_TTL")) != NULL)
+    {
+      if (!parse_uint ("FEDERATION_DISCOVERY_TTL", value, 1, 86400, &n, error))
+        return FALSE;
+      self->discovery_ttl_s = n;
     }
   if ((value = g_environ_getenv ((GStrv) env, "ALLOWED_HOSTS")) != NULL)
     {

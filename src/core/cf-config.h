@@ -30,6 +30,13 @@ typedef enum {
  * @log_level: LOG_LEVEL, upper-case
  * @sse_keepalive_s: SSE_KEEPALIVE_INTERVAL: seconds between keepalives on
  *   legacy SSE streams and pings on WebSocket connections
+ * @discovery: FEDERATION_DISCOVERY: 1 on, 0 off, -1 not set (the
+ *   GSettings switch decides, off by default)
+ * @discovery_name: FEDERATION_DISCOVERY_NAME: the name announced
+ * @discovery_allowlist: FEDERATION_DISCOVERY_ALLOWLIST: ids of discovered
+ *   gateways registered without asking
+ * @discovery_ttl_s: FEDERATION_DISCOVERY_TTL: how often discovered
+ *   gateways are resolved again; those that no longer answer expire
  *
  * The gateway's settings: ContextForge's environment variable names, then
  * command-line options on top.
@@ -49,6 +56,10 @@ typedef struct {
   guint   upstream_idle_s;
   char   *log_level;
   guint   sse_keepalive_s;
+  int     discovery;
+  char   *discovery_name;
+  GStrv   discovery_allowlist;
+  guint   discovery_ttl_s;
 } CfConfig;
 
 GQuark    cf_config_error_quark     (void);

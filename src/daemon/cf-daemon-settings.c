@@ -334,4 +334,8 @@ cf_daemon_settings_update (CfConfig  *current,
   note (restart_needed, g_strcmp0 (current->db_path, next->db_path) != 0, "DATABASE_URL");
   note (restart_needed, g_strcmp0 (current->separator, next->separator) != 0,
         "GATEWAY_TOOL_NAME_SEPARATOR");
+  /* Discovery is switched live over D-Bus and REST, not by a reload. */
+  note (restart_needed, current->discovery != next->discovery, "FEDERATION_DISCOVERY");
+  note (restart_needed, g_strcmp0 (current->discovery_name, next->discovery_name) != 0,
+        "FEDERATION_DISCOVERY_NAME");
 }

@@ -14,6 +14,8 @@
 #include "cf-daemon.h"
 #include "cf-daemon-settings.h"
 #include "cf-dbus-service.h"
+#include "cf-discovery.h"
+#include "cf-mcp-version.h"
 #include "cf-http-security.h"
 #include "cf-http-server.h"
 #include "cf-legacy-sse.h"
@@ -66,6 +68,9 @@ struct _CfDaemon
   CfTokens         *tokens;
   CfUpstreamPool   *pool;
   CfDbusService    *dbus;
+  CfDiscovery      *discovery;
+  GSettings        *settings;
+  char             *instance_id;
   GVariantDict     *options;
   char             *listen_url;
   gint64            started;
@@ -235,6 +240,9 @@ on_stop_signal (gpointer user_data)
   g_message ("Stopping: finishing requests in flight");
 
   g_clear_handle_id (&self->sweep_id, g_source_remove);
+  /* Peers see a goodbye before the port closes. */
+  if (self->discovery != NULL)
+    cf_discovery_set_enabled (self->discovery, FALSE);
   cf_http_server_disconnect (self->http);
   cf_mcp_server_shutdown (self->mcp);
   cf_streamable_http_close_streams (self->streamable);
@@ -314,6 +322,82 @@ load_security (CfDaemon  *self,
   return cf_http_security_load_env (self->http_security, NULL, error);
 }
 
+/* Peers learn this gateway's id, and which gateways it reaches, from
+ * an experimental capability: that is how they refuse loops. */
+static void
+announce_federation (CfDaemon *self)
+{
+  JsonObject *experimental = json_object_new ();
+
+  json_object_set_object_member (experimental, CF_UPSTREAM_FEDERATION_CAPABILITY,
+                                 cf_upstream_pool_build_federation_capability (self->pool));
+  cf_mcp_server_set_capability (self->mcp, "experimental", experimental);
+}
+
+static void
+on_federation_changed (CfUpstreamPool *pool,
+                       CfDaemon       *self)
+{
+  announce_federation (self);
+}
+
+/* The GSettings schema, when installed: the admin app's switch. */
+static GSettings *
+open_settings (void)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  if (source == NULL ||
+      (schema = g_settings_schema_source_lookup (source, APPLICATION_ID, TRUE)) == NULL ||
+      !g_settings_schema_has_key (schema, "discovery-enabled"))
+    return NULL;
+  return g_settings_new_full (schema, NULL, NULL);
+}
+
+static void
+on_discovery_setting (GSettings  *settings,
+                      const char *key,
+                      CfDaemon   *self)
+{
+  cf_discovery_set_enabled (self->discovery, g_settings_get_boolean (settings, key));
+}
+
+/* LAN discovery: FEDERATION_DISCOVERY decides when set; otherwise the
+ * GSettings switch, followed live. Off by default. */
+static void
+start_discovery (CfDaemon *self)
+{
+  CfConfig *config = self->config;
+  CfAuthConfig *auth = cf_auth_get_config (self->auth);
+  g_autoptr(GUri) uri = g_uri_parse (self->listen_url, G_URI_FLAGS_NONE, NULL);
+  g_autofree char *name = NULL;
+  gboolean enabled = FALSE;
+
+  if (config->discovery_name != NULL)
+    name = g_strdup (config->discovery_name);
+  else
+    name = g_strdup_printf ("ContextForge Gateway on %s", g_get_host_name ());
+  self->discovery = cf_discovery_new (self->instance_id, self->catalog);
+  cf_discovery_set_peer_ttl (self->discovery, config->discovery_ttl_s);
+  cf_discovery_set_allowlist (self->discovery,
+                              (const char * const *) config->discovery_allowlist);
+  cf_discovery_set_service (self->discovery, name, config->host,
+                            uri ? (guint) g_uri_get_port (uri) : config->port, "/mcp",
+                            CF_MCP_VERSION_LATEST, PACKAGE_VERSION,
+                            auth->auth_required ? "bearer" : "none");
+  if (config->discovery >= 0)
+    enabled = config->discovery;
+  else if ((self->settings = open_settings ()) != NULL)
+    {
+      enabled = g_settings_get_boolean (self->settings, "discovery-enabled");
+      g_signal_connect (self->settings, "changed::discovery-enabled",
+                        G_CALLBACK (on_discovery_setting), self);
+    }
+  cf_discovery_set_enabled (self->discovery, enabled);
+  cf_api_set_discovery (self->api, self->discovery);
+}
+
 static gboolean
 start_serving (CfDaemon  *self,
                GError   **error)
@@ -347,8 +431,14 @@ start_serving (CfDaemon  *self,
   self->gateway = cf_gateway_new (self->catalog, self->mcp);
   cf_gateway_set_tool_timeout (self->gateway, config->tool_timeout_ms);
   cf_gateway_set_tool_limits (self->gateway, self->tool_limits);
+  self->instance_id = cf_store_get_instance_id (self->store, error);
+  if (self->instance_id == NULL)
+    return FALSE;
   self->pool = cf_upstream_pool_new (self->catalog, config->separator);
   cf_upstream_pool_configure (self->pool, config);
+  cf_upstream_pool_set_instance_id (self->pool, self->instance_id);
+  g_signal_connect (self->pool, "federation-changed", G_CALLBACK (on_federation_changed), self);
+  announce_federation (self);
   cf_gateway_set_upstream_pool (self->gateway, self->pool);
   if (!start_auth (self, error) || !start_teams (self, error))
     return FALSE;
@@ -388,6 +478,7 @@ start_serving (CfDaemon  *self,
   /* Upstreams connect once the gateway can already serve. */
   cf_upstream_pool_start (self->pool);
   cf_tokens_start (self->tokens);
+  start_discovery (self);
   self->sweep_id = g_timeout_add_seconds (SESSION_SWEEP_S, sweep_sessions, self);
   if (self->dbus != NULL)
     cf_dbus_service_attach (self->dbus, self->gateway, self->pool);
@@ -433,6 +524,13 @@ cf_daemon_finalize (GObject *object)
   g_clear_handle_id (&self->sigterm_id, g_source_remove);
   g_clear_handle_id (&self->sigint_id, g_source_remove);
   g_clear_object (&self->dbus);
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->discovery);
+  g_clear_pointer (&self->instance_id, g_free);
+  if (self->pool != NULL)
+    g_signal_handlers_disconnect_by_data (self->pool, self);
   g_clear_object (&self->api);
   g_clear_object (&self->http_security);
   g_clear_object (&self->secrets);
@@ -517,6 +615,55 @@ cf_daemon_get_auth (CfDaemon *self)
 {
   g_return_val_if_fail (CF_IS_DAEMON (self), NULL);
   return self->auth;
+}
+
+/**
+ * cf_daemon_get_discovery:
+ * @self: a #CfDaemon
+ *
+ * Returns: (transfer none) (nullable): LAN discovery, once the gateway is
+ *   serving
+ */
+CfDiscovery *
+cf_daemon_get_discovery (CfDaemon *self)
+{
+  g_return_val_if_fail (CF_IS_DAEMON (self), NULL);
+  return self->discovery;
+}
+
+/**
+ * cf_daemon_set_discovery_enabled:
+ * @self: a #CfDaemon
+ * @enabled: whether to announce this gateway and browse the LAN
+ *
+ * Turns discovery on or off now, and remembers the choice in GSettings
+ * (the admin app's switch) when the schema is installed. An explicit
+ * FEDERATION_DISCOVERY still decides at the next start.
+ */
+void
+cf_daemon_set_discovery_enabled (CfDaemon *self,
+                                 gboolean  enabled)
+{
+  g_return_if_fail (CF_IS_DAEMON (self));
+
+  if (self->discovery == NULL)
+    return;
+  if (self->settings != NULL)
+    g_settings_set_boolean (self->settings, "discovery-enabled", enabled);
+  cf_discovery_set_enabled (self->discovery, enabled);
+}
+
+/**
+ * cf_daemon_get_instance_id:
+ * @self: a #CfDaemon
+ *
+ * Returns: (nullable): this gateway's federation id, once started
+ */
+const char *
+cf_daemon_get_instance_id (CfDaemon *self)
+{
+  g_return_val_if_fail (CF_IS_DAEMON (self), NULL);
+  return self->instance_id;
 }
 
 const char *

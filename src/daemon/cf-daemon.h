@@ -5,6 +5,7 @@
 
 #include "cf-config.h"
 #include "cf-auth.h"
+#include "cf-discovery.h"
 #include "cf-gateway.h"
 
 G_BEGIN_DECLS
@@ -15,6 +16,10 @@ G_DECLARE_FINAL_TYPE (CfDaemon, cf_daemon, CF, DAEMON, GApplication)
 CfDaemon       *cf_daemon_new            (void);
 CfGateway      *cf_daemon_get_gateway    (CfDaemon  *self);
 CfAuth         *cf_daemon_get_auth       (CfDaemon  *self);
+CfDiscovery    *cf_daemon_get_discovery  (CfDaemon  *self);
+void            cf_daemon_set_discovery_enabled (CfDaemon *self,
+                                                 gboolean  enabled);
+const char     *cf_daemon_get_instance_id (CfDaemon *self);
 const char     *cf_daemon_get_listen_url (CfDaemon  *self);
 const char     *cf_daemon_get_db_path    (CfDaemon  *self);
 gint64          cf_daemon_get_uptime     (CfDaemon  *self);

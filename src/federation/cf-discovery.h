@@ -62,4 +62,17 @@ GPtrArray        *cf_discovery_list_peers        (CfDiscovery  *self);
 JsonObject       *cf_discovery_lookup_peer       (CfDiscovery  *self,
                                                   const char   *peer_id);
 
+void              cf_discovery_set_allowlist     (CfDiscovery  *self,
+                                                  const char * const *peer_ids);
+void              cf_discovery_register_async    (CfDiscovery  *self,
+                                                  const char   *peer_id,
+                                                  JsonObject   *settings,
+                                                  GCancellable *cancellable,
+                                                  GAsyncReadyCallback callback,
+                                                  gpointer      user_data);
+JsonObject       *cf_discovery_register_finish   (CfDiscovery  *self,
+                                                  GAsyncResult *result,
+                                                  JsonArray   **out_problems,
+                                                  GError      **error);
+
 G_END_DECLS

@@ -192,6 +192,22 @@ origin_is_allowed (CfHttpServer *self,
   return uri != NULL && name_is_allowed (self, g_uri_get_host (uri));
 }
 
+/* A Host that is the very address the request came in on: a client that
+ * dialled the gateway by its LAN address (as gateways found over mDNS
+ * do). No rebound name can make a browser send that. */
+static gboolean
+host_is_local_address (SoupServerMessage *msg,
+                       const char        *host)
+{
+  g_autofree char *name = host_name (host);
+  g_autoptr(GInetAddress) literal = name ? g_inet_address_new_from_string (name) : NULL;
+  GSocketAddress *local = literal ? soup_server_message_get_local_address (msg) : NULL;
+
+  return local != NULL && G_IS_INET_SOCKET_ADDRESS (local) &&
+         g_inet_address_equal (literal, g_inet_socket_address_get_address (
+                                          G_INET_SOCKET_ADDRESS (local)));
+}
+
 /* DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends its
  * own Host and Origin, which this refuses. */
 static gboolean
@@ -203,7 +219,8 @@ middleware_host_origin (CfHttpServer      *self,
   const char *host = soup_message_headers_get_one (headers, "Host");
   const char *origin = soup_message_headers_get_one (headers, "Origin");
 
-  if (cf_http_host_is_allowed (self, host) && origin_is_allowed (self, origin))
+  if ((cf_http_host_is_allowed (self, host) || host_is_local_address (msg, host)) &&
+      origin_is_allowed (self, origin))
     return TRUE;
 
   g_message ("Refused request with Host '%s' and Origin '%s'", host ? host : "",
