@@ -355,6 +355,7 @@ cf_dbus_service_init (CfDbusService *self)
   g_signal_connect (self->skeleton, "handle-reload", G_CALLBACK (handle_reload), self);
   _cf_dbus_service_init_entities (self);
   _cf_dbus_service_init_tenancy (self);
+  _cf_dbus_service_init_discovery (self);
 }
 
 /**
@@ -425,5 +426,6 @@ cf_dbus_service_attach (CfDbusService  *self,
   self->changed_id = g_signal_connect (cf_gateway_get_catalog (gateway), "changed",
                                        G_CALLBACK (on_catalog_changed), self);
   track_reachable (self, FALSE);
+  _cf_dbus_service_attach_discovery (self);
   cf_dbus_gateway_set_listen_url (self->skeleton, cf_daemon_get_listen_url (self->daemon));
 }

@@ -275,18 +275,18 @@ on_register_clicked (GtkButton    *button,
                               "gateway, which connects to %s."), url);
   dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, heading,
                                    body);
-  gtk_widget_set_name (dialog, "register-dialog");
+  gtk_widget_set_name (dialog, "registration-dialog");
 
   gtk_list_box_set_selection_mode (GTK_LIST_BOX (rows), GTK_SELECTION_NONE);
   gtk_widget_add_css_class (rows, "boxed-list");
-  gtk_widget_set_name (name_row, "register-name");
+  gtk_widget_set_name (name_row, "registration-name");
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (name_row), _("Name"));
   gtk_editable_set_text (GTK_EDITABLE (name_row), name);
   gtk_list_box_append (GTK_LIST_BOX (rows), name_row);
   if (g_strcmp0 (auth, "bearer") == 0)
     {
       token_row = adw_password_entry_row_new ();
-      gtk_widget_set_name (token_row, "register-token");
+      gtk_widget_set_name (token_row, "registration-token");
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (token_row), _("Token"));
       gtk_list_box_append (GTK_LIST_BOX (rows), token_row);
     }
@@ -321,19 +321,23 @@ describe_auth (const char *auth)
   return _("no authentication");
 }
 
-static const char *
-describe_protocol (const char *protocol)
+/* "MCP 2025-11-25 · bearer token · version 1.2.0": the protocol revision
+ * and the software version the peer announces, and how it signs in. */
+static char *
+describe_how (const char *protocol,
+              const char *auth,
+              const char *version)
 {
-  g_autofree char *folded = g_ascii_strdown (protocol, -1);
+  GString *how = g_string_new (NULL);
 
-  if (g_str_equal (folded, "streamablehttp") || g_str_equal (folded, "streamable-http") ||
-      g_str_equal (folded, "http"))
-    return _("Streamable HTTP");
-  if (g_str_equal (folded, "sse"))
-    return _("SSE");
-  if (*protocol == '\0')
-    return _("MCP");
-  return protocol;
+  if (*protocol != '\0')
+    /* Translators: %s is an MCP protocol revision, such as 2025-11-25 */
+    g_string_append_printf (how, _("MCP %s · "), protocol);
+  g_string_append (how, describe_auth (auth));
+  if (*version != '\0')
+    /* Translators: %s is the nearby gateway's software version */
+    g_string_append_printf (how, _(" · version %s"), version);
+  return g_string_free (how, FALSE);
 }
 
 static GtkWidget *
@@ -352,7 +356,7 @@ peer_row (GVariant *peer,
   g_autofree char *where = NULL;
   g_autofree char *how = NULL;
   g_autofree char *subtitle = NULL;
-  g_autofree char *row_name = g_strconcat ("nearby-", title, NULL);
+  g_autofree char *row_name = g_strconcat ("peer-", title, NULL);
   GtkWidget *row = adw_action_row_new ();
   GtkWidget *icon = gtk_image_new_from_icon_name ("network-server-symbolic");
 
@@ -360,12 +364,7 @@ peer_row (GVariant *peer,
     where = g_strdup_printf ("[%s]:%u", host, port);
   else
     where = g_strdup_printf ("%s:%u", host, port);
-  /* Translators: "Streamable HTTP · bearer token · MCP 2025-06-18" */
-  how = *version != '\0'
-        ? g_strdup_printf (_("%s · %s · MCP %s"), describe_protocol (cf_admin_lookup_string (peer, "protocol")),
-                           describe_auth (auth), version)
-        : g_strdup_printf (_("%s · %s"), describe_protocol (cf_admin_lookup_string (peer, "protocol")),
-                           describe_auth (auth));
+  how = describe_how (cf_admin_lookup_string (peer, "protocol"), auth, version);
   /* What a peer announces is text, never markup. */
   subtitle = g_strdup_printf ("%s\n%s", where, how);
 

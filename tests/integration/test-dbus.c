@@ -254,10 +254,15 @@ has_signal (Fixture  *f,
     {
       Signal *signal = f->signals->pdata[i];
       const char *first = NULL;
+      g_autoptr(GVariant) child = NULL;
 
-      g_variant_get_child (signal->parameters, 0, "&s", &first);
+      /* DiscoveryChanged's first argument is a dictionary. */
+      if (g_variant_n_children (signal->parameters) > 0)
+        child = g_variant_get_child_value (signal->parameters, 0);
+      if (child != NULL && g_variant_is_of_type (child, G_VARIANT_TYPE_STRING))
+        first = g_variant_get_string (child, NULL);
       if (g_str_equal (signal->name, wanted->name) &&
-          (wanted->first == NULL || g_str_equal (first, wanted->first)))
+          (wanted->first == NULL || g_strcmp0 (first, wanted->first) == 0))
         {
           wanted->found = g_variant_ref (signal->parameters);
           g_ptr_array_remove_index (f->signals, i);
@@ -1024,11 +1029,129 @@ test_gsettings (Fixture       *f,
   assert_names (restart, host);
 }
 
+static void
+assert_discovery_status (GVariant   *status,
+                         gboolean    enabled,
+                         const char *state)
+{
+  static const char * const strings[] = { "state", "message", "id", "published-name" };
+  gboolean is_enabled = !enabled;
+  const char *is_state = NULL;
+
+  g_assert_true (g_variant_is_of_type (status, G_VARIANT_TYPE_VARDICT));
+  g_assert_true (g_variant_lookup (status, "enabled", "b", &is_enabled));
+  g_assert_cmpint (is_enabled, ==, enabled);
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    {
+      g_autoptr(GVariant) value = g_variant_lookup_value (status, strings[i],
+                                                          G_VARIANT_TYPE_STRING);
+
+      if (value == NULL)
+        g_error ("GetDiscovery has no string %s", strings[i]);
+    }
+  g_assert_true (g_variant_lookup (status, "state", "&s", &is_state));
+  if (state != NULL)
+    g_assert_cmpstr (is_state, ==, state);
+}
+
+static gboolean
+discovery_state_is_not (Fixture  *f,
+                        gpointer  data)
+{
+  g_autoptr(GVariant) reply = call (f, "GetDiscovery", NULL);
+  g_autoptr(GVariant) status = g_variant_get_child_value (reply, 0);
+  const char *state = NULL;
+
+  g_variant_lookup (status, "state", "&s", &state);
+  return g_strcmp0 (state, data) != 0;
+}
+
+/* LAN discovery, without Avahi: off by default, with its shape; turned
+ * on, it says Avahi is missing (the test's system bus does not exist)
+ * and tells so with DiscoveryChanged; peers that are not there are not
+ * found, and settings that are not a JSON object are refused. */
+static void
+test_discovery (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GVariant) reply = call (f, "GetDiscovery", NULL);
+  g_autoptr(GVariant) status = g_variant_get_child_value (reply, 0);
+  g_autoptr(GVariant) peers = NULL;
+  g_autoptr(GVariant) changed = NULL;
+  g_autoptr(GVariant) changed_status = NULL;
+  g_autoptr(GVariant) gateways = NULL;
+  const char *id = NULL;
+  const char *nobody = "0123456789abcdef0123456789abcdef";
+
+  assert_discovery_status (status, FALSE, "off");
+  g_assert_true (g_variant_lookup (status, "id", "&s", &id));
+  g_assert_cmpstr (id, !=, "");
+  peers = list (f, "ListNearbyGateways");
+  g_assert_true (g_variant_is_of_type (peers, G_VARIANT_TYPE ("aa{sv}")));
+  g_assert_cmpuint (g_variant_n_children (peers), ==, 0);
+
+  /* Unknown peers, whatever the settings; bad settings first. */
+  expect_error (f, "RegisterNearbyGateway", g_variant_new ("(ss)", nobody, "{}"), "NotFound",
+                nobody);
+  expect_error (f, "RegisterNearbyGateway", g_variant_new ("(ss)", nobody, ""), "NotFound",
+                nobody);
+  expect_error (f, "RegisterNearbyGateway", g_variant_new ("(ss)", "", "{}"), "NotFound", NULL);
+  expect_error (f, "RegisterNearbyGateway", g_variant_new ("(ss)", nobody, "{\"name\": "),
+                "InvalidArgument", "not valid JSON");
+  expect_error (f, "RegisterNearbyGateway", g_variant_new ("(ss)", nobody, "[1, 2]"),
+                "InvalidArgument", "JSON object");
+  expect_error (f, "RegisterNearbyGateway", g_variant_new ("(s)", nobody),
+                "org.freedesktop.DBus.Error.InvalidArgs", NULL);
+  expect_error (f, "SetDiscoveryEnabled", g_variant_new ("(s)", "yes"),
+                "org.freedesktop.DBus.Error.InvalidArgs", NULL);
+  gateways = list (f, "ListGateways");
+  g_assert_cmpuint (g_variant_n_children (gateways), ==, 0);
+
+  /* On, without Avahi: it says so, and DiscoveryChanged tells. */
+  g_ptr_array_set_size (f->signals, 0);
+  g_variant_unref (call (f, "SetDiscoveryEnabled", g_variant_new ("(b)", TRUE)));
+  changed = wait_signal (f, "DiscoveryChanged", NULL);
+  changed_status = g_variant_get_child_value (changed, 0);
+  assert_discovery_status (changed_status, TRUE, NULL);
+  wait_until (f, discovery_state_is_not, (gpointer) "starting", "discovery to give up on Avahi");
+  g_clear_pointer (&reply, g_variant_unref);
+  g_clear_pointer (&status, g_variant_unref);
+  reply = call (f, "GetDiscovery", NULL);
+  status = g_variant_get_child_value (reply, 0);
+  assert_discovery_status (status, TRUE, NULL);
+  {
+    const char *state = NULL;
+    const char *message = NULL;
+
+    g_variant_lookup (status, "state", "&s", &state);
+    g_variant_lookup (status, "message", "&s", &message);
+    g_assert_true (g_str_equal (state, "no-daemon") || g_str_equal (state, "failed"));
+    g_assert_cmpstr (message, !=, "");
+  }
+  g_clear_pointer (&peers, g_variant_unref);
+  peers = list (f, "ListNearbyGateways");
+  g_assert_cmpuint (g_variant_n_children (peers), ==, 0);
+  expect_error (f, "RegisterNearbyGateway", g_variant_new ("(ss)", nobody, "{}"), "NotFound",
+                nobody);
+
+  /* Off again. */
+  g_variant_unref (call (f, "SetDiscoveryEnabled", g_variant_new ("(b)", FALSE)));
+  g_clear_pointer (&reply, g_variant_unref);
+  g_clear_pointer (&status, g_variant_unref);
+  reply = call (f, "GetDiscovery", NULL);
+  status = g_variant_get_child_value (reply, 0);
+  assert_discovery_status (status, FALSE, "off");
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  /* A system bus that is not there: discovery turned on must not reach
+   * the machine's Avahi (mDNS runs in tests/discovery's private hosts
+   * only). The daemon inherits it through the test bus. */
+  g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/cf-test-no-system-bus", TRUE);
 
   g_test_add ("/dbus/status", Fixture, NULL, fixture_set_up, test_status, fixture_tear_down);
   g_test_add ("/dbus/stdio-upstream", Fixture, NULL, fixture_set_up, test_stdio_upstream,
@@ -1041,6 +1164,8 @@ main (int   argc,
               fixture_tear_down);
   g_test_add ("/dbus/tenancy", Fixture, NULL, fixture_set_up, test_tenancy, fixture_tear_down);
   g_test_add ("/dbus/reload", Fixture, NULL, fixture_set_up, test_reload, fixture_tear_down);
+  g_test_add ("/dbus/discovery", Fixture, NULL, fixture_set_up, test_discovery,
+              fixture_tear_down);
   g_test_add ("/dbus/gsettings", Fixture,
               "[org/contextforge/Gateway]\nport=uint16 0\nlisten-address='127.0.0.1'\n",
               fixture_set_up, test_gsettings, fixture_tear_down);
