@@ -319,15 +319,74 @@ test_errors (Fixture       *f,
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
 }
 
+/* Discovery over REST: its state, turned on and off (the daemon's system
+ * bus does not exist, so Avahi is never reached), no peers, and the
+ * server's words for a peer it does not know. */
+static void
+test_discovery (Fixture       *f,
+                gconstpointer  data)
+{
+  const char *nobody = "0123456789abcdef0123456789abcdef";
+  g_autoptr(GVariant) reply = call (f, "GetDiscovery", NULL);
+  g_autoptr(GVariant) status = g_variant_get_child_value (reply, 0);
+  g_autoptr(GVariant) peers = list (f, "ListNearbyGateways");
+  g_autoptr(GError) error = NULL;
+  gboolean enabled = TRUE;
+  const char *text = NULL;
+
+  g_assert_true (g_variant_lookup (status, "enabled", "b", &enabled));
+  g_assert_false (enabled);
+  g_assert_true (g_variant_lookup (status, "state", "&s", &text));
+  g_assert_cmpstr (text, ==, "off");
+  g_assert_true (g_variant_lookup (status, "id", "&s", &text));
+  g_assert_cmpstr (text, !=, "");
+  g_assert_true (g_variant_lookup (status, "published-name", "&s", &text));
+  g_assert_cmpuint (g_variant_n_children (peers), ==, 0);
+
+  expect_error (f, "RegisterNearbyGateway", g_variant_new ("(ss)", nobody, "{}"),
+                G_IO_ERROR_NOT_FOUND, NULL);
+  expect_error (f, "RegisterNearbyGateway", g_variant_new ("(ss)", nobody, ""),
+                G_IO_ERROR_NOT_FOUND, NULL);
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = try_call (f->backend, "RegisterNearbyGateway",
+                    g_variant_new ("(ss)", nobody, "{\"name\": "), &error);
+  g_assert_null (reply);
+  g_assert_nonnull (error);
+  g_assert_cmpstr (error->message, !=, "");
+  g_clear_error (&error);
+
+  g_variant_unref (call (f, "SetDiscoveryEnabled", g_variant_new ("(b)", TRUE)));
+  reply = call (f, "GetDiscovery", NULL);
+  g_clear_pointer (&status, g_variant_unref);
+  status = g_variant_get_child_value (reply, 0);
+  g_assert_true (g_variant_lookup (status, "enabled", "b", &enabled));
+  g_assert_true (enabled);
+  g_assert_true (g_variant_lookup (status, "state", "&s", &text));
+  g_assert_cmpstr (text, !=, "off");
+
+  g_variant_unref (call (f, "SetDiscoveryEnabled", g_variant_new ("(b)", FALSE)));
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (f, "GetDiscovery", NULL);
+  g_clear_pointer (&status, g_variant_unref);
+  status = g_variant_get_child_value (reply, 0);
+  g_assert_true (g_variant_lookup (status, "enabled", "b", &enabled));
+  g_assert_false (enabled);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  /* The daemon inherits a system bus that is not there: turned on,
+   * discovery never reaches the machine's Avahi. */
+  g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/cf-test-no-system-bus", TRUE);
 
   g_test_add ("/admin-rest/catalog", Fixture, NULL, fixture_set_up, test_catalog,
               fixture_tear_down);
   g_test_add ("/admin-rest/errors", Fixture, NULL, fixture_set_up, test_errors,
+              fixture_tear_down);
+  g_test_add ("/admin-rest/discovery", Fixture, NULL, fixture_set_up, test_discovery,
               fixture_tear_down);
 
   return g_test_run ();
