@@ -34,6 +34,9 @@ typedef struct {
   char               *locked_url;
   CfAdminApplication *app;
   GtkWindow          *window;
+  GDBusConnection    *bus;
+  guint               subscription;
+  GHashTable         *appeared;     /* the ids NearbyGatewayAppeared told */
 } Fixture;
 
 /* Waiting, bounded in time */
@@ -464,7 +467,7 @@ no_peer_listed (Fixture  *f,
 /* D-Bus, as any client sees the daemon */
 
 static GVariant *
-list_gateways (void)
+call_daemon (const char *method)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
@@ -473,16 +476,38 @@ list_gateways (void)
   g_assert_no_error (error);
   reply = g_dbus_connection_call_sync (bus, "org.contextforge.Gateway",
                                        "/org/contextforge/Gateway", "org.contextforge.Gateway",
-                                       "ListGateways", NULL, G_VARIANT_TYPE ("(aa{sv})"),
+                                       method, NULL, G_VARIANT_TYPE ("(aa{sv})"),
                                        G_DBUS_CALL_FLAGS_NONE, 20000, NULL, &error);
   g_assert_no_error (error);
   return g_variant_get_child_value (reply, 0);
 }
 
+/* Returns: (transfer full) (nullable): the entry of @method's list whose
+ * url is @url */
+static GVariant *
+entry_at (const char *method,
+          const char *url)
+{
+  g_autoptr(GVariant) entries = call_daemon (method);
+  GVariantIter iter;
+  GVariant *entry;
+
+  g_variant_iter_init (&iter, entries);
+  while ((entry = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      const char *at = NULL;
+
+      if (g_variant_lookup (entry, "url", "&s", &at) && g_strcmp0 (at, url) == 0)
+        return entry;
+      g_variant_unref (entry);
+    }
+  return NULL;
+}
+
 static guint
 count_gateways_at (const char *url)
 {
-  g_autoptr(GVariant) gateways = list_gateways ();
+  g_autoptr(GVariant) gateways = call_daemon ("ListGateways");
   GVariantIter iter;
   GVariant *gateway;
   guint n = 0;
@@ -497,6 +522,65 @@ count_gateways_at (const char *url)
       g_variant_unref (gateway);
     }
   return n;
+}
+
+static void
+on_appeared (GDBusConnection *bus,
+             const char      *sender,
+             const char      *path,
+             const char      *iface,
+             const char      *name,
+             GVariant        *parameters,
+             gpointer         user_data)
+{
+  Fixture *f = user_data;
+  const char *id = NULL;
+
+  g_variant_get (parameters, "(&s)", &id);
+  g_hash_table_add (f->appeared, g_strdup (id));
+}
+
+/* ListNearbyGateways' entry for a peer, as the page shows it, and the
+ * NearbyGatewayAppeared that told about it. */
+static void
+assert_nearby_entry (Fixture    *f,
+                     const char *url,
+                     const char *auth,
+                     gboolean    registered)
+{
+  g_autoptr(GVariant) peer = entry_at ("ListNearbyGateways", url);
+  g_autofree const char **addresses = NULL;
+  g_autofree char *at_port = NULL;
+  const char *text = NULL;
+  gboolean is_registered = !registered;
+  guint32 port = 0;
+
+  g_assert_nonnull (peer);
+  g_assert_true (g_variant_lookup (peer, "id", "&s", &text));
+  if (!g_hash_table_contains (f->appeared, text))
+    g_error ("No NearbyGatewayAppeared(%s) for %s", text, url);
+  g_assert_true (g_variant_lookup (peer, "auth", "&s", &text));
+  g_assert_cmpstr (text, ==, auth);
+  g_assert_true (g_variant_lookup (peer, "port", "u", &port));
+  g_assert_cmpuint (port, >, 0);
+  at_port = g_strdup_printf (":%u/", port);
+  g_assert_nonnull (strstr (url, at_port));
+  g_assert_true (g_variant_lookup (peer, "addresses", "^a&s", &addresses));
+  g_assert_true (g_strv_contains (addresses, HOST_ADDRESS));
+  g_assert_true (g_variant_lookup (peer, "registered", "b", &is_registered));
+  g_assert_cmpint (is_registered, ==, registered);
+  g_assert_true (g_variant_lookup (peer, "gateway-id", "&s", &text));
+  if (registered)
+    {
+      g_autoptr(GVariant) gateway = entry_at ("ListGateways", url);
+      const char *id = NULL;
+
+      g_assert_nonnull (gateway);
+      g_assert_true (g_variant_lookup (gateway, "id", "&s", &id));
+      g_assert_cmpstr (text, ==, id);
+    }
+  else
+    g_assert_cmpstr (text, ==, "");
 }
 
 /* The peers */
@@ -563,6 +647,15 @@ fixture_set_up (Fixture       *f,
   g_unsetenv ("LOG_LEVEL");
 
   f->dbus = cf_test_bus_start ();
+  f->bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  g_assert_no_error (error);
+  f->appeared = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  f->subscription = g_dbus_connection_signal_subscribe (f->bus, "org.contextforge.Gateway",
+                                                        "org.contextforge.Gateway",
+                                                        "NearbyGatewayAppeared",
+                                                        "/org/contextforge/Gateway", NULL,
+                                                        G_DBUS_SIGNAL_FLAGS_NONE, on_appeared,
+                                                        f, NULL);
   f->app = cf_admin_application_new ();
 }
 
@@ -579,6 +672,9 @@ fixture_tear_down (Fixture       *f,
                    gconstpointer  data)
 {
   g_clear_object (&f->app);
+  g_dbus_connection_signal_unsubscribe (f->bus, f->subscription);
+  g_clear_object (&f->bus);
+  g_clear_pointer (&f->appeared, g_hash_table_unref);
   g_test_dbus_down (f->dbus);
   g_clear_object (&f->dbus);
   stop_peer (&f->peer);
@@ -619,6 +715,8 @@ drive_nearby (Fixture *f)
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)),
                             "bearer token"));
   g_assert_cmpuint (count_gateways_at (f->peer_url), ==, 0);
+  assert_nearby_entry (f, f->peer_url, "none", FALSE);
+  assert_nearby_entry (f, f->locked_url, "bearer", FALSE);
 
   /* The peer that wants a token: the dialog asks for one; without it,
    * the gateway says what is missing, and nothing is registered. */
@@ -642,6 +740,7 @@ drive_nearby (Fixture *f)
   wait_for (f, label_contains, "Registered “");
   wait_until (f, peer_is_registered, f->peer_url, "the peer to show as registered");
   g_assert_cmpuint (count_gateways_at (f->peer_url), ==, 1);
+  assert_nearby_entry (f, f->peer_url, "none", TRUE);
   /* One registered, one not. */
   wait_for_peer (f, f->locked_url);
   settle (f, 300);
