@@ -356,6 +356,35 @@ cf_json_object_deep_copy (JsonObject *object)
   return copy;
 }
 
+/**
+ * cf_json_object_shallow_copy:
+ * @object: an object
+ * @skip: (nullable): a member to leave out
+ *
+ * A new object with @object's members but @skip, in their order, each
+ * sharing its value with @object: setting or removing a member of the
+ * copy leaves @object as it is, changing a shared value inside does not.
+ * For a relay that adjusts the top level of what it passes on, this
+ * costs a fraction of cf_json_object_deep_copy().
+ *
+ * Returns: (transfer full): the copy
+ */
+JsonObject *
+cf_json_object_shallow_copy (JsonObject *object,
+                             const char *skip)
+{
+  JsonObject *copy = json_object_new ();
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *member;
+
+  json_object_iter_init_ordered (&iter, object);
+  while (json_object_iter_next_ordered (&iter, &name, &member))
+    if (skip == NULL || strcmp (name, skip) != 0)
+      json_object_set_member (copy, name, json_node_ref (member));
+  return copy;
+}
+
 JsonNode *
 cf_json_node_new_string (const char *value)
 {

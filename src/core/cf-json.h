@@ -53,6 +53,8 @@ gboolean     cf_json_node_is_object       (JsonNode    *node);
 JsonNode    *cf_json_node_new_object      (JsonObject  *object);
 JsonNode    *cf_json_node_deep_copy       (JsonNode    *node);
 JsonObject  *cf_json_object_deep_copy     (JsonObject  *object);
+JsonObject  *cf_json_object_shallow_copy  (JsonObject  *object,
+                                          const char  *skip);
 JsonNode    *cf_json_node_new_string      (const char  *value);
 char        *cf_json_node_to_id_string    (JsonNode    *node);
 const char  *cf_json_node_type_name       (JsonNode    *node);

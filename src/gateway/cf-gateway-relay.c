@@ -217,11 +217,14 @@ ask_next (Relay *relay)
 
   if (relay->pending == NULL)
     {
-      retry = cf_json_object_deep_copy (relay->params);
+      retry = cf_json_object_shallow_copy (relay->params, NULL);
       json_object_set_object_member (retry, "inputResponses", g_steal_pointer (&relay->answers));
       if (relay->state != NULL)
         json_object_set_string_member (retry, "requestState", relay->state);
-      send_upstream (relay, retry);
+      /* What a retry on a new connection sends again. */
+      g_clear_pointer (&relay->sent, json_object_unref);
+      relay->sent = retry;
+      send_upstream (relay, cf_json_object_shallow_copy (retry, NULL));
       return;
     }
 
@@ -305,14 +308,26 @@ on_relayed (GObject      *source,
     ;
   else if (answer != NULL)
     {
-      JsonObject *copy = cf_json_object_deep_copy (answer);
-      JsonObject *meta = cf_json_object_get_object (copy, "_meta");
+      /* The answer's values are passed on as they are (shared, not
+       * copied): the era adapter sets members of the result and of its
+       * _meta only, and those two are the relay's own. */
+      JsonObject *copy = cf_json_object_shallow_copy (answer, NULL);
+      JsonObject *meta = cf_json_object_get_object (answer, "_meta");
 
       /* The client talks to the gateway: its serverInfo is ours. */
       if (meta != NULL)
-        json_object_remove_member (meta, "io.modelcontextprotocol/serverInfo");
-      if (meta != NULL && json_object_get_size (meta) == 0)
-        json_object_remove_member (copy, "_meta");
+        {
+          JsonObject *own = cf_json_object_shallow_copy (meta,
+                                                         "io.modelcontextprotocol/serverInfo");
+
+          if (json_object_get_size (own) > 0)
+            json_object_set_object_member (copy, "_meta", own);
+          else
+            {
+              json_object_remove_member (copy, "_meta");
+              json_object_unref (own);
+            }
+        }
       cf_mcp_request_return (relay->request, copy);
     }
   else if (failure != NULL)
@@ -355,7 +370,7 @@ on_acquired (GObject      *source,
       return;
     }
   relay->client = g_object_ref (cf_upstream_lease_get_client (relay->lease));
-  send_upstream (relay, cf_json_object_deep_copy (relay->sent));
+  send_upstream (relay, cf_json_object_shallow_copy (relay->sent ?: relay->params, NULL));
 }
 
 static void
@@ -366,7 +381,7 @@ acquire (Relay *relay)
   if (relay->lease != NULL)
     {
       relay->client = g_object_ref (cf_upstream_lease_get_client (relay->lease));
-      send_upstream (relay, cf_json_object_deep_copy (relay->sent));
+      send_upstream (relay, cf_json_object_shallow_copy (relay->sent ?: relay->params, NULL));
       return;
     }
   cf_upstream_pool_acquire_async (relay->gateway->pool, relay->gateway_id,
@@ -432,7 +447,6 @@ _cf_gateway_relay (CfGateway    *self,
   relay->method = g_strdup (method);
   relay->token = token ? json_node_copy (token) : NULL;
   relay->params = params;
-  relay->sent = cf_json_object_deep_copy (params);
   relay->idempotent = idempotent;
   acquire (relay);
 }
@@ -444,12 +458,6 @@ send_upstream (Relay      *relay,
   CfMcpLogLevel level = cf_mcp_request_get_log_level (relay->request);
   JsonObject *meta = json_object_new ();
 
-  /* What a retry on a new connection sends again. */
-  if (params != relay->sent)
-    {
-      g_clear_pointer (&relay->sent, json_object_unref);
-      relay->sent = cf_json_object_deep_copy (params);
-    }
   if (relay->token != NULL)
     json_object_set_member (meta, "progressToken", json_node_copy (relay->token));
   /* A 2026-07-28 upstream logs only when a request asks for a level. */

@@ -344,8 +344,10 @@ tools_call (CfMcpRequest *request,
     /* Upstream, the tool goes by its original name. */
     json_object_set_string_member (upstream, "name",
                                    cf_json_object_get_string (tool, "originalName") ?: name);
+    /* Shared with the request, not copied: the relay and the client pass
+     * the arguments on as they are. */
     if (arguments != NULL)
-      json_object_set_object_member (upstream, "arguments", cf_json_object_deep_copy (arguments));
+      json_object_set_object_member (upstream, "arguments", json_object_ref (arguments));
     _cf_gateway_relay (self, request, cf_json_object_get_string (tool, "gatewayId"),
                        "tools/call", upstream, tool_is_idempotent (tool));
   }

@@ -48,31 +48,55 @@ typedef struct {
   gpointer        user_data;
 } ScopedEndpoint;
 
+/* Whether the media range @range (@length bytes, parameters and
+ * surrounding blanks left out) takes @type. */
+static gboolean
+range_takes (const char *range,
+             gsize       length,
+             const char *type)
+{
+  gsize type_length = strlen (type);
+
+  /* Media types compare case-insensitively (RFC 9110, 8.3.1). */
+  if (length == type_length && g_ascii_strncasecmp (range, type, length) == 0)
+    return TRUE;
+  if (length == 3 && memcmp (range, "*/*", 3) == 0)
+    return TRUE;
+  if (length == 13 && g_ascii_strncasecmp (range, "application/*", 13) == 0 &&
+      g_str_has_prefix (type, "application/"))
+    return TRUE;
+  return length == 6 && g_ascii_strncasecmp (range, "text/*", 6) == 0 &&
+         g_str_has_prefix (type, "text/");
+}
+
+/* Read in place: this runs twice for every POST. */
 static gboolean
 accepts (const char *accept,
          const char *type)
 {
-  g_auto(GStrv) ranges = NULL;
+  const char *p;
 
   if (accept == NULL)
     return TRUE;
-  ranges = g_strsplit (accept, ",", -1);
-  for (guint i = 0; ranges[i] != NULL; i++)
+  p = accept;
+  for (;;)
     {
-      g_autofree char *range = g_strstrip (g_strdup (ranges[i]));
-      char *semi = strchr (range, ';');
+      const char *end = p + strcspn (p, ",;");
+      const char *start = p;
+      const char *last = end;
 
-      if (semi != NULL)
-        *semi = '\0';
-      g_strstrip (range);
-      /* Media types compare case-insensitively (RFC 9110, 8.3.1). */
-      if (g_ascii_strcasecmp (range, type) == 0 || g_str_equal (range, "*/*") ||
-          (g_ascii_strcasecmp (range, "application/*") == 0 &&
-           g_str_has_prefix (type, "application/")) ||
-          (g_ascii_strcasecmp (range, "text/*") == 0 && g_str_has_prefix (type, "text/")))
+      while (start < last && g_ascii_isspace (*start))
+        start++;
+      while (last > start && g_ascii_isspace (last[-1]))
+        last--;
+      if (range_takes (start, last - start, type))
         return TRUE;
+      /* Parameters run to the next range. */
+      end += strcspn (end, ",");
+      if (*end == '\0')
+        return FALSE;
+      p = end + 1;
     }
-  return FALSE;
 }
 
 static const char *

@@ -38,26 +38,47 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (CfMcpClient, cf_mcp_client, G_TYPE_OBJECT)
 G_DEFINE_QUARK (cf-mcp-client-error-quark, cf_mcp_client_error)
 
-/* What the gateway tells every upstream about itself. */
+/* What the gateway tells every upstream about itself. Both are built
+ * once, sealed and shared: every 2026-07-28 request carries them, and
+ * building them anew cost about as much as the rest of its _meta. The
+ * caller gets a reference of its own and must not change the object. */
 JsonObject *
 _cf_mcp_client_capabilities (void)
 {
-  JsonObject *capabilities = json_object_new ();
+  static JsonObject *capabilities;
+  static gsize once;
 
-  json_object_set_object_member (capabilities, "sampling", json_object_new ());
-  json_object_set_object_member (capabilities, "elicitation", json_object_new ());
-  json_object_set_object_member (capabilities, "roots", json_object_new ());
-  return capabilities;
+  if (g_once_init_enter (&once))
+    {
+      JsonObject *object = json_object_new ();
+
+      json_object_set_object_member (object, "sampling", json_object_new ());
+      json_object_set_object_member (object, "elicitation", json_object_new ());
+      json_object_set_object_member (object, "roots", json_object_new ());
+      json_object_seal (object);
+      capabilities = object;
+      g_once_init_leave (&once, 1);
+    }
+  return json_object_ref (capabilities);
 }
 
 JsonObject *
 _cf_mcp_client_info (void)
 {
-  JsonObject *info = json_object_new ();
+  static JsonObject *info;
+  static gsize once;
 
-  json_object_set_string_member (info, "name", "ContextForge Gateway");
-  json_object_set_string_member (info, "version", PACKAGE_VERSION);
-  return info;
+  if (g_once_init_enter (&once))
+    {
+      JsonObject *object = json_object_new ();
+
+      json_object_set_string_member (object, "name", "ContextForge Gateway");
+      json_object_set_string_member (object, "version", PACKAGE_VERSION);
+      json_object_seal (object);
+      info = object;
+      g_once_init_leave (&once, 1);
+    }
+  return json_object_ref (info);
 }
 
 static void

@@ -1190,6 +1190,50 @@ test_differential_corpus (void)
   g_assert_cmpuint (files->len, >, 0);
 }
 
+/* A shallow copy keeps the order, leaves the skipped member out, and
+ * setting or removing its members leaves the original as it was. */
+static void
+test_shallow_copy (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = cf_json_parse ("{\"b\":1,\"_meta\":{\"x\":true},\"a\":{\"k\":[1,2]}}",
+                                            -1, &error);
+  JsonObject *original;
+  g_autoptr(JsonObject) copy = NULL;
+  g_autoptr(JsonObject) skipped = NULL;
+  g_autofree char *text = NULL;
+
+  g_assert_no_error (error);
+  original = json_node_get_object (node);
+  copy = cf_json_object_shallow_copy (original, NULL);
+  text = cf_json_object_to_string (copy);
+  g_assert_cmpstr (text, ==, "{\"b\":1,\"_meta\":{\"x\":true},\"a\":{\"k\":[1,2]}}");
+  /* The values are shared, not copied. */
+  g_assert_true (json_object_get_object_member (copy, "a") ==
+                 json_object_get_object_member (original, "a"));
+
+  json_object_remove_member (copy, "b");
+  json_object_set_string_member (copy, "_meta", "replaced");
+  json_object_set_int_member (copy, "c", 3);
+  g_clear_pointer (&text, g_free);
+  text = cf_json_object_to_string (original);
+  g_assert_cmpstr (text, ==, "{\"b\":1,\"_meta\":{\"x\":true},\"a\":{\"k\":[1,2]}}");
+
+  skipped = cf_json_object_shallow_copy (original, "_meta");
+  g_clear_pointer (&text, g_free);
+  text = cf_json_object_to_string (skipped);
+  g_assert_cmpstr (text, ==, "{\"b\":1,\"a\":{\"k\":[1,2]}}");
+  g_clear_pointer (&skipped, json_object_unref);
+  skipped = cf_json_object_shallow_copy (original, "absent");
+  g_assert_cmpuint (json_object_get_size (skipped), ==, 3);
+
+  /* The copy outlives the original's tree. */
+  g_clear_pointer (&node, json_node_unref);
+  g_clear_pointer (&text, g_free);
+  text = cf_json_object_to_string (copy);
+  g_assert_cmpstr (text, ==, "{\"_meta\":\"replaced\",\"a\":{\"k\":[1,2]},\"c\":3}");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1202,6 +1246,7 @@ main (int   argc,
   g_test_add_func ("/json/depth", test_depth);
   g_test_add_func ("/json/not-terminated", test_not_terminated);
   g_test_add_func ("/json/sealed", test_sealed);
+  g_test_add_func ("/json/shallow-copy", test_shallow_copy);
   g_test_add_func ("/json/serializer-built", test_serializer_built);
   g_test_add_func ("/json/differential-random", test_differential_random);
   g_test_add_func ("/json/differential-corpus", test_differential_corpus);
