@@ -273,6 +273,13 @@ _cf_dbus_service_attach_discovery (CfDbusService *self)
                            0);
 }
 
+/**
+ * _cf_dbus_service_init_discovery:
+ * @self: the service
+ *
+ * Answers the discovery methods; they work before discovery exists, as
+ * if it were off.
+ */
 void
 _cf_dbus_service_init_discovery (CfDbusService *self)
 {

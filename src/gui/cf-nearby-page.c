@@ -119,6 +119,16 @@ cf_nearby_describe_status (GVariant *status)
   return g_string_free (text, FALSE);
 }
 
+/* An older gateway: over D-Bus it does not know the methods; over REST
+ * /v1/discovery is not there (the D-Bus backend never answers
+ * G_IO_ERROR_NOT_FOUND itself: its errors come as D-Bus errors). */
+static gboolean
+gateway_lacks_discovery (const GError *error)
+{
+  return cf_admin_error_is_unknown_method (error) ||
+         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+}
+
 static void
 show_empty_hint (CfNearbyPage *self)
 {
@@ -167,7 +177,7 @@ on_status (GObject      *source,
     return;
   if (reply == NULL)
     {
-      self->unavailable = cf_admin_error_is_unknown_method (error);
+      self->unavailable = gateway_lacks_discovery (error);
       gtk_widget_set_sensitive (GTK_WIDGET (self->discovery_switch), FALSE);
       adw_action_row_set_subtitle (self->discovery_row, self->unavailable
                                    ? _("Not offered by this gateway") : error->message);
@@ -422,7 +432,7 @@ on_listed (GObject      *source,
   if (reply == NULL)
     {
       /* The status row says it already for a gateway without discovery. */
-      if (!cf_admin_error_is_unknown_method (error))
+      if (!gateway_lacks_discovery (error))
         cf_admin_toast_error (GTK_WIDGET (self), _("Could not list the nearby gateways"), error);
       cf_admin_list_box_clear (self->list);
       gtk_stack_set_visible_child_name (self->list_stack, "empty");
