@@ -9,8 +9,9 @@
 #
 #   usage: netns-host.sh [--name HOST] [--address CIDR] -- COMMAND [ARGS...]
 #
-# The command sees DBUS_SYSTEM_BUS_ADDRESS (the host's bus) and
-# CF_TEST_HOST_ADDRESS (its LAN address). two-hosts.sh uses the
+# The command sees DBUS_SYSTEM_BUS_ADDRESS (the host's bus),
+# CF_TEST_HOST_ADDRESS (its LAN address) and CF_TEST_AVAHI_COMMAND (how to
+# start avahi-daemon again after `avahi-daemon -k`). two-hosts.sh uses the
 # --setup-only form inside namespaces it made itself:
 #   netns-host.sh --setup-only --name HOST --state DIR
 # starts the bus (socket DIR/system_bus_socket) and avahi-daemon on the
@@ -76,6 +77,9 @@ publish-hinfo=no
 publish-workstation=no
 CONF
   avahi-daemon -f "$state/avahi-daemon.conf" --no-drop-root --no-chroot --no-rlimits -D
+  # For tests that restart the daemon (avahi-daemon -k, then this again).
+  CF_TEST_AVAHI_COMMAND="avahi-daemon -f $state/avahi-daemon.conf --no-drop-root --no-chroot --no-rlimits -D"
+  export CF_TEST_AVAHI_COMMAND
 
   i=0
   until gdbus call --system --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \

@@ -10,6 +10,10 @@ G_BEGIN_DECLS
 /* Drives a real contextforge-gateway process from a test: it is another
  * process, so the test may use libsoup's synchronous calls. */
 
+/* In the extra environment of cf_daemon_harness_start(): a command that
+ * runs the daemon, such as `ip netns exec a`, rather than a variable. */
+#define CF_HARNESS_WRAPPER "CF_HARNESS_WRAPPER"
+
 typedef struct {
   GSubprocess *process;
   char        *url;
