@@ -64,7 +64,7 @@ platform_packages=(
   libglib2.0-0 glib-networking gsettings-desktop-schemas
   libgtk-4-1 libadwaita-1-0 libsecret-1-0
   libsoup-3.0-0 libjson-glib-1.0-0 libsqlite3-0 libgnutls30
-  libavahi-client3 ca-certificates librsvg2-common
+  libavahi-client3 libavahi-glib1 ca-certificates librsvg2-common
   shared-mime-info hicolor-icon-theme adwaita-icon-theme
   fonts-cantarell fonts-dejavu-core fontconfig
   dbus-x11
@@ -73,6 +73,7 @@ sdk_packages=(
   gcc libc6-dev make pkg-config meson ninja-build gettext
   libglib2.0-dev libglib2.0-bin libgtk-4-dev libgtk-4-bin libadwaita-1-dev
   libsecret-1-dev libsoup-3.0-dev libjson-glib-dev libsqlite3-dev libgnutls28-dev
+  libavahi-client-dev libavahi-glib-dev
   desktop-file-utils appstream appstream-util
 )
 
