@@ -19,11 +19,13 @@
  * test-admin.c, finds it; the test waits for the page to list it, takes
  * the screenshot, registers it through the page's dialog, and checks
  * the registration over D-Bus. A peer that asks for a bearer token gets
- * the dialog's token field, and registering it without one brings the
- * gateway's own message back as a toast. */
+ * the dialog's token field: registering it without one brings the
+ * gateway's own message back as a toast, and with its admin's token it
+ * registers. Turned off, the list empties; on again, the peers return. */
 
 #define WAIT_LIMIT_S 60
 #define HOST_ADDRESS "10.77.0.1"
+#define ADMIN_PASSWORD "Nearby-Admin-Test-Password-1!"
 
 typedef struct {
   GTestDBus          *dbus;
@@ -585,6 +587,38 @@ assert_nearby_entry (Fixture    *f,
 
 /* The peers */
 
+/* Returns: (transfer full): a bearer token for the locked peer, as its
+ * administrator would hand one out: its admin's login. */
+static char *
+peer_token (const char *mcp_url)
+{
+  g_autofree char *base = g_strndup (mcp_url, strlen (mcp_url) - strlen ("/mcp"));
+  g_autofree char *uri = g_strconcat (base, "/auth/email/login", NULL);
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 30, NULL);
+  g_autoptr(SoupMessage) message = soup_message_new ("POST", uri);
+  static const char body[] =
+    "{\"email\": \"admin@example.com\", \"password\": \"" ADMIN_PASSWORD "\"}";
+  g_autoptr(GBytes) request = g_bytes_new_static (body, strlen (body));
+  g_autoptr(GBytes) response = NULL;
+  g_autoptr(JsonNode) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  const char *token;
+
+  soup_message_set_request_body_from_bytes (message, "application/json", request);
+  response = soup_session_send_and_read (session, message, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (message), ==, 200);
+  text = g_strndup (g_bytes_get_data (response, NULL), g_bytes_get_size (response));
+  answer = json_from_string (text, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (answer));
+  token = json_object_get_string_member_with_default (json_node_get_object (answer),
+                                                      "access_token", NULL);
+  g_assert_nonnull (token);
+  return g_strdup (token);
+}
+
 /* Returns: (transfer full): a gateway on the test host that announces
  * itself; @out_url: its MCP endpoint, as discovery lists it */
 static GSubprocess *
@@ -607,7 +641,7 @@ start_peer (Fixture     *f,
     "FEDERATION_DISCOVERY=true", name_env, "HOST=" HOST_ADDRESS, "PORT=0",
     "SSRF_ALLOW_LOCALHOST=true", "TOOL_RATE_LIMIT=0", db_env, home_env, config_env, data_env,
     auth ? "AUTH_REQUIRED=true" : "AUTH_REQUIRED=false",
-    "PLATFORM_ADMIN_PASSWORD=Nearby-Admin-Test-Password-1!",
+    "PLATFORM_ADMIN_PASSWORD=" ADMIN_PASSWORD,
     "ADMIN_REQUIRE_PASSWORD_CHANGE_ON_BOOTSTRAP=false",
     "JWT_SECRET_KEY=nearby-test-secret-that-is-long-enough-0123456789",
     g_getenv ("CF_TEST_GATEWAY"), "--daemon", "--no-dbus", NULL,
@@ -745,6 +779,17 @@ drive_nearby (Fixture *f)
   wait_for_peer (f, f->locked_url);
   settle (f, 300);
   screenshot (f, "nearby.png");
+
+  /* With the token its administrator gave, the locked peer registers. */
+  {
+    g_autofree char *token = peer_token (f->locked_url);
+
+    click (find (wait_for_peer (f, f->locked_url), is_register_button, NULL));
+    respond (f, "register", token);
+    wait_until (f, peer_is_registered, f->locked_url, "the locked peer to show as registered");
+    g_assert_cmpuint (count_gateways_at (f->locked_url), ==, 1);
+    assert_nearby_entry (f, f->locked_url, "bearer", TRUE);
+  }
 
   /* Off: the list empties and says why; on again, the peer comes back,
    * registered. */
