@@ -716,8 +716,23 @@ remove_member (JsonObject *object,
 
 /* The gateway is a server of its own: its name, version and instructions
  * are its own, and it does not implement the tasks utility, so it does not
- * advertise it. Everything else it declares must be what the upstream
+ * advertise it. It announces its federation id (and the gateways it
+ * reaches) under its own experimental capability, which peers use to
+ * refuse loops. Everything else it declares must be what the upstream
  * declared. */
+static void
+strip_federation (JsonObject *entry)
+{
+  JsonObject *capabilities = cf_json_object_get_object (entry, "capabilities");
+  JsonObject *experimental = cf_json_object_get_object (capabilities, "experimental");
+
+  if (experimental == NULL)
+    return;
+  remove_member (experimental, "org.contextforge.federation");
+  if (json_object_get_size (experimental) == 0)
+    remove_member (capabilities, "experimental");
+}
+
 static void
 initialize_allowance (JsonObject *entry,
                       gboolean    relayed)
@@ -725,6 +740,7 @@ initialize_allowance (JsonObject *entry,
   remove_member (entry, "serverInfo");
   remove_member (entry, "instructions");
   remove_member (cf_json_object_get_object (entry, "capabilities"), "tasks");
+  strip_federation (entry);
 }
 
 /* - `execution` (taskSupport) describes task-augmented calls; without the
@@ -908,6 +924,13 @@ compare_probes (JsonObject *direct,
           continue;
         }
       b = cf_json_node_deep_copy (json_object_get_member (relayed, step));
+      /* Two gateways compared: each has its own federation id. */
+      if (!with_allowances && g_str_equal (step, "initialize") &&
+          JSON_NODE_HOLDS_OBJECT (a) && JSON_NODE_HOLDS_OBJECT (b))
+        {
+          strip_federation (json_node_get_object (a));
+          strip_federation (json_node_get_object (b));
+        }
 
       for (gsize i = 0; with_allowances && i < G_N_ELEMENTS (step_allowances); i++)
         if (g_str_equal (step_allowances[i].step, step))
