@@ -165,36 +165,6 @@ on_registered (GObject      *source,
   g_free (registration);
 }
 
-/* Returns: (transfer full) (nullable): @json as an object ("" is {}), or
- * %NULL once @invocation has been answered */
-static JsonObject *
-parse_settings (GDBusMethodInvocation *invocation,
-                const char            *json)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = NULL;
-
-  if (*json == '\0')
-    return json_object_new ();
-  node = cf_json_parse (json, -1, &error);
-  if (node == NULL)
-    {
-      g_dbus_method_invocation_return_error (invocation, CF_DBUS_SERVICE_ERROR,
-                                             CF_DBUS_SERVICE_ERROR_INVALID_ARGUMENT,
-                                             _("The settings are not valid JSON: %s"),
-                                             error ? error->message : "");
-      return NULL;
-    }
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    {
-      g_dbus_method_invocation_return_error_literal (invocation, CF_DBUS_SERVICE_ERROR,
-                                                     CF_DBUS_SERVICE_ERROR_INVALID_ARGUMENT,
-                                                     _("The settings must be a JSON object"));
-      return NULL;
-    }
-  return json_object_ref (json_node_get_object (node));
-}
-
 static gboolean
 handle_register_nearby_gateway (CfDbusGateway         *skeleton,
                                 GDBusMethodInvocation *invocation,
@@ -208,7 +178,10 @@ handle_register_nearby_gateway (CfDbusGateway         *skeleton,
 
   if (!_cf_dbus_service_check_ready (self, invocation))
     return G_DBUS_METHOD_INVOCATION_HANDLED;
-  if ((input = parse_settings (invocation, settings)) == NULL)
+  /* "" is no settings to add. */
+  input = *settings == '\0' ? json_object_new ()
+                            : _cf_dbus_service_parse_settings (invocation, settings);
+  if (input == NULL)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
   if (discovery == NULL)
     {

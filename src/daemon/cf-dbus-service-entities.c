@@ -167,9 +167,9 @@ remove_entity (CfDbusService         *self,
 
 /* Returns: (transfer full) (nullable): @json as an object, or %NULL once
  * @invocation has been answered */
-static JsonObject *
-parse_settings (GDBusMethodInvocation *invocation,
-                const char            *json)
+JsonObject *
+_cf_dbus_service_parse_settings (GDBusMethodInvocation *invocation,
+                                 const char            *json)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) node = cf_json_parse (json, -1, &error);
@@ -296,7 +296,7 @@ handle_add_gateway (CfDbusGateway         *skeleton,
   g_autoptr(JsonObject) input = NULL;
 
   if (_cf_dbus_service_check_ready (self, invocation) &&
-      (input = parse_settings (invocation, settings)) != NULL)
+      (input = _cf_dbus_service_parse_settings (invocation, settings)) != NULL)
     create (self, invocation, CF_ENTITY_GATEWAY, input, reply_id);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -311,7 +311,7 @@ handle_update_gateway (CfDbusGateway         *skeleton,
   g_autoptr(JsonObject) input = NULL;
 
   if (_cf_dbus_service_check_ready (self, invocation) &&
-      (input = parse_settings (invocation, settings)) != NULL)
+      (input = _cf_dbus_service_parse_settings (invocation, settings)) != NULL)
     update (self, invocation, CF_ENTITY_GATEWAY, id, input);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }

@@ -25,6 +25,8 @@ struct _CfDbusService
 
 gboolean _cf_dbus_service_check_ready   (CfDbusService         *self,
                                          GDBusMethodInvocation *invocation);
+JsonObject *_cf_dbus_service_parse_settings (GDBusMethodInvocation *invocation,
+                                         const char            *json);
 void     _cf_dbus_service_return_error  (GDBusMethodInvocation *invocation,
                                          const GError          *error,
                                          JsonArray             *problems);
