@@ -418,7 +418,8 @@ test_one_host (void)
 
 /* Two hosts joined by a veth pair: A on host a (no authentication) is
  * found from B on host b across the link, registered with no question
- * asked, and used; its withdrawal reaches B. */
+ * asked, and used; a gateway with A's id on its allowlist registers it
+ * unasked; A's withdrawal reaches B. */
 static void
 test_two_hosts (void)
 {
@@ -464,6 +465,44 @@ test_two_hosts (void)
   tool = wait_for_tool (b, gateway_id, "simple-text");
   g_assert_true (g_str_has_prefix (tool, "host-a"));
   assert_simple_text (b, tool);
+
+  /* A gateway told to trust A's id registers it by itself. */
+  {
+    const char *peer_id = json_object_get_string_member (peer, "id");
+    const char *env_c[] = {
+      "FEDERATION_DISCOVERY", "true", "SSRF_ALLOW_LOCALHOST", "false",
+      "FEDERATION_DISCOVERY_ALLOWLIST", peer_id, NULL
+    };
+    g_autofree char *db_c = db_in_dir ("host-b-allowlist.db");
+    CfDaemonHarness *c = cf_daemon_harness_start (db_c, env_c);
+    gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+    const char *auto_id = NULL;
+    g_autoptr(JsonNode) gateways = NULL;
+    g_autofree char *auto_tool = NULL;
+
+    while (auto_id == NULL && g_get_monotonic_time () < deadline)
+      {
+        JsonArray *list;
+
+        g_clear_pointer (&gateways, json_node_unref);
+        gateways = cf_harness_request (c, "GET", "/v1/gateways", NULL, NULL, NULL, NULL);
+        list = json_node_get_array (gateways);
+        for (guint i = 0; i < json_array_get_length (list); i++)
+          {
+            JsonObject *gateway = json_array_get_object_element (list, i);
+
+            if (g_strcmp0 (cf_json_object_get_string (gateway, "discoveredPeerId"), peer_id) == 0)
+              auto_id = cf_json_object_get_string (gateway, "id");
+          }
+        if (auto_id == NULL)
+          g_usleep (200 * 1000);
+      }
+    g_assert_nonnull (auto_id);
+    auto_tool = wait_for_tool (c, auto_id, "simple-text");
+    assert_simple_text (c, auto_tool);
+    g_assert_cmpint (cf_daemon_harness_stop (c), ==, 0);
+    cf_daemon_harness_free (c);
+  }
 
   g_assert_cmpint (cf_daemon_harness_stop (a), ==, 0);
   wait_for_peer (b, "Gateway on host a", FALSE);
