@@ -29,7 +29,13 @@ struct _CfGateway
   /* tool id → its compiled x-mcp-header annotations */
   GHashTable  *param_headers;
   CfTeams     *teams;
+  /* tools/list's MCP form of the tools of one snapshot, built at their
+   * first listing: tool entity → its MCP Tool object (never changed) */
+  CfCatalogSnapshot *mcp_tools_snapshot;
+  GHashTable  *mcp_tools;
 };
+
+void      _cf_gateway_forget_mcp_tools (CfGateway *self);
 
 gboolean  _cf_gateway_visible     (CfGateway         *self,
                                    CfCatalogSnapshot *snapshot,

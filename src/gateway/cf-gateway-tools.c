@@ -41,6 +41,49 @@ tool_for_mcp (JsonObject *entity)
   return tool;
 }
 
+/**
+ * _cf_gateway_forget_mcp_tools:
+ * @self: the gateway
+ *
+ * Drops the MCP form of the tools listed so far, and the snapshot they
+ * came from.
+ */
+void
+_cf_gateway_forget_mcp_tools (CfGateway *self)
+{
+  if (self->mcp_tools != NULL)
+    g_hash_table_remove_all (self->mcp_tools);
+  g_clear_pointer (&self->mcp_tools_snapshot, cf_catalog_snapshot_unref);
+}
+
+/* The MCP form of a tool of @snapshot, built once per snapshot: a page of
+ * tools/list otherwise builds a thousand objects, copying six members
+ * into each, to serialise and free them at once. The object is shared by
+ * every listing, which only reads it. */
+static JsonObject *
+mcp_tool (CfGateway         *self,
+          CfCatalogSnapshot *snapshot,
+          JsonObject        *entity)
+{
+  JsonObject *tool;
+
+  if (self->mcp_tools_snapshot != snapshot)
+    {
+      _cf_gateway_forget_mcp_tools (self);
+      self->mcp_tools_snapshot = cf_catalog_snapshot_ref (snapshot);
+    }
+  if (self->mcp_tools == NULL)
+    self->mcp_tools = g_hash_table_new_full (NULL, NULL, NULL,
+                                             (GDestroyNotify) json_object_unref);
+  tool = g_hash_table_lookup (self->mcp_tools, entity);
+  if (tool == NULL)
+    {
+      tool = tool_for_mcp (entity);
+      g_hash_table_insert (self->mcp_tools, entity, tool);
+    }
+  return json_object_ref (tool);
+}
+
 static void
 tools_list (CfMcpRequest *request,
             gpointer      user_data)
@@ -58,7 +101,7 @@ tools_list (CfMcpRequest *request,
 
   tools = json_array_new ();
   for (guint i = start; i < end; i++)
-    json_array_add_object_element (tools, tool_for_mcp (visible->pdata[i]));
+    json_array_add_object_element (tools, mcp_tool (self, snapshot, visible->pdata[i]));
   result = json_object_new ();
   json_object_set_array_member (result, "tools", tools);
   _cf_gateway_set_cursor (result, end, visible->len);

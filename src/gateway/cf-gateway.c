@@ -28,6 +28,8 @@ on_catalog_changed (CfCatalog *catalog,
                     guint      kind,
                     CfGateway *self)
 {
+  /* The old snapshot goes as soon as the new one is there. */
+  _cf_gateway_forget_mcp_tools (self);
   switch (kind)
     {
     case CF_ENTITY_TOOL:
@@ -65,6 +67,8 @@ cf_gateway_dispose (GObject *object)
   g_clear_pointer (&self->rest_sessions, g_hash_table_unref);
   g_clear_object (&self->teams);
   g_clear_pointer (&self->param_headers, g_hash_table_unref);
+  _cf_gateway_forget_mcp_tools (self);
+  g_clear_pointer (&self->mcp_tools, g_hash_table_unref);
 
   G_OBJECT_CLASS (cf_gateway_parent_class)->dispose (object);
 }
@@ -245,9 +249,12 @@ offered_here (CfCatalogSnapshot *snapshot,
               CfEntityKind       kind,
               JsonObject        *entity)
 {
+  /* A list checks every item: the id is looked up only when a scope
+   * asks for it. */
   return entity != NULL && cf_json_object_get_bool (entity, "enabled", TRUE) &&
-         cf_catalog_snapshot_in_scope (snapshot, scope, kind,
-                                       cf_json_object_get_string (entity, "id"));
+         (scope == NULL ||
+          cf_catalog_snapshot_in_scope (snapshot, scope, kind,
+                                        cf_json_object_get_string (entity, "id")));
 }
 
 /* What the request may see, resolved at its first item and kept on it:

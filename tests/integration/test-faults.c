@@ -454,19 +454,56 @@ test_healthy_stays_reachable (void)
 /* An upstream's list changes reach the catalog: over a legacy session's
  * GET stream, and for 2026-07-28 upstreams (stdio and HTTP) over the
  * subscriptions/listen stream the gateway keeps open. */
+/* How many tools the gateway's MCP tools/list shows, every page. */
+static guint
+count_listed_tools (CfDaemonHarness *d)
+{
+  g_autofree char *cursor = NULL;
+  guint count = 0;
+
+  for (guint page = 0; page < 100; page++)
+    {
+      g_autofree char *body = NULL;
+      g_autoptr(JsonNode) reply = NULL;
+      JsonObject *result;
+      guint status = 0;
+
+      body = cursor == NULL
+             ? g_strdup ("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}")
+             : g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\","
+                                "\"params\":{\"cursor\":\"%s\"}}", cursor);
+      reply = cf_harness_request (d, "POST", "/rpc", body, NULL, &status, NULL);
+      g_assert_cmpuint (status, ==, 200);
+      result = cf_harness_rpc_result (reply);
+      g_assert_nonnull (result);
+      count += json_array_get_length (json_object_get_array_member (result, "tools"));
+      g_clear_pointer (&cursor, g_free);
+      if (!json_object_has_member (result, "nextCursor"))
+        return count;
+      cursor = g_strdup (json_object_get_string_member (result, "nextCursor"));
+    }
+  g_error ("tools/list had more than 100 pages");
+}
+
 static void
 test_list_changed_resyncs (void)
 {
   const char *grow[] = { "grow", "modern-grow", "legacy-grow" };
   Trio trio = { 0 };
+  guint listed;
 
   trio_start (&trio, NULL);
+  /* Listed once before, so that the gateway's listing shows the tools
+   * added since and not what it built for the first. */
+  listed = count_listed_tools (trio.gateway);
+  g_assert_cmpuint (listed, >, 0);
   for (guint i = 0; i < G_N_ELEMENTS (trio.ids); i++)
     {
       g_autoptr(JsonObject) grown = call (trio.gateway, grow[i], NULL);
 
       g_assert_false (is_error (grown));
       cf_harness_wait_for_tools (trio.gateway, trio.ids[i], 8);
+      g_assert_cmpuint (count_listed_tools (trio.gateway), ==, listed + i + 1);
     }
   trio_stop (&trio);
 }
