@@ -135,9 +135,13 @@ peer_path (Peer *peer)
 {
   const char *path = _cf_discovery_peer_txt_value (peer, "path");
 
-  if (path == NULL || *path != '/' || strchr (path, '#') != NULL || strchr (path, '?') != NULL ||
-      strchr (path, ' ') != NULL)
+  /* A path of RFC 3986 pchars and slashes, nothing that could end the
+   * path or start a query in the URL made of it. */
+  if (path == NULL || *path != '/')
     return g_strdup ("/mcp");
+  for (const char *p = path; *p; p++)
+    if (!g_ascii_isalnum (*p) && strchr ("/-._~!$&'()*+,;=:@%", *p) == NULL)
+      return g_strdup ("/mcp");
   return g_strdup (path);
 }
 
@@ -359,6 +363,14 @@ parse_txt (AvahiStringList *txt)
   return table;
 }
 
+static gboolean
+is_loopback (const char *text)
+{
+  g_autoptr(GInetAddress) address = g_inet_address_new_from_string (text);
+
+  return address != NULL && g_inet_address_get_is_loopback (address);
+}
+
 static void
 on_resolved (AvahiServiceResolver   *resolver,
              AvahiIfIndex            interface,
@@ -395,6 +407,14 @@ on_resolved (AvahiServiceResolver   *resolver,
     }
 
   avahi_address_snprint (text, sizeof text, address);
+  if (!(flags & AVAHI_LOOKUP_RESULT_LOCAL) && is_loopback (text))
+    {
+      /* Only this host's own services live on loopback: a record from the
+       * network that points there would have the gateway dial itself. */
+      g_debug ("Ignoring %s on %s: a loopback address announced from the network", name,
+               instance->key);
+      return;
+    }
   g_free (instance->host);
   instance->host = g_strdup (host_name);
   g_free (instance->address);

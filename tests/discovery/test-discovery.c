@@ -435,6 +435,8 @@ test_two_hosts (void)
     "FEDERATION_DISCOVERY", "true", "SSRF_ALLOW_LOCALHOST", "false", NULL
   };
   CfDaemonHarness *a, *b;
+  g_autoptr(GSubprocess) trick_address = NULL;
+  g_autoptr(GSubprocess) trick_service = NULL;
   g_autoptr(JsonObject) peer = NULL;
   g_autoptr(JsonNode) created = NULL;
   g_autofree char *register_path = NULL;
@@ -447,6 +449,23 @@ test_two_hosts (void)
       return;
     }
 
+  /* A record from host a that claims a gateway on loopback: b must not
+   * list it (it would have b dial itself). Announced before A starts, so
+   * that it has been resolved by the time A is seen. */
+  {
+    const char *address[] = { on_peer, "avahi-publish", "-a", "-R", "loopback-trick.local",
+                              "127.0.0.1", NULL };
+    const char *service[] = { on_peer, "avahi-publish", "-s", "-H", "loopback-trick.local",
+                              "Loopback trick", "_mcp._tcp", "4444", "id=loopbacktrick", NULL };
+    g_autoptr(GError) error = NULL;
+
+    trick_address = cf_harness_spawnv (address, G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
+    g_assert_no_error (error);
+    trick_service = cf_harness_spawnv (service, G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
+    g_assert_no_error (error);
+  }
   a = cf_daemon_harness_start (db_a, env_a);
   g_assert_true (g_str_has_prefix (a->url, "http://"));
   add_fixture_upstream (a, NULL);
@@ -454,6 +473,16 @@ test_two_hosts (void)
 
   peer = wait_for_peer (b, "Gateway on host a", TRUE);
   g_assert_cmpstr (json_object_get_string_member (peer, "host"), ==, "host-a.local");
+  {
+    g_autoptr(JsonObject) status = get_object (b, "/v1/discovery", NULL);
+    JsonArray *peers = json_object_get_array_member (status, "peers");
+
+    for (guint i = 0; i < json_array_get_length (peers); i++)
+      g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (peers, i),
+                                                      "name"), !=, "Loopback trick");
+  }
+  cf_harness_stop_process (trick_service);
+  cf_harness_stop_process (trick_address);
   g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (peer, "addresses"),
                                                   0), ==, peer_address);
   g_assert_cmpstr (json_object_get_string_member (peer, "auth"), ==, "none");
