@@ -29,13 +29,19 @@ struct _CfGateway
   /* tool id → its compiled x-mcp-header annotations */
   GHashTable  *param_headers;
   CfTeams     *teams;
-  /* tools/list's MCP form of the tools of one snapshot, built at their
-   * first listing: tool entity → its MCP Tool object (never changed) */
-  CfCatalogSnapshot *mcp_tools_snapshot;
+  /* What the lists build from one snapshot, kept until the next: */
+  CfCatalogSnapshot *cached_snapshot;
+  /* tool entity → its MCP Tool object (never changed), built at its
+   * first listing */
   GHashTable  *mcp_tools;
+  /* per kind, the enabled entities, for callers who see everything on
+   * the unscoped endpoint (NULL until asked for) */
+  GPtrArray   *offered[CF_N_ENTITY_KINDS];
 };
 
-void      _cf_gateway_forget_mcp_tools (CfGateway *self);
+void      _cf_gateway_use_snapshot (CfGateway         *self,
+                                    CfCatalogSnapshot *snapshot);
+void      _cf_gateway_forget_snapshot (CfGateway *self);
 
 gboolean  _cf_gateway_visible     (CfGateway         *self,
                                    CfCatalogSnapshot *snapshot,

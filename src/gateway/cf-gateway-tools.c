@@ -41,21 +41,6 @@ tool_for_mcp (JsonObject *entity)
   return tool;
 }
 
-/**
- * _cf_gateway_forget_mcp_tools:
- * @self: the gateway
- *
- * Drops the MCP form of the tools listed so far, and the snapshot they
- * came from.
- */
-void
-_cf_gateway_forget_mcp_tools (CfGateway *self)
-{
-  if (self->mcp_tools != NULL)
-    g_hash_table_remove_all (self->mcp_tools);
-  g_clear_pointer (&self->mcp_tools_snapshot, cf_catalog_snapshot_unref);
-}
-
 /* The MCP form of a tool of @snapshot, built once per snapshot: a page of
  * tools/list otherwise builds a thousand objects, copying six members
  * into each, to serialise and free them at once. The object is shared by
@@ -67,11 +52,7 @@ mcp_tool (CfGateway         *self,
 {
   JsonObject *tool;
 
-  if (self->mcp_tools_snapshot != snapshot)
-    {
-      _cf_gateway_forget_mcp_tools (self);
-      self->mcp_tools_snapshot = cf_catalog_snapshot_ref (snapshot);
-    }
+  _cf_gateway_use_snapshot (self, snapshot);
   if (self->mcp_tools == NULL)
     self->mcp_tools = g_hash_table_new_full (NULL, NULL, NULL,
                                              (GDestroyNotify) json_object_unref);

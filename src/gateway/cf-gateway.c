@@ -29,7 +29,7 @@ on_catalog_changed (CfCatalog *catalog,
                     CfGateway *self)
 {
   /* The old snapshot goes as soon as the new one is there. */
-  _cf_gateway_forget_mcp_tools (self);
+  _cf_gateway_forget_snapshot (self);
   switch (kind)
     {
     case CF_ENTITY_TOOL:
@@ -67,7 +67,7 @@ cf_gateway_dispose (GObject *object)
   g_clear_pointer (&self->rest_sessions, g_hash_table_unref);
   g_clear_object (&self->teams);
   g_clear_pointer (&self->param_headers, g_hash_table_unref);
-  _cf_gateway_forget_mcp_tools (self);
+  _cf_gateway_forget_snapshot (self);
   g_clear_pointer (&self->mcp_tools, g_hash_table_unref);
 
   G_OBJECT_CLASS (cf_gateway_parent_class)->dispose (object);
@@ -425,16 +425,70 @@ _cf_gateway_list_page (CfGateway         *self,
                        guint             *end)
 {
   GPtrArray *all = cf_catalog_snapshot_list (snapshot, kind);
-  g_autoptr(GPtrArray) visible = g_ptr_array_new ();
+  g_autoptr(GPtrArray) visible = NULL;
 
-  for (guint i = 0; i < all->len; i++)
-    if ((keep == NULL || keep (all->pdata[i])) &&
-        _cf_gateway_visible (self, snapshot, request, kind, all->pdata[i]))
-      g_ptr_array_add (visible, all->pdata[i]);
+  /* Most lists come from callers who see every item, on /mcp: they all
+   * page through the same list, made once per snapshot. */
+  if (keep == NULL && cf_mcp_request_get_scope (request) == NULL &&
+      request_viewer (self, request) == &everything)
+    {
+      _cf_gateway_use_snapshot (self, snapshot);
+      if (self->offered[kind] == NULL)
+        {
+          self->offered[kind] = g_ptr_array_new ();
+          for (guint i = 0; i < all->len; i++)
+            if (offered_here (snapshot, NULL, kind, all->pdata[i]))
+              g_ptr_array_add (self->offered[kind], all->pdata[i]);
+        }
+      visible = g_ptr_array_ref (self->offered[kind]);
+    }
+  else
+    {
+      visible = g_ptr_array_new ();
+      for (guint i = 0; i < all->len; i++)
+        if ((keep == NULL || keep (all->pdata[i])) &&
+            _cf_gateway_visible (self, snapshot, request, kind, all->pdata[i]))
+          g_ptr_array_add (visible, all->pdata[i]);
+    }
 
   if (!_cf_gateway_page (self, request, visible->len, start, end))
     return NULL;
   return g_steal_pointer (&visible);
+}
+
+/**
+ * _cf_gateway_forget_snapshot:
+ * @self: the gateway
+ *
+ * Drops what the lists built from the last snapshot, and the snapshot.
+ */
+void
+_cf_gateway_forget_snapshot (CfGateway *self)
+{
+  if (self->mcp_tools != NULL)
+    g_hash_table_remove_all (self->mcp_tools);
+  for (guint i = 0; i < CF_N_ENTITY_KINDS; i++)
+    g_clear_pointer (&self->offered[i], g_ptr_array_unref);
+  g_clear_pointer (&self->cached_snapshot, cf_catalog_snapshot_unref);
+}
+
+/**
+ * _cf_gateway_use_snapshot:
+ * @self: the gateway
+ * @snapshot: the snapshot a list is made from
+ *
+ * Makes @snapshot the one whose lists are kept, forgetting another's.
+ * The gateway holds it, so that its entities, by which the lists are
+ * kept, stay what they are.
+ */
+void
+_cf_gateway_use_snapshot (CfGateway         *self,
+                          CfCatalogSnapshot *snapshot)
+{
+  if (self->cached_snapshot == snapshot)
+    return;
+  _cf_gateway_forget_snapshot (self);
+  self->cached_snapshot = cf_catalog_snapshot_ref (snapshot);
 }
 
 void
