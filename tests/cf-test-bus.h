@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 /* What the tests that run the daemon on a private session bus share
- * (tests/integration/test-dbus.c, tests/gui/test-admin.c), and the
- * readers of the a{sv} lists its interface answers (those and
- * tests/gui/test-rest-backend.c). Each of them is one source file, built
- * in its own folder: the helpers are static inline, so that including
- * this header is all it takes. */
+ * (tests/integration/test-dbus.c, tests/gui/test-admin.c and
+ * tests/gui/test-admin-nearby.c), and the readers of the a{sv} lists its
+ * interface answers (those and tests/gui/test-rest-backend.c). They are
+ * built in folders of their own: the helpers are static inline, so that
+ * including this header is all it takes. */
 
 G_BEGIN_DECLS
 
@@ -82,6 +82,31 @@ cf_test_remove_database (const char *dir)
       g_unlink (path);
     }
   g_rmdir (dir);
+}
+
+/**
+ * cf_test_bus_list:
+ * @bus: a connection to the bus the daemon is on
+ * @method: a List* method of org.contextforge.Gateway, which take no
+ *   arguments and answer an array of a{sv}
+ *
+ * Calls @method, and fails the test where it fails.
+ *
+ * Returns: (transfer full): the array @method answers
+ */
+static inline GVariant *
+cf_test_bus_list (GDBusConnection *bus,
+                  const char      *method)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  reply = g_dbus_connection_call_sync (bus, "org.contextforge.Gateway",
+                                       "/org/contextforge/Gateway", "org.contextforge.Gateway",
+                                       method, NULL, G_VARIANT_TYPE ("(aa{sv})"),
+                                       G_DBUS_CALL_FLAGS_NONE, 20000, NULL, &error);
+  g_assert_no_error (error);
+  return g_variant_get_child_value (reply, 0);
 }
 
 /**

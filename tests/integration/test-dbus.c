@@ -199,16 +199,6 @@ get_status (Fixture *f)
   return g_variant_get_child_value (reply, 0);
 }
 
-/* Returns: (transfer full): the list a List* method answers */
-static GVariant *
-list (Fixture    *f,
-      const char *method)
-{
-  g_autoptr(GVariant) reply = call (f, method, NULL);
-
-  return g_variant_get_child_value (reply, 0);
-}
-
 /* Waiting, bounded in time */
 
 static gboolean
@@ -325,7 +315,7 @@ has_tools_of (Fixture  *f,
               gpointer  data)
 {
   ToolsWanted *wanted = data;
-  g_autoptr(GVariant) tools = list (f, "ListTools");
+  g_autoptr(GVariant) tools = cf_test_bus_list (f->bus, "ListTools");
 
   return cf_test_count_entries (tools, "gateway-id", wanted->gateway_id) >= wanted->at_least;
 }
@@ -335,7 +325,7 @@ has_no_tools_of (Fixture  *f,
                  gpointer  data)
 {
   ToolsWanted *wanted = data;
-  g_autoptr(GVariant) tools = list (f, "ListTools");
+  g_autoptr(GVariant) tools = cf_test_bus_list (f->bus, "ListTools");
 
   return cf_test_count_entries (tools, "gateway-id", wanted->gateway_id) == 0;
 }
@@ -469,7 +459,7 @@ test_stdio_upstream (Fixture       *f,
   wanted.gateway_id = id;
   wait_until (f, has_tools_of, &wanted, "the fixture's tools");
 
-  tools = list (f, "ListTools");
+  tools = cf_test_bus_list (f->bus, "ListTools");
   n = cf_test_count_entries (tools, "gateway-id", id);
   g_assert_cmpuint (n, >=, 2);
   for (gsize i = 0; i < g_variant_n_children (tools) && picked->len < 2; i++)
@@ -484,7 +474,7 @@ test_stdio_upstream (Fixture       *f,
       g_ptr_array_add (picked, g_strdup (tool_id));
     }
 
-  gateways = list (f, "ListGateways");
+  gateways = cf_test_bus_list (f->bus, "ListGateways");
   g_assert_cmpuint (g_variant_n_children (gateways), ==, 1);
   gateway = cf_test_find_entry (gateways, "id", id);
   g_assert_nonnull (gateway);
@@ -520,7 +510,7 @@ test_stdio_upstream (Fixture       *f,
                                                     FALSE));
   expect_catalog_changed (f, "tool");
   g_clear_pointer (&tools, g_variant_unref);
-  tools = list (f, "ListTools");
+  tools = cf_test_bus_list (f->bus, "ListTools");
   {
     g_autoptr(GVariant) disabled = cf_test_find_entry (tools, "id", picked->pdata[1]);
     g_autoptr(GVariant) other = cf_test_find_entry (tools, "id", picked->pdata[0]);
@@ -543,7 +533,7 @@ test_stdio_upstream (Fixture       *f,
     g_assert_cmpstr (server_url, ==, expected);
   }
   expect_catalog_changed (f, "server");
-  servers = list (f, "ListServers");
+  servers = cf_test_bus_list (f->bus, "ListServers");
   server = cf_test_find_entry (servers, "id", server_id);
   g_assert_nonnull (server);
   g_assert_true (g_variant_lookup (server, "name", "&s", &text));
@@ -560,14 +550,14 @@ test_stdio_upstream (Fixture       *f,
   reply = call (f, "SetServerEnabled", g_variant_new ("(sb)", server_id, FALSE));
   g_clear_pointer (&servers, g_variant_unref);
   g_clear_pointer (&server, g_variant_unref);
-  servers = list (f, "ListServers");
+  servers = cf_test_bus_list (f->bus, "ListServers");
   server = cf_test_find_entry (servers, "id", server_id);
   g_assert_false (cf_test_entry_bool (server, "enabled"));
 
   g_clear_pointer (&reply, g_variant_unref);
   reply = call (f, "DeleteServer", g_variant_new ("(s)", server_id));
   g_clear_pointer (&servers, g_variant_unref);
-  servers = list (f, "ListServers");
+  servers = cf_test_bus_list (f->bus, "ListServers");
   g_assert_cmpuint (g_variant_n_children (servers), ==, 0);
   expect_error (f, "DeleteServer", g_variant_new ("(s)", server_id), "NotFound", server_id);
 
@@ -578,7 +568,7 @@ test_stdio_upstream (Fixture       *f,
   reply = call (f, "SetGatewayEnabled", g_variant_new ("(sb)", id, FALSE));
   g_clear_pointer (&gateways, g_variant_unref);
   g_clear_pointer (&gateway, g_variant_unref);
-  gateways = list (f, "ListGateways");
+  gateways = cf_test_bus_list (f->bus, "ListGateways");
   gateway = cf_test_find_entry (gateways, "id", id);
   g_assert_false (cf_test_entry_bool (gateway, "enabled"));
   expect_error (f, "RefreshGateway", g_variant_new ("(s)", id), "Conflict", "disabled");
@@ -620,7 +610,7 @@ test_health_signal (Fixture       *f,
   g_assert_cmpstr (text, ==, "degraded");
   g_assert_true (g_variant_lookup (status, "gateways-unreachable", "u", &n));
   g_assert_cmpuint (n, ==, 1);
-  gateways = list (f, "ListGateways");
+  gateways = cf_test_bus_list (f->bus, "ListGateways");
   gateway = cf_test_find_entry (gateways, "id", id);
   g_assert_false (cf_test_entry_bool (gateway, "reachable"));
   g_assert_true (g_variant_lookup (gateway, "status-message", "&s", &text));
@@ -770,7 +760,7 @@ test_call_tool (Fixture       *f,
                 "no_such_tool");
 
   /* A disabled tool is not there for callers. */
-  tools = list (f, "ListTools");
+  tools = cf_test_bus_list (f->bus, "ListTools");
   tool = cf_test_find_entry (tools, "name", "test_simple_text");
   g_assert_nonnull (tool);
   g_assert_true (g_variant_lookup (tool, "id", "&s", &tool_id));
@@ -828,7 +818,7 @@ test_tenancy (Fixture       *f,
   g_assert_cmpuint (http_status (tools_url, NULL), ==, 401);
 
   /* The platform admin's personal team is there from the start. */
-  teams = list (f, "ListTeams");
+  teams = cf_test_bus_list (f->bus, "ListTeams");
   for (guint i = 0; i < g_variant_n_children (teams); i++)
     {
       g_autoptr(GVariant) team = g_variant_get_child_value (teams, i);
@@ -843,7 +833,7 @@ test_tenancy (Fixture       *f,
   g_assert_cmpstr (team_id, !=, "");
   g_variant_unref (wait_signal (f, "TenancyChanged", "teams"));
   g_clear_pointer (&teams, g_variant_unref);
-  teams = list (f, "ListTeams");
+  teams = cf_test_bus_list (f->bus, "ListTeams");
   entry = cf_test_find_entry (teams, "id", team_id);
   g_assert_nonnull (entry);
   g_assert_true (g_variant_lookup (entry, "member-count", "u", &members));
@@ -865,7 +855,7 @@ test_tenancy (Fixture       *f,
   g_variant_unref (wait_signal (f, "TenancyChanged", "teams"));
   g_clear_pointer (&teams, g_variant_unref);
   g_clear_pointer (&entry, g_variant_unref);
-  teams = list (f, "ListTeams");
+  teams = cf_test_bus_list (f->bus, "ListTeams");
   g_assert_null (cf_test_find_entry (teams, "id", team_id));
 
   /* A token, shown once, that the REST API takes. */
@@ -877,7 +867,7 @@ test_tenancy (Fixture       *f,
   g_variant_unref (wait_signal (f, "TenancyChanged", "tokens"));
   g_assert_cmpuint (http_status (tools_url, token), ==, 200);
 
-  tokens = list (f, "ListTokens");
+  tokens = cf_test_bus_list (f->bus, "ListTokens");
   entry = cf_test_find_entry (tokens, "id", token_id);
   g_assert_nonnull (entry);
   g_assert_true (g_variant_lookup (entry, "is-revoked", "b", &flag));
@@ -902,7 +892,7 @@ test_tenancy (Fixture       *f,
   g_assert_cmpuint (http_status (tools_url, token), ==, 401);
   g_clear_pointer (&tokens, g_variant_unref);
   g_clear_pointer (&entry, g_variant_unref);
-  tokens = list (f, "ListTokens");
+  tokens = cf_test_bus_list (f->bus, "ListTokens");
   entry = cf_test_find_entry (tokens, "id", token_id);
   g_assert_true (g_variant_lookup (entry, "is-revoked", "b", &flag));
   g_assert_true (flag);
@@ -1086,7 +1076,7 @@ test_discovery (Fixture       *f,
   assert_discovery_status (status, FALSE, "off");
   g_assert_true (g_variant_lookup (status, "id", "&s", &id));
   g_assert_cmpstr (id, !=, "");
-  peers = list (f, "ListNearbyGateways");
+  peers = cf_test_bus_list (f->bus, "ListNearbyGateways");
   g_assert_true (g_variant_is_of_type (peers, G_VARIANT_TYPE ("aa{sv}")));
   g_assert_cmpuint (g_variant_n_children (peers), ==, 0);
 
@@ -1104,7 +1094,7 @@ test_discovery (Fixture       *f,
                 "org.freedesktop.DBus.Error.InvalidArgs", NULL);
   expect_error (f, "SetDiscoveryEnabled", g_variant_new ("(s)", "yes"),
                 "org.freedesktop.DBus.Error.InvalidArgs", NULL);
-  gateways = list (f, "ListGateways");
+  gateways = cf_test_bus_list (f->bus, "ListGateways");
   g_assert_cmpuint (g_variant_n_children (gateways), ==, 0);
 
   /* On, without Avahi: it says so, and DiscoveryChanged tells. */
@@ -1129,7 +1119,7 @@ test_discovery (Fixture       *f,
     g_assert_cmpstr (message, !=, "");
   }
   g_clear_pointer (&peers, g_variant_unref);
-  peers = list (f, "ListNearbyGateways");
+  peers = cf_test_bus_list (f->bus, "ListNearbyGateways");
   g_assert_cmpuint (g_variant_n_children (peers), ==, 0);
   expect_error (f, "RegisterNearbyGateway", g_variant_new ("(ss)", nobody, "{}"), "NotFound",
                 nobody);
