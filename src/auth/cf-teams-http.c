@@ -141,6 +141,27 @@ pattern_matches (const char *pattern,
   return *pattern == '\0' && *path == '\0';
 }
 
+/* The table's rows without "{}" first, then the others, each in table
+ * order: worked out once, as every request is looked up. */
+static const guint *
+search_order (void)
+{
+  static guint order[G_N_ELEMENTS (routes)];
+  static gsize ready;
+
+  if (g_once_init_enter (&ready))
+    {
+      guint n = 0;
+
+      for (guint pass = 0; pass < 2; pass++)
+        for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
+          if ((strstr (routes[i].pattern, "{}") == NULL) == (pass == 0))
+            order[n++] = i;
+      g_once_init_leave (&ready, 1);
+    }
+  return order;
+}
+
 /**
  * cf_rbac_find_route:
  * @method: the request's method
@@ -166,18 +187,14 @@ cf_rbac_find_route (const char *method,
   if (g_str_equal (method, "HEAD"))
     method = "GET";
 
-  /* Two passes: rows without "{}" first. */
-  for (guint pass = 0; pass < 2; pass++)
-    for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
-      {
-        gboolean literal = strstr (routes[i].pattern, "{}") == NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
+    {
+      const CfRbacRoute *route = &routes[search_order ()[i]];
 
-        if (literal != (pass == 0))
-          continue;
-        if ((g_str_equal (routes[i].method, "*") || g_str_equal (routes[i].method, method)) &&
-            pattern_matches (routes[i].pattern, path))
-          return &routes[i];
-      }
+      if ((g_str_equal (route->method, "*") || g_str_equal (route->method, method)) &&
+          pattern_matches (route->pattern, path))
+        return route;
+    }
   return NULL;
 }
 
