@@ -65,6 +65,29 @@ cf_test_bus_start (void)
 }
 
 /**
+ * cf_test_make_database:
+ * @tmpl: a template for g_dir_make_tmp(), such as "cf-dbus-XXXXXX"
+ * @out_url: (out) (transfer full): the `DATABASE_URL` of a gateway's
+ *   SQLite database in the folder
+ *
+ * Returns: (transfer full): a new temporary folder, for
+ *   cf_test_remove_database()
+ */
+static inline char *
+cf_test_make_database (const char  *tmpl,
+                       char       **out_url)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp (tmpl, &error);
+  g_autofree char *db = NULL;
+
+  g_assert_no_error (error);
+  db = g_build_filename (dir, "gateway.db", NULL);
+  *out_url = g_strconcat ("sqlite:///", db, NULL);
+  return g_steal_pointer (&dir);
+}
+
+/**
  * cf_test_remove_database:
  * @dir: a test's temporary folder, with the gateway's SQLite database
  *

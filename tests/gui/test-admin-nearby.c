@@ -317,14 +317,10 @@ static void
 fixture_set_up (Fixture       *f,
                 gconstpointer  data)
 {
-  g_autofree char *db = NULL;
   g_autofree char *db_url = NULL;
   g_autoptr(GError) error = NULL;
 
-  f->dir = g_dir_make_tmp ("cf-nearby-XXXXXX", &error);
-  g_assert_no_error (error);
-  db = g_build_filename (f->dir, "gateway.db", NULL);
-  db_url = g_strconcat ("sqlite:///", db, NULL);
+  f->dir = cf_test_make_database ("cf-nearby-XXXXXX", &db_url);
 
   f->peer = start_peer (f, "open", "Lab Gateway", FALSE, &f->peer_url);
   f->locked_peer = start_peer (f, "locked", "Build Server", TRUE, &f->locked_url);

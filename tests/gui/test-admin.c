@@ -127,14 +127,9 @@ static void
 fixture_set_up (Fixture       *f,
                 gconstpointer  data)
 {
-  g_autofree char *db = NULL;
   g_autofree char *db_url = NULL;
-  g_autoptr(GError) error = NULL;
 
-  f->dir = g_dir_make_tmp ("cf-admin-XXXXXX", &error);
-  g_assert_no_error (error);
-  db = g_build_filename (f->dir, "gateway.db", NULL);
-  db_url = g_strconcat ("sqlite:///", db, NULL);
+  f->dir = cf_test_make_database ("cf-admin-XXXXXX", &db_url);
 
   /* The activated daemon inherits this environment through the bus. */
   g_setenv ("DATABASE_URL", db_url, TRUE);
@@ -260,16 +255,19 @@ teams_loaded (CfGuiTest *t,
 static void
 show_teams (CfGuiTest *t)
 {
+  GtkStack *stack;
+  GtkWidget *error;
+
   cf_gui_test_show_page (t, "teams");
   cf_gui_test_wait_until (t, teams_loaded, NULL, "the teams page");
-  if (g_str_equal (
-          gtk_stack_get_visible_child_name (GTK_STACK (cf_gui_test_get (t, "teams-stack"))),
-          "error"))
-    g_error ("The teams page failed: %s", adw_status_page_get_description (ADW_STATUS_PAGE (
-                                              cf_gui_test_get (t, "teams-error"))));
-  if (g_str_equal (
-          gtk_stack_get_visible_child_name (GTK_STACK (cf_gui_test_get (t, "teams-stack"))),
-          "unavailable"))
+  stack = GTK_STACK (cf_gui_test_get (t, "teams-stack"));
+  if (g_str_equal (gtk_stack_get_visible_child_name (stack), "error"))
+    {
+      error = cf_gui_test_get (t, "teams-error");
+      g_error ("The teams page failed: %s",
+               adw_status_page_get_description (ADW_STATUS_PAGE (error)));
+    }
+  if (g_str_equal (gtk_stack_get_visible_child_name (stack), "unavailable"))
     {
       /* A gateway without the teams and tokens methods says so. */
       cf_gui_test_wait_for (t, cf_gui_test_label_contains, "No Teams or Tokens Here Yet");

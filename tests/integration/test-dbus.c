@@ -78,14 +78,10 @@ static void
 fixture_set_up (Fixture       *f,
                 gconstpointer  data)
 {
-  g_autofree char *db = NULL;
   g_autofree char *db_url = NULL;
   g_autoptr(GError) error = NULL;
 
-  f->dir = g_dir_make_tmp ("cf-dbus-XXXXXX", &error);
-  g_assert_no_error (error);
-  db = g_build_filename (f->dir, "gateway.db", NULL);
-  db_url = g_strconcat ("sqlite:///", db, NULL);
+  f->dir = cf_test_make_database ("cf-dbus-XXXXXX", &db_url);
 
   /* The activated daemon inherits the bus daemon's environment, which
    * GTestDBus takes from ours: the test's own directories (GLib isolates
