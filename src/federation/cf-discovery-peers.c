@@ -54,9 +54,10 @@ is_valid_id (const char *id)
   return TRUE;
 }
 
-/* The TXT values of the peer's first resolved instance. */
-static GHashTable *
-peer_txt (Peer *peer)
+/* The peer's first resolved instance: its TXT record and port speak for
+ * the peer. */
+static Instance *
+first_resolved (Peer *peer)
 {
   GHashTableIter iter;
   Instance *instance;
@@ -64,8 +65,16 @@ peer_txt (Peer *peer)
   g_hash_table_iter_init (&iter, peer->instances);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &instance))
     if (instance->resolved)
-      return instance->txt;
+      return instance;
   return NULL;
+}
+
+static GHashTable *
+peer_txt (Peer *peer)
+{
+  Instance *instance = first_resolved (peer);
+
+  return instance ? instance->txt : NULL;
 }
 
 const char *
@@ -120,14 +129,9 @@ _cf_discovery_peer_best_address (Peer *peer)
 static guint16
 peer_port (Peer *peer)
 {
-  GHashTableIter iter;
-  Instance *instance;
+  Instance *instance = first_resolved (peer);
 
-  g_hash_table_iter_init (&iter, peer->instances);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &instance))
-    if (instance->resolved)
-      return instance->port;
-  return 0;
+  return instance ? instance->port : 0;
 }
 
 static char *
