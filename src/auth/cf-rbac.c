@@ -240,6 +240,7 @@ struct _CfAccess
   GHashTable      *slugs;       /* slug -> team row */
   GHashTable      *roles;       /* id and name -> role row */
   GHashTable      *role_perms;  /* role id -> GStrv, inheritance resolved */
+  gint64           next_expiry; /* when the next assignment lapses, µs; 0: none */
 };
 
 static void
@@ -352,11 +353,37 @@ add_all (GHashTable         *set,
  *
  * Returns: (transfer full): the snapshot, which keeps a reference on @state
  */
+/* Whether a role assignment's expires_at has passed at @now; the earliest
+ * one still to come is kept, for cf_access_get_next_expiry(). */
+static gboolean
+lapsed (CfAccess   *self,
+        JsonObject *assignment,
+        gint64      now)
+{
+  const char *text = cf_json_object_get_string (assignment, "expires_at");
+  g_autoptr(GDateTime) expires = NULL;
+  gint64 when;
+
+  if (text == NULL)
+    return FALSE;
+  expires = g_date_time_new_from_iso8601 (text, NULL);
+  /* One the store holds but no one can read grants nothing. */
+  if (expires == NULL)
+    return TRUE;
+  when = g_date_time_to_unix (expires) * G_USEC_PER_SEC + g_date_time_get_microsecond (expires);
+  if (when <= now)
+    return TRUE;
+  if (self->next_expiry == 0 || when < self->next_expiry)
+    self->next_expiry = when;
+  return FALSE;
+}
+
 CfAccess *
 cf_access_new (JsonObject *state)
 {
   CfAccess *self = g_new0 (CfAccess, 1);
   JsonArray *array;
+  gint64 now;
 
   g_atomic_ref_count_init (&self->ref_count);
   self->state = json_object_ref (state);
@@ -432,6 +459,7 @@ cf_access_new (JsonObject *state)
     }
 
   array = state_array (state, "user_roles");
+  now = g_get_real_time ();
   for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
     {
       JsonObject *row = json_array_get_object_element (array, i);
@@ -443,7 +471,7 @@ cf_access_new (JsonObject *state)
                                                                                         "role_id"));
       GHashTable *set;
 
-      if (user == NULL)
+      if (user == NULL || lapsed (self, row, now))
         continue;
       g_ptr_array_add (user->assignments, row);
       add_all (user->any, permissions);
@@ -483,6 +511,23 @@ cf_access_unref (CfAccess *self)
   g_hash_table_unref (self->role_perms);
   json_object_unref (self->state);
   g_free (self);
+}
+
+/**
+ * cf_access_get_next_expiry:
+ * @self: a snapshot
+ *
+ * Role assignments past their `expires_at` grant nothing; the snapshot is
+ * built once, so it must be built again when the next one lapses.
+ *
+ * Returns: when the next role assignment lapses, in g_get_real_time()'s
+ *   microseconds, or 0 when none will
+ */
+gint64
+cf_access_get_next_expiry (CfAccess *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+  return self->next_expiry;
 }
 
 /**

@@ -40,6 +40,7 @@ typedef struct _CfAccess CfAccess;
 CfAccess           *cf_access_new                  (JsonObject         *state);
 CfAccess           *cf_access_ref                  (CfAccess           *self);
 void                cf_access_unref                (CfAccess           *self);
+gint64              cf_access_get_next_expiry      (CfAccess           *self);
 JsonObject         *cf_access_get_state            (CfAccess           *self);
 JsonObject         *cf_access_lookup_user          (CfAccess           *self,
                                                     const char         *email);

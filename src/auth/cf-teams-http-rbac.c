@@ -281,16 +281,35 @@ respond_assignment (Req *req)
 static void
 handle_user_role_assign (Req *req)
 {
-  const char *role_ref, *scope, *scope_id;
+  const char *role_ref, *scope, *scope_id, *expires_text;
   JsonObject *role;
   g_autofree char *id = cf_teams_new_id ();
+  g_autofree char *expires_at = NULL;
   g_autoptr(GPtrArray) writes = NULL;
 
   if (!_cf_teams_http_read_body (req, TRUE) ||
       !_cf_teams_http_body_string (req, "role_id", TRUE, FALSE, 1, MAX_NAME, &role_ref) ||
       !_cf_teams_http_body_choice (req, "scope", role_scopes, NULL, &scope) ||
-      !_cf_teams_http_body_string (req, "scope_id", FALSE, TRUE, 1, MAX_NAME, &scope_id))
+      !_cf_teams_http_body_string (req, "scope_id", FALSE, TRUE, 1, MAX_NAME, &scope_id) ||
+      !_cf_teams_http_body_string (req, "expires_at", FALSE, TRUE, 1, 64, &expires_text))
     return;
+  /* ContextForge's UserRoleAssign: the assignment lapses then. */
+  if (expires_text != NULL)
+    {
+      g_autoptr(GDateTime) expires = g_date_time_new_from_iso8601 (expires_text, NULL);
+      g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+      g_autoptr(GDateTime) utc = NULL;
+
+      if (expires == NULL || g_date_time_compare (expires, now) <= 0)
+        {
+          _cf_teams_http_respond_problem (req, "expires_at", "value_error",
+                                          "expires_at is a time in the future, in ISO 8601 "
+                                          "with a time zone");
+          return;
+        }
+      utc = g_date_time_to_utc (expires);
+      expires_at = g_date_time_format (utc, "%Y-%m-%dT%H:%M:%SZ");
+    }
   if (cf_access_lookup_user (req->access, req->args[0]) == NULL)
     {
       _cf_teams_http_respond_detail (req, SOUP_STATUS_NOT_FOUND, "User not found");
@@ -326,7 +345,7 @@ handle_user_role_assign (Req *req)
   _cf_teams_http_add_write (writes,
                             cf_store_tenancy_write_new (CF_STORE_USER_ROLE_ADD, id, req->args[0],
                                                         req->id, scope, scope_id,
-                                                        _cf_teams_http_caller (req)));
+                                                        _cf_teams_http_caller (req), expires_at));
   _cf_teams_http_submit (req, writes, respond_assignment);
 }
 

@@ -325,7 +325,7 @@ _cf_teams_http_add_membership_writes (GPtrArray  *writes,
   _cf_teams_http_add_write (writes,
                             cf_store_tenancy_write_new (CF_STORE_USER_ROLE_ADD, assignment, email,
                                                         _cf_teams_http_role_for_member (role),
-                                                        "team", team_id, invited_by));
+                                                        "team", team_id, invited_by, NULL));
 }
 
 /* Responses */

@@ -524,7 +524,7 @@ handle_member_update (Req *req)
                                                         req->args[1],
                                                         _cf_teams_http_role_for_member (role),
                                                         "team", req->args[0],
-                                                        _cf_teams_http_caller (req)));
+                                                        _cf_teams_http_caller (req), NULL));
   _cf_teams_http_submit (req, writes, respond_member);
 }
 

@@ -23,6 +23,7 @@ struct _CfTeams
 
   CfStore  *store;
   CfAccess *access;
+  guint     expiry_id;
 };
 
 G_DEFINE_FINAL_TYPE (CfTeams, cf_teams, G_TYPE_OBJECT)
@@ -32,6 +33,7 @@ cf_teams_finalize (GObject *object)
 {
   CfTeams *self = (CfTeams *) object;
 
+  g_clear_handle_id (&self->expiry_id, g_source_remove);
   g_clear_object (&self->store);
   g_clear_pointer (&self->access, cf_access_unref);
 
@@ -162,10 +164,10 @@ cf_teams_add_user_writes (CfAccess   *access,
   g_ptr_array_add (writes, cf_store_tenancy_write_new (CF_STORE_USER_ROLE_ADD, global_id, email,
                                                        is_admin ? "platform_admin"
                                                                 : "platform_viewer",
-                                                       "global", NULL, "system"));
+                                                       "global", NULL, "system", NULL));
   g_ptr_array_add (writes, cf_store_tenancy_write_new (CF_STORE_USER_ROLE_ADD, team_role_id,
                                                        email, "team_admin", "team", team_id,
-                                                       "system"));
+                                                       "system", NULL));
 }
 
 static GPtrArray *
@@ -254,12 +256,39 @@ apply_sync (CfTeams    *self,
   return cf_store_tenancy_apply_finish (self->store, result, error);
 }
 
+static void replace_access (CfTeams    *self,
+                            JsonObject *state);
+
+static gboolean
+on_assignment_lapsed (gpointer user_data)
+{
+  CfTeams *self = user_data;
+  g_autoptr(JsonObject) state = json_object_ref (cf_access_get_state (self->access));
+
+  self->expiry_id = 0;
+  replace_access (self, state);
+  return G_SOURCE_REMOVE;
+}
+
+/* A role assignment that lapses is left out of the next snapshot: one is
+ * built then, from the same tables. */
 static void
 replace_access (CfTeams    *self,
                 JsonObject *state)
 {
+  gint64 next;
+
   g_clear_pointer (&self->access, cf_access_unref);
   self->access = cf_access_new (state);
+  g_clear_handle_id (&self->expiry_id, g_source_remove);
+  next = cf_access_get_next_expiry (self->access);
+  if (next > 0)
+    {
+      gint64 delay_ms = (next - g_get_real_time ()) / 1000 + 1;
+
+      self->expiry_id = g_timeout_add ((guint) CLAMP (delay_ms, 1, G_MAXINT32),
+                                       on_assignment_lapsed, self);
+    }
 }
 
 /**

@@ -78,10 +78,13 @@ static const OpInfo ops[CF_STORE_N_TENANCY_OPS] = {
   [CF_STORE_ROLE_DELETE] = {
     "DELETE FROM roles WHERE id = ?1",
     1, CF_STORE_ERROR_NOT_FOUND, "No such role" },
+  /* Assigning a role the user has already sets its expiry anew. */
   [CF_STORE_USER_ROLE_ADD] = {
-    "INSERT INTO user_roles (id, user_email, role_id, scope, scope_id, granted_by, granted_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, " NOW_SQL ") ON CONFLICT DO NOTHING",
-    6, NO_CHECK, NULL },
+    "INSERT INTO user_roles (id, user_email, role_id, scope, scope_id, granted_by, granted_at,"
+    " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, " NOW_SQL ", ?7)"
+    " ON CONFLICT (user_email, role_id, scope, COALESCE (scope_id, ''))"
+    " DO UPDATE SET expires_at = excluded.expires_at",
+    7, NO_CHECK, NULL },
   [CF_STORE_USER_ROLE_REMOVE] = {
     "DELETE FROM user_roles WHERE user_email = ?1 AND role_id = ?2"
     " AND (?3 IS NULL OR scope_id = ?3)",

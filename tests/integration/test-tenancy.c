@@ -797,6 +797,53 @@ test_rbac_routes (void)
   ok_call ("GET", "/rbac/permissions/available", NULL, carol, 200);
   expect_error ("GET", "/rbac/roles", NULL, carol, 403);
 
+  /* An assignment with expires_at grants until then, and nothing after:
+   * a time that is not ISO 8601, or already past, is refused. */
+  expect_error ("POST", roles_path, "{\"role_id\":\"auditor\",\"expires_at\":\"soon\"}",
+                fx.admin_token, 422);
+  expect_error ("POST", roles_path, "{\"role_id\":\"auditor\","
+                "\"expires_at\":\"2001-01-01T00:00:00Z\"}", fx.admin_token, 422);
+  {
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+    g_autoptr(GDateTime) soon = g_date_time_add_seconds (now, 3);
+    g_autofree char *when = g_date_time_format_iso8601 (soon);
+    g_autofree char *lapsing = g_strdup_printf ("{\"role_id\":\"auditor\","
+                                                "\"expires_at\":\"%s\"}", when);
+    gint64 deadline;
+    gboolean granted = TRUE;
+
+    g_clear_pointer (&node, json_node_unref);
+    node = call ("POST", roles_path, lapsing, fx.admin_token, &status);
+    object = expect (node, status, 201, "assignment");
+    g_assert_nonnull (json_object_get_string_member (object, "expires_at"));
+    g_clear_pointer (&node, json_node_unref);
+    node = call ("POST", "/rbac/permissions/check", check, fx.admin_token, &status);
+    object = expect (node, status, 200, "check");
+    g_assert_true (json_object_get_boolean_member (object, "granted"));
+    /* Bounded: the assignment lapses three seconds after it was made. */
+    deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+    while (granted && g_get_monotonic_time () < deadline)
+      {
+        g_usleep (200 * 1000);
+        g_clear_pointer (&node, json_node_unref);
+        node = call ("POST", "/rbac/permissions/check", check, fx.admin_token, &status);
+        object = expect (node, status, 200, "check");
+        granted = json_object_get_boolean_member (object, "granted");
+      }
+    g_assert_false (granted);
+    g_clear_pointer (&node, json_node_unref);
+    node = call ("GET", "/rbac/my/permissions", NULL, carol, &status);
+    g_assert_cmpuint (status, ==, 200);
+    g_assert_true (strstr (text_of (node), "\"logs:read\"") == NULL);
+    /* Assigned again without one, it holds. */
+    ok_call ("POST", roles_path, "{\"role_id\":\"auditor\",\"scope\":\"global\"}",
+             fx.admin_token, 201);
+    g_clear_pointer (&node, json_node_unref);
+    node = call ("POST", "/rbac/permissions/check", check, fx.admin_token, &status);
+    object = expect (node, status, 200, "check");
+    g_assert_true (json_object_get_boolean_member (object, "granted"));
+  }
+
   /* Deleting the role takes its assignments. */
   ok_call ("DELETE", role_path, NULL, fx.admin_token, 200);
   g_clear_pointer (&node, json_node_unref);

@@ -622,7 +622,7 @@ test_store_writes (void)
                                                        "[\"tools.read\"]", NULL, "0", NULL));
   g_ptr_array_add (writes, cf_store_tenancy_write_new (CF_STORE_USER_ROLE_ADD, "a1",
                                                        "one@example.com", "r1", "team", "t1",
-                                                       NULL));
+                                                       NULL, NULL));
   g_ptr_array_add (writes, cf_store_tenancy_write_new (CF_STORE_TEAM_DELETE, "t1"));
   g_clear_pointer (&state, json_object_unref);
   state = apply (store, writes, &error);
