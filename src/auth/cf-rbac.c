@@ -662,14 +662,13 @@ cf_access_list_user_roles (CfAccess   *self,
   return out;
 }
 
-/* Returns: (transfer none) (nullable): the active invitation whose
- * @column is @value */
-JsonObject *
-cf_access_find_invitation (CfAccess   *self,
-                           const char *column,
-                           const char *value)
+static JsonObject *
+find_row (CfAccess   *self,
+          const char *table,
+          const char *column,
+          const char *value)
 {
-  JsonArray *array = state_array (self->state, "invitations");
+  JsonArray *array = state_array (self->state, table);
 
   for (guint i = 0; value != NULL && array != NULL && i < json_array_get_length (array); i++)
     {
@@ -679,6 +678,26 @@ cf_access_find_invitation (CfAccess   *self,
         return row;
     }
   return NULL;
+}
+
+/* Returns: (transfer none) (nullable): the active invitation whose
+ * @column is @value */
+JsonObject *
+cf_access_find_invitation (CfAccess   *self,
+                           const char *column,
+                           const char *value)
+{
+  return find_row (self, "invitations", column, value);
+}
+
+/* Returns: (transfer none) (nullable): the pending join request whose
+ * @column is @value */
+JsonObject *
+cf_access_find_join_request (CfAccess   *self,
+                             const char *column,
+                             const char *value)
+{
+  return find_row (self, "join_requests", column, value);
 }
 
 static GHashTable *

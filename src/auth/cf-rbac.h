@@ -68,6 +68,9 @@ GPtrArray          *cf_access_list_user_roles      (CfAccess           *self,
 JsonObject         *cf_access_find_invitation      (CfAccess           *self,
                                                     const char         *column,
                                                     const char         *value);
+JsonObject         *cf_access_find_join_request    (CfAccess           *self,
+                                                    const char         *column,
+                                                    const char         *value);
 GStrv               cf_access_get_permissions      (CfAccess           *self,
                                                     const char         *email,
                                                     const char         *team_id);

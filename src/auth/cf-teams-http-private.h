@@ -102,6 +102,22 @@ void        _cf_teams_http_copy_string           (JsonObject          *to,
 gboolean    _cf_teams_http_flag                  (JsonObject          *row,
                                                   const char          *column);
 
+/* cf-teams-http-teams.c */
+JsonObject *_cf_teams_http_visible_team          (Req                 *req,
+                                                  const char          *team_id);
+JsonObject *_cf_teams_http_owned_team            (Req                 *req,
+                                                  const char          *team_id);
+gboolean    _cf_teams_http_check_can_join        (Req                 *req,
+                                                  JsonObject          *team,
+                                                  const char          *email);
+JsonObject *_cf_teams_http_member_response       (JsonObject          *member);
+
+/* cf-teams-http-join.c */
+void        _cf_teams_http_handle_join           (Req                 *req);
+void        _cf_teams_http_handle_join_list      (Req                 *req);
+void        _cf_teams_http_handle_join_approve   (Req                 *req);
+void        _cf_teams_http_handle_join_close     (Req                 *req);
+
 extern const Route _cf_teams_http_team_routes[];
 extern const Route _cf_teams_http_rbac_routes[];
 

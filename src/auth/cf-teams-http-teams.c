@@ -42,8 +42,8 @@ team_response (CfAccess   *access,
   return out;
 }
 
-static JsonObject *
-member_response (JsonObject *member)
+JsonObject *
+_cf_teams_http_member_response (JsonObject *member)
 {
   JsonObject *out = json_object_new ();
   g_autofree char *id = g_strdup_printf ("%s:%s", cf_json_object_get_string (member, "team_id"),
@@ -100,9 +100,9 @@ invitation_response (CfAccess   *access,
 
 /* The team named by the path, if the caller may see it; 404 otherwise,
  * the same for a hidden team as for an unknown one. */
-static JsonObject *
-visible_team (Req        *req,
-              const char *team_id)
+JsonObject *
+_cf_teams_http_visible_team (Req        *req,
+                             const char *team_id)
 {
   JsonObject *team = cf_access_lookup_team (req->access, team_id);
 
@@ -116,11 +116,11 @@ visible_team (Req        *req,
 }
 
 /* A team the caller owns (or any, for an admin). */
-static JsonObject *
-owned_team (Req        *req,
-            const char *team_id)
+JsonObject *
+_cf_teams_http_owned_team (Req        *req,
+                           const char *team_id)
 {
-  JsonObject *team = visible_team (req, team_id);
+  JsonObject *team = _cf_teams_http_visible_team (req, team_id);
 
   if (team == NULL)
     return NULL;
@@ -295,7 +295,7 @@ handle_team_discover (Req *req)
 static void
 handle_team_get (Req *req)
 {
-  JsonObject *team = visible_team (req, req->args[0]);
+  JsonObject *team = _cf_teams_http_visible_team (req, req->args[0]);
 
   if (team != NULL)
     _cf_teams_http_respond_object (req, SOUP_STATUS_OK, team_response (req->access, team));
@@ -304,7 +304,7 @@ handle_team_get (Req *req)
 static void
 handle_team_update (Req *req)
 {
-  JsonObject *team = owned_team (req, req->args[0]);
+  JsonObject *team = _cf_teams_http_owned_team (req, req->args[0]);
   const char *name, *slug, *description, *visibility;
   g_autofree char *max = NULL;
   g_autoptr(GPtrArray) writes = NULL;
@@ -367,7 +367,7 @@ respond_team_deleted (Req *req)
 static void
 handle_team_delete (Req *req)
 {
-  JsonObject *team = owned_team (req, req->args[0]);
+  JsonObject *team = _cf_teams_http_owned_team (req, req->args[0]);
   g_autoptr(GPtrArray) writes = NULL;
 
   if (team == NULL)
@@ -389,7 +389,7 @@ handle_team_delete (Req *req)
 static void
 handle_members_list (Req *req)
 {
-  JsonObject *team = visible_team (req, req->args[0]);
+  JsonObject *team = _cf_teams_http_visible_team (req, req->args[0]);
   g_autoptr(GPtrArray) members = NULL;
   JsonArray *out;
 
@@ -405,7 +405,7 @@ handle_members_list (Req *req)
   members = cf_access_list_members (req->access, req->args[0]);
   out = json_array_new ();
   for (guint i = 0; i < members->len; i++)
-    json_array_add_object_element (out, member_response (members->pdata[i]));
+    json_array_add_object_element (out, _cf_teams_http_member_response (members->pdata[i]));
   _cf_teams_http_respond_array (req, SOUP_STATUS_OK, out);
 }
 
@@ -418,17 +418,17 @@ respond_member (Req *req)
     if (g_strcmp0 (cf_json_object_get_string (members->pdata[i], "user_email"), req->id) == 0)
       {
         _cf_teams_http_respond_object (req, req->token ? SOUP_STATUS_CREATED : SOUP_STATUS_OK,
-                                       member_response (members->pdata[i]));
+                                       _cf_teams_http_member_response (members->pdata[i]));
         return;
       }
   _cf_teams_http_respond_detail (req, SOUP_STATUS_NOT_FOUND, "Member not found");
 }
 
 /* Members join no personal team, and no team beyond its size. */
-static gboolean
-check_can_join (Req        *req,
-                JsonObject *team,
-                const char *email)
+gboolean
+_cf_teams_http_check_can_join (Req        *req,
+                               JsonObject *team,
+                               const char *email)
 {
   const char *team_id = cf_json_object_get_string (team, "id");
   gint64 max = 0;
@@ -458,7 +458,7 @@ check_can_join (Req        *req,
 static void
 handle_member_add (Req *req)
 {
-  JsonObject *team = owned_team (req, req->args[0]);
+  JsonObject *team = _cf_teams_http_owned_team (req, req->args[0]);
   const char *email, *role;
   g_autoptr(GPtrArray) writes = NULL;
 
@@ -471,7 +471,7 @@ handle_member_add (Req *req)
       _cf_teams_http_respond_detail (req, SOUP_STATUS_NOT_FOUND, "User not found");
       return;
     }
-  if (!check_can_join (req, team, email))
+  if (!_cf_teams_http_check_can_join (req, team, email))
     return;
   req->id = g_strdup (email);
   req->token = g_strdup ("created");
@@ -484,7 +484,7 @@ handle_member_add (Req *req)
 static void
 handle_member_update (Req *req)
 {
-  JsonObject *team = owned_team (req, req->args[0]);
+  JsonObject *team = _cf_teams_http_owned_team (req, req->args[0]);
   const char *role;
   const char *current;
   g_autoptr(GPtrArray) writes = NULL;
@@ -568,7 +568,7 @@ remove_member (Req        *req,
 static void
 handle_member_remove (Req *req)
 {
-  JsonObject *team = owned_team (req, req->args[0]);
+  JsonObject *team = _cf_teams_http_owned_team (req, req->args[0]);
 
   if (team != NULL)
     remove_member (req, team, req->args[1], "Member removed successfully");
@@ -578,7 +578,7 @@ static void
 handle_team_leave (Req *req)
 {
   const char *email = _cf_teams_http_require_user (req);
-  JsonObject *team = email ? visible_team (req, req->args[0]) : NULL;
+  JsonObject *team = email ? _cf_teams_http_visible_team (req, req->args[0]) : NULL;
 
   if (team != NULL)
     remove_member (req, team, email, "Successfully left the team");
@@ -598,7 +598,7 @@ respond_invitation_created (Req *req)
 static void
 handle_invite (Req *req)
 {
-  JsonObject *team = owned_team (req, req->args[0]);
+  JsonObject *team = _cf_teams_http_owned_team (req, req->args[0]);
   const char *email, *role;
   g_autoptr(GPtrArray) writes = NULL;
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
@@ -616,7 +616,7 @@ handle_invite (Req *req)
                                       "value is not a valid email address");
       return;
     }
-  if (!check_can_join (req, team, email))
+  if (!_cf_teams_http_check_can_join (req, team, email))
     return;
   req->id = cf_teams_new_id ();
   req->token = cf_random_hex (32);
@@ -633,7 +633,7 @@ handle_invite (Req *req)
 static void
 handle_invitations_list (Req *req)
 {
-  JsonObject *team = owned_team (req, req->args[0]);
+  JsonObject *team = _cf_teams_http_owned_team (req, req->args[0]);
   JsonArray *all, *out;
 
   if (team == NULL)
@@ -659,7 +659,7 @@ respond_accepted (Req *req)
     if (g_strcmp0 (cf_json_object_get_string (members->pdata[i], "user_email"),
                    _cf_teams_http_caller (req)) == 0)
       {
-        _cf_teams_http_respond_object (req, SOUP_STATUS_OK, member_response (members->pdata[i]));
+        _cf_teams_http_respond_object (req, SOUP_STATUS_OK, _cf_teams_http_member_response (members->pdata[i]));
         return;
       }
   _cf_teams_http_respond_detail (req, SOUP_STATUS_NOT_FOUND, "Member not found");
@@ -696,7 +696,7 @@ handle_invitation_accept (Req *req)
                                      "The invitation is for another user");
       return;
     }
-  if (!check_can_join (req, team, email))
+  if (!_cf_teams_http_check_can_join (req, team, email))
     return;
   req->id = g_strdup (cf_json_object_get_string (team, "id"));
   writes = _cf_teams_http_new_writes ();
@@ -758,5 +758,9 @@ const Route _cf_teams_http_team_routes[] = {
   { "POST", "/{}/invitations", handle_invite },
   { "GET", "/{}/invitations", handle_invitations_list },
   { "DELETE", "/{}/leave", handle_team_leave },
+  { "POST", "/{}/join", _cf_teams_http_handle_join },
+  { "GET", "/{}/join-requests", _cf_teams_http_handle_join_list },
+  { "POST", "/{}/join-requests/{}/approve", _cf_teams_http_handle_join_approve },
+  { "DELETE", "/{}/join-requests/{}", _cf_teams_http_handle_join_close },
   { NULL, NULL, NULL },
 };

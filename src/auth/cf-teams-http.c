@@ -62,6 +62,10 @@ static const CfRbacRoute routes[] = {
   { "POST", "/teams/invitations/{}/accept", "teams.join", FALSE },
   { "DELETE", "/teams/invitations/{}", "teams.manage_members", FALSE },
   { "DELETE", "/teams/{}/leave", "teams.join", FALSE },
+  { "POST", "/teams/{}/join", "teams.join", FALSE },
+  { "GET", "/teams/{}/join-requests", "teams.read", FALSE },
+  { "POST", "/teams/{}/join-requests/{}/approve", "teams.manage_members", FALSE },
+  { "DELETE", "/teams/{}/join-requests/{}", "teams.join", FALSE },
   /* RBAC */
   { "POST", "/rbac/roles", "admin.user_management", FALSE },
   { "GET", "/rbac/roles", "admin.user_management", FALSE },

@@ -92,6 +92,14 @@ static const OpInfo ops[CF_STORE_N_TENANCY_OPS] = {
   [CF_STORE_USER_ROLE_CLEAR] = {
     "DELETE FROM user_roles WHERE user_email = ?1 AND scope = 'team' AND scope_id = ?2",
     2, NO_CHECK, NULL },
+  [CF_STORE_JOIN_REQUEST_INSERT] = {
+    "INSERT INTO email_team_join_requests (id, team_id, user_email, message, requested_at)"
+    " VALUES (?1, ?2, ?3, ?4, " NOW_SQL ")",
+    4, NO_CHECK, NULL },
+  [CF_STORE_JOIN_REQUEST_CLOSE] = {
+    "UPDATE email_team_join_requests SET status = ?2, reviewed_at = " NOW_SQL ","
+    " reviewed_by = ?3 WHERE id = ?1 AND status = 'pending'",
+    3, CF_STORE_ERROR_NOT_FOUND, "No such join request" },
 };
 
 #define MAX_PARAMS 8
@@ -174,6 +182,9 @@ load_state (CfStoreDb  *db,
       !load_table (db, state, "invitations",
                    "SELECT * FROM email_team_invitations WHERE is_active = 1"
                    " ORDER BY invited_at, id", error) ||
+      !load_table (db, state, "join_requests",
+                   "SELECT * FROM email_team_join_requests WHERE status = 'pending'"
+                   " ORDER BY requested_at, id", error) ||
       !load_table (db, state, "roles", "SELECT * FROM roles ORDER BY name", error) ||
       !load_table (db, state, "user_roles",
                    "SELECT * FROM user_roles WHERE is_active = 1 ORDER BY user_email, granted_at",
@@ -269,7 +280,8 @@ cf_store_tenancy_apply_async (CfStore             *self,
  * @error: return location for a #GError
  *
  * Returns: (transfer full) (nullable): the tables after the writes, as
- *   `{"users", "teams", "members", "invitations", "roles", "user_roles"}`
+ *   `{"users", "teams", "members", "invitations", "join_requests", "roles",
+ *   "user_roles"}`
  *   arrays of rows (only active invitations and assignments); %NULL with
  *   %CF_STORE_ERROR_CONSTRAINT or %CF_STORE_ERROR_NOT_FOUND when a write
  *   could not apply, and nothing was written

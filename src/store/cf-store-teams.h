@@ -30,8 +30,13 @@ G_BEGIN_DECLS
  *   every scope)
  * @CF_STORE_USER_ROLE_CLEAR: user_email, scope_id: every role of the
  *   user in that team, if any
+ * @CF_STORE_JOIN_REQUEST_INSERT: id, team_id, user_email, message; fails
+ *   with CONSTRAINT when one of the user's is pending already
+ * @CF_STORE_JOIN_REQUEST_CLOSE: id, status (approved, rejected or
+ *   withdrawn), reviewed_by; fails with NOT_FOUND when it is not pending
+ *   any more, so that one request is settled once
  *
- * The writes to the tenancy tables (migration 0005). Each takes its text
+ * The writes to the tenancy tables (migrations 0005 and 0007). Each takes its text
  * parameters in the order listed.
  */
 typedef enum {
@@ -48,6 +53,8 @@ typedef enum {
   CF_STORE_USER_ROLE_ADD,
   CF_STORE_USER_ROLE_REMOVE,
   CF_STORE_USER_ROLE_CLEAR,
+  CF_STORE_JOIN_REQUEST_INSERT,
+  CF_STORE_JOIN_REQUEST_CLOSE,
   CF_STORE_N_TENANCY_OPS
 } CfStoreTenancyOp;
 

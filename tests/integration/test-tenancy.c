@@ -852,6 +852,77 @@ test_rbac_routes (void)
   g_assert_false (json_object_get_boolean_member (object, "granted"));
 }
 
+/* Join requests: asked for a public team only, once at a time; the
+ * owner lists, approves (the user joins) or rejects; the user may
+ * withdraw. */
+static void
+test_join_requests (void)
+{
+  g_autofree char *alice = session (ALICE);
+  g_autofree char *bob = session (BOB);
+  g_autofree char *carol = session (CAROL);
+  g_autofree char *open = create_team (alice, "{\"name\":\"Open Guild\","
+                                             "\"visibility\":\"public\"}");
+  g_autofree char *closed = create_team (alice, "{\"name\":\"Closed Guild\"}");
+  g_autofree char *join_open = g_strdup_printf ("/teams/%s/join", open);
+  g_autofree char *join_closed = g_strdup_printf ("/teams/%s/join", closed);
+  g_autofree char *list = g_strdup_printf ("/teams/%s/join-requests", open);
+  g_autofree char *members = g_strdup_printf ("/teams/%s/members", open);
+  g_autofree char *request_path = NULL;
+  g_autofree char *approve = NULL;
+  g_autofree char *carol_path = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  JsonObject *object;
+  guint status = 0;
+
+  expect_error ("POST", join_closed, NULL, bob, 404);
+  expect_error ("POST", join_open, "{\"message\":5}", bob, 422);
+  expect_error ("POST", join_open, NULL, alice, 409);
+  node = call ("POST", join_open, "{\"message\":\"let me in\"}", bob, &status);
+  object = expect (node, status, 201, "join request");
+  g_assert_cmpstr (json_object_get_string_member (object, "status"), ==, "pending");
+  g_assert_cmpstr (json_object_get_string_member (object, "user_email"), ==, BOB);
+  request_path = g_strdup_printf ("%s/%s", list, json_object_get_string_member (object, "id"));
+  approve = g_strdup_printf ("%s/approve", request_path);
+  expect_error ("POST", join_open, NULL, bob, 409);
+
+  /* Only the owner sees and settles them. */
+  expect_error ("GET", list, NULL, bob, 403);
+  expect_error ("POST", approve, NULL, carol, 403);
+  expect_error ("DELETE", request_path, NULL, carol, 403);
+  g_clear_pointer (&node, json_node_unref);
+  node = call ("GET", list, NULL, alice, &status);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (node)), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (
+                     json_array_get_object_element (json_node_get_array (node), 0), "message"),
+                   ==, "let me in");
+
+  g_clear_pointer (&node, json_node_unref);
+  node = call ("POST", approve, NULL, alice, &status);
+  object = expect (node, status, 200, "approval");
+  g_assert_cmpstr (json_object_get_string_member (object, "user_email"), ==, BOB);
+  g_assert_cmpstr (json_object_get_string_member (object, "role"), ==, "member");
+  expect_error ("POST", approve, NULL, alice, 404);
+  g_clear_pointer (&node, json_node_unref);
+  node = call ("GET", members, NULL, bob, &status);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_nonnull (strstr (text_of (node), BOB));
+  expect_error ("POST", join_open, NULL, bob, 409);
+
+  /* Carol asks, then thinks better of it. */
+  g_clear_pointer (&node, json_node_unref);
+  node = call ("POST", join_open, NULL, carol, &status);
+  object = expect (node, status, 201, "join request");
+  carol_path = g_strdup_printf ("%s/%s", list, json_object_get_string_member (object, "id"));
+  ok_call ("DELETE", carol_path, NULL, carol, 200);
+  expect_error ("DELETE", carol_path, NULL, carol, 404);
+  g_clear_pointer (&node, json_node_unref);
+  node = call ("GET", list, NULL, alice, &status);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (node)), ==, 0);
+}
+
 /* Last: it restarts the daemon to age an invitation in the database. */
 static void
 test_invitation_expiry (void)
@@ -954,6 +1025,7 @@ main (int   argc,
   g_test_add_func ("/tenancy/visibility", test_visibility);
   g_test_add_func ("/tenancy/teams", test_teams);
   g_test_add_func ("/tenancy/invitations", test_invitations);
+  g_test_add_func ("/tenancy/join-requests", test_join_requests);
   g_test_add_func ("/tenancy/rbac", test_rbac_routes);
   g_test_add_func ("/tenancy/anonymous", test_anonymous);
   g_test_add_func ("/tenancy/invitation-expiry", test_invitation_expiry);

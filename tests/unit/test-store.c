@@ -1052,7 +1052,7 @@ test_upgrade_from_version_1 (Fixture       *fixture,
 
   store = cf_store_new (old_path, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (cf_store_get_schema_version (store), ==, 6);
+  g_assert_cmpuint (cf_store_get_schema_version (store), ==, 7);
   gateways = cf_store_load_sync (store, CF_ENTITY_GATEWAY, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (gateways->len, ==, 1);
@@ -1073,14 +1073,14 @@ test_schema (Fixture       *fixture,
   g_autofree char *migrations = NULL;
 
   g_assert_cmpstr (mode, ==, "wal");
-  g_assert_cmpuint (cf_store_get_schema_version (fixture->store), ==, 6);
+  g_assert_cmpuint (cf_store_get_schema_version (fixture->store), ==, 7);
   g_assert_cmpstr (cf_store_get_path (fixture->store), ==, fixture->path);
 
   /* Reopening applies nothing twice. */
   reopen (fixture);
   migrations = query_text (fixture->path,
                            "SELECT group_concat (version) FROM schema_version");
-  g_assert_cmpstr (migrations, ==, "1,2,3,4,5,6");
+  g_assert_cmpstr (migrations, ==, "1,2,3,4,5,6,7");
 }
 
 static void
