@@ -396,18 +396,19 @@ _cf_catalog_check_destination (CfSsrfPolicy *ssrf,
                                JsonArray    *problems)
 {
   const char *url = cf_json_object_get_string (entity, "url");
+  const char *consented;
   g_autoptr(GError) error = NULL;
 
   if (ssrf == NULL || url == NULL || !json_object_has_member (input, "url") ||
       (kind != CF_ENTITY_GATEWAY && kind != CF_ENTITY_TOOL) ||
       g_strcmp0 (cf_json_object_get_string (entity, "transport"), "STDIO") == 0)
     return;
-  if (kind == CF_ENTITY_GATEWAY && cf_catalog_gateway_consented_address (entity) != NULL)
+  if (kind == CF_ENTITY_GATEWAY &&
+      (consented = cf_catalog_gateway_consented_address (entity)) != NULL)
     {
       /* The operator chose this address from the discovered peers: only
        * what no setting may allow is still refused. */
-      CfAddressClass klass = cf_ssrf_classify_host (cf_catalog_gateway_consented_address (entity),
-                                                    NULL);
+      CfAddressClass klass = cf_ssrf_classify_host (consented, NULL);
 
       if (klass == CF_ADDRESS_METADATA || klass == CF_ADDRESS_RESERVED)
         cf_entity_schema_add_problem (problems, "url", "value_error",

@@ -10,6 +10,7 @@
 #include <avahi-common/malloc.h>
 
 #include "cf-discovery-private.h"
+#include "cf-ssrf.h"
 #include "cf-json.h"
 
 /* Browsing `_mcp._tcp` and resolving what is found into peers. */
@@ -367,14 +368,6 @@ parse_txt (AvahiStringList *txt)
   return table;
 }
 
-static gboolean
-is_loopback (const char *text)
-{
-  g_autoptr(GInetAddress) address = g_inet_address_new_from_string (text);
-
-  return address != NULL && g_inet_address_get_is_loopback (address);
-}
-
 static void
 on_resolved (AvahiServiceResolver   *resolver,
              AvahiIfIndex            interface,
@@ -411,7 +404,8 @@ on_resolved (AvahiServiceResolver   *resolver,
     }
 
   avahi_address_snprint (text, sizeof text, address);
-  if (!(flags & AVAHI_LOOKUP_RESULT_LOCAL) && is_loopback (text))
+  if (!(flags & AVAHI_LOOKUP_RESULT_LOCAL) &&
+      cf_ssrf_classify_host (text, NULL) == CF_ADDRESS_LOOPBACK)
     {
       /* Only this host's own services live on loopback: a record from the
        * network that points there would have the gateway dial itself. */

@@ -13,22 +13,25 @@
 #include <avahi-common/malloc.h>
 
 #include "cf-discovery-private.h"
+#include "cf-ssrf.h"
 
 /* Announcing this gateway: one `_mcp._tcp` service on the interface of
  * its listen address. */
 
 /* Publishing */
 
+/* The SSRF guard's idea of loopback (names included), except for the
+ * wildcard addresses it counts too: listening on those is listening on
+ * every interface. */
 static gboolean
 is_loopback_host (const char *host)
 {
   g_autoptr(GInetAddress) address = NULL;
 
-  if (host == NULL || g_ascii_strcasecmp (host, "localhost") == 0 ||
-      g_str_has_suffix (host, ".localhost"))
+  if (host == NULL)
     return TRUE;
-  address = g_inet_address_new_from_string (host);
-  return address != NULL && g_inet_address_get_is_loopback (address);
+  return cf_ssrf_classify_host (host, &address) == CF_ADDRESS_LOOPBACK &&
+         (address == NULL || !g_inet_address_get_is_any (address));
 }
 
 /* The interface that holds the listen address, so that the service is

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "cf-discovery-private.h"
+#include "cf-entity-schema.h"
 #include "cf-json.h"
 
 /* Registering a discovered gateway as an upstream: the operator's
@@ -65,15 +66,8 @@ fail_with_problem (GTask      *task,
                    const char *message)
 {
   JsonArray *problems = json_array_new ();
-  JsonObject *problem = json_object_new ();
-  JsonArray *loc = json_array_new ();
 
-  json_array_add_string_element (loc, "body");
-  json_array_add_string_element (loc, field);
-  json_object_set_array_member (problem, "loc", loc);
-  json_object_set_string_member (problem, "msg", message);
-  json_object_set_string_member (problem, "type", "value_error");
-  json_array_add_object_element (problems, problem);
+  cf_entity_schema_add_problem (problems, field, "value_error", message);
   g_object_set_data_full (G_OBJECT (task), "problems", problems,
                           (GDestroyNotify) json_array_unref);
   g_task_return_new_error (task, CF_CATALOG_ERROR, CF_CATALOG_ERROR_INVALID,
