@@ -129,21 +129,36 @@ read_env_file (const char  *path,
   return g_steal_pointer (&env);
 }
 
+/**
+ * cf_daemon_settings_open:
+ *
+ * Returns: (transfer full) (nullable): the `org.contextforge.Gateway`
+ *   GSettings the admin app writes, or %NULL where the schema is not
+ *   installed (a server)
+ */
+GSettings *
+cf_daemon_settings_open (void)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  if (source == NULL ||
+      (schema = g_settings_schema_source_lookup (source, APPLICATION_ID, TRUE)) == NULL)
+    return NULL;
+  return g_settings_new_full (schema, NULL, NULL);
+}
+
 /* Only values the user set count: the schema's defaults are the
  * built-in ones already. */
 static void
 load_gsettings (CfConfig *config)
 {
-  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-  g_autoptr(GSettingsSchema) schema = NULL;
-  g_autoptr(GSettings) settings = NULL;
+  g_autoptr(GSettings) settings = cf_daemon_settings_open ();
   g_autoptr(GVariant) host = NULL;
   g_autoptr(GVariant) port = NULL;
 
-  if (source == NULL ||
-      (schema = g_settings_schema_source_lookup (source, APPLICATION_ID, TRUE)) == NULL)
+  if (settings == NULL)
     return;
-  settings = g_settings_new_full (schema, NULL, NULL);
   host = g_settings_get_user_value (settings, "listen-address");
   port = g_settings_get_user_value (settings, "port");
   if (host != NULL)

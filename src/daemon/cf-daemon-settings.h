@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 #include "cf-config.h"
 
 G_BEGIN_DECLS
 
 char     *cf_daemon_settings_env_file (void);
+GSettings *cf_daemon_settings_open    (void);
 gboolean  cf_daemon_settings_load     (CfConfig      *config,
                                        GVariantDict  *options,
                                        GError       **error);

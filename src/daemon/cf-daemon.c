@@ -341,18 +341,14 @@ on_federation_changed (CfUpstreamPool *pool,
   announce_federation (self);
 }
 
-/* The GSettings schema, when installed: the admin app's switch. */
-static GSettings *
-open_settings (void)
+/* A schema installed by an older version may lack the key. */
+static gboolean
+has_discovery_key (GSettings *settings)
 {
-  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
   g_autoptr(GSettingsSchema) schema = NULL;
 
-  if (source == NULL ||
-      (schema = g_settings_schema_source_lookup (source, APPLICATION_ID, TRUE)) == NULL ||
-      !g_settings_schema_has_key (schema, "discovery-enabled"))
-    return NULL;
-  return g_settings_new_full (schema, NULL, NULL);
+  g_object_get (settings, "settings-schema", &schema, NULL);
+  return g_settings_schema_has_key (schema, "discovery-enabled");
 }
 
 static void
@@ -386,9 +382,12 @@ start_discovery (CfDaemon *self)
                             uri ? (guint) g_uri_get_port (uri) : config->port, "/mcp",
                             CF_MCP_VERSION_LATEST, PACKAGE_VERSION,
                             auth->auth_required ? "bearer" : "none");
+  if (config->discovery < 0 && (self->settings = cf_daemon_settings_open ()) != NULL &&
+      !has_discovery_key (self->settings))
+    g_clear_object (&self->settings);
   if (config->discovery >= 0)
     enabled = config->discovery;
-  else if ((self->settings = open_settings ()) != NULL)
+  else if (self->settings != NULL)
     {
       enabled = g_settings_get_boolean (self->settings, "discovery-enabled");
       g_signal_connect (self->settings, "changed::discovery-enabled",
