@@ -31,9 +31,9 @@ struct _CfGateway
   CfTeams     *teams;
   /* What the lists build from one snapshot, kept until the next: */
   CfCatalogSnapshot *cached_snapshot;
-  /* tool entity → its MCP Tool object (never changed), built at its
-   * first listing */
-  GHashTable  *mcp_tools;
+  /* entity → its MCP form (a Tool, Resource, ResourceTemplate or
+   * Prompt), serialized at its first listing */
+  GHashTable  *mcp_forms;
   /* per kind, the enabled entities, for callers who see everything on
    * the unscoped endpoint (NULL until asked for) */
   GPtrArray   *offered[CF_N_ENTITY_KINDS];
@@ -60,6 +60,22 @@ GPtrArray *_cf_gateway_list_page  (CfGateway         *self,
                                    gboolean         (*keep) (JsonObject *entity),
                                    guint             *start,
                                    guint             *end);
+/**
+ * CfGatewayFormFunc:
+ * @entity: a catalog entity
+ *
+ * Returns: (transfer full): what a list of MCP shows of @entity
+ */
+typedef JsonObject *(*CfGatewayFormFunc) (JsonObject *entity);
+
+void      _cf_gateway_return_page (CfGateway         *self,
+                                   CfMcpRequest      *request,
+                                   CfCatalogSnapshot *snapshot,
+                                   GPtrArray         *visible,
+                                   guint              start,
+                                   guint              end,
+                                   const char        *member,
+                                   CfGatewayFormFunc  form);
 void      _cf_gateway_set_cursor  (JsonObject        *result,
                                    guint              end,
                                    guint              total);

@@ -12,6 +12,21 @@
 
 /* prompts/list, prompts/get and completion/complete. */
 
+static JsonObject *
+prompt_for_mcp (JsonObject *entity)
+{
+  JsonObject *prompt = json_object_new ();
+
+  _cf_gateway_copy_member (prompt, entity, "name", "name");
+  if (json_object_has_member (entity, "title"))
+    _cf_gateway_copy_member (prompt, entity, "title", "title");
+  else
+    _cf_gateway_copy_member (prompt, entity, "title", "displayName");
+  _cf_gateway_copy_member (prompt, entity, "description", "description");
+  _cf_gateway_copy_member (prompt, entity, "arguments", "arguments");
+  return prompt;
+}
+
 static void
 prompts_list (CfMcpRequest *request,
               gpointer      user_data)
@@ -19,34 +34,12 @@ prompts_list (CfMcpRequest *request,
   CfGateway *self = user_data;
   g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (self->catalog);
   g_autoptr(GPtrArray) visible = NULL;
-  JsonArray *prompts;
-  JsonObject *result;
   guint start, end;
 
   visible = _cf_gateway_list_page (self, request, snapshot, CF_ENTITY_PROMPT, NULL, &start, &end);
-  if (visible == NULL)
-    return;
-
-  prompts = json_array_new ();
-  for (guint i = start; i < end; i++)
-    {
-      JsonObject *entity = visible->pdata[i];
-      JsonObject *prompt = json_object_new ();
-
-      _cf_gateway_copy_member (prompt, entity, "name", "name");
-      if (json_object_has_member (entity, "title"))
-        _cf_gateway_copy_member (prompt, entity, "title", "title");
-      else
-        _cf_gateway_copy_member (prompt, entity, "title", "displayName");
-      _cf_gateway_copy_member (prompt, entity, "description", "description");
-      _cf_gateway_copy_member (prompt, entity, "arguments", "arguments");
-      json_array_add_object_element (prompts, prompt);
-    }
-
-  result = json_object_new ();
-  json_object_set_array_member (result, "prompts", prompts);
-  _cf_gateway_set_cursor (result, end, visible->len);
-  cf_mcp_request_return (request, result);
+  if (visible != NULL)
+    _cf_gateway_return_page (self, request, snapshot, visible, start, end, "prompts",
+                             prompt_for_mcp);
 }
 
 static gboolean

@@ -22,6 +22,27 @@ is_concrete (JsonObject *resource)
   return !is_template (resource);
 }
 
+/* A resource is either a template or concrete, so one form serves both
+ * lists. */
+static JsonObject *
+resource_for_mcp (JsonObject *entity)
+{
+  JsonObject *item = json_object_new ();
+  gboolean template = is_template (entity);
+
+  if (template)
+    _cf_gateway_copy_member (item, entity, "uriTemplate", "uriTemplate");
+  else
+    _cf_gateway_copy_member (item, entity, "uri", "uri");
+  _cf_gateway_copy_member (item, entity, "name", "name");
+  _cf_gateway_copy_member (item, entity, "title", "title");
+  _cf_gateway_copy_member (item, entity, "description", "description");
+  _cf_gateway_copy_member (item, entity, "mimeType", "mimeType");
+  if (!template)
+    _cf_gateway_copy_member (item, entity, "size", "size");
+  return item;
+}
+
 static void
 list_resources (CfGateway    *self,
                 CfMcpRequest *request,
@@ -29,38 +50,14 @@ list_resources (CfGateway    *self,
 {
   g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (self->catalog);
   g_autoptr(GPtrArray) visible = NULL;
-  JsonArray *items;
-  JsonObject *result;
   guint start, end;
 
   visible = _cf_gateway_list_page (self, request, snapshot, CF_ENTITY_RESOURCE,
                                    templates ? is_template : is_concrete, &start, &end);
-  if (visible == NULL)
-    return;
-
-  items = json_array_new ();
-  for (guint i = start; i < end; i++)
-    {
-      JsonObject *entity = visible->pdata[i];
-      JsonObject *item = json_object_new ();
-
-      if (templates)
-        _cf_gateway_copy_member (item, entity, "uriTemplate", "uriTemplate");
-      else
-        _cf_gateway_copy_member (item, entity, "uri", "uri");
-      _cf_gateway_copy_member (item, entity, "name", "name");
-      _cf_gateway_copy_member (item, entity, "title", "title");
-      _cf_gateway_copy_member (item, entity, "description", "description");
-      _cf_gateway_copy_member (item, entity, "mimeType", "mimeType");
-      if (!templates)
-        _cf_gateway_copy_member (item, entity, "size", "size");
-      json_array_add_object_element (items, item);
-    }
-
-  result = json_object_new ();
-  json_object_set_array_member (result, templates ? "resourceTemplates" : "resources", items);
-  _cf_gateway_set_cursor (result, end, visible->len);
-  cf_mcp_request_return (request, result);
+  if (visible != NULL)
+    _cf_gateway_return_page (self, request, snapshot, visible, start, end,
+                             templates ? "resourceTemplates" : "resources",
+                             resource_for_mcp);
 }
 
 static void

@@ -41,30 +41,6 @@ tool_for_mcp (JsonObject *entity)
   return tool;
 }
 
-/* The MCP form of a tool of @snapshot, built once per snapshot: a page of
- * tools/list otherwise builds a thousand objects, copying six members
- * into each, to serialise and free them at once. The object is shared by
- * every listing, which only reads it. */
-static JsonObject *
-mcp_tool (CfGateway         *self,
-          CfCatalogSnapshot *snapshot,
-          JsonObject        *entity)
-{
-  JsonObject *tool;
-
-  _cf_gateway_use_snapshot (self, snapshot);
-  if (self->mcp_tools == NULL)
-    self->mcp_tools = g_hash_table_new_full (NULL, NULL, NULL,
-                                             (GDestroyNotify) json_object_unref);
-  tool = g_hash_table_lookup (self->mcp_tools, entity);
-  if (tool == NULL)
-    {
-      tool = tool_for_mcp (entity);
-      g_hash_table_insert (self->mcp_tools, entity, tool);
-    }
-  return json_object_ref (tool);
-}
-
 static void
 tools_list (CfMcpRequest *request,
             gpointer      user_data)
@@ -72,21 +48,12 @@ tools_list (CfMcpRequest *request,
   CfGateway *self = user_data;
   g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (self->catalog);
   g_autoptr(GPtrArray) visible = NULL;
-  JsonObject *result;
-  JsonArray *tools;
   guint start, end;
 
   visible = _cf_gateway_list_page (self, request, snapshot, CF_ENTITY_TOOL, NULL, &start, &end);
-  if (visible == NULL)
-    return;
-
-  tools = json_array_new ();
-  for (guint i = start; i < end; i++)
-    json_array_add_object_element (tools, mcp_tool (self, snapshot, visible->pdata[i]));
-  result = json_object_new ();
-  json_object_set_array_member (result, "tools", tools);
-  _cf_gateway_set_cursor (result, end, visible->len);
-  cf_mcp_request_return (request, result);
+  if (visible != NULL)
+    _cf_gateway_return_page (self, request, snapshot, visible, start, end, "tools",
+                             tool_for_mcp);
 }
 
 /* Per MCP, a call with bad arguments is a tool error the model can read

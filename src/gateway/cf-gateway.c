@@ -68,7 +68,7 @@ cf_gateway_dispose (GObject *object)
   g_clear_object (&self->teams);
   g_clear_pointer (&self->param_headers, g_hash_table_unref);
   _cf_gateway_forget_snapshot (self);
-  g_clear_pointer (&self->mcp_tools, g_hash_table_unref);
+  g_clear_pointer (&self->mcp_forms, g_hash_table_unref);
 
   G_OBJECT_CLASS (cf_gateway_parent_class)->dispose (object);
 }
@@ -465,8 +465,8 @@ _cf_gateway_list_page (CfGateway         *self,
 void
 _cf_gateway_forget_snapshot (CfGateway *self)
 {
-  if (self->mcp_tools != NULL)
-    g_hash_table_remove_all (self->mcp_tools);
+  if (self->mcp_forms != NULL)
+    g_hash_table_remove_all (self->mcp_forms);
   for (guint i = 0; i < CF_N_ENTITY_KINDS; i++)
     g_clear_pointer (&self->offered[i], g_ptr_array_unref);
   g_clear_pointer (&self->cached_snapshot, cf_catalog_snapshot_unref);
@@ -489,6 +489,85 @@ _cf_gateway_use_snapshot (CfGateway         *self,
     return;
   _cf_gateway_forget_snapshot (self);
   self->cached_snapshot = cf_catalog_snapshot_ref (snapshot);
+}
+
+/* The serialized MCP form of @entity, made once per snapshot: a page of
+ * a thousand tools would otherwise build a thousand objects and serialize
+ * them again on every call. */
+static GBytes *
+mcp_form (CfGateway         *self,
+          CfCatalogSnapshot *snapshot,
+          JsonObject        *entity,
+          CfGatewayFormFunc  form)
+{
+  GBytes *bytes;
+
+  _cf_gateway_use_snapshot (self, snapshot);
+  if (self->mcp_forms == NULL)
+    self->mcp_forms = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_bytes_unref);
+  bytes = g_hash_table_lookup (self->mcp_forms, entity);
+  if (bytes == NULL)
+    {
+      g_autoptr(JsonObject) object = form (entity);
+      g_autoptr(JsonNode) node = cf_json_node_new_object (g_steal_pointer (&object));
+
+      bytes = cf_json_to_bytes (node);
+      g_hash_table_insert (self->mcp_forms, entity, bytes);
+    }
+  return bytes;
+}
+
+/**
+ * _cf_gateway_return_page:
+ * @visible: the entities the request may see
+ * @start: the first of the page
+ * @end: past the last of the page
+ * @member: the member of the result that holds the page (`tools`...)
+ * @form: what the list shows of an entity
+ *
+ * Answers a list request with a page of @visible, and the cursor of the
+ * next page. The page is put together from serialized forms, kept with
+ * @snapshot.
+ */
+void
+_cf_gateway_return_page (CfGateway         *self,
+                         CfMcpRequest      *request,
+                         CfCatalogSnapshot *snapshot,
+                         GPtrArray         *visible,
+                         guint              start,
+                         guint              end,
+                         const char        *member,
+                         CfGatewayFormFunc  form)
+{
+  g_autoptr(GPtrArray) forms = g_ptr_array_sized_new (end - start);
+  g_autoptr(GBytes) page = NULL;
+  JsonObject *result = json_object_new ();
+  gsize length = 2;
+  GString *out;
+
+  for (guint i = start; i < end; i++)
+    {
+      GBytes *bytes = mcp_form (self, snapshot, visible->pdata[i], form);
+
+      g_ptr_array_add (forms, bytes);
+      length += g_bytes_get_size (bytes) + 1;
+    }
+  out = g_string_sized_new (length);
+  g_string_append_c (out, '[');
+  for (guint i = 0; i < forms->len; i++)
+    {
+      gsize size = 0;
+      const char *data = g_bytes_get_data (forms->pdata[i], &size);
+
+      if (i > 0)
+        g_string_append_c (out, ',');
+      g_string_append_len (out, data, size);
+    }
+  g_string_append_c (out, ']');
+  page = g_string_free_to_bytes (out);
+
+  _cf_gateway_set_cursor (result, end, visible->len);
+  cf_mcp_request_return_spliced (request, result, member, page);
 }
 
 void

@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "cf-json.h"
 #include "cf-jsonrpc.h"
 
@@ -183,6 +185,49 @@ cf_jsonrpc_build_result (JsonNode   *id,
 
   json_object_set_object_member (object, "result", result);
   return cf_json_node_new_object (object);
+}
+
+/**
+ * cf_jsonrpc_build_result_spliced:
+ * @id: the request id
+ * @result: (transfer full): the result object, without @member
+ * @member: the name of one more member of the result: letters only
+ * @value: the serialized JSON value of @member
+ *
+ * A response one of whose result's members is already serialized: @value
+ * is written as it is, never parsed again.
+ *
+ * Returns: (transfer full): the serialized response
+ */
+GBytes *
+cf_jsonrpc_build_result_spliced (JsonNode   *id,
+                                 JsonObject *result,
+                                 const char *member,
+                                 GBytes     *value)
+{
+  g_autoptr(JsonObject) owned = result;
+  g_autofree char *id_text = id != NULL ? cf_json_to_string (id, NULL) : NULL;
+  g_autofree char *rest = NULL;
+  gsize rest_length = 0, value_length = 0;
+  const char *value_text = g_bytes_get_data (value, &value_length);
+  GString *out;
+
+  g_return_val_if_fail (strpbrk (member, "\"\\") == NULL, NULL);
+
+  rest = cf_json_object_to_string (result);
+  rest_length = strlen (rest);
+  out = g_string_sized_new (value_length + rest_length + 64);
+  g_string_append (out, "{\"jsonrpc\":\"2.0\"");
+  if (id_text != NULL)
+    g_string_append_printf (out, ",\"id\":%s", id_text);
+  g_string_append_printf (out, ",\"result\":{\"%s\":", member);
+  g_string_append_len (out, value_text, value_length);
+  /* The rest of the result, without its opening brace. */
+  if (rest_length > 2)
+    g_string_append_c (out, ',');
+  g_string_append_len (out, rest + 1, rest_length - 1);
+  g_string_append_c (out, '}');
+  return g_string_free_to_bytes (out);
 }
 
 /**

@@ -66,6 +66,10 @@ JsonNode         *cf_jsonrpc_peek_id            (JsonNode          *node);
 
 JsonNode         *cf_jsonrpc_build_result       (JsonNode          *id,
                                                  JsonObject        *result);
+GBytes           *cf_jsonrpc_build_result_spliced (JsonNode        *id,
+                                                  JsonObject      *result,
+                                                  const char      *member,
+                                                  GBytes          *value);
 JsonNode         *cf_jsonrpc_build_error        (JsonNode          *id,
                                                  int                code,
                                                  const char        *message,

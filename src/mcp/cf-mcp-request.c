@@ -384,13 +384,15 @@ cf_mcp_request_set_cache_hint (CfMcpRequest *self,
   self->private_scope = !!private_scope;
 }
 
+/* Answers with @response, or with @serialized when the answer was put
+ * together as text. */
 static void
-complete (CfMcpRequest *self,
-          JsonNode     *response,
-          guint         status)
+complete_with (CfMcpRequest *self,
+               JsonNode     *response,
+               GBytes       *serialized,
+               guint         status)
 {
   g_autoptr(CfMcpRequest) hold = g_object_ref (self);
-  g_autoptr(JsonNode) owned = response;
 
   if (self->done)
     return;
@@ -399,8 +401,21 @@ complete (CfMcpRequest *self,
   g_clear_signal_handler (&self->closed_id, self->stream);
   if (self->session != NULL)
     cf_mcp_session_untrack_request (self->session, self->key);
-  cf_mcp_stream_finish (self->stream, response, status);
+  if (serialized != NULL)
+    cf_mcp_stream_finish_bytes (self->stream, serialized, status);
+  else
+    cf_mcp_stream_finish (self->stream, response, status);
   _cf_mcp_server_request_done (self->server, self);
+}
+
+static void
+complete (CfMcpRequest *self,
+          JsonNode     *response,
+          guint         status)
+{
+  g_autoptr(JsonNode) owned = response;
+
+  complete_with (self, response, NULL, status);
 }
 
 /**
@@ -428,6 +443,44 @@ cf_mcp_request_return (CfMcpRequest *self,
                                     self->ttl_ms, self->private_scope,
                                     cf_mcp_server_get_info (self->server));
   complete (self, cf_jsonrpc_build_result (self->message->id, result), 200);
+}
+
+/**
+ * cf_mcp_request_return_spliced:
+ * @self: a #CfMcpRequest
+ * @result: (transfer full): the result object, era-neutral, without @member
+ * @member: the name of one more member of the result: letters only
+ * @value: the serialized JSON value of @member
+ *
+ * As cf_mcp_request_return(), for a result one of whose members is already
+ * serialized: a page of a long list, put together from items serialized
+ * once, is written as it is instead of being built as a tree and
+ * serialized again on every call.
+ */
+void
+cf_mcp_request_return_spliced (CfMcpRequest *self,
+                               JsonObject   *result,
+                               const char   *member,
+                               GBytes       *value)
+{
+  g_autoptr(GBytes) response = NULL;
+
+  g_return_if_fail (CF_IS_MCP_REQUEST (self));
+  g_return_if_fail (result != NULL);
+  g_return_if_fail (member != NULL);
+  g_return_if_fail (value != NULL);
+
+  if (self->done)
+    {
+      json_object_unref (result);
+      return;
+    }
+
+  result = cf_mcp_era_shape_result (self->era, self->message->method, result,
+                                    self->ttl_ms, self->private_scope,
+                                    cf_mcp_server_get_info (self->server));
+  response = cf_jsonrpc_build_result_spliced (self->message->id, result, member, value);
+  complete_with (self, NULL, response, 200);
 }
 
 /**

@@ -51,6 +51,10 @@ void           cf_mcp_request_set_cache_hint         (CfMcpRequest   *self,
                                                       gboolean        private_scope);
 void           cf_mcp_request_return                 (CfMcpRequest   *self,
                                                       JsonObject     *result);
+void           cf_mcp_request_return_spliced         (CfMcpRequest   *self,
+                                                      JsonObject     *result,
+                                                      const char     *member,
+                                                      GBytes         *value);
 void           cf_mcp_request_return_error           (CfMcpRequest   *self,
                                                       int             code,
                                                       const char     *message,

@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include "cf-json.h"
 #include "cf-mcp-stream.h"
 
 G_DEFINE_INTERFACE (CfMcpStream, cf_mcp_stream, G_TYPE_OBJECT)
@@ -69,4 +70,74 @@ cf_mcp_stream_finish (CfMcpStream *self,
   g_return_if_fail (CF_IS_MCP_STREAM (self));
 
   CF_MCP_STREAM_GET_IFACE (self)->finish (self, message, status);
+}
+
+/* The fallback for a stream that only takes trees. The bytes were
+ * serialized by the gateway itself, so they parse. */
+static JsonNode *
+parse_message (GBytes *message)
+{
+  gsize length = 0;
+  const char *data = g_bytes_get_data (message, &length);
+  g_autoptr(GError) error = NULL;
+  JsonNode *node = cf_json_parse (data, length, &error);
+
+  if (node == NULL)
+    g_critical ("A serialized message does not parse: %s", error->message);
+  return node;
+}
+
+/**
+ * cf_mcp_stream_send_bytes:
+ * @self: a #CfMcpStream
+ * @message: a serialized notification or request
+ *
+ * As cf_mcp_stream_send(), for a message already serialized.
+ *
+ * Returns: %TRUE if the message was written
+ */
+gboolean
+cf_mcp_stream_send_bytes (CfMcpStream *self,
+                          GBytes      *message)
+{
+  CfMcpStreamInterface *iface;
+  g_autoptr(JsonNode) node = NULL;
+
+  g_return_val_if_fail (CF_IS_MCP_STREAM (self), FALSE);
+  g_return_val_if_fail (message != NULL, FALSE);
+
+  iface = CF_MCP_STREAM_GET_IFACE (self);
+  if (iface->send_bytes != NULL)
+    return iface->send_bytes (self, message);
+  node = parse_message (message);
+  return node != NULL && iface->send (self, node);
+}
+
+/**
+ * cf_mcp_stream_finish_bytes:
+ * @self: a #CfMcpStream
+ * @message: the serialized final message
+ * @status: an HTTP status hint, or 0
+ *
+ * As cf_mcp_stream_finish(), for a message already serialized.
+ */
+void
+cf_mcp_stream_finish_bytes (CfMcpStream *self,
+                            GBytes      *message,
+                            guint        status)
+{
+  CfMcpStreamInterface *iface;
+  g_autoptr(JsonNode) node = NULL;
+
+  g_return_if_fail (CF_IS_MCP_STREAM (self));
+  g_return_if_fail (message != NULL);
+
+  iface = CF_MCP_STREAM_GET_IFACE (self);
+  if (iface->finish_bytes != NULL)
+    {
+      iface->finish_bytes (self, message, status);
+      return;
+    }
+  node = parse_message (message);
+  iface->finish (self, node, status);
 }

@@ -17,6 +17,13 @@ G_DECLARE_INTERFACE (CfMcpStream, cf_mcp_stream, CF, MCP_STREAM, GObject)
  * @finish: writes the final message, or none (@message %NULL: the input was
  *   accepted and needs no answer) and closes; @status is an HTTP status hint,
  *   0 for the default
+ * @send_bytes: (nullable): as @send, for a message already serialized
+ * @finish_bytes: (nullable): as @finish, for a message already serialized
+ *
+ * A stream that writes text implements the two `_bytes` functions, so that
+ * an answer assembled from serialized parts (a long tools/list page) is
+ * written as it is; for one that does not, the message is parsed and goes
+ * to @send or @finish.
  *
  * Where the messages of one incoming JSON-RPC message go: an HTTP response
  * (JSON or SSE), a standalone SSE stream, or a stdio connection.
@@ -30,6 +37,11 @@ struct _CfMcpStreamInterface
   void     (*finish) (CfMcpStream *self,
                       JsonNode    *message,
                       guint        status);
+  gboolean (*send_bytes)   (CfMcpStream *self,
+                            GBytes      *message);
+  void     (*finish_bytes) (CfMcpStream *self,
+                            GBytes      *message,
+                            guint        status);
 };
 
 gboolean cf_mcp_stream_send   (CfMcpStream *self,
@@ -37,6 +49,11 @@ gboolean cf_mcp_stream_send   (CfMcpStream *self,
 void     cf_mcp_stream_finish (CfMcpStream *self,
                                JsonNode    *message,
                                guint        status);
+gboolean cf_mcp_stream_send_bytes   (CfMcpStream *self,
+                                     GBytes      *message);
+void     cf_mcp_stream_finish_bytes (CfMcpStream *self,
+                                     GBytes      *message,
+                                     guint        status);
 void     cf_mcp_stream_emit_closed (CfMcpStream *self);
 
 G_END_DECLS

@@ -58,11 +58,31 @@ cf_http_respond_json (SoupServerMessage *msg,
                       guint              status,
                       JsonNode          *body)
 {
-  gsize length = 0;
-  char *data = cf_json_to_string (body, &length);
+  g_autoptr(GBytes) bytes = cf_json_to_bytes (body);
+
+  cf_http_respond_json_bytes (msg, status, bytes);
+}
+
+/**
+ * cf_http_respond_json_bytes:
+ * @msg: the message to answer
+ * @status: the HTTP status
+ * @body: serialized JSON
+ *
+ * Answers with @body, already serialized, as the JSON body.
+ */
+void
+cf_http_respond_json_bytes (SoupServerMessage *msg,
+                            guint              status,
+                            GBytes            *body)
+{
+  SoupMessageBody *response = soup_server_message_get_response_body (msg);
 
   soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, data, length);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Content-Type", "application/json");
+  soup_message_body_truncate (response);
+  soup_message_body_append_bytes (response, body);
 }
 
 /**

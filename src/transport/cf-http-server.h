@@ -78,6 +78,9 @@ gboolean      cf_http_host_is_allowed            (CfHttpServer       *self,
 void          cf_http_respond_json               (SoupServerMessage  *msg,
                                                   guint               status,
                                                   JsonNode           *body);
+void          cf_http_respond_json_bytes         (SoupServerMessage  *msg,
+                                                  guint               status,
+                                                  GBytes             *body);
 void          cf_http_respond_object             (SoupServerMessage  *msg,
                                                   guint               status,
                                                   JsonObject         *body);

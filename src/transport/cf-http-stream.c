@@ -62,11 +62,11 @@ write_raw (CfHttpStream *self,
 }
 
 static void
-write_event (CfHttpStream *self,
-             JsonNode     *message)
+write_event_bytes (CfHttpStream *self,
+                   GBytes       *message)
 {
   gsize length = 0;
-  g_autofree char *json = cf_json_to_string (message, &length);
+  const char *json = g_bytes_get_data (message, &length);
   g_autoptr(GString) event = g_string_sized_new (length + 16);
 
   /* One event per message, no event name: the default "message" event is
@@ -122,8 +122,8 @@ cf_http_stream_is_open (CfHttpStream *self)
 }
 
 static gboolean
-http_send (CfMcpStream *stream,
-           JsonNode    *message)
+http_send_bytes (CfMcpStream *stream,
+                 GBytes      *message)
 {
   CfHttpStream *self = (CfHttpStream *) stream;
 
@@ -131,14 +131,23 @@ http_send (CfMcpStream *stream,
     return FALSE;
   if (self->state == STATE_IDLE)
     cf_http_stream_start_sse (self);
-  write_event (self, message);
+  write_event_bytes (self, message);
   return TRUE;
 }
 
+static gboolean
+http_send (CfMcpStream *stream,
+           JsonNode    *message)
+{
+  g_autoptr(GBytes) bytes = cf_json_to_bytes (message);
+
+  return http_send_bytes (stream, bytes);
+}
+
 static void
-http_finish (CfMcpStream *stream,
-             JsonNode    *message,
-             guint        status)
+http_finish_bytes (CfMcpStream *stream,
+                   GBytes      *message,
+                   guint        status)
 {
   CfHttpStream *self = (CfHttpStream *) stream;
   State state = self->state;
@@ -150,7 +159,7 @@ http_finish (CfMcpStream *stream,
   if (state == STATE_SSE)
     {
       if (message != NULL)
-        write_event (self, message);
+        write_event_bytes (self, message);
       soup_message_body_complete (soup_server_message_get_response_body (self->msg));
       soup_server_message_unpause (self->msg);
       return;
@@ -165,12 +174,22 @@ http_finish (CfMcpStream *stream,
       self->state = STATE_IDLE;
       cf_http_stream_start_sse (self);
       self->state = STATE_DONE;
-      write_event (self, message);
+      write_event_bytes (self, message);
       soup_message_body_complete (soup_server_message_get_response_body (self->msg));
     }
   else
-    cf_http_respond_json (self->msg, status ? status : SOUP_STATUS_OK, message);
+    cf_http_respond_json_bytes (self->msg, status ? status : SOUP_STATUS_OK, message);
   soup_server_message_unpause (self->msg);
+}
+
+static void
+http_finish (CfMcpStream *stream,
+             JsonNode    *message,
+             guint        status)
+{
+  g_autoptr(GBytes) bytes = message != NULL ? cf_json_to_bytes (message) : NULL;
+
+  http_finish_bytes (stream, bytes, status);
 }
 
 static void
@@ -178,6 +197,8 @@ stream_iface_init (CfMcpStreamInterface *iface)
 {
   iface->send = http_send;
   iface->finish = http_finish;
+  iface->send_bytes = http_send_bytes;
+  iface->finish_bytes = http_finish_bytes;
 }
 
 static void

@@ -91,12 +91,12 @@ respond_method_not_allowed (SoupServerMessage *msg,
 }
 
 static gboolean
-write_message (JsonNode *message,
+write_message (GBytes   *message,
                gpointer  user_data)
 {
   Stream *stream = user_data;
 
-  return cf_mcp_stream_send (CF_MCP_STREAM (stream->stream), message);
+  return cf_mcp_stream_send_bytes (CF_MCP_STREAM (stream->stream), message);
 }
 
 static void

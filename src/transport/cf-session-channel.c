@@ -59,7 +59,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (CfChannelStream, cf_channel_stream, G_TYPE_OBJECT
 
 static gboolean
 channel_write (CfSessionChannel *self,
-               JsonNode         *message)
+               GBytes           *message)
 {
   if (self->closed)
     return FALSE;
@@ -67,18 +67,27 @@ channel_write (CfSessionChannel *self,
 }
 
 static gboolean
-channel_stream_send (CfMcpStream *stream,
-                     JsonNode    *message)
+channel_stream_send_bytes (CfMcpStream *stream,
+                           GBytes      *message)
 {
   CfChannelStream *self = (CfChannelStream *) stream;
 
   return !self->done && channel_write (self->channel, message);
 }
 
+static gboolean
+channel_stream_send (CfMcpStream *stream,
+                     JsonNode    *message)
+{
+  g_autoptr(GBytes) bytes = cf_json_to_bytes (message);
+
+  return channel_stream_send_bytes (stream, bytes);
+}
+
 static void
-channel_stream_finish (CfMcpStream *stream,
-                       JsonNode    *message,
-                       guint        status)
+channel_stream_finish_bytes (CfMcpStream *stream,
+                             GBytes      *message,
+                             guint        status)
 {
   CfChannelStream *self = (CfChannelStream *) stream;
 
@@ -91,10 +100,22 @@ channel_stream_finish (CfMcpStream *stream,
 }
 
 static void
+channel_stream_finish (CfMcpStream *stream,
+                       JsonNode    *message,
+                       guint        status)
+{
+  g_autoptr(GBytes) bytes = message != NULL ? cf_json_to_bytes (message) : NULL;
+
+  channel_stream_finish_bytes (stream, bytes, status);
+}
+
+static void
 cf_channel_stream_iface_init (CfMcpStreamInterface *iface)
 {
   iface->send = channel_stream_send;
   iface->finish = channel_stream_finish;
+  iface->send_bytes = channel_stream_send_bytes;
+  iface->finish_bytes = channel_stream_finish_bytes;
 }
 
 static void

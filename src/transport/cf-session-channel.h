@@ -13,14 +13,16 @@ G_DECLARE_FINAL_TYPE (CfSessionChannel, cf_session_channel, CF, SESSION_CHANNEL,
 
 /**
  * CfSessionChannelWriteFunc:
- * @message: a JSON-RPC message (or batch response) for the peer
+ * @message: a serialized JSON-RPC message (or batch response) for the peer
  * @user_data: closure data
  *
- * Writes one message on the connection the channel serves.
+ * Writes one message on the connection the channel serves. Messages come
+ * serialized: every connection a channel serves writes text, and an answer
+ * assembled from serialized parts passes through as it is.
  *
  * Returns: %TRUE if the message was written or queued for writing
  */
-typedef gboolean (*CfSessionChannelWriteFunc) (JsonNode *message,
+typedef gboolean (*CfSessionChannelWriteFunc) (GBytes   *message,
                                                gpointer  user_data);
 
 CfSessionChannel *cf_session_channel_new            (CfMcpServer               *server,

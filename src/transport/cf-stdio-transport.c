@@ -82,19 +82,20 @@ write_next (CfStdioTransport *self)
 
 static void
 write_message (CfStdioTransport *self,
-               JsonNode         *message)
+               GBytes           *message)
 {
   gsize length = 0;
-  char *json = cf_json_to_string (message, &length);
-  char *line = g_realloc (json, length + 1);
+  const char *json = g_bytes_get_data (message, &length);
+  char *line = g_malloc (length + 1);
 
+  memcpy (line, json, length);
   line[length] = '\n';
   g_queue_push_tail (&self->pending, g_bytes_new_take (line, length + 1));
   write_next (self);
 }
 
 static gboolean
-write_line (JsonNode *message,
+write_line (GBytes   *message,
             gpointer  user_data)
 {
   CfStdioTransport *self = user_data;

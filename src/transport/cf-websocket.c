@@ -89,16 +89,14 @@ upgrade_free (gpointer  data,
 }
 
 static gboolean
-write_message (JsonNode *message,
+write_message (GBytes   *message,
                gpointer  user_data)
 {
   Connection *conn = user_data;
-  g_autofree char *text = NULL;
 
   if (soup_websocket_connection_get_state (conn->ws) != SOUP_WEBSOCKET_STATE_OPEN)
     return FALSE;
-  text = cf_json_to_string (message, NULL);
-  soup_websocket_connection_send_text (conn->ws, text);
+  soup_websocket_connection_send_message (conn->ws, SOUP_WEBSOCKET_DATA_TEXT, message);
   return TRUE;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cf-json.h"
+#include "cf-jsonrpc.h"
 
 /* The oracle: cf_json_parse as it was before the hand-written parser,
  * json_parser behind a UTF-8 check and a nesting/trailing-data scan. */
@@ -1234,6 +1235,41 @@ test_shallow_copy (void)
   g_assert_cmpstr (text, ==, "{\"_meta\":\"replaced\",\"a\":{\"k\":[1,2]},\"c\":3}");
 }
 
+/* A response put together from a serialized member parses to the very
+ * response built as a tree, whatever the id and the rest of the result. */
+static void
+test_result_spliced (void)
+{
+  static const char *ids[] = { "7", "\"a\\\"b\"", NULL };
+  static const char *rests[] = { "{}", "{\"nextCursor\":\"Yw==\",\"ttlMs\":0}" };
+  const char *value = "[{\"name\":\"echo\",\"inputSchema\":{\"type\":\"object\"}},{\"name\":\"\\u00e9\"}]";
+
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    for (guint r = 0; r < G_N_ELEMENTS (rests); r++)
+      {
+        g_autoptr(JsonNode) id = ids[i] ? cf_json_parse (ids[i], -1, NULL) : NULL;
+        g_autoptr(JsonNode) rest = cf_json_parse (rests[r], -1, NULL);
+        g_autoptr(JsonNode) full = cf_json_parse (rests[r], -1, NULL);
+        g_autoptr(GBytes) bytes = g_bytes_new_static (value, strlen (value));
+        g_autoptr(GBytes) spliced = NULL;
+        g_autoptr(JsonNode) expected = NULL;
+        g_autoptr(JsonNode) got = NULL;
+        g_autoptr(GError) error = NULL;
+        gsize length = 0;
+        const char *text;
+
+        json_object_set_member (json_node_get_object (full), "tools",
+                                cf_json_parse (value, -1, NULL));
+        expected = cf_jsonrpc_build_result (id, json_object_ref (json_node_get_object (full)));
+        spliced = cf_jsonrpc_build_result_spliced (id, json_object_ref (json_node_get_object (rest)),
+                                                   "tools", bytes);
+        text = g_bytes_get_data (spliced, &length);
+        got = cf_json_parse (text, length, &error);
+        g_assert_no_error (error);
+        g_assert_true (json_node_equal (got, expected));
+      }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1247,6 +1283,7 @@ main (int   argc,
   g_test_add_func ("/json/not-terminated", test_not_terminated);
   g_test_add_func ("/json/sealed", test_sealed);
   g_test_add_func ("/json/shallow-copy", test_shallow_copy);
+  g_test_add_func ("/json/result-spliced", test_result_spliced);
   g_test_add_func ("/json/serializer-built", test_serializer_built);
   g_test_add_func ("/json/differential-random", test_differential_random);
   g_test_add_func ("/json/differential-corpus", test_differential_corpus);
