@@ -125,9 +125,9 @@ take_page (GTask      *task,
       return NULL;
     }
 
+  /* The page is dropped next: its items are kept, not copied. */
   for (guint i = 0; i < json_array_get_length (items); i++)
-    json_array_add_element (data->items, cf_json_node_deep_copy (json_array_get_element (items,
-                                                                                       i)));
+    json_array_add_element (data->items, json_node_copy (json_array_get_element (items, i)));
 
   cursor = cf_json_object_get_string (result, "nextCursor");
   if (cursor == NULL || *cursor == '\0')

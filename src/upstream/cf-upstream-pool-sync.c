@@ -50,6 +50,8 @@ exposed_name (CfUpstreamPool    *self,
   return g_strconcat (prefix, self->separator, slug, NULL);
 }
 
+/* Shares the member's value: what an upstream listed is dropped once it
+ * is synced, and the catalog never changes an entity in place. */
 static void
 copy_member (JsonObject *to,
              JsonObject *from,
@@ -58,7 +60,7 @@ copy_member (JsonObject *to,
   JsonNode *node = json_object_get_member (from, member);
 
   if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
-    json_object_set_member (to, member, cf_json_node_deep_copy (node));
+    json_object_set_member (to, member, json_node_copy (node));
 }
 
 static JsonObject *
