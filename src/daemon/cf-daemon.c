@@ -12,6 +12,7 @@
 #include "cf-catalog.h"
 #include "cf-config.h"
 #include "cf-daemon.h"
+#include "cf-memory.h"
 #include "cf-daemon-settings.h"
 #include "cf-dbus-service.h"
 #include "cf-discovery.h"
@@ -397,6 +398,16 @@ start_discovery (CfDaemon *self)
   cf_api_set_discovery (self->api, self->discovery);
 }
 
+/* A change replaces the catalog's snapshot, and a sync frees about as
+ * much as it keeps. */
+static void
+on_catalog_changed (CfCatalog    *catalog,
+                    CfEntityKind  kind,
+                    gpointer      user_data)
+{
+  cf_memory_release_soon ();
+}
+
 static gboolean
 start_serving (CfDaemon  *self,
                GError   **error)
@@ -422,6 +433,7 @@ start_serving (CfDaemon  *self,
   cf_catalog_set_ssrf_policy (self->catalog, self->ssrf);
   if (!cf_catalog_load (self->catalog, error))
     return FALSE;
+  g_signal_connect (self->catalog, "changed", G_CALLBACK (on_catalog_changed), NULL);
 
   self->mcp = cf_mcp_server_new ("ContextForge", PACKAGE_VERSION);
   cf_mcp_server_set_instructions (self->mcp,

@@ -3,12 +3,11 @@
 
 #include "config.h"
 
-#include <malloc.h>
-
 #include <glib/gi18n.h>
 #include <locale.h>
 
 #include "cf-daemon.h"
+#include "cf-memory.h"
 #include "cf-probe.h"
 #include "cf-token-cli.h"
 
@@ -18,10 +17,7 @@ main (int   argc,
 {
   g_autoptr(CfDaemon) daemon = NULL;
 
-  /* Each request allocates and frees a little; without these glibc
-   * grows and trims the heap with brk() several times per request. */
-  mallopt (M_TRIM_THRESHOLD, 8 * 1024 * 1024);
-  mallopt (M_TOP_PAD, 1024 * 1024);
+  cf_memory_setup (argv);
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);

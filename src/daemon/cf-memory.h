@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+void cf_memory_setup        (char **argv);
+void cf_memory_release_soon (void);
+
+G_END_DECLS
