@@ -173,6 +173,23 @@ cf_json_to_string (JsonNode *node,
   return g_string_free (out, FALSE);
 }
 
+/**
+ * cf_json_append:
+ * @out: where to write
+ * @node: a node
+ *
+ * Appends @node to @out as cf_json_to_string() writes it.
+ */
+void
+cf_json_append (GString  *out,
+                JsonNode *node)
+{
+  g_return_if_fail (out != NULL);
+  g_return_if_fail (node != NULL);
+
+  cf_json_writer_append (out, node);
+}
+
 GBytes *
 cf_json_to_bytes (JsonNode *node)
 {

@@ -33,6 +33,8 @@ JsonNode    *cf_json_parse                (const char  *data,
 char        *cf_json_to_string            (JsonNode    *node,
                                            gsize       *length);
 GBytes      *cf_json_to_bytes             (JsonNode    *node);
+void         cf_json_append               (GString     *out,
+                                           JsonNode    *node);
 char        *cf_json_object_to_string     (JsonObject  *object);
 
 const char  *cf_json_object_get_string    (JsonObject  *object,

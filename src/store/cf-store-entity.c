@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "cf-json.h"
 #include "cf-store-private.h"
 
 /*
@@ -47,11 +48,30 @@ typedef struct
   guint               n_assocs;
 } KindInfo;
 
+typedef enum {
+  VALUE_NULL,
+  VALUE_INT,
+  VALUE_TEXT,
+  VALUE_BLOB,
+} ValueKind;
+
+typedef struct {
+  ValueKind kind;
+  gint64    number;
+  /* A text or blob: where it lies in the row's data */
+  gsize     offset;
+  gsize     length;
+} Value;
+
+/* A row is three allocations whatever its width: a sync writes tens of
+ * thousands at once, and they are all alive until the write is done. */
 struct _CfStoreRow
 {
   CfEntityKind   kind;
-  /* One per field, in table order; NULL binds SQL NULL. */
-  GVariant     **values;
+  /* One per field, in table order */
+  Value         *values;
+  /* The texts (each NUL-terminated) and blobs, back to back */
+  GString       *data;
   GStrv          assoc_ids[CF_STORE_N_ASSOCS];
 };
 
@@ -332,48 +352,92 @@ node_has_type (JsonNode  *node,
     }
 }
 
-static GVariant *
-node_to_variant (JsonNode  *node,
-                 FieldType  type)
+static void
+set_data (CfStoreRow *row,
+          Value      *value,
+          ValueKind   kind,
+          const char *data,
+          gsize       length)
 {
-  guchar *data;
+  value->kind = kind;
+  value->offset = row->data->len;
+  value->length = length;
+  g_string_append_len (row->data, data, length);
+  g_string_append_c (row->data, '\0');
+}
+
+static void
+set_text (CfStoreRow *row,
+          Value      *value,
+          const char *text)
+{
+  set_data (row, value, VALUE_TEXT, text, strlen (text));
+}
+
+static void
+set_int (Value  *value,
+         gint64  number)
+{
+  value->kind = VALUE_INT;
+  value->number = number;
+}
+
+static void
+node_to_value (CfStoreRow *row,
+               Value      *value,
+               JsonNode   *node,
+               FieldType   type)
+{
+  g_autofree guchar *data = NULL;
   gsize len;
 
   switch (type)
     {
     case FIELD_STRING:
-      return g_variant_new_string (json_node_get_string (node));
+      set_text (row, value, json_node_get_string (node));
+      break;
     case FIELD_INT:
-      return g_variant_new_int64 (json_node_get_int (node));
+      set_int (value, json_node_get_int (node));
+      break;
     case FIELD_BOOL:
-      return g_variant_new_int64 (json_node_get_boolean (node));
+      set_int (value, json_node_get_boolean (node));
+      break;
     case FIELD_OBJECT:
     case FIELD_ARRAY:
-      return g_variant_new_take_string (json_to_string (node, FALSE));
+      value->kind = VALUE_TEXT;
+      value->offset = row->data->len;
+      cf_json_append (row->data, node);
+      value->length = row->data->len - value->offset;
+      g_string_append_c (row->data, '\0');
+      break;
     case FIELD_BASE64:
       data = g_base64_decode (json_node_get_string (node), &len);
-      return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, len, TRUE, g_free, data);
+      set_data (row, value, VALUE_BLOB, (const char *) data, len);
+      break;
     default:
       g_assert_not_reached ();
     }
 }
 
-static GVariant *
-field_default (const Field *field)
+static void
+field_default (CfStoreRow  *row,
+               Value       *value,
+               const Field *field)
 {
   if (field->presence != FIELD_DEFAULT)
-    return NULL;
-  if (field->type == FIELD_STRING)
-    return g_variant_new_string (field->default_string);
-  return g_variant_new_int64 (field->default_int);
+    value->kind = VALUE_NULL;
+  else if (field->type == FIELD_STRING)
+    set_text (row, value, field->default_string);
+  else
+    set_int (value, field->default_int);
 }
 
 static gboolean
-field_to_variant (CfEntityKind   kind,
-                  const Field   *field,
-                  JsonObject    *entity,
-                  GVariant     **value,
-                  GError       **error)
+field_to_value (CfStoreRow   *row,
+                const Field  *field,
+                JsonObject   *entity,
+                Value        *value,
+                GError      **error)
 {
   JsonNode *node = json_object_get_member (entity, field->member);
   g_autofree char *problem = NULL;
@@ -381,21 +445,18 @@ field_to_variant (CfEntityKind   kind,
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     {
       if (field->presence == FIELD_REQUIRED)
-        return set_invalid (error, kind, field->member, "is required");
-      *value = field_default (field);
+        return set_invalid (error, row->kind, field->member, "is required");
+      field_default (row, value, field);
     }
   else if (!node_has_type (node, field->type))
     {
       problem = g_strdup_printf ("must be %s", type_names[field->type]);
-      return set_invalid (error, kind, field->member, problem);
+      return set_invalid (error, row->kind, field->member, problem);
     }
   else
     {
-      *value = node_to_variant (node, field->type);
+      node_to_value (row, value, node, field->type);
     }
-
-  if (*value != NULL)
-    g_variant_ref_sink (*value);
   return TRUE;
 }
 
@@ -488,10 +549,11 @@ cf_store_row_new_from_json (CfEntityKind   kind,
   g_autoptr(CfStoreRow) row = g_new0 (CfStoreRow, 1);
 
   row->kind = kind;
-  row->values = g_new0 (GVariant *, info->n_fields);
+  row->values = g_new0 (Value, info->n_fields);
+  row->data = g_string_sized_new (1024);
 
   for (guint i = 0; i < info->n_fields; i++)
-    if (!field_to_variant (kind, &info->fields[i], entity, &row->values[i], error))
+    if (!field_to_value (row, &info->fields[i], entity, &row->values[i], error))
       return NULL;
 
   for (guint i = 0; i < info->n_assocs; i++)
@@ -510,9 +572,9 @@ cf_store_row_free (CfStoreRow *row)
   if (row == NULL)
     return;
 
-  for (guint i = 0; i < kinds[row->kind].n_fields; i++)
-    g_clear_pointer (&row->values[i], g_variant_unref);
   g_free (row->values);
+  if (row->data != NULL)
+    g_string_free (row->data, TRUE);
   for (guint i = 0; i < CF_STORE_N_ASSOCS; i++)
     g_strfreev (row->assoc_ids[i]);
   g_free (row);
@@ -527,7 +589,9 @@ cf_store_row_get_kind (CfStoreRow *row)
 const char *
 cf_store_row_get_id (CfStoreRow *row)
 {
-  return g_variant_get_string (row->values[0], NULL);
+  g_assert (row->values[0].kind == VALUE_TEXT);
+
+  return row->data->str + row->values[0].offset;
 }
 
 const char * const *
@@ -540,25 +604,29 @@ cf_store_row_get_assoc_ids (CfStoreRow *row,
 }
 
 static int
-bind_variant (sqlite3_stmt *stmt,
-              int           pos,
-              GVariant     *value)
+bind_value (sqlite3_stmt *stmt,
+            int           pos,
+            CfStoreRow   *row,
+            const Value  *value)
 {
-  gconstpointer data;
-  gsize len;
+  const char *data = row->data->str + value->offset;
 
-  if (value == NULL)
-    return sqlite3_bind_null (stmt, pos);
-  if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT64))
-    return sqlite3_bind_int64 (stmt, pos, g_variant_get_int64 (value));
-  if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
-    return sqlite3_bind_text (stmt, pos, g_variant_get_string (value, NULL), -1, SQLITE_STATIC);
-
-  /* An empty blob is still a blob, not NULL: a zero-length resource. */
-  data = g_variant_get_fixed_array (value, &len, 1);
-  if (len == 0)
-    return sqlite3_bind_zeroblob (stmt, pos, 0);
-  return sqlite3_bind_blob64 (stmt, pos, data, len, SQLITE_STATIC);
+  switch (value->kind)
+    {
+    case VALUE_NULL:
+      return sqlite3_bind_null (stmt, pos);
+    case VALUE_INT:
+      return sqlite3_bind_int64 (stmt, pos, value->number);
+    case VALUE_TEXT:
+      return sqlite3_bind_text64 (stmt, pos, data, value->length, SQLITE_STATIC, SQLITE_UTF8);
+    case VALUE_BLOB:
+      /* An empty blob is still a blob, not NULL: a zero-length resource. */
+      if (value->length == 0)
+        return sqlite3_bind_zeroblob (stmt, pos, 0);
+      return sqlite3_bind_blob64 (stmt, pos, data, value->length, SQLITE_STATIC);
+    default:
+      g_assert_not_reached ();
+    }
 }
 
 /**
@@ -577,7 +645,7 @@ cf_store_row_bind (CfStoreRow   *row,
 {
   for (guint i = 0; i < kinds[row->kind].n_fields; i++)
     {
-      int rc = bind_variant (stmt, i + 1, row->values[i]);
+      int rc = bind_value (stmt, i + 1, row, &row->values[i]);
 
       if (rc != SQLITE_OK)
         return rc;
@@ -591,7 +659,7 @@ set_json_member (JsonObject   *entity,
                  const char   *text)
 {
   g_autoptr(GError) error = NULL;
-  JsonNode *node = json_from_string (text, &error);
+  JsonNode *node = cf_json_parse (text, -1, &error);
 
   /* The column has a json_valid() CHECK; this only trips on a database
    * edited by hand with checks off. Losing one field beats losing the row. */
