@@ -51,7 +51,8 @@ exposed_name (CfUpstreamPool    *self,
 }
 
 /* Shares the member's value: what an upstream listed is dropped once it
- * is synced, and the catalog never changes an entity in place. */
+ * is synced, and the catalog never changes an entity in place. A sealed
+ * node (the parser seals what it reads) is shared itself. */
 static void
 copy_member (JsonObject *to,
              JsonObject *from,
@@ -59,29 +60,76 @@ copy_member (JsonObject *to,
 {
   JsonNode *node = json_object_get_member (from, member);
 
-  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
-    json_object_set_member (to, member, json_node_copy (node));
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return;
+  json_object_set_member (to, member,
+                          json_node_is_immutable (node) ? json_node_ref (node)
+                                                        : json_node_copy (node));
+}
+
+/* The members every entity of @kind in one sync has in common, sealed:
+ * each entity references these nodes instead of holding its own copies
+ * (ten thousand tools, ten thousand copies of the same ids, flags and
+ * timestamps). */
+static JsonObject *
+shared_members (JsonObject   *gateway,
+                CfEntityKind  kind,
+                const char   *now)
+{
+  JsonObject *shared = json_object_new ();
+
+  json_object_set_string_member (shared, "gatewayId", cf_json_object_get_string (gateway, "id"));
+  json_object_set_boolean_member (shared, "enabled", TRUE);
+  copy_member (shared, gateway, "visibility");
+  copy_member (shared, gateway, "teamId");
+  copy_member (shared, gateway, "ownerEmail");
+  json_object_set_string_member (shared, "createdAt", now);
+  json_object_set_string_member (shared, "updatedAt", now);
+  json_object_set_int_member (shared, "version", 1);
+  if (kind == CF_ENTITY_TOOL)
+    {
+      json_object_set_string_member (shared, "integrationType", "MCP");
+      json_object_set_string_member (shared, "requestType",
+                                     cf_json_object_get_string (gateway, "transport") ?: "");
+      json_object_set_boolean_member (shared, "reachable", TRUE);
+    }
+  json_object_seal (shared);
+  return shared;
 }
 
 static JsonObject *
-base_entity (JsonObject   *gateway,
+base_entity (JsonObject   *shared,
              CfEntityKind  kind,
-             const char   *key,
-             const char   *now)
+             const char   *key)
 {
   JsonObject *entity = json_object_new ();
-  g_autofree char *id = entity_id (cf_json_object_get_string (gateway, "id"), kind, key);
+  g_autofree char *id = entity_id (cf_json_object_get_string (shared, "gatewayId"), kind, key);
+  JsonObjectIter iter;
+  const char *member;
+  JsonNode *node;
 
   json_object_set_string_member (entity, "id", id);
-  json_object_set_string_member (entity, "gatewayId", cf_json_object_get_string (gateway, "id"));
-  json_object_set_boolean_member (entity, "enabled", TRUE);
-  copy_member (entity, gateway, "visibility");
-  copy_member (entity, gateway, "teamId");
-  copy_member (entity, gateway, "ownerEmail");
-  json_object_set_string_member (entity, "createdAt", now);
-  json_object_set_string_member (entity, "updatedAt", now);
-  json_object_set_int_member (entity, "version", 1);
+  json_object_iter_init_ordered (&iter, shared);
+  while (json_object_iter_next_ordered (&iter, &member, &node))
+    json_object_set_member (entity, member, json_node_ref (node));
   return entity;
+}
+
+/* The exposed name, and the original one: the same node when they are
+ * the same. */
+static void
+set_names (JsonObject *entity,
+           const char *exposed,
+           const char *original)
+{
+  JsonNode *name = json_node_init_string (json_node_alloc (), exposed);
+
+  json_node_seal (name);
+  json_object_set_member (entity, "name", name);
+  if (g_str_equal (exposed, original))
+    json_object_set_member (entity, "originalName", json_node_ref (name));
+  else
+    json_object_set_string_member (entity, "originalName", original);
 }
 
 static GPtrArray *
@@ -92,6 +140,7 @@ tool_entities (CfUpstreamPool    *self,
                const char        *now)
 {
   GPtrArray *entities = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  g_autoptr(JsonObject) shared = shared_members (gateway, CF_ENTITY_TOOL, now);
 
   for (guint i = 0; i < json_array_get_length (tools); i++)
     {
@@ -116,13 +165,8 @@ tool_entities (CfUpstreamPool    *self,
           continue;
         }
       exposed = exposed_name (self, snapshot, gateway, CF_ENTITY_TOOL, name);
-      entity = base_entity (gateway, CF_ENTITY_TOOL, name, now);
-      json_object_set_string_member (entity, "name", exposed);
-      json_object_set_string_member (entity, "originalName", name);
-      json_object_set_string_member (entity, "integrationType", "MCP");
-      json_object_set_string_member (entity, "requestType",
-                                     cf_json_object_get_string (gateway, "transport") ?: "");
-      json_object_set_boolean_member (entity, "reachable", TRUE);
+      entity = base_entity (shared, CF_ENTITY_TOOL, name);
+      set_names (entity, exposed, name);
       copy_member (entity, tool, "title");
       copy_member (entity, tool, "description");
       copy_member (entity, tool, "inputSchema");
@@ -140,6 +184,8 @@ add_resources (GPtrArray  *entities,
                gboolean    templates,
                const char *now)
 {
+  g_autoptr(JsonObject) shared = shared_members (gateway, CF_ENTITY_RESOURCE, now);
+
   for (guint i = 0; items != NULL && i < json_array_get_length (items); i++)
     {
       JsonNode *node = json_array_get_element (items, i);
@@ -149,7 +195,7 @@ add_resources (GPtrArray  *entities,
 
       if (uri == NULL)
         continue;
-      entity = base_entity (gateway, CF_ENTITY_RESOURCE, uri, now);
+      entity = base_entity (shared, CF_ENTITY_RESOURCE, uri);
       json_object_set_string_member (entity, "uri", uri);
       if (templates)
         json_object_set_string_member (entity, "uriTemplate", uri);
@@ -170,6 +216,7 @@ prompt_entities (CfUpstreamPool    *self,
                  const char        *now)
 {
   GPtrArray *entities = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  g_autoptr(JsonObject) shared = shared_members (gateway, CF_ENTITY_PROMPT, now);
 
   for (guint i = 0; prompts != NULL && i < json_array_get_length (prompts); i++)
     {
@@ -182,9 +229,8 @@ prompt_entities (CfUpstreamPool    *self,
       if (name == NULL)
         continue;
       exposed = exposed_name (self, snapshot, gateway, CF_ENTITY_PROMPT, name);
-      entity = base_entity (gateway, CF_ENTITY_PROMPT, name, now);
-      json_object_set_string_member (entity, "name", exposed);
-      json_object_set_string_member (entity, "originalName", name);
+      entity = base_entity (shared, CF_ENTITY_PROMPT, name);
+      set_names (entity, exposed, name);
       copy_member (entity, prompt, "title");
       copy_member (entity, prompt, "description");
       copy_member (entity, prompt, "arguments");
