@@ -587,11 +587,12 @@ cf_store_db_load_rows (CfStoreDb     *db,
                        GError       **error)
 {
   g_autoptr(CfStoreStmt) stmt = NULL;
+  g_autoptr(GHashTable) shared = cf_store_entity_new_shared_table ();
   int rc = cf_store_db_prepare (db, db->kind_sql[kind][CF_STORE_SQL_SELECT_ALL], &stmt);
 
   while (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      JsonObject *entity = cf_store_entity_new_from_stmt (kind, stmt);
+      JsonObject *entity = cf_store_entity_new_from_stmt (kind, stmt, shared);
 
       g_ptr_array_add (entities, entity);
       rc = SQLITE_OK;

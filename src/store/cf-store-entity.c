@@ -37,6 +37,8 @@ typedef struct
   FieldPresence  presence;
   const char    *default_string;
   gint64         default_int;
+  /* Few distinct values: a load shares one node per value */
+  gboolean       shared;
 } Field;
 
 typedef struct
@@ -75,23 +77,25 @@ struct _CfStoreRow
   GStrv          assoc_ids[CF_STORE_N_ASSOCS];
 };
 
-#define OPT(m, c, t)    { m, c, t, FIELD_OPTIONAL, NULL, 0 }
-#define REQ(m, c, t)    { m, c, t, FIELD_REQUIRED, NULL, 0 }
-#define DEF_STR(m, c, d) { m, c, FIELD_STRING, FIELD_DEFAULT, d, 0 }
-#define DEF_INT(m, c, t, d) { m, c, t, FIELD_DEFAULT, NULL, d }
+#define OPT(m, c, t)    { m, c, t, FIELD_OPTIONAL, NULL, 0, FALSE }
+#define REQ(m, c, t)    { m, c, t, FIELD_REQUIRED, NULL, 0, FALSE }
+#define OPT_SHARED(m, c, t) { m, c, t, FIELD_OPTIONAL, NULL, 0, TRUE }
+#define REQ_SHARED(m, c, t) { m, c, t, FIELD_REQUIRED, NULL, 0, TRUE }
+#define DEF_STR(m, c, d) { m, c, FIELD_STRING, FIELD_DEFAULT, d, 0, TRUE }
+#define DEF_INT(m, c, t, d) { m, c, t, FIELD_DEFAULT, NULL, d, TRUE }
 
 /* The id must come first: statements bind it as ?1. */
 #define ID_FIELD \
   REQ ("id", "id", FIELD_STRING)
 
 #define OWNERSHIP_FIELDS \
-  OPT ("teamId", "team_id", FIELD_STRING), \
-  OPT ("ownerEmail", "owner_email", FIELD_STRING), \
+  OPT_SHARED ("teamId", "team_id", FIELD_STRING), \
+  OPT_SHARED ("ownerEmail", "owner_email", FIELD_STRING), \
   DEF_STR ("visibility", "visibility", "public")
 
 #define AUDIT_FIELDS \
-  REQ ("createdAt", "created_at", FIELD_STRING), \
-  REQ ("updatedAt", "updated_at", FIELD_STRING), \
+  REQ_SHARED ("createdAt", "created_at", FIELD_STRING), \
+  REQ_SHARED ("updatedAt", "updated_at", FIELD_STRING), \
   DEF_INT ("version", "version", FIELD_INT, 1)
 
 static const Field tool_fields[] = {
@@ -104,14 +108,14 @@ static const Field tool_fields[] = {
   OPT ("description", "description", FIELD_STRING),
   OPT ("url", "url", FIELD_STRING),
   DEF_STR ("integrationType", "integration_type", "REST"),
-  OPT ("requestType", "request_type", FIELD_STRING),
+  OPT_SHARED ("requestType", "request_type", FIELD_STRING),
   OPT ("headers", "headers", FIELD_OBJECT),
   OPT ("inputSchema", "input_schema", FIELD_OBJECT),
   OPT ("outputSchema", "output_schema", FIELD_OBJECT),
   OPT ("annotations", "annotations", FIELD_OBJECT),
   OPT ("jsonpathFilter", "jsonpath_filter", FIELD_STRING),
   OPT ("auth", "auth", FIELD_OBJECT),
-  OPT ("gatewayId", "gateway_id", FIELD_STRING),
+  OPT_SHARED ("gatewayId", "gateway_id", FIELD_STRING),
   DEF_INT ("enabled", "enabled", FIELD_BOOL, TRUE),
   DEF_INT ("reachable", "reachable", FIELD_BOOL, TRUE),
   OPT ("tags", "tags", FIELD_ARRAY),
@@ -133,7 +137,7 @@ static const Field resource_fields[] = {
   OPT ("size", "size", FIELD_INT),
   DEF_INT ("enabled", "enabled", FIELD_BOOL, TRUE),
   OPT ("tags", "tags", FIELD_ARRAY),
-  OPT ("gatewayId", "gateway_id", FIELD_STRING),
+  OPT_SHARED ("gatewayId", "gateway_id", FIELD_STRING),
   OWNERSHIP_FIELDS,
   AUDIT_FIELDS,
 };
@@ -150,7 +154,7 @@ static const Field prompt_fields[] = {
   OPT ("arguments", "arguments", FIELD_ARRAY),
   DEF_INT ("enabled", "enabled", FIELD_BOOL, TRUE),
   OPT ("tags", "tags", FIELD_ARRAY),
-  OPT ("gatewayId", "gateway_id", FIELD_STRING),
+  OPT_SHARED ("gatewayId", "gateway_id", FIELD_STRING),
   OWNERSHIP_FIELDS,
   AUDIT_FIELDS,
 };
@@ -671,14 +675,55 @@ set_json_member (JsonObject   *entity,
   json_object_set_member (entity, field->member, node);
 }
 
+/* The node of a shared field's value, made once per load: a catalog
+ * synced from upstreams repeats each gateway's id, owner, flags and
+ * timestamps over every entity it gave. Sealed, so that no holder can
+ * change it under the others. */
+static JsonNode *
+shared_node (GHashTable   *shared,
+             const Field  *field,
+             sqlite3_stmt *stmt,
+             int           col)
+{
+  g_autofree char *key = NULL;
+  JsonNode *node;
+
+  if (field->type == FIELD_STRING)
+    key = g_strconcat ("s", (const char *) sqlite3_column_text (stmt, col), NULL);
+  else
+    key = g_strdup_printf ("%c%" G_GINT64_FORMAT, field->type == FIELD_BOOL ? 'b' : 'i',
+                           (gint64) sqlite3_column_int64 (stmt, col));
+  node = g_hash_table_lookup (shared, key);
+  if (node == NULL)
+    {
+      node = json_node_alloc ();
+      if (field->type == FIELD_STRING)
+        json_node_init_string (node, key + 1);
+      else if (field->type == FIELD_BOOL)
+        json_node_init_boolean (node, sqlite3_column_int64 (stmt, col) != 0);
+      else
+        json_node_init_int (node, sqlite3_column_int64 (stmt, col));
+      json_node_seal (node);
+      g_hash_table_insert (shared, g_steal_pointer (&key), node);
+    }
+  return json_node_ref (node);
+}
+
 static void
 column_to_member (JsonObject   *entity,
                   const Field  *field,
                   sqlite3_stmt *stmt,
-                  int           col)
+                  int           col,
+                  GHashTable   *shared)
 {
   const char *text;
   g_autofree char *encoded = NULL;
+
+  if (shared != NULL && field->shared && field->type <= FIELD_BOOL)
+    {
+      json_object_set_member (entity, field->member, shared_node (shared, field, stmt, col));
+      return;
+    }
 
   switch (field->type)
     {
@@ -711,6 +756,8 @@ column_to_member (JsonObject   *entity,
  * cf_store_entity_new_from_stmt:
  * @kind: the entity kind
  * @stmt: the kind's select statement, positioned on a row
+ * @shared: (nullable): the nodes of shared fields' values made so far,
+ *   by value (see cf_store_entity_new_shared_table())
  *
  * Decodes the current row into the REST API's shape; NULL columns are
  * omitted. Associations are the caller's business.
@@ -719,14 +766,28 @@ column_to_member (JsonObject   *entity,
  */
 JsonObject *
 cf_store_entity_new_from_stmt (CfEntityKind  kind,
-                               sqlite3_stmt *stmt)
+                               sqlite3_stmt *stmt,
+                               GHashTable   *shared)
 {
   const KindInfo *info = &kinds[kind];
   JsonObject *entity = json_object_new ();
 
   for (guint i = 0; i < info->n_fields; i++)
     if (sqlite3_column_type (stmt, i) != SQLITE_NULL)
-      column_to_member (entity, &info->fields[i], stmt, i);
+      column_to_member (entity, &info->fields[i], stmt, i, shared);
 
   return entity;
+}
+
+/**
+ * cf_store_entity_new_shared_table:
+ *
+ * Returns: (transfer full): a table for cf_store_entity_new_from_stmt()
+ *   to share the nodes of a load's repeated values in
+ */
+GHashTable *
+cf_store_entity_new_shared_table (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                (GDestroyNotify) json_node_unref);
 }

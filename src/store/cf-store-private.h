@@ -56,7 +56,9 @@ int                 cf_store_row_bind            (CfStoreRow    *row,
                                                   sqlite3_stmt  *stmt);
 
 JsonObject         *cf_store_entity_new_from_stmt (CfEntityKind  kind,
-                                                   sqlite3_stmt *stmt);
+                                                   sqlite3_stmt *stmt,
+                                                   GHashTable   *shared);
+GHashTable         *cf_store_entity_new_shared_table (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CfStoreRow, cf_store_row_free)
 
