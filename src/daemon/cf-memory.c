@@ -3,10 +3,7 @@
 
 #include "config.h"
 
-#include <errno.h>
 #include <malloc.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "cf-memory.h"
 
@@ -15,44 +12,19 @@
 
 static guint release_id;
 
-static gboolean
-serves (char **argv)
-{
-  for (guint i = 1; argv[i] != NULL; i++)
-    if (g_str_equal (argv[i], "--daemon") || g_str_equal (argv[i], "--gapplication-service"))
-      return TRUE;
-  return FALSE;
-}
-
 /**
  * cf_memory_setup:
- * @argv: the process's arguments
  *
- * Sets the allocators up for a long-running server. Call it first thing
- * in main(): it may start the process again.
+ * Sets the allocator up for a long-running server. Call it first thing
+ * in main().
  */
 void
-cf_memory_setup (char **argv)
+cf_memory_setup (void)
 {
   /* Each request allocates and frees a little; without these glibc
    * grows and trims the heap with brk() several times per request. */
   mallopt (M_TRIM_THRESHOLD, 8 * 1024 * 1024);
   mallopt (M_TOP_PAD, 1024 * 1024);
-
-  /* GLib before 2.76 serves its small blocks (every JsonNode, list link
-   * and hash table) from a slice allocator that keeps freed blocks for
-   * itself: the peak of syncing 10,000 tools stayed resident for good.
-   * GLib 2.76 gave it up for malloc. It can only be turned off from the
-   * environment, before GLib's constructors run, so a serving process
-   * that has it starts itself again without it (about 5 ms). Under
-   * valgrind, set G_SLICE=always-malloc as GLib advises: the restarted
-   * process would run outside it. */
-  if (glib_check_version (2, 76, 0) == NULL || g_getenv ("G_SLICE") != NULL || !serves (argv))
-    return;
-  if (!g_setenv ("G_SLICE", "always-malloc", TRUE))
-    return;
-  execv ("/proc/self/exe", argv);
-  g_warning ("Cannot restart with G_SLICE=always-malloc: %s", g_strerror (errno));
 }
 
 static gboolean

@@ -5,7 +5,7 @@
 
 G_BEGIN_DECLS
 
-void cf_memory_setup        (char **argv);
+void cf_memory_setup        (void);
 void cf_memory_release_soon (void);
 
 G_END_DECLS

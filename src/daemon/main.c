@@ -17,7 +17,7 @@ main (int   argc,
 {
   g_autoptr(CfDaemon) daemon = NULL;
 
-  cf_memory_setup (argv);
+  cf_memory_setup ();
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
