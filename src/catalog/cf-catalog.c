@@ -3,13 +3,8 @@
 
 #include "config.h"
 
-#include <string.h>
-
 #include "cf-catalog-private.h"
 #include "cf-catalog.h"
-#include "cf-entity-schema.h"
-#include "cf-json.h"
-#include "cf-random.h"
 #include "cf-slug.h"
 
 /**
@@ -21,25 +16,8 @@
  * (off the main thread), and only then swapped into a new snapshot, after
  * which #CfCatalog::changed fires. Readers take the snapshot and never wait.
  */
-struct _CfCatalog
-{
-  GObject            parent_instance;
 
-  CfStore           *store;
-  CfCatalogSnapshot *snapshot;
-  char              *separator;
-  CfSecretStore     *secrets;
-  CfSsrfPolicy      *ssrf;
-  GQueue             pending;
-  gboolean           busy;
-};
-
-enum {
-  CHANGED,
-  N_SIGNALS
-};
-
-static guint signals[N_SIGNALS];
+guint _cf_catalog_signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (CfCatalog, cf_catalog, G_TYPE_OBJECT)
 G_DEFINE_QUARK (cf-catalog-error-quark, cf_catalog_error)
@@ -71,8 +49,9 @@ cf_catalog_class_init (CfCatalogClass *klass)
    *
    * A new snapshot is in place.
    */
-  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
+  _cf_catalog_signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass),
+                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                               G_TYPE_NONE, 1, G_TYPE_UINT);
 }
 
 static void
@@ -220,613 +199,8 @@ cf_catalog_get_snapshot (CfCatalog *self)
   return cf_catalog_snapshot_ref (self->snapshot);
 }
 
-/* Snapshot surgery */
-
-typedef enum {
-  EDIT_PUT,
-  EDIT_DELETE,
-} EditKind;
-
-static const char * const association_members[] = {
-  [CF_ENTITY_TOOL] = "associatedTools",
-  [CF_ENTITY_RESOURCE] = "associatedResources",
-  [CF_ENTITY_PROMPT] = "associatedPrompts",
-};
-
-/* The store cascades deletions in SQL; the snapshot must mirror that: a
- * deleted gateway takes what it federated, and virtual servers lose the
- * associations of whatever went. */
-static JsonObject *
-without_removed (JsonObject  *server,
-                 GHashTable **removed)
-{
-  JsonObject *result = NULL;
-
-  for (guint k = CF_ENTITY_TOOL; k <= CF_ENTITY_PROMPT; k++)
-    {
-      JsonArray *ids = cf_json_object_get_array (server, association_members[k]);
-      JsonArray *kept;
-
-      if (ids == NULL || g_hash_table_size (removed[k]) == 0)
-        continue;
-      kept = json_array_new ();
-      for (guint i = 0; i < json_array_get_length (ids); i++)
-        if (!g_hash_table_contains (removed[k], json_array_get_string_element (ids, i)))
-          json_array_add_string_element (kept, json_array_get_string_element (ids, i));
-      if (json_array_get_length (kept) == json_array_get_length (ids))
-        {
-          json_array_unref (kept);
-          continue;
-        }
-      if (result == NULL)
-        result = cf_json_object_deep_copy (server);
-      json_object_set_array_member (result, association_members[k], kept);
-    }
-  return result != NULL ? result : json_object_ref (server);
-}
-
-static void
-collect_removed (CfCatalogSnapshot *snapshot,
-                 CfEntityKind       kind,
-                 const char        *id,
-                 GHashTable       **removed)
-{
-  g_hash_table_add (removed[kind], (gpointer) id);
-  if (kind != CF_ENTITY_GATEWAY)
-    return;
-  for (guint k = CF_ENTITY_TOOL; k <= CF_ENTITY_PROMPT; k++)
-    {
-      GPtrArray *list = cf_catalog_snapshot_list (snapshot, k);
-
-      for (guint i = 0; i < list->len; i++)
-        if (g_strcmp0 (cf_json_object_get_string (list->pdata[i], "gatewayId"), id) == 0)
-          g_hash_table_add (removed[k], (gpointer) cf_json_object_get_string (list->pdata[i], "id"));
-    }
-}
-
-/* Makes the next snapshot: the current one without the entities in
- * @drop, virtual servers without associations to those in @strip, plus
- * @additions of @add_kind; then tells everyone which kinds changed. */
-static void
-rebuild (CfCatalog     *self,
-         GHashTable   **drop,
-         GHashTable   **strip,
-         CfEntityKind   add_kind,
-         GPtrArray     *additions)
-{
-  GPtrArray *lists[CF_N_ENTITY_KINDS];
-  gboolean touched[CF_N_ENTITY_KINDS] = { FALSE };
-  CfCatalogSnapshot *old = self->snapshot;
-
-  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
-    {
-      GPtrArray *source = cf_catalog_snapshot_list (old, k);
-
-      lists[k] = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-      for (guint i = 0; i < source->len; i++)
-        {
-          JsonObject *item = source->pdata[i];
-          JsonObject *kept;
-
-          if (g_hash_table_contains (drop[k], cf_json_object_get_string (item, "id")))
-            {
-              touched[k] = TRUE;
-              continue;
-            }
-          kept = k == CF_ENTITY_SERVER ? without_removed (item, strip) : json_object_ref (item);
-          touched[k] |= kept != item;
-          g_ptr_array_add (lists[k], kept);
-        }
-    }
-  for (guint i = 0; additions != NULL && i < additions->len; i++)
-    {
-      g_ptr_array_add (lists[add_kind], json_object_ref (additions->pdata[i]));
-      touched[add_kind] = TRUE;
-    }
-
-  self->snapshot = cf_catalog_snapshot_new (lists);
-  cf_catalog_snapshot_unref (old);
-  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
-    g_ptr_array_unref (lists[k]);
-
-  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
-    if (touched[k])
-      g_signal_emit (self, signals[CHANGED], 0, k);
-}
-
-static void
-new_id_sets (GHashTable **sets)
-{
-  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
-    sets[k] = g_hash_table_new (g_str_hash, g_str_equal);
-}
-
-static void
-free_id_sets (GHashTable **sets)
-{
-  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
-    g_hash_table_unref (sets[k]);
-}
-
-/* A put replaces the entity with the same id; a delete cascades. */
-static void
-apply_edit (CfCatalog    *self,
-            CfEntityKind  kind,
-            EditKind      edit,
-            JsonObject   *entity,
-            const char   *id)
-{
-  GHashTable *drop[CF_N_ENTITY_KINDS];
-  GHashTable *none[CF_N_ENTITY_KINDS];
-  g_autoptr(GPtrArray) additions = g_ptr_array_new ();
-
-  new_id_sets (drop);
-  new_id_sets (none);
-  if (edit == EDIT_DELETE)
-    collect_removed (self->snapshot, kind, id, drop);
-  else
-    {
-      g_hash_table_add (drop[kind], (gpointer) id);
-      g_ptr_array_add (additions, entity);
-    }
-
-  rebuild (self, drop, edit == EDIT_DELETE ? drop : none, kind, additions);
-  free_id_sets (drop);
-  free_id_sets (none);
-}
-
-/* Writes
-
-   One write runs at a time, validated against the snapshot current when
-   it starts, so that concurrent updates never merge from the same stale
-   entity and conflicts are judged against what is really there. */
-
-typedef enum {
-  OP_CREATE,
-  OP_UPDATE,
-  OP_DELETE,
-  OP_SYNC,
-  OP_STATUS,
-} Op;
-
-typedef struct {
-  CfEntityKind  kind;
-  Op            op;
-  EditKind      edit;
-  char         *id;
-  JsonObject   *input;
-  JsonObject   *entity;
-  JsonArray    *problems;
-  GPtrArray    *batch;
-  GPtrArray    *removed;
-  GPtrArray    *skipped;
-  /* Fields the gateway sets itself, which no client input may carry */
-  JsonObject   *server_fields;
-  guint         waiting;
-} WriteData;
-
-static void run_pending (CfCatalog *self);
-
-static void
-write_data_free (WriteData *data)
-{
-  g_clear_pointer (&data->input, json_object_unref);
-  g_clear_pointer (&data->server_fields, json_object_unref);
-  g_clear_pointer (&data->entity, json_object_unref);
-  g_clear_pointer (&data->problems, json_array_unref);
-  g_clear_pointer (&data->batch, g_ptr_array_unref);
-  g_clear_pointer (&data->removed, g_ptr_array_unref);
-  g_clear_pointer (&data->skipped, g_ptr_array_unref);
-  g_clear_pointer (&data->id, g_free);
-  g_free (data);
-}
-
-static char *
-now_iso8601 (void)
-{
-  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-
-  return g_date_time_format_iso8601 (now);
-}
-
-/* Call after the task has returned. */
-static void
-write_done (CfCatalog *self,
-            GTask     *task)
-{
-  self->busy = FALSE;
-  g_object_unref (task);
-  run_pending (self);
-}
-
-static void
-write_failed (CfCatalog  *self,
-              GTask      *task,
-              int         code,
-              const char *format,
-              ...) G_GNUC_PRINTF (4, 5);
-
-static void
-write_failed (CfCatalog  *self,
-              GTask      *task,
-              int         code,
-              const char *format,
-              ...)
-{
-  va_list args;
-
-  va_start (args, format);
-  g_task_return_error (task, g_error_new_valist (CF_CATALOG_ERROR, code, format, args));
-  va_end (args);
-  write_done (self, task);
-}
-
-static void
-on_stored (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  GTask *task = user_data;
-  CfCatalog *self = g_task_get_source_object (task);
-  WriteData *data = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  if (data->edit == EDIT_DELETE)
-    ok = cf_store_delete_finish (CF_STORE (source), result, &error);
-  else
-    ok = cf_store_put_finish (CF_STORE (source), result, &error);
-
-  if (!ok && g_error_matches (error, CF_STORE_ERROR, CF_STORE_ERROR_CONSTRAINT))
-    write_failed (self, task, CF_CATALOG_ERROR_CONFLICT, "%s conflicts with an existing one: %s",
-                  _cf_catalog_kind_label (data->kind), error->message);
-  else if (!ok && g_error_matches (error, CF_STORE_ERROR, CF_STORE_ERROR_NOT_FOUND))
-    write_failed (self, task, CF_CATALOG_ERROR_NOT_FOUND, "%s not found: %s",
-                  _cf_catalog_kind_label (data->kind), data->id);
-  else if (!ok)
-    write_failed (self, task, CF_CATALOG_ERROR_STORE, "The change could not be saved: %s",
-                  error->message);
-  else
-    {
-      apply_edit (self, data->kind, data->edit, data->entity, data->id);
-      g_task_return_boolean (task, TRUE);
-      write_done (self, task);
-    }
-}
-
-static void
-persist (CfCatalog *self,
-         GTask     *task)
-{
-  WriteData *data = g_task_get_task_data (task);
-
-  if (self->store == NULL)
-    {
-      apply_edit (self, data->kind, data->edit, data->entity, data->id);
-      g_task_return_boolean (task, TRUE);
-      write_done (self, task);
-    }
-  else if (data->edit == EDIT_DELETE)
-    cf_store_delete_async (self->store, data->kind, data->id, NULL, on_stored, task);
-  else
-    cf_store_put_async (self->store, data->kind, data->entity, NULL, on_stored, task);
-}
-
-static void
-validate_and_persist (CfCatalog  *self,
-                      GTask      *task,
-                      JsonObject *input)
-{
-  WriteData *data = g_task_get_task_data (task);
-  g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (self);
-  const char *conflict;
-
-  _cf_catalog_prepare_entity (snapshot, data->kind, self->separator, data->entity, input,
-                              data->problems);
-  _cf_catalog_check_destination (self->ssrf, data->kind, data->entity, input, data->problems);
-  _cf_catalog_seal_credentials (self->secrets, data->kind, data->entity, input,
-                                data->id ? cf_catalog_snapshot_lookup (snapshot, data->kind,
-                                                                       data->id) : NULL,
-                                data->problems);
-
-  if (json_array_get_length (data->problems) > 0)
-    {
-      write_failed (self, task, CF_CATALOG_ERROR_INVALID, "%s failed validation",
-                    _cf_catalog_kind_label (data->kind));
-      return;
-    }
-
-  conflict = _cf_catalog_find_conflict (snapshot, data->kind, data->entity);
-  if (conflict != NULL)
-    {
-      write_failed (self, task, CF_CATALOG_ERROR_CONFLICT, "%s %s already exists: %s",
-                    _cf_catalog_kind_label (data->kind), conflict,
-                    cf_json_object_get_string (data->entity, conflict));
-      return;
-    }
-
-  persist (self, task);
-}
-
-/* Ids are 32 hex digits, as ContextForge's uuid4().hex; a client may give
- * a UUID in its dashed form, which is stored without the dashes. */
-static char *
-normalize_id (const char *id)
-{
-  GString *out = g_string_new (NULL);
-
-  for (const char *p = id; *p; p++)
-    {
-      if (*p == '-')
-        continue;
-      if (!g_ascii_isxdigit (*p))
-        return (g_string_free (out, TRUE), NULL);
-      g_string_append_c (out, g_ascii_tolower (*p));
-    }
-  if (out->len != 32)
-    return (g_string_free (out, TRUE), NULL);
-  return g_string_free (out, FALSE);
-}
-
-static void
-prepare_create (CfCatalog *self,
-                GTask     *task)
-{
-  WriteData *data = g_task_get_task_data (task);
-  g_autofree char *now = now_iso8601 ();
-  g_autofree char *id = NULL;
-  const char *given;
-
-  data->entity = cf_entity_schema_normalize (data->kind, data->input, CF_SCHEMA_CREATE,
-                                             data->problems);
-  if (data->server_fields != NULL)
-    {
-      g_autoptr(GList) names = json_object_get_members (data->server_fields);
-
-      for (GList *l = names; l != NULL; l = l->next)
-        json_object_set_member (data->entity, l->data,
-                                cf_json_node_deep_copy (json_object_get_member (data->server_fields,
-                                                                                l->data)));
-    }
-  given = cf_json_object_get_string (data->entity, "id");
-  if (given != NULL && (id = normalize_id (given)) == NULL)
-    cf_entity_schema_add_problem (data->problems, "id", "value_error",
-                                  "An id is a UUID or 32 hex digits");
-  else if (id != NULL && cf_catalog_snapshot_lookup (self->snapshot, data->kind, id) != NULL)
-    {
-      write_failed (self, task, CF_CATALOG_ERROR_CONFLICT, "%s id already exists: %s",
-                    _cf_catalog_kind_label (data->kind), id);
-      return;
-    }
-  if (id == NULL)
-    id = cf_random_hex (16);
-
-  json_object_set_string_member (data->entity, "id", id);
-  data->id = g_strdup (id);
-  json_object_set_string_member (data->entity, "createdAt", now);
-  json_object_set_string_member (data->entity, "updatedAt", now);
-  json_object_set_int_member (data->entity, "version", 1);
-
-  validate_and_persist (self, task, data->input);
-}
-
-static JsonObject *
-merge (JsonObject *base,
-       JsonObject *patch)
-{
-  g_autoptr(GList) members = json_object_get_members (patch);
-  JsonObject *merged = cf_json_object_deep_copy (base);
-
-  for (GList *l = members; l != NULL; l = l->next)
-    json_object_set_member (merged, l->data,
-                            cf_json_node_deep_copy (json_object_get_member (patch, l->data)));
-  return merged;
-}
-
-/* Fields that follow from others are dropped when those change, so that
- * validation derives them afresh. */
-static void
-drop_stale (CfEntityKind  kind,
-            JsonObject   *merged,
-            JsonObject   *patch)
-{
-  if (kind == CF_ENTITY_PROMPT && json_object_has_member (patch, "template") &&
-      !json_object_has_member (patch, "arguments"))
-    json_object_remove_member (merged, "arguments");
-  if (kind == CF_ENTITY_RESOURCE && json_object_has_member (patch, "text") &&
-      !json_object_has_member (patch, "blob"))
-    json_object_remove_member (merged, "blob");
-  if (kind == CF_ENTITY_RESOURCE && json_object_has_member (patch, "blob") &&
-      !json_object_has_member (patch, "text"))
-    json_object_remove_member (merged, "text");
-}
-
-static void
-prepare_update (CfCatalog *self,
-                GTask     *task)
-{
-  WriteData *data = g_task_get_task_data (task);
-  JsonObject *existing = cf_catalog_snapshot_lookup (self->snapshot, data->kind, data->id);
-  g_autoptr(JsonObject) patch = NULL;
-  g_autofree char *now = now_iso8601 ();
-  gint64 version = 1;
-
-  if (existing == NULL)
-    {
-      write_failed (self, task, CF_CATALOG_ERROR_NOT_FOUND, "%s not found: %s",
-                    _cf_catalog_kind_label (data->kind), data->id);
-      return;
-    }
-
-  patch = cf_entity_schema_normalize (data->kind, data->input, CF_SCHEMA_UPDATE, data->problems);
-  json_object_remove_member (patch, "id");
-  data->entity = merge (existing, patch);
-  drop_stale (data->kind, data->entity, patch);
-  cf_json_object_get_int (existing, "version", &version);
-  json_object_set_int_member (data->entity, "version", version + 1);
-  json_object_set_string_member (data->entity, "updatedAt", now);
-  if (json_object_has_member (patch, "customName") && !json_object_has_member (patch, "name"))
-    json_object_set_string_member (patch, "name",
-                                   cf_json_object_get_string (existing, "originalName") ?: "");
-
-  validate_and_persist (self, task, patch);
-}
-
-/* Status fields (reachable, lastSeen, counts) are the gateway's own to
- * write: they bypass the client-facing schema and keep the version. */
-static void
-prepare_status (CfCatalog *self,
-                GTask     *task)
-{
-  WriteData *data = g_task_get_task_data (task);
-  JsonObject *existing = cf_catalog_snapshot_lookup (self->snapshot, data->kind, data->id);
-
-  if (existing == NULL)
-    {
-      write_failed (self, task, CF_CATALOG_ERROR_NOT_FOUND, "%s not found: %s",
-                    _cf_catalog_kind_label (data->kind), data->id);
-      return;
-    }
-  data->entity = merge (existing, data->input);
-  persist (self, task);
-}
-
-static void
-prepare_delete (CfCatalog *self,
-                GTask     *task)
-{
-  WriteData *data = g_task_get_task_data (task);
-
-  if (cf_catalog_snapshot_lookup (self->snapshot, data->kind, data->id) == NULL)
-    write_failed (self, task, CF_CATALOG_ERROR_NOT_FOUND, "%s not found: %s",
-                  _cf_catalog_kind_label (data->kind), data->id);
-  else
-    persist (self, task);
-}
-
-/* Sync: replace what one upstream contributes of a kind */
-
-static const char *
-sync_key (CfEntityKind kind)
-{
-  return kind == CF_ENTITY_RESOURCE ? "uri" : "name";
-}
-
-/* The gateway's current entities of the kind go (replaced or removed);
- * servers lose only the removed ones. */
-static void
-apply_sync (CfCatalog *self,
-            WriteData *data)
-{
-  GPtrArray *current = cf_catalog_snapshot_list (self->snapshot, data->kind);
-  GHashTable *drop[CF_N_ENTITY_KINDS];
-  GHashTable *strip[CF_N_ENTITY_KINDS];
-
-  new_id_sets (drop);
-  new_id_sets (strip);
-  for (guint i = 0; i < current->len; i++)
-    if (g_strcmp0 (cf_json_object_get_string (current->pdata[i], "gatewayId"), data->id) == 0)
-      g_hash_table_add (drop[data->kind],
-                        (gpointer) cf_json_object_get_string (current->pdata[i], "id"));
-  for (guint i = 0; i < data->removed->len; i++)
-    g_hash_table_add (strip[data->kind], data->removed->pdata[i]);
-
-  rebuild (self, drop, strip, data->kind, data->batch);
-  free_id_sets (drop);
-  free_id_sets (strip);
-}
-
-static void
-finish_sync (CfCatalog *self,
-             GTask     *task)
-{
-  apply_sync (self, g_task_get_task_data (task));
-  g_task_return_boolean (task, TRUE);
-  write_done (self, task);
-}
-
-static void
-on_sync_step (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  GTask *task = user_data;
-  CfCatalog *self = g_task_get_source_object (task);
-  WriteData *data = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-
-  /* Steps run in order on the store's thread: the put, then deletes. */
-  if (g_async_result_is_tagged (result, cf_store_put_many_async))
-    cf_store_put_many_finish (CF_STORE (source), result, &error);
-  else
-    cf_store_delete_finish (CF_STORE (source), result, &error);
-  if (error != NULL && !g_error_matches (error, CF_STORE_ERROR, CF_STORE_ERROR_NOT_FOUND))
-    g_warning ("Syncing %s of gateway %s: %s", _cf_catalog_kind_label (data->kind), data->id,
-               error->message);
-
-  if (--data->waiting == 0)
-    finish_sync (self, task);
-}
-
-static void
-prepare_sync (CfCatalog *self,
-              GTask     *task)
-{
-  WriteData *data = g_task_get_task_data (task);
-  GPtrArray *current = cf_catalog_snapshot_list (self->snapshot, data->kind);
-  const char *key = sync_key (data->kind);
-  g_autoptr(GHashTable) taken = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GHashTable) kept_ids = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-
-  data->removed = g_ptr_array_new_with_free_func (g_free);
-  data->skipped = g_ptr_array_new_with_free_func (g_free);
-
-  /* Names held by anything else win; within the batch the first wins.
-   * What loses is reported, never silently dropped. */
-  for (guint i = 0; i < current->len; i++)
-    if (g_strcmp0 (cf_json_object_get_string (current->pdata[i], "gatewayId"), data->id) != 0)
-      g_hash_table_add (taken, (gpointer) cf_json_object_get_string (current->pdata[i], key));
-  for (guint i = 0; i < data->batch->len; i++)
-    {
-      JsonObject *entity = data->batch->pdata[i];
-      const char *value = cf_json_object_get_string (entity, key);
-
-      if (value == NULL || !g_hash_table_add (taken, (gpointer) value))
-        {
-          g_ptr_array_add (data->skipped, g_strdup (value ? value : "(unnamed)"));
-          continue;
-        }
-      g_ptr_array_add (kept, json_object_ref (entity));
-      g_hash_table_add (kept_ids, (gpointer) cf_json_object_get_string (entity, "id"));
-    }
-  for (guint i = 0; i < current->len; i++)
-    {
-      JsonObject *entity = current->pdata[i];
-      const char *id = cf_json_object_get_string (entity, "id");
-
-      if (g_strcmp0 (cf_json_object_get_string (entity, "gatewayId"), data->id) == 0 &&
-          !g_hash_table_contains (kept_ids, id))
-        g_ptr_array_add (data->removed, g_strdup (id));
-    }
-  g_ptr_array_unref (data->batch);
-  data->batch = g_steal_pointer (&kept);
-
-  if (self->store == NULL || (data->batch->len == 0 && data->removed->len == 0))
-    {
-      finish_sync (self, task);
-      return;
-    }
-  data->waiting = (data->batch->len > 0 ? 1 : 0) + data->removed->len;
-  if (data->batch->len > 0)
-    cf_store_put_many_async (self->store, data->kind, data->batch, NULL, on_sync_step, task);
-  for (guint i = 0; i < data->removed->len; i++)
-    cf_store_delete_async (self->store, data->kind, data->removed->pdata[i], NULL,
-                           on_sync_step, task);
-}
-
-static void
-run_pending (CfCatalog *self)
+void
+_cf_catalog_run_pending (CfCatalog *self)
 {
   GTask *task;
 
@@ -837,19 +211,19 @@ run_pending (CfCatalog *self)
   switch (((WriteData *) g_task_get_task_data (task))->op)
     {
     case OP_CREATE:
-      prepare_create (self, task);
+      _cf_catalog_prepare_create (self, task);
       break;
     case OP_UPDATE:
-      prepare_update (self, task);
+      _cf_catalog_prepare_update (self, task);
       break;
     case OP_DELETE:
-      prepare_delete (self, task);
+      _cf_catalog_prepare_delete (self, task);
       break;
     case OP_SYNC:
-      prepare_sync (self, task);
+      _cf_catalog_prepare_sync (self, task);
       break;
     case OP_STATUS:
-      prepare_status (self, task);
+      _cf_catalog_prepare_status (self, task);
       break;
     default:
       g_assert_not_reached ();
@@ -880,10 +254,10 @@ queue_write (CfCatalog           *self,
   data->input = input ? json_object_ref (input) : NULL;
   data->server_fields = server_fields;
   data->problems = json_array_new ();
-  g_task_set_task_data (task, data, (GDestroyNotify) write_data_free);
+  g_task_set_task_data (task, data, (GDestroyNotify) _cf_catalog_write_data_free);
 
   g_queue_push_tail (&self->pending, task);
-  run_pending (self);
+  _cf_catalog_run_pending (self);
 }
 
 /**
@@ -1100,10 +474,10 @@ cf_catalog_sync_async (CfCatalog           *self,
   data->id = g_strdup (gateway_id);
   data->problems = json_array_new ();
   data->batch = g_ptr_array_ref (entities);
-  g_task_set_task_data (task, data, (GDestroyNotify) write_data_free);
+  g_task_set_task_data (task, data, (GDestroyNotify) _cf_catalog_write_data_free);
 
   g_queue_push_tail (&self->pending, task);
-  run_pending (self);
+  _cf_catalog_run_pending (self);
 }
 
 /**
