@@ -556,7 +556,7 @@ parse_arguments (GDBusMethodInvocation *invocation,
   g_autoptr(JsonNode) node = NULL;
 
   if (*json == '\0')
-    return json_node_init_object (json_node_alloc (), json_object_new ());
+    return cf_json_node_new_object (json_object_new ());
   node = cf_json_parse (json, -1, &error);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     {
