@@ -68,6 +68,7 @@ GPtrArray *_cf_gateway_list_page  (CfGateway         *self,
  */
 typedef JsonObject *(*CfGatewayFormFunc) (JsonObject *entity);
 
+JsonObject *_cf_gateway_named_form (JsonObject       *entity);
 void      _cf_gateway_return_page (CfGateway         *self,
                                    CfMcpRequest      *request,
                                    CfCatalogSnapshot *snapshot,

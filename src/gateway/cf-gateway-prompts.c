@@ -15,14 +15,8 @@
 static JsonObject *
 prompt_for_mcp (JsonObject *entity)
 {
-  JsonObject *prompt = json_object_new ();
+  JsonObject *prompt = _cf_gateway_named_form (entity);
 
-  _cf_gateway_copy_member (prompt, entity, "name", "name");
-  if (json_object_has_member (entity, "title"))
-    _cf_gateway_copy_member (prompt, entity, "title", "title");
-  else
-    _cf_gateway_copy_member (prompt, entity, "title", "displayName");
-  _cf_gateway_copy_member (prompt, entity, "description", "description");
   _cf_gateway_copy_member (prompt, entity, "arguments", "arguments");
   return prompt;
 }

@@ -27,14 +27,8 @@
 static JsonObject *
 tool_for_mcp (JsonObject *entity)
 {
-  JsonObject *tool = json_object_new ();
+  JsonObject *tool = _cf_gateway_named_form (entity);
 
-  _cf_gateway_copy_member (tool, entity, "name", "name");
-  if (json_object_has_member (entity, "title"))
-    _cf_gateway_copy_member (tool, entity, "title", "title");
-  else
-    _cf_gateway_copy_member (tool, entity, "title", "displayName");
-  _cf_gateway_copy_member (tool, entity, "description", "description");
   _cf_gateway_copy_member (tool, entity, "inputSchema", "inputSchema");
   _cf_gateway_copy_member (tool, entity, "outputSchema", "outputSchema");
   _cf_gateway_copy_member (tool, entity, "annotations", "annotations");

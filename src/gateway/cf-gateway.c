@@ -491,6 +491,29 @@ _cf_gateway_use_snapshot (CfGateway         *self,
   self->cached_snapshot = cf_catalog_snapshot_ref (snapshot);
 }
 
+/**
+ * _cf_gateway_named_form:
+ * @entity: a tool or a prompt
+ *
+ * The start of a tool's or a prompt's MCP form: its name, its title (the
+ * displayName of a ContextForge entity without one) and its description.
+ *
+ * Returns: (transfer full): a new object
+ */
+JsonObject *
+_cf_gateway_named_form (JsonObject *entity)
+{
+  JsonObject *form = json_object_new ();
+
+  _cf_gateway_copy_member (form, entity, "name", "name");
+  if (json_object_has_member (entity, "title"))
+    _cf_gateway_copy_member (form, entity, "title", "title");
+  else
+    _cf_gateway_copy_member (form, entity, "title", "displayName");
+  _cf_gateway_copy_member (form, entity, "description", "description");
+  return form;
+}
+
 /* The serialized MCP form of @entity, made once per snapshot: a page of
  * a thousand tools would otherwise build a thousand objects and serialize
  * them again on every call. */

@@ -418,6 +418,22 @@ complete (CfMcpRequest *self,
   complete_with (self, response, NULL, status);
 }
 
+/* @result as the request's era expects it, or %NULL (and @result gone)
+ * when the request was already answered. */
+static JsonObject *
+shape_result (CfMcpRequest *self,
+              JsonObject   *result)
+{
+  if (self->done)
+    {
+      json_object_unref (result);
+      return NULL;
+    }
+  return cf_mcp_era_shape_result (self->era, self->message->method, result,
+                                  self->ttl_ms, self->private_scope,
+                                  cf_mcp_server_get_info (self->server));
+}
+
 /**
  * cf_mcp_request_return:
  * @self: a #CfMcpRequest
@@ -433,16 +449,9 @@ cf_mcp_request_return (CfMcpRequest *self,
   g_return_if_fail (CF_IS_MCP_REQUEST (self));
   g_return_if_fail (result != NULL);
 
-  if (self->done)
-    {
-      json_object_unref (result);
-      return;
-    }
-
-  result = cf_mcp_era_shape_result (self->era, self->message->method, result,
-                                    self->ttl_ms, self->private_scope,
-                                    cf_mcp_server_get_info (self->server));
-  complete (self, cf_jsonrpc_build_result (self->message->id, result), 200);
+  result = shape_result (self, result);
+  if (result != NULL)
+    complete (self, cf_jsonrpc_build_result (self->message->id, result), 200);
 }
 
 /**
@@ -470,15 +479,9 @@ cf_mcp_request_return_spliced (CfMcpRequest *self,
   g_return_if_fail (member != NULL);
   g_return_if_fail (value != NULL);
 
-  if (self->done)
-    {
-      json_object_unref (result);
-      return;
-    }
-
-  result = cf_mcp_era_shape_result (self->era, self->message->method, result,
-                                    self->ttl_ms, self->private_scope,
-                                    cf_mcp_server_get_info (self->server));
+  result = shape_result (self, result);
+  if (result == NULL)
+    return;
   response = cf_jsonrpc_build_result_spliced (self->message->id, result, member, value);
   complete_with (self, NULL, response, 200);
 }

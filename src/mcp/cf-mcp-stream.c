@@ -50,10 +50,17 @@ gboolean
 cf_mcp_stream_send (CfMcpStream *self,
                     JsonNode    *message)
 {
+  CfMcpStreamInterface *iface;
+  g_autoptr(GBytes) bytes = NULL;
+
   g_return_val_if_fail (CF_IS_MCP_STREAM (self), FALSE);
   g_return_val_if_fail (message != NULL, FALSE);
 
-  return CF_MCP_STREAM_GET_IFACE (self)->send (self, message);
+  iface = CF_MCP_STREAM_GET_IFACE (self);
+  if (iface->send != NULL)
+    return iface->send (self, message);
+  bytes = cf_json_to_bytes (message);
+  return iface->send_bytes (self, bytes);
 }
 
 /**
@@ -67,9 +74,19 @@ cf_mcp_stream_finish (CfMcpStream *self,
                       JsonNode    *message,
                       guint        status)
 {
+  CfMcpStreamInterface *iface;
+  g_autoptr(GBytes) bytes = NULL;
+
   g_return_if_fail (CF_IS_MCP_STREAM (self));
 
-  CF_MCP_STREAM_GET_IFACE (self)->finish (self, message, status);
+  iface = CF_MCP_STREAM_GET_IFACE (self);
+  if (iface->finish != NULL)
+    {
+      iface->finish (self, message, status);
+      return;
+    }
+  bytes = message != NULL ? cf_json_to_bytes (message) : NULL;
+  iface->finish_bytes (self, bytes, status);
 }
 
 /* The fallback for a stream that only takes trees. The bytes were

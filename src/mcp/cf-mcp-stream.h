@@ -17,13 +17,15 @@ G_DECLARE_INTERFACE (CfMcpStream, cf_mcp_stream, CF, MCP_STREAM, GObject)
  * @finish: writes the final message, or none (@message %NULL: the input was
  *   accepted and needs no answer) and closes; @status is an HTTP status hint,
  *   0 for the default
- * @send_bytes: (nullable): as @send, for a message already serialized
- * @finish_bytes: (nullable): as @finish, for a message already serialized
+ * @send_bytes: as @send, for a message already serialized
+ * @finish_bytes: as @finish, for a message already serialized (%NULL for
+ *   none)
  *
- * A stream that writes text implements the two `_bytes` functions, so that
- * an answer assembled from serialized parts (a long tools/list page) is
- * written as it is; for one that does not, the message is parsed and goes
- * to @send or @finish.
+ * A stream implements @send and @finish, or @send_bytes and @finish_bytes;
+ * the other pair is made from the one it has. A stream that writes text
+ * takes the `_bytes` pair, so that an answer assembled from serialized
+ * parts (a long tools/list page) is written as it is; a stream that keeps
+ * trees takes the other, and such an answer is parsed for it.
  *
  * Where the messages of one incoming JSON-RPC message go: an HTTP response
  * (JSON or SSE), a standalone SSE stream, or a stdio connection.

@@ -135,15 +135,6 @@ http_send_bytes (CfMcpStream *stream,
   return TRUE;
 }
 
-static gboolean
-http_send (CfMcpStream *stream,
-           JsonNode    *message)
-{
-  g_autoptr(GBytes) bytes = cf_json_to_bytes (message);
-
-  return http_send_bytes (stream, bytes);
-}
-
 static void
 http_finish_bytes (CfMcpStream *stream,
                    GBytes      *message,
@@ -183,20 +174,8 @@ http_finish_bytes (CfMcpStream *stream,
 }
 
 static void
-http_finish (CfMcpStream *stream,
-             JsonNode    *message,
-             guint        status)
-{
-  g_autoptr(GBytes) bytes = message != NULL ? cf_json_to_bytes (message) : NULL;
-
-  http_finish_bytes (stream, bytes, status);
-}
-
-static void
 stream_iface_init (CfMcpStreamInterface *iface)
 {
-  iface->send = http_send;
-  iface->finish = http_finish;
   iface->send_bytes = http_send_bytes;
   iface->finish_bytes = http_finish_bytes;
 }

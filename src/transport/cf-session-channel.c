@@ -75,15 +75,6 @@ channel_stream_send_bytes (CfMcpStream *stream,
   return !self->done && channel_write (self->channel, message);
 }
 
-static gboolean
-channel_stream_send (CfMcpStream *stream,
-                     JsonNode    *message)
-{
-  g_autoptr(GBytes) bytes = cf_json_to_bytes (message);
-
-  return channel_stream_send_bytes (stream, bytes);
-}
-
 static void
 channel_stream_finish_bytes (CfMcpStream *stream,
                              GBytes      *message,
@@ -100,20 +91,8 @@ channel_stream_finish_bytes (CfMcpStream *stream,
 }
 
 static void
-channel_stream_finish (CfMcpStream *stream,
-                       JsonNode    *message,
-                       guint        status)
-{
-  g_autoptr(GBytes) bytes = message != NULL ? cf_json_to_bytes (message) : NULL;
-
-  channel_stream_finish_bytes (stream, bytes, status);
-}
-
-static void
 cf_channel_stream_iface_init (CfMcpStreamInterface *iface)
 {
-  iface->send = channel_stream_send;
-  iface->finish = channel_stream_finish;
   iface->send_bytes = channel_stream_send_bytes;
   iface->finish_bytes = channel_stream_finish_bytes;
 }
