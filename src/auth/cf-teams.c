@@ -28,6 +28,13 @@ struct _CfTeams
 
 G_DEFINE_FINAL_TYPE (CfTeams, cf_teams, G_TYPE_OBJECT)
 
+enum {
+  CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 static void
 cf_teams_finalize (GObject *object)
 {
@@ -44,6 +51,18 @@ static void
 cf_teams_class_init (CfTeamsClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = cf_teams_finalize;
+
+  /**
+   * CfTeams::changed:
+   *
+   * Teams, memberships, invitations, join requests or role assignments
+   * were written, by whichever route or interface.
+   */
+  signals[CHANGED] = g_signal_new ("changed",
+                                   G_TYPE_FROM_CLASS (klass),
+                                   G_SIGNAL_RUN_LAST,
+                                   0, NULL, NULL, NULL,
+                                   G_TYPE_NONE, 0);
 }
 
 static void
@@ -384,6 +403,8 @@ on_applied (GObject      *source,
       return;
     }
   replace_access (self, state);
+  if (g_task_get_task_data (task) != NULL)
+    g_signal_emit (self, signals[CHANGED], 0);
   g_task_return_pointer (task, cf_access_ref (self->access), (GDestroyNotify) cf_access_unref);
 }
 
@@ -410,6 +431,8 @@ cf_teams_apply_async (CfTeams             *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cf_teams_apply_async);
+  /* Whether this writes anything, rather than only reads the tables. */
+  g_task_set_task_data (task, GUINT_TO_POINTER (writes != NULL && writes->len > 0), NULL);
   cf_store_tenancy_apply_async (self->store, writes, cancellable, on_applied, task);
 }
 

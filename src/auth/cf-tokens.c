@@ -35,6 +35,13 @@ G_DEFINE_FINAL_TYPE (CfTokens, cf_tokens, G_TYPE_OBJECT)
 
 G_DEFINE_QUARK (cf-tokens-error-quark, cf_tokens_error)
 
+enum {
+  CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 static void
 entry_free (gpointer data)
 {
@@ -78,6 +85,18 @@ cf_tokens_class_init (CfTokensClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = cf_tokens_dispose;
   G_OBJECT_CLASS (klass)->finalize = cf_tokens_finalize;
+
+  /**
+   * CfTokens::changed:
+   *
+   * An API token was created, changed or revoked: through this gateway,
+   * or by another process on the same database.
+   */
+  signals[CHANGED] = g_signal_new ("changed",
+                                   G_TYPE_FROM_CLASS (klass),
+                                   G_SIGNAL_RUN_LAST,
+                                   0, NULL, NULL, NULL,
+                                   G_TYPE_NONE, 0);
 }
 
 static void
@@ -295,6 +314,7 @@ cf_tokens_remember (CfTokens   *self,
   g_return_if_fail (CF_IS_TOKENS (self));
   g_return_if_fail (row != NULL);
   remember (self, row);
+  g_signal_emit (self, signals[CHANGED], 0);
 }
 
 static void
@@ -417,6 +437,7 @@ on_reloaded (GObject      *source,
     }
   load_rows (self, rows);
   g_message ("Reloaded %u API tokens after an outside change", g_hash_table_size (self->registry));
+  g_signal_emit (self, signals[CHANGED], 0);
 }
 
 static void

@@ -629,6 +629,34 @@ cf_daemon_get_auth (CfDaemon *self)
 }
 
 /**
+ * cf_daemon_get_teams:
+ * @self: a #CfDaemon
+ *
+ * Returns: (transfer none) (nullable): teams and roles, once the gateway
+ *   is started
+ */
+CfTeams *
+cf_daemon_get_teams (CfDaemon *self)
+{
+  g_return_val_if_fail (CF_IS_DAEMON (self), NULL);
+  return self->teams;
+}
+
+/**
+ * cf_daemon_get_tokens:
+ * @self: a #CfDaemon
+ *
+ * Returns: (transfer none) (nullable): the API token registry, once the
+ *   gateway is started
+ */
+CfTokens *
+cf_daemon_get_tokens (CfDaemon *self)
+{
+  g_return_val_if_fail (CF_IS_DAEMON (self), NULL);
+  return self->tokens;
+}
+
+/**
  * cf_daemon_get_discovery:
  * @self: a #CfDaemon
  *

@@ -7,6 +7,8 @@
 #include "cf-auth.h"
 #include "cf-discovery.h"
 #include "cf-gateway.h"
+#include "cf-teams.h"
+#include "cf-tokens.h"
 
 G_BEGIN_DECLS
 
@@ -17,6 +19,8 @@ CfDaemon       *cf_daemon_new            (void);
 CfGateway      *cf_daemon_get_gateway    (CfDaemon  *self);
 CfAuth         *cf_daemon_get_auth       (CfDaemon  *self);
 CfDiscovery    *cf_daemon_get_discovery  (CfDaemon  *self);
+CfTeams        *cf_daemon_get_teams      (CfDaemon  *self);
+CfTokens       *cf_daemon_get_tokens     (CfDaemon  *self);
 void            cf_daemon_set_discovery_enabled (CfDaemon *self,
                                                  gboolean  enabled);
 const char     *cf_daemon_get_instance_id (CfDaemon *self);

@@ -41,6 +41,7 @@ void     _cf_dbus_service_add_bool      (GVariantBuilder       *builder,
                                          gboolean               fallback);
 void     _cf_dbus_service_init_entities (CfDbusService         *self);
 void     _cf_dbus_service_init_tenancy  (CfDbusService         *self);
+void     _cf_dbus_service_attach_tenancy (CfDbusService        *self);
 void     _cf_dbus_service_init_discovery (CfDbusService        *self);
 void     _cf_dbus_service_attach_discovery (CfDbusService      *self);
 

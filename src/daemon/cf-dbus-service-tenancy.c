@@ -30,7 +30,6 @@ typedef struct {
   GDBusMethodInvocation *invocation;
   SoupMessage           *msg;
   RestDone               done;
-  const char            *changed;
 } RestCall;
 
 static void
@@ -114,11 +113,7 @@ on_rest_answered (GObject      *source,
   if (!SOUP_STATUS_IS_SUCCESSFUL (status))
     return_rest_error (call->invocation, status, answer);
   else
-    {
-      call->done (call->self, call->invocation, answer);
-      if (call->changed != NULL)
-        cf_dbus_gateway_emit_tenancy_changed (call->self->skeleton, call->changed);
-    }
+    call->done (call->self, call->invocation, answer);
   rest_call_free (call);
 }
 
@@ -177,16 +172,15 @@ on_admin (GObject      *source,
 
 /* Sends @method @path (with @body, a JSON text) to the gateway's own REST
  * API as the platform admin (PLATFORM_ADMIN_EMAIL); @done answers
- * @invocation with what came back, and @changed, if set, is announced
- * with TenancyChanged. */
+ * @invocation with what came back. A write is announced with
+ * TenancyChanged by the registry it changed, as any other write is. */
 static void
 rest_call (CfDbusService         *self,
            GDBusMethodInvocation *invocation,
            const char            *method,
            const char            *path,
            const char            *body,
-           RestDone               done,
-           const char            *changed)
+           RestDone               done)
 {
   CfAuth *auth = cf_daemon_get_auth (self->daemon);
   const char *base = cf_daemon_get_listen_url (self->daemon);
@@ -210,7 +204,6 @@ rest_call (CfDbusService         *self,
   call->self = g_object_ref (self);
   call->invocation = invocation;
   call->done = done;
-  call->changed = changed;
   call->msg = soup_message_new (method, url);
   if (call->msg == NULL)
     {
@@ -326,7 +319,7 @@ handle_list_teams (CfDbusGateway         *skeleton,
                    GDBusMethodInvocation *invocation,
                    CfDbusService         *self)
 {
-  rest_call (self, invocation, "GET", "/v1/teams", NULL, answer_teams, NULL);
+  rest_call (self, invocation, "GET", "/v1/teams", NULL, answer_teams);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -337,7 +330,7 @@ handle_create_team (CfDbusGateway         *skeleton,
                     CfDbusService         *self)
 {
   if (check_json_object (invocation, settings))
-    rest_call (self, invocation, "POST", "/v1/teams", settings, answer_id, "teams");
+    rest_call (self, invocation, "POST", "/v1/teams", settings, answer_id);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -352,7 +345,7 @@ handle_delete_team (CfDbusGateway         *skeleton,
   if (!check_id (invocation, id))
     return G_DBUS_METHOD_INVOCATION_HANDLED;
   path = g_strconcat ("/v1/teams/", id, NULL);
-  rest_call (self, invocation, "DELETE", path, NULL, answer_nothing, "teams");
+  rest_call (self, invocation, "DELETE", path, NULL, answer_nothing);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -410,7 +403,7 @@ handle_list_tokens (CfDbusGateway         *skeleton,
                     GDBusMethodInvocation *invocation,
                     CfDbusService         *self)
 {
-  rest_call (self, invocation, "GET", "/v1/tokens", NULL, answer_tokens, NULL);
+  rest_call (self, invocation, "GET", "/v1/tokens", NULL, answer_tokens);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -421,7 +414,7 @@ handle_create_token (CfDbusGateway         *skeleton,
                      CfDbusService         *self)
 {
   if (check_json_object (invocation, settings))
-    rest_call (self, invocation, "POST", "/v1/tokens", settings, answer_token_created, "tokens");
+    rest_call (self, invocation, "POST", "/v1/tokens", settings, answer_token_created);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -443,8 +436,42 @@ handle_revoke_token (CfDbusGateway         *skeleton,
     json_object_set_string_member (body, "reason", reason);
   text = cf_json_to_string (node, NULL);
   path = g_strconcat ("/v1/tokens/", id, NULL);
-  rest_call (self, invocation, "DELETE", path, text, answer_nothing, "tokens");
+  rest_call (self, invocation, "DELETE", path, text, answer_nothing);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+on_teams_changed (CfTeams       *teams,
+                  CfDbusService *self)
+{
+  cf_dbus_gateway_emit_tenancy_changed (self->skeleton, "teams");
+}
+
+static void
+on_tokens_changed (CfTokens      *tokens,
+                   CfDbusService *self)
+{
+  cf_dbus_gateway_emit_tenancy_changed (self->skeleton, "tokens");
+}
+
+/**
+ * _cf_dbus_service_attach_tenancy:
+ * @self: the service, with its gateway attached
+ *
+ * Announces every write to teams and tokens, whether it came over D-Bus,
+ * REST or from another process on the database; the handlers go with
+ * @self.
+ */
+void
+_cf_dbus_service_attach_tenancy (CfDbusService *self)
+{
+  CfTeams *teams = cf_daemon_get_teams (self->daemon);
+  CfTokens *tokens = cf_daemon_get_tokens (self->daemon);
+
+  if (teams != NULL)
+    g_signal_connect_object (teams, "changed", G_CALLBACK (on_teams_changed), self, 0);
+  if (tokens != NULL)
+    g_signal_connect_object (tokens, "changed", G_CALLBACK (on_tokens_changed), self, 0);
 }
 
 void

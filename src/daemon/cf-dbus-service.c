@@ -427,5 +427,6 @@ cf_dbus_service_attach (CfDbusService  *self,
                                        G_CALLBACK (on_catalog_changed), self);
   track_reachable (self, FALSE);
   _cf_dbus_service_attach_discovery (self);
+  _cf_dbus_service_attach_tenancy (self);
   cf_dbus_gateway_set_listen_url (self->skeleton, cf_daemon_get_listen_url (self->daemon));
 }

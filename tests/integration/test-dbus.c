@@ -765,13 +765,16 @@ test_call_tool (Fixture       *f,
                 "test_simple_text");
 }
 
-/* GET @url with @token as bearer (none if NULL); returns the status. */
+/* @method @url with @token as bearer (none if NULL) and @json as the
+ * body (none if NULL); returns the status. */
 static guint
-http_status (const char *url,
-             const char *token)
+http_send (const char *method,
+           const char *url,
+           const char *token,
+           const char *json)
 {
   g_autoptr(SoupSession) session = soup_session_new ();
-  g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
+  g_autoptr(SoupMessage) msg = soup_message_new (method, url);
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -782,9 +785,39 @@ http_status (const char *url,
       soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
                                     bearer);
     }
+  if (json != NULL)
+    {
+      g_autoptr(GBytes) request = g_bytes_new (json, strlen (json));
+
+      soup_message_set_request_body_from_bytes (msg, "application/json", request);
+    }
   body = soup_session_send_and_read (session, msg, NULL, &error);
   g_assert_no_error (error);
   return soup_message_get_status (msg);
+}
+
+static guint
+http_status (const char *url,
+             const char *token)
+{
+  return http_send ("GET", url, token, NULL);
+}
+
+/* Dispatches the signals that came before the answer to a call. */
+static void
+take_signals (Fixture *f)
+{
+  g_autoptr(GVariant) status = get_status (f);
+
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
+forget_signals (Fixture *f)
+{
+  take_signals (f);
+  g_ptr_array_set_size (f->signals, 0);
 }
 
 /* Teams and API tokens: listed, created and removed over the bus, with
@@ -801,6 +834,8 @@ test_tenancy (Fixture       *f,
   g_autoptr(GVariant) entry = NULL;
   g_autofree char *listen_url = NULL;
   g_autofree char *tools_url = NULL;
+  g_autofree char *teams_url = NULL;
+  g_autofree char *tokens_url = NULL;
   g_autofree char *team_id = NULL;
   g_autofree char *token_id = NULL;
   g_autofree char *token = NULL;
@@ -810,6 +845,8 @@ test_tenancy (Fixture       *f,
 
   g_assert_true (g_variant_lookup (status, "listen-url", "s", &listen_url));
   tools_url = g_strconcat (listen_url, "/v1/tools", NULL);
+  teams_url = g_strconcat (listen_url, "/v1/teams", NULL);
+  tokens_url = g_strconcat (listen_url, "/v1/tokens", NULL);
   /* The gateway asks for a token (AUTH_REQUIRED is on by default). */
   g_assert_cmpuint (http_status (tools_url, NULL), ==, 401);
 
@@ -862,6 +899,22 @@ test_tenancy (Fixture       *f,
   g_assert_true (g_str_has_prefix (token, "ey"));
   g_variant_unref (wait_signal (f, "TenancyChanged", "tokens"));
   g_assert_cmpuint (http_status (tools_url, token), ==, 200);
+
+  /* Writes made over REST are announced as well. */
+  forget_signals (f);
+  g_assert_cmpuint (http_send ("POST", teams_url, token, "{\"name\": \"Over REST\"}"), ==, 201);
+  g_variant_unref (wait_signal (f, "TenancyChanged", "teams"));
+  g_assert_cmpuint (http_send ("POST", tokens_url, token,
+                               "{\"name\": \"rest-made\", \"expires_in_days\": 1}"), ==, 201);
+  g_variant_unref (wait_signal (f, "TenancyChanged", "tokens"));
+  /* A refused write changes nothing and says nothing. */
+  g_assert_cmpuint (http_send ("POST", teams_url, token, "{}"), ==, 422);
+  take_signals (f);
+  {
+    SignalWanted wanted = { "TenancyChanged", NULL, NULL };
+
+    g_assert_false (has_signal (f, &wanted));
+  }
 
   tokens = cf_test_bus_list (f->bus, "ListTokens");
   entry = cf_test_find_entry (tokens, "id", token_id);
