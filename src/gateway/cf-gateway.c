@@ -533,8 +533,12 @@ mcp_form (CfGateway         *self,
     {
       g_autoptr(JsonObject) object = form (entity);
       g_autoptr(JsonNode) node = cf_json_node_new_object (g_steal_pointer (&object));
+      gsize length = 0;
+      g_autofree char *text = cf_json_to_string (node, &length);
 
-      bytes = cf_json_to_bytes (node);
+      /* Copied to its own size: the serializer's buffer starts at 1 KiB,
+       * and ten thousand forms are kept. */
+      bytes = g_bytes_new (text, length);
       g_hash_table_insert (self->mcp_forms, entity, bytes);
     }
   return bytes;
