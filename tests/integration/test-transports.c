@@ -615,15 +615,27 @@ test_sse_batch (void)
   reply = sse_read_message (sse);
   g_assert_null (body);
 
+  /* A tools/list answer is put together as text; a batch, which
+   * collects its answers as trees, still gets it whole. */
   body = cf_harness_request (fixture.gateway, "POST", sse->endpoint,
                              "[{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"},"
-                             "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"ping\"}]",
+                             "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/list\"}]",
                              NULL, &status, NULL);
   g_assert_cmpuint (status, ==, 202);
   g_assert_true (read_event (sse->lines, &event, &data));
   batch = cf_json_parse (data, -1, NULL);
   g_assert_true (JSON_NODE_HOLDS_ARRAY (batch));
   g_assert_cmpuint (json_array_get_length (json_node_get_array (batch)), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      JsonObject *answer = json_array_get_object_element (json_node_get_array (batch), i);
+      gint64 id = 0;
+
+      g_assert_true (cf_json_object_get_int (answer, "id", &id));
+      if (id == 6)
+        g_assert_nonnull (cf_json_object_get_array (cf_json_object_get_object (answer, "result"),
+                                                    "tools"));
+    }
   fixture_stop (&fixture);
 }
 
