@@ -711,21 +711,6 @@ cf_auth_get_cache_size (CfAuth *self)
 
 /* Tokens and users */
 
-/* A version 4 UUID from the key-grade generator. */
-static char *
-random_uuid (void)
-{
-  guint8 b[16];
-
-  if (gnutls_rnd (GNUTLS_RND_NONCE, b, sizeof b) < 0)
-    g_error ("The system has no randomness for a token id");
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  return g_strdup_printf ("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-                          "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
-                          b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
-
 gboolean
 _cf_auth_row_flag (JsonObject *row,
                    const char *column)
@@ -755,7 +740,7 @@ cf_auth_mint_session_token (CfAuth      *self,
                             GError     **error)
 {
   g_autoptr(JsonObject) claims = json_object_new ();
-  g_autofree char *jti = random_uuid ();
+  g_autofree char *jti = cf_random_uuid ();
   JsonObject *profile = json_object_new ();
   JsonObject *scopes = json_object_new ();
   JsonArray *permissions = json_array_new ();

@@ -9,6 +9,7 @@
 
 #include "cf-auth-private.h"
 #include "cf-json.h"
+#include "cf-random.h"
 #include "cf-token-scope.h"
 #include "cf-tokens-private.h"
 
@@ -357,21 +358,6 @@ mint (CfTokens    *self,
   return cf_jwt_sign (cf_auth_get_jwt (self->auth), claims, error);
 }
 
-/* A version 4 UUID from the key-grade generator. */
-static char *
-new_uuid (void)
-{
-  guint8 b[16];
-
-  if (gnutls_rnd (GNUTLS_RND_NONCE, b, sizeof b) < 0)
-    g_error ("The system has no randomness for a token id");
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  return g_strdup_printf ("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-                          "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
-                          b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
-
 /**
  * cf_tokens_prepare:
  * @self: a #CfTokens
@@ -442,13 +428,13 @@ cf_tokens_prepare (CfTokens    *self,
       return NULL;
     }
 
-  jti = new_uuid ();
+  jti = cf_random_uuid ();
   token = mint (self, user, jti, team_id, &scope, now, exp, error);
   if (token == NULL)
     return NULL;
 
   values = g_ptr_array_new_with_free_func (g_free);
-  g_ptr_array_add (values, new_uuid ());
+  g_ptr_array_add (values, cf_random_uuid ());
   g_ptr_array_add (values, g_strdup (json_object_get_string_member (user, "email")));
   g_ptr_array_add (values, g_strdup (team_id));
   g_ptr_array_add (values, g_steal_pointer (&name));

@@ -5,6 +5,7 @@
 
 G_BEGIN_DECLS
 
-char *cf_random_hex (gsize n_bytes);
+char *cf_random_hex  (gsize n_bytes);
+char *cf_random_uuid (void);
 
 G_END_DECLS
