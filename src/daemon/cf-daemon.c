@@ -34,6 +34,8 @@
 #define SESSION_SWEEP_S 60
 #define DRAIN_POLL_MS 50
 #define DRAIN_LIMIT_MS 10000
+/* How long the heap may hold what a burst of catalog changes freed. */
+#define RELEASE_DELAY_S 2
 
 /**
  * CfDaemon:
@@ -76,6 +78,7 @@ struct _CfDaemon
   char             *listen_url;
   gint64            started;
   guint             sweep_id;
+  guint             release_id;
   guint             drain_id;
   guint             drain_waited;
   guint             sigterm_id;
@@ -398,14 +401,27 @@ start_discovery (CfDaemon *self)
   cf_api_set_discovery (self->api, self->discovery);
 }
 
+static gboolean
+release_memory (gpointer user_data)
+{
+  CfDaemon *self = user_data;
+
+  self->release_id = 0;
+  cf_memory_release ();
+  return G_SOURCE_REMOVE;
+}
+
 /* A change replaces the catalog's snapshot, and a sync frees about as
- * much as it keeps. */
+ * much as it keeps: the heap gives it back once a burst of changes is
+ * over. */
 static void
 on_catalog_changed (CfCatalog    *catalog,
                     CfEntityKind  kind,
-                    gpointer      user_data)
+                    CfDaemon     *self)
 {
-  cf_memory_release_soon ();
+  g_clear_handle_id (&self->release_id, g_source_remove);
+  self->release_id = g_timeout_add_seconds_full (G_PRIORITY_LOW, RELEASE_DELAY_S,
+                                                 release_memory, self, NULL);
 }
 
 static gboolean
@@ -433,7 +449,7 @@ start_serving (CfDaemon  *self,
   cf_catalog_set_ssrf_policy (self->catalog, self->ssrf);
   if (!cf_catalog_load (self->catalog, error))
     return FALSE;
-  g_signal_connect (self->catalog, "changed", G_CALLBACK (on_catalog_changed), NULL);
+  g_signal_connect (self->catalog, "changed", G_CALLBACK (on_catalog_changed), self);
 
   self->mcp = cf_mcp_server_new ("ContextForge", PACKAGE_VERSION);
   cf_mcp_server_set_instructions (self->mcp,
@@ -531,6 +547,7 @@ cf_daemon_finalize (GObject *object)
   CfDaemon *self = (CfDaemon *) object;
 
   g_clear_handle_id (&self->sweep_id, g_source_remove);
+  g_clear_handle_id (&self->release_id, g_source_remove);
   g_clear_handle_id (&self->drain_id, g_source_remove);
   g_clear_handle_id (&self->sigterm_id, g_source_remove);
   g_clear_handle_id (&self->sigint_id, g_source_remove);

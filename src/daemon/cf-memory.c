@@ -7,11 +7,6 @@
 
 #include "cf-memory.h"
 
-/* How long the heap may hold what a burst of catalog changes freed. */
-#define RELEASE_DELAY_SECONDS 2
-
-static guint release_id;
-
 /**
  * cf_memory_setup:
  *
@@ -27,25 +22,15 @@ cf_memory_setup (void)
   mallopt (M_TOP_PAD, 1024 * 1024);
 }
 
-static gboolean
-release (gpointer user_data)
-{
-  release_id = 0;
-  malloc_trim (0);
-  return G_SOURCE_REMOVE;
-}
-
 /**
- * cf_memory_release_soon:
+ * cf_memory_release:
  *
- * Hands the heap's free pages back to the system once things settle: a
- * catalog sync frees as much as it keeps, and glibc returns memory in
- * the middle of its heap only when asked.
+ * Hands the heap's free pages back to the system: glibc returns memory
+ * in the middle of its heap only when asked. Call it once things settle
+ * after freeing much (a catalog sync frees about as much as it keeps).
  */
 void
-cf_memory_release_soon (void)
+cf_memory_release (void)
 {
-  g_clear_handle_id (&release_id, g_source_remove);
-  release_id = g_timeout_add_seconds_full (G_PRIORITY_LOW, RELEASE_DELAY_SECONDS,
-                                           release, NULL, NULL);
+  malloc_trim (0);
 }

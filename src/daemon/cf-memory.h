@@ -6,6 +6,6 @@
 G_BEGIN_DECLS
 
 void cf_memory_setup        (void);
-void cf_memory_release_soon (void);
+void cf_memory_release      (void);
 
 G_END_DECLS
