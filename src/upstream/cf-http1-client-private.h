@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cf-http1-client.h"
+#include "cf-idle-watch.h"
 
 G_BEGIN_DECLS
 
@@ -18,6 +19,8 @@ struct _CfHttp1Client
   char               *host;
   GMainContext       *context;
   GSocketClient      *socket_client;
+  CfIdleWatch        *watch;
+  guint               park_delay_ms;
   GQueue              idle;
   GQueue              pending;
   guint               max_conns;
@@ -41,7 +44,9 @@ struct _Conn
   CfHttp1Client     *client;
   GSocketConnection *connection;
   GSocket           *socket;
+  /* NULL while the connection is parked in the client's idle watch */
   ConnSource        *source;
+  CfIdleSocket       idle;
   CfHttp1Request    *request;
   guint              n_served;
 };

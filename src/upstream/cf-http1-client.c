@@ -26,11 +26,20 @@
  * of its response (the server closed the connection as the request
  * went out) is sent once more on a new connection.
  *
+ * A connection idle for longer than a short delay is parked in the
+ * context's #CfIdleWatch: its source goes, and the watch, one source for
+ * all the upstreams of the context, tells the client when the server
+ * closes it. A gateway with many upstreams then pays for one source on
+ * each iteration of its loop instead of one per upstream.
+ *
  * Everything runs in the thread-default main context of the client's
  * creation.
  */
 
 #define DEFAULT_MAX_HEADER (64 * 1024)
+/* How long an idle connection keeps its own source: one in steady use
+ * never loses it, and one left idle costs a source only this long. */
+#define DEFAULT_PARK_DELAY_MS 1000
 
 G_DEFINE_QUARK (cf-http1-error-quark, cf_http1_error)
 
@@ -83,6 +92,44 @@ conn_watch (Conn        *conn,
   conn->source->pfd.events = events;
 }
 
+static void
+conn_add_source (Conn *conn)
+{
+  conn->source = (ConnSource *) g_source_new (&conn_source_funcs, sizeof (ConnSource));
+  conn->source->conn = conn;
+  conn->source->pfd.fd = g_socket_get_fd (conn->socket);
+  conn->source->pfd.events = 0;
+  g_source_add_poll ((GSource *) conn->source, &conn->source->pfd);
+  g_source_set_name ((GSource *) conn->source, "[cf-http1-client] connection");
+  g_source_attach ((GSource *) conn->source, conn->client->context);
+}
+
+static void
+conn_drop_source (Conn *conn)
+{
+  if (conn->source == NULL)
+    return;
+  g_source_destroy ((GSource *) conn->source);
+  g_source_unref ((GSource *) conn->source);
+  conn->source = NULL;
+}
+
+static void
+on_conn_parked (CfIdleSocket *socket,
+                gpointer      user_data)
+{
+  conn_drop_source (user_data);
+}
+
+static void idle_conn_ready (Conn *conn);
+
+static void
+on_parked_conn_ready (CfIdleSocket *socket,
+                      gpointer      user_data)
+{
+  idle_conn_ready (user_data);
+}
+
 static Conn *
 conn_new (CfHttp1Client     *client,
           GSocketConnection *connection)
@@ -96,13 +143,9 @@ conn_new (CfHttp1Client     *client,
   /* A request goes out in one write; with Nagle, a write after the
    * previous response's delayed ACK could wait for it. */
   g_socket_set_option (conn->socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-  conn->source = (ConnSource *) g_source_new (&conn_source_funcs, sizeof (ConnSource));
-  conn->source->conn = conn;
-  conn->source->pfd.fd = g_socket_get_fd (conn->socket);
-  conn->source->pfd.events = 0;
-  g_source_add_poll ((GSource *) conn->source, &conn->source->pfd);
-  g_source_set_name ((GSource *) conn->source, "[cf-http1-client] connection");
-  g_source_attach ((GSource *) conn->source, client->context);
+  cf_idle_socket_init (&conn->idle, g_socket_get_fd (conn->socket), on_conn_parked,
+                       on_parked_conn_ready, conn);
+  conn_add_source (conn);
   client->n_connects++;
   return conn;
 }
@@ -113,11 +156,22 @@ static void
 conn_close (Conn *conn)
 {
   conn->client->n_open--;
-  g_source_destroy ((GSource *) conn->source);
-  g_source_unref ((GSource *) conn->source);
+  cf_idle_watch_remove (conn->client->watch, &conn->idle);
+  conn_drop_source (conn);
   g_socket_close (conn->socket, NULL);
   g_object_unref (conn->connection);
   g_free (conn);
+}
+
+/* An idle connection taken back into use */
+static Conn *
+conn_take_idle (CfHttp1Client *client)
+{
+  Conn *conn = g_queue_pop_head (&client->idle);
+
+  if (conn != NULL && cf_idle_watch_remove (client->watch, &conn->idle))
+    conn_add_source (conn);
+  return conn;
 }
 
 /* Requests */
@@ -177,9 +231,11 @@ release_conn (CfHttp1Request *request,
           attach_conn (next, conn);
           return;
         }
-      /* An idle connection is watched for the server closing it. */
+      /* An idle connection is watched for the server closing it: by
+       * its own source for a while, then by the idle watch. */
       conn_watch (conn, G_IO_IN);
       g_queue_push_head (&client->idle, conn);
+      cf_idle_watch_add (client->watch, &conn->idle, client->park_delay_ms);
       return;
     }
   conn_close (conn);
@@ -412,6 +468,8 @@ cf_http1_client_new (GSocketConnectable *address,
   g_queue_init (&self->pending);
   self->max_conns = MAX (max_conns, 1);
   self->max_header = DEFAULT_MAX_HEADER;
+  self->watch = cf_idle_watch_get_for_context (self->context);
+  self->park_delay_ms = DEFAULT_PARK_DELAY_MS;
   return self;
 }
 
@@ -453,6 +511,7 @@ cf_http1_client_unref (CfHttp1Client *self)
   if (!g_atomic_ref_count_dec (&self->ref_count))
     return;
   cf_http1_client_close_idle (self);
+  cf_idle_watch_release (self->watch);
   g_object_unref (self->socket_client);
   g_object_unref (self->address);
   g_main_context_unref (self->context);
@@ -481,6 +540,32 @@ guint
 cf_http1_client_get_n_idle (CfHttp1Client *self)
 {
   return self->idle.length;
+}
+
+/**
+ * cf_http1_client_set_park_delay:
+ * @delay_ms: how long a connection stays idle before it is parked
+ */
+void
+cf_http1_client_set_park_delay (CfHttp1Client *self,
+                                guint          delay_ms)
+{
+  self->park_delay_ms = delay_ms;
+}
+
+/**
+ * cf_http1_client_get_n_parked:
+ *
+ * Returns: how many of the idle connections are parked
+ */
+guint
+cf_http1_client_get_n_parked (CfHttp1Client *self)
+{
+  guint n = 0;
+
+  for (GList *l = self->idle.head; l != NULL; l = l->next)
+    n += cf_idle_socket_is_parked (&((Conn *) l->data)->idle);
+  return n;
 }
 
 /**
@@ -582,7 +667,7 @@ cf_http1_client_post (CfHttp1Client          *self,
   request->user_data = user_data;
   request->in = g_byte_array_sized_new (4096);
 
-  conn = g_queue_pop_head (&self->idle);
+  conn = conn_take_idle (self);
   if (conn != NULL)
     attach_conn (request, conn);
   else if (self->n_open < self->max_conns)

@@ -94,6 +94,9 @@ void            cf_http1_client_set_max_header_size (CfHttp1Client  *self,
                                                      gsize           size);
 guint           cf_http1_client_get_n_idle  (CfHttp1Client          *self);
 guint           cf_http1_client_get_n_connects (CfHttp1Client       *self);
+void            cf_http1_client_set_park_delay (CfHttp1Client       *self,
+                                                guint                delay_ms);
+guint           cf_http1_client_get_n_parked   (CfHttp1Client       *self);
 void            cf_http1_client_close_idle  (CfHttp1Client          *self);
 
 CfHttp1Request *cf_http1_client_post        (CfHttp1Client          *self,

@@ -342,6 +342,7 @@ test_soup_sse_and_404 (void)
 typedef enum {
   ANSWER,
   ANSWER_AND_CLOSE,
+  ANSWER_THEN_CLOSE_ON_RELEASE,
   CLOSE_UNANSWERED,
   HOLD,
 } Action;
@@ -360,6 +361,7 @@ typedef struct {
   gint        n_connections;
   gint        n_requests;
   gint        saw_client_close;
+  gint        release;
   gint        stop;
 } Raw;
 
@@ -448,6 +450,13 @@ raw_thread (gpointer user_data)
           raw_send (socket, step->response);
           if (step->action == ANSWER_AND_CLOSE)
             break;
+          if (step->action == ANSWER_THEN_CLOSE_ON_RELEASE)
+            {
+              while (!g_atomic_int_get (&r->release) && !g_atomic_int_get (&r->stop) &&
+                     g_get_monotonic_time () < deadline)
+                g_usleep (1000);
+              break;
+            }
         }
       g_socket_close (socket, NULL);
     }
@@ -697,6 +706,90 @@ test_raw_idle_closed (void)
 }
 
 static gboolean
+one_parked (gpointer user_data)
+{
+  return cf_http1_client_get_n_parked (user_data) == 1;
+}
+
+/* A connection left idle is parked in the context's idle watch, which
+ * gives it back unharmed when it is used again, and notices when the
+ * server closes it while parked. */
+static void
+test_raw_parked (void)
+{
+  static const Step steps[] = {
+    { ANSWER, OK_JSON },
+    { ANSWER_THEN_CLOSE_ON_RELEASE, OK_JSON },
+    { ANSWER, OK_JSON },
+  };
+  Raw r;
+  Outcome o;
+  g_autoptr(CfHttp1Client) client = NULL;
+
+  raw_start (&r, steps, G_N_ELEMENTS (steps));
+  client = client_for_port (r.port);
+  cf_http1_client_set_park_delay (client, 20);
+  post_and_wait (client, &o, "/mcp", "{}");
+  g_assert_no_error (o.error);
+  outcome_clear (&o);
+  g_assert_cmpuint (cf_http1_client_get_n_idle (client), ==, 1);
+  g_assert_true (cf_test_wait_until (one_parked, client, CF_TEST_TIMEOUT_MS));
+
+  /* Taken back from the watch: the same connection */
+  post_and_wait (client, &o, "/mcp", "{}");
+  g_assert_no_error (o.error);
+  g_assert_cmpstr (o.body->str, ==, "{}");
+  outcome_clear (&o);
+  g_assert_cmpuint (cf_http1_client_get_n_connects (client), ==, 1);
+  g_assert_true (cf_test_wait_until (one_parked, client, CF_TEST_TIMEOUT_MS));
+
+  /* The server closes it while it is parked */
+  g_atomic_int_set (&r.release, 1);
+  g_assert_true (cf_test_wait_until (no_idle, client, CF_TEST_TIMEOUT_MS));
+  post_and_wait (client, &o, "/mcp", "{}");
+  g_assert_no_error (o.error);
+  outcome_clear (&o);
+  g_assert_cmpuint (cf_http1_client_get_n_connects (client), ==, 2);
+  g_clear_pointer (&client, cf_http1_client_unref);
+  raw_stop (&r);
+  g_assert_cmpint (r.n_connections, ==, 2);
+  g_assert_cmpint (r.n_requests, ==, 3);
+}
+
+/* Clients of one context share its watch; connections parked by one
+ * are unaffected by the other's going. */
+static void
+test_soup_parked_two_clients (void)
+{
+  Soup s;
+  Outcome o;
+  g_autoptr(CfHttp1Client) first = NULL;
+  g_autoptr(CfHttp1Client) second = NULL;
+
+  soup_start (&s);
+  first = client_for_port (s.port);
+  second = client_for_port (s.port);
+  cf_http1_client_set_park_delay (first, 10);
+  cf_http1_client_set_park_delay (second, 10);
+  post_and_wait (first, &o, "/json", "{}");
+  g_assert_no_error (o.error);
+  outcome_clear (&o);
+  post_and_wait (second, &o, "/json", "{}");
+  g_assert_no_error (o.error);
+  outcome_clear (&o);
+  g_assert_true (cf_test_wait_until (one_parked, first, CF_TEST_TIMEOUT_MS));
+  g_assert_true (cf_test_wait_until (one_parked, second, CF_TEST_TIMEOUT_MS));
+  g_clear_pointer (&first, cf_http1_client_unref);
+  post_and_wait (second, &o, "/json", "{}");
+  g_assert_no_error (o.error);
+  g_assert_cmpuint (o.status, ==, 200);
+  outcome_clear (&o);
+  g_assert_cmpuint (cf_http1_client_get_n_connects (second), ==, 1);
+  g_clear_pointer (&second, cf_http1_client_unref);
+  soup_stop (&s);
+}
+
+static gboolean
 int_is_set (gpointer user_data)
 {
   return g_atomic_int_get ((gint *) user_data) != 0;
@@ -940,6 +1033,8 @@ main (int   argc,
   g_test_add_func ("/http1/raw/stale-retry", test_raw_stale_retry);
   g_test_add_func ("/http1/raw/fresh-close", test_raw_fresh_close);
   g_test_add_func ("/http1/raw/idle-closed", test_raw_idle_closed);
+  g_test_add_func ("/http1/raw/parked", test_raw_parked);
+  g_test_add_func ("/http1/soup/parked-two-clients", test_soup_parked_two_clients);
   g_test_add_func ("/http1/raw/cancel", test_raw_cancel);
   g_test_add_func ("/http1/cancel-connecting", test_cancel_connecting);
   g_test_add_func ("/http1/refused", test_refused);
