@@ -193,7 +193,8 @@ static const guchar string_stop[256] = {
 };
 
 /* Parses the string at parser->p (just after the opening quote) and
- * appends its bytes and a NUL to the scratch buffer. */
+ * appends its bytes and a NUL to the scratch buffer; with no scratch
+ * buffer (a scan), only checks it. */
 static gboolean
 parse_string (Parser *parser)
 {
@@ -207,14 +208,15 @@ parse_string (Parser *parser)
 
       while (p < end && !string_stop[*p])
         p++;
-      if (p > run)
+      if (p > run && out != NULL)
         buf_append (out, (const char *) run, p - run);
       if (p >= end)
         return fail_at (parser, p, CF_JSON_ERROR_SYNTAX, "unterminated string");
 
       if (*p == '"')
         {
-          buf_append_c (out, '\0');
+          if (out != NULL)
+            buf_append_c (out, '\0');
           parser->p = p + 1;
           return TRUE;
         }
@@ -223,23 +225,31 @@ parse_string (Parser *parser)
         {
           gunichar c;
           char utf8[4];
+          char simple = 0;
 
           if (p + 1 >= end)
             return fail_at (parser, p, CF_JSON_ERROR_SYNTAX, "unterminated string");
           switch (p[1])
             {
-            case '"': buf_append_c (out, '"'); p += 2; continue;
-            case '\\': buf_append_c (out, '\\'); p += 2; continue;
-            case '/': buf_append_c (out, '/'); p += 2; continue;
-            case 'b': buf_append_c (out, '\b'); p += 2; continue;
-            case 'f': buf_append_c (out, '\f'); p += 2; continue;
-            case 'n': buf_append_c (out, '\n'); p += 2; continue;
-            case 'r': buf_append_c (out, '\r'); p += 2; continue;
-            case 't': buf_append_c (out, '\t'); p += 2; continue;
+            case '"': simple = '"'; break;
+            case '\\': simple = '\\'; break;
+            case '/': simple = '/'; break;
+            case 'b': simple = '\b'; break;
+            case 'f': simple = '\f'; break;
+            case 'n': simple = '\n'; break;
+            case 'r': simple = '\r'; break;
+            case 't': simple = '\t'; break;
             case 'u':
               break;
             default:
               return fail_at (parser, p, CF_JSON_ERROR_SYNTAX, "invalid escape in string");
+            }
+          if (simple != 0)
+            {
+              if (out != NULL)
+                buf_append_c (out, simple);
+              p += 2;
+              continue;
             }
 
           if (!read_hex4 (parser, p + 2, &c))
@@ -271,7 +281,8 @@ parse_string (Parser *parser)
                 c = 0xFFFD;
               p += 6;
             }
-          buf_append (out, utf8, g_unichar_to_utf8 (c, utf8));
+          if (out != NULL)
+            buf_append (out, utf8, g_unichar_to_utf8 (c, utf8));
           continue;
         }
 
@@ -284,14 +295,23 @@ parse_string (Parser *parser)
 
         if (n == 0)
           return fail_at (parser, p, CF_JSON_ERROR_ENCODING, "invalid UTF-8");
-        buf_append (out, (const char *) p, n);
+        if (out != NULL)
+          buf_append (out, (const char *) p, n);
         p += n;
       }
     }
 }
 
-static JsonNode *
-parse_number (Parser *parser)
+typedef struct {
+  gboolean is_integer;
+  gint64   integer;
+  double   real;
+} Number;
+
+/* Reads the number at parser->p, as parse_number() takes it. */
+static gboolean
+read_number (Parser *parser,
+             Number *number)
 {
   const guchar *start = parser->p;
   const guchar *p = start;
@@ -300,7 +320,6 @@ parse_number (Parser *parser)
   gboolean is_integer = TRUE;
   guint64 magnitude = 0;
   gboolean overflow = FALSE;
-  JsonNode *node;
 
   if (*p == '-')
     {
@@ -308,12 +327,12 @@ parse_number (Parser *parser)
       p++;
     }
   if (p >= end || *p < '0' || *p > '9')
-    return FAIL (parser, p, "expected a digit");
+    return fail_at (parser, p, CF_JSON_ERROR_SYNTAX, "expected a digit");
   if (*p == '0')
     {
       p++;
       if (p < end && *p >= '0' && *p <= '9')
-        return FAIL (parser, p, "leading zero in number");
+        return fail_at (parser, p, CF_JSON_ERROR_SYNTAX, "leading zero in number");
     }
   else
     {
@@ -333,7 +352,8 @@ parse_number (Parser *parser)
       is_integer = FALSE;
       p++;
       if (p >= end || *p < '0' || *p > '9')
-        return FAIL (parser, p, "expected a digit after the decimal point");
+        return fail_at (parser, p, CF_JSON_ERROR_SYNTAX,
+                        "expected a digit after the decimal point");
       while (p < end && *p >= '0' && *p <= '9')
         p++;
     }
@@ -344,7 +364,7 @@ parse_number (Parser *parser)
       if (p < end && (*p == '+' || *p == '-'))
         p++;
       if (p >= end || *p < '0' || *p > '9')
-        return FAIL (parser, p, "expected a digit in the exponent");
+        return fail_at (parser, p, CF_JSON_ERROR_SYNTAX, "expected a digit in the exponent");
       while (p < end && *p >= '0' && *p <= '9')
         p++;
     }
@@ -352,8 +372,8 @@ parse_number (Parser *parser)
   if (is_integer && !overflow &&
       (negative ? magnitude <= (guint64) G_MAXINT64 + 1 : magnitude <= G_MAXINT64))
     {
-      node = json_node_alloc ();
-      json_node_init_int (node, negative ? (gint64) (0 - magnitude) : (gint64) magnitude);
+      number->is_integer = TRUE;
+      number->integer = negative ? (gint64) (0 - magnitude) : (gint64) magnitude;
     }
   else
     {
@@ -369,12 +389,28 @@ parse_number (Parser *parser)
       if (buf != stack_buf)
         g_free (buf);
       if (value > G_MAXDOUBLE || value < -G_MAXDOUBLE)
-        return FAIL (parser, start, "number out of range");
-      node = json_node_alloc ();
-      json_node_init_double (node, value);
+        return fail_at (parser, start, CF_JSON_ERROR_SYNTAX, "number out of range");
+      number->is_integer = FALSE;
+      number->real = value;
     }
 
   parser->p = p;
+  return TRUE;
+}
+
+static JsonNode *
+parse_number (Parser *parser)
+{
+  Number number;
+  JsonNode *node;
+
+  if (!read_number (parser, &number))
+    return NULL;
+  node = json_node_alloc ();
+  if (number.is_integer)
+    json_node_init_int (node, number.integer);
+  else
+    json_node_init_double (node, number.real);
   return node;
 }
 
@@ -640,6 +676,191 @@ cf_json_parser_parse (const char  *data,
 
   json_node_seal (root);
   return root;
+}
+
+/* Scanner: the parser's checks, without a tree */
+
+static gboolean scan_value (Parser *parser);
+
+/* Checks the members or elements of the object or array at parser->p,
+ * up to its closing bracket. */
+static gboolean
+scan_container (Parser *parser)
+{
+  gboolean object = *parser->p == '{';
+  char close = object ? '}' : ']';
+
+  parser->p++;
+  skip_ws (parser);
+  if (parser->p < parser->end && *parser->p == close)
+    {
+      parser->p++;
+      return TRUE;
+    }
+
+  for (;;)
+    {
+      if (object)
+        {
+          skip_ws (parser);
+          if (parser->p >= parser->end || *parser->p != '"')
+            return fail_at (parser, parser->p, CF_JSON_ERROR_SYNTAX,
+                            "expected a string as member name");
+          parser->p++;
+          if (!parse_string (parser))
+            return FALSE;
+          skip_ws (parser);
+          if (parser->p >= parser->end || *parser->p != ':')
+            return fail_at (parser, parser->p, CF_JSON_ERROR_SYNTAX,
+                            "expected ':' after member name");
+          parser->p++;
+        }
+      if (!scan_value (parser))
+        return FALSE;
+      skip_ws (parser);
+      if (parser->p >= parser->end)
+        return fail_at (parser, parser->p, CF_JSON_ERROR_SYNTAX,
+                        object ? "unterminated object" : "unterminated array");
+      if (*parser->p == ',')
+        {
+          parser->p++;
+          continue;
+        }
+      if (*parser->p == close)
+        {
+          parser->p++;
+          return TRUE;
+        }
+      return fail_at (parser, parser->p, CF_JSON_ERROR_SYNTAX,
+                      object ? "expected ',' or '}' in object" : "expected ',' or ']' in array");
+    }
+}
+
+static gboolean
+scan_value (Parser *parser)
+{
+  Number number;
+  gboolean ok;
+
+  skip_ws (parser);
+  if (parser->p >= parser->end)
+    return fail_at (parser, parser->p, CF_JSON_ERROR_SYNTAX,
+                    "unexpected end of data, expected a value");
+
+  switch (*parser->p)
+    {
+    case '{':
+    case '[':
+      if (++parser->depth > CF_JSON_MAX_DEPTH)
+        return fail_at (parser, parser->p, CF_JSON_ERROR_DEPTH, "nesting too deep");
+      ok = scan_container (parser);
+      parser->depth--;
+      return ok;
+    case '"':
+      parser->p++;
+      return parse_string (parser);
+    case '-':
+    case '0' ... '9':
+      return read_number (parser, &number);
+    case 't':
+      return parse_literal (parser, "true", 4);
+    case 'f':
+      return parse_literal (parser, "false", 5);
+    case 'n':
+      return parse_literal (parser, "null", 4);
+    default:
+      return fail_at (parser, parser->p, CF_JSON_ERROR_SYNTAX,
+                      "unexpected character, expected a value");
+    }
+}
+
+/**
+ * cf_json_scan_object:
+ * @data: the text
+ * @length: its length in bytes
+ * @members: (out caller-allocates) (array length=max_members): where the
+ *   object's members go, in their order
+ * @max_members: how many fit in @members
+ * @n_members: (out): how many there are
+ *
+ * Checks, as cf_json_parse() would, that @data is one JSON value, and
+ * says where the members of that value, an object, lie in @data: no
+ * tree is built and nothing is copied. A relay uses it to pass on what
+ * it need not look into as the upstream wrote it.
+ *
+ * Returns: %TRUE if @data is a well-formed object of at most
+ *   @max_members members; %FALSE otherwise (cf_json_parse() says why)
+ */
+gboolean
+cf_json_scan_object (const char   *data,
+                     gsize         length,
+                     CfJsonMember *members,
+                     guint         max_members,
+                     guint        *n_members)
+{
+  Parser parser = { 0 };
+  guint n = 0;
+
+  parser.start = (const guchar *) data;
+  parser.p = parser.start;
+  parser.end = parser.start + length;
+  *n_members = 0;
+
+  if (length >= 3 && memcmp (data, "\xEF\xBB\xBF", 3) == 0)
+    parser.p += 3;
+  skip_ws (&parser);
+  if (parser.p >= parser.end || *parser.p != '{')
+    return FALSE;
+  parser.depth = 1;
+  parser.p++;
+  skip_ws (&parser);
+  if (parser.p < parser.end && *parser.p == '}')
+    parser.p++;
+  else
+    for (;;)
+      {
+        CfJsonMember *member;
+        const guchar *name;
+
+        if (n == max_members)
+          return FALSE;
+        member = &members[n++];
+        skip_ws (&parser);
+        if (parser.p >= parser.end || *parser.p != '"')
+          return FALSE;
+        name = ++parser.p;
+        if (!parse_string (&parser))
+          return FALSE;
+        member->name = (const char *) name;
+        member->name_length = parser.p - 1 - name;
+        member->name_escaped = memchr (name, '\\', member->name_length) != NULL;
+        skip_ws (&parser);
+        if (parser.p >= parser.end || *parser.p != ':')
+          return FALSE;
+        parser.p++;
+        skip_ws (&parser);
+        member->value = (const char *) parser.p;
+        if (!scan_value (&parser))
+          return FALSE;
+        member->value_length = (const char *) parser.p - member->value;
+        skip_ws (&parser);
+        if (parser.p < parser.end && *parser.p == ',')
+          {
+            parser.p++;
+            continue;
+          }
+        if (parser.p < parser.end && *parser.p == '}')
+          {
+            parser.p++;
+            break;
+          }
+        return FALSE;
+      }
+  skip_ws (&parser);
+  if (parser.p < parser.end)
+    return FALSE;
+  *n_members = n;
+  return TRUE;
 }
 
 /* Serializer */

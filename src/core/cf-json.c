@@ -211,6 +211,21 @@ cf_json_object_to_string (JsonObject *object)
   return cf_json_to_string (node, NULL);
 }
 
+/**
+ * cf_json_member_is:
+ * @member: a member from cf_json_scan_object()
+ * @name: a name without escapes
+ *
+ * Returns: whether @member is called @name
+ */
+gboolean
+cf_json_member_is (const CfJsonMember *member,
+                   const char         *name)
+{
+  return !member->name_escaped && strncmp (member->name, name, member->name_length) == 0 &&
+         name[member->name_length] == '\0';
+}
+
 /* The accessors below never warn on a missing member or a wrong type: they
  * read untrusted input, where both are ordinary events. */
 const char *

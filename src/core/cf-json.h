@@ -27,6 +27,26 @@ typedef enum {
 
 GQuark       cf_json_error_quark          (void);
 
+/**
+ * CfJsonMember:
+ * @name: the member's name as written, after its opening quote
+ * @name_length: its length in bytes, up to the closing quote
+ * @name_escaped: whether the name contains an escape (so that it cannot
+ *   be compared as it is written)
+ * @value: the member's value as written
+ * @value_length: its length in bytes
+ *
+ * Where a member of a scanned object lies in its text
+ * (cf_json_scan_object()).
+ */
+typedef struct {
+  const char *name;
+  gsize       name_length;
+  gboolean    name_escaped;
+  const char *value;
+  gsize       value_length;
+} CfJsonMember;
+
 JsonNode    *cf_json_parse                (const char  *data,
                                            gssize       length,
                                            GError     **error);
@@ -36,6 +56,13 @@ GBytes      *cf_json_to_bytes             (JsonNode    *node);
 void         cf_json_append               (GString     *out,
                                            JsonNode    *node);
 char        *cf_json_object_to_string     (JsonObject  *object);
+gboolean     cf_json_scan_object          (const char   *data,
+                                           gsize         length,
+                                           CfJsonMember *members,
+                                           guint         max_members,
+                                           guint        *n_members);
+gboolean     cf_json_member_is            (const CfJsonMember *member,
+                                           const char         *name);
 
 const char  *cf_json_object_get_string    (JsonObject  *object,
                                            const char  *member);

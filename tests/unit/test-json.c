@@ -516,6 +516,93 @@ typedef struct {
  * accepts exactly what the strict recognizer accepts, builds json-glib's
  * tree for it, and fails with json-glib's error code, except where
  * json-glib was lenient (the recognizer says no). */
+/* The scanner agrees with the parser: it accepts exactly the objects
+ * the parser accepts, and each member it finds reads, on its own, as
+ * the tree's member of that name. */
+#define SCAN_ROOM 4096
+
+static void
+check_scan (const char *data,
+            gsize       length,
+            JsonNode   *tree)
+{
+  g_autofree CfJsonMember *members = g_new (CfJsonMember, SCAN_ROOM);
+  guint n = G_MAXUINT;
+  gboolean scanned = cf_json_scan_object (data, length, members, SCAN_ROOM, &n);
+  JsonObject *object = tree != NULL && JSON_NODE_HOLDS_OBJECT (tree)
+                       ? json_node_get_object (tree) : NULL;
+
+  if (scanned != (object != NULL))
+    g_error ("the scanner %s what the parser %s: %.*s", scanned ? "accepts" : "refuses",
+             object != NULL ? "reads as an object" : "refuses or reads otherwise",
+             (int) MIN (length, 200), data);
+  if (!scanned)
+    {
+      g_assert_cmpuint (n, ==, 0);
+      return;
+    }
+
+  g_assert_cmpuint (n, >=, json_object_get_size (object));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) value = cf_json_parse (members[i].value, members[i].value_length,
+                                                 &error);
+      g_autofree char *name = NULL;
+      g_autoptr(GString) why = g_string_new (NULL);
+      gboolean later = FALSE;
+
+      g_assert_no_error (error);
+      if (members[i].name_escaped)
+        continue;
+      name = g_strndup (members[i].name, members[i].name_length);
+      g_assert_true (cf_json_member_is (&members[i], name));
+      /* A repeated name takes its last value */
+      for (guint j = i + 1; j < n; j++)
+        later |= cf_json_member_is (&members[j], name);
+      if (!later && !nodes_equal (json_object_get_member (object, name), value, 0, why))
+        g_error ("member %s scanned differs for %.*s: %s", name, (int) MIN (length, 200), data,
+                 why->str);
+    }
+}
+
+/* No more members than there is room for; names with escapes are
+ * marked, so that no one compares them as written. */
+static gboolean
+scan_text (const char   *text,
+           CfJsonMember *members,
+           guint         room,
+           guint        *n)
+{
+  return cf_json_scan_object (text, strlen (text), members, room, n);
+}
+
+static void
+test_scan_object (void)
+{
+  CfJsonMember members[2];
+  guint n = 7;
+
+  g_assert_true (scan_text (" {\"a\" : [1, {\"x\":\"}\"}] ,\"b\":null}\n", members, 2, &n));
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_true (cf_json_member_is (&members[0], "a"));
+  g_assert_false (cf_json_member_is (&members[0], "ab"));
+  g_assert_false (cf_json_member_is (&members[0], ""));
+  g_assert_cmpmem (members[0].value, members[0].value_length, "[1, {\"x\":\"}\"}]", 14);
+  g_assert_cmpmem (members[1].value, members[1].value_length, "null", 4);
+  g_assert_false (scan_text ("{\"a\":1,\"b\":2,\"c\":3}", members, 2, &n));
+  g_assert_cmpuint (n, ==, 0);
+  g_assert_true (scan_text ("{}", members, 0, &n));
+  g_assert_cmpuint (n, ==, 0);
+  g_assert_true (scan_text ("{\"\\u0061\":1}", members, 2, &n));
+  g_assert_true (members[0].name_escaped);
+  g_assert_false (cf_json_member_is (&members[0], "a"));
+  g_assert_false (scan_text ("[1]", members, 2, &n));
+  g_assert_false (scan_text ("{\"a\":1} x", members, 2, &n));
+  g_assert_false (scan_text ("{\"a\":1e999}", members, 2, &n));
+  g_assert_false (scan_text ("{\"a\":\"\\ud800\"}", members, 2, &n));
+}
+
 static void
 differential (const char *data,
               gsize       length,
@@ -531,6 +618,7 @@ differential (const char *data,
   stats->inputs++;
   mine = cf_json_parse (data, length, &error);
   theirs = oracle_parse (data, length, &oracle_code);
+  check_scan (data, length, mine);
 
   if (strict != (mine != NULL))
     g_error ("the parser %s what a strict reading %s: %.*s (%s)",
@@ -1284,6 +1372,7 @@ main (int   argc,
   g_test_add_func ("/json/sealed", test_sealed);
   g_test_add_func ("/json/shallow-copy", test_shallow_copy);
   g_test_add_func ("/json/result-spliced", test_result_spliced);
+  g_test_add_func ("/json/scan-object", test_scan_object);
   g_test_add_func ("/json/serializer-built", test_serializer_built);
   g_test_add_func ("/json/differential-random", test_differential_random);
   g_test_add_func ("/json/differential-corpus", test_differential_corpus);
