@@ -285,8 +285,10 @@ on_relayed (GObject      *source,
 {
   Relay *relay = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) response = cf_mcp_client_request_finish (CF_MCP_CLIENT (source), result,
-                                                               &error);
+  g_autoptr(GBytes) members = NULL;
+  g_autoptr(JsonNode) response = cf_mcp_client_request_finish_passthrough (CF_MCP_CLIENT (source),
+                                                                           result, &members,
+                                                                           &error);
   JsonObject *object = response && JSON_NODE_HOLDS_OBJECT (response)
                        ? json_node_get_object (response) : NULL;
   JsonObject *answer = cf_json_object_get_object (object, "result");
@@ -310,7 +312,9 @@ on_relayed (GObject      *source,
     {
       /* The answer's values are passed on as they are (shared, not
        * copied): the era adapter sets members of the result and of its
-       * _meta only, and those two are the relay's own. */
+       * _meta only, and those two are the relay's own. Of a plain
+       * tools/call result, only those members are in the tree: the
+       * others pass through as the upstream wrote them. */
       JsonObject *copy = cf_json_object_shallow_copy (answer, NULL);
       JsonObject *meta = cf_json_object_get_object (answer, "_meta");
 
@@ -328,7 +332,10 @@ on_relayed (GObject      *source,
               json_object_unref (own);
             }
         }
-      cf_mcp_request_return (relay->request, copy);
+      if (members != NULL)
+        cf_mcp_request_return_with_members (relay->request, copy, members);
+      else
+        cf_mcp_request_return (relay->request, copy);
     }
   else if (failure != NULL)
     {

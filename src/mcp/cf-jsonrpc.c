@@ -187,6 +187,40 @@ cf_jsonrpc_build_result (JsonNode   *id,
   return cf_json_node_new_object (object);
 }
 
+/* A response whose result begins with @text, serialized already: the
+ * value of @member, or (no @member) members as a list ("a":1,"b":2),
+ * possibly empty. The members of @result follow. */
+static GBytes *
+build_spliced (JsonNode   *id,
+               JsonObject *result,
+               const char *member,
+               GBytes     *text)
+{
+  g_autoptr(JsonObject) owned = result;
+  g_autofree char *id_text = id != NULL ? cf_json_to_string (id, NULL) : NULL;
+  g_autofree char *rest = NULL;
+  gsize rest_length = 0, text_length = 0;
+  const char *text_data = g_bytes_get_data (text, &text_length);
+  GString *out;
+
+  rest = cf_json_object_to_string (result);
+  rest_length = strlen (rest);
+  out = g_string_sized_new (text_length + rest_length + 64);
+  g_string_append (out, "{\"jsonrpc\":\"2.0\"");
+  if (id_text != NULL)
+    g_string_append_printf (out, ",\"id\":%s", id_text);
+  g_string_append (out, ",\"result\":{");
+  if (member != NULL)
+    g_string_append_printf (out, "\"%s\":", member);
+  g_string_append_len (out, text_data, text_length);
+  /* The rest of the result, without its opening brace. */
+  if (rest_length > 2 && (member != NULL || text_length > 0))
+    g_string_append_c (out, ',');
+  g_string_append_len (out, rest + 1, rest_length - 1);
+  g_string_append_c (out, '}');
+  return g_string_free_to_bytes (out);
+}
+
 /**
  * cf_jsonrpc_build_result_spliced:
  * @id: the request id
@@ -205,29 +239,28 @@ cf_jsonrpc_build_result_spliced (JsonNode   *id,
                                  const char *member,
                                  GBytes     *value)
 {
-  g_autoptr(JsonObject) owned = result;
-  g_autofree char *id_text = id != NULL ? cf_json_to_string (id, NULL) : NULL;
-  g_autofree char *rest = NULL;
-  gsize rest_length = 0, value_length = 0;
-  const char *value_text = g_bytes_get_data (value, &value_length);
-  GString *out;
-
   g_return_val_if_fail (strpbrk (member, "\"\\") == NULL, NULL);
 
-  rest = cf_json_object_to_string (result);
-  rest_length = strlen (rest);
-  out = g_string_sized_new (value_length + rest_length + 64);
-  g_string_append (out, "{\"jsonrpc\":\"2.0\"");
-  if (id_text != NULL)
-    g_string_append_printf (out, ",\"id\":%s", id_text);
-  g_string_append_printf (out, ",\"result\":{\"%s\":", member);
-  g_string_append_len (out, value_text, value_length);
-  /* The rest of the result, without its opening brace. */
-  if (rest_length > 2)
-    g_string_append_c (out, ',');
-  g_string_append_len (out, rest + 1, rest_length - 1);
-  g_string_append_c (out, '}');
-  return g_string_free_to_bytes (out);
+  return build_spliced (id, result, member, value);
+}
+
+/**
+ * cf_jsonrpc_build_result_with_members:
+ * @id: the request id
+ * @result: (transfer full): some of the result's members
+ * @members: the others, serialized as in an object without its braces
+ *   ("a":1,"b":2), possibly none; no name in both
+ *
+ * A response part of whose result passes through as it was written.
+ *
+ * Returns: (transfer full): the serialized response
+ */
+GBytes *
+cf_jsonrpc_build_result_with_members (JsonNode   *id,
+                                      JsonObject *result,
+                                      GBytes     *members)
+{
+  return build_spliced (id, result, NULL, members);
 }
 
 /**

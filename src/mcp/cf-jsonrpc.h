@@ -70,6 +70,9 @@ GBytes           *cf_jsonrpc_build_result_spliced (JsonNode        *id,
                                                   JsonObject      *result,
                                                   const char      *member,
                                                   GBytes          *value);
+GBytes           *cf_jsonrpc_build_result_with_members (JsonNode    *id,
+                                                        JsonObject  *result,
+                                                        GBytes      *members);
 JsonNode         *cf_jsonrpc_build_error        (JsonNode          *id,
                                                  int                code,
                                                  const char        *message,

@@ -487,6 +487,36 @@ cf_mcp_request_return_spliced (CfMcpRequest *self,
 }
 
 /**
+ * cf_mcp_request_return_with_members:
+ * @self: a #CfMcpRequest
+ * @result: (transfer full): the members of the result the era adapter
+ *   may read or set (resultType, ttlMs, cacheScope, _meta), era-neutral
+ * @members: the result's other members, serialized as in an object
+ *   without its braces, possibly none
+ *
+ * As cf_mcp_request_return(), for a relayed result most of which passes
+ * through as the upstream wrote it: it is neither parsed into a tree nor
+ * serialized again.
+ */
+void
+cf_mcp_request_return_with_members (CfMcpRequest *self,
+                                    JsonObject   *result,
+                                    GBytes       *members)
+{
+  g_autoptr(GBytes) response = NULL;
+
+  g_return_if_fail (CF_IS_MCP_REQUEST (self));
+  g_return_if_fail (result != NULL);
+  g_return_if_fail (members != NULL);
+
+  result = shape_result (self, result);
+  if (result == NULL)
+    return;
+  response = cf_jsonrpc_build_result_with_members (self->message->id, result, members);
+  complete_with (self, NULL, response, 200);
+}
+
+/**
  * cf_mcp_request_return_error:
  * @self: a #CfMcpRequest
  * @code: a #CfJsonrpcCode

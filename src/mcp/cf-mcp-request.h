@@ -55,6 +55,9 @@ void           cf_mcp_request_return_spliced         (CfMcpRequest   *self,
                                                       JsonObject     *result,
                                                       const char     *member,
                                                       GBytes         *value);
+void           cf_mcp_request_return_with_members    (CfMcpRequest   *self,
+                                                      JsonObject     *result,
+                                                      GBytes         *members);
 void           cf_mcp_request_return_error           (CfMcpRequest   *self,
                                                       int             code,
                                                       const char     *message,

@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "cf-json.h"
 #include "cf-jsonrpc.h"
 #include "cf-mcp-client-private.h"
@@ -565,11 +567,73 @@ cf_mcp_client_request_finish (CfMcpClient   *self,
                               GAsyncResult  *result,
                               GError       **error)
 {
+  g_autoptr(GBytes) members = NULL;
+  g_autoptr(JsonNode) response = cf_mcp_client_request_finish_passthrough (self, result, &members,
+                                                                           error);
+  g_autofree char *text = NULL;
+  g_autoptr(JsonNode) rest = NULL;
+  JsonObject *whole, *own, *envelope;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *value;
+  gsize length;
+
+  if (response == NULL || members == NULL)
+    return g_steal_pointer (&response);
+
+  /* The whole result, for a caller that reads all of it */
+  length = g_bytes_get_size (members);
+  text = g_malloc (length + 2);
+  text[0] = '{';
+  memcpy (text + 1, g_bytes_get_data (members, NULL), length);
+  text[length + 1] = '}';
+  rest = cf_json_parse (text, length + 2, NULL);
+  g_assert (rest != NULL);
+  whole = cf_json_object_shallow_copy (json_node_get_object (rest), NULL);
+  own = cf_json_object_get_object (json_node_get_object (response), "result");
+  json_object_iter_init_ordered (&iter, own);
+  while (json_object_iter_next_ordered (&iter, &name, &value))
+    json_object_set_member (whole, name, json_node_ref (value));
+  envelope = cf_json_object_shallow_copy (json_node_get_object (response), "result");
+  json_object_set_object_member (envelope, "result", whole);
+  return cf_json_node_new_object (envelope);
+}
+
+/**
+ * cf_mcp_client_request_finish_passthrough:
+ * @self: the client
+ * @result: the result
+ * @members: (out) (transfer full) (optional): the result's members that
+ *   passed through unparsed, %NULL when all are in the tree
+ * @error: return location for a %CF_MCP_CLIENT_ERROR or a
+ *   %G_IO_ERROR_CANCELLED
+ *
+ * As cf_mcp_client_request_finish(), for a relay: the result of a plain
+ * tools/call answer may come in two parts, the members the gateway reads
+ * (in the tree) and the others, serialized as the upstream wrote them
+ * (see cf_mcp_request_return_with_members()).
+ *
+ * Returns: (transfer full): the JSON-RPC response
+ */
+JsonNode *
+cf_mcp_client_request_finish_passthrough (CfMcpClient   *self,
+                                          GAsyncResult  *result,
+                                          GBytes       **members,
+                                          GError       **error)
+{
+  CfUpstreamCall *call;
+  JsonNode *response;
+
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == cf_mcp_client_request_async,
                         NULL);
 
-  return g_task_propagate_pointer (G_TASK (result), error);
+  call = g_task_get_task_data (G_TASK (result));
+  response = g_task_propagate_pointer (G_TASK (result), error);
+  if (members != NULL)
+    *members = response != NULL && call != NULL && call->result_members != NULL
+               ? g_bytes_ref (call->result_members) : NULL;
+  return response;
 }
 
 /**

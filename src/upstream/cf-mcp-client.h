@@ -98,6 +98,10 @@ void         cf_mcp_client_request_async           (CfMcpClient            *self
 JsonNode    *cf_mcp_client_request_finish          (CfMcpClient         *self,
                                                     GAsyncResult        *result,
                                                     GError             **error);
+JsonNode    *cf_mcp_client_request_finish_passthrough (CfMcpClient      *self,
+                                                       GAsyncResult     *result,
+                                                       GBytes          **members,
+                                                       GError          **error);
 
 void         cf_mcp_client_respond                 (CfMcpClient         *self,
                                                     JsonNode            *id,

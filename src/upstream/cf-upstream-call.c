@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "cf-json.h"
 #include "cf-jsonrpc.h"
 #include "cf-mcp-client-private.h"
@@ -30,6 +32,7 @@ cf_upstream_call_unref (CfUpstreamCall *call)
   g_clear_pointer (&call->method, g_free);
   g_clear_pointer (&call->message, json_node_unref);
   g_clear_pointer (&call->progress_token, json_node_unref);
+  g_clear_pointer (&call->result_members, g_bytes_unref);
   g_clear_object (&call->io_cancellable);
   g_clear_object (&call->cancellable);
   g_free (call);
@@ -108,6 +111,161 @@ cf_upstream_call_complete (CfUpstreamCall *call,
 
   if (task != NULL)
     g_task_return_pointer (task, with_own_id (call, response), (GDestroyNotify) json_node_unref);
+}
+
+/* The members of a result that the gateway reads or sets (the era
+ * adapter, the relay); the others pass through as they are. */
+static const char * const own_members[] = {
+  "resultType", "ttlMs", "cacheScope", "_meta", NULL,
+};
+
+#define MAX_ENVELOPE_MEMBERS 4
+#define MAX_RESULT_MEMBERS 32
+
+static gboolean
+is_own_member (const CfJsonMember *member)
+{
+  for (guint i = 0; own_members[i] != NULL; i++)
+    if (cf_json_member_is (member, own_members[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* Whether @members[@i]'s name comes earlier in @members */
+static gboolean
+is_repeated (const CfJsonMember *members,
+             guint               i)
+{
+  for (guint j = 0; j < i; j++)
+    if (members[j].name_length == members[i].name_length &&
+        memcmp (members[j].name, members[i].name, members[i].name_length) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* @member's value as a node; a plain string without a parser */
+static JsonNode *
+member_value (const CfJsonMember *member)
+{
+  if (member->value_length >= 2 && member->value[0] == '"' &&
+      memchr (member->value, '\\', member->value_length) == NULL)
+    {
+      g_autofree char *text = g_strndup (member->value + 1, member->value_length - 2);
+
+      return cf_json_node_new_string (text);
+    }
+  return cf_json_parse (member->value, member->value_length, NULL);
+}
+
+/* Whether the _meta @member holds nothing but the upstream's serverInfo,
+ * which no one downstream sees: the client talks to the gateway, whose
+ * serverInfo the era adapter puts there instead. */
+static gboolean
+is_only_server_info (const CfJsonMember *member)
+{
+  CfJsonMember inner[1];
+  guint n;
+
+  return cf_json_scan_object (member->value, member->value_length, inner, 1, &n) && n == 1 &&
+         cf_json_member_is (&inner[0], "io.modelcontextprotocol/serverInfo");
+}
+
+/**
+ * cf_upstream_call_complete_text:
+ * @call: a tools/call
+ * @text: its response, as the upstream sent it
+ * @length: the length of @text
+ *
+ * Completes @call with a response that is a plain, complete result
+ * (JSON-RPC 2.0, the call's own id, a result object without repeated or
+ * escaped member names, no resultType but "complete") without parsing
+ * all of it: the few members the gateway reads are parsed, the others
+ * (content, structuredContent, isError, ...) are checked and kept as
+ * text, which cf_mcp_client_request_finish_passthrough() hands on. A
+ * _meta that holds only the upstream's serverInfo is left out: the
+ * relay would drop that serverInfo anyway.
+ *
+ * Returns: %TRUE if @call was completed; %FALSE, having done nothing,
+ *   when @text is anything else (the caller parses it as usual)
+ */
+gboolean
+cf_upstream_call_complete_text (CfUpstreamCall *call,
+                                const char     *text,
+                                gsize           length)
+{
+  CfJsonMember envelope[MAX_ENVELOPE_MEMBERS];
+  CfJsonMember members[MAX_RESULT_MEMBERS];
+  const CfJsonMember *result = NULL;
+  gboolean has_version = FALSE, has_id = FALSE;
+  char id_text[24];
+  guint n, n_members;
+  g_autoptr(JsonObject) own = NULL;
+  g_autoptr(GString) rest = NULL;
+  JsonObject *envelope_object;
+  const char *type;
+
+  if (call->task == NULL || !g_str_equal (call->method, "tools/call") ||
+      !cf_json_scan_object (text, length, envelope, MAX_ENVELOPE_MEMBERS, &n))
+    return FALSE;
+  g_snprintf (id_text, sizeof id_text, "%" G_GINT64_FORMAT, call->id);
+  for (guint i = 0; i < n; i++)
+    {
+      const CfJsonMember *m = &envelope[i];
+
+      if (cf_json_member_is (m, "jsonrpc") && !has_version)
+        has_version = m->value_length == 5 && memcmp (m->value, "\"2.0\"", 5) == 0;
+      else if (cf_json_member_is (m, "id") && !has_id)
+        has_id = m->value_length == strlen (id_text) &&
+                 memcmp (m->value, id_text, m->value_length) == 0;
+      else if (cf_json_member_is (m, "result") && result == NULL && m->value[0] == '{')
+        result = m;
+      else
+        return FALSE;
+    }
+  if (!has_version || !has_id || result == NULL ||
+      !cf_json_scan_object (result->value, result->value_length, members, MAX_RESULT_MEMBERS,
+                            &n_members))
+    return FALSE;
+
+  own = json_object_new ();
+  rest = g_string_sized_new (result->value_length);
+  for (guint i = 0; i < n_members; i++)
+    {
+      const CfJsonMember *m = &members[i];
+      const char *from = m->name - 1;
+
+      if (m->name_escaped || is_repeated (members, i))
+        return FALSE;
+      if (cf_json_member_is (m, "_meta") && is_only_server_info (m))
+        continue;
+      if (is_own_member (m))
+        {
+          g_autofree char *name = g_strndup (m->name, m->name_length);
+
+          json_object_set_member (own, name, member_value (m));
+          continue;
+        }
+      if (rest->len > 0)
+        g_string_append_c (rest, ',');
+      g_string_append_len (rest, from, m->value + m->value_length - from);
+    }
+  /* Another kind of result (input_required) is read by the relay. */
+  type = json_object_has_member (own, "resultType")
+         ? cf_json_object_get_string (own, "resultType") : "complete";
+  if (g_strcmp0 (type, "complete") != 0)
+    return FALSE;
+
+  call->result_members = g_string_free_to_bytes (g_steal_pointer (&rest));
+  envelope_object = json_object_new ();
+  json_object_set_string_member (envelope_object, "jsonrpc", "2.0");
+  json_object_set_int_member (envelope_object, "id", call->id);
+  json_object_set_object_member (envelope_object, "result", g_steal_pointer (&own));
+  {
+    g_autoptr(JsonNode) response = cf_json_node_new_object (envelope_object);
+
+    cf_upstream_call_complete (call, response);
+  }
+  return TRUE;
 }
 
 /**

@@ -147,9 +147,19 @@ static void
 finish_json (Lean *lean)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = cf_json_parse ((const char *) lean->json->data, lean->json->len,
-                                            &error);
+  g_autoptr(JsonNode) node = NULL;
+  gboolean passed;
 
+  /* A plain tools/call result passes through, mostly unparsed. */
+  lean->in_callback++;
+  passed = SOUP_STATUS_IS_SUCCESSFUL (lean->status) &&
+           cf_upstream_call_complete_text (lean->call, (const char *) lean->json->data,
+                                           lean->json->len);
+  lean->in_callback--;
+  if (passed)
+    return;
+
+  node = cf_json_parse ((const char *) lean->json->data, lean->json->len, &error);
   lean->in_callback++;
   if (node != NULL && JSON_NODE_HOLDS_OBJECT (node) &&
       !json_object_has_member (json_node_get_object (node), "method"))

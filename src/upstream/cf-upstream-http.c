@@ -514,8 +514,16 @@ finish_json (Exchange *ex)
 {
   guint status = soup_message_get_status (ex->msg);
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = cf_json_parse ((const char *) ex->json->data, ex->json->len, &error);
+  g_autoptr(JsonNode) node = NULL;
 
+  /* A plain tools/call result passes through, mostly unparsed. */
+  if (SOUP_STATUS_IS_SUCCESSFUL (status) &&
+      cf_upstream_call_complete_text (ex->call, (const char *) ex->json->data, ex->json->len))
+    {
+      ex->answered = TRUE;
+      return;
+    }
+  node = cf_json_parse ((const char *) ex->json->data, ex->json->len, &error);
   if (node != NULL && JSON_NODE_HOLDS_OBJECT (node) &&
       !json_object_has_member (json_node_get_object (node), "method"))
     cf_upstream_transport_route_for_call (CF_UPSTREAM_TRANSPORT (ex->self), node, ex->call);

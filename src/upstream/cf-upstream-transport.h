@@ -50,6 +50,8 @@ struct _CfUpstreamCall
   gulong                 cancelled_id;
   guint                  cancel_idle_id;
   guint                  timeout_id;
+  /* The result's members passed through unparsed (complete_text) */
+  GBytes                *result_members;
 };
 
 CfUpstreamCall *cf_upstream_call_ref      (CfUpstreamCall *call);
@@ -59,6 +61,9 @@ void            cf_upstream_call_deliver  (CfUpstreamCall *call,
                                            JsonNode       *message);
 void            cf_upstream_call_complete (CfUpstreamCall *call,
                                            JsonNode       *response);
+gboolean        cf_upstream_call_complete_text (CfUpstreamCall *call,
+                                                const char     *text,
+                                                gsize           length);
 void            cf_upstream_call_fail     (CfUpstreamCall *call,
                                            const GError   *error);
 void            cf_upstream_call_fail_valist (CfUpstreamCall *call,

@@ -5,6 +5,7 @@
 
 #include "../integration/cf-daemon-harness.h"
 #include "cf-http1-client.h"
+#include "cf-json.h"
 #include "cf-mcp-client.h"
 #include "cf-test-mcp-client.h"
 #include "cf-test-util.h"
@@ -1015,6 +1016,112 @@ test_fixture_mcp_client (void)
   cf_mcp_client_close (client);
 }
 
+typedef struct {
+  gboolean  done;
+  GError   *error;
+  JsonNode *response;
+  GBytes   *members;
+} Passthrough;
+
+static void
+on_passthrough (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Passthrough *p = user_data;
+
+  p->response = cf_mcp_client_request_finish_passthrough (CF_MCP_CLIENT (source), result,
+                                                          &p->members, &p->error);
+  p->done = TRUE;
+}
+
+/* The fixture's own answer to @tool, read from the wire: its result,
+ * without a _meta that holds only the fixture's serverInfo. */
+static JsonNode *
+direct_result (CfHttp1Client *http,
+               const char    *tool)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) response = NULL;
+  JsonObject *result;
+  JsonObject *meta;
+  Outcome o;
+
+  fixture_post (http, &o, tool, "\"arguments\":{},");
+  g_assert_no_error (o.error);
+  g_assert_cmpstr (o.content_type, ==, "application/json");
+  response = cf_json_parse (o.body->str, o.body->len, &error);
+  g_assert_no_error (error);
+  outcome_clear (&o);
+  result = cf_json_object_get_object (json_node_get_object (response), "result");
+  g_assert_nonnull (result);
+  result = cf_json_object_shallow_copy (result, NULL);
+  meta = cf_json_object_get_object (result, "_meta");
+  if (meta != NULL && json_object_get_size (meta) == 1 &&
+      json_object_has_member (meta, "io.modelcontextprotocol/serverInfo"))
+    json_object_remove_member (result, "_meta");
+  return cf_json_node_new_object (result);
+}
+
+/* A plain tools/call result passes through a relay mostly unparsed; the
+ * client's ordinary finish still gives all of it as a tree. */
+static void
+test_fixture_passthrough (void)
+{
+  static const char * const tools[] = {
+    "test_simple_text", "test_multiple_content_types", "test_error_handling",
+  };
+  Fixture f = { 0 };
+  g_autoptr(CfMcpClient) client = NULL;
+  g_autoptr(CfHttp1Client) http = NULL;
+  g_autoptr(GError) error = NULL;
+
+  fixture_start (&f);
+  http = client_for_port (f.port);
+  client = cf_mcp_client_new_http (f.url, NULL, NULL);
+  g_assert_true (cf_test_connect_client (client, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (tools); i++)
+    {
+      g_autoptr(JsonNode) expected = direct_result (http, tools[i]);
+      g_autofree char *params = g_strdup_printf ("{\"name\":\"%s\",\"arguments\":{}}",
+                                                 tools[i]);
+      Passthrough p = { 0 };
+      JsonObject *own;
+      CfTestOp op;
+      gsize length;
+      const char *text;
+
+      /* The whole result, as a tree */
+      cf_test_op_call_tool (&op, client, tools[i]);
+      g_assert_no_error (op.error);
+      g_assert_true (json_node_equal (expected,
+                                      json_object_get_member (json_node_get_object (op.response),
+                                                              "result")));
+      cf_test_op_clear (&op);
+
+      /* In two parts, for a relay */
+      cf_mcp_client_request_async (client, "tools/call", cf_test_parse_object (params), NULL, NULL,
+                                   NULL, on_passthrough, &p);
+      g_assert_true (cf_test_wait_flag (&p.done, CF_TEST_TIMEOUT_MS));
+      g_assert_no_error (p.error);
+      g_assert_nonnull (p.members);
+      own = cf_json_object_get_object (json_node_get_object (p.response), "result");
+      g_assert_nonnull (own);
+      g_assert_false (json_object_has_member (own, "content"));
+      text = g_bytes_get_data (p.members, &length);
+      g_assert_true (g_str_has_prefix (text, "\"content\":["));
+      g_assert_null (memchr (text, '\0', length));
+      g_clear_pointer (&p.response, json_node_unref);
+      g_clear_pointer (&p.members, g_bytes_unref);
+    }
+
+  cf_mcp_client_close (client);
+  g_clear_pointer (&http, cf_http1_client_unref);
+  fixture_stop (&f);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1040,5 +1147,6 @@ main (int   argc,
   g_test_add_func ("/http1/refused", test_refused);
   g_test_add_func ("/http1/fixture/direct", test_fixture_direct);
   g_test_add_func ("/http1/fixture/mcp-client", test_fixture_mcp_client);
+  g_test_add_func ("/http1/fixture/passthrough", test_fixture_passthrough);
   return g_test_run ();
 }
