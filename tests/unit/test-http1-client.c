@@ -109,6 +109,18 @@ post_and_wait (CfHttp1Client *client,
   g_assert_true (cf_test_wait_flag (&o->done, CF_TEST_TIMEOUT_MS));
 }
 
+/* Posts {} to @path on @client and expects an answer */
+static void
+post_ok (CfHttp1Client *client,
+         const char    *path)
+{
+  Outcome o;
+
+  post_and_wait (client, &o, path, "{}");
+  g_assert_no_error (o.error);
+  outcome_clear (&o);
+}
+
 static CfHttp1Client *
 client_for_port (guint port)
 {
@@ -644,9 +656,7 @@ test_raw_stale_retry (void)
 
   raw_start (&r, steps, G_N_ELEMENTS (steps));
   client = client_for_port (r.port);
-  post_and_wait (client, &o, "/mcp", "{}");
-  g_assert_no_error (o.error);
-  outcome_clear (&o);
+  post_ok (client, "/mcp");
   g_assert_cmpuint (cf_http1_client_get_n_idle (client), ==, 1);
   post_and_wait (client, &o, "/mcp", "{}");
   g_assert_no_error (o.error);
@@ -689,18 +699,13 @@ test_raw_idle_closed (void)
     { ANSWER, OK_JSON },
   };
   Raw r;
-  Outcome o;
   g_autoptr(CfHttp1Client) client = NULL;
 
   raw_start (&r, steps, G_N_ELEMENTS (steps));
   client = client_for_port (r.port);
-  post_and_wait (client, &o, "/mcp", "{}");
-  g_assert_no_error (o.error);
-  outcome_clear (&o);
+  post_ok (client, "/mcp");
   g_assert_true (cf_test_wait_until (no_idle, client, CF_TEST_TIMEOUT_MS));
-  post_and_wait (client, &o, "/mcp", "{}");
-  g_assert_no_error (o.error);
-  outcome_clear (&o);
+  post_ok (client, "/mcp");
   g_clear_pointer (&client, cf_http1_client_unref);
   raw_stop (&r);
   g_assert_cmpint (r.n_connections, ==, 2);
@@ -730,9 +735,7 @@ test_raw_parked (void)
   raw_start (&r, steps, G_N_ELEMENTS (steps));
   client = client_for_port (r.port);
   cf_http1_client_set_park_delay (client, 20);
-  post_and_wait (client, &o, "/mcp", "{}");
-  g_assert_no_error (o.error);
-  outcome_clear (&o);
+  post_ok (client, "/mcp");
   g_assert_cmpuint (cf_http1_client_get_n_idle (client), ==, 1);
   g_assert_true (cf_test_wait_until (one_parked, client, CF_TEST_TIMEOUT_MS));
 
@@ -747,9 +750,7 @@ test_raw_parked (void)
   /* The server closes it while it is parked */
   g_atomic_int_set (&r.release, 1);
   g_assert_true (cf_test_wait_until (no_idle, client, CF_TEST_TIMEOUT_MS));
-  post_and_wait (client, &o, "/mcp", "{}");
-  g_assert_no_error (o.error);
-  outcome_clear (&o);
+  post_ok (client, "/mcp");
   g_assert_cmpuint (cf_http1_client_get_n_connects (client), ==, 2);
   g_clear_pointer (&client, cf_http1_client_unref);
   raw_stop (&r);
