@@ -148,6 +148,45 @@ cf_json_parse (const char  *data,
   return NULL;
 }
 
+/* Text is written into a buffer kept by each thread, then copied out at
+ * its own size: a fresh buffer per message cost a large allocation each
+ * time, and glibc consolidates its fast bins on every allocation of a
+ * KiB or more, which made the small ones around it slow. */
+#define SCRATCH_SIZE 4096
+#define SCRATCH_KEPT (64 * 1024)
+
+static void
+free_scratch (gpointer data)
+{
+  g_string_free (data, TRUE);
+}
+
+static GPrivate scratch_key = G_PRIVATE_INIT (free_scratch);
+
+/* Writing calls nothing outside this file, so a thread's buffer is never
+ * taken twice at once. */
+static GString *
+take_scratch (void)
+{
+  GString *out = g_private_get (&scratch_key);
+
+  if (out == NULL)
+    {
+      out = g_string_sized_new (SCRATCH_SIZE);
+      g_private_set (&scratch_key, out);
+    }
+  return out;
+}
+
+static void
+give_back_scratch (GString *out)
+{
+  if (out->allocated_len > SCRATCH_KEPT)
+    g_private_replace (&scratch_key, g_string_sized_new (SCRATCH_SIZE));
+  else
+    g_string_truncate (out, 0);
+}
+
 /**
  * cf_json_to_string:
  * @node: a node
@@ -163,14 +202,17 @@ cf_json_to_string (JsonNode *node,
                    gsize    *length)
 {
   GString *out;
+  char *text;
 
   g_return_val_if_fail (node != NULL, NULL);
 
-  out = g_string_sized_new (1024);
+  out = take_scratch ();
   cf_json_writer_append (out, node);
   if (length != NULL)
     *length = out->len;
-  return g_string_free (out, FALSE);
+  text = g_strndup (out->str, out->len);
+  give_back_scratch (out);
+  return text;
 }
 
 /**
@@ -193,10 +235,16 @@ cf_json_append (GString  *out,
 GBytes *
 cf_json_to_bytes (JsonNode *node)
 {
-  gsize length = 0;
-  char *data = cf_json_to_string (node, &length);
+  GString *out;
+  GBytes *bytes;
 
-  return g_bytes_new_take (data, length);
+  g_return_val_if_fail (node != NULL, NULL);
+
+  out = take_scratch ();
+  cf_json_writer_append (out, node);
+  bytes = g_bytes_new (out->str, out->len);
+  give_back_scratch (out);
+  return bytes;
 }
 
 char *

@@ -31,6 +31,8 @@ struct _CfHttp1Client
    * READ_SIZE grown and freed with every request cost glibc a
    * consolidation of its fast bins per call. */
   guint8             *scratch;
+  /* Where a request is written before it is copied out at its size */
+  GString            *out;
 };
 
 typedef struct {

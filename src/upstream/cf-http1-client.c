@@ -40,6 +40,9 @@
 /* How long an idle connection keeps its own source: one in steady use
  * never loses it, and one left idle costs a source only this long. */
 #define DEFAULT_PARK_DELAY_MS 1000
+/* The buffer requests are written into */
+#define KEPT_OUT 2048
+#define MAX_KEPT_OUT (64 * 1024)
 
 G_DEFINE_QUARK (cf-http1-error-quark, cf_http1_error)
 
@@ -470,6 +473,7 @@ cf_http1_client_new (GSocketConnectable *address,
   self->max_header = DEFAULT_MAX_HEADER;
   self->watch = cf_idle_watch_get_for_context (self->context);
   self->park_delay_ms = DEFAULT_PARK_DELAY_MS;
+  self->out = g_string_sized_new (KEPT_OUT);
   return self;
 }
 
@@ -516,6 +520,7 @@ cf_http1_client_unref (CfHttp1Client *self)
   g_object_unref (self->address);
   g_main_context_unref (self->context);
   g_free (self->scratch);
+  g_string_free (self->out, TRUE);
   g_free (self->host);
   g_free (self);
 }
@@ -586,9 +591,10 @@ serialise (CfHttp1Client      *self,
            const char         *content_type,
            GBytes             *body)
 {
-  GString *out = g_string_sized_new (512 + g_bytes_get_size (body));
+  GString *out = self->out;
   SoupMessageHeadersIter iter;
   const char *name, *value;
+  GBytes *bytes;
 
   g_string_append (out, "POST ");
   g_string_append (out, path);
@@ -628,7 +634,17 @@ serialise (CfHttp1Client      *self,
   }
   g_string_append (out, "\r\n\r\n");
   g_string_append_len (out, g_bytes_get_data (body, NULL), g_bytes_get_size (body));
-  return g_string_free_to_bytes (out);
+  /* Copied out at its own size; the buffer is the client's, reused (a
+   * fresh one per request cost a large allocation each time). */
+  bytes = g_bytes_new (out->str, out->len);
+  if (out->allocated_len > MAX_KEPT_OUT)
+    {
+      g_string_free (out, TRUE);
+      self->out = g_string_sized_new (KEPT_OUT);
+    }
+  else
+    g_string_truncate (out, 0);
+  return bytes;
 }
 
 /**
@@ -665,7 +681,8 @@ cf_http1_client_post (CfHttp1Client          *self,
   request->out = serialise (self, path, headers, content_type, body);
   request->callbacks = *callbacks;
   request->user_data = user_data;
-  request->in = g_byte_array_sized_new (4096);
+  /* Grown as the response arrives: most are far smaller than a page */
+  request->in = g_byte_array_new ();
 
   conn = conn_take_idle (self);
   if (conn != NULL)
