@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* What the tests that run the daemon on a private session bus share
@@ -36,13 +38,136 @@ cf_test_set_close_on_exec (void)
     }
 }
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+#define CF_TEST_SANITIZED 1
+#endif
+
+/* In a sanitizer build, where the daemon the bus activates writes its
+ * sanitizer reports: its exit status reaches no one, so the reports go
+ * to files that cf_test_bus_stop() reads. */
+static char *cf_test_report_dir;
+
+static inline void
+cf_test_sanitizer_logs_begin (void)
+{
+#ifdef CF_TEST_SANITIZED
+  static const char * const variables[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS" };
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (cf_test_report_dir);
+  cf_test_report_dir = g_dir_make_tmp ("cf-sanitizer-XXXXXX", &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (variables); i++)
+    {
+      const char *before = g_getenv (variables[i]);
+      g_autofree char *options = g_strdup_printf ("%s%slog_path=%s/report", before ? before : "",
+                                                  before && *before ? ":" : "",
+                                                  cf_test_report_dir);
+
+      /* This process read its options at start: only children see it. */
+      g_setenv (variables[i], options, TRUE);
+    }
+#endif
+}
+
+/* Whether the process @pid runs one of the project's programs (the
+ * daemon, the fixture server) rather than the bus or GTestDBus' own */
+static inline gboolean
+cf_test_runs_ours (int pid)
+{
+  static const char * const variables[] = { "CF_TEST_GATEWAY", "CF_TEST_FIXTURE" };
+  g_autofree char *link = g_strdup_printf ("/proc/%d/exe", pid);
+  g_autofree char *exe = g_file_read_link (link, NULL);
+
+  for (guint i = 0; exe != NULL && i < G_N_ELEMENTS (variables); i++)
+    {
+      g_autofree char *ours = g_getenv (variables[i])
+                              ? g_canonicalize_filename (g_getenv (variables[i]), NULL) : NULL;
+
+      if (ours != NULL && g_str_equal (exe, ours))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The project's processes that run with this test's report folder in
+ * their environment: the daemon, and the stdio upstreams it started. */
+static inline GArray *
+cf_test_sanitizer_processes (void)
+{
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+
+  while (proc != NULL && cf_test_report_dir != NULL && (name = g_dir_read_name (proc)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc", name, "environ", NULL);
+      g_autofree char *environ_data = NULL;
+      gsize length = 0;
+      int pid = atoi (name);
+
+      if (pid <= 0 || pid == getpid () || !cf_test_runs_ours (pid) ||
+          !g_file_get_contents (path, &environ_data, &length, NULL))
+        continue;
+      for (gsize at = 0; at < length; at += strlen (environ_data + at) + 1)
+        if (g_str_has_prefix (environ_data + at, "ASAN_OPTIONS=") &&
+            strstr (environ_data + at, cf_test_report_dir) != NULL)
+          {
+            g_array_append_val (pids, pid);
+            break;
+          }
+    }
+  return pids;
+}
+
+/* Waits for those processes to end (they go with the bus), then fails
+ * the test for any report they left. */
+static inline void
+cf_test_sanitizer_logs_end (GArray *pids)
+{
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  gboolean reported = FALSE;
+
+  if (cf_test_report_dir == NULL)
+    return;
+  for (guint i = 0; i < pids->len; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/proc/%d", g_array_index (pids, int, i));
+
+      while (g_file_test (path, G_FILE_TEST_EXISTS) && g_get_monotonic_time () < deadline)
+        g_usleep (20000);
+    }
+
+  dir = g_dir_open (cf_test_report_dir, 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (cf_test_report_dir, name, NULL);
+      g_autofree char *report = NULL;
+
+      if (g_file_get_contents (path, &report, NULL, NULL) && *report != '\0')
+        {
+          g_printerr ("A process the bus activated reported:\n%s\n", report);
+          reported = TRUE;
+        }
+      g_unlink (path);
+    }
+  g_rmdir (cf_test_report_dir);
+  g_clear_pointer (&cf_test_report_dir, g_free);
+  if (reported)
+    g_test_fail_printf ("the daemon or a child of it left a sanitizer report");
+}
+
 /**
  * cf_test_bus_start:
  *
  * Starts a private session bus that activates the daemon from the
  * service file in `CF_TEST_SERVICE_DIR`. The bus daemon, and the gateway
  * it starts, write to the stdout they inherit: they get stderr, so that
- * the gateway's banner stays out of the test's TAP.
+ * the gateway's banner stays out of the test's TAP. In a sanitizer
+ * build, the daemon's reports go to files: stop the bus with
+ * cf_test_bus_stop(), which fails the test for them.
  *
  * Returns: (transfer full): the bus, up
  */
@@ -52,6 +177,7 @@ cf_test_bus_start (void)
   GTestDBus *dbus;
   int stdout_fd;
 
+  cf_test_sanitizer_logs_begin ();
   cf_test_set_close_on_exec ();
   dbus = g_test_dbus_new (G_TEST_DBUS_NONE);
   g_test_dbus_add_service_dir (dbus, g_getenv ("CF_TEST_SERVICE_DIR"));
@@ -62,6 +188,24 @@ cf_test_bus_start (void)
   g_assert_cmpint (dup2 (stdout_fd, STDOUT_FILENO), ==, STDOUT_FILENO);
   close (stdout_fd);
   return dbus;
+}
+
+/**
+ * cf_test_bus_stop:
+ * @dbus: (transfer full): a bus from cf_test_bus_start()
+ *
+ * Stops the bus, and the daemon with it. In a sanitizer build it waits
+ * for the daemon and its children to exit, and fails the test if any of
+ * them left a report.
+ */
+static inline void
+cf_test_bus_stop (GTestDBus *dbus)
+{
+  g_autoptr(GArray) pids = cf_test_sanitizer_processes ();
+
+  g_test_dbus_down (dbus);
+  g_object_unref (dbus);
+  cf_test_sanitizer_logs_end (pids);
 }
 
 /**

@@ -362,8 +362,7 @@ fixture_tear_down (Fixture       *f,
   g_dbus_connection_signal_unsubscribe (f->bus, f->subscription);
   g_clear_object (&f->bus);
   g_clear_pointer (&f->appeared, g_hash_table_unref);
-  g_test_dbus_down (f->dbus);
-  g_clear_object (&f->dbus);
+  cf_test_bus_stop (g_steal_pointer (&f->dbus));
   stop_peer (&f->peer);
   stop_peer (&f->locked_peer);
   g_clear_pointer (&f->peer_url, g_free);

@@ -149,8 +149,7 @@ fixture_tear_down (Fixture       *f,
 {
   g_clear_object (&f->gui.app);
   /* The daemon and its stdio upstream go with the bus. */
-  g_test_dbus_down (f->dbus);
-  g_clear_object (&f->dbus);
+  cf_test_bus_stop (g_steal_pointer (&f->dbus));
   cf_test_remove_database (f->dir);
   g_clear_pointer (&f->dir, g_free);
 }

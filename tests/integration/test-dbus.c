@@ -131,8 +131,7 @@ fixture_tear_down (Fixture       *f,
   g_clear_object (&f->bus);
   /* Tearing the bus down makes the daemon exit with it, and its stdio
    * children with the daemon. */
-  g_test_dbus_down (f->dbus);
-  g_clear_object (&f->dbus);
+  cf_test_bus_stop (g_steal_pointer (&f->dbus));
   g_clear_pointer (&f->signals, g_ptr_array_unref);
   cf_test_remove_database (f->dir);
   g_clear_pointer (&f->dir, g_free);
