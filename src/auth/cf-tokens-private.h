@@ -24,12 +24,18 @@ struct _CfTokens
   /* usage entries, see _cf_tokens_usage_entry_free() */
   GPtrArray         *usage;
   GCancellable      *cancellable;
+  /* The database's write-ahead log: another process's commit lands there */
+  GFileMonitor      *monitor;
   guint              poll_id;
   guint              flush_id;
   gint64             data_version;
   gboolean           polling;
+  gboolean           recheck;
   gboolean           flushing;
+  gboolean           started;
 };
+
+void _cf_tokens_arm_flush (CfTokens *self);
 
 typedef struct {
   gint64 start;

@@ -119,6 +119,7 @@ _cf_tokens_push_usage (CfTokens   *self,
   g_ptr_array_add (self->usage, entry);
   if (self->usage->len >= FLUSH_AT)
     cf_tokens_flush_usage (self);
+  _cf_tokens_arm_flush (self);
 }
 
 void

@@ -26,9 +26,13 @@
  * kept here too: it applies to every authenticated request.
  */
 
-/* How often the registry looks for writes by another process, and how
- * often buffered usage is written. */
-#define POLL_INTERVAL_MS 500
+/* Another process's writes (the token CLI's) are noticed through a file
+ * monitor on the database's write-ahead log, where every commit lands:
+ * an idle daemon wakes for nothing. A slow poll stays for file systems
+ * whose changes a monitor does not see. Buffered usage is written a
+ * second after it was first buffered. */
+#define POLL_INTERVAL_S 30
+#define MONITOR_RATE_MS 100
 #define FLUSH_INTERVAL_MS 1000
 
 G_DEFINE_FINAL_TYPE (CfTokens, cf_tokens, G_TYPE_OBJECT)
@@ -415,6 +419,8 @@ cf_tokens_load (CfTokens  *self,
   return TRUE;
 }
 
+static void check_done (CfTokens *self);
+
 static void
 on_reloaded (GObject      *source,
              GAsyncResult *result,
@@ -425,16 +431,17 @@ on_reloaded (GObject      *source,
   g_autoptr(GError) error = NULL;
 
   rows = cf_store_token_query_finish (CF_STORE (source), result, &error);
-  self->polling = FALSE;
   if (rows == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
           !g_error_matches (error, CF_STORE_ERROR, CF_STORE_ERROR_CLOSED))
         g_warning ("Cannot reload the API tokens: %s", error->message);
-      /* Try again at the next poll. */
+      /* Try again at the next change or poll. */
       self->data_version = -1;
+      check_done (self);
       return;
     }
+  check_done (self);
   load_rows (self, rows);
   g_message ("Reloaded %u API tokens after an outside change", g_hash_table_size (self->registry));
   g_signal_emit (self, signals[CHANGED], 0);
@@ -457,7 +464,7 @@ on_data_version (GObject      *source,
       !cf_json_object_get_int (g_ptr_array_index (rows, 0), "data_version", &version) ||
       version == self->data_version)
     {
-      self->polling = FALSE;
+      check_done (self);
       return;
     }
   self->data_version = version;
@@ -467,24 +474,90 @@ on_data_version (GObject      *source,
                               self->cancellable, on_reloaded, g_object_ref (self));
 }
 
+/* Asks the database whether another process wrote; a change noticed
+ * while a check is under way makes one more. */
+static void
+check_data_version (CfTokens *self)
+{
+  if (self->polling)
+    {
+      self->recheck = TRUE;
+      return;
+    }
+  self->polling = TRUE;
+  self->recheck = FALSE;
+  cf_store_token_query_async (self->store, CF_STORE_TOKEN_DATA_VERSION, NULL, 0,
+                              self->cancellable, on_data_version, g_object_ref (self));
+}
+
+static void
+check_done (CfTokens *self)
+{
+  self->polling = FALSE;
+  if (self->recheck && self->started)
+    check_data_version (self);
+}
+
 static gboolean
 poll_data_version (gpointer user_data)
 {
-  CfTokens *self = user_data;
-
-  if (self->polling)
-    return G_SOURCE_CONTINUE;
-  self->polling = TRUE;
-  cf_store_token_query_async (self->store, CF_STORE_TOKEN_DATA_VERSION, NULL, 0,
-                              self->cancellable, on_data_version, g_object_ref (self));
+  check_data_version (user_data);
   return G_SOURCE_CONTINUE;
+}
+
+static void
+on_log_changed (GFileMonitor      *monitor,
+                GFile             *file,
+                GFile             *other,
+                GFileMonitorEvent  event,
+                gpointer           user_data)
+{
+  if (event == G_FILE_MONITOR_EVENT_CHANGED || event == G_FILE_MONITOR_EVENT_CREATED)
+    check_data_version (user_data);
 }
 
 static gboolean
 flush_usage (gpointer user_data)
 {
-  cf_tokens_flush_usage (user_data);
-  return G_SOURCE_CONTINUE;
+  CfTokens *self = user_data;
+
+  cf_tokens_flush_usage (self);
+  /* A batch in flight leaves what came after it for the next round. */
+  if (self->usage->len > 0 || self->flushing)
+    return G_SOURCE_CONTINUE;
+  self->flush_id = 0;
+  return G_SOURCE_REMOVE;
+}
+
+/* Usage was buffered: it is written within FLUSH_INTERVAL_MS. */
+void
+_cf_tokens_arm_flush (CfTokens *self)
+{
+  if (self->started && self->flush_id == 0)
+    self->flush_id = g_timeout_add (FLUSH_INTERVAL_MS, flush_usage, self);
+}
+
+static void
+watch_log (CfTokens *self)
+{
+  const char *path = cf_store_get_path (self->store);
+  g_autofree char *log_path = NULL;
+  g_autoptr(GFile) log = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (path == NULL || *path == '\0' || g_str_equal (path, ":memory:"))
+    return;
+  log_path = g_strconcat (path, "-wal", NULL);
+  log = g_file_new_for_path (log_path);
+  self->monitor = g_file_monitor_file (log, G_FILE_MONITOR_NONE, NULL, &error);
+  if (self->monitor == NULL)
+    {
+      g_message ("Cannot watch %s (%s): outside token changes are seen within %u s",
+                 log_path, error->message, POLL_INTERVAL_S);
+      return;
+    }
+  g_file_monitor_set_rate_limit (self->monitor, MONITOR_RATE_MS);
+  g_signal_connect (self->monitor, "changed", G_CALLBACK (on_log_changed), self);
 }
 
 /**
@@ -498,10 +571,13 @@ cf_tokens_start (CfTokens *self)
 {
   g_return_if_fail (CF_IS_TOKENS (self));
 
-  if (self->poll_id == 0)
-    self->poll_id = g_timeout_add (POLL_INTERVAL_MS, poll_data_version, self);
-  if (self->flush_id == 0)
-    self->flush_id = g_timeout_add (FLUSH_INTERVAL_MS, flush_usage, self);
+  if (self->started)
+    return;
+  self->started = TRUE;
+  watch_log (self);
+  self->poll_id = g_timeout_add_seconds (POLL_INTERVAL_S, poll_data_version, self);
+  if (self->usage->len > 0)
+    _cf_tokens_arm_flush (self);
 }
 
 /**
@@ -515,6 +591,13 @@ cf_tokens_stop (CfTokens *self)
 {
   g_return_if_fail (CF_IS_TOKENS (self));
 
+  self->started = FALSE;
+  if (self->monitor != NULL)
+    {
+      g_signal_handlers_disconnect_by_func (self->monitor, on_log_changed, self);
+      g_file_monitor_cancel (self->monitor);
+      g_clear_object (&self->monitor);
+    }
   g_clear_handle_id (&self->poll_id, g_source_remove);
   g_clear_handle_id (&self->flush_id, g_source_remove);
   g_cancellable_cancel (self->cancellable);
