@@ -9,13 +9,16 @@
 #include "cf-sse-parser.h"
 #include "cf-upstream-http-private.h"
 
-/* The hot path of CfUpstreamHttp: a 2026-07-28 request over plain HTTP
- * with no proxy goes through a #CfHttp1Client, which costs a fraction of
+/* The hot path of CfUpstreamHttp: a request over plain HTTP with no
+ * proxy goes through a #CfHttp1Client, which costs a fraction of
  * libsoup's client per call. Its answer is handled as the libsoup path
  * handles it (on_sent, on_read and finish_json in cf-upstream-http.c),
- * with the same errors; a 2026-07-28 stream is not resumable, so there
- * is no resumption here, and cancelling a request closes its
- * connection, which is that revision's cancellation over HTTP. */
+ * with the same errors. A legacy (2025-era) response stream that ends or
+ * breaks before its response is handed to the libsoup path, which
+ * resumes it with a GET from its last event id; a 2026-07-28 stream is
+ * not resumable. Cancelling a request closes its connection, which is
+ * 2026-07-28's cancellation over HTTP (a legacy request's cancellation
+ * is a notification, sent as before). */
 
 
 typedef struct {
@@ -29,6 +32,7 @@ typedef struct {
   gulong          cancelled_id;
   guint           in_callback;
   gboolean        with_session;
+  gboolean        resumable;
 } Lean;
 
 static void
@@ -184,7 +188,16 @@ lean_on_done (CfHttp1Request *request,
   Lean *lean = user_data;
   gsize max = cf_upstream_transport_get_max_message (CF_UPSTREAM_TRANSPORT (lean->self));
 
-  if (error != NULL && error->code == CF_HTTP1_ERROR_TOO_LARGE)
+  if (lean->sse != NULL && lean->resumable &&
+      (error == NULL || error->code == CF_HTTP1_ERROR_BODY))
+    {
+      lean->in_callback++;
+      _cf_upstream_http_resume_stream (lean->self, lean->call,
+                                       cf_sse_parser_get_last_event_id (lean->sse),
+                                       cf_sse_parser_get_retry (lean->sse), error);
+      lean->in_callback--;
+    }
+  else if (error != NULL && error->code == CF_HTTP1_ERROR_TOO_LARGE)
     lean_fail (lean, CF_MCP_CLIENT_ERROR_PROTOCOL, "The upstream's answer to %s exceeds %"
                G_GSIZE_FORMAT " bytes", lean->call->method, max);
   else if (error != NULL && (error->code == CF_HTTP1_ERROR_CONNECT ||
@@ -278,13 +291,14 @@ get_lean_client (CfUpstreamHttp *self)
   /* As many connections as the session would open to the upstream */
   g_object_get (self->session, "max-conns-per-host", &max_conns, NULL);
   self->lean = cf_http1_client_new (address, host, max_conns);
-  g_debug ("2026-07-28 requests to %s take the lean HTTP/1.1 client", self->url);
+  g_debug ("Requests to %s take the lean HTTP/1.1 client", self->url);
   return self->lean;
 }
 
 /**
  * _cf_upstream_http_send_lean:
- * @call: a 2026-07-28 request
+ * @call: a request
+ * @resumable: whether its response stream may be resumed (a legacy one)
  *
  * Sends @call with the lean client, if the transport can have one.
  *
@@ -292,7 +306,8 @@ get_lean_client (CfUpstreamHttp *self)
  */
 gboolean
 _cf_upstream_http_send_lean (CfUpstreamHttp *self,
-                             CfUpstreamCall *call)
+                             CfUpstreamCall *call,
+                             gboolean        resumable)
 {
   CfHttp1Client *client;
   g_autoptr(SoupMessageHeaders) headers = NULL;
@@ -314,6 +329,7 @@ _cf_upstream_http_send_lean (CfUpstreamHttp *self,
   lean = g_new0 (Lean, 1);
   lean->self = g_object_ref (self);
   lean->call = cf_upstream_call_ref (call);
+  lean->resumable = resumable;
   lean->with_session = _cf_upstream_http_add_post_headers (self, headers, call->message);
 
   query = g_uri_get_query (self->uri);

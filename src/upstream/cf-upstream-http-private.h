@@ -57,7 +57,13 @@ gboolean     _cf_upstream_http_add_post_headers (CfUpstreamHttp     *self,
                                                  SoupMessageHeaders *headers,
                                                  JsonNode           *message);
 gboolean     _cf_upstream_http_send_lean       (CfUpstreamHttp      *self,
-                                                CfUpstreamCall      *call);
+                                                CfUpstreamCall      *call,
+                                                gboolean             resumable);
+void         _cf_upstream_http_resume_stream   (CfUpstreamHttp      *self,
+                                                CfUpstreamCall      *call,
+                                                const char          *last_event_id,
+                                                gint64               retry_ms,
+                                                const GError        *error);
 void         _cf_upstream_http_call_later      (gint64               delay_ms,
                                                 GCancellable        *cancellable,
                                                 GSourceFunc          func,

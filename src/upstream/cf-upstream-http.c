@@ -725,6 +725,34 @@ on_resumed (GObject      *source,
   read_next (g_steal_pointer (&ex));
 }
 
+/**
+ * _cf_upstream_http_resume_stream:
+ * @call: a legacy request whose stream the lean client read
+ * @last_event_id: (nullable): the id of the stream's last event
+ * @retry_ms: the delay the stream asked for, or -1
+ * @error: (nullable): how the stream broke, %NULL if it ended
+ *
+ * Takes over a request whose response stream ended or broke before its
+ * response: resumed with a GET from @last_event_id, as this path resumes
+ * its own, or failed when it cannot be.
+ */
+void
+_cf_upstream_http_resume_stream (CfUpstreamHttp *self,
+                                 CfUpstreamCall *call,
+                                 const char     *last_event_id,
+                                 gint64          retry_ms,
+                                 const GError   *error)
+{
+  Exchange *ex = g_new0 (Exchange, 1);
+
+  ex->self = g_object_ref (self);
+  ex->call = cf_upstream_call_ref (call);
+  ex->resumable = TRUE;
+  ex->retry_ms = retry_ms >= 0 ? retry_ms : DEFAULT_RETRY_MS;
+  ex->last_event_id = g_strdup (last_event_id);
+  stream_lost (ex, error);
+}
+
 /* Continues a request's stream where it broke off, with a GET. */
 static gboolean
 on_resume_due (gpointer user_data)
@@ -821,9 +849,10 @@ cf_upstream_http_send_request (CfUpstreamTransport *transport,
       return;
     }
 
-  /* A 2026-07-28 request over plain HTTP takes the lean client. */
-  if (self->held == NULL && is_modern (self, call->message) &&
-      _cf_upstream_http_send_lean (self, call))
+  /* A request over plain HTTP takes the lean client; a legacy stream
+   * it cannot finish comes back here to be resumed. */
+  if (self->held == NULL &&
+      _cf_upstream_http_send_lean (self, call, !is_modern (self, call->message)))
     return;
 
   ex = g_new0 (Exchange, 1);
