@@ -138,25 +138,46 @@ pattern_matches (const char *pattern,
   return *pattern == '\0' && *path == '\0';
 }
 
-/* The table's rows without "{}" first, then the others, each in table
- * order: worked out once, as every request is looked up. */
-static const guint *
-search_order (void)
+/* The length of @path's first segment, after its leading slash */
+static gsize
+first_segment_length (const char *path)
 {
-  static guint order[G_N_ELEMENTS (routes)];
-  static gsize ready;
+  return strcspn (path + 1, "/");
+}
 
-  if (g_once_init_enter (&ready))
+/* The table's rows by the first segment of their pattern (every pattern
+ * starts with a literal one), each list without "{}" rows first, then
+ * the others, each in table order: worked out once, as every request is
+ * looked up, and most (/mcp among them) have no row at all. */
+static GHashTable *
+rows_by_segment (void)
+{
+  static GHashTable *index;
+
+  if (g_once_init_enter (&index))
     {
-      guint n = 0;
+      GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                 (GDestroyNotify) g_array_unref);
 
       for (guint pass = 0; pass < 2; pass++)
         for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
           if ((strstr (routes[i].pattern, "{}") == NULL) == (pass == 0))
-            order[n++] = i;
-      g_once_init_leave (&ready, 1);
+            {
+              const char *pattern = routes[i].pattern;
+              g_autofree char *segment = g_strndup (pattern + 1, first_segment_length (pattern));
+              GArray *rows = g_hash_table_lookup (table, segment);
+
+              g_assert (pattern[0] == '/' && pattern[1] != '{');
+              if (rows == NULL)
+                {
+                  rows = g_array_new (FALSE, FALSE, sizeof (guint));
+                  g_hash_table_insert (table, g_steal_pointer (&segment), rows);
+                }
+              g_array_append_val (rows, i);
+            }
+      g_once_init_leave (&index, table);
     }
-  return order;
+  return index;
 }
 
 /**
@@ -174,7 +195,11 @@ cf_rbac_find_route (const char *method,
                     const char *path)
 {
   g_autofree char *trimmed = NULL;
-  gsize length;
+  g_autofree char *heap = NULL;
+  char buffer[32];
+  char *segment;
+  gsize length, segment_length;
+  GArray *rows;
 
   if (g_str_has_prefix (path, "/v1/"))
     path += 3;
@@ -183,10 +208,17 @@ cf_rbac_find_route (const char *method,
     path = trimmed = g_strndup (path, length - 1);
   if (g_str_equal (method, "HEAD"))
     method = "GET";
+  if (path[0] != '/')
+    return NULL;
 
-  for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
+  segment_length = first_segment_length (path);
+  segment = segment_length < sizeof buffer ? buffer : (heap = g_malloc (segment_length + 1));
+  memcpy (segment, path + 1, segment_length);
+  segment[segment_length] = '\0';
+  rows = g_hash_table_lookup (rows_by_segment (), segment);
+  for (guint i = 0; rows != NULL && i < rows->len; i++)
     {
-      const CfRbacRoute *route = &routes[search_order ()[i]];
+      const CfRbacRoute *route = &routes[g_array_index (rows, guint, i)];
 
       if ((g_str_equal (route->method, "*") || g_str_equal (route->method, method)) &&
           pattern_matches (route->pattern, path))
