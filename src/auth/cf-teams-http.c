@@ -181,6 +181,23 @@ rows_by_segment (void)
 }
 
 /**
+ * cf_rbac_route_matches:
+ * @route: a row of the table
+ * @method: the request's method, HEAD as GET
+ * @path: the request's path without `/v1` and a trailing slash
+ *
+ * Returns: whether @route guards @method on @path
+ */
+gboolean
+cf_rbac_route_matches (const CfRbacRoute *route,
+                       const char        *method,
+                       const char        *path)
+{
+  return (g_str_equal (route->method, "*") || g_str_equal (route->method, method)) &&
+         pattern_matches (route->pattern, path);
+}
+
+/**
  * cf_rbac_find_route:
  * @method: the request's method
  * @path: the request's path
@@ -220,8 +237,7 @@ cf_rbac_find_route (const char *method,
     {
       const CfRbacRoute *route = &routes[g_array_index (rows, guint, i)];
 
-      if ((g_str_equal (route->method, "*") || g_str_equal (route->method, method)) &&
-          pattern_matches (route->pattern, path))
+      if (cf_rbac_route_matches (route, method, path))
         return route;
     }
   return NULL;

@@ -28,6 +28,9 @@ typedef struct {
 const CfRbacRoute *cf_rbac_get_routes        (guint              *n_routes);
 const CfRbacRoute *cf_rbac_find_route        (const char         *method,
                                               const char         *path);
+gboolean           cf_rbac_route_matches     (const CfRbacRoute  *route,
+                                              const char         *method,
+                                              const char         *path);
 
 #define CF_TYPE_TEAMS_HTTP (cf_teams_http_get_type ())
 G_DECLARE_FINAL_TYPE (CfTeamsHttp, cf_teams_http, CF, TEAMS_HTTP, GObject)

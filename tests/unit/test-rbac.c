@@ -480,28 +480,6 @@ test_route_table (void)
 
 /* The table searched row by row, literal rows first, as the guard once
  * did: what the indexed search must agree with. */
-static gboolean
-reference_matches (const char *pattern,
-                   const char *path)
-{
-  while (*pattern != '\0' && *path != '\0')
-    {
-      if (pattern[0] == '{' && pattern[1] == '}')
-        {
-          const char *end = strchr (path, '/');
-
-          if (end == path)
-            return FALSE;
-          path = end ? end : path + strlen (path);
-          pattern += 2;
-          continue;
-        }
-      if (*pattern++ != *path++)
-        return FALSE;
-    }
-  return *pattern == '\0' && *path == '\0';
-}
-
 static const CfRbacRoute *
 reference_find (const char *method,
                 const char *path)
@@ -520,8 +498,7 @@ reference_find (const char *method,
   for (guint pass = 0; pass < 2; pass++)
     for (guint i = 0; i < n; i++)
       if ((strstr (routes[i].pattern, "{}") == NULL) == (pass == 0) &&
-          (g_str_equal (routes[i].method, "*") || g_str_equal (routes[i].method, method)) &&
-          reference_matches (routes[i].pattern, trimmed))
+          cf_rbac_route_matches (&routes[i], method, trimmed))
         return &routes[i];
   return NULL;
 }
