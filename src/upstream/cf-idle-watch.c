@@ -328,14 +328,3 @@ cf_idle_socket_is_parked (CfIdleSocket *socket)
 {
   return socket->state == SOCKET_PARKED;
 }
-
-/**
- * cf_idle_watch_get_n_parked:
- *
- * Returns: how many sockets are parked
- */
-guint
-cf_idle_watch_get_n_parked (CfIdleWatch *self)
-{
-  return self->n_parked;
-}

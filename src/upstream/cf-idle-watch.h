@@ -47,6 +47,5 @@ void         cf_idle_watch_add             (CfIdleWatch      *self,
 gboolean     cf_idle_watch_remove          (CfIdleWatch      *self,
                                             CfIdleSocket     *socket);
 gboolean     cf_idle_socket_is_parked      (CfIdleSocket     *socket);
-guint        cf_idle_watch_get_n_parked    (CfIdleWatch      *self);
 
 G_END_DECLS
