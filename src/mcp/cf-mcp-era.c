@@ -358,6 +358,27 @@ add_server_info (JsonObject *result,
     json_object_set_object_member (meta, META_SERVER_INFO, json_object_ref (server_info));
 }
 
+/* Every member of a result that cf_mcp_era_shape_result() reads, sets or
+ * removes (_meta for the server's serverInfo) */
+static const char * const shaped_members[] = {
+  "resultType", "ttlMs", "cacheScope", "_meta", NULL,
+};
+
+/**
+ * cf_mcp_era_get_shaped_members:
+ *
+ * The members of a result the era adapter reads, sets or removes: a relay
+ * that passes a result's other members through as text must hold these
+ * in the tree it hands to cf_mcp_era_shape_result().
+ *
+ * Returns: (transfer none) (array zero-terminated=1): their names
+ */
+const char * const *
+cf_mcp_era_get_shaped_members (void)
+{
+  return shaped_members;
+}
+
 /**
  * cf_mcp_era_shape_result:
  * @era: the request's era

@@ -66,6 +66,7 @@ JsonObject *cf_mcp_era_shape_result     (CfMcpEra                era,
                                          gint64                  ttl_ms,
                                          gboolean                private_scope,
                                          JsonObject             *server_info);
+const char * const *cf_mcp_era_get_shaped_members (void);
 guint       cf_mcp_era_error_status     (CfMcpEra                era,
                                          int                     code);
 JsonNode   *cf_mcp_era_unsupported_data (CfMcpServer            *server,

@@ -8,6 +8,7 @@
 #include "cf-json.h"
 #include "cf-jsonrpc.h"
 #include "cf-mcp-client-private.h"
+#include "cf-mcp-era.h"
 
 /* One request in flight, from the moment it is sent until its response,
  * its failure, its timeout or its cancellation, whichever comes first:
@@ -113,20 +114,18 @@ cf_upstream_call_complete (CfUpstreamCall *call,
     g_task_return_pointer (task, with_own_id (call, response), (GDestroyNotify) json_node_unref);
 }
 
-/* The members of a result that the gateway reads or sets (the era
- * adapter, the relay); the others pass through as they are. */
-static const char * const own_members[] = {
-  "resultType", "ttlMs", "cacheScope", "_meta", NULL,
-};
-
 #define MAX_ENVELOPE_MEMBERS 4
 #define MAX_RESULT_MEMBERS 32
 
+/* Whether the era adapter reads or sets @member (the relay reads _meta
+ * too): such members are parsed; the others pass through as they are. */
 static gboolean
 is_own_member (const CfJsonMember *member)
 {
-  for (guint i = 0; own_members[i] != NULL; i++)
-    if (cf_json_member_is (member, own_members[i]))
+  const char * const *names = cf_mcp_era_get_shaped_members ();
+
+  for (guint i = 0; names[i] != NULL; i++)
+    if (cf_json_member_is (member, names[i]))
       return TRUE;
   return FALSE;
 }
