@@ -42,6 +42,7 @@ gint64    _cf_auth_parse_iso            (const char *text);
 char     *_cf_auth_format_iso           (gint64      unix_s);
 gboolean  _cf_auth_row_flag             (JsonObject *row,
                                          const char *column);
+JsonObject *_cf_auth_user_profile       (JsonObject *user);
 void      _cf_auth_remember_revocation  (CfAuth     *self,
                                          const char *jti,
                                          gint64      expires_at);

@@ -720,6 +720,21 @@ _cf_auth_row_flag (JsonObject *row,
   return cf_json_object_get_int (row, column, &value) && value != 0;
 }
 
+/* The "user" claim of session and API tokens, from a user row */
+JsonObject *
+_cf_auth_user_profile (JsonObject *user)
+{
+  JsonObject *profile = json_object_new ();
+
+  json_object_set_string_member (profile, "email", json_object_get_string_member (user, "email"));
+  json_object_set_string_member (profile, "full_name",
+                                 cf_json_object_get_string (user, "full_name") ?: "");
+  json_object_set_boolean_member (profile, "is_admin", _cf_auth_row_flag (user, "is_admin"));
+  json_object_set_string_member (profile, "auth_provider",
+                                 cf_json_object_get_string (user, "auth_provider") ?: "local");
+  return profile;
+}
+
 /**
  * cf_auth_mint_session_token:
  * @self: a #CfAuth
@@ -741,7 +756,6 @@ cf_auth_mint_session_token (CfAuth      *self,
 {
   g_autoptr(JsonObject) claims = json_object_new ();
   g_autofree char *jti = cf_random_uuid ();
-  JsonObject *profile = json_object_new ();
   JsonObject *scopes = json_object_new ();
   JsonArray *permissions = json_array_new ();
   gint64 lifetime = (gint64) self->config->token_expiry_min * 60;
@@ -759,13 +773,7 @@ cf_auth_mint_session_token (CfAuth      *self,
   json_object_set_int_member (claims, "exp", now + lifetime);
   json_object_set_string_member (claims, "jti", jti);
 
-  json_object_set_string_member (profile, "email", email);
-  json_object_set_string_member (profile, "full_name",
-                                 cf_json_object_get_string (user, "full_name") ?: "");
-  json_object_set_boolean_member (profile, "is_admin", _cf_auth_row_flag (user, "is_admin"));
-  json_object_set_string_member (profile, "auth_provider",
-                                 cf_json_object_get_string (user, "auth_provider") ?: "local");
-  json_object_set_object_member (claims, "user", profile);
+  json_object_set_object_member (claims, "user", _cf_auth_user_profile (user));
   json_object_set_string_member (claims, "token_use", "session");
 
   json_object_set_null_member (scopes, "server_id");

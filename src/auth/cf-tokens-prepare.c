@@ -316,7 +316,6 @@ mint (CfTokens    *self,
 {
   CfAuthConfig *config = cf_auth_get_config (self->auth);
   g_autoptr(JsonObject) claims = json_object_new ();
-  JsonObject *profile = json_object_new ();
   JsonObject *scopes = json_object_new ();
   const char *email = json_object_get_string_member (user, "email");
   g_autoptr(JsonNode) permissions = parse_text (scope->permissions);
@@ -331,13 +330,7 @@ mint (CfTokens    *self,
     json_object_set_int_member (claims, "exp", exp);
   json_object_set_string_member (claims, "jti", jti);
   json_object_set_string_member (claims, "token_use", "api");
-  json_object_set_string_member (profile, "email", email);
-  json_object_set_string_member (profile, "full_name",
-                                 cf_json_object_get_string (user, "full_name") ?: "");
-  json_object_set_boolean_member (profile, "is_admin", _cf_auth_row_flag (user, "is_admin"));
-  json_object_set_string_member (profile, "auth_provider",
-                                 cf_json_object_get_string (user, "auth_provider") ?: "local");
-  json_object_set_object_member (claims, "user", profile);
+  json_object_set_object_member (claims, "user", _cf_auth_user_profile (user));
   if (team_id != NULL)
     {
       JsonArray *teams = json_array_new ();
