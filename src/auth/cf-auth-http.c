@@ -113,13 +113,30 @@ cf_auth_http_is_open_path (const char *path)
  * which scheme the client used; nothing else is taken from headers that
  * the Host check did not already vet. */
 static char *
-base_url (SoupServerMessage *msg)
+base_url (CfHttpExchange *exchange)
 {
-  GUri *uri = soup_server_message_get_uri (msg);
-  const char *proto = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
-                                                    "X-Forwarded-Proto");
-  const char *scheme = g_uri_get_scheme (uri);
-  int port = g_uri_get_port (uri);
+  SoupServerMessage *msg = cf_http_exchange_get_message (exchange);
+  const char *proto = cf_http_exchange_get_header (exchange, "X-Forwarded-Proto");
+  g_autoptr(GUri) parsed = NULL;
+  GUri *uri;
+  const char *scheme;
+  int port;
+
+  if (msg != NULL)
+    uri = soup_server_message_get_uri (msg);
+  else
+    {
+      /* As libsoup makes it: the gateway's own server only serves
+       * requests that carry a Host, and no TLS. */
+      g_autofree char *url = g_strconcat ("http://", cf_http_exchange_get_header (exchange, "Host"),
+                                          "/", NULL);
+
+      uri = parsed = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+      if (uri == NULL)
+        uri = parsed = g_uri_parse ("http://localhost/", G_URI_FLAGS_NONE, NULL);
+    }
+  scheme = g_uri_get_scheme (uri);
+  port = g_uri_get_port (uri);
 
   if (g_strcmp0 (proto, "https") == 0 || g_strcmp0 (proto, "http") == 0)
     scheme = proto;
@@ -157,17 +174,17 @@ is_mcp_endpoint (const char *path)
 
 /**
  * cf_auth_http_resource_metadata_url:
- * @msg: a request
+ * @exchange: a request
  *
- * Returns: (transfer full): the metadata URL that a 401 on @msg points
- *   to: the endpoint's own document for MCP endpoints, the root one
- *   otherwise
+ * Returns: (transfer full): the metadata URL that a 401 on @exchange
+ *   points to: the endpoint's own document for MCP endpoints, the root
+ *   one otherwise
  */
 char *
-cf_auth_http_resource_metadata_url (SoupServerMessage *msg)
+cf_auth_http_resource_metadata_url (CfHttpExchange *exchange)
 {
-  g_autofree char *base = base_url (msg);
-  const char *path = g_uri_get_path (soup_server_message_get_uri (msg));
+  g_autofree char *base = base_url (exchange);
+  const char *path = cf_http_exchange_get_path (exchange);
 
   if (!is_mcp_endpoint (path))
     return g_strconcat (base, PRM_PATH, NULL);
@@ -189,12 +206,12 @@ respond_detail (SoupServerMessage *msg,
 /* RFC 6750 §3: the challenge names the metadata document and, when a
  * token was presented, why it was refused. */
 static void
-respond_unauthorized (CfAuthHttp        *self,
-                      SoupServerMessage *msg,
-                      const GError      *error)
+respond_unauthorized (CfAuthHttp     *self,
+                      CfHttpExchange *exchange,
+                      const GError   *error)
 {
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
-  g_autofree char *metadata = cf_auth_http_resource_metadata_url (msg);
+  SoupMessageHeaders *headers = cf_http_exchange_get_response_headers (exchange);
+  g_autofree char *metadata = cf_auth_http_resource_metadata_url (exchange);
   g_autoptr(GString) challenge = g_string_new ("Bearer ");
   gboolean presented = !g_error_matches (error, CF_AUTH_ERROR, CF_AUTH_ERROR_MISSING);
 
@@ -210,7 +227,8 @@ respond_unauthorized (CfAuthHttp        *self,
   soup_message_headers_append (headers, "WWW-Authenticate", challenge->str);
   if (cf_auth_get_config (self->auth)->basic_enabled)
     soup_message_headers_append (headers, "WWW-Authenticate", "Basic realm=\"ContextForge\"");
-  respond_detail (msg, SOUP_STATUS_UNAUTHORIZED, presented ? error->message : "Not authenticated");
+  cf_http_exchange_respond_error (exchange, SOUP_STATUS_UNAUTHORIZED,
+                                  presented ? error->message : "Not authenticated");
 }
 
 /* The middleware step */
@@ -218,11 +236,11 @@ respond_unauthorized (CfAuthHttp        *self,
 /* A CORS preflight carries no credentials by design; the CORS step, not
  * this one, answers it. */
 static gboolean
-is_preflight (SoupServerMessage *msg)
+is_preflight (CfHttpExchange *exchange)
 {
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *headers = cf_http_exchange_get_request_headers (exchange);
 
-  return soup_server_message_get_method (msg) == SOUP_METHOD_OPTIONS &&
+  return cf_http_exchange_get_method (exchange) == SOUP_METHOD_OPTIONS &&
          soup_message_headers_get_one (headers, "Origin") != NULL &&
          soup_message_headers_get_one (headers, "Access-Control-Request-Method") != NULL;
 }
@@ -231,12 +249,11 @@ is_preflight (SoupServerMessage *msg)
  * pass the token as `?token=`: only on a WebSocket upgrade of a WS
  * endpoint. The token is never logged (the logs name the path only). */
 static char *
-websocket_query_token (SoupServerMessage *msg,
-                       const char        *path)
+websocket_query_token (CfHttpExchange *exchange,
+                       const char     *path)
 {
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  const char *query = g_uri_get_query (soup_server_message_get_uri (msg));
-  const char *upgrade = soup_message_headers_get_one (headers, "Upgrade");
+  const char *query = cf_http_exchange_get_query (exchange);
+  const char *upgrade = cf_http_exchange_get_header (exchange, "Upgrade");
   g_autoptr(GHashTable) params = NULL;
   g_autofree char *server_id = NULL;
   const char *token;
@@ -253,22 +270,21 @@ websocket_query_token (SoupServerMessage *msg,
 }
 
 static gboolean
-middleware_auth (CfHttpServer      *http,
-                 SoupServerMessage *msg,
-                 gpointer           user_data)
+middleware_auth (CfHttpServer   *http,
+                 CfHttpExchange *exchange,
+                 gpointer        user_data)
 {
   CfAuthHttp *self = user_data;
   CfAuthConfig *config = cf_auth_get_config (self->auth);
-  const char *path = g_uri_get_path (soup_server_message_get_uri (msg));
-  const char *value = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
-                                                    config->header_name);
+  const char *path = cf_http_exchange_get_path (exchange);
+  const char *value = cf_http_exchange_get_header (exchange, config->header_name);
   g_autoptr(CfIdentity) identity = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *from_query = NULL;
 
-  if (is_preflight (msg))
+  if (is_preflight (exchange))
     return TRUE;
-  if (value == NULL && (from_query = websocket_query_token (msg, path)) != NULL)
+  if (value == NULL && (from_query = websocket_query_token (exchange, path)) != NULL)
     value = from_query;
 
   identity = cf_auth_authenticate (self->auth, value, &error);
@@ -277,15 +293,15 @@ middleware_auth (CfHttpServer      *http,
     identity = g_object_ref (self->anonymous);
   if (identity != NULL)
     {
-      cf_identity_attach (msg, identity);
+      cf_identity_attach (exchange, identity);
       return TRUE;
     }
   /* A stale token must not stop anyone from logging in again. */
   if (cf_auth_http_is_open_path (path))
     return TRUE;
 
-  g_info ("Refused %s %s: %s", soup_server_message_get_method (msg), path, error->message);
-  respond_unauthorized (self, msg, error);
+  g_info ("Refused %s %s: %s", cf_http_exchange_get_method (exchange), path, error->message);
+  respond_unauthorized (self, exchange, error);
   return FALSE;
 }
 
@@ -682,7 +698,7 @@ static JsonObject *
 build_metadata (SoupServerMessage *msg,
                 const char        *resource_path)
 {
-  g_autofree char *base = base_url (msg);
+  g_autofree char *base = base_url (cf_http_exchange_get_for_message (msg));
   g_autofree char *resource = g_strconcat (base, resource_path, NULL);
   JsonObject *metadata = json_object_new ();
   JsonArray *servers = json_array_new ();

@@ -16,6 +16,6 @@ CfAuthHttp *cf_auth_http_new                     (CfAuth             *auth,
 void        cf_auth_http_install                 (CfAuthHttp         *self,
                                                   CfHttpServer       *http);
 gboolean    cf_auth_http_is_open_path            (const char         *path);
-char       *cf_auth_http_resource_metadata_url   (SoupServerMessage  *msg);
+char       *cf_auth_http_resource_metadata_url   (CfHttpExchange     *exchange);
 
 G_END_DECLS

@@ -38,7 +38,7 @@ struct _CfIdentity
 
 G_DEFINE_FINAL_TYPE (CfIdentity, cf_identity, G_TYPE_OBJECT)
 
-#define MESSAGE_KEY "cf-identity"
+#define EXCHANGE_KEY "cf-identity"
 
 static const char * const no_strings[] = { NULL };
 
@@ -438,31 +438,50 @@ cf_identity_get_claims (CfIdentity *self)
 
 /**
  * cf_identity_attach:
- * @msg: a request
+ * @exchange: a request
  * @identity: who it runs as
  */
 void
-cf_identity_attach (SoupServerMessage *msg,
-                    CfIdentity        *identity)
+cf_identity_attach (CfHttpExchange *exchange,
+                    CfIdentity     *identity)
 {
-  g_return_if_fail (SOUP_IS_SERVER_MESSAGE (msg));
+  g_return_if_fail (CF_IS_HTTP_EXCHANGE (exchange));
   g_return_if_fail (CF_IS_IDENTITY (identity));
 
-  g_object_set_data_full (G_OBJECT (msg), MESSAGE_KEY, g_object_ref (identity), g_object_unref);
+  g_object_set_data_full (G_OBJECT (exchange), EXCHANGE_KEY, g_object_ref (identity),
+                          g_object_unref);
+}
+
+/**
+ * cf_identity_from_exchange:
+ * @exchange: a request past the auth middleware
+ *
+ * Returns: (transfer none) (nullable): who @exchange runs as; %NULL when
+ *   no auth step ran (a server built without one) or on an open path
+ *   without a credential
+ */
+CfIdentity *
+cf_identity_from_exchange (CfHttpExchange *exchange)
+{
+  g_return_val_if_fail (CF_IS_HTTP_EXCHANGE (exchange), NULL);
+
+  return g_object_get_data (G_OBJECT (exchange), EXCHANGE_KEY);
 }
 
 /**
  * cf_identity_from_message:
- * @msg: a request past the auth middleware
+ * @msg: a request libsoup carries, past the middleware chain
  *
- * Returns: (transfer none) (nullable): who @msg runs as; %NULL when no
- *   auth step ran (a server built without one) or on an open path
- *   without a credential
+ * Returns: (transfer none) (nullable): as cf_identity_from_exchange()
+ *   for the exchange of @msg
  */
 CfIdentity *
 cf_identity_from_message (SoupServerMessage *msg)
 {
+  CfHttpExchange *exchange;
+
   g_return_val_if_fail (SOUP_IS_SERVER_MESSAGE (msg), NULL);
 
-  return g_object_get_data (G_OBJECT (msg), MESSAGE_KEY);
+  exchange = cf_http_exchange_get_for_message (msg);
+  return exchange ? cf_identity_from_exchange (exchange) : NULL;
 }

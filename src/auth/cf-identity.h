@@ -5,6 +5,7 @@
 #include <libsoup/soup.h>
 
 #include "cf-auth-error.h"
+#include "cf-http-exchange.h"
 #include "cf-types.h"
 
 G_BEGIN_DECLS
@@ -67,8 +68,9 @@ const char * const *cf_identity_get_ip_restrictions  (CfIdentity         *self);
 JsonObject         *cf_identity_get_time_restrictions (CfIdentity        *self);
 JsonObject         *cf_identity_get_claims           (CfIdentity         *self);
 
-void                cf_identity_attach               (SoupServerMessage  *msg,
+void                cf_identity_attach               (CfHttpExchange     *exchange,
                                                       CfIdentity         *identity);
+CfIdentity         *cf_identity_from_exchange        (CfHttpExchange     *exchange);
 CfIdentity         *cf_identity_from_message         (SoupServerMessage  *msg);
 
 G_END_DECLS

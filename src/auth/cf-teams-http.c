@@ -245,19 +245,19 @@ cf_rbac_find_route (const char *method,
 
 /**
  * cf_teams_http_respond_forbidden:
- * @msg: the request
+ * @exchange: the request
  * @permission: what it lacked
  *
  * ContextForge's 403: `{"detail": "Insufficient permissions. Required: …"}`.
  */
 void
-cf_teams_http_respond_forbidden (SoupServerMessage *msg,
-                                 const char        *permission)
+cf_teams_http_respond_forbidden (CfHttpExchange *exchange,
+                                 const char     *permission)
 {
   g_autofree char *detail = g_strdup_printf ("Insufficient permissions. Required: %s",
                                              permission);
 
-  cf_http_respond_error (msg, SOUP_STATUS_FORBIDDEN, detail);
+  cf_http_exchange_respond_error (exchange, SOUP_STATUS_FORBIDDEN, detail);
 }
 
 /* The object */
@@ -304,24 +304,24 @@ cf_teams_http_new (CfTeams *teams)
 }
 
 static gboolean
-middleware_rbac (CfHttpServer      *http,
-                 SoupServerMessage *msg,
-                 gpointer           user_data)
+middleware_rbac (CfHttpServer   *http,
+                 CfHttpExchange *exchange,
+                 gpointer        user_data)
 {
   CfTeamsHttp *self = user_data;
-  const char *path = g_uri_get_path (soup_server_message_get_uri (msg));
+  const char *method = cf_http_exchange_get_method (exchange);
+  const char *path = cf_http_exchange_get_path (exchange);
   const CfRbacRoute *route;
 
-  if (soup_server_message_get_method (msg) == SOUP_METHOD_OPTIONS)
+  if (method == SOUP_METHOD_OPTIONS)
     return TRUE;
-  route = cf_rbac_find_route (soup_server_message_get_method (msg), path);
+  route = cf_rbac_find_route (method, path);
   if (route == NULL || route->permission == NULL)
     return TRUE;
-  if (cf_teams_check (self->teams, cf_identity_from_message (msg), route->permission, NULL))
+  if (cf_teams_check (self->teams, cf_identity_from_exchange (exchange), route->permission, NULL))
     return TRUE;
-  g_info ("Refused %s %s: lacks %s", soup_server_message_get_method (msg), path,
-          route->permission);
-  cf_teams_http_respond_forbidden (msg, route->permission);
+  g_info ("Refused %s %s: lacks %s", method, path, route->permission);
+  cf_teams_http_respond_forbidden (exchange, route->permission);
   return FALSE;
 }
 

@@ -38,7 +38,7 @@ G_DECLARE_FINAL_TYPE (CfTeamsHttp, cf_teams_http, CF, TEAMS_HTTP, GObject)
 CfTeamsHttp       *cf_teams_http_new          (CfTeams            *teams);
 void               cf_teams_http_install      (CfTeamsHttp        *self,
                                                CfHttpServer       *http);
-void               cf_teams_http_respond_forbidden (SoupServerMessage *msg,
-                                               const char         *permission);
+void               cf_teams_http_respond_forbidden (CfHttpExchange    *exchange,
+                                                    const char        *permission);
 
 G_END_DECLS

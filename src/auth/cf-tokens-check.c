@@ -21,10 +21,10 @@
 #define LIMIT_ERROR_CODE 429
 
 static char *
-client_ip (SoupServerMessage *msg,
-           GInetAddress     **out_address)
+client_ip (CfHttpExchange  *exchange,
+           GInetAddress   **out_address)
 {
-  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  GSocketAddress *remote = cf_http_exchange_get_remote_address (exchange);
   GInetAddress *address;
 
   *out_address = NULL;
@@ -70,16 +70,17 @@ server_allowed (const char *server_id,
 
 /* The id of a JSON-RPC request, when the body says; null otherwise. */
 static JsonNode *
-request_id (SoupServerMessage *msg)
+request_id (CfHttpExchange *exchange)
 {
-  SoupMessageBody *body = soup_server_message_get_request_body (msg);
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(JsonNode) node = NULL;
   JsonNode *id;
 
-  if (body == NULL || body->length == 0 || soup_server_message_get_method (msg) != SOUP_METHOD_POST)
+  if (cf_http_exchange_get_method (exchange) != SOUP_METHOD_POST)
     return json_node_new (JSON_NODE_NULL);
-  bytes = soup_message_body_flatten (body);
+  bytes = cf_http_exchange_get_request_body (exchange);
+  if (g_bytes_get_size (bytes) == 0)
+    return json_node_new (JSON_NODE_NULL);
   node = cf_json_parse (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node) ||
       (id = json_object_get_member (json_node_get_object (node), "id")) == NULL)
@@ -88,14 +89,14 @@ request_id (SoupServerMessage *msg)
 }
 
 static void
-refuse (SoupServerMessage *msg,
-        const char        *path,
-        guint              status,
-        int                rpc_code,
-        const char        *message,
-        gint64             retry_after_s)
+refuse (CfHttpExchange *exchange,
+        const char     *path,
+        guint           status,
+        int             rpc_code,
+        const char     *message,
+        gint64          retry_after_s)
 {
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  SoupMessageHeaders *headers = cf_http_exchange_get_response_headers (exchange);
 
   if (retry_after_s > 0)
     {
@@ -103,9 +104,9 @@ refuse (SoupServerMessage *msg,
 
       soup_message_headers_replace (headers, "Retry-After", value);
     }
-  if (is_mcp_path (path) && soup_server_message_get_method (msg) == SOUP_METHOD_POST)
+  if (is_mcp_path (path) && cf_http_exchange_get_method (exchange) == SOUP_METHOD_POST)
     {
-      g_autoptr(JsonNode) id = request_id (msg);
+      g_autoptr(JsonNode) id = request_id (exchange);
       g_autoptr(JsonNode) body = NULL;
       JsonNode *data = NULL;
 
@@ -119,13 +120,10 @@ refuse (SoupServerMessage *msg,
         }
       /* @data is the error's now. */
       body = cf_jsonrpc_build_error (id, rpc_code, message, data);
-      cf_http_respond_json (msg, status, body);
+      cf_http_exchange_respond_json (exchange, status, body);
     }
   else
-    cf_http_respond_error (msg, status, message);
-  /* libsoup has no reason phrase for 429. */
-  if (status == 429)
-    soup_server_message_set_status (msg, status, "Too Many Requests");
+    cf_http_exchange_respond_error (exchange, status, message);
 }
 
 /* Fixed windows: the count restarts when the window's time is up. */
@@ -166,11 +164,11 @@ prune_rates (CfTokens *self,
 }
 
 static gboolean
-check_rate (CfTokens          *self,
-            SoupServerMessage *msg,
-            CfIdentity        *identity,
-            const char        *path,
-            gint64             now)
+check_rate (CfTokens       *self,
+            CfHttpExchange *exchange,
+            CfIdentity     *identity,
+            const char     *path,
+            gint64          now)
 {
   guint limit = cf_auth_get_config (self->auth)->user_rate_limit;
   g_autofree char *key = NULL;
@@ -197,29 +195,29 @@ check_rate (CfTokens          *self,
     return TRUE;
   g_info ("Rate limit: %s made more than %u requests in a minute",
           cf_identity_get_email (identity), limit);
-  refuse (msg, path, 429, LIMIT_ERROR_CODE, "Rate limit exceeded: too many requests per minute",
+  refuse (exchange, path, 429, LIMIT_ERROR_CODE, "Rate limit exceeded: too many requests per minute",
           retry);
   return FALSE;
 }
 
 static void
-refuse_unauthorized (SoupServerMessage *msg,
-                     const char        *detail)
+refuse_unauthorized (CfHttpExchange *exchange,
+                     const char     *detail)
 {
-  g_autofree char *metadata = cf_auth_http_resource_metadata_url (msg);
+  g_autofree char *metadata = cf_auth_http_resource_metadata_url (exchange);
   g_autofree char *challenge = g_strdup_printf ("Bearer resource_metadata=\"%s\", "
                                                 "error=\"invalid_token\", "
                                                 "error_description=\"%s\"", metadata, detail);
 
-  soup_message_headers_append (soup_server_message_get_response_headers (msg),
+  soup_message_headers_append (cf_http_exchange_get_response_headers (exchange),
                                "WWW-Authenticate", challenge);
-  cf_http_respond_error (msg, SOUP_STATUS_UNAUTHORIZED, detail);
+  cf_http_exchange_respond_error (exchange, SOUP_STATUS_UNAUTHORIZED, detail);
 }
 
 /**
  * cf_tokens_check_request:
  * @self: a #CfTokens
- * @msg: a request whose identity is known
+ * @exchange: a request whose identity is known
  * @identity: its identity
  *
  * The token scoping step: the per-identity rate limit for everyone; for
@@ -233,11 +231,11 @@ refuse_unauthorized (SoupServerMessage *msg,
  * Returns: %TRUE when the request may go on
  */
 gboolean
-cf_tokens_check_request (CfTokens          *self,
-                         SoupServerMessage *msg,
-                         CfIdentity        *identity)
+cf_tokens_check_request (CfTokens       *self,
+                         CfHttpExchange *exchange,
+                         CfIdentity     *identity)
 {
-  const char *path = g_uri_get_path (soup_server_message_get_uri (msg));
+  const char *path = cf_http_exchange_get_path (exchange);
   const char *jti = cf_identity_get_jti (identity);
   g_autoptr(GDateTime) now_time = NULL;
   g_autofree char *ip = NULL;
@@ -256,7 +254,7 @@ cf_tokens_check_request (CfTokens          *self,
   if (cf_identity_is_anonymous (identity) || cf_auth_http_is_open_path (path))
     return TRUE;
   if (g_strcmp0 (cf_identity_get_token_use (identity), "api") != 0)
-    return check_rate (self, msg, identity, path, now);
+    return check_rate (self, exchange, identity, path, now);
 
   entry = jti ? g_hash_table_lookup (self->registry, jti) : NULL;
   if (entry == NULL || !entry->active || entry->revoked)
@@ -265,14 +263,14 @@ cf_tokens_check_request (CfTokens          *self,
                            : entry->revoked ? "Token has been revoked"
                            : "API token is inactive";
 
-      g_info ("Refused %s %s: %s", soup_server_message_get_method (msg), path, detail);
-      refuse_unauthorized (msg, detail);
+      g_info ("Refused %s %s: %s", cf_http_exchange_get_method (exchange), path, detail);
+      refuse_unauthorized (exchange, detail);
       return FALSE;
     }
-  if (!check_rate (self, msg, identity, path, now))
+  if (!check_rate (self, exchange, identity, path, now))
     return FALSE;
 
-  ip = client_ip (msg, &address);
+  ip = client_ip (exchange, &address);
   if (entry->time != NULL)
     now_time = g_date_time_new_now_utc ();
   if (!cf_token_scope_ip_allowed ((const char * const *) entry->ips, address))
@@ -294,10 +292,10 @@ cf_tokens_check_request (CfTokens          *self,
   if (reason == NULL && entry->permissions != NULL)
     cf_identity_set_permissions (identity, (const char * const *) entry->permissions);
 
-  usage = _cf_tokens_usage_new (self, msg, identity, ip);
+  usage = _cf_tokens_usage_new (self, exchange, identity, ip);
   if (reason == NULL)
     {
-      g_signal_connect_data (msg, "finished", G_CALLBACK (_cf_tokens_on_usage_finished), usage,
+      g_signal_connect_data (exchange, "finished", G_CALLBACK (_cf_tokens_on_usage_finished), usage,
                              _cf_tokens_usage_free, 0);
       return TRUE;
     }
@@ -306,10 +304,10 @@ cf_tokens_check_request (CfTokens          *self,
       status = 429;
       code = LIMIT_ERROR_CODE;
     }
-  g_info ("Refused %s %s for API token %s: %s", soup_server_message_get_method (msg), path,
+  g_info ("Refused %s %s for API token %s: %s", cf_http_exchange_get_method (exchange), path,
           entry->id, reason);
   _cf_tokens_push_usage (self, usage, status, 0, reason);
   _cf_tokens_usage_free (usage, NULL);
-  refuse (msg, path, status, code, reason, retry);
+  refuse (exchange, path, status, code, reason, retry);
   return FALSE;
 }

@@ -765,16 +765,16 @@ on_tokens_route (CfHttpServer      *http,
 }
 
 static gboolean
-middleware_tokens (CfHttpServer      *http,
-                   SoupServerMessage *msg,
-                   gpointer           user_data)
+middleware_tokens (CfHttpServer   *http,
+                   CfHttpExchange *exchange,
+                   gpointer        user_data)
 {
-  CfIdentity *identity = cf_identity_from_message (msg);
+  CfIdentity *identity = cf_identity_from_exchange (exchange);
 
   /* No identity: a preflight, or an open path the auth step let by. */
   if (identity == NULL)
     return TRUE;
-  return cf_tokens_check_request (user_data, msg, identity);
+  return cf_tokens_check_request (user_data, exchange, identity);
 }
 
 /**

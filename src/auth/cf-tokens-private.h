@@ -79,7 +79,7 @@ JsonNode   *_cf_tokens_parse_column      (JsonObject         *row,
 /* cf-tokens-usage.c */
 void        _cf_tokens_usage_entry_free  (gpointer            data);
 Usage      *_cf_tokens_usage_new         (CfTokens           *self,
-                                          SoupServerMessage  *msg,
+                                          CfHttpExchange     *exchange,
                                           CfIdentity         *identity,
                                           const char         *ip);
 void        _cf_tokens_usage_free        (gpointer            data,
@@ -89,7 +89,7 @@ void        _cf_tokens_push_usage        (CfTokens           *self,
                                           guint               status,
                                           gint64              elapsed_ms,
                                           const char         *block_reason);
-void        _cf_tokens_on_usage_finished (SoupServerMessage  *msg,
+void        _cf_tokens_on_usage_finished (CfHttpExchange     *exchange,
                                           Usage              *usage);
 
 G_END_DECLS

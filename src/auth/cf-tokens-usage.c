@@ -123,28 +123,27 @@ _cf_tokens_push_usage (CfTokens   *self,
 }
 
 void
-_cf_tokens_on_usage_finished (SoupServerMessage *msg,
-                              Usage             *usage)
+_cf_tokens_on_usage_finished (CfHttpExchange *exchange,
+                              Usage          *usage)
 {
-  _cf_tokens_push_usage (usage->self, usage, soup_server_message_get_status (msg),
+  _cf_tokens_push_usage (usage->self, usage, cf_http_exchange_get_status (exchange),
                          (g_get_real_time () - usage->started) / 1000, NULL);
 }
 
 Usage *
-_cf_tokens_usage_new (CfTokens          *self,
-                      SoupServerMessage *msg,
-                      CfIdentity        *identity,
-                      const char        *ip)
+_cf_tokens_usage_new (CfTokens       *self,
+                      CfHttpExchange *exchange,
+                      CfIdentity     *identity,
+                      const char     *ip)
 {
   Usage *usage = g_new0 (Usage, 1);
-  const char *agent = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
-                                                    "User-Agent");
+  const char *agent = cf_http_exchange_get_header (exchange, "User-Agent");
 
   usage->self = g_object_ref (self);
   usage->jti = g_strdup (cf_identity_get_jti (identity));
   usage->email = g_strdup (cf_identity_get_email (identity));
-  usage->endpoint = g_strdup (g_uri_get_path (soup_server_message_get_uri (msg)));
-  usage->method = g_strdup (soup_server_message_get_method (msg));
+  usage->endpoint = g_strdup (cf_http_exchange_get_path (exchange));
+  usage->method = g_strdup (cf_http_exchange_get_method (exchange));
   usage->ip = g_strdup (ip);
   usage->agent = agent ? g_utf8_make_valid (agent, MIN (strlen (agent), 255)) : NULL;
   usage->started = g_get_real_time ();

@@ -62,7 +62,7 @@ void        cf_tokens_remember          (CfTokens           *self,
 JsonObject *cf_tokens_response          (JsonObject         *row);
 
 gboolean    cf_tokens_check_request     (CfTokens           *self,
-                                         SoupServerMessage  *msg,
+                                         CfHttpExchange     *exchange,
                                          CfIdentity         *identity);
 guint       cf_tokens_get_pending_usage (CfTokens           *self);
 

@@ -176,11 +176,11 @@ cf_http_security_set_cors (CfHttpSecurity     *self,
 }
 
 static gboolean
-middleware_headers (CfHttpServer      *server,
-                    SoupServerMessage *msg,
-                    gpointer           user_data)
+middleware_headers (CfHttpServer   *server,
+                    CfHttpExchange *exchange,
+                    gpointer        user_data)
 {
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  SoupMessageHeaders *headers = cf_http_exchange_get_response_headers (exchange);
 
   /* Appended, not replaced: this step runs before anything else could set
    * them, and a replace scans the headers first (twice the cost, on
@@ -243,15 +243,15 @@ allow_headers (SoupMessageHeaders *request)
 }
 
 static gboolean
-middleware_cors (CfHttpServer      *server,
-                 SoupServerMessage *msg,
-                 gpointer           user_data)
+middleware_cors (CfHttpServer   *server,
+                 CfHttpExchange *exchange,
+                 gpointer        user_data)
 {
   CfHttpSecurity *self = user_data;
-  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
-  SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
+  SoupMessageHeaders *request = cf_http_exchange_get_request_headers (exchange);
+  SoupMessageHeaders *response = cf_http_exchange_get_response_headers (exchange);
   const char *origin = soup_message_headers_get_one (request, "Origin");
-  gboolean preflight = g_str_equal (soup_server_message_get_method (msg), "OPTIONS") &&
+  gboolean preflight = cf_http_exchange_get_method (exchange) == SOUP_METHOD_OPTIONS &&
                        soup_message_headers_get_one (request,
                                                      "Access-Control-Request-Method") != NULL;
 
@@ -261,8 +261,8 @@ middleware_cors (CfHttpServer      *server,
     {
       if (!preflight)
         return TRUE;
-      cf_http_respond_error (msg, SOUP_STATUS_FORBIDDEN,
-                             "Forbidden: this origin is not in ALLOWED_ORIGINS");
+      cf_http_exchange_respond_error (exchange, SOUP_STATUS_FORBIDDEN,
+                                      "Forbidden: this origin is not in ALLOWED_ORIGINS");
       return FALSE;
     }
 
@@ -279,7 +279,7 @@ middleware_cors (CfHttpServer      *server,
     soup_message_headers_replace (response, "Access-Control-Allow-Headers", allowed);
   }
   soup_message_headers_replace (response, "Access-Control-Max-Age", PREFLIGHT_MAX_AGE);
-  soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+  cf_http_exchange_set_status (exchange, SOUP_STATUS_NO_CONTENT);
   return FALSE;
 }
 

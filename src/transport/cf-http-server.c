@@ -5,7 +5,10 @@
 
 #include <string.h>
 
-#include "cf-http-server.h"
+#include <gio/gunixsocketaddress.h>
+#include <glib/gstdio.h>
+
+#include "cf-http-server-private.h"
 #include "cf-jsonrpc.h"
 #include "cf-json.h"
 #include "cf-random.h"
@@ -26,8 +29,11 @@ struct _CfHttpServer
 {
   GObject     parent_instance;
 
-  SoupServer *soup;
-  GArray     *middleware;
+  SoupServer    *soup;
+  CfHttp1Server *native;
+  GArray        *middleware;
+  GPtrArray     *routes;
+  GPtrArray     *native_endpoints;
   GStrv       allowed_hosts;
   GStrv       allowed_origins;
   gsize       max_body;
@@ -42,9 +48,11 @@ typedef struct {
 } Middleware;
 
 typedef struct {
-  CfHttpServer  *server;
-  CfHttpHandler  handler;
-  gpointer       user_data;
+  CfHttpServer          *server;
+  char                  *path;
+  CfHttpHandler          handler;
+  CfHttpExchangeHandler  exchange_handler;
+  gpointer               user_data;
 } Route;
 
 G_DEFINE_FINAL_TYPE (CfHttpServer, cf_http_server, G_TYPE_OBJECT)
@@ -136,17 +144,16 @@ cf_http_respond_error (SoupServerMessage *msg,
                        guint              status,
                        const char        *detail)
 {
-  JsonObject *body = json_object_new ();
+  g_autoptr(JsonNode) body = cf_http_error_body (detail);
 
-  json_object_set_string_member (body, "detail", detail);
-  cf_http_respond_object (msg, status, body);
+  cf_http_respond_json (msg, status, body);
 }
 
-/* A complete response for writing on a raw socket, where libsoup can no
- * longer answer for us. */
-static char *
-raw_response (const char *status_line,
-              const char *detail)
+/* A complete response for writing on a raw socket, where no exchange
+ * can answer: `{"detail": ...}`, then the connection closes. */
+char *
+_cf_http_raw_response (const char *status_line,
+                       const char *detail)
 {
   g_autofree char *body = g_strdup_printf ("{\"detail\":\"%s\"}", detail);
 
@@ -216,12 +223,12 @@ origin_is_allowed (CfHttpServer *self,
  * dialled the gateway by its LAN address (as gateways found over mDNS
  * do). No rebound name can make a browser send that. */
 static gboolean
-host_is_local_address (SoupServerMessage *msg,
-                       const char        *host)
+host_is_local_address (CfHttpExchange *exchange,
+                       const char     *host)
 {
   g_autofree char *name = host_name (host);
   g_autoptr(GInetAddress) literal = name ? g_inet_address_new_from_string (name) : NULL;
-  GSocketAddress *local = literal ? soup_server_message_get_local_address (msg) : NULL;
+  GSocketAddress *local = literal ? cf_http_exchange_get_local_address (exchange) : NULL;
 
   return local != NULL && G_IS_INET_SOCKET_ADDRESS (local) &&
          g_inet_address_equal (literal, g_inet_socket_address_get_address (
@@ -231,32 +238,31 @@ host_is_local_address (SoupServerMessage *msg,
 /* DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends its
  * own Host and Origin, which this refuses. */
 static gboolean
-middleware_host_origin (CfHttpServer      *self,
-                        SoupServerMessage *msg,
-                        gpointer           user_data)
+middleware_host_origin (CfHttpServer   *self,
+                        CfHttpExchange *exchange,
+                        gpointer        user_data)
 {
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  const char *host = soup_message_headers_get_one (headers, "Host");
-  const char *origin = soup_message_headers_get_one (headers, "Origin");
+  const char *host = cf_http_exchange_get_header (exchange, "Host");
+  const char *origin = cf_http_exchange_get_header (exchange, "Origin");
 
-  if ((cf_http_host_is_allowed (self, host) || host_is_local_address (msg, host)) &&
+  if ((cf_http_host_is_allowed (self, host) || host_is_local_address (exchange, host)) &&
       origin_is_allowed (self, origin))
     return TRUE;
 
   g_message ("Refused request with Host '%s' and Origin '%s'", host ? host : "",
              origin ? origin : "");
-  cf_http_respond_error (msg, SOUP_STATUS_FORBIDDEN,
-                         "Forbidden: Host or Origin not allowed (DNS rebinding protection)");
+  cf_http_exchange_respond_error (
+      exchange, SOUP_STATUS_FORBIDDEN,
+      "Forbidden: Host or Origin not allowed (DNS rebinding protection)");
   return FALSE;
 }
 
 static gboolean
-middleware_request_id (CfHttpServer      *self,
-                       SoupServerMessage *msg,
-                       gpointer           user_data)
+middleware_request_id (CfHttpServer   *self,
+                       CfHttpExchange *exchange,
+                       gpointer        user_data)
 {
-  const char *id = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
-                                                 "X-Request-ID");
+  const char *id = cf_http_exchange_get_header (exchange, "X-Request-ID");
   g_autofree char *minted = NULL;
 
   /* Ids need to be unique, not secret: a random prefix drawn once and a
@@ -270,24 +276,50 @@ middleware_request_id (CfHttpServer      *self,
         prefix = cf_random_hex (4);
       id = minted = g_strdup_printf ("%s%08" G_GINT64_MODIFIER "x", prefix, ++counter);
     }
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+  soup_message_headers_replace (cf_http_exchange_get_response_headers (exchange),
                                 "X-Request-ID", id);
   return TRUE;
 }
 
+/* Our own HTTP/1.1 server takes no body over the limit: it leaves such
+ * requests to libsoup, whose early handler refuses them. */
 static gboolean
-middleware_body_limit (CfHttpServer      *self,
-                       SoupServerMessage *msg,
-                       gpointer           user_data)
+middleware_body_limit (CfHttpServer   *self,
+                       CfHttpExchange *exchange,
+                       gpointer        user_data)
 {
-  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  SoupServerMessage *msg = cf_http_exchange_get_message (exchange);
+  SoupMessageBody *body = msg ? soup_server_message_get_request_body (msg) : NULL;
 
-  if (body->length <= (goffset) self->max_body &&
-      g_object_get_data (G_OBJECT (msg), "cf-too-large") == NULL)
+  if (body == NULL ||
+      (body->length <= (goffset) self->max_body &&
+       g_object_get_data (G_OBJECT (msg), "cf-too-large") == NULL))
     return TRUE;
-  cf_http_respond_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
-                         "Payload Too Large: the request body exceeds the limit");
+  cf_http_exchange_respond_error (exchange, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+                                  "Payload Too Large: the request body exceeds the limit");
   return FALSE;
+}
+
+static void
+dispatch (CfHttpServer   *self,
+          Route          *route,
+          CfHttpExchange *exchange,
+          const char     *path,
+          GHashTable     *query)
+{
+  for (guint i = 0; i < self->middleware->len; i++)
+    {
+      Middleware *step = &g_array_index (self->middleware, Middleware, i);
+
+      if (!step->func (self, exchange, step->user_data))
+        return;
+    }
+
+  if (route->exchange_handler != NULL)
+    route->exchange_handler (self, exchange, path, query, route->user_data);
+  else
+    route->handler (self, cf_http_exchange_get_message (exchange), path, query,
+                    route->user_data);
 }
 
 static void
@@ -298,17 +330,103 @@ run_route (SoupServer        *soup,
            gpointer           user_data)
 {
   Route *route = user_data;
-  CfHttpServer *self = route->server;
 
-  for (guint i = 0; i < self->middleware->len; i++)
+  dispatch (route->server, route, cf_http_exchange_new_for_message (msg), path, query);
+}
+
+/* As libsoup finds a handler: the longest path prefix. */
+static Route *
+find_route (CfHttpServer *self,
+            const char   *path,
+            gsize         length)
+{
+  Route *best = NULL;
+  gsize best_length = 0;
+
+  for (guint i = 0; i < self->routes->len; i++)
     {
-      Middleware *step = &g_array_index (self->middleware, Middleware, i);
+      Route *route = g_ptr_array_index (self->routes, i);
+      gsize route_length = strlen (route->path);
 
-      if (!step->func (self, msg, step->user_data))
-        return;
+      if (route_length <= length && route_length >= best_length &&
+          strncmp (path, route->path, route_length) == 0)
+        {
+          best = route;
+          best_length = route_length;
+        }
     }
+  return best;
+}
 
-  route->handler (self, msg, path, query, route->user_data);
+static gboolean
+pattern_matches (const char *pattern,
+                 const char *path,
+                 gsize       length)
+{
+  const char *end = path + length;
+
+  while (*pattern != '\0' && path < end)
+    {
+      if (pattern[0] == '*' && (pattern[1] == '/' || pattern[1] == '\0'))
+        {
+          const char *segment = path;
+
+          while (path < end && *path != '/')
+            path++;
+          if (path == segment)
+            return FALSE;
+          pattern++;
+        }
+      else if (*pattern++ != *path++)
+        return FALSE;
+    }
+  return *pattern == '\0' && path == end;
+}
+
+/* Whether the server's own HTTP/1.1 implementation serves a POST to
+ * @path (@length bytes, the query left out). */
+gboolean
+_cf_http_server_takes (CfHttpServer *self,
+                       const char   *path,
+                       gsize         length)
+{
+  Route *route;
+  guint i;
+
+  for (i = 0; i < self->native_endpoints->len; i++)
+    if (pattern_matches (g_ptr_array_index (self->native_endpoints, i), path, length))
+      break;
+  if (i == self->native_endpoints->len)
+    return FALSE;
+  route = find_route (self, path, length);
+  return route != NULL && route->exchange_handler != NULL;
+}
+
+void
+_cf_http_server_serve (CfHttpServer   *self,
+                       CfHttpExchange *exchange)
+{
+  const char *path = cf_http_exchange_get_path (exchange);
+  const char *query = cf_http_exchange_get_query (exchange);
+  g_autoptr(GHashTable) params = query ? soup_form_decode (query) : NULL;
+  Route *route = find_route (self, path, strlen (path));
+
+  g_return_if_fail (route != NULL && route->exchange_handler != NULL);
+  dispatch (self, route, exchange, path, params);
+}
+
+guint
+_cf_http_server_get_header_timeout (CfHttpServer *self)
+{
+  return self->header_timeout;
+}
+
+void
+_cf_http_server_count_active (CfHttpServer *self,
+                              int           delta)
+{
+  if (delta > 0 || self->n_active > 0)
+    self->n_active += delta;
 }
 
 /* An oversized body is not kept: libsoup still reads what the client
@@ -371,12 +489,33 @@ not_found (SoupServer        *soup,
   cf_http_respond_error (msg, SOUP_STATUS_NOT_FOUND, "Not Found");
 }
 
+/**
+ * cf_http_message_get_socket:
+ * @msg: a request libsoup serves for a #CfHttpServer
+ *
+ * soup_server_message_get_socket() for the connections libsoup gets from
+ * the server's own HTTP/1.1 implementation, for which libsoup has none.
+ *
+ * Returns: (transfer none) (nullable): the socket @msg came in on
+ */
+GSocket *
+cf_http_message_get_socket (SoupServerMessage *msg)
+{
+  CfHttpServer *self = g_object_get_data (G_OBJECT (msg), "cf-server");
+  GSocket *socket = soup_server_message_get_socket (msg);
+
+  if (socket == NULL && self != NULL)
+    socket = _cf_http1_server_find_socket (self->native,
+                                           soup_server_message_get_remote_address (msg));
+  return socket;
+}
+
 static gboolean
 on_request_timeout (gpointer user_data)
 {
   SoupServerMessage *msg = user_data;
-  GSocket *socket = soup_server_message_get_socket (msg);
-  g_autofree char *reply = raw_response ("408 Request Timeout",
+  GSocket *socket = cf_http_message_get_socket (msg);
+  g_autofree char *reply = _cf_http_raw_response ("408 Request Timeout",
                                          "Request Timeout: the request was not sent in time");
 
   g_object_set_data (G_OBJECT (msg), "cf-timeout", NULL);
@@ -407,6 +546,7 @@ on_request_started (SoupServer        *soup,
 {
   guint id = g_timeout_add_seconds (self->header_timeout, on_request_timeout, msg);
 
+  g_object_set_data (G_OBJECT (msg), "cf-server", self);
   g_object_set_data_full (G_OBJECT (msg), "cf-timeout", GUINT_TO_POINTER (id), clear_timeout);
 }
 
@@ -438,10 +578,13 @@ cf_http_server_finalize (GObject *object)
 {
   CfHttpServer *self = (CfHttpServer *) object;
 
+  g_clear_pointer (&self->native, _cf_http1_server_free);
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
   g_clear_object (&self->soup);
   g_clear_pointer (&self->middleware, g_array_unref);
+  g_clear_pointer (&self->native_endpoints, g_ptr_array_unref);
+  g_clear_pointer (&self->routes, g_ptr_array_unref);
   g_clear_pointer (&self->allowed_hosts, g_strfreev);
   g_clear_pointer (&self->allowed_origins, g_strfreev);
 
@@ -458,6 +601,9 @@ static void
 cf_http_server_init (CfHttpServer *self)
 {
   self->middleware = g_array_new (FALSE, TRUE, sizeof (Middleware));
+  self->native_endpoints = g_ptr_array_new_with_free_func (g_free);
+  self->routes = g_ptr_array_new ();
+  self->native = _cf_http1_server_new (self);
   self->max_body = DEFAULT_MAX_BODY;
   self->header_timeout = DEFAULT_HEADER_TIMEOUT;
   self->soup = soup_server_new ("server-header", PACKAGE_NAME "/" PACKAGE_VERSION, NULL);
@@ -494,6 +640,27 @@ cf_http_server_get_soup_server (CfHttpServer *self)
  * @handler: serves the requests under @path
  * @user_data: closure data
  */
+static void
+route_free (Route *route)
+{
+  g_ptr_array_remove (route->server->routes, route);
+  g_free (route->path);
+  g_free (route);
+}
+
+static void
+add_route (CfHttpServer *self,
+           const char   *path,
+           Route        *route)
+{
+  route->server = self;
+  route->path = g_strdup (path);
+  g_ptr_array_add (self->routes, route);
+  soup_server_add_handler (self->soup, path, run_route, route, (GDestroyNotify) route_free);
+  /* libsoup runs only the early handler of the most specific path. */
+  soup_server_add_early_handler (self->soup, path, early_handler, self, NULL);
+}
+
 void
 cf_http_server_add_route (CfHttpServer  *self,
                           const char    *path,
@@ -505,12 +672,59 @@ cf_http_server_add_route (CfHttpServer  *self,
   g_return_if_fail (CF_IS_HTTP_SERVER (self));
 
   route = g_new0 (Route, 1);
-  route->server = self;
   route->handler = handler;
   route->user_data = user_data;
-  soup_server_add_handler (self->soup, path, run_route, route, g_free);
-  /* libsoup runs only the early handler of the most specific path. */
-  soup_server_add_early_handler (self->soup, path, early_handler, self, NULL);
+  add_route (self, path, route);
+}
+
+/**
+ * cf_http_server_add_exchange_route:
+ * @self: a #CfHttpServer
+ * @path: a path prefix, as soup_server_add_handler() takes it
+ * @handler: serves the requests under @path, on either HTTP/1.1
+ *   implementation
+ * @user_data: closure data
+ *
+ * Requests under @path reach @handler from libsoup, or from the server's
+ * own HTTP/1.1 implementation for the paths given to
+ * cf_http_server_add_native_endpoint().
+ */
+void
+cf_http_server_add_exchange_route (CfHttpServer          *self,
+                                   const char            *path,
+                                   CfHttpExchangeHandler  handler,
+                                   gpointer               user_data)
+{
+  Route *route;
+
+  g_return_if_fail (CF_IS_HTTP_SERVER (self));
+
+  route = g_new0 (Route, 1);
+  route->exchange_handler = handler;
+  route->user_data = user_data;
+  add_route (self, path, route);
+}
+
+/**
+ * cf_http_server_add_native_endpoint:
+ * @self: a #CfHttpServer
+ * @pattern: a whole path, such as `/mcp`; a `*` segment stands for any
+ *   one segment, as in `/servers/\*\/mcp`
+ *
+ * Lets the server's own HTTP/1.1 implementation serve POSTs to the paths
+ * @pattern matches, for an exchange route registered with
+ * cf_http_server_add_exchange_route(). Anything else, and any request it
+ * does not take (chunked bodies, `Expect`, upgrades, HTTP/1.0), libsoup
+ * serves.
+ */
+void
+cf_http_server_add_native_endpoint (CfHttpServer *self,
+                                    const char   *pattern)
+{
+  g_return_if_fail (CF_IS_HTTP_SERVER (self));
+  g_return_if_fail (pattern != NULL && pattern[0] == '/');
+
+  g_ptr_array_add (self->native_endpoints, g_strdup (pattern));
 }
 
 /**
@@ -624,6 +838,38 @@ cf_http_server_set_header_timeout (CfHttpServer *self,
  * @port: a port, or 0 for any free one
  * @error: return location for a #GError
  */
+/* libsoup 3.2 keeps a connection alive after a response only while it
+ * has a listener of its own, and the connections it gets from our own
+ * server (soup_server_accept_iostream()) are all it serves. So it gets a
+ * listener no one can reach: a Unix socket whose path is gone. */
+static gboolean
+give_soup_a_listener (CfHttpServer  *self,
+                      GError       **error)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSList) listeners = soup_server_get_listeners (self->soup);
+  gboolean ok;
+
+  if (listeners != NULL)
+    return TRUE;
+  dir = g_dir_make_tmp ("cf-http-XXXXXX", error);
+  if (dir == NULL)
+    return FALSE;
+  path = g_build_filename (dir, "unreachable", NULL);
+  address = g_unix_socket_address_new (path);
+  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT,
+                         error);
+  ok = socket != NULL && g_socket_bind (socket, address, FALSE, error) &&
+       g_socket_listen (socket, error) &&
+       soup_server_listen_socket (self->soup, socket, 0, error);
+  g_unlink (path);
+  g_rmdir (dir);
+  return ok;
+}
+
 gboolean
 cf_http_server_listen (CfHttpServer  *self,
                        const char    *host,
@@ -635,10 +881,12 @@ cf_http_server_listen (CfHttpServer  *self,
 
   g_return_val_if_fail (CF_IS_HTTP_SERVER (self), FALSE);
 
+  /* "localhost" is the IPv4 loopback only, as libsoup's listen_local
+   * with IPV4_ONLY had it. */
   if (g_strcmp0 (host, "localhost") == 0)
-    return soup_server_listen_local (self->soup, port, SOUP_SERVER_LISTEN_IPV4_ONLY, error);
-
-  address = g_inet_address_new_from_string (host);
+    address = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  else
+    address = g_inet_address_new_from_string (host);
   if (address == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -646,22 +894,20 @@ cf_http_server_listen (CfHttpServer  *self,
       return FALSE;
     }
   socket_address = g_inet_socket_address_new (address, port);
-  return soup_server_listen (self->soup, socket_address, 0, error);
+  return give_soup_a_listener (self, error) &&
+         _cf_http1_server_listen (self->native, socket_address, error);
 }
 
 guint
 cf_http_server_get_port (CfHttpServer *self)
 {
-  GSList *uris;
-  guint port = 0;
+  g_autoptr(GSocketAddress) address = NULL;
 
   g_return_val_if_fail (CF_IS_HTTP_SERVER (self), 0);
 
-  uris = soup_server_get_uris (self->soup);
-  if (uris != NULL)
-    port = g_uri_get_port (uris->data);
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-  return port;
+  address = _cf_http1_server_get_address (self->native);
+  return G_IS_INET_SOCKET_ADDRESS (address)
+         ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)) : 0;
 }
 
 /**
@@ -672,18 +918,19 @@ cf_http_server_get_port (CfHttpServer *self)
 char *
 cf_http_server_get_url (CfHttpServer *self)
 {
-  GSList *uris;
-  char *url = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autofree char *host = NULL;
+  GInetSocketAddress *inet;
 
   g_return_val_if_fail (CF_IS_HTTP_SERVER (self), NULL);
 
-  uris = soup_server_get_uris (self->soup);
-  if (uris != NULL)
-    url = g_uri_to_string (uris->data);
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-  if (url != NULL && g_str_has_suffix (url, "/"))
-    url[strlen (url) - 1] = '\0';
-  return url;
+  address = _cf_http1_server_get_address (self->native);
+  if (!G_IS_INET_SOCKET_ADDRESS (address))
+    return NULL;
+  inet = G_INET_SOCKET_ADDRESS (address);
+  host = g_inet_address_to_string (g_inet_socket_address_get_address (inet));
+  return g_uri_join (G_URI_FLAGS_NONE, "http", NULL, host, g_inet_socket_address_get_port (inet),
+                     "", NULL, NULL);
 }
 
 /**
@@ -694,14 +941,9 @@ cf_http_server_get_url (CfHttpServer *self)
 void
 cf_http_server_disconnect (CfHttpServer *self)
 {
-  GSList *listeners;
-
   g_return_if_fail (CF_IS_HTTP_SERVER (self));
 
-  listeners = soup_server_get_listeners (self->soup);
-  for (GSList *l = listeners; l != NULL; l = l->next)
-    g_socket_close (l->data, NULL);
-  g_slist_free (listeners);
+  _cf_http1_server_disconnect (self->native);
 }
 
 guint

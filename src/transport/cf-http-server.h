@@ -4,6 +4,8 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "cf-http-exchange.h"
+
 G_BEGIN_DECLS
 
 #define CF_TYPE_HTTP_SERVER (cf_http_server_get_type ())
@@ -26,18 +28,35 @@ typedef void (*CfHttpHandler) (CfHttpServer      *server,
                                gpointer           user_data);
 
 /**
+ * CfHttpExchangeHandler:
+ * @server: the #CfHttpServer
+ * @exchange: the request, already past the middleware chain
+ * @path: the request path
+ * @query: (nullable): the decoded query
+ * @user_data: closure data
+ *
+ * Serves one route on either HTTP/1.1 implementation. It may pause
+ * @exchange and answer later.
+ */
+typedef void (*CfHttpExchangeHandler) (CfHttpServer   *server,
+                                       CfHttpExchange *exchange,
+                                       const char     *path,
+                                       GHashTable     *query,
+                                       gpointer        user_data);
+
+/**
  * CfHttpMiddleware:
  * @server: the #CfHttpServer
- * @msg: the request
+ * @exchange: the request
  * @user_data: closure data
  *
  * One step of the chain every request passes before its route handler.
  *
- * Returns: %TRUE to go on, %FALSE when the step answered @msg itself
+ * Returns: %TRUE to go on, %FALSE when the step answered @exchange itself
  */
-typedef gboolean (*CfHttpMiddleware) (CfHttpServer      *server,
-                                      SoupServerMessage *msg,
-                                      gpointer           user_data);
+typedef gboolean (*CfHttpMiddleware) (CfHttpServer   *server,
+                                      CfHttpExchange *exchange,
+                                      gpointer        user_data);
 
 CfHttpServer *cf_http_server_new                 (void);
 SoupServer   *cf_http_server_get_soup_server     (CfHttpServer       *self);
@@ -45,6 +64,12 @@ void          cf_http_server_add_route           (CfHttpServer       *self,
                                                   const char         *path,
                                                   CfHttpHandler       handler,
                                                   gpointer            user_data);
+void          cf_http_server_add_exchange_route  (CfHttpServer       *self,
+                                                  const char         *path,
+                                                  CfHttpExchangeHandler handler,
+                                                  gpointer            user_data);
+void          cf_http_server_add_native_endpoint (CfHttpServer       *self,
+                                                  const char         *pattern);
 void          cf_http_server_add_middleware      (CfHttpServer       *self,
                                                   const char         *name,
                                                   CfHttpMiddleware    middleware,
@@ -74,6 +99,8 @@ guint         cf_http_server_get_n_active        (CfHttpServer       *self);
 
 gboolean      cf_http_host_is_allowed            (CfHttpServer       *self,
                                                   const char         *host_header);
+
+GSocket      *cf_http_message_get_socket         (SoupServerMessage  *msg);
 
 void          cf_http_respond_json               (SoupServerMessage  *msg,
                                                   guint               status,

@@ -28,10 +28,9 @@ struct _CfHttpStream
 {
   GObject                parent_instance;
 
-  SoupServerMessage     *msg;
+  CfHttpExchange        *exchange;
   CfMcpTransportContext  context;
   gulong                 finished_id;
-  gulong                 disconnected_id;
   State                  state;
   guint                  accept_json : 1;
   guint                  accept_sse : 1;
@@ -46,7 +45,7 @@ static void
 set_session_header (CfHttpStream *self)
 {
   if (self->context.session != NULL)
-    soup_message_headers_replace (soup_server_message_get_response_headers (self->msg),
+    soup_message_headers_replace (cf_http_exchange_get_response_headers (self->exchange),
                                   "Mcp-Session-Id",
                                   cf_mcp_session_get_id (self->context.session));
 }
@@ -56,9 +55,7 @@ write_raw (CfHttpStream *self,
            const char   *data,
            gsize         length)
 {
-  soup_message_body_append (soup_server_message_get_response_body (self->msg),
-                            SOUP_MEMORY_COPY, data, length);
-  soup_server_message_unpause (self->msg);
+  cf_http_exchange_write (self->exchange, data, length);
 }
 
 static void
@@ -90,15 +87,13 @@ cf_http_stream_start_sse (CfHttpStream *self)
   g_return_if_fail (CF_IS_HTTP_STREAM (self));
   g_return_if_fail (self->state == STATE_IDLE);
 
-  headers = soup_server_message_get_response_headers (self->msg);
-  soup_server_message_set_status (self->msg, SOUP_STATUS_OK, NULL);
+  headers = cf_http_exchange_get_response_headers (self->exchange);
   soup_message_headers_set_content_type (headers, "text/event-stream", NULL);
   soup_message_headers_replace (headers, "Cache-Control", "no-cache");
   soup_message_headers_replace (headers, "X-Accel-Buffering", "no");
-  soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
-  soup_message_body_set_accumulate (soup_server_message_get_response_body (self->msg), FALSE);
   set_session_header (self);
   self->state = STATE_SSE;
+  cf_http_exchange_begin_stream (self->exchange);
 
   /* Flush the headers now: a client waiting on a quiet stream must see
    * that it is open. */
@@ -151,26 +146,26 @@ http_finish_bytes (CfMcpStream *stream,
     {
       if (message != NULL)
         write_event_bytes (self, message);
-      soup_message_body_complete (soup_server_message_get_response_body (self->msg));
-      soup_server_message_unpause (self->msg);
+      cf_http_exchange_end_stream (self->exchange);
       return;
     }
 
   set_session_header (self);
-  if (message == NULL)
-    soup_server_message_set_status (self->msg, status ? status : SOUP_STATUS_ACCEPTED, NULL);
-  else if (!self->accept_json && self->accept_sse)
+  if (message != NULL && !self->accept_json && self->accept_sse)
     {
       /* A client that accepts only SSE gets the single answer as an event. */
       self->state = STATE_IDLE;
       cf_http_stream_start_sse (self);
       self->state = STATE_DONE;
       write_event_bytes (self, message);
-      soup_message_body_complete (soup_server_message_get_response_body (self->msg));
+      cf_http_exchange_end_stream (self->exchange);
+      return;
     }
+  if (message == NULL)
+    cf_http_exchange_set_status (self->exchange, status ? status : SOUP_STATUS_ACCEPTED);
   else
-    cf_http_respond_json_bytes (self->msg, status ? status : SOUP_STATUS_OK, message);
-  soup_server_message_unpause (self->msg);
+    cf_http_exchange_respond_json_bytes (self->exchange, status ? status : SOUP_STATUS_OK, message);
+  cf_http_exchange_unpause (self->exchange);
 }
 
 static void
@@ -181,20 +176,18 @@ stream_iface_init (CfMcpStreamInterface *iface)
 }
 
 static void
-on_finished (SoupServerMessage *msg,
-             CfHttpStream      *self)
+on_finished (CfHttpExchange *exchange,
+             CfHttpStream   *self)
 {
   g_autoptr(CfHttpStream) hold = g_object_ref (self);
 
-  g_clear_signal_handler (&self->finished_id, self->msg);
-  g_clear_signal_handler (&self->disconnected_id, self->msg);
+  g_clear_signal_handler (&self->finished_id, self->exchange);
   if (self->state != STATE_DONE)
     {
       self->state = STATE_DONE;
       cf_mcp_stream_emit_closed (CF_MCP_STREAM (self));
     }
-  /* The message is gone after this signal. */
-  g_clear_object (&self->msg);
+  g_clear_object (&self->exchange);
 }
 
 static void
@@ -202,12 +195,9 @@ cf_http_stream_dispose (GObject *object)
 {
   CfHttpStream *self = (CfHttpStream *) object;
 
-  if (self->msg != NULL)
-    {
-      g_clear_signal_handler (&self->finished_id, self->msg);
-      g_clear_signal_handler (&self->disconnected_id, self->msg);
-    }
-  g_clear_object (&self->msg);
+  if (self->exchange != NULL)
+    g_clear_signal_handler (&self->finished_id, self->exchange);
+  g_clear_object (&self->exchange);
   g_clear_object (&self->context.session);
 
   G_OBJECT_CLASS (cf_http_stream_parent_class)->dispose (object);
@@ -226,27 +216,25 @@ cf_http_stream_init (CfHttpStream *self)
 
 /**
  * cf_http_stream_new:
- * @msg: the request to answer; it is paused until the stream finishes
+ * @exchange: the request to answer; it is paused until the stream finishes
  * @accept_json: whether the client accepts application/json
  * @accept_sse: whether the client accepts text/event-stream
  *
  * Returns: (transfer full): a new stream
  */
 CfHttpStream *
-cf_http_stream_new (SoupServerMessage *msg,
-                    gboolean           accept_json,
-                    gboolean           accept_sse)
+cf_http_stream_new (CfHttpExchange *exchange,
+                    gboolean        accept_json,
+                    gboolean        accept_sse)
 {
   CfHttpStream *self = g_object_new (CF_TYPE_HTTP_STREAM, NULL);
 
-  self->msg = g_object_ref (msg);
+  self->exchange = g_object_ref (exchange);
   self->accept_json = !!accept_json;
   self->accept_sse = !!accept_sse;
   self->context.validate_headers = TRUE;
-  self->finished_id = g_signal_connect (msg, "finished", G_CALLBACK (on_finished), self);
-  /* On server shutdown libsoup emits only "disconnected". */
-  self->disconnected_id = g_signal_connect (msg, "disconnected", G_CALLBACK (on_finished), self);
-  soup_server_message_pause (msg);
+  self->finished_id = g_signal_connect (exchange, "finished", G_CALLBACK (on_finished), self);
+  cf_http_exchange_pause (exchange);
   return self;
 }
 

@@ -3,6 +3,7 @@
 
 #include <libsoup/soup.h>
 
+#include "cf-http-exchange.h"
 #include "cf-mcp-era.h"
 #include "cf-mcp-stream.h"
 
@@ -11,7 +12,7 @@ G_BEGIN_DECLS
 #define CF_TYPE_HTTP_STREAM (cf_http_stream_get_type ())
 G_DECLARE_FINAL_TYPE (CfHttpStream, cf_http_stream, CF, HTTP_STREAM, GObject)
 
-CfHttpStream          *cf_http_stream_new          (SoupServerMessage *msg,
+CfHttpStream          *cf_http_stream_new          (CfHttpExchange    *exchange,
                                                     gboolean           accept_json,
                                                     gboolean           accept_sse);
 CfMcpTransportContext *cf_http_stream_get_context  (CfHttpStream      *self);

@@ -136,7 +136,7 @@ static void
 watch_peer (Stream            *stream,
             SoupServerMessage *msg)
 {
-  GSocket *socket = soup_server_message_get_socket (msg);
+  GSocket *socket = cf_http_message_get_socket (msg);
 
   if (socket == NULL)
     return;
@@ -198,7 +198,7 @@ open_stream (CfLegacySse       *self,
 
   stream = g_new0 (Stream, 1);
   stream->owner = self;
-  stream->stream = cf_http_stream_new (msg, FALSE, TRUE);
+  stream->stream = cf_http_stream_new (cf_http_exchange_get_for_message (msg), FALSE, TRUE);
   stream->channel = cf_session_channel_new (server, scope, write_message, stream);
   cf_session_channel_set_identity (stream->channel, cf_identity_from_message (msg));
   g_hash_table_insert (self->streams, g_strdup (cf_session_channel_get_id (stream->channel)),

@@ -100,13 +100,6 @@ accepts (const char *accept,
 }
 
 static const char *
-header (SoupServerMessage *msg,
-        const char        *name)
-{
-  return soup_message_headers_get_one (soup_server_message_get_request_headers (msg), name);
-}
-
-static const char *
 lookup_request_header (const char *name,
                        gpointer    user_data)
 {
@@ -128,16 +121,15 @@ is_modern_message (JsonNode *node)
 /* @plain: ContextForge's `/rpc`, plain JSON-RPC over POST: answers are
  * JSON only, there are no sessions and no mirrored headers to check. */
 static void
-handle_post (CfStreamableHttp  *self,
-             CfMcpServer       *server,
-             SoupServerMessage *msg,
-             const char        *scope,
-             gboolean           plain)
+handle_post (CfStreamableHttp *self,
+             CfMcpServer      *server,
+             CfHttpExchange   *exchange,
+             const char       *scope,
+             gboolean          plain)
 {
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  SoupMessageBody *body = soup_server_message_get_request_body (msg);
-  const char *accept = header (msg, "Accept");
-  const char *session_id = header (msg, "Mcp-Session-Id");
+  SoupMessageHeaders *headers = cf_http_exchange_get_request_headers (exchange);
+  const char *accept = soup_message_headers_get_one (headers, "Accept");
+  const char *session_id = soup_message_headers_get_one (headers, "Mcp-Session-Id");
   const char *content_type = soup_message_headers_get_content_type (headers, NULL);
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) error = NULL;
@@ -150,22 +142,25 @@ handle_post (CfStreamableHttp  *self,
 
   if (!accept_json && !accept_sse)
     {
-      cf_http_respond_rpc_error (msg, SOUP_STATUS_NOT_ACCEPTABLE, CF_JSONRPC_INVALID_REQUEST,
-                         "Not Acceptable: accept application/json or text/event-stream");
+      cf_http_exchange_respond_rpc_error (exchange, SOUP_STATUS_NOT_ACCEPTABLE,
+                                          CF_JSONRPC_INVALID_REQUEST,
+                                          "Not Acceptable: accept application/json or text/event-stream");
       return;
     }
   if (content_type == NULL || g_ascii_strcasecmp (content_type, "application/json") != 0)
     {
-      cf_http_respond_rpc_error (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, CF_JSONRPC_INVALID_REQUEST,
-                         "Unsupported Media Type: the body must be application/json");
+      cf_http_exchange_respond_rpc_error (exchange, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
+                                          CF_JSONRPC_INVALID_REQUEST,
+                                          "Unsupported Media Type: the body must be application/json");
       return;
     }
 
-  bytes = soup_message_body_flatten (body);
+  bytes = cf_http_exchange_get_request_body (exchange);
   node = cf_json_parse (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &error);
   if (node == NULL)
     {
-      cf_http_respond_rpc_error (msg, SOUP_STATUS_BAD_REQUEST, CF_JSONRPC_PARSE_ERROR, error->message);
+      cf_http_exchange_respond_rpc_error (exchange, SOUP_STATUS_BAD_REQUEST, CF_JSONRPC_PARSE_ERROR,
+                                          error->message);
       return;
     }
 
@@ -176,27 +171,29 @@ handle_post (CfStreamableHttp  *self,
       session = cf_mcp_server_lookup_session (server, session_id);
       if (session == NULL)
         {
-          cf_http_respond_rpc_error (msg, SOUP_STATUS_NOT_FOUND, CF_JSONRPC_INVALID_REQUEST,
-                             "Session not found: start a new session with initialize");
+          cf_http_exchange_respond_rpc_error (exchange, SOUP_STATUS_NOT_FOUND,
+                                              CF_JSONRPC_INVALID_REQUEST,
+                                              "Session not found: start a new session with initialize");
           return;
         }
     }
 
-  stream = cf_http_stream_new (msg, accept_json, accept_sse);
+  stream = cf_http_stream_new (exchange, accept_json, accept_sse);
   context = cf_http_stream_get_context (stream);
   g_set_object (&context->session, session);
-  context->protocol_version_header = header (msg, "MCP-Protocol-Version");
-  context->method_header = header (msg, "Mcp-Method");
-  context->name_header = header (msg, "Mcp-Name");
+  context->protocol_version_header = soup_message_headers_get_one (headers, "MCP-Protocol-Version");
+  context->method_header = soup_message_headers_get_one (headers, "Mcp-Method");
+  context->name_header = soup_message_headers_get_one (headers, "Mcp-Name");
   context->scope = scope;
-  context->identity = cf_identity_from_message (msg);
+  context->identity = cf_identity_from_exchange (exchange);
   context->header_lookup = lookup_request_header;
-  context->header_lookup_data = soup_server_message_get_request_headers (msg);
+  context->header_lookup_data = headers;
   context->validate_headers = !plain;
 
   cf_mcp_server_dispatch (server, context, node, CF_MCP_STREAM (stream));
 
-  /* The header strings live in @msg; the context must not outlive them. */
+  /* The header strings live in @exchange; the context must not outlive
+   * them. */
   context->protocol_version_header = context->method_header = context->name_header = NULL;
   context->scope = NULL;
   context->identity = NULL;
@@ -227,52 +224,56 @@ send_keepalives (gpointer user_data)
 }
 
 static CfMcpSession *
-require_session (CfMcpServer       *server,
-                 SoupServerMessage *msg)
+require_session (CfMcpServer    *server,
+                 CfHttpExchange *exchange)
 {
-  const char *session_id = header (msg, "Mcp-Session-Id");
+  const char *session_id = cf_http_exchange_get_header (exchange, "Mcp-Session-Id");
   CfMcpSession *session;
 
   if (session_id == NULL)
     {
-      cf_http_respond_rpc_error (msg, SOUP_STATUS_BAD_REQUEST, CF_JSONRPC_INVALID_REQUEST,
-                         "Bad Request: Mcp-Session-Id header is required");
+      cf_http_exchange_respond_rpc_error (exchange, SOUP_STATUS_BAD_REQUEST,
+                                          CF_JSONRPC_INVALID_REQUEST,
+                                          "Bad Request: Mcp-Session-Id header is required");
       return NULL;
     }
   session = cf_mcp_server_lookup_session (server, session_id);
   if (session == NULL)
-    cf_http_respond_rpc_error (msg, SOUP_STATUS_NOT_FOUND, CF_JSONRPC_INVALID_REQUEST,
-                       "Session not found: start a new session with initialize");
+    cf_http_exchange_respond_rpc_error (exchange, SOUP_STATUS_NOT_FOUND,
+                                        CF_JSONRPC_INVALID_REQUEST,
+                                        "Session not found: start a new session with initialize");
   return session;
 }
 
 static void
-handle_get (CfStreamableHttp  *self,
-            CfMcpServer       *server,
-            SoupServerMessage *msg)
+handle_get (CfStreamableHttp *self,
+            CfMcpServer      *server,
+            CfHttpExchange   *exchange)
 {
   g_autoptr(CfHttpStream) stream = NULL;
   CfMcpSession *session;
 
   if (cf_mcp_server_get_default_legacy_version (server) == NULL)
     {
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+      soup_message_headers_replace (cf_http_exchange_get_response_headers (exchange),
                                     "Allow", "POST");
-      cf_http_respond_rpc_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, CF_JSONRPC_INVALID_REQUEST,
-                         "Method Not Allowed: use subscriptions/listen");
+      cf_http_exchange_respond_rpc_error (exchange, SOUP_STATUS_METHOD_NOT_ALLOWED,
+                                          CF_JSONRPC_INVALID_REQUEST,
+                                          "Method Not Allowed: use subscriptions/listen");
       return;
     }
-  if (!accepts (header (msg, "Accept"), "text/event-stream"))
+  if (!accepts (cf_http_exchange_get_header (exchange, "Accept"), "text/event-stream"))
     {
-      cf_http_respond_rpc_error (msg, SOUP_STATUS_NOT_ACCEPTABLE, CF_JSONRPC_INVALID_REQUEST,
-                         "Not Acceptable: the GET stream is text/event-stream");
+      cf_http_exchange_respond_rpc_error (exchange, SOUP_STATUS_NOT_ACCEPTABLE,
+                                          CF_JSONRPC_INVALID_REQUEST,
+                                          "Not Acceptable: the GET stream is text/event-stream");
       return;
     }
-  session = require_session (server, msg);
+  session = require_session (server, exchange);
   if (session == NULL)
     return;
 
-  stream = cf_http_stream_new (msg, FALSE, TRUE);
+  stream = cf_http_stream_new (exchange, FALSE, TRUE);
   g_set_object (&cf_http_stream_get_context (stream)->session, session);
   cf_http_stream_start_sse (stream);
   g_object_set_data_full (G_OBJECT (stream), "cf-session", g_object_ref (session),
@@ -283,90 +284,92 @@ handle_get (CfStreamableHttp  *self,
 }
 
 static void
-handle_delete (CfStreamableHttp  *self,
-               CfMcpServer       *server,
-               SoupServerMessage *msg)
+handle_delete (CfStreamableHttp *self,
+               CfMcpServer      *server,
+               CfHttpExchange   *exchange)
 {
-  CfMcpSession *session = require_session (server, msg);
+  CfMcpSession *session = require_session (server, exchange);
 
   if (session == NULL)
     return;
   cf_mcp_server_close_session (server, cf_mcp_session_get_id (session));
-  soup_server_message_set_status (msg, SOUP_STATUS_NO_CONTENT, NULL);
+  cf_http_exchange_set_status (exchange, SOUP_STATUS_NO_CONTENT);
   /* Without a length libsoup closes the connection after the 204, and
    * the client's next session pays for a new one. */
-  soup_message_headers_set_content_length (soup_server_message_get_response_headers (msg), 0);
+  soup_message_headers_set_content_length (cf_http_exchange_get_response_headers (exchange), 0);
 }
 
 static void
-serve (CfStreamableHttp  *self,
-       CfMcpServer       *server,
-       SoupServerMessage *msg,
-       const char        *scope)
+serve (CfStreamableHttp *self,
+       CfMcpServer      *server,
+       CfHttpExchange   *exchange,
+       const char       *scope)
 {
-  const char *method = soup_server_message_get_method (msg);
+  const char *method = cf_http_exchange_get_method (exchange);
 
   if (method == SOUP_METHOD_POST)
-    handle_post (self, server, msg, scope, FALSE);
+    handle_post (self, server, exchange, scope, FALSE);
   else if (method == SOUP_METHOD_GET)
-    handle_get (self, server, msg);
+    handle_get (self, server, exchange);
   else if (method == SOUP_METHOD_DELETE)
-    handle_delete (self, server, msg);
+    handle_delete (self, server, exchange);
   else
     {
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+      soup_message_headers_replace (cf_http_exchange_get_response_headers (exchange),
                                     "Allow", "GET, POST, DELETE");
-      cf_http_respond_rpc_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, CF_JSONRPC_INVALID_REQUEST,
-                         "Method Not Allowed");
+      cf_http_exchange_respond_rpc_error (exchange, SOUP_STATUS_METHOD_NOT_ALLOWED,
+                                          CF_JSONRPC_INVALID_REQUEST,
+                                          "Method Not Allowed");
     }
 }
 
 static void
-on_endpoint (CfHttpServer      *http,
-             SoupServerMessage *msg,
-             const char        *path,
-             GHashTable        *query,
-             gpointer           user_data)
+on_endpoint (CfHttpServer   *http,
+             CfHttpExchange *exchange,
+             const char     *path,
+             GHashTable     *query,
+             gpointer        user_data)
 {
   CfStreamableHttp *self = user_data;
 
   if (!g_str_equal (path, "/mcp") && !g_str_equal (path, "/mcp/"))
     {
-      cf_http_respond_error (msg, SOUP_STATUS_NOT_FOUND, "Not Found");
+      cf_http_exchange_respond_error (exchange, SOUP_STATUS_NOT_FOUND, "Not Found");
       return;
     }
-  serve (self, self->server, msg, NULL);
+  serve (self, self->server, exchange, NULL);
 }
 
 static void
-on_rpc_endpoint (CfHttpServer      *http,
-                 SoupServerMessage *msg,
-                 const char        *path,
-                 GHashTable        *query,
-                 gpointer           user_data)
+on_rpc_endpoint (CfHttpServer   *http,
+                 CfHttpExchange *exchange,
+                 const char     *path,
+                 GHashTable     *query,
+                 gpointer        user_data)
 {
   CfStreamableHttp *self = user_data;
 
   if (!g_str_equal (path, "/rpc") && !g_str_equal (path, "/rpc/"))
-    cf_http_respond_error (msg, SOUP_STATUS_NOT_FOUND, "Not Found");
-  else if (soup_server_message_get_method (msg) != SOUP_METHOD_POST)
+    cf_http_exchange_respond_error (exchange, SOUP_STATUS_NOT_FOUND, "Not Found");
+  else if (cf_http_exchange_get_method (exchange) != SOUP_METHOD_POST)
     {
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+      soup_message_headers_replace (cf_http_exchange_get_response_headers (exchange),
                                     "Allow", "POST");
-      cf_http_respond_rpc_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, CF_JSONRPC_INVALID_REQUEST,
-                         "Method Not Allowed");
+      cf_http_exchange_respond_rpc_error (exchange, SOUP_STATUS_METHOD_NOT_ALLOWED,
+                                          CF_JSONRPC_INVALID_REQUEST,
+                                          "Method Not Allowed");
     }
   else
-    handle_post (self, self->server, msg, NULL, TRUE);
+    handle_post (self, self->server, exchange, NULL, TRUE);
 }
 
 /* {prefix}/{scope}/mcp, or another transport's {prefix}/{scope}/{name} */
 static void
-on_scoped_endpoint (CfHttpServer      *http,
-                    SoupServerMessage *msg,
-                    const char        *path,
-                    GHashTable        *query,
-                    gpointer           user_data)
+on_scoped_endpoint (CfHttpServer   *http,
+                    CfHttpExchange *exchange,
+                    const char     *path,
+                    GHashTable     *query,
+                    gpointer        user_data)
 {
   CfStreamableHttp *self = user_data;
   const char *rest = path + strlen (self->prefix);
@@ -379,21 +382,27 @@ on_scoped_endpoint (CfHttpServer      *http,
        (endpoint = g_hash_table_lookup (self->scoped_endpoints, parts[1])) == NULL) ||
       (parts[2] != NULL && *parts[2] != '\0'))
     {
-      cf_http_respond_error (msg, SOUP_STATUS_NOT_FOUND, "Not Found");
+      cf_http_exchange_respond_error (exchange, SOUP_STATUS_NOT_FOUND, "Not Found");
       return;
     }
 
   server = self->lookup (parts[0], self->lookup_data);
   if (server == NULL)
     {
-      cf_http_respond_rpc_error (msg, SOUP_STATUS_NOT_FOUND, CF_JSONRPC_INVALID_REQUEST,
-                         "Server not found");
+      cf_http_exchange_respond_rpc_error (exchange, SOUP_STATUS_NOT_FOUND,
+                                          CF_JSONRPC_INVALID_REQUEST,
+                                          "Server not found");
       return;
     }
-  if (endpoint != NULL)
-    endpoint->handler (http, msg, server, parts[0], query, endpoint->user_data);
+  /* Our own HTTP/1.1 server serves only `{prefix}/{scope}/mcp`: the other
+   * transports' endpoints come from libsoup. */
+  if (endpoint != NULL && cf_http_exchange_get_message (exchange) != NULL)
+    endpoint->handler (http, cf_http_exchange_get_message (exchange), server, parts[0], query,
+                       endpoint->user_data);
+  else if (endpoint != NULL)
+    cf_http_exchange_respond_error (exchange, SOUP_STATUS_NOT_FOUND, "Not Found");
   else
-    serve (self, server, msg, parts[0]);
+    serve (self, server, exchange, parts[0]);
 }
 
 static void
@@ -443,6 +452,20 @@ cf_streamable_http_new (CfMcpServer *server)
   return self;
 }
 
+/* The endpoint's POSTs, with and without a trailing slash, are served by
+ * the server's own HTTP/1.1 implementation. */
+static void
+add_native_endpoint (CfHttpServer *http,
+                     const char   *path,
+                     const char   *suffix)
+{
+  g_autofree char *pattern = g_strconcat (path, suffix, NULL);
+  g_autofree char *slashed = g_strconcat (pattern, "/", NULL);
+
+  cf_http_server_add_native_endpoint (http, pattern);
+  cf_http_server_add_native_endpoint (http, slashed);
+}
+
 /**
  * cf_streamable_http_mount:
  * @self: a #CfStreamableHttp
@@ -456,7 +479,8 @@ cf_streamable_http_mount (CfStreamableHttp *self,
 {
   g_return_if_fail (CF_IS_STREAMABLE_HTTP (self));
 
-  cf_http_server_add_route (http, path, on_endpoint, self);
+  cf_http_server_add_exchange_route (http, path, on_endpoint, self);
+  add_native_endpoint (http, path, NULL);
 }
 
 /**
@@ -475,7 +499,8 @@ cf_streamable_http_mount_rpc (CfStreamableHttp *self,
 {
   g_return_if_fail (CF_IS_STREAMABLE_HTTP (self));
 
-  cf_http_server_add_route (http, path, on_rpc_endpoint, self);
+  cf_http_server_add_exchange_route (http, path, on_rpc_endpoint, self);
+  add_native_endpoint (http, path, NULL);
 }
 
 /**
@@ -499,7 +524,8 @@ cf_streamable_http_mount_scoped (CfStreamableHttp  *self,
   self->prefix = g_strdup (prefix);
   self->lookup = lookup;
   self->lookup_data = user_data;
-  cf_http_server_add_route (http, prefix, on_scoped_endpoint, self);
+  cf_http_server_add_exchange_route (http, prefix, on_scoped_endpoint, self);
+  add_native_endpoint (http, prefix, "/*/mcp");
 }
 
 /**

@@ -1559,7 +1559,7 @@ stack_setup (Stack         *st,
   cf_http_server_listen (st->http, "127.0.0.1", 0, &error);
   g_assert_no_error (error);
   st->base = g_strdup_printf ("127.0.0.1:%u",
-                              cf_test_server_get_port (cf_http_server_get_soup_server (st->http)));
+                              cf_http_server_get_port (st->http));
 }
 
 static gboolean

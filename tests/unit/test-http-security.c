@@ -40,13 +40,13 @@ on_route (CfHttpServer      *server,
 
 /* Stands for the auth step a daemon appends: /v1/private needs a token. */
 static gboolean
-fake_auth (CfHttpServer      *server,
-           SoupServerMessage *msg,
-           gpointer           user_data)
+fake_auth (CfHttpServer   *server,
+           CfHttpExchange *exchange,
+           gpointer        user_data)
 {
-  if (!g_str_has_prefix (g_uri_get_path (soup_server_message_get_uri (msg)), "/v1/private"))
+  if (!g_str_has_prefix (cf_http_exchange_get_path (exchange), "/v1/private"))
     return TRUE;
-  cf_http_respond_error (msg, SOUP_STATUS_UNAUTHORIZED, "Not authenticated");
+  cf_http_exchange_respond_error (exchange, SOUP_STATUS_UNAUTHORIZED, "Not authenticated");
   return FALSE;
 }
 

@@ -743,7 +743,7 @@ local_setup (Local         *local,
   cf_streamable_http_mount (local->transport, local->http, "/mcp");
   cf_http_server_listen (local->http, "127.0.0.1", 0, &error);
   g_assert_no_error (error);
-  port = cf_test_server_get_port (cf_http_server_get_soup_server (local->http));
+  port = cf_http_server_get_port (local->http);
   local->url = g_strdup_printf ("http://127.0.0.1:%u/mcp", port);
 
   local->client = cf_mcp_client_new_http (local->url, NULL, NULL);
@@ -784,11 +784,11 @@ local_teardown (Local         *local,
 }
 
 static gboolean
-record_peer_port (CfHttpServer      *http,
-                  SoupServerMessage *msg,
-                  gpointer           user_data)
+record_peer_port (CfHttpServer   *http,
+                  CfHttpExchange *exchange,
+                  gpointer        user_data)
 {
-  GSocketAddress *peer = soup_server_message_get_remote_address (msg);
+  GSocketAddress *peer = cf_http_exchange_get_remote_address (exchange);
 
   if (G_IS_INET_SOCKET_ADDRESS (peer))
     g_hash_table_add (user_data, GUINT_TO_POINTER (

@@ -49,9 +49,7 @@ fixture_setup (Fixture       *f,
   cf_streamable_http_mount (f->transport, f->http, "/mcp");
   cf_http_server_listen (f->http, "127.0.0.1", 0, &error);
   g_assert_no_error (error);
-  /* Not cf_http_server_get_port (): soup_server_get_uris () of libsoup
-   * 3.2 leaks an address, which would hide leaks of our own. */
-  f->port = cf_test_server_get_port (cf_http_server_get_soup_server (f->http));
+  f->port = cf_http_server_get_port (f->http);
   g_assert_cmpuint (f->port, >, 0);
   f->client = cf_test_client_new (f->port);
 }
