@@ -696,20 +696,22 @@ span_is (const char *data,
 }
 
 #define HEAD_LIBSOUP (-1)
-#define HEAD_BAD_FRAMING (-2)
+#define HEAD_BAD (-2)
 
 /* Reads a peeked head. Returns the number of header fields of a request
- * to serve, HEAD_BAD_FRAMING for one whose body cannot be delimited
- * safely (RFC 9112 §6.3: answered 400 here, whoever it was for, so that
- * no request can be smuggled behind it), or HEAD_LIBSOUP. */
+ * to serve; HEAD_BAD, with @problem set, for a head that breaks RFC 9112
+ * or whose body cannot be delimited safely (§6.3), which is answered 400
+ * here, whoever it was for, so that nothing can be smuggled behind it;
+ * or HEAD_LIBSOUP. */
 static int
-parse_head (Conn       *conn,
-            const char *data,
-            gsize       head_length,
-            Span       *spans,
-            gsize      *target_end,
-            guint64    *content_length,
-            gboolean   *keep_alive)
+parse_head (Conn        *conn,
+            const char  *data,
+            gsize        head_length,
+            Span        *spans,
+            gsize       *target_end,
+            guint64     *content_length,
+            gboolean    *keep_alive,
+            const char **problem)
 {
   const char *end = data + head_length;
   const char *p = data, *method, *target, *query, *path_end;
@@ -717,19 +719,23 @@ parse_head (Conn       *conn,
   gboolean ours = TRUE, framing_ok = TRUE;
   int n = 0;
 
-  /* method SP request-target SP HTTP/1.x CRLF; anything else is libsoup's
-   * to refuse. */
+  *problem = "Bad Request: malformed request head";
+
+  /* method SP request-target SP HTTP/1.x CRLF; another version is
+   * libsoup's to refuse. */
   method = p;
   while (p < end && is_tchar (*p))
     p++;
   if (p == method || p >= end || *p != ' ')
-    return HEAD_LIBSOUP;
+    return HEAD_BAD;
   ours = p - method == 4 && memcmp (method, "POST", 4) == 0;
   target = ++p;
   while (p < end && *p > ' ' && *p < 0x7f)
     p++;
-  if (p == target || end - p < 11 || memcmp (p, " HTTP/1.", 8) != 0 || p[9] != '\r' ||
-      p[10] != '\n' || (p[8] != '0' && p[8] != '1'))
+  if (p == target || end - p < 11 || memcmp (p, " HTTP/", 6) != 0)
+    return HEAD_BAD;
+  if (memcmp (p, " HTTP/1.", 8) != 0 || p[9] != '\r' || p[10] != '\n' ||
+      (p[8] != '0' && p[8] != '1'))
     return HEAD_LIBSOUP;
   /* Origin form, nothing to decode, HTTP/1.1 */
   ours = ours && *target == '/' && memchr (target, '%', p - target) == NULL &&
@@ -744,19 +750,30 @@ parse_head (Conn       *conn,
     {
       const char *name = p, *colon, *value, *line_end;
 
+      /* A line folded onto the one before starts with a blank: no name. */
       while (p < end && is_tchar (*p))
         p++;
-      if (p == name || p >= end || *p != ':' || n == HEADERS_MAX)
+      if (p == name || p >= end || *p != ':')
+        return HEAD_BAD;
+      if (n == HEADERS_MAX)
         return HEAD_LIBSOUP;
       colon = p++;
       while (p < end && (*p == ' ' || *p == '\t'))
         p++;
       value = p;
-      /* Field values of visible ASCII only: libsoup takes anything else. */
-      while (p < end && ((*p >= ' ' && *p < 0x7f) || *p == '\t'))
-        p++;
-      if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
-        return HEAD_LIBSOUP;
+      /* Visible ASCII, blanks, and obs-text, which only libsoup takes; no
+       * other control byte, no CR or LF but the line's end. */
+      for (; p < end && *p != '\r'; p++)
+        {
+          guchar c = *p;
+
+          if (c >= 0x80)
+            ours = FALSE;
+          else if ((c < ' ' && c != '\t') || c == 0x7f)
+            return HEAD_BAD;
+        }
+      if (end - p < 2 || p[1] != '\n')
+        return HEAD_BAD;
       line_end = p;
       while (line_end > value && (line_end[-1] == ' ' || line_end[-1] == '\t'))
         line_end--;
@@ -806,12 +823,13 @@ parse_head (Conn       *conn,
       n++;
     }
   if (p != end - 2)
-    return HEAD_LIBSOUP;
+    return HEAD_BAD;
 
   /* A chunked body must end with chunked, and a length beside it is an
    * attempt to have two parties read two different bodies. */
+  *problem = "Bad Request: ambiguous Content-Length or chunking";
   if ((have_encoding && (!chunked || have_length)) || !framing_ok)
-    return HEAD_BAD_FRAMING;
+    return HEAD_BAD;
 
   if (!ours || !have_host || !have_length || have_encoding ||
       *content_length > cf_http_server_get_max_body (conn->server->owner) ||
@@ -902,6 +920,7 @@ conn_read_request (Conn *conn)
   guint64 content_length = 0;
   gboolean keep_alive = TRUE;
   const guint8 *terminator;
+  const char *problem = NULL;
   gssize peeked;
   int n_spans;
 
@@ -925,12 +944,11 @@ conn_read_request (Conn *conn)
     }
   conn->head_length = terminator + 4 - conn->in->data;
   n_spans = parse_head (conn, (const char *) conn->in->data, conn->head_length, spans,
-                        &target_end, &content_length, &keep_alive);
-  if (n_spans == HEAD_BAD_FRAMING)
+                        &target_end, &content_length, &keep_alive, &problem);
+  if (n_spans == HEAD_BAD)
     {
-      g_info ("Refused a request whose body length is ambiguous");
-      conn_refuse (conn, "400 Bad Request",
-                   "Bad Request: ambiguous Content-Length or chunking");
+      g_info ("Refused a request: %s", problem);
+      conn_refuse (conn, "400 Bad Request", problem);
       return;
     }
   if (n_spans < 0)
@@ -990,8 +1008,9 @@ conn_ready (gpointer     data,
           gsize target_end = 0;
           guint64 content_length = 0;
           gboolean keep_alive = TRUE;
+          const char *problem = NULL;
           int n_spans = parse_head (conn, (const char *) conn->in->data, conn->head_length,
-                                    spans, &target_end, &content_length, &keep_alive);
+                                    spans, &target_end, &content_length, &keep_alive, &problem);
 
           /* The head was taken once; it reads the same again. */
           g_assert (n_spans >= 0);

@@ -563,6 +563,18 @@ test_bad_input (Fixture       *f,
     { "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
       400, TRUE },
     { "POST /v1/z HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n", 400, TRUE },
+    /* Malformed heads, refused here: a control byte, a bare CR, a bare
+     * LF, a folded line, no colon, a name above ASCII. */
+    { "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Odd: a\001b\r\n"
+      "Content-Length: 2\r\n\r\n{}", 400, TRUE },
+    { "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Odd: a\rb\r\n"
+      "Content-Length: 2\r\n\r\n{}", 400, TRUE },
+    { "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\nX-Odd: b\r\n"
+      "Content-Length: 2\r\n\r\n{}", 400, TRUE },
+    { "GET /v1/q HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Folded: a\r\n b\r\n\r\n", 400, TRUE },
+    { "GET /v1/q HTTP/1.1\r\nHost: 127.0.0.1\r\nNo colon here\r\n\r\n", 400, TRUE },
+    { "GET /v1/q HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Caf\xc3\xa9: 1\r\n\r\n", 400, TRUE },
+    { "GET /v1/\xc3\xa9 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 400, TRUE },
     /* libsoup's: a length over the limit, no Host. */
     { "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
       "Content-Length: 5000\r\n\r\n", 413, FALSE },
@@ -635,6 +647,101 @@ test_timeouts (Fixture       *f,
   g_assert_cmpuint (f->soup_requests, ==, 0);
 }
 
+static GString *
+mutate (const char *good)
+{
+  static const char noise[] = "\r\n:\t \0\x7f\x80\xff%#?/0123456789-,;";
+  GString *text = g_string_new (good);
+  guint edits = g_test_rand_int_range (1, 4);
+
+  for (guint e = 0; e < edits && text->len > 0; e++)
+    {
+      guint at = g_test_rand_int_range (0, text->len);
+      char byte = noise[g_test_rand_int_range (0, sizeof noise - 1)];
+
+      switch (g_test_rand_int_range (0, 4))
+        {
+        case 0:
+          text->str[at] = byte;
+          break;
+        case 1:
+          g_string_insert_c (text, at, byte);
+          break;
+        case 2:
+          {
+            gsize span = g_test_rand_int_range (1, 8);
+
+            g_string_erase (text, at, MIN (span, text->len - at));
+          }
+          break;
+        default:
+          g_string_truncate (text, at);
+          break;
+        }
+    }
+  return text;
+}
+
+/* Mutated requests, a hundred connections at a time: whatever comes back
+ * is a response, the server holds no request once the clients are gone,
+ * and it serves a good request after all of them. */
+static void
+test_mutations (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autofree char *good = call_text (f, 81);
+  guint answered = 0;
+
+  for (guint batch = 0; batch < 3; batch++)
+    {
+      GSocketConnection *connections[100];
+      gint64 deadline;
+
+      for (guint i = 0; i < G_N_ELEMENTS (connections); i++)
+        {
+          g_autoptr(GString) text = mutate (good);
+
+          connections[i] = cf_test_connect (f->port);
+          cf_test_send_raw (connections[i], text->str, text->len);
+        }
+      deadline = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
+      for (guint i = 0; i < G_N_ELEMENTS (connections); i++)
+        {
+          gint64 left = MAX (deadline - g_get_monotonic_time (), 0) / 1000;
+          g_autoptr(GString) answer = NULL;
+          gboolean closed = FALSE;
+
+          answer = cf_test_read_raw (connections[i], MAX (left, 5), &closed);
+          if (answer->len > 0)
+            {
+              if (!g_str_has_prefix (answer->str, "HTTP/1."))
+                {
+                  g_autofree char *shown = g_strescape (answer->str, NULL);
+
+                  g_test_message ("answer: %s", shown);
+                }
+              /* libsoup answers a version it cannot read in HTTP/1.0. */
+              g_assert_true (g_str_has_prefix (answer->str, "HTTP/1."));
+              answered++;
+            }
+          g_io_stream_close (G_IO_STREAM (connections[i]), NULL, NULL);
+          g_object_unref (connections[i]);
+        }
+    }
+  g_test_message ("%u of 300 mutations answered", answered);
+  g_assert_cmpuint (answered, >, 0);
+  g_assert_true (cf_test_wait_until (http_is_idle, f, 2000));
+
+  {
+    g_autoptr(GSocketConnection) connection = cf_test_connect (f->port);
+    g_autoptr(Response) pong = NULL;
+
+    cf_test_send_raw (connection, good, strlen (good));
+    pong = read_one (connection);
+    assert_pong (pong, 81);
+  }
+}
+
 static void
 add (const char *path,
      void (*func) (Fixture *, gconstpointer))
@@ -657,6 +764,7 @@ main (int   argc,
   add ("/http1-server/client-gone", test_client_gone);
   add ("/http1-server/bad-input", test_bad_input);
   add ("/http1-server/timeouts", test_timeouts);
+  add ("/http1-server/mutations", test_mutations);
 
   return g_test_run ();
 }
