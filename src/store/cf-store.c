@@ -187,6 +187,11 @@ static void
 cf_store_run_job (CfStore    *self,
                   CfStoreJob *job)
 {
+  /* Held past the source (cleanups run in reverse order): once attached,
+   * the job may be done and its caller's context gone (query_sync() in
+   * cf-tokens.c frees its own) before this thread lets go of the source,
+   * which would then lock a freed context. */
+  g_autoptr(GMainContext) context = g_main_context_ref (g_task_get_context (job->task));
   g_autoptr(GSource) source = NULL;
 
   /* A job that fails validation still queues, so that callbacks come
@@ -202,7 +207,7 @@ cf_store_run_job (CfStore    *self,
   g_source_set_priority (source, g_task_get_priority (job->task));
   g_source_set_static_name (source, "[cf-store] job complete");
   g_source_set_callback (source, cf_store_job_complete, job, cf_store_job_free);
-  g_source_attach (source, g_task_get_context (job->task));
+  g_source_attach (source, context);
 }
 
 static gpointer

@@ -183,6 +183,11 @@ cf_daemon_harness_start (const char         *db_path,
   if (!expired)
     g_source_remove (deadline);
 
+  /* A daemon that never came up must not outlive the test, holding its
+   * output open: it may not even reach the main loop that handles
+   * SIGTERM. */
+  if (line == NULL)
+    g_subprocess_force_exit (self->process);
   g_assert_nonnull (line);
   g_assert_true (g_str_has_prefix (line, "http://"));
   self->url = line;
