@@ -52,8 +52,12 @@ struct _CfHttp1Server
   GPtrArray    *listeners;
   GList        *conns;
   /* The connections handed to libsoup, by the client's address: libsoup
-   * gives no socket for them (soup_server_message_get_socket()). */
+   * gives no socket for them (soup_server_message_get_socket()). A new
+   * connection can come from the address of one libsoup has not let go
+   * of yet: the newer is found, and each entry lives as long as its
+   * connection (handed_over_all owns them). */
   GHashTable   *handed_over;
+  GHashTable   *handed_over_all;
   char          date[64];
   gint64        date_second;
 };
@@ -605,8 +609,11 @@ on_handed_over_gone (gpointer  data,
                      GObject  *where_the_object_was)
 {
   HandedOver *entry = data;
+  CfHttp1Server *self = entry->server;
 
-  g_hash_table_remove (entry->server->handed_over, entry->key);
+  if (g_hash_table_lookup (self->handed_over, entry->key) == entry)
+    g_hash_table_remove (self->handed_over, entry->key);
+  g_hash_table_remove (self->handed_over_all, entry);
 }
 
 static void
@@ -623,6 +630,7 @@ remember_handed_over (CfHttp1Server     *self,
   entry->connection = connection;
   entry->key = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
   g_object_weak_ref (G_OBJECT (connection), on_handed_over_gone, entry);
+  g_hash_table_add (self->handed_over_all, entry);
   g_hash_table_replace (self->handed_over, entry->key, entry);
 }
 
@@ -1079,7 +1087,8 @@ _cf_http1_server_new (CfHttpServer *owner)
 
   self->owner = owner;
   self->listeners = g_ptr_array_new ();
-  self->handed_over = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, handed_over_free);
+  self->handed_over = g_hash_table_new (g_str_hash, g_str_equal);
+  self->handed_over_all = g_hash_table_new_full (NULL, NULL, handed_over_free, NULL);
   return self;
 }
 
@@ -1110,10 +1119,11 @@ _cf_http1_server_free (CfHttp1Server *self)
   g_ptr_array_unref (self->listeners);
   while (self->conns != NULL)
     conn_close (self->conns->data);
-  g_hash_table_iter_init (&iter, self->handed_over);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
+  g_hash_table_iter_init (&iter, self->handed_over_all);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &entry, NULL))
     g_object_weak_unref (G_OBJECT (entry->connection), on_handed_over_gone, entry);
   g_hash_table_unref (self->handed_over);
+  g_hash_table_unref (self->handed_over_all);
   g_free (self);
 }
 
