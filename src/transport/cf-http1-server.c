@@ -40,6 +40,10 @@
 /* Connections accepted per wake-up of a listener */
 #define ACCEPT_BATCH 64
 #define LISTEN_BACKLOG 1024
+/* How long a listener out of descriptors waits before it tries again */
+#define ACCEPT_PAUSE_MS 100
+/* The most of a response buffer an idle connection keeps */
+#define KEPT_OUT (64 * 1024)
 /* How long a closing connection's last words are read and dropped */
 #define DRAIN_S 2
 
@@ -58,6 +62,9 @@ struct _CfHttp1Server
    * connection (handed_over_all owns them). */
   GHashTable   *handed_over;
   GHashTable   *handed_over_all;
+  /* Where heads are peeked at: one for all connections, so that an idle
+   * one holds no buffer. */
+  guint8        scratch[HEAD_MAX];
   char          date[64];
   gint64        date_second;
 };
@@ -75,6 +82,7 @@ struct _Listener
   CfHttp1Server  *server;
   GSocket        *socket;
   FdSource       *source;
+  gboolean        starved;
 };
 
 typedef enum {
@@ -444,7 +452,7 @@ conn_free (Conn *conn)
 {
   g_clear_object (&conn->local);
   g_clear_object (&conn->remote);
-  g_byte_array_unref (conn->in);
+  g_clear_pointer (&conn->in, g_byte_array_unref);
   g_string_free (conn->out, TRUE);
   g_free (conn);
 }
@@ -498,6 +506,13 @@ conn_drain (Conn *conn)
 static void
 conn_wait_request (Conn *conn)
 {
+  /* An idle connection keeps no request, and no large response buffer. */
+  g_clear_pointer (&conn->in, g_byte_array_unref);
+  if (conn->out->allocated_len > KEPT_OUT)
+    {
+      g_string_free (conn->out, TRUE);
+      conn->out = g_string_sized_new (1024);
+    }
   conn->state = CONN_IDLE;
   conn->end_after_flush = FALSE;
   conn->source->pfd.events = G_IO_IN;
@@ -899,6 +914,8 @@ conn_dispatch (Conn       *conn,
 static gboolean
 conn_read_body (Conn *conn)
 {
+  if (conn->in == NULL)
+    conn->in = g_byte_array_sized_new (conn->want);
   while (conn->in->len < conn->want)
     {
       gsize have = conn->in->len;
@@ -932,9 +949,8 @@ conn_read_request (Conn *conn)
   gssize peeked;
   int n_spans;
 
-  g_byte_array_set_size (conn->in, HEAD_MAX);
   do
-    peeked = recv (conn->fd, conn->in->data, HEAD_MAX, MSG_PEEK);
+    peeked = recv (conn->fd, conn->server->scratch, HEAD_MAX, MSG_PEEK);
   while (peeked < 0 && errno == EINTR);
   if (peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
     return;
@@ -944,14 +960,14 @@ conn_read_request (Conn *conn)
       return;
     }
 
-  terminator = memmem (conn->in->data, peeked, "\r\n\r\n", 4);
+  terminator = memmem (conn->server->scratch, peeked, "\r\n\r\n", 4);
   if (terminator == NULL)
     {
       conn_hand_over (conn);
       return;
     }
-  conn->head_length = terminator + 4 - conn->in->data;
-  n_spans = parse_head (conn, (const char *) conn->in->data, conn->head_length, spans,
+  conn->head_length = terminator + 4 - conn->server->scratch;
+  n_spans = parse_head (conn, (const char *) conn->server->scratch, conn->head_length, spans,
                         &target_end, &content_length, &keep_alive, &problem);
   if (n_spans == HEAD_BAD)
     {
@@ -967,7 +983,7 @@ conn_read_request (Conn *conn)
 
   /* Take what was peeked of this request: the same bytes. */
   conn->want = conn->head_length + content_length;
-  g_byte_array_set_size (conn->in, 0);
+  g_clear_pointer (&conn->in, g_byte_array_unref);
   conn->keep_alive = keep_alive;
   conn->state = CONN_BODY;
   if (conn_read_body (conn))
@@ -1050,18 +1066,38 @@ on_accept (gpointer     data,
   CfHttp1Server *server = listener->server;
   int listen_fd = g_socket_get_fd (listener->socket);
 
+  if (expired)
+    {
+      listener->source->deadline = 0;
+      listener->source->pfd.events = G_IO_IN;
+      return;
+    }
+
   for (guint i = 0; i < ACCEPT_BATCH; i++)
     {
       int fd = accept4 (listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
       int one = 1;
       Conn *conn;
 
+      if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM))
+        {
+          /* The connection waits in the backlog; a listener that stayed
+           * readable meanwhile would spin the main loop. */
+          if (!listener->starved)
+            g_message ("Cannot accept connections (%s): trying again every %d ms",
+                       g_strerror (errno), ACCEPT_PAUSE_MS);
+          listener->starved = TRUE;
+          listener->source->pfd.events = 0;
+          listener->source->deadline = g_get_monotonic_time () + ACCEPT_PAUSE_MS * 1000;
+          return;
+        }
       if (fd < 0)
         {
           if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
             g_debug ("accept: %s", g_strerror (errno));
           return;
         }
+      listener->starved = FALSE;
       /* Responses go out in one send each; SSE events must not wait for
        * an acknowledgement. */
       setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -1070,7 +1106,6 @@ on_accept (gpointer     data,
       conn->server = server;
       conn->fd = fd;
       conn->link.data = conn;
-      conn->in = g_byte_array_sized_new (HEAD_MAX);
       conn->out = g_string_sized_new (1024);
       conn->source = fd_source_new (fd, "[cf-http1-server] connection", conn_ready, conn);
       server->conns = g_list_insert_before_link (server->conns, server->conns, &conn->link);

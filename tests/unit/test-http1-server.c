@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "../fixture/cf-fixture-tools.h"
 #include "cf-http-server.h"
@@ -742,6 +744,76 @@ test_mutations (Fixture       *f,
   }
 }
 
+static gint64
+cpu_time_us (void)
+{
+  struct rusage usage;
+
+  g_assert_cmpint (getrusage (RUSAGE_SELF, &usage), ==, 0);
+  return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * G_USEC_PER_SEC +
+         usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
+}
+
+/* Out of descriptors, the server neither spins nor drops what waits in
+ * its backlog: it pauses accepting, and serves once descriptors are
+ * back. */
+static void
+test_out_of_descriptors (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autofree char *request = call_text (f, 91);
+  g_autoptr(GSocketConnection) waiting = NULL;
+  g_autoptr(Response) pong = NULL;
+  struct rlimit saved, tight;
+  gint64 cpu_before, wall_before, cpu_used, wall_used;
+  int probe;
+
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+  /* The lowest free descriptor, plus room for a few connections. */
+  probe = dup (0);
+  g_assert_cmpint (probe, >=, 0);
+  close (probe);
+  tight = saved;
+  tight.rlim_cur = probe + 6;
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &tight), ==, 0);
+
+  /* Client ends and the server's accepted ends use up the descriptors. */
+  for (guint i = 0; i < 8; i++)
+    {
+      g_autoptr(GSocketClient) client = g_socket_client_new ();
+      g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string ("127.0.0.1",
+                                                                                f->port);
+      GSocketConnection *connection = g_socket_client_connect (client,
+                                                               G_SOCKET_CONNECTABLE (address),
+                                                               NULL, NULL);
+
+      if (connection == NULL)
+        break;
+      g_ptr_array_add (clients, connection);
+      cf_test_spin (10);
+    }
+  g_assert_cmpuint (clients->len, >, 0);
+  waiting = g_object_ref (g_ptr_array_index (clients, clients->len - 1));
+
+  cpu_before = cpu_time_us ();
+  wall_before = g_get_monotonic_time ();
+  cf_test_spin (400);
+  cpu_used = cpu_time_us () - cpu_before;
+  wall_used = g_get_monotonic_time () - wall_before;
+  g_test_message ("%" G_GINT64_FORMAT " us of CPU in %" G_GINT64_FORMAT " us", cpu_used,
+                  wall_used);
+  /* A spinning loop would use all of it. */
+  g_assert_cmpint (cpu_used, <, wall_used / 4);
+
+  /* Descriptors back: the connection that waited is served. */
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+  g_ptr_array_remove_range (clients, 0, clients->len - 1);
+  cf_test_send_raw (waiting, request, strlen (request));
+  pong = read_one (waiting);
+  assert_pong (pong, 91);
+}
+
 static void
 add (const char *path,
      void (*func) (Fixture *, gconstpointer))
@@ -765,6 +837,7 @@ main (int   argc,
   add ("/http1-server/bad-input", test_bad_input);
   add ("/http1-server/timeouts", test_timeouts);
   add ("/http1-server/mutations", test_mutations);
+  add ("/http1-server/out-of-descriptors", test_out_of_descriptors);
 
   return g_test_run ();
 }
