@@ -23,9 +23,11 @@
  * endpoints (`/mcp` and the like) it reads and answers itself, with one
  * #GSource per connection and no per-request sources, streams or
  * signals; anything else (another path or method, a chunked body,
- * `Expect`, an upgrade, HTTP/1.0, a head not yet complete, a byte it
- * would have to think about) leaves the connection, untouched, to
- * libsoup through soup_server_accept_iostream(), for good.
+ * `Expect`, an upgrade, HTTP/1.0, a head not yet complete, a field value
+ * above ASCII) leaves the connection, untouched, to libsoup through
+ * soup_server_accept_iostream(), for good. A head that breaks RFC 9112,
+ * or whose body could be delimited two ways, is answered 400 here,
+ * whatever its route.
  *
  * What it serves, it serves as libsoup would: the same middleware chain
  * and handlers (through #CfHttpExchange), keep-alive and pipelined
