@@ -12,7 +12,7 @@
  *
  * One HTTP request and its response, as the middleware chain and the MCP
  * endpoints see it. libsoup carries most requests (#SoupServerMessage,
- * wrapped by cf_http_exchange_new_for_message()); the gateway's own
+ * wrapped by cf_http_exchange_for_message()); the gateway's own
  * HTTP/1.1 server carries the hot MCP POSTs without libsoup's
  * per-request machinery. Both keep the request and response headers in
  * #SoupMessageHeaders.
@@ -581,21 +581,25 @@ cf_soup_exchange_init (CfSoupExchange *self)
 }
 
 /**
- * cf_http_exchange_new_for_message:
+ * cf_http_exchange_for_message:
  * @msg: a request libsoup carries
  *
- * Wraps @msg, which keeps the exchange for its life:
- * cf_http_exchange_get_for_message() finds it again.
+ * The exchange of @msg, made on the first call: @msg keeps it for its
+ * life, and cf_http_exchange_get_for_message() finds it again.
  *
  * Returns: (transfer none): the exchange of @msg
  */
 CfHttpExchange *
-cf_http_exchange_new_for_message (SoupServerMessage *msg)
+cf_http_exchange_for_message (SoupServerMessage *msg)
 {
   CfSoupExchange *self;
   GUri *uri;
 
   g_return_val_if_fail (SOUP_IS_SERVER_MESSAGE (msg), NULL);
+
+  self = g_object_get_data (G_OBJECT (msg), EXCHANGE_KEY);
+  if (self != NULL)
+    return CF_HTTP_EXCHANGE (self);
 
   self = g_object_new (CF_TYPE_SOUP_EXCHANGE, NULL);
   g_set_weak_pointer (&self->msg, msg);
@@ -615,7 +619,7 @@ cf_http_exchange_new_for_message (SoupServerMessage *msg)
  * @msg: a request libsoup carries
  *
  * Returns: (transfer none) (nullable): the exchange made for @msg by
- *   cf_http_exchange_new_for_message()
+ *   cf_http_exchange_for_message()
  */
 CfHttpExchange *
 cf_http_exchange_get_for_message (SoupServerMessage *msg)

@@ -46,7 +46,7 @@ struct _CfHttpExchangeClass
   gpointer padding[8];
 };
 
-CfHttpExchange     *cf_http_exchange_new_for_message     (SoupServerMessage  *msg);
+CfHttpExchange     *cf_http_exchange_for_message         (SoupServerMessage  *msg);
 CfHttpExchange     *cf_http_exchange_get_for_message     (SoupServerMessage  *msg);
 SoupServerMessage  *cf_http_exchange_get_message         (CfHttpExchange     *self);
 

@@ -9,7 +9,6 @@
 #include <glib/gstdio.h>
 
 #include "cf-http-server-private.h"
-#include "cf-jsonrpc.h"
 #include "cf-json.h"
 #include "cf-random.h"
 
@@ -61,14 +60,14 @@ static const char * const loopback_hosts[] = {
   "localhost", "127.0.0.1", "::1", NULL
 };
 
+/* The answers of routes that libsoup alone serves: the exchange's. */
+
 void
 cf_http_respond_json (SoupServerMessage *msg,
                       guint              status,
                       JsonNode          *body)
 {
-  g_autoptr(GBytes) bytes = cf_json_to_bytes (body);
-
-  cf_http_respond_json_bytes (msg, status, bytes);
+  cf_http_exchange_respond_json (cf_http_exchange_for_message (msg), status, body);
 }
 
 /**
@@ -84,13 +83,7 @@ cf_http_respond_json_bytes (SoupServerMessage *msg,
                             guint              status,
                             GBytes            *body)
 {
-  SoupMessageBody *response = soup_server_message_get_response_body (msg);
-
-  soup_server_message_set_status (msg, status, NULL);
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                "Content-Type", "application/json");
-  soup_message_body_truncate (response);
-  soup_message_body_append_bytes (response, body);
+  cf_http_exchange_respond_json_bytes (cf_http_exchange_for_message (msg), status, body);
 }
 
 /**
@@ -126,9 +119,7 @@ cf_http_respond_rpc_error (SoupServerMessage *msg,
                            int                code,
                            const char        *message)
 {
-  g_autoptr(JsonNode) body = cf_jsonrpc_build_error (NULL, code, message, NULL);
-
-  cf_http_respond_json (msg, status, body);
+  cf_http_exchange_respond_rpc_error (cf_http_exchange_for_message (msg), status, code, message);
 }
 
 /**
@@ -144,9 +135,7 @@ cf_http_respond_error (SoupServerMessage *msg,
                        guint              status,
                        const char        *detail)
 {
-  g_autoptr(JsonNode) body = cf_http_error_body (detail);
-
-  cf_http_respond_json (msg, status, body);
+  cf_http_exchange_respond_error (cf_http_exchange_for_message (msg), status, detail);
 }
 
 /* A complete response for writing on a raw socket, where no exchange
@@ -331,7 +320,7 @@ run_route (SoupServer        *soup,
 {
   Route *route = user_data;
 
-  dispatch (route->server, route, cf_http_exchange_new_for_message (msg), path, query);
+  dispatch (route->server, route, cf_http_exchange_for_message (msg), path, query);
 }
 
 /* As libsoup finds a handler: the longest path prefix. */
@@ -648,13 +637,21 @@ route_free (Route *route)
   g_free (route);
 }
 
+/* One of @handler (libsoup's alone) and @exchange_handler */
 static void
-add_route (CfHttpServer *self,
-           const char   *path,
-           Route        *route)
+add_route (CfHttpServer          *self,
+           const char            *path,
+           CfHttpHandler          handler,
+           CfHttpExchangeHandler  exchange_handler,
+           gpointer               user_data)
 {
+  Route *route = g_new0 (Route, 1);
+
   route->server = self;
   route->path = g_strdup (path);
+  route->handler = handler;
+  route->exchange_handler = exchange_handler;
+  route->user_data = user_data;
   g_ptr_array_add (self->routes, route);
   soup_server_add_handler (self->soup, path, run_route, route, (GDestroyNotify) route_free);
   /* libsoup runs only the early handler of the most specific path. */
@@ -667,14 +664,8 @@ cf_http_server_add_route (CfHttpServer  *self,
                           CfHttpHandler  handler,
                           gpointer       user_data)
 {
-  Route *route;
-
   g_return_if_fail (CF_IS_HTTP_SERVER (self));
-
-  route = g_new0 (Route, 1);
-  route->handler = handler;
-  route->user_data = user_data;
-  add_route (self, path, route);
+  add_route (self, path, handler, NULL, user_data);
 }
 
 /**
@@ -695,14 +686,8 @@ cf_http_server_add_exchange_route (CfHttpServer          *self,
                                    CfHttpExchangeHandler  handler,
                                    gpointer               user_data)
 {
-  Route *route;
-
   g_return_if_fail (CF_IS_HTTP_SERVER (self));
-
-  route = g_new0 (Route, 1);
-  route->exchange_handler = handler;
-  route->user_data = user_data;
-  add_route (self, path, route);
+  add_route (self, path, NULL, handler, user_data);
 }
 
 /**

@@ -150,6 +150,23 @@ call_text (Fixture *f,
   return post_text (f, "/mcp", CALL_HEADERS, body);
 }
 
+/* A tools/call of test_tool_with_logging at debug level: its answer is an
+ * SSE stream of three log messages, 50 ms apart, then the result. */
+static char *
+logging_call_text (Fixture *f,
+                   guint    id)
+{
+  g_autofree char *body = g_strdup_printf (
+      "{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"tools/call\",\"params\":{"
+      "\"name\":\"test_tool_with_logging\",\"arguments\":{},\"_meta\":{"
+      "\"io.modelcontextprotocol/protocolVersion\":\"" MODERN "\","
+      "\"io.modelcontextprotocol/clientCapabilities\":{},"
+      "\"io.modelcontextprotocol/logLevel\":\"debug\"}}}", id);
+
+  return post_text (f, "/mcp", "MCP-Protocol-Version: " MODERN "\r\nMcp-Method: tools/call\r\n"
+                    "Mcp-Name: test_tool_with_logging\r\n", body);
+}
+
 /* Decodes a chunked body; %FALSE while it is not all there. */
 static gboolean
 dechunk (const char *data,
@@ -451,16 +468,7 @@ test_stream (Fixture       *f,
              gconstpointer  data)
 {
   g_autoptr(GSocketConnection) connection = cf_test_connect (f->port);
-  static const char body[] =
-    "{\"jsonrpc\":\"2.0\",\"id\":41,\"method\":\"tools/call\",\"params\":{"
-    "\"name\":\"test_tool_with_logging\",\"arguments\":{},\"_meta\":{"
-    "\"io.modelcontextprotocol/protocolVersion\":\"" MODERN "\","
-    "\"io.modelcontextprotocol/clientCapabilities\":{},"
-    "\"io.modelcontextprotocol/logLevel\":\"debug\"}}}";
-  g_autofree char *request = post_text (f, "/mcp",
-                                        "MCP-Protocol-Version: " MODERN "\r\n"
-                                        "Mcp-Method: tools/call\r\n"
-                                        "Mcp-Name: test_tool_with_logging\r\n", body);
+  g_autofree char *request = logging_call_text (f, 41);
   g_autofree char *next = call_text (f, 42);
   g_autoptr(Response) stream = NULL;
   g_autoptr(Response) pong = NULL;
@@ -486,14 +494,6 @@ test_stream (Fixture       *f,
   g_assert_cmpuint (f->soup_requests, ==, 0);
 }
 
-static gboolean
-stream_is_closed (gpointer user_data)
-{
-  Fixture *f = user_data;
-
-  return cf_http_server_get_n_active (f->http) == 0;
-}
-
 /* The client goes away in the middle of a streamed answer: the call is
  * let go, and the server carries on. */
 static void
@@ -501,16 +501,7 @@ test_client_gone (Fixture       *f,
                   gconstpointer  data)
 {
   g_autoptr(GSocketConnection) connection = cf_test_connect (f->port);
-  static const char body[] =
-    "{\"jsonrpc\":\"2.0\",\"id\":51,\"method\":\"tools/call\",\"params\":{"
-    "\"name\":\"test_tool_with_logging\",\"arguments\":{},\"_meta\":{"
-    "\"io.modelcontextprotocol/protocolVersion\":\"" MODERN "\","
-    "\"io.modelcontextprotocol/clientCapabilities\":{},"
-    "\"io.modelcontextprotocol/logLevel\":\"debug\"}}}";
-  g_autofree char *request = post_text (f, "/mcp",
-                                        "MCP-Protocol-Version: " MODERN "\r\n"
-                                        "Mcp-Method: tools/call\r\n"
-                                        "Mcp-Name: test_tool_with_logging\r\n", body);
+  g_autofree char *request = logging_call_text (f, 51);
   g_autoptr(GSocketConnection) other = NULL;
   g_autofree char *ping = call_text (f, 52);
   g_autoptr(Response) pong = NULL;
@@ -521,7 +512,7 @@ test_client_gone (Fixture       *f,
   start = cf_test_read_raw (connection, 20, &closed);
   g_assert_cmpuint (cf_http_server_get_n_active (f->http), ==, 1);
   g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
-  g_assert_true (cf_test_wait_until (stream_is_closed, f, 2000));
+  g_assert_true (cf_test_wait_until (http_is_idle, f, 2000));
 
   other = cf_test_connect (f->port);
   cf_test_send_raw (other, ping, strlen (ping));
