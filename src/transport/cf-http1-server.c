@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cf-fd-source.h"
 #include "cf-http-server-private.h"
 
 /**
@@ -71,19 +72,11 @@ struct _CfHttp1Server
   gint64        date_second;
 };
 
-typedef struct {
-  GSource  source;
-  GPollFD  pfd;
-  gint64   deadline;
-  gpointer data;
-  void   (*ready) (gpointer data, GIOCondition revents, gboolean expired);
-} FdSource;
-
 struct _Listener
 {
   CfHttp1Server  *server;
   GSocket        *socket;
-  FdSource       *source;
+  CfFdSource     *source;
   gboolean        starved;
 };
 
@@ -111,7 +104,7 @@ struct _Conn
   CfHttp1Server   *server;
   GList            link;
   int              fd;
-  FdSource        *source;
+  CfFdSource      *source;
   ConnState        state;
   GByteArray      *in;
   gsize            head_length;
@@ -146,93 +139,12 @@ static void conn_close (Conn *conn);
 static void conn_send_response (Conn *conn);
 static void conn_flush (Conn *conn);
 
-/* A source for one descriptor, with a deadline of its own that costs no
- * wake-up to move: prepare() reads it on every iteration. */
-
-static gboolean
-fd_source_prepare (GSource *source,
-                   gint    *timeout)
-{
-  FdSource *self = (FdSource *) source;
-  gint64 now;
-
-  if (self->deadline == 0)
-    {
-      *timeout = -1;
-      return FALSE;
-    }
-  now = g_source_get_time (source);
-  if (now >= self->deadline)
-    {
-      *timeout = 0;
-      return TRUE;
-    }
-  *timeout = (int) MIN ((self->deadline - now + 999) / 1000, G_MAXINT);
-  return FALSE;
-}
-
-static gboolean
-fd_source_check (GSource *source)
-{
-  FdSource *self = (FdSource *) source;
-
-  return self->pfd.revents != 0 ||
-         (self->deadline != 0 && g_source_get_time (source) >= self->deadline);
-}
-
-static gboolean
-fd_source_dispatch (GSource    *source,
-                    GSourceFunc callback,
-                    gpointer    user_data)
-{
-  FdSource *self = (FdSource *) source;
-  GIOCondition revents = self->pfd.revents;
-  gboolean expired = revents == 0 && self->deadline != 0 &&
-                     g_source_get_time (source) >= self->deadline;
-
-  self->pfd.revents = 0;
-  self->ready (self->data, revents, expired);
-  return G_SOURCE_CONTINUE;
-}
-
-static GSourceFuncs fd_source_funcs = {
-  fd_source_prepare,
-  fd_source_check,
-  fd_source_dispatch,
-  NULL, NULL, NULL,
-};
-
-static FdSource *
-fd_source_new (int          fd,
-               const char  *name,
-               void       (*ready) (gpointer, GIOCondition, gboolean),
-               gpointer     data)
-{
-  FdSource *self = (FdSource *) g_source_new (&fd_source_funcs, sizeof (FdSource));
-
-  self->pfd.fd = fd;
-  self->pfd.events = G_IO_IN;
-  self->ready = ready;
-  self->data = data;
-  g_source_add_poll ((GSource *) self, &self->pfd);
-  g_source_set_static_name ((GSource *) self, name);
-  g_source_attach ((GSource *) self, NULL);
-  return self;
-}
-
-static void
-fd_source_free (FdSource *self)
-{
-  g_source_destroy ((GSource *) self);
-  g_source_unref ((GSource *) self);
-}
-
 static void
 conn_set_deadline (Conn *conn)
 {
   guint seconds = _cf_http_server_get_header_timeout (conn->server->owner);
 
-  conn->source->deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+  cf_fd_source_set_deadline (conn->source, g_get_monotonic_time () + seconds * G_USEC_PER_SEC);
 }
 
 /* The exchange */
@@ -477,7 +389,7 @@ conn_detach (Conn *conn)
 {
   conn->closed = TRUE;
   conn->server->conns = g_list_remove_link (conn->server->conns, &conn->link);
-  g_clear_pointer (&conn->source, fd_source_free);
+  g_clear_pointer (&conn->source, cf_fd_source_free);
 }
 
 static void
@@ -501,8 +413,8 @@ conn_drain (Conn *conn)
 {
   shutdown (conn->fd, SHUT_WR);
   conn->state = CONN_DRAINING;
-  conn->source->pfd.events = G_IO_IN;
-  conn->source->deadline = g_get_monotonic_time () + DRAIN_S * G_USEC_PER_SEC;
+  cf_fd_source_set_events (conn->source, G_IO_IN);
+  cf_fd_source_set_deadline (conn->source, g_get_monotonic_time () + DRAIN_S * G_USEC_PER_SEC);
 }
 
 static void
@@ -517,7 +429,7 @@ conn_wait_request (Conn *conn)
     }
   conn->state = CONN_IDLE;
   conn->end_after_flush = FALSE;
-  conn->source->pfd.events = G_IO_IN;
+  cf_fd_source_set_events (conn->source, G_IO_IN);
   conn_set_deadline (conn);
 }
 
@@ -527,7 +439,7 @@ conn_sent (Conn *conn)
 {
   g_string_truncate (conn->out, 0);
   conn->out_sent = 0;
-  conn->source->pfd.events = 0;
+  cf_fd_source_set_events (conn->source, 0);
 
   if (conn->state == CONN_STREAMING && !conn->end_after_flush)
     return;
@@ -554,7 +466,7 @@ conn_flush (Conn *conn)
         continue;
       if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         {
-          conn->source->pfd.events = G_IO_OUT;
+          cf_fd_source_set_events (conn->source, G_IO_OUT);
           if (conn->state != CONN_STREAMING)
             conn->state = CONN_WRITING;
           return;
@@ -894,8 +806,8 @@ conn_dispatch (Conn       *conn,
                                  request, response);
   conn->exchange = exchange;
   conn->state = CONN_BUSY;
-  conn->source->pfd.events = 0;
-  conn->source->deadline = 0;
+  cf_fd_source_set_events (conn->source, 0);
+  cf_fd_source_set_deadline (conn->source, 0);
   _cf_http_server_count_active (conn->server->owner, 1);
 
   conn->dispatching = TRUE;
@@ -993,7 +905,7 @@ conn_read_request (Conn *conn)
   else if (!conn->closed)
     {
       /* The rest of the body comes later; the head is read again then. */
-      conn->source->pfd.events = G_IO_IN;
+      cf_fd_source_set_events (conn->source, G_IO_IN);
       conn_set_deadline (conn);
     }
 }
@@ -1070,8 +982,8 @@ on_accept (gpointer     data,
 
   if (expired)
     {
-      listener->source->deadline = 0;
-      listener->source->pfd.events = G_IO_IN;
+      cf_fd_source_set_deadline (listener->source, 0);
+      cf_fd_source_set_events (listener->source, G_IO_IN);
       return;
     }
 
@@ -1089,8 +1001,9 @@ on_accept (gpointer     data,
             g_message ("Cannot accept connections (%s): trying again every %d ms",
                        g_strerror (errno), ACCEPT_PAUSE_MS);
           listener->starved = TRUE;
-          listener->source->pfd.events = 0;
-          listener->source->deadline = g_get_monotonic_time () + ACCEPT_PAUSE_MS * 1000;
+          cf_fd_source_set_events (listener->source, 0);
+          cf_fd_source_set_deadline (listener->source,
+                                     g_get_monotonic_time () + ACCEPT_PAUSE_MS * 1000);
           return;
         }
       if (fd < 0)
@@ -1109,7 +1022,7 @@ on_accept (gpointer     data,
       conn->fd = fd;
       conn->link.data = conn;
       conn->out = g_string_sized_new (1024);
-      conn->source = fd_source_new (fd, "[cf-http1-server] connection", conn_ready, conn);
+      conn->source = cf_fd_source_new (fd, "[cf-http1-server] connection", NULL, conn_ready, conn);
       server->conns = g_list_insert_before_link (server->conns, server->conns, &conn->link);
       conn_wait_request (conn);
     }
@@ -1132,7 +1045,7 @@ _cf_http1_server_new (CfHttpServer *owner)
 static void
 listener_free (Listener *listener)
 {
-  g_clear_pointer (&listener->source, fd_source_free);
+  g_clear_pointer (&listener->source, cf_fd_source_free);
   g_socket_close (listener->socket, NULL);
   g_object_unref (listener->socket);
   g_free (listener);
@@ -1184,8 +1097,9 @@ _cf_http1_server_listen (CfHttp1Server   *self,
   listener = g_new0 (Listener, 1);
   listener->server = self;
   listener->socket = g_steal_pointer (&socket);
-  listener->source = fd_source_new (g_socket_get_fd (listener->socket),
-                                    "[cf-http1-server] listener", on_accept, listener);
+  listener->source = cf_fd_source_new (g_socket_get_fd (listener->socket),
+                                       "[cf-http1-server] listener", NULL, on_accept, listener);
+  cf_fd_source_set_events (listener->source, G_IO_IN);
   g_ptr_array_add (self->listeners, listener);
   return TRUE;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cf-http1-client.h"
+#include "cf-fd-source.h"
 #include "cf-idle-watch.h"
 
 G_BEGIN_DECLS
@@ -35,19 +36,13 @@ struct _CfHttp1Client
   GString            *out;
 };
 
-typedef struct {
-  GSource  source;
-  GPollFD  pfd;
-  Conn    *conn;
-} ConnSource;
-
 struct _Conn
 {
   CfHttp1Client     *client;
   GSocketConnection *connection;
   GSocket           *socket;
   /* NULL while the connection is parked in the client's idle watch */
-  ConnSource        *source;
+  CfFdSource        *source;
   CfIdleSocket       idle;
   CfHttp1Request    *request;
   guint              n_served;

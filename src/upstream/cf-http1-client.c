@@ -50,71 +50,34 @@ static void request_unref (CfHttp1Request *request);
 static void conn_ready (Conn        *conn,
                         GIOCondition revents);
 
-/* The connection's source */
-
-static gboolean
-conn_source_prepare (GSource *source,
-                     gint    *timeout)
-{
-  *timeout = -1;
-  return FALSE;
-}
-
-static gboolean
-conn_source_check (GSource *source)
-{
-  return ((ConnSource *) source)->pfd.revents != 0;
-}
-
-static gboolean
-conn_source_dispatch (GSource    *source,
-                      GSourceFunc callback,
-                      gpointer    user_data)
-{
-  ConnSource *self = (ConnSource *) source;
-  GIOCondition revents = self->pfd.revents;
-
-  self->pfd.revents = 0;
-  conn_ready (self->conn, revents);
-  return G_SOURCE_CONTINUE;
-}
-
-static GSourceFuncs conn_source_funcs = {
-  conn_source_prepare,
-  conn_source_check,
-  conn_source_dispatch,
-  NULL, NULL, NULL,
-};
-
 /* Connections */
+
+static void
+on_conn_ready (gpointer     data,
+               GIOCondition revents,
+               gboolean     expired)
+{
+  conn_ready (data, revents);
+}
 
 static void
 conn_watch (Conn        *conn,
             GIOCondition events)
 {
-  conn->source->pfd.events = events;
+  cf_fd_source_set_events (conn->source, events);
 }
 
 static void
 conn_add_source (Conn *conn)
 {
-  conn->source = (ConnSource *) g_source_new (&conn_source_funcs, sizeof (ConnSource));
-  conn->source->conn = conn;
-  conn->source->pfd.fd = g_socket_get_fd (conn->socket);
-  conn->source->pfd.events = 0;
-  g_source_add_poll ((GSource *) conn->source, &conn->source->pfd);
-  g_source_set_name ((GSource *) conn->source, "[cf-http1-client] connection");
-  g_source_attach ((GSource *) conn->source, conn->client->context);
+  conn->source = cf_fd_source_new (g_socket_get_fd (conn->socket), "[cf-http1-client] connection",
+                                   conn->client->context, on_conn_ready, conn);
 }
 
 static void
 conn_drop_source (Conn *conn)
 {
-  if (conn->source == NULL)
-    return;
-  g_source_destroy ((GSource *) conn->source);
-  g_source_unref ((GSource *) conn->source);
-  conn->source = NULL;
+  g_clear_pointer (&conn->source, cf_fd_source_free);
 }
 
 static void
