@@ -693,8 +693,9 @@ cf_http_server_add_exchange_route (CfHttpServer          *self,
 /**
  * cf_http_server_add_native_endpoint:
  * @self: a #CfHttpServer
- * @pattern: a whole path, such as `/mcp`; a `*` segment stands for any
- *   one segment, as in `/servers/\*\/mcp`
+ * @pattern: a whole path, such as `/mcp`; a segment that is `*` stands
+ *   for any one segment (the scoped endpoints are `/servers`, a `*`
+ *   segment, then `/mcp`)
  *
  * Lets the server's own HTTP/1.1 implementation serve POSTs to the paths
  * @pattern matches, for an exchange route registered with
