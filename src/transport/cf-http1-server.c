@@ -243,11 +243,18 @@ append_head (Conn           *conn,
 
   if (second != server->date_second)
     {
+      /* An HTTP-date is in English whatever the locale (the daemon sets
+       * its own): not strftime()'s %a and %b. */
+      static const char days[][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+      static const char months[][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
       time_t now = (time_t) second;
       struct tm tm;
 
       gmtime_r (&now, &tm);
-      strftime (server->date, sizeof server->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+      g_snprintf (server->date, sizeof server->date, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                  days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec);
       server->date_second = second;
     }
 

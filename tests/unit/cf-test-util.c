@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <glib/gstdio.h>
+
 #include <string.h>
 
 #include "cf-test-util.h"
@@ -102,6 +104,30 @@ cf_test_fixture_server_path (void)
 
   g_clear_pointer (&path, g_free);
   return g_test_build_filename (G_TEST_BUILT, "..", "fixture", "cf-fixture-server", NULL);
+}
+
+/**
+ * cf_test_remove_tree:
+ * @path: a directory
+ *
+ * Removes @path and everything below it, asserting that it can.
+ */
+void
+cf_test_remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        cf_test_remove_tree (child);
+      else
+        g_assert_cmpint (g_unlink (child), ==, 0);
+    }
+  g_assert_cmpint (g_rmdir (path), ==, 0);
 }
 
 /**

@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <locale.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -805,6 +806,55 @@ test_out_of_descriptors (Fixture       *f,
   assert_pong (pong, 91);
 }
 
+/* The Date of a response is an HTTP-date (RFC 9110, 5.6.7) in English
+ * whatever the process's locale, which the daemon takes from its
+ * environment: checked under German, built with localedef for the test
+ * (skipped where the locale sources are not installed). */
+static void
+test_date_locale (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *dir = g_dir_make_tmp ("test-http1-locale-XXXXXX", NULL);
+  g_autofree char *target = g_build_filename (dir, "de_DE.UTF-8", NULL);
+  const char *argv[] = { "localedef", "-i", "de_DE", "-f", "UTF-8", target, NULL };
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autofree char *request = call_text (f, 95);
+  g_autofree char *saved = g_strdup (setlocale (LC_TIME, NULL));
+  g_autoptr(Response) pong = NULL;
+  g_autoptr(GDateTime) date = NULL;
+  const char *value;
+  int status = -1;
+
+  g_assert_nonnull (dir);
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH |
+                     G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                     NULL, NULL, NULL, NULL, &status, NULL) ||
+      !g_file_test (target, G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("localedef cannot build de_DE.UTF-8 here");
+      return;
+    }
+  g_setenv ("LOCPATH", dir, TRUE);
+  g_assert_nonnull (setlocale (LC_TIME, "de_DE.UTF-8"));
+
+  connection = cf_test_connect (f->port);
+  cf_test_send_raw (connection, request, strlen (request));
+  pong = read_one (connection);
+  setlocale (LC_TIME, saved);
+  g_unsetenv ("LOCPATH");
+
+  assert_pong (pong, 95);
+  value = soup_message_headers_get_one (pong->headers, "Date");
+  g_test_message ("Date: %s", value);
+  date = soup_date_time_new_from_http_string (value);
+  g_assert_nonnull (date);
+  g_assert_true (g_regex_match_simple ("^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} "
+                                       "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+                                       "[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$", value, 0, 0));
+  g_assert_cmpint (ABS (g_date_time_to_unix (date) - g_get_real_time () / G_USEC_PER_SEC), <=, 5);
+  cf_test_remove_tree (dir);
+}
+
 static void
 add (const char *path,
      void (*func) (Fixture *, gconstpointer))
@@ -829,6 +879,7 @@ main (int   argc,
   add ("/http1-server/timeouts", test_timeouts);
   add ("/http1-server/mutations", test_mutations);
   add ("/http1-server/out-of-descriptors", test_out_of_descriptors);
+  add ("/http1-server/date-locale", test_date_locale);
 
   return g_test_run ();
 }

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include "cf-store.h"
+#include "cf-test-util.h"
 
 /* Generous, for valgrind; a passing run never gets near it. */
 #define TIMEOUT_SECONDS 30
@@ -20,26 +21,6 @@ typedef struct
   char    *path;
   CfStore *store;
 } Fixture;
-
-/* Helpers: files */
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_assert_cmpint (g_unlink (child), ==, 0);
-    }
-  g_assert_cmpint (g_rmdir (path), ==, 0);
-}
 
 static void
 fixture_setup (Fixture       *fixture,
@@ -61,7 +42,7 @@ fixture_teardown (Fixture       *fixture,
                   gconstpointer  data)
 {
   g_clear_object (&fixture->store);
-  remove_tree (fixture->dir);
+  cf_test_remove_tree (fixture->dir);
   g_free (fixture->path);
   g_free (fixture->dir);
 }
