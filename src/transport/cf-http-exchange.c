@@ -246,19 +246,6 @@ cf_http_exchange_get_status (CfHttpExchange *self)
 }
 
 /**
- * cf_http_exchange_is_finished:
- *
- * Returns: whether the response is sent or the connection gone
- */
-gboolean
-cf_http_exchange_is_finished (CfHttpExchange *self)
-{
-  CfHttpExchangePrivate *priv = cf_http_exchange_get_instance_private (self);
-
-  return priv->finished;
-}
-
-/**
  * cf_http_exchange_set_status:
  * @self: a #CfHttpExchange
  * @status: an HTTP status
@@ -316,6 +303,19 @@ cf_http_error_body (const char *detail)
 
   json_object_set_string_member (body, "detail", detail);
   return cf_json_node_new_object (body);
+}
+
+/**
+ * cf_http_status_phrase:
+ * @status: an HTTP status
+ *
+ * Returns: the reason phrase of @status: libsoup's, which has none for
+ *   429
+ */
+const char *
+cf_http_status_phrase (guint status)
+{
+  return status == 429 ? "Too Many Requests" : soup_status_get_phrase (status);
 }
 
 /**
@@ -467,8 +467,7 @@ soup_set_response (CfHttpExchange *exchange,
 
   if (self->msg == NULL)
     return;
-  /* libsoup has no reason phrase for 429. */
-  soup_server_message_set_status (self->msg, status, status == 429 ? "Too Many Requests" : NULL);
+  soup_server_message_set_status (self->msg, status, cf_http_status_phrase (status));
   response = soup_server_message_get_response_body (self->msg);
   soup_message_body_truncate (response);
   if (body != NULL)

@@ -61,7 +61,6 @@ GBytes             *cf_http_exchange_get_request_body    (CfHttpExchange     *se
 GSocketAddress     *cf_http_exchange_get_remote_address  (CfHttpExchange     *self);
 GSocketAddress     *cf_http_exchange_get_local_address   (CfHttpExchange     *self);
 guint               cf_http_exchange_get_status          (CfHttpExchange     *self);
-gboolean            cf_http_exchange_is_finished         (CfHttpExchange     *self);
 
 void                cf_http_exchange_set_status          (CfHttpExchange     *self,
                                                           guint               status);
@@ -87,6 +86,7 @@ void                cf_http_exchange_write               (CfHttpExchange     *se
 void                cf_http_exchange_end_stream          (CfHttpExchange     *self);
 
 JsonNode           *cf_http_error_body                   (const char         *detail);
+const char         *cf_http_status_phrase                (guint               status);
 
 /* For implementations. */
 void                _cf_http_exchange_set_request        (CfHttpExchange     *self,

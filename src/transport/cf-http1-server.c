@@ -237,7 +237,7 @@ append_head (Conn           *conn,
   SoupMessageHeaders *headers = cf_http_exchange_get_response_headers (exchange);
   SoupMessageHeadersIter iter;
   const char *name, *value;
-  const char *phrase = status == 429 ? "Too Many Requests" : soup_status_get_phrase (status);
+  const char *phrase = cf_http_status_phrase (status);
   gint64 second = g_get_real_time () / G_USEC_PER_SEC;
   GString *out = conn->out;
 
