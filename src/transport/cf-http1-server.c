@@ -726,14 +726,17 @@ parse_head (Conn        *conn,
 
       if (span_is (data, &spans[n], "Content-Length"))
         {
-          g_autofree char *digits = g_strndup (value, line_end - value);
-          char *digits_end = NULL;
-          guint64 length;
+          /* Digits only, at most 15 of them (no overflow); one length, or
+           * the same one repeated */
+          gboolean digits = value < line_end && line_end - value <= 15;
+          guint64 length = 0;
 
-          length = g_ascii_strtoull (digits, &digits_end, 10);
-          /* One length, or the same one repeated */
-          if (*digits == '\0' || !g_ascii_isdigit (*digits) || *digits_end != '\0' ||
-              strlen (digits) > 15 || (have_length && length != *content_length))
+          for (const char *d = value; digits && d < line_end; d++)
+            {
+              digits = g_ascii_isdigit (*d);
+              length = length * 10 + (guint64) (*d - '0');
+            }
+          if (!digits || (have_length && length != *content_length))
             framing_ok = FALSE;
           *content_length = length;
           have_length = TRUE;
