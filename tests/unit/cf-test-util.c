@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "cf-http-server.h"
 #include "cf-test-util.h"
 
 /* Every wait below is bounded twice: by a deadline and by a count of main
@@ -104,6 +105,18 @@ cf_test_fixture_server_path (void)
 
   g_clear_pointer (&path, g_free);
   return g_test_build_filename (G_TEST_BUILT, "..", "fixture", "cf-fixture-server", NULL);
+}
+
+/**
+ * cf_test_http_is_idle:
+ * @http: a #CfHttpServer
+ *
+ * A #CfTestPredicate: whether @http has no request in flight.
+ */
+gboolean
+cf_test_http_is_idle (gpointer http)
+{
+  return cf_http_server_get_n_active (http) == 0;
 }
 
 /**

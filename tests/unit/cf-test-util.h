@@ -21,6 +21,7 @@ void        cf_test_spin                (guint            msec);
 char       *cf_test_fixture_server_path (void);
 guint       cf_test_server_get_port     (SoupServer      *server);
 void        cf_test_remove_tree         (const char      *path);
+gboolean    cf_test_http_is_idle        (gpointer         http);
 
 JsonNode   *cf_test_parse               (const char      *json);
 JsonObject *cf_test_assert_result       (JsonNode        *message);

@@ -1562,19 +1562,13 @@ stack_setup (Stack         *st,
                               cf_http_server_get_port (st->http));
 }
 
-static gboolean
-http_is_idle (gpointer user_data)
-{
-  return cf_http_server_get_n_active (user_data) == 0;
-}
-
 static void
 stack_teardown (Stack         *st,
                 gconstpointer  data)
 {
   cf_legacy_sse_close_streams (st->sse);
   cf_websocket_close_all (st->websocket);
-  cf_test_wait_until (http_is_idle, st->http, CF_TEST_TIMEOUT_MS);
+  cf_test_wait_until (cf_test_http_is_idle, st->http, CF_TEST_TIMEOUT_MS);
   g_clear_object (&st->websocket);
   g_clear_object (&st->sse);
   g_clear_object (&st->streamable);

@@ -94,21 +94,13 @@ fixture_setup (Fixture       *f,
   g_assert_cmpuint (f->port, >, 0);
 }
 
-static gboolean
-http_is_idle (gpointer user_data)
-{
-  Fixture *f = user_data;
-
-  return cf_http_server_get_n_active (f->http) == 0;
-}
-
 static void
 fixture_teardown (Fixture       *f,
                   gconstpointer  data)
 {
   cf_mcp_server_shutdown (f->server);
   cf_streamable_http_close_streams (f->transport);
-  cf_test_wait_until (http_is_idle, f, 2000);
+  cf_test_wait_until (cf_test_http_is_idle, f->http, 2000);
   cf_test_spin (20);
   g_clear_object (&f->transport);
   g_clear_object (&f->http);
@@ -270,6 +262,15 @@ read_one (GSocketConnection *connection)
   return g_ptr_array_steal_index (responses, 0);
 }
 
+/* Sends @text, a whole request, and reads its response. */
+static Response *
+round_trip (GSocketConnection *connection,
+            const char        *text)
+{
+  cf_test_send_raw (connection, text, strlen (text));
+  return read_one (connection);
+}
+
 static JsonObject *
 body_object (Response *response)
 {
@@ -312,8 +313,7 @@ test_native (Fixture       *f,
   g_autoptr(Response) pong = NULL;
   g_autoptr(Response) ok = NULL;
 
-  cf_test_send_raw (mcp, request, strlen (request));
-  pong = read_one (mcp);
+  pong = round_trip (mcp, request);
   assert_pong (pong, 7);
   g_assert_nonnull (soup_message_headers_get_one (pong->headers, "X-Request-ID"));
   g_assert_nonnull (soup_message_headers_get_one (pong->headers, "Date"));
@@ -321,12 +321,11 @@ test_native (Fixture       *f,
                    PACKAGE_NAME "/" PACKAGE_VERSION);
   g_assert_cmpuint (f->soup_requests, ==, 0);
 
-  cf_test_send_raw (rest, get, strlen (get));
-  ok = read_one (rest);
+  ok = round_trip (rest, get);
   g_assert_cmpuint (ok->status, ==, 200);
   g_assert_cmpuint (f->routed, ==, 1);
   g_assert_cmpuint (f->soup_requests, ==, 1);
-  g_assert_true (cf_test_wait_until (http_is_idle, f, 2000));
+  g_assert_true (cf_test_wait_until (cf_test_http_is_idle, f->http, 2000));
 }
 
 /* Keep-alive and pipelining: three requests, two in one write, answered
@@ -415,21 +414,17 @@ test_hand_over (Fixture       *f,
   assert_pong (pong, 21);
   g_assert_cmpuint (f->soup_requests, ==, 1);
 
-  cf_test_send_raw (chunked, chunked_text, strlen (chunked_text));
-  chunked_pong = read_one (chunked);
+  chunked_pong = round_trip (chunked, chunked_text);
   assert_pong (chunked_pong, 22);
   g_assert_cmpuint (f->soup_requests, ==, 2);
 
   /* Ours, then libsoup's for good: the POST after the GET too. */
-  cf_test_send_raw (mixed, first, strlen (first));
-  first_pong = read_one (mixed);
+  first_pong = round_trip (mixed, first);
   assert_pong (first_pong, 23);
   g_assert_cmpuint (f->soup_requests, ==, 2);
-  cf_test_send_raw (mixed, get, strlen (get));
-  ok = read_one (mixed);
+  ok = round_trip (mixed, get);
   g_assert_cmpuint (ok->status, ==, 200);
-  cf_test_send_raw (mixed, last, strlen (last));
-  last_pong = read_one (mixed);
+  last_pong = round_trip (mixed, last);
   assert_pong (last_pong, 24);
   g_assert_cmpuint (f->soup_requests, ==, 4);
 }
@@ -475,8 +470,7 @@ test_stream (Fixture       *f,
   g_autoptr(Response) pong = NULL;
   g_auto(GStrv) events = NULL;
 
-  cf_test_send_raw (connection, request, strlen (request));
-  stream = read_one (connection);
+  stream = round_trip (connection, request);
   g_assert_cmpuint (stream->status, ==, 200);
   g_assert_cmpstr (soup_message_headers_get_content_type (stream->headers, NULL), ==,
                    "text/event-stream");
@@ -489,8 +483,7 @@ test_stream (Fixture       *f,
   g_assert_nonnull (strstr (events[4], "\"id\":41"));
   g_assert_nonnull (strstr (events[4], "\"result\""));
 
-  cf_test_send_raw (connection, next, strlen (next));
-  pong = read_one (connection);
+  pong = round_trip (connection, next);
   assert_pong (pong, 42);
   g_assert_cmpuint (f->soup_requests, ==, 0);
 }
@@ -513,11 +506,10 @@ test_client_gone (Fixture       *f,
   start = cf_test_read_raw (connection, 20, &closed);
   g_assert_cmpuint (cf_http_server_get_n_active (f->http), ==, 1);
   g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
-  g_assert_true (cf_test_wait_until (http_is_idle, f, 2000));
+  g_assert_true (cf_test_wait_until (cf_test_http_is_idle, f->http, 2000));
 
   other = cf_test_connect (f->port);
-  cf_test_send_raw (other, ping, strlen (ping));
-  pong = read_one (other);
+  pong = round_trip (other, ping);
   assert_pong (pong, 52);
 }
 
@@ -608,8 +600,7 @@ test_bad_input (Fixture       *f,
     g_autofree char *request = post_text (f, "/mcp", CALL_HEADERS, call);
     g_autoptr(Response) pong = NULL;
 
-    cf_test_send_raw (connection, request, strlen (request));
-    pong = read_one (connection);
+    pong = round_trip (connection, request);
     assert_pong (pong, 61);
   }
 }
@@ -724,14 +715,13 @@ test_mutations (Fixture       *f,
     }
   g_test_message ("%u of 300 mutations answered", answered);
   g_assert_cmpuint (answered, >, 0);
-  g_assert_true (cf_test_wait_until (http_is_idle, f, 2000));
+  g_assert_true (cf_test_wait_until (cf_test_http_is_idle, f->http, 2000));
 
   {
     g_autoptr(GSocketConnection) connection = cf_test_connect (f->port);
     g_autoptr(Response) pong = NULL;
 
-    cf_test_send_raw (connection, good, strlen (good));
-    pong = read_one (connection);
+    pong = round_trip (connection, good);
     assert_pong (pong, 81);
   }
 }
@@ -801,8 +791,7 @@ test_out_of_descriptors (Fixture       *f,
   /* Descriptors back: the connection that waited is served. */
   g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &saved), ==, 0);
   g_ptr_array_remove_range (clients, 0, clients->len - 1);
-  cf_test_send_raw (waiting, request, strlen (request));
-  pong = read_one (waiting);
+  pong = round_trip (waiting, request);
   assert_pong (pong, 91);
 }
 
@@ -838,8 +827,7 @@ test_date_locale (Fixture       *f,
   g_assert_nonnull (setlocale (LC_TIME, "de_DE.UTF-8"));
 
   connection = cf_test_connect (f->port);
-  cf_test_send_raw (connection, request, strlen (request));
-  pong = read_one (connection);
+  pong = round_trip (connection, request);
   setlocale (LC_TIME, saved);
   g_unsetenv ("LOCPATH");
 

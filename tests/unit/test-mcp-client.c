@@ -751,12 +751,6 @@ local_setup (Local         *local,
   g_assert_no_error (error);
 }
 
-static gboolean
-http_is_idle (gpointer user_data)
-{
-  return cf_http_server_get_n_active (user_data) == 0;
-}
-
 static void
 local_teardown (Local         *local,
                 gconstpointer  data)
@@ -775,7 +769,7 @@ local_teardown (Local         *local,
   g_clear_object (&local->client);
   cf_mcp_server_shutdown (local->server);
   cf_streamable_http_close_streams (local->transport);
-  cf_test_wait_until (http_is_idle, local->http, 2000);
+  cf_test_wait_until (cf_test_http_is_idle, local->http, 2000);
   cf_test_spin (50);
   g_clear_object (&local->transport);
   g_clear_object (&local->http);

@@ -54,14 +54,6 @@ fixture_setup (Fixture       *f,
   f->client = cf_test_client_new (f->port);
 }
 
-static gboolean
-http_is_idle (gpointer user_data)
-{
-  Fixture *f = user_data;
-
-  return cf_http_server_get_n_active (f->http) == 0;
-}
-
 static void
 fixture_teardown (Fixture       *f,
                   gconstpointer  data)
@@ -70,7 +62,7 @@ fixture_teardown (Fixture       *f,
   cf_mcp_server_shutdown (f->server);
   cf_streamable_http_close_streams (f->transport);
   g_clear_pointer (&f->client, cf_test_client_free);
-  cf_test_wait_until (http_is_idle, f, 2000);
+  cf_test_wait_until (cf_test_http_is_idle, f->http, 2000);
   cf_test_spin (20);
   g_clear_object (&f->transport);
   g_clear_object (&f->http);
@@ -1218,7 +1210,7 @@ test_modern_client_gone (Fixture       *f,
   g_assert_true (cf_test_sse_wait (sse, 1, CF_TEST_TIMEOUT_MS));
   cf_test_sse_free (sse);
 
-  g_assert_true (cf_test_wait_until (http_is_idle, f, CF_TEST_TIMEOUT_MS));
+  g_assert_true (cf_test_wait_until (cf_test_http_is_idle, f->http, CF_TEST_TIMEOUT_MS));
   cf_test_spin (200);
   assert_ping (f);
 }
@@ -1239,7 +1231,7 @@ test_modern_listen_client_gone (Fixture       *f,
 
   /* The next write finds the client gone and drops the listener. */
   cf_mcp_server_notify_list_changed (f->server, "tools");
-  g_assert_true (cf_test_wait_until (http_is_idle, f, CF_TEST_TIMEOUT_MS));
+  g_assert_true (cf_test_wait_until (cf_test_http_is_idle, f->http, CF_TEST_TIMEOUT_MS));
   cf_mcp_server_notify_list_changed (f->server, "tools");
   assert_ping (f);
 }
