@@ -58,11 +58,11 @@ collect_removed (CfCatalogSnapshot *snapshot,
     return;
   for (guint k = CF_ENTITY_TOOL; k <= CF_ENTITY_PROMPT; k++)
     {
-      GPtrArray *list = cf_catalog_snapshot_list (snapshot, k);
+      GPtrArray *entries = cf_catalog_snapshot_entries (snapshot, k);
 
-      for (guint i = 0; i < list->len; i++)
-        if (g_strcmp0 (cf_json_object_get_string (list->pdata[i], "gatewayId"), id) == 0)
-          g_hash_table_add (removed[k], (gpointer) cf_json_object_get_string (list->pdata[i], "id"));
+      for (guint i = 0; i < entries->len; i++)
+        if (g_strcmp0 (cf_catalog_entry_get_gateway_id (entries->pdata[i]), id) == 0)
+          g_hash_table_add (removed[k], (gpointer) cf_catalog_entry_get_id (entries->pdata[i]));
     }
 }
 
@@ -79,34 +79,52 @@ _cf_catalog_rebuild (CfCatalog     *self,
   GPtrArray *lists[CF_N_ENTITY_KINDS];
   gboolean touched[CF_N_ENTITY_KINDS] = { FALSE };
   CfCatalogSnapshot *old = self->snapshot;
+  gboolean stripping = FALSE;
 
+  for (guint k = CF_ENTITY_TOOL; k <= CF_ENTITY_PROMPT; k++)
+    stripping |= g_hash_table_size (strip[k]) > 0;
+
+  /* Entries nothing touched are shared with the old snapshot. */
   for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
     {
-      GPtrArray *source = cf_catalog_snapshot_list (old, k);
+      GPtrArray *source = cf_catalog_snapshot_entries (old, k);
 
-      lists[k] = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+      lists[k] = g_ptr_array_new_full (source->len, (GDestroyNotify) cf_catalog_entry_unref);
       for (guint i = 0; i < source->len; i++)
         {
-          JsonObject *item = source->pdata[i];
+          CfCatalogEntry *item = source->pdata[i];
+          g_autoptr(JsonObject) server = NULL;
           JsonObject *kept;
 
-          if (g_hash_table_contains (drop[k], cf_json_object_get_string (item, "id")))
+          if (g_hash_table_contains (drop[k], cf_catalog_entry_get_id (item)))
             {
               touched[k] = TRUE;
               continue;
             }
-          kept = k == CF_ENTITY_SERVER ? without_removed (item, strip) : json_object_ref (item);
-          touched[k] |= kept != item;
-          g_ptr_array_add (lists[k], kept);
+          if (k != CF_ENTITY_SERVER || !stripping)
+            {
+              g_ptr_array_add (lists[k], cf_catalog_entry_ref (item));
+              continue;
+            }
+          server = json_object_ref (cf_catalog_snapshot_get_entity (old, item));
+          kept = without_removed (server, strip);
+          if (kept == server)
+            g_ptr_array_add (lists[k], cf_catalog_entry_ref (item));
+          else
+            {
+              touched[k] = TRUE;
+              g_ptr_array_add (lists[k], cf_catalog_entry_new (k, kept));
+            }
+          json_object_unref (kept);
         }
     }
   for (guint i = 0; additions != NULL && i < additions->len; i++)
     {
-      g_ptr_array_add (lists[add_kind], json_object_ref (additions->pdata[i]));
+      g_ptr_array_add (lists[add_kind], cf_catalog_entry_new (add_kind, additions->pdata[i]));
       touched[add_kind] = TRUE;
     }
 
-  self->snapshot = cf_catalog_snapshot_new (lists);
+  self->snapshot = cf_catalog_snapshot_new_from_entries (lists);
   cf_catalog_snapshot_unref (old);
   for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
     g_ptr_array_unref (lists[k]);

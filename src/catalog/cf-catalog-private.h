@@ -103,6 +103,9 @@ void        _cf_catalog_prepare_entity    (CfCatalogSnapshot  *snapshot,
 const char *_cf_catalog_find_conflict     (CfCatalogSnapshot  *snapshot,
                                            CfEntityKind        kind,
                                            JsonObject         *entity);
+const char *_cf_catalog_unique_member     (CfEntityKind        kind);
+const char *_cf_catalog_entry_key         (CfEntityKind        kind,
+                                           CfCatalogEntry     *entry);
 
 /* cf-catalog-credentials.c */
 void        _cf_catalog_seal_credentials  (CfSecretStore      *secrets,

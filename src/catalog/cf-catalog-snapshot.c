@@ -3,8 +3,303 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "cf-catalog-snapshot.h"
 #include "cf-json.h"
+
+/**
+ * CfCatalogEntry:
+ *
+ * One entity as a snapshot keeps it: its JSON text, the members the
+ * indexes and list filters read, and what is compiled from it (a
+ * resource's URI template, a prompt's template, a virtual server's
+ * associations), in one allocation. An entry never changes, so successive
+ * snapshots share the entries that a change did not touch.
+ *
+ * A json-glib tree costs about five times its text (a hash table, a list
+ * and a node per member, each a separate allocation): ten thousand tools
+ * held as trees took some 50 MB of heap, held as entries about 8 MB.
+ * Trees are made from the text when someone asks for an entity's
+ * #JsonObject, and kept as long as the snapshot that made them.
+ */
+
+typedef enum {
+  FIELD_ID,
+  FIELD_NAME,
+  FIELD_ORIGINAL_NAME,
+  FIELD_GATEWAY_ID,
+  FIELD_URI,
+  FIELD_URI_TEMPLATE,
+  FIELD_VISIBILITY,
+  FIELD_TEAM_ID,
+  FIELD_OWNER_EMAIL,
+  N_FIELDS
+} Field;
+
+static const char * const field_members[N_FIELDS] = {
+  [FIELD_ID] = "id",
+  [FIELD_NAME] = "name",
+  [FIELD_ORIGINAL_NAME] = "originalName",
+  [FIELD_GATEWAY_ID] = "gatewayId",
+  [FIELD_URI] = "uri",
+  [FIELD_URI_TEMPLATE] = "uriTemplate",
+  [FIELD_VISIBILITY] = "visibility",
+  [FIELD_TEAM_ID] = "teamId",
+  [FIELD_OWNER_EMAIL] = "ownerEmail",
+};
+
+#define NO_FIELD G_MAXUINT32
+#define N_ASSOCIATIONS 3
+
+static const char * const association_members[N_ASSOCIATIONS] = {
+  "associatedTools", "associatedResources", "associatedPrompts",
+};
+
+struct _CfCatalogEntry
+{
+  gatomicrefcount  ref;
+  guint8           kind;
+  gboolean         enabled : 1;
+  guint32          json_offset;
+  guint32          json_length;
+  /* Offsets into data, or NO_FIELD where the member is not a string */
+  guint32          fields[N_FIELDS];
+  /* A resource's CfUriTemplate, a prompt's CfPromptTemplate, or a
+   * virtual server's associations: N_ASSOCIATIONS string vectors */
+  gpointer         compiled;
+  /* The fields' strings, each NUL-terminated, then the JSON text */
+  char             data[];
+};
+
+static inline const char *
+entry_field (CfCatalogEntry *entry,
+             Field           field)
+{
+  return entry->fields[field] == NO_FIELD ? NULL : entry->data + entry->fields[field];
+}
+
+static gpointer
+compile_entry (CfEntityKind  kind,
+               JsonObject   *entity)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (kind == CF_ENTITY_RESOURCE)
+    {
+      const char *template = cf_json_object_get_string (entity, "uriTemplate");
+      CfUriTemplate *compiled;
+
+      if (template == NULL)
+        return NULL;
+      compiled = cf_uri_template_new (template, NULL);
+      if (compiled == NULL)
+        g_warning ("Resource %s has an invalid URI template",
+                   cf_json_object_get_string (entity, "id"));
+      return compiled;
+    }
+  if (kind == CF_ENTITY_PROMPT)
+    {
+      CfPromptTemplate *compiled;
+
+      compiled = cf_prompt_template_new (cf_json_object_get_string (entity, "template") ?: "",
+                                         &error);
+      if (compiled == NULL)
+        g_warning ("Prompt %s has an invalid template: %s",
+                   cf_json_object_get_string (entity, "id"), error->message);
+      return compiled;
+    }
+  if (kind == CF_ENTITY_SERVER)
+    {
+      GStrv *associations = g_new0 (GStrv, N_ASSOCIATIONS);
+
+      for (guint m = 0; m < N_ASSOCIATIONS; m++)
+        {
+          JsonArray *ids = cf_json_object_get_array (entity, association_members[m]);
+          guint n = ids != NULL ? json_array_get_length (ids) : 0;
+          GStrvBuilder *builder = g_strv_builder_new ();
+
+          for (guint i = 0; i < n; i++)
+            {
+              const char *id = json_array_get_string_element (ids, i);
+
+              if (id != NULL)
+                g_strv_builder_add (builder, id);
+            }
+          associations[m] = g_strv_builder_end (builder);
+          g_strv_builder_unref (builder);
+        }
+      return associations;
+    }
+  return NULL;
+}
+
+/**
+ * cf_catalog_entry_new:
+ * @kind: what @entity is
+ * @entity: a stored entity; only read
+ *
+ * Returns: (transfer full): the entry holding @entity
+ */
+CfCatalogEntry *
+cf_catalog_entry_new (CfEntityKind  kind,
+                      JsonObject   *entity)
+{
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GString) text = g_string_sized_new (1024);
+  const char *values[N_FIELDS];
+  guint32 offsets[N_FIELDS];
+  gsize strings = 0;
+  CfCatalogEntry *entry;
+
+  g_return_val_if_fail (kind < CF_N_ENTITY_KINDS, NULL);
+  g_return_val_if_fail (entity != NULL, NULL);
+
+  node = cf_json_node_new_object (json_object_ref (entity));
+  cf_json_append (text, node);
+  for (guint f = 0; f < N_FIELDS; f++)
+    {
+      values[f] = cf_json_object_get_string (entity, field_members[f]);
+      offsets[f] = values[f] != NULL ? (guint32) strings : NO_FIELD;
+      if (values[f] != NULL)
+        strings += strlen (values[f]) + 1;
+    }
+  g_return_val_if_fail (strings + text->len < G_MAXUINT32, NULL);
+
+  entry = g_malloc (sizeof (CfCatalogEntry) + strings + text->len + 1);
+  g_atomic_ref_count_init (&entry->ref);
+  entry->kind = kind;
+  entry->enabled = cf_json_object_get_bool (entity, "enabled", TRUE);
+  entry->json_offset = strings;
+  entry->json_length = text->len;
+  memcpy (entry->fields, offsets, sizeof offsets);
+  for (guint f = 0; f < N_FIELDS; f++)
+    if (values[f] != NULL)
+      strcpy (entry->data + offsets[f], values[f]);
+  memcpy (entry->data + strings, text->str, text->len + 1);
+  entry->compiled = compile_entry (kind, entity);
+  return entry;
+}
+
+CfCatalogEntry *
+cf_catalog_entry_ref (CfCatalogEntry *entry)
+{
+  g_atomic_ref_count_inc (&entry->ref);
+  return entry;
+}
+
+void
+cf_catalog_entry_unref (CfCatalogEntry *entry)
+{
+  if (!g_atomic_ref_count_dec (&entry->ref))
+    return;
+  if (entry->compiled != NULL)
+    {
+      if (entry->kind == CF_ENTITY_RESOURCE)
+        cf_uri_template_unref (entry->compiled);
+      else if (entry->kind == CF_ENTITY_PROMPT)
+        cf_prompt_template_unref (entry->compiled);
+      else if (entry->kind == CF_ENTITY_SERVER)
+        {
+          GStrv *associations = entry->compiled;
+
+          for (guint m = 0; m < N_ASSOCIATIONS; m++)
+            g_strfreev (associations[m]);
+          g_free (associations);
+        }
+    }
+  g_free (entry);
+}
+
+/**
+ * cf_catalog_entry_get_json:
+ * @length: (out) (optional): the length of the text
+ *
+ * Returns: (transfer none): the entity as compact JSON text
+ */
+const char *
+cf_catalog_entry_get_json (CfCatalogEntry *entry,
+                           gsize          *length)
+{
+  if (length != NULL)
+    *length = entry->json_length;
+  return entry->data + entry->json_offset;
+}
+
+/**
+ * cf_catalog_entry_dup_object:
+ *
+ * Parses the entry's text again: for who reads an entity once and lets it
+ * go, such as a list that serializes every item.
+ *
+ * Returns: (transfer full): a new tree of the entity
+ */
+JsonObject *
+cf_catalog_entry_dup_object (CfCatalogEntry *entry)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = cf_json_parse (entry->data + entry->json_offset,
+                                            entry->json_length, &error);
+
+  /* The text is what cf_json_append() wrote: it parses. */
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    g_error ("A catalog entry does not parse back: %s", error ? error->message : "not an object");
+  return json_node_dup_object (node);
+}
+
+const char *
+cf_catalog_entry_get_id (CfCatalogEntry *entry)
+{
+  return entry_field (entry, FIELD_ID);
+}
+
+const char *
+cf_catalog_entry_get_name (CfCatalogEntry *entry)
+{
+  return entry_field (entry, FIELD_NAME);
+}
+
+const char *
+cf_catalog_entry_get_gateway_id (CfCatalogEntry *entry)
+{
+  return entry_field (entry, FIELD_GATEWAY_ID);
+}
+
+const char *
+cf_catalog_entry_get_uri (CfCatalogEntry *entry)
+{
+  return entry_field (entry, FIELD_URI);
+}
+
+const char *
+cf_catalog_entry_get_uri_template (CfCatalogEntry *entry)
+{
+  return entry_field (entry, FIELD_URI_TEMPLATE);
+}
+
+const char *
+cf_catalog_entry_get_visibility (CfCatalogEntry *entry)
+{
+  return entry_field (entry, FIELD_VISIBILITY);
+}
+
+const char *
+cf_catalog_entry_get_team_id (CfCatalogEntry *entry)
+{
+  return entry_field (entry, FIELD_TEAM_ID);
+}
+
+const char *
+cf_catalog_entry_get_owner_email (CfCatalogEntry *entry)
+{
+  return entry_field (entry, FIELD_OWNER_EMAIL);
+}
+
+gboolean
+cf_catalog_entry_get_enabled (CfCatalogEntry *entry)
+{
+  return entry->enabled;
+}
 
 /**
  * CfCatalogSnapshot:
@@ -13,7 +308,7 @@
  * the request path needs (by id, by exposed name, by URI, templates and
  * prompt templates compiled once). Requests hold a reference while they
  * run; a change builds a new snapshot and swaps it in, so the request path
- * never locks and never touches SQL.
+ * never locks on the catalog and never touches SQL.
  */
 struct _CfCatalogSnapshot
 {
@@ -26,20 +321,13 @@ struct _CfCatalogSnapshot
   GHashTable *prompt_templates;
   GHashTable *server_members;
   guint64     serial;
+
+  /* The trees made so far, by entry, and whole lists of them by kind:
+   * made on demand, kept until the snapshot goes. */
+  GMutex      lock;
+  GHashTable *objects;
+  GPtrArray  *object_lists[CF_N_ENTITY_KINDS];
 };
-
-typedef struct {
-  CfUriTemplate *template;
-  JsonObject    *resource;
-} ResourceTemplate;
-
-static void
-resource_template_free (ResourceTemplate *rt)
-{
-  cf_uri_template_unref (rt->template);
-  json_object_unref (rt->resource);
-  g_free (rt);
-}
 
 static void
 snapshot_clear (CfCatalogSnapshot *self)
@@ -50,11 +338,14 @@ snapshot_clear (CfCatalogSnapshot *self)
       g_clear_pointer (&self->by_id[k], g_hash_table_unref);
       g_clear_pointer (&self->by_name[k], g_hash_table_unref);
       g_clear_pointer (&self->by_original_name[k], g_hash_table_unref);
+      g_clear_pointer (&self->object_lists[k], g_ptr_array_unref);
     }
   g_clear_pointer (&self->resources_by_uri, g_hash_table_unref);
   g_clear_pointer (&self->resource_templates, g_ptr_array_unref);
   g_clear_pointer (&self->prompt_templates, g_hash_table_unref);
   g_clear_pointer (&self->server_members, g_hash_table_unref);
+  g_clear_pointer (&self->objects, g_hash_table_unref);
+  g_mutex_clear (&self->lock);
 }
 
 CfCatalogSnapshot *
@@ -73,114 +364,79 @@ static int
 compare_by_name (gconstpointer a,
                  gconstpointer b)
 {
-  JsonObject *x = *(JsonObject **) a, *y = *(JsonObject **) b;
-  int c = g_strcmp0 (cf_json_object_get_string (x, "name"), cf_json_object_get_string (y, "name"));
+  CfCatalogEntry *x = *(CfCatalogEntry **) a, *y = *(CfCatalogEntry **) b;
+  int c = g_strcmp0 (entry_field (x, FIELD_NAME), entry_field (y, FIELD_NAME));
 
-  return c != 0 ? c : g_strcmp0 (cf_json_object_get_string (x, "id"),
-                                 cf_json_object_get_string (y, "id"));
+  return c != 0 ? c : g_strcmp0 (entry_field (x, FIELD_ID), entry_field (y, FIELD_ID));
 }
 
 /* An original name maps to its entity only while it is unambiguous; a
  * clash maps it to NULL, so that neither wins by accident. */
 static void
-index_original_name (GHashTable *table,
-                     const char *original,
-                     JsonObject *entity)
+index_original_name (GHashTable     *table,
+                     CfCatalogEntry *entry)
 {
+  const char *original = entry_field (entry, FIELD_ORIGINAL_NAME);
+
   if (original == NULL)
     return;
   if (g_hash_table_contains (table, original))
     g_hash_table_replace (table, (gpointer) original, NULL);
   else
-    g_hash_table_insert (table, (gpointer) original, entity);
+    g_hash_table_insert (table, (gpointer) original, entry);
 }
 
 static void
 index_members (CfCatalogSnapshot *self,
-               JsonObject        *server)
+               CfCatalogEntry    *server)
 {
-  static const char *members[] = { "associatedTools", "associatedResources", "associatedPrompts" };
-  const char *server_id = cf_json_object_get_string (server, "id");
+  GStrv *associations = server->compiled;
+  const char *server_id = entry_field (server, FIELD_ID);
 
-  for (guint m = 0; m < G_N_ELEMENTS (members); m++)
-    {
-      JsonArray *ids = cf_json_object_get_array (server, members[m]);
-
-      for (guint i = 0; ids != NULL && i < json_array_get_length (ids); i++)
-        g_hash_table_add (self->server_members,
-                          g_strdup_printf ("%s\n%u\n%s", server_id, m,
-                                           json_array_get_string_element (ids, i)));
-    }
+  for (guint m = 0; m < N_ASSOCIATIONS; m++)
+    for (guint i = 0; associations[m][i] != NULL; i++)
+      g_hash_table_add (self->server_members,
+                        g_strdup_printf ("%s\n%u\n%s", server_id, m, associations[m][i]));
 }
 
 static void
 index_resource (CfCatalogSnapshot *self,
-                JsonObject        *resource)
+                CfCatalogEntry    *resource)
 {
-  const char *template = cf_json_object_get_string (resource, "uriTemplate");
-  CfUriTemplate *compiled;
-  ResourceTemplate *rt;
-
-  if (template == NULL)
-    {
-      g_hash_table_insert (self->resources_by_uri,
-                           (gpointer) cf_json_object_get_string (resource, "uri"), resource);
-      return;
-    }
-  compiled = cf_uri_template_new (template, NULL);
-  if (compiled == NULL)
-    {
-      g_warning ("Resource %s has an invalid URI template", cf_json_object_get_string (resource, "id"));
-      return;
-    }
-  rt = g_new0 (ResourceTemplate, 1);
-  rt->template = compiled;
-  rt->resource = json_object_ref (resource);
-  g_ptr_array_add (self->resource_templates, rt);
-}
-
-static void
-index_prompt (CfCatalogSnapshot *self,
-              JsonObject        *prompt)
-{
-  g_autoptr(GError) error = NULL;
-  CfPromptTemplate *template;
-
-  template = cf_prompt_template_new (cf_json_object_get_string (prompt, "template") ?: "", &error);
-  if (template == NULL)
-    g_warning ("Prompt %s has an invalid template: %s",
-               cf_json_object_get_string (prompt, "id"), error->message);
-  else
-    g_hash_table_insert (self->prompt_templates,
-                         (gpointer) cf_json_object_get_string (prompt, "id"), template);
+  if (entry_field (resource, FIELD_URI_TEMPLATE) == NULL)
+    g_hash_table_insert (self->resources_by_uri,
+                         (gpointer) entry_field (resource, FIELD_URI), resource);
+  else if (resource->compiled != NULL)
+    g_ptr_array_add (self->resource_templates, resource);
 }
 
 /**
- * cf_catalog_snapshot_new:
- * @entities: an array of %CF_N_ENTITY_KINDS arrays of #JsonObject, one per
- *   kind; the objects are referenced, never modified
+ * cf_catalog_snapshot_new_from_entries:
+ * @entries: an array of %CF_N_ENTITY_KINDS arrays of #CfCatalogEntry, one
+ *   per kind; the entries are referenced
  *
  * Returns: (transfer full): a new snapshot
  */
 CfCatalogSnapshot *
-cf_catalog_snapshot_new (GPtrArray * const *entities)
+cf_catalog_snapshot_new_from_entries (GPtrArray * const *entries)
 {
   static guint64 next_serial;
   CfCatalogSnapshot *self = g_atomic_rc_box_new0 (CfCatalogSnapshot);
 
   self->serial = ++next_serial;
+  g_mutex_init (&self->lock);
   self->resources_by_uri = g_hash_table_new (g_str_hash, g_str_equal);
-  self->resource_templates = g_ptr_array_new_with_free_func ((GDestroyNotify) resource_template_free);
-  self->prompt_templates = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                                  (GDestroyNotify) cf_prompt_template_unref);
+  self->resource_templates = g_ptr_array_new ();
+  self->prompt_templates = g_hash_table_new (g_str_hash, g_str_equal);
   self->server_members = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
     {
-      GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+      guint n = entries[k] != NULL ? entries[k]->len : 0;
+      GPtrArray *list = g_ptr_array_new_full (n, (GDestroyNotify) cf_catalog_entry_unref);
 
-      for (guint i = 0; entities[k] != NULL && i < entities[k]->len; i++)
-        g_ptr_array_add (list, json_object_ref (entities[k]->pdata[i]));
+      for (guint i = 0; i < n; i++)
+        g_ptr_array_add (list, cf_catalog_entry_ref (entries[k]->pdata[i]));
       /* Deterministic order: clients cache lists and LLM prompts cache
        * better when the order never moves. */
       g_ptr_array_sort (list, compare_by_name);
@@ -192,23 +448,48 @@ cf_catalog_snapshot_new (GPtrArray * const *entities)
 
       for (guint i = 0; i < list->len; i++)
         {
-          JsonObject *entity = list->pdata[i];
+          CfCatalogEntry *entry = list->pdata[i];
 
-          g_hash_table_insert (self->by_id[k],
-                               (gpointer) cf_json_object_get_string (entity, "id"), entity);
-          g_hash_table_insert (self->by_name[k],
-                               (gpointer) cf_json_object_get_string (entity, "name"), entity);
-          index_original_name (self->by_original_name[k],
-                               cf_json_object_get_string (entity, "originalName"), entity);
+          g_hash_table_insert (self->by_id[k], (gpointer) entry_field (entry, FIELD_ID), entry);
+          g_hash_table_insert (self->by_name[k], (gpointer) entry_field (entry, FIELD_NAME), entry);
+          index_original_name (self->by_original_name[k], entry);
           if (k == CF_ENTITY_RESOURCE)
-            index_resource (self, entity);
-          else if (k == CF_ENTITY_PROMPT)
-            index_prompt (self, entity);
+            index_resource (self, entry);
+          else if (k == CF_ENTITY_PROMPT && entry->compiled != NULL)
+            g_hash_table_insert (self->prompt_templates,
+                                 (gpointer) entry_field (entry, FIELD_ID), entry->compiled);
           else if (k == CF_ENTITY_SERVER)
-            index_members (self, entity);
+            index_members (self, entry);
         }
     }
 
+  return self;
+}
+
+/**
+ * cf_catalog_snapshot_new:
+ * @entities: an array of %CF_N_ENTITY_KINDS arrays of #JsonObject, one per
+ *   kind; the objects are only read
+ *
+ * Returns: (transfer full): a new snapshot
+ */
+CfCatalogSnapshot *
+cf_catalog_snapshot_new (GPtrArray * const *entities)
+{
+  GPtrArray *entries[CF_N_ENTITY_KINDS];
+  CfCatalogSnapshot *self;
+
+  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
+    {
+      guint n = entities[k] != NULL ? entities[k]->len : 0;
+
+      entries[k] = g_ptr_array_new_full (n, (GDestroyNotify) cf_catalog_entry_unref);
+      for (guint i = 0; i < n; i++)
+        g_ptr_array_add (entries[k], cf_catalog_entry_new (k, entities[k]->pdata[i]));
+    }
+  self = cf_catalog_snapshot_new_from_entries (entries);
+  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
+    g_ptr_array_unref (entries[k]);
   return self;
 }
 
@@ -219,7 +500,80 @@ cf_catalog_snapshot_get_serial (CfCatalogSnapshot *self)
 }
 
 /**
+ * cf_catalog_snapshot_entries:
+ *
+ * Returns: (transfer none) (element-type CfCatalogEntry): the entries of
+ *   @kind, ordered by name
+ */
+GPtrArray *
+cf_catalog_snapshot_entries (CfCatalogSnapshot *self,
+                             CfEntityKind       kind)
+{
+  g_return_val_if_fail (kind < CF_N_ENTITY_KINDS, NULL);
+  return self->lists[kind];
+}
+
+/**
+ * cf_catalog_snapshot_lookup_entry:
+ *
+ * Returns: (transfer none) (nullable): the entry of @kind with @id
+ */
+CfCatalogEntry *
+cf_catalog_snapshot_lookup_entry (CfCatalogSnapshot *self,
+                                  CfEntityKind       kind,
+                                  const char        *id)
+{
+  g_return_val_if_fail (kind < CF_N_ENTITY_KINDS, NULL);
+  return id != NULL ? g_hash_table_lookup (self->by_id[kind], id) : NULL;
+}
+
+static JsonObject *
+entity_locked (CfCatalogSnapshot *self,
+               CfCatalogEntry    *entry)
+{
+  JsonObject *object;
+
+  if (self->objects == NULL)
+    self->objects = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) json_object_unref);
+  object = g_hash_table_lookup (self->objects, entry);
+  if (object == NULL)
+    {
+      object = cf_catalog_entry_dup_object (entry);
+      g_hash_table_insert (self->objects, entry, object);
+    }
+  return object;
+}
+
+/**
+ * cf_catalog_snapshot_get_entity:
+ * @entry: (nullable): an entry of this snapshot
+ *
+ * The entity of @entry as a tree, made once and kept with the snapshot.
+ * Whoever reads every entity of a long list once should prefer
+ * cf_catalog_entry_dup_object(), which keeps nothing.
+ *
+ * Returns: (transfer none) (nullable): the entity
+ */
+JsonObject *
+cf_catalog_snapshot_get_entity (CfCatalogSnapshot *self,
+                                CfCatalogEntry    *entry)
+{
+  JsonObject *object;
+
+  if (entry == NULL)
+    return NULL;
+  g_mutex_lock (&self->lock);
+  object = entity_locked (self, entry);
+  g_mutex_unlock (&self->lock);
+  return object;
+}
+
+/**
  * cf_catalog_snapshot_list:
+ *
+ * Every entity of @kind as a tree, all of them made and kept with the
+ * snapshot: meant for the short lists (gateways, servers). Long ones are
+ * better walked with cf_catalog_snapshot_entries().
  *
  * Returns: (transfer none) (element-type JsonObject): the entities of
  *   @kind, ordered by name
@@ -228,8 +582,23 @@ GPtrArray *
 cf_catalog_snapshot_list (CfCatalogSnapshot *self,
                           CfEntityKind       kind)
 {
+  GPtrArray *objects;
+
   g_return_val_if_fail (kind < CF_N_ENTITY_KINDS, NULL);
-  return self->lists[kind];
+
+  g_mutex_lock (&self->lock);
+  objects = self->object_lists[kind];
+  if (objects == NULL)
+    {
+      GPtrArray *entries = self->lists[kind];
+
+      objects = g_ptr_array_sized_new (entries->len);
+      for (guint i = 0; i < entries->len; i++)
+        g_ptr_array_add (objects, entity_locked (self, entries->pdata[i]));
+      self->object_lists[kind] = objects;
+    }
+  g_mutex_unlock (&self->lock);
+  return objects;
 }
 
 JsonObject *
@@ -237,8 +606,7 @@ cf_catalog_snapshot_lookup (CfCatalogSnapshot *self,
                             CfEntityKind       kind,
                             const char        *id)
 {
-  g_return_val_if_fail (kind < CF_N_ENTITY_KINDS, NULL);
-  return id != NULL ? g_hash_table_lookup (self->by_id[kind], id) : NULL;
+  return cf_catalog_snapshot_get_entity (self, cf_catalog_snapshot_lookup_entry (self, kind, id));
 }
 
 /**
@@ -254,16 +622,16 @@ cf_catalog_snapshot_find_by_name (CfCatalogSnapshot *self,
                                   CfEntityKind       kind,
                                   const char        *name)
 {
-  JsonObject *entity;
+  CfCatalogEntry *entry;
 
   g_return_val_if_fail (kind < CF_N_ENTITY_KINDS, NULL);
 
   if (name == NULL)
     return NULL;
-  entity = g_hash_table_lookup (self->by_name[kind], name);
-  if (entity == NULL)
-    entity = g_hash_table_lookup (self->by_original_name[kind], name);
-  return entity;
+  entry = g_hash_table_lookup (self->by_name[kind], name);
+  if (entry == NULL)
+    entry = g_hash_table_lookup (self->by_original_name[kind], name);
+  return cf_catalog_snapshot_get_entity (self, entry);
 }
 
 /**
@@ -280,17 +648,17 @@ cf_catalog_snapshot_find_resource (CfCatalogSnapshot  *self,
                                    const char         *uri,
                                    GHashTable        **out_variables)
 {
-  JsonObject *resource = g_hash_table_lookup (self->resources_by_uri, uri);
+  CfCatalogEntry *resource = g_hash_table_lookup (self->resources_by_uri, uri);
 
   if (out_variables != NULL)
     *out_variables = NULL;
   if (resource != NULL)
-    return resource;
+    return cf_catalog_snapshot_get_entity (self, resource);
 
   for (guint i = 0; i < self->resource_templates->len; i++)
     {
-      ResourceTemplate *rt = self->resource_templates->pdata[i];
-      GHashTable *variables = cf_uri_template_match (rt->template, uri);
+      CfCatalogEntry *entry = self->resource_templates->pdata[i];
+      GHashTable *variables = cf_uri_template_match (entry->compiled, uri);
 
       if (variables == NULL)
         continue;
@@ -298,7 +666,7 @@ cf_catalog_snapshot_find_resource (CfCatalogSnapshot  *self,
         *out_variables = variables;
       else
         g_hash_table_unref (variables);
-      return rt->resource;
+      return cf_catalog_snapshot_get_entity (self, entry);
     }
   return NULL;
 }

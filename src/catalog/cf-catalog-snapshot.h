@@ -10,12 +10,38 @@
 G_BEGIN_DECLS
 
 typedef struct _CfCatalogSnapshot CfCatalogSnapshot;
+typedef struct _CfCatalogEntry CfCatalogEntry;
+
+CfCatalogEntry    *cf_catalog_entry_new               (CfEntityKind          kind,
+                                                       JsonObject           *entity);
+CfCatalogEntry    *cf_catalog_entry_ref               (CfCatalogEntry       *entry);
+void               cf_catalog_entry_unref             (CfCatalogEntry       *entry);
+JsonObject        *cf_catalog_entry_dup_object        (CfCatalogEntry       *entry);
+const char        *cf_catalog_entry_get_json          (CfCatalogEntry       *entry,
+                                                       gsize                *length);
+const char        *cf_catalog_entry_get_id            (CfCatalogEntry       *entry);
+const char        *cf_catalog_entry_get_name          (CfCatalogEntry       *entry);
+const char        *cf_catalog_entry_get_gateway_id    (CfCatalogEntry       *entry);
+const char        *cf_catalog_entry_get_uri           (CfCatalogEntry       *entry);
+const char        *cf_catalog_entry_get_uri_template  (CfCatalogEntry       *entry);
+const char        *cf_catalog_entry_get_visibility    (CfCatalogEntry       *entry);
+const char        *cf_catalog_entry_get_team_id       (CfCatalogEntry       *entry);
+const char        *cf_catalog_entry_get_owner_email   (CfCatalogEntry       *entry);
+gboolean           cf_catalog_entry_get_enabled       (CfCatalogEntry       *entry);
 
 CfCatalogSnapshot *cf_catalog_snapshot_new            (GPtrArray * const    *entities);
+CfCatalogSnapshot *cf_catalog_snapshot_new_from_entries (GPtrArray * const  *entries);
 CfCatalogSnapshot *cf_catalog_snapshot_ref            (CfCatalogSnapshot    *self);
 void               cf_catalog_snapshot_unref          (CfCatalogSnapshot    *self);
 guint64            cf_catalog_snapshot_get_serial     (CfCatalogSnapshot    *self);
 
+GPtrArray         *cf_catalog_snapshot_entries        (CfCatalogSnapshot    *self,
+                                                       CfEntityKind          kind);
+CfCatalogEntry    *cf_catalog_snapshot_lookup_entry   (CfCatalogSnapshot    *self,
+                                                       CfEntityKind          kind,
+                                                       const char           *id);
+JsonObject        *cf_catalog_snapshot_get_entity     (CfCatalogSnapshot    *self,
+                                                       CfCatalogEntry       *entry);
 GPtrArray         *cf_catalog_snapshot_list           (CfCatalogSnapshot    *self,
                                                        CfEntityKind          kind);
 JsonObject        *cf_catalog_snapshot_lookup         (CfCatalogSnapshot    *self,
@@ -35,5 +61,6 @@ gboolean           cf_catalog_snapshot_in_scope       (CfCatalogSnapshot    *sel
                                                        const char           *entity_id);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CfCatalogSnapshot, cf_catalog_snapshot_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CfCatalogEntry, cf_catalog_entry_unref)
 
 G_END_DECLS

@@ -459,20 +459,37 @@ _cf_catalog_find_conflict (CfCatalogSnapshot *snapshot,
                JsonObject        *entity)
 {
   const char *id = cf_json_object_get_string (entity, "id");
-  const char *key = kind == CF_ENTITY_RESOURCE ? "uri" : "name";
+  const char *key = _cf_catalog_unique_member (kind);
   const char *value = cf_json_object_get_string (entity, key);
-  GPtrArray *list = cf_catalog_snapshot_list (snapshot, kind);
+  GPtrArray *entries = cf_catalog_snapshot_entries (snapshot, kind);
 
-  for (guint i = 0; i < list->len; i++)
+  for (guint i = 0; i < entries->len; i++)
     {
-      JsonObject *other = list->pdata[i];
+      CfCatalogEntry *other = entries->pdata[i];
 
-      if (g_strcmp0 (cf_json_object_get_string (other, "id"), id) == 0)
+      if (g_strcmp0 (cf_catalog_entry_get_id (other), id) == 0)
         continue;
-      if (g_strcmp0 (cf_json_object_get_string (other, key), value) == 0)
+      if (g_strcmp0 (_cf_catalog_entry_key (kind, other), value) == 0)
         return key;
     }
   return NULL;
+}
+
+/* What must be unique among entities of @kind: a resource's URI, the
+ * others' names. */
+const char *
+_cf_catalog_unique_member (CfEntityKind kind)
+{
+  return kind == CF_ENTITY_RESOURCE ? "uri" : "name";
+}
+
+/* The value of _cf_catalog_unique_member() in @entry */
+const char *
+_cf_catalog_entry_key (CfEntityKind    kind,
+                       CfCatalogEntry *entry)
+{
+  return kind == CF_ENTITY_RESOURCE ? cf_catalog_entry_get_uri (entry)
+                                    : cf_catalog_entry_get_name (entry);
 }
 
 static void

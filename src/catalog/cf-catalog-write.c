@@ -314,28 +314,21 @@ _cf_catalog_prepare_delete (CfCatalog *self,
 
 /* Sync: replace what one upstream contributes of a kind */
 
-static const char *
-sync_key (CfEntityKind kind)
-{
-  return kind == CF_ENTITY_RESOURCE ? "uri" : "name";
-}
-
 /* The gateway's current entities of the kind go (replaced or removed);
  * servers lose only the removed ones. */
 static void
 apply_sync (CfCatalog *self,
             WriteData *data)
 {
-  GPtrArray *current = cf_catalog_snapshot_list (self->snapshot, data->kind);
+  GPtrArray *current = cf_catalog_snapshot_entries (self->snapshot, data->kind);
   GHashTable *drop[CF_N_ENTITY_KINDS];
   GHashTable *strip[CF_N_ENTITY_KINDS];
 
   _cf_catalog_new_id_sets (drop);
   _cf_catalog_new_id_sets (strip);
   for (guint i = 0; i < current->len; i++)
-    if (g_strcmp0 (cf_json_object_get_string (current->pdata[i], "gatewayId"), data->id) == 0)
-      g_hash_table_add (drop[data->kind],
-                        (gpointer) cf_json_object_get_string (current->pdata[i], "id"));
+    if (g_strcmp0 (cf_catalog_entry_get_gateway_id (current->pdata[i]), data->id) == 0)
+      g_hash_table_add (drop[data->kind], (gpointer) cf_catalog_entry_get_id (current->pdata[i]));
   for (guint i = 0; i < data->removed->len; i++)
     g_hash_table_add (strip[data->kind], data->removed->pdata[i]);
 
@@ -381,8 +374,8 @@ _cf_catalog_prepare_sync (CfCatalog *self,
                           GTask     *task)
 {
   WriteData *data = g_task_get_task_data (task);
-  GPtrArray *current = cf_catalog_snapshot_list (self->snapshot, data->kind);
-  const char *key = sync_key (data->kind);
+  GPtrArray *current = cf_catalog_snapshot_entries (self->snapshot, data->kind);
+  const char *key = _cf_catalog_unique_member (data->kind);
   g_autoptr(GHashTable) taken = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GHashTable) kept_ids = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
@@ -393,8 +386,8 @@ _cf_catalog_prepare_sync (CfCatalog *self,
   /* Names held by anything else win; within the batch the first wins.
    * What loses is reported, never silently dropped. */
   for (guint i = 0; i < current->len; i++)
-    if (g_strcmp0 (cf_json_object_get_string (current->pdata[i], "gatewayId"), data->id) != 0)
-      g_hash_table_add (taken, (gpointer) cf_json_object_get_string (current->pdata[i], key));
+    if (g_strcmp0 (cf_catalog_entry_get_gateway_id (current->pdata[i]), data->id) != 0)
+      g_hash_table_add (taken, (gpointer) _cf_catalog_entry_key (data->kind, current->pdata[i]));
   for (guint i = 0; i < data->batch->len; i++)
     {
       JsonObject *entity = data->batch->pdata[i];
@@ -410,10 +403,10 @@ _cf_catalog_prepare_sync (CfCatalog *self,
     }
   for (guint i = 0; i < current->len; i++)
     {
-      JsonObject *entity = current->pdata[i];
-      const char *id = cf_json_object_get_string (entity, "id");
+      CfCatalogEntry *entry = current->pdata[i];
+      const char *id = cf_catalog_entry_get_id (entry);
 
-      if (g_strcmp0 (cf_json_object_get_string (entity, "gatewayId"), data->id) == 0 &&
+      if (g_strcmp0 (cf_catalog_entry_get_gateway_id (entry), data->id) == 0 &&
           !g_hash_table_contains (kept_ids, id))
         g_ptr_array_add (data->removed, g_strdup (id));
     }

@@ -225,19 +225,21 @@ describe_all (CfDbusService *self,
               DescribeFunc   describe)
 {
   g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (catalog_of (self));
-  GPtrArray *list = cf_catalog_snapshot_list (snapshot, kind);
+  GPtrArray *entries = cf_catalog_snapshot_entries (snapshot, kind);
   GVariantBuilder all;
 
+  /* Each tree is made for its description and let go. */
   g_variant_builder_init (&all, G_VARIANT_TYPE ("aa{sv}"));
-  for (guint i = 0; i < list->len; i++)
+  for (guint i = 0; i < entries->len; i++)
     {
+      g_autoptr(JsonObject) entity = cf_catalog_entry_dup_object (entries->pdata[i]);
       GVariantBuilder entry;
 
       g_variant_builder_init (&entry, G_VARIANT_TYPE_VARDICT);
-      _cf_dbus_service_add_string (&entry, "id", list->pdata[i], "id");
-      _cf_dbus_service_add_string (&entry, "name", list->pdata[i], "name");
-      _cf_dbus_service_add_bool (&entry, "enabled", list->pdata[i], "enabled", TRUE);
-      describe (self, snapshot, list->pdata[i], &entry);
+      _cf_dbus_service_add_string (&entry, "id", entity, "id");
+      _cf_dbus_service_add_string (&entry, "name", entity, "name");
+      _cf_dbus_service_add_bool (&entry, "enabled", entity, "enabled", TRUE);
+      describe (self, snapshot, entity, &entry);
       g_variant_builder_add_value (&all, g_variant_builder_end (&entry));
     }
   return g_variant_builder_end (&all);
@@ -249,11 +251,11 @@ static guint
 count_tools_of (CfCatalogSnapshot *snapshot,
                 const char        *gateway_id)
 {
-  GPtrArray *tools = cf_catalog_snapshot_list (snapshot, CF_ENTITY_TOOL);
+  GPtrArray *tools = cf_catalog_snapshot_entries (snapshot, CF_ENTITY_TOOL);
   guint n = 0;
 
   for (guint i = 0; i < tools->len; i++)
-    if (g_strcmp0 (cf_json_object_get_string (tools->pdata[i], "gatewayId"), gateway_id) == 0)
+    if (g_strcmp0 (cf_catalog_entry_get_gateway_id (tools->pdata[i]), gateway_id) == 0)
       n++;
   return n;
 }

@@ -176,7 +176,7 @@ add_counts (CfDbusService   *self,
 
   for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
     g_variant_builder_add (builder, "{sv}", counts[k],
-                           g_variant_new_uint32 (cf_catalog_snapshot_list (snapshot, k)->len));
+                           g_variant_new_uint32 (cf_catalog_snapshot_entries (snapshot, k)->len));
   g_variant_builder_add (builder, "{sv}", "gateways-unreachable",
                          g_variant_new_uint32 (unreachable));
   g_variant_builder_add (builder, "{sv}", "health",

@@ -31,7 +31,7 @@ struct _CfGateway
   CfTeams     *teams;
   /* What the lists build from one snapshot, kept until the next: */
   CfCatalogSnapshot *cached_snapshot;
-  /* entity → its MCP form (a Tool, Resource, ResourceTemplate or
+  /* entry → its MCP form (a Tool, Resource, ResourceTemplate or
    * Prompt), serialized at its first listing */
   GHashTable  *mcp_forms;
   /* per kind, the enabled entities, for callers who see everything on
@@ -57,7 +57,7 @@ GPtrArray *_cf_gateway_list_page  (CfGateway         *self,
                                    CfMcpRequest      *request,
                                    CfCatalogSnapshot *snapshot,
                                    CfEntityKind       kind,
-                                   gboolean         (*keep) (JsonObject *entity),
+                                   gboolean         (*keep) (CfCatalogEntry *entry),
                                    guint             *start,
                                    guint             *end);
 /**

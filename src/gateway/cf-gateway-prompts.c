@@ -126,15 +126,18 @@ find_resource_ref (CfGateway         *self,
                    CfMcpRequest      *request,
                    const char        *uri)
 {
-  GPtrArray *resources = cf_catalog_snapshot_list (snapshot, CF_ENTITY_RESOURCE);
+  GPtrArray *resources = cf_catalog_snapshot_entries (snapshot, CF_ENTITY_RESOURCE);
   JsonObject *resource;
 
   if (uri == NULL)
     return NULL;
   for (guint i = 0; i < resources->len; i++)
-    if (g_strcmp0 (cf_json_object_get_string (resources->pdata[i], "uriTemplate"), uri) == 0 &&
-        _cf_gateway_visible (self, snapshot, request, CF_ENTITY_RESOURCE, resources->pdata[i]))
-      return resources->pdata[i];
+    if (g_strcmp0 (cf_catalog_entry_get_uri_template (resources->pdata[i]), uri) == 0)
+      {
+        resource = cf_catalog_snapshot_get_entity (snapshot, resources->pdata[i]);
+        if (_cf_gateway_visible (self, snapshot, request, CF_ENTITY_RESOURCE, resource))
+          return resource;
+      }
   resource = cf_catalog_snapshot_find_resource (snapshot, uri, NULL);
   return _cf_gateway_visible (self, snapshot, request, CF_ENTITY_RESOURCE, resource) ? resource
                                                                                     : NULL;

@@ -17,9 +17,15 @@ is_template (JsonObject *resource)
 }
 
 static gboolean
-is_concrete (JsonObject *resource)
+entry_is_template (CfCatalogEntry *resource)
 {
-  return !is_template (resource);
+  return cf_catalog_entry_get_uri_template (resource) != NULL;
+}
+
+static gboolean
+entry_is_concrete (CfCatalogEntry *resource)
+{
+  return !entry_is_template (resource);
 }
 
 /* A resource is either a template or concrete, so one form serves both
@@ -53,7 +59,7 @@ list_resources (CfGateway    *self,
   guint start, end;
 
   visible = _cf_gateway_list_page (self, request, snapshot, CF_ENTITY_RESOURCE,
-                                   templates ? is_template : is_concrete, &start, &end);
+                                   templates ? entry_is_template : entry_is_concrete, &start, &end);
   if (visible != NULL)
     _cf_gateway_return_page (self, request, snapshot, visible, start, end,
                              templates ? "resourceTemplates" : "resources",

@@ -257,6 +257,18 @@ offered_here (CfCatalogSnapshot *snapshot,
                                         cf_json_object_get_string (entity, "id")));
 }
 
+/* offered_here() for a list's entry */
+static gboolean
+entry_offered_here (CfCatalogSnapshot *snapshot,
+                    const char        *scope,
+                    CfEntityKind       kind,
+                    CfCatalogEntry    *entry)
+{
+  return cf_catalog_entry_get_enabled (entry) &&
+         (scope == NULL ||
+          cf_catalog_snapshot_in_scope (snapshot, scope, kind, cf_catalog_entry_get_id (entry)));
+}
+
 /* What the request may see, resolved at its first item and kept on it:
  * a list checks each item with a few hash lookups and no allocation. */
 static const CfViewer *
@@ -412,32 +424,34 @@ _cf_gateway_page (CfGateway    *self,
  * The entities of @kind this request may see, and the bounds of the page
  * its cursor asks for.
  *
- * Returns: (transfer container) (nullable): the visible entities, or
- *   %NULL when the cursor was invalid and the request already answered
+ * Returns: (transfer container) (nullable) (element-type CfCatalogEntry):
+ *   the visible entries, or %NULL when the cursor was invalid and the
+ *   request already answered
  */
 GPtrArray *
 _cf_gateway_list_page (CfGateway         *self,
                        CfMcpRequest      *request,
                        CfCatalogSnapshot *snapshot,
                        CfEntityKind       kind,
-                       gboolean         (*keep) (JsonObject *entity),
+                       gboolean         (*keep) (CfCatalogEntry *entry),
                        guint             *start,
                        guint             *end)
 {
-  GPtrArray *all = cf_catalog_snapshot_list (snapshot, kind);
+  GPtrArray *all = cf_catalog_snapshot_entries (snapshot, kind);
+  const char *scope = cf_mcp_request_get_scope (request);
+  const CfViewer *viewer = request_viewer (self, request);
   g_autoptr(GPtrArray) visible = NULL;
 
   /* Most lists come from callers who see every item, on /mcp: they all
    * page through the same list, made once per snapshot. */
-  if (keep == NULL && cf_mcp_request_get_scope (request) == NULL &&
-      request_viewer (self, request) == &everything)
+  if (keep == NULL && scope == NULL && viewer == &everything)
     {
       _cf_gateway_use_snapshot (self, snapshot);
       if (self->offered[kind] == NULL)
         {
           self->offered[kind] = g_ptr_array_new ();
           for (guint i = 0; i < all->len; i++)
-            if (offered_here (snapshot, NULL, kind, all->pdata[i]))
+            if (entry_offered_here (snapshot, NULL, kind, all->pdata[i]))
               g_ptr_array_add (self->offered[kind], all->pdata[i]);
         }
       visible = g_ptr_array_ref (self->offered[kind]);
@@ -446,9 +460,16 @@ _cf_gateway_list_page (CfGateway         *self,
     {
       visible = g_ptr_array_new ();
       for (guint i = 0; i < all->len; i++)
-        if ((keep == NULL || keep (all->pdata[i])) &&
-            _cf_gateway_visible (self, snapshot, request, kind, all->pdata[i]))
-          g_ptr_array_add (visible, all->pdata[i]);
+        {
+          CfCatalogEntry *entry = all->pdata[i];
+
+          if ((keep == NULL || keep (entry)) &&
+              entry_offered_here (snapshot, scope, kind, entry) &&
+              cf_viewer_sees (viewer, cf_catalog_entry_get_visibility (entry),
+                              cf_catalog_entry_get_team_id (entry),
+                              cf_catalog_entry_get_owner_email (entry)))
+            g_ptr_array_add (visible, entry);
+        }
     }
 
   if (!_cf_gateway_page (self, request, visible->len, start, end))
@@ -514,13 +535,14 @@ _cf_gateway_named_form (JsonObject *entity)
   return form;
 }
 
-/* The serialized MCP form of @entity, made once per snapshot: a page of
+/* The serialized MCP form of @entry, made once per snapshot: a page of
  * a thousand tools would otherwise build a thousand objects and serialize
- * them again on every call. */
+ * them again on every call. The entity's tree is made for the form only,
+ * and dropped. */
 static GBytes *
 mcp_form (CfGateway         *self,
           CfCatalogSnapshot *snapshot,
-          JsonObject        *entity,
+          CfCatalogEntry    *entry,
           CfGatewayFormFunc  form)
 {
   GBytes *bytes;
@@ -528,9 +550,10 @@ mcp_form (CfGateway         *self,
   _cf_gateway_use_snapshot (self, snapshot);
   if (self->mcp_forms == NULL)
     self->mcp_forms = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_bytes_unref);
-  bytes = g_hash_table_lookup (self->mcp_forms, entity);
+  bytes = g_hash_table_lookup (self->mcp_forms, entry);
   if (bytes == NULL)
     {
+      g_autoptr(JsonObject) entity = cf_catalog_entry_dup_object (entry);
       g_autoptr(JsonObject) object = form (entity);
       g_autoptr(JsonNode) node = cf_json_node_new_object (g_steal_pointer (&object));
       gsize length = 0;
@@ -539,14 +562,14 @@ mcp_form (CfGateway         *self,
       /* Copied to its own size: the serializer's buffer starts at 1 KiB,
        * and ten thousand forms are kept. */
       bytes = g_bytes_new (text, length);
-      g_hash_table_insert (self->mcp_forms, entity, bytes);
+      g_hash_table_insert (self->mcp_forms, entry, bytes);
     }
   return bytes;
 }
 
 /**
  * _cf_gateway_return_page:
- * @visible: the entities the request may see
+ * @visible: (element-type CfCatalogEntry): the entries the request may see
  * @start: the first of the page
  * @end: past the last of the page
  * @member: the member of the result that holds the page (`tools`...)

@@ -2,6 +2,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "cf-catalog.h"
 #include "cf-json.h"
 #include "cf-store.h"
@@ -207,6 +209,141 @@ test_delete_gateway_cascades (Fixture       *f,
   g_assert_cmpuint (count_from_gateway (f), ==, 0);
 }
 
+/* Entries */
+
+static char *
+to_text (JsonObject *object)
+{
+  g_autoptr(JsonNode) node = cf_json_node_new_object (json_object_ref (object));
+
+  return cf_json_to_string (node, NULL);
+}
+
+static void
+test_entry_round_trip (void)
+{
+  const char *json =
+      "{\"id\":\"e1\",\"name\":\"t\\u00e9st \\\"q\\\"\",\"originalName\":\"x\","
+      "\"gatewayId\":null,\"visibility\":\"team\",\"teamId\":\"t1\",\"ownerEmail\":7,"
+      "\"enabled\":false,\"n\":-9007199254740993,\"d\":0.1,\"e\":1e+300,\"u\":\"\\ud83d\\ude00\","
+      "\"inputSchema\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"array\","
+      "\"items\":[1,true,null,{},[]]}}},\"tags\":[]}";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = cf_json_parse (json, -1, &error);
+  g_autoptr(CfCatalogEntry) entry = NULL;
+  g_autoptr(JsonObject) back = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  gsize length = 0;
+
+  g_assert_no_error (error);
+  entry = cf_catalog_entry_new (CF_ENTITY_TOOL, json_node_get_object (node));
+
+  /* The text is the entity's, and parses back to the same entity. */
+  before = to_text (json_node_get_object (node));
+  g_assert_cmpstr (cf_catalog_entry_get_json (entry, &length), ==, before);
+  g_assert_cmpuint (length, ==, strlen (before));
+  back = cf_catalog_entry_dup_object (entry);
+  after = to_text (back);
+  g_assert_cmpstr (after, ==, before);
+
+  /* String members are read as they are; anything else is absent. */
+  g_assert_cmpstr (cf_catalog_entry_get_id (entry), ==, "e1");
+  g_assert_cmpstr (cf_catalog_entry_get_name (entry), ==, "t\u00e9st \"q\"");
+  g_assert_cmpstr (cf_catalog_entry_get_visibility (entry), ==, "team");
+  g_assert_cmpstr (cf_catalog_entry_get_team_id (entry), ==, "t1");
+  g_assert_null (cf_catalog_entry_get_gateway_id (entry));
+  g_assert_null (cf_catalog_entry_get_owner_email (entry));
+  g_assert_null (cf_catalog_entry_get_uri (entry));
+  g_assert_null (cf_catalog_entry_get_uri_template (entry));
+  g_assert_false (cf_catalog_entry_get_enabled (entry));
+}
+
+static void
+test_entry_defaults (void)
+{
+  g_autoptr(JsonObject) empty = json_object_new ();
+  g_autoptr(CfCatalogEntry) entry = cf_catalog_entry_new (CF_ENTITY_RESOURCE, empty);
+  g_autoptr(JsonObject) back = cf_catalog_entry_dup_object (entry);
+
+  /* Enabled unless it says otherwise, as every reader assumes. */
+  g_assert_true (cf_catalog_entry_get_enabled (entry));
+  g_assert_null (cf_catalog_entry_get_id (entry));
+  g_assert_null (cf_catalog_entry_get_name (entry));
+  g_assert_cmpuint (json_object_get_size (back), ==, 0);
+}
+
+static CfCatalogEntry *
+entry_named (CfCatalogSnapshot *snapshot,
+             const char        *name)
+{
+  GPtrArray *entries = cf_catalog_snapshot_entries (snapshot, CF_ENTITY_TOOL);
+
+  for (guint i = 0; i < entries->len; i++)
+    if (g_strcmp0 (cf_catalog_entry_get_name (entries->pdata[i]), name) == 0)
+      return entries->pdata[i];
+  return NULL;
+}
+
+/* A change builds the next snapshot from the entries of the last: what
+ * the change did not touch is shared, not copied; trees are the
+ * snapshot's own, made when asked for and the same on every ask. */
+static void
+test_snapshot_shares_entries (Fixture       *f,
+                              gconstpointer  data)
+{
+  const char *ids1[] = { ID (1), ID (2), ID (3), NULL };
+  const char *names1[] = { "a", "b", "c", NULL };
+  const char *ids2[] = { ID (1), ID (3), NULL };
+  const char *names2[] = { "a", "c", NULL };
+  g_auto(GStrv) skipped1 = sync_tools (f, ids1, names1);
+  g_autoptr(CfCatalogSnapshot) first = cf_catalog_get_snapshot (f->catalog);
+  g_autoptr(CfCatalogSnapshot) second = NULL;
+  g_autoptr(JsonObject) server = NULL;
+  g_autoptr(CfCatalogSnapshot) third = NULL;
+  g_autofree char *server_json = NULL;
+  g_auto(GStrv) skipped2 = NULL;
+  CfCatalogEntry *local;
+  JsonObject *tree;
+
+  local = entry_named (first, "taken");
+  g_assert_nonnull (local);
+  tree = cf_catalog_snapshot_lookup (first, CF_ENTITY_TOOL, f->local_id);
+  g_assert_nonnull (tree);
+  g_assert_true (cf_catalog_snapshot_get_entity (first, local) == tree);
+  g_assert_true (cf_catalog_snapshot_find_by_name (first, CF_ENTITY_TOOL, "taken") == tree);
+  g_assert_true (cf_catalog_snapshot_lookup_entry (first, CF_ENTITY_TOOL, f->local_id) == local);
+
+  /* A server naming the local tool and b. */
+  server_json = g_strdup_printf ("{\"name\":\"s\",\"associatedTools\":[\"%s\",\"%s\"]}",
+                                 ID (2), f->local_id);
+  server = create (f, CF_ENTITY_SERVER, server_json);
+  second = cf_catalog_get_snapshot (f->catalog);
+  g_assert_true (entry_named (second, "taken") == local);
+  g_assert_true (entry_named (second, "b") == entry_named (first, "b"));
+  g_assert_true (cf_catalog_snapshot_in_scope (second, json_object_get_string_member (server, "id"),
+                                               CF_ENTITY_TOOL, ID (2)));
+
+  /* The sync replaces a and c (a new version each) and drops b: the
+   * local tool stays shared, and the server loses b. */
+  skipped2 = sync_tools (f, ids2, names2);
+  third = cf_catalog_get_snapshot (f->catalog);
+  g_assert_true (entry_named (third, "taken") == local);
+  g_assert_false (entry_named (third, "a") == entry_named (second, "a"));
+  g_assert_null (entry_named (third, "b"));
+  g_assert_false (cf_catalog_snapshot_in_scope (third, json_object_get_string_member (server, "id"),
+                                                CF_ENTITY_TOOL, ID (2)));
+  g_assert_true (cf_catalog_snapshot_in_scope (third, json_object_get_string_member (server, "id"),
+                                               CF_ENTITY_TOOL, f->local_id));
+
+  /* Each snapshot makes its own tree of a shared entry. */
+  g_assert_false (cf_catalog_snapshot_get_entity (third, local) == tree);
+  g_assert_cmpstr (json_object_get_string_member (cf_catalog_snapshot_get_entity (third, local),
+                                                  "name"), ==, "taken");
+  /* The old snapshot's trees live as long as it does. */
+  g_assert_cmpstr (json_object_get_string_member (tree, "name"), ==, "taken");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -219,6 +356,11 @@ main (int   argc,
               fixture_teardown);
   g_test_add ("/catalog/sync/delete-gateway", Fixture, NULL, fixture_setup,
               test_delete_gateway_cascades, fixture_teardown);
+
+  g_test_add_func ("/catalog/entry/round-trip", test_entry_round_trip);
+  g_test_add_func ("/catalog/entry/defaults", test_entry_defaults);
+  g_test_add ("/catalog/snapshot/shares-entries", Fixture, NULL, fixture_setup,
+              test_snapshot_shares_entries, fixture_teardown);
 
   return g_test_run ();
 }
