@@ -423,14 +423,14 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ListQuery, list_query_clear)
  * is the last (name, id) seen: it stays valid while entities come and go.
  * It travels as unpadded base64url of JSON, safe in a query string. */
 static char *
-encode_cursor (JsonObject *last)
+encode_cursor (CfCatalogEntry *last)
 {
   g_autoptr(JsonObject) position = json_object_new ();
   g_autofree char *json = NULL;
   char *cursor;
 
-  json_object_set_string_member (position, "name", cf_json_object_get_string (last, "name") ?: "");
-  json_object_set_string_member (position, "id", cf_json_object_get_string (last, "id") ?: "");
+  json_object_set_string_member (position, "name", cf_catalog_entry_get_name (last) ?: "");
+  json_object_set_string_member (position, "id", cf_catalog_entry_get_id (last) ?: "");
   json = cf_json_object_to_string (position);
   cursor = g_base64_encode ((const guchar *) json, strlen (json));
   g_strdelimit (cursor, "+", '-');
@@ -541,13 +541,14 @@ matches_tags (JsonObject  *entity,
   return !any_asked;
 }
 
+/* The filters an entry answers without its tree; the tags need it. */
 static gboolean
 matches (const ListQuery *query,
-         JsonObject      *entity)
+         CfCatalogEntry  *entry)
 {
-  const char *gateway = cf_json_object_get_string (entity, "gatewayId");
+  const char *gateway = cf_catalog_entry_get_gateway_id (entry);
 
-  if (!query->include_inactive && !cf_json_object_get_bool (entity, "enabled", TRUE))
+  if (!query->include_inactive && !cf_catalog_entry_get_enabled (entry))
     return FALSE;
   /* "null" asks for local entities only, as in ContextForge. */
   if (query->gateway_id != NULL &&
@@ -555,84 +556,85 @@ matches (const ListQuery *query,
                                                : g_strcmp0 (query->gateway_id, gateway) != 0))
     return FALSE;
   if (query->visibility != NULL &&
-      g_strcmp0 (query->visibility, cf_json_object_get_string (entity, "visibility")) != 0)
+      g_strcmp0 (query->visibility, cf_catalog_entry_get_visibility (entry)) != 0)
     return FALSE;
-  if (query->team_id != NULL &&
-      g_strcmp0 (query->team_id, cf_json_object_get_string (entity, "teamId")) != 0)
-    return FALSE;
-  return query->tags == NULL || matches_tags (entity, query->tags);
+  return query->team_id == NULL ||
+         g_strcmp0 (query->team_id, cf_catalog_entry_get_team_id (entry)) == 0;
 }
 
 /* Must order exactly as the snapshot sorts its lists. */
 static gboolean
 is_after_cursor (const ListQuery *query,
-                 JsonObject      *entity)
+                 CfCatalogEntry  *entry)
 {
   int c;
 
   if (query->after_name == NULL)
     return TRUE;
-  c = g_strcmp0 (cf_json_object_get_string (entity, "name"), query->after_name);
+  c = g_strcmp0 (cf_catalog_entry_get_name (entry), query->after_name);
   if (c == 0)
-    c = g_strcmp0 (cf_json_object_get_string (entity, "id"), query->after_id);
+    c = g_strcmp0 (cf_catalog_entry_get_id (entry), query->after_id);
   return c > 0;
 }
 
-static void
-respond_page (CfApiRequest *request,
-              gboolean      include_pagination,
-              JsonArray    *items,
-              const char   *next_cursor)
-{
-  JsonObject *body;
-
-  if (!include_pagination)
-    {
-      if (next_cursor != NULL)
-        soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
-                                      "X-Next-Cursor", next_cursor);
-      cf_api_respond_array (request, SOUP_STATUS_OK, items);
-      return;
-    }
-  body = json_object_new ();
-  json_object_set_array_member (body, "items", items);
-  if (next_cursor != NULL)
-    json_object_set_string_member (body, "nextCursor", next_cursor);
-  else
-    json_object_set_null_member (body, "nextCursor");
-  cf_api_respond_object (request, SOUP_STATUS_OK, body);
-}
-
+/* Each entity is read from its entry, and its view written out and let
+ * go: a list of ten thousand keeps no trees, neither of the entities nor
+ * of the response. */
 static void
 handle_list (CfApiRequest *request)
 {
   g_autoptr(CfCatalogSnapshot) snapshot = cf_api_request_get_snapshot (request);
   g_auto(ListQuery) query = { 0 };
-  GPtrArray *all = cf_catalog_snapshot_list (snapshot, request->kind->kind);
-  JsonArray *items;
-  JsonObject *last = NULL;
+  GPtrArray *all = cf_catalog_snapshot_entries (snapshot, request->kind->kind);
+  g_autoptr(GString) out = NULL;
+  g_autoptr(GBytes) body = NULL;
+  CfCatalogEntry *last = NULL;
   g_autofree char *next_cursor = NULL;
+  guint count = 0;
 
   if (!parse_list_query (request, &query))
     return;
 
-  items = json_array_new ();
+  out = g_string_new (query.include_pagination ? "{\"items\":[" : "[");
   for (guint i = 0; i < all->len; i++)
     {
-      JsonObject *entity = all->pdata[i];
+      CfCatalogEntry *entry = all->pdata[i];
+      g_autoptr(JsonObject) entity = NULL;
+      g_autoptr(JsonNode) view = NULL;
 
-      if (!is_after_cursor (&query, entity) || !matches (&query, entity) ||
+      if (!is_after_cursor (&query, entry) || !matches (&query, entry))
+        continue;
+      entity = cf_catalog_entry_dup_object (entry);
+      if ((query.tags != NULL && !matches_tags (entity, query.tags)) ||
           !cf_api_request_sees (request, entity))
         continue;
-      if (query.limit > 0 && json_array_get_length (items) == (guint) query.limit)
+      if (query.limit > 0 && count == (guint) query.limit)
         {
           next_cursor = encode_cursor (last);
           break;
         }
-      json_array_add_object_element (items, public_view (snapshot, request->kind->kind, entity));
-      last = entity;
+      view = cf_json_node_new_object (public_view (snapshot, request->kind->kind, entity));
+      if (count++ > 0)
+        g_string_append_c (out, ',');
+      cf_json_append (out, view);
+      last = entry;
     }
-  respond_page (request, query.include_pagination, items, next_cursor);
+  g_string_append_c (out, ']');
+
+  if (query.include_pagination)
+    {
+      g_autoptr(JsonNode) cursor = next_cursor != NULL ? cf_json_node_new_string (next_cursor)
+                                                       : json_node_new (JSON_NODE_NULL);
+
+      g_string_append (out, ",\"nextCursor\":");
+      cf_json_append (out, cursor);
+      g_string_append_c (out, '}');
+    }
+  else if (next_cursor != NULL)
+    soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
+                                  "X-Next-Cursor", next_cursor);
+  body = g_string_free_to_bytes (g_steal_pointer (&out));
+  cf_api_respond_json_bytes (request, SOUP_STATUS_OK, body);
 }
 
 const CfApiRoute cf_api_entity_routes[] = {

@@ -126,6 +126,9 @@ void               cf_api_respond               (CfApiRequest      *request,
 void               cf_api_respond_object        (CfApiRequest      *request,
                                                  guint              status,
                                                  JsonObject        *body);
+void               cf_api_respond_json_bytes    (CfApiRequest      *request,
+                                                 guint              status,
+                                                 GBytes            *body);
 void               cf_api_respond_array         (CfApiRequest      *request,
                                                  guint              status,
                                                  JsonArray         *body);

@@ -199,10 +199,11 @@ cf_api_request_sees (CfApiRequest *request,
 
 /* Responses */
 
-void
-cf_api_respond (CfApiRequest *request,
-                guint         status,
-                JsonNode     *body)
+static void
+respond (CfApiRequest *request,
+         guint         status,
+         JsonNode     *body,
+         GBytes       *text)
 {
   g_return_if_fail (!request->answered);
 
@@ -212,6 +213,8 @@ cf_api_respond (CfApiRequest *request,
     return;
   if (body != NULL)
     cf_http_respond_json (request->msg, status, body);
+  else if (text != NULL)
+    cf_http_respond_json_bytes (request->msg, status, text);
   else
     soup_server_message_set_status (request->msg, status, NULL);
   if (request->paused)
@@ -219,6 +222,23 @@ cf_api_respond (CfApiRequest *request,
       request->paused = FALSE;
       soup_server_message_unpause (request->msg);
     }
+}
+
+void
+cf_api_respond (CfApiRequest *request,
+                guint         status,
+                JsonNode     *body)
+{
+  respond (request, status, body, NULL);
+}
+
+/* @body is JSON text, written as it is. */
+void
+cf_api_respond_json_bytes (CfApiRequest *request,
+                           guint         status,
+                           GBytes       *body)
+{
+  respond (request, status, NULL, body);
 }
 
 /* Takes ownership of @body. */
