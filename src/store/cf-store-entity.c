@@ -567,6 +567,12 @@ cf_store_row_new_from_json (CfEntityKind   kind,
   if (!check_row (row, entity, error))
     return NULL;
 
+  /* A sync queues thousands of rows at once: each keeps what it holds,
+   * not the GString's power of two (2 KiB for a typical tool). Values
+   * are offsets, so moving the text is safe. */
+  row->data->str = g_realloc (row->data->str, row->data->len + 1);
+  row->data->allocated_len = row->data->len + 1;
+
   return g_steal_pointer (&row);
 }
 
