@@ -124,12 +124,11 @@ static guint
 count_from_gateway (Fixture *f)
 {
   g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (f->catalog);
-  GPtrArray *tools = cf_catalog_snapshot_list (snapshot, CF_ENTITY_TOOL);
+  GPtrArray *tools = cf_catalog_snapshot_entries (snapshot, CF_ENTITY_TOOL);
   guint n = 0;
 
   for (guint i = 0; i < tools->len; i++)
-    if (g_strcmp0 (json_object_get_string_member_with_default (tools->pdata[i], "gatewayId", ""),
-                   f->gateway_id) == 0)
+    if (g_strcmp0 (cf_catalog_entry_get_gateway_id (tools->pdata[i]), f->gateway_id) == 0)
       n++;
   return n;
 }
