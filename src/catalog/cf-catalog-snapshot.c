@@ -34,6 +34,7 @@ typedef enum {
   FIELD_VISIBILITY,
   FIELD_TEAM_ID,
   FIELD_OWNER_EMAIL,
+  FIELD_INTEGRATION_TYPE,
   N_FIELDS
 } Field;
 
@@ -47,6 +48,7 @@ static const char * const field_members[N_FIELDS] = {
   [FIELD_VISIBILITY] = "visibility",
   [FIELD_TEAM_ID] = "teamId",
   [FIELD_OWNER_EMAIL] = "ownerEmail",
+  [FIELD_INTEGRATION_TYPE] = "integrationType",
 };
 
 #define NO_FIELD G_MAXUINT32
@@ -65,12 +67,22 @@ struct _CfCatalogEntry
   guint32          json_length;
   /* Offsets into data, or NO_FIELD where the member is not a string */
   guint32          fields[N_FIELDS];
-  /* A resource's CfUriTemplate, a prompt's CfPromptTemplate, or a
-   * virtual server's associations: N_ASSOCIATIONS string vectors */
+  /* A tool's ToolFacts, a resource's CfUriTemplate, a prompt's
+   * CfPromptTemplate, or a virtual server's associations:
+   * N_ASSOCIATIONS string vectors */
   gpointer         compiled;
   /* The fields' strings, each NUL-terminated, then the JSON text */
   char             data[];
 };
+
+/* What a tools/call reads of its tool, besides the fields */
+typedef struct {
+  /* inputSchema.required, its strings */
+  GStrv    required;
+  /* Whether a call may be sent twice: annotations.idempotentHint or
+   * readOnlyHint */
+  gboolean idempotent;
+} ToolFacts;
 
 static inline const char *
 entry_field (CfCatalogEntry *entry,
@@ -85,6 +97,28 @@ compile_entry (CfEntityKind  kind,
 {
   g_autoptr(GError) error = NULL;
 
+  if (kind == CF_ENTITY_TOOL)
+    {
+      ToolFacts *facts = g_new0 (ToolFacts, 1);
+      JsonArray *required = cf_json_object_get_array (cf_json_object_get_object (entity,
+                                                                                 "inputSchema"),
+                                                      "required");
+      JsonObject *annotations = cf_json_object_get_object (entity, "annotations");
+      GStrvBuilder *builder = g_strv_builder_new ();
+
+      for (guint i = 0; required != NULL && i < json_array_get_length (required); i++)
+        {
+          JsonNode *name = json_array_get_element (required, i);
+
+          if (cf_json_node_is_string (name))
+            g_strv_builder_add (builder, json_node_get_string (name));
+        }
+      facts->required = g_strv_builder_end (builder);
+      g_strv_builder_unref (builder);
+      facts->idempotent = cf_json_object_get_bool (annotations, "idempotentHint", FALSE) ||
+                          cf_json_object_get_bool (annotations, "readOnlyHint", FALSE);
+      return facts;
+    }
   if (kind == CF_ENTITY_RESOURCE)
     {
       const char *template = cf_json_object_get_string (entity, "uriTemplate");
@@ -195,7 +229,14 @@ cf_catalog_entry_unref (CfCatalogEntry *entry)
     return;
   if (entry->compiled != NULL)
     {
-      if (entry->kind == CF_ENTITY_RESOURCE)
+      if (entry->kind == CF_ENTITY_TOOL)
+        {
+          ToolFacts *facts = entry->compiled;
+
+          g_strfreev (facts->required);
+          g_free (facts);
+        }
+      else if (entry->kind == CF_ENTITY_RESOURCE)
         cf_uri_template_unref (entry->compiled);
       else if (entry->kind == CF_ENTITY_PROMPT)
         cf_prompt_template_unref (entry->compiled);
@@ -257,6 +298,48 @@ const char *
 cf_catalog_entry_get_name (CfCatalogEntry *entry)
 {
   return entry_field (entry, FIELD_NAME);
+}
+
+const char *
+cf_catalog_entry_get_original_name (CfCatalogEntry *entry)
+{
+  return entry_field (entry, FIELD_ORIGINAL_NAME);
+}
+
+const char *
+cf_catalog_entry_get_integration_type (CfCatalogEntry *entry)
+{
+  return entry_field (entry, FIELD_INTEGRATION_TYPE);
+}
+
+/**
+ * cf_catalog_entry_get_required_arguments:
+ * @entry: a tool's entry
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the names its
+ *   input schema requires, as strings
+ */
+const char * const *
+cf_catalog_entry_get_required_arguments (CfCatalogEntry *entry)
+{
+  static const char * const none[] = { NULL };
+
+  g_return_val_if_fail (entry->kind == CF_ENTITY_TOOL, none);
+  return (const char * const *) ((ToolFacts *) entry->compiled)->required;
+}
+
+/**
+ * cf_catalog_entry_is_idempotent:
+ * @entry: a tool's entry
+ *
+ * Returns: whether a call of the tool may be sent twice: its annotations
+ *   say it is idempotent, or read-only
+ */
+gboolean
+cf_catalog_entry_is_idempotent (CfCatalogEntry *entry)
+{
+  g_return_val_if_fail (entry->kind == CF_ENTITY_TOOL, FALSE);
+  return ((ToolFacts *) entry->compiled)->idempotent;
 }
 
 const char *
@@ -610,17 +693,17 @@ cf_catalog_snapshot_lookup (CfCatalogSnapshot *self,
 }
 
 /**
- * cf_catalog_snapshot_find_by_name:
+ * cf_catalog_snapshot_find_entry_by_name:
  *
  * Finds an entity by its exposed name, or failing that by its original
  * name when only one entity has it.
  *
- * Returns: (transfer none) (nullable): the entity
+ * Returns: (transfer none) (nullable): the entry
  */
-JsonObject *
-cf_catalog_snapshot_find_by_name (CfCatalogSnapshot *self,
-                                  CfEntityKind       kind,
-                                  const char        *name)
+CfCatalogEntry *
+cf_catalog_snapshot_find_entry_by_name (CfCatalogSnapshot *self,
+                                        CfEntityKind       kind,
+                                        const char        *name)
 {
   CfCatalogEntry *entry;
 
@@ -631,7 +714,24 @@ cf_catalog_snapshot_find_by_name (CfCatalogSnapshot *self,
   entry = g_hash_table_lookup (self->by_name[kind], name);
   if (entry == NULL)
     entry = g_hash_table_lookup (self->by_original_name[kind], name);
-  return cf_catalog_snapshot_get_entity (self, entry);
+  return entry;
+}
+
+/**
+ * cf_catalog_snapshot_find_by_name:
+ *
+ * The entity of cf_catalog_snapshot_find_entry_by_name(), as a tree kept
+ * with the snapshot.
+ *
+ * Returns: (transfer none) (nullable): the entity
+ */
+JsonObject *
+cf_catalog_snapshot_find_by_name (CfCatalogSnapshot *self,
+                                  CfEntityKind       kind,
+                                  const char        *name)
+{
+  return cf_catalog_snapshot_get_entity (self,
+                                         cf_catalog_snapshot_find_entry_by_name (self, kind, name));
 }
 
 /**

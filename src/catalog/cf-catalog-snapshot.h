@@ -21,13 +21,17 @@ const char        *cf_catalog_entry_get_json          (CfCatalogEntry       *ent
                                                        gsize                *length);
 const char        *cf_catalog_entry_get_id            (CfCatalogEntry       *entry);
 const char        *cf_catalog_entry_get_name          (CfCatalogEntry       *entry);
+const char        *cf_catalog_entry_get_original_name (CfCatalogEntry       *entry);
 const char        *cf_catalog_entry_get_gateway_id    (CfCatalogEntry       *entry);
+const char        *cf_catalog_entry_get_integration_type (CfCatalogEntry     *entry);
 const char        *cf_catalog_entry_get_uri           (CfCatalogEntry       *entry);
 const char        *cf_catalog_entry_get_uri_template  (CfCatalogEntry       *entry);
 const char        *cf_catalog_entry_get_visibility    (CfCatalogEntry       *entry);
 const char        *cf_catalog_entry_get_team_id       (CfCatalogEntry       *entry);
 const char        *cf_catalog_entry_get_owner_email   (CfCatalogEntry       *entry);
 gboolean           cf_catalog_entry_get_enabled       (CfCatalogEntry       *entry);
+const char * const *cf_catalog_entry_get_required_arguments (CfCatalogEntry *entry);
+gboolean           cf_catalog_entry_is_idempotent     (CfCatalogEntry       *entry);
 
 CfCatalogSnapshot *cf_catalog_snapshot_new            (GPtrArray * const    *entities);
 CfCatalogSnapshot *cf_catalog_snapshot_new_from_entries (GPtrArray * const  *entries);
@@ -40,6 +44,9 @@ GPtrArray         *cf_catalog_snapshot_entries        (CfCatalogSnapshot    *sel
 CfCatalogEntry    *cf_catalog_snapshot_lookup_entry   (CfCatalogSnapshot    *self,
                                                        CfEntityKind          kind,
                                                        const char           *id);
+CfCatalogEntry    *cf_catalog_snapshot_find_entry_by_name (CfCatalogSnapshot *self,
+                                                       CfEntityKind          kind,
+                                                       const char           *name);
 JsonObject        *cf_catalog_snapshot_get_entity     (CfCatalogSnapshot    *self,
                                                        CfCatalogEntry       *entry);
 GPtrArray         *cf_catalog_snapshot_list           (CfCatalogSnapshot    *self,

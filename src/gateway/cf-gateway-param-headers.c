@@ -47,8 +47,9 @@ lookup (CfMcpServer *server,
 {
   CfGateway *self = user_data;
   g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (self->catalog);
-  JsonObject *tool = cf_catalog_snapshot_find_by_name (snapshot, CF_ENTITY_TOOL, tool_name);
-  const char *id = cf_json_object_get_string (tool, "id");
+  CfCatalogEntry *tool = cf_catalog_snapshot_find_entry_by_name (snapshot, CF_ENTITY_TOOL,
+                                                                 tool_name);
+  const char *id = tool != NULL ? cf_catalog_entry_get_id (tool) : NULL;
   CfMcpParamHeaders *headers;
 
   /* A tool the caller may not see, or not here, is left to fail as an
@@ -59,7 +60,10 @@ lookup (CfMcpServer *server,
   headers = g_hash_table_lookup (self->param_headers, id);
   if (headers == NULL)
     {
-      headers = cf_mcp_param_headers_compile (cf_json_object_get_object (tool, "inputSchema"),
+      /* The schema is read once; the tree is not kept. */
+      g_autoptr(JsonObject) entity = cf_catalog_entry_dup_object (tool);
+
+      headers = cf_mcp_param_headers_compile (cf_json_object_get_object (entity, "inputSchema"),
                                               NULL);
       g_hash_table_insert (self->param_headers, g_strdup (id), headers ? headers : NONE);
     }

@@ -48,6 +48,11 @@ gboolean  _cf_gateway_visible     (CfGateway         *self,
                                    CfMcpRequest      *request,
                                    CfEntityKind       kind,
                                    JsonObject        *entity);
+gboolean  _cf_gateway_entry_visible (CfGateway         *self,
+                                     CfCatalogSnapshot *snapshot,
+                                     CfMcpRequest      *request,
+                                     CfEntityKind       kind,
+                                     CfCatalogEntry    *entry);
 gboolean  _cf_gateway_page        (CfGateway         *self,
                                    CfMcpRequest      *request,
                                    guint              total,
@@ -91,7 +96,7 @@ gboolean  _cf_gateway_identity_sees (CfGateway         *self,
                                      CfIdentity        *identity,
                                      const char        *scope,
                                      CfEntityKind       kind,
-                                     JsonObject        *entity);
+                                     CfCatalogEntry    *entry);
 
 JsonObject *_cf_gateway_tool_error (const char        *text);
 void      _cf_gateway_relay       (CfGateway         *self,

@@ -53,20 +53,15 @@ tools_list (CfMcpRequest *request,
 /* Per MCP, a call with bad arguments is a tool error the model can read
  * and correct, not a protocol error. */
 static char *
-missing_arguments (JsonObject *tool,
-                   JsonObject *arguments)
+missing_arguments (CfCatalogEntry *tool,
+                   JsonObject     *arguments)
 {
-  JsonObject *schema = cf_json_object_get_object (tool, "inputSchema");
-  JsonArray *required = cf_json_object_get_array (schema, "required");
+  const char * const *required = cf_catalog_entry_get_required_arguments (tool);
   g_autoptr(GString) missing = g_string_new (NULL);
 
-  for (guint i = 0; required != NULL && i < json_array_get_length (required); i++)
-    {
-      const char *name = json_array_get_string_element (required, i);
-
-      if (name != NULL && (arguments == NULL || !json_object_has_member (arguments, name)))
-        g_string_append_printf (missing, "%s%s", missing->len ? ", " : "", name);
-    }
+  for (guint i = 0; required[i] != NULL; i++)
+    if (arguments == NULL || !json_object_has_member (arguments, required[i]))
+      g_string_append_printf (missing, "%s%s", missing->len ? ", " : "", required[i]);
   return missing->len > 0 ? g_strdup (missing->str) : NULL;
 }
 
@@ -84,17 +79,6 @@ on_rest_called (GObject      *source,
                                  "The tool call was cancelled", NULL);
   else
     cf_mcp_request_return (request, answer);
-}
-
-/* Whether a call may be sent twice: the upstream said so through the
- * tool's annotations (a read-only tool changes nothing either). */
-static gboolean
-tool_is_idempotent (JsonObject *tool)
-{
-  JsonObject *annotations = cf_json_object_get_object (tool, "annotations");
-
-  return cf_json_object_get_bool (annotations, "idempotentHint", FALSE) ||
-         cf_json_object_get_bool (annotations, "readOnlyHint", FALSE);
 }
 
 /* Per-tool limits */
@@ -155,10 +139,10 @@ refuse_call (CfMcpRequest *request,
 /* Takes a place for the call; the place is given back when the request
  * is finalized, however it ends. */
 static gboolean
-admit (CfGateway    *self,
-       CfMcpRequest *request,
-       JsonObject   *tool,
-       const char   *name)
+admit (CfGateway      *self,
+       CfMcpRequest   *request,
+       CfCatalogEntry *tool,
+       const char     *name)
 {
   CfToolLimit limit;
   guint retry_after_ms;
@@ -166,7 +150,7 @@ admit (CfGateway    *self,
 
   if (self->tool_limits == NULL)
     return TRUE;
-  slot = cf_tool_limits_acquire (self->tool_limits, cf_json_object_get_string (tool, "id"),
+  slot = cf_tool_limits_acquire (self->tool_limits, cf_catalog_entry_get_id (tool),
                                  g_get_monotonic_time (), &limit, &retry_after_ms);
   if (slot == NULL)
     {
@@ -277,7 +261,7 @@ tools_call (CfMcpRequest *request,
   const char *name = cf_json_object_get_string (params, "name");
   JsonNode *args_node = json_object_get_member (params, "arguments");
   JsonObject *arguments = NULL;
-  JsonObject *tool;
+  CfCatalogEntry *tool;
   g_autofree char *missing = NULL;
   g_autofree char *text = NULL;
 
@@ -298,8 +282,9 @@ tools_call (CfMcpRequest *request,
       arguments = json_node_get_object (args_node);
     }
 
-  tool = cf_catalog_snapshot_find_by_name (snapshot, CF_ENTITY_TOOL, name);
-  if (!_cf_gateway_visible (self, snapshot, request, CF_ENTITY_TOOL, tool))
+  /* Everything a call reads of its tool is in its entry: no tree. */
+  tool = cf_catalog_snapshot_find_entry_by_name (snapshot, CF_ENTITY_TOOL, name);
+  if (!_cf_gateway_entry_visible (self, snapshot, request, CF_ENTITY_TOOL, tool))
     {
       text = g_strdup_printf ("Unknown tool: %s", name);
       cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS, text, NULL);
@@ -317,9 +302,11 @@ tools_call (CfMcpRequest *request,
   if (!admit (self, request, tool, name))
     return;
 
-  if (g_strcmp0 (cf_json_object_get_string (tool, "integrationType"), "REST") == 0)
+  if (g_strcmp0 (cf_catalog_entry_get_integration_type (tool), "REST") == 0)
     {
-      call_rest (self, request, tool, arguments);
+      g_autoptr(JsonObject) entity = cf_catalog_entry_dup_object (tool);
+
+      call_rest (self, request, entity, arguments);
       return;
     }
 
@@ -328,13 +315,15 @@ tools_call (CfMcpRequest *request,
 
     /* Upstream, the tool goes by its original name. */
     json_object_set_string_member (upstream, "name",
-                                   cf_json_object_get_string (tool, "originalName") ?: name);
+                                   cf_catalog_entry_get_original_name (tool) ?: name);
     /* Shared with the request, not copied: the relay and the client pass
      * the arguments on as they are. */
     if (arguments != NULL)
       json_object_set_object_member (upstream, "arguments", json_object_ref (arguments));
-    _cf_gateway_relay (self, request, cf_json_object_get_string (tool, "gatewayId"),
-                       "tools/call", upstream, tool_is_idempotent (tool));
+    /* A call may be sent twice when the upstream said so through the
+     * tool's annotations (a read-only tool changes nothing either). */
+    _cf_gateway_relay (self, request, cf_catalog_entry_get_gateway_id (tool),
+                       "tools/call", upstream, cf_catalog_entry_is_idempotent (tool));
   }
 }
 

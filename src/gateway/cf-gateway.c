@@ -308,27 +308,51 @@ _cf_gateway_visible (CfGateway         *self,
          cf_viewer_sees_entity (request_viewer (self, request), entity);
 }
 
-/* What _cf_gateway_visible() answers, for a caller known only by its
- * identity and endpoint: before its request exists (the era adapter's
- * header checks), so nothing is cached. */
+/* Whether @viewer may see @entry */
+static gboolean
+viewer_sees_entry (const CfViewer *viewer,
+                   CfCatalogEntry *entry)
+{
+  return cf_viewer_sees (viewer, cf_catalog_entry_get_visibility (entry),
+                         cf_catalog_entry_get_team_id (entry),
+                         cf_catalog_entry_get_owner_email (entry));
+}
+
+/* _cf_gateway_visible() for an entry of the snapshot: what a call reads
+ * of its tool is in the entry, so that it needs no tree. */
+gboolean
+_cf_gateway_entry_visible (CfGateway         *self,
+                           CfCatalogSnapshot *snapshot,
+                           CfMcpRequest      *request,
+                           CfEntityKind       kind,
+                           CfCatalogEntry    *entry)
+{
+  return entry != NULL &&
+         entry_offered_here (snapshot, cf_mcp_request_get_scope (request), kind, entry) &&
+         viewer_sees_entry (request_viewer (self, request), entry);
+}
+
+/* What _cf_gateway_entry_visible() answers, for a caller known only by
+ * its identity and endpoint: before its request exists (the era
+ * adapter's header checks), so nothing is cached. */
 gboolean
 _cf_gateway_identity_sees (CfGateway         *self,
                            CfCatalogSnapshot *snapshot,
                            CfIdentity        *identity,
                            const char        *scope,
                            CfEntityKind       kind,
-                           JsonObject        *entity)
+                           CfCatalogEntry    *entry)
 {
   g_autoptr(CfAccess) access = NULL;
   g_auto(CfViewer) viewer = { 0 };
 
-  if (!offered_here (snapshot, scope, kind, entity))
+  if (entry == NULL || !entry_offered_here (snapshot, scope, kind, entry))
     return FALSE;
   if (sees_everything (self, identity))
     return TRUE;
   access = cf_teams_get_access (self->teams);
   cf_viewer_init (&viewer, access, identity);
-  return cf_viewer_sees_entity (&viewer, entity);
+  return viewer_sees_entry (&viewer, entry);
 }
 
 /* ContextForge's code for a token not allowed to do this. */
@@ -465,9 +489,7 @@ _cf_gateway_list_page (CfGateway         *self,
 
           if ((keep == NULL || keep (entry)) &&
               entry_offered_here (snapshot, scope, kind, entry) &&
-              cf_viewer_sees (viewer, cf_catalog_entry_get_visibility (entry),
-                              cf_catalog_entry_get_team_id (entry),
-                              cf_catalog_entry_get_owner_email (entry)))
+              viewer_sees_entry (viewer, entry))
             g_ptr_array_add (visible, entry);
         }
     }

@@ -258,6 +258,33 @@ test_entry_round_trip (void)
   g_assert_false (cf_catalog_entry_get_enabled (entry));
 }
 
+/* What a tools/call reads of its tool comes from the entry. */
+static void
+test_entry_tool_facts (void)
+{
+  const char *json =
+      "{\"id\":\"t\",\"name\":\"srv-echo\",\"originalName\":\"echo\","
+      "\"integrationType\":\"MCP\",\"inputSchema\":{\"type\":\"object\","
+      "\"required\":[\"text\",7,null,\"lang\"]},\"annotations\":{\"readOnlyHint\":true}}";
+  g_autoptr(JsonNode) node = cf_json_parse (json, -1, NULL);
+  g_autoptr(CfCatalogEntry) tool = cf_catalog_entry_new (CF_ENTITY_TOOL,
+                                                         json_node_get_object (node));
+  g_autoptr(JsonObject) bare = json_object_new ();
+  g_autoptr(CfCatalogEntry) plain = cf_catalog_entry_new (CF_ENTITY_TOOL, bare);
+  const char * const *required = cf_catalog_entry_get_required_arguments (tool);
+
+  g_assert_cmpstr (cf_catalog_entry_get_original_name (tool), ==, "echo");
+  g_assert_cmpstr (cf_catalog_entry_get_integration_type (tool), ==, "MCP");
+  /* Only the names: what is not a string names nothing. */
+  g_assert_cmpuint (g_strv_length ((GStrv) required), ==, 2);
+  g_assert_cmpstr (required[0], ==, "text");
+  g_assert_cmpstr (required[1], ==, "lang");
+  g_assert_true (cf_catalog_entry_is_idempotent (tool));
+
+  g_assert_null (cf_catalog_entry_get_required_arguments (plain)[0]);
+  g_assert_false (cf_catalog_entry_is_idempotent (plain));
+}
+
 static void
 test_entry_defaults (void)
 {
@@ -358,6 +385,7 @@ main (int   argc,
 
   g_test_add_func ("/catalog/entry/round-trip", test_entry_round_trip);
   g_test_add_func ("/catalog/entry/defaults", test_entry_defaults);
+  g_test_add_func ("/catalog/entry/tool-facts", test_entry_tool_facts);
   g_test_add ("/catalog/snapshot/shares-entries", Fixture, NULL, fixture_setup,
               test_snapshot_shares_entries, fixture_teardown);
 
