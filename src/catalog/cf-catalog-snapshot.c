@@ -63,26 +63,26 @@ struct _CfCatalogEntry
   gatomicrefcount  ref;
   guint8           kind;
   gboolean         enabled : 1;
+  /* A tool's: whether a call may be sent twice (its annotations'
+   * idempotentHint or readOnlyHint) */
+  gboolean         idempotent : 1;
+  /* A tool's input schema's required names: a NULL-terminated array of
+   * pointers into data, at this offset; NO_FIELD for other kinds */
+  guint32          required_offset;
   guint32          json_offset;
   guint32          json_length;
   /* Offsets into data, or NO_FIELD where the member is not a string */
   guint32          fields[N_FIELDS];
-  /* A tool's ToolFacts, a resource's CfUriTemplate, a prompt's
-   * CfPromptTemplate, or a virtual server's associations:
-   * N_ASSOCIATIONS string vectors */
+  /* A resource's CfUriTemplate, a prompt's CfPromptTemplate, or a
+   * virtual server's associations: N_ASSOCIATIONS string vectors */
   gpointer         compiled;
-  /* The fields' strings, each NUL-terminated, then the JSON text */
+  /* The fields' strings, each NUL-terminated, a tool's required names
+   * and the array pointing at them, then the JSON text: everything a
+   * tool needs is this one block, which matters when ten thousand are
+   * made while a sync's trees are freed around them (small blocks
+   * apart from it would keep those pages from going back). */
   char             data[];
 };
-
-/* What a tools/call reads of its tool, besides the fields */
-typedef struct {
-  /* inputSchema.required, its strings */
-  GStrv    required;
-  /* Whether a call may be sent twice: annotations.idempotentHint or
-   * readOnlyHint */
-  gboolean idempotent;
-} ToolFacts;
 
 static inline const char *
 entry_field (CfCatalogEntry *entry,
@@ -97,28 +97,6 @@ compile_entry (CfEntityKind  kind,
 {
   g_autoptr(GError) error = NULL;
 
-  if (kind == CF_ENTITY_TOOL)
-    {
-      ToolFacts *facts = g_new0 (ToolFacts, 1);
-      JsonArray *required = cf_json_object_get_array (cf_json_object_get_object (entity,
-                                                                                 "inputSchema"),
-                                                      "required");
-      JsonObject *annotations = cf_json_object_get_object (entity, "annotations");
-      GStrvBuilder *builder = g_strv_builder_new ();
-
-      for (guint i = 0; required != NULL && i < json_array_get_length (required); i++)
-        {
-          JsonNode *name = json_array_get_element (required, i);
-
-          if (cf_json_node_is_string (name))
-            g_strv_builder_add (builder, json_node_get_string (name));
-        }
-      facts->required = g_strv_builder_end (builder);
-      g_strv_builder_unref (builder);
-      facts->idempotent = cf_json_object_get_bool (annotations, "idempotentHint", FALSE) ||
-                          cf_json_object_get_bool (annotations, "readOnlyHint", FALSE);
-      return facts;
-    }
   if (kind == CF_ENTITY_RESOURCE)
     {
       const char *template = cf_json_object_get_string (entity, "uriTemplate");
@@ -181,10 +159,15 @@ cf_catalog_entry_new (CfEntityKind  kind,
 {
   g_autoptr(JsonNode) node = NULL;
   g_autoptr(GString) text = g_string_sized_new (1024);
+  g_autoptr(GPtrArray) required = g_ptr_array_new ();
+  const gsize base = G_STRUCT_OFFSET (CfCatalogEntry, data);
   const char *values[N_FIELDS];
   guint32 offsets[N_FIELDS];
   gsize strings = 0;
+  gsize array = NO_FIELD;
+  gsize json;
   CfCatalogEntry *entry;
+  char *at;
 
   g_return_val_if_fail (kind < CF_N_ENTITY_KINDS, NULL);
   g_return_val_if_fail (entity != NULL, NULL);
@@ -198,19 +181,58 @@ cf_catalog_entry_new (CfEntityKind  kind,
       if (values[f] != NULL)
         strings += strlen (values[f]) + 1;
     }
-  g_return_val_if_fail (strings + text->len < G_MAXUINT32, NULL);
+  json = strings;
+  if (kind == CF_ENTITY_TOOL)
+    {
+      JsonArray *names = cf_json_object_get_array (cf_json_object_get_object (entity,
+                                                                              "inputSchema"),
+                                                   "required");
 
-  entry = g_malloc (sizeof (CfCatalogEntry) + strings + text->len + 1);
+      for (guint i = 0; names != NULL && i < json_array_get_length (names); i++)
+        {
+          JsonNode *name = json_array_get_element (names, i);
+
+          if (cf_json_node_is_string (name))
+            {
+              g_ptr_array_add (required, (gpointer) json_node_get_string (name));
+              strings += strlen (json_node_get_string (name)) + 1;
+            }
+        }
+      /* The array of pointers, aligned as pointers are */
+      array = (base + strings + sizeof (gpointer) - 1) / sizeof (gpointer) * sizeof (gpointer) -
+              base;
+      json = array + (required->len + 1) * sizeof (gpointer);
+    }
+  g_return_val_if_fail (json + text->len < G_MAXUINT32, NULL);
+
+  entry = g_malloc (base + json + text->len + 1);
   g_atomic_ref_count_init (&entry->ref);
   entry->kind = kind;
   entry->enabled = cf_json_object_get_bool (entity, "enabled", TRUE);
-  entry->json_offset = strings;
+  entry->idempotent = FALSE;
+  entry->required_offset = array;
+  entry->json_offset = json;
   entry->json_length = text->len;
   memcpy (entry->fields, offsets, sizeof offsets);
+  at = entry->data;
   for (guint f = 0; f < N_FIELDS; f++)
     if (values[f] != NULL)
-      strcpy (entry->data + offsets[f], values[f]);
-  memcpy (entry->data + strings, text->str, text->len + 1);
+      at = g_stpcpy (at, values[f]) + 1;
+  if (kind == CF_ENTITY_TOOL)
+    {
+      JsonObject *annotations = cf_json_object_get_object (entity, "annotations");
+      const char **pointers = (const char **) (gpointer) (entry->data + array);
+
+      for (guint i = 0; i < required->len; i++)
+        {
+          pointers[i] = at;
+          at = g_stpcpy (at, required->pdata[i]) + 1;
+        }
+      pointers[required->len] = NULL;
+      entry->idempotent = cf_json_object_get_bool (annotations, "idempotentHint", FALSE) ||
+                          cf_json_object_get_bool (annotations, "readOnlyHint", FALSE);
+    }
+  memcpy (entry->data + json, text->str, text->len + 1);
   entry->compiled = compile_entry (kind, entity);
   return entry;
 }
@@ -229,14 +251,7 @@ cf_catalog_entry_unref (CfCatalogEntry *entry)
     return;
   if (entry->compiled != NULL)
     {
-      if (entry->kind == CF_ENTITY_TOOL)
-        {
-          ToolFacts *facts = entry->compiled;
-
-          g_strfreev (facts->required);
-          g_free (facts);
-        }
-      else if (entry->kind == CF_ENTITY_RESOURCE)
+      if (entry->kind == CF_ENTITY_RESOURCE)
         cf_uri_template_unref (entry->compiled);
       else if (entry->kind == CF_ENTITY_PROMPT)
         cf_prompt_template_unref (entry->compiled);
@@ -325,7 +340,7 @@ cf_catalog_entry_get_required_arguments (CfCatalogEntry *entry)
   static const char * const none[] = { NULL };
 
   g_return_val_if_fail (entry->kind == CF_ENTITY_TOOL, none);
-  return (const char * const *) ((ToolFacts *) entry->compiled)->required;
+  return (const char * const *) (gpointer) (entry->data + entry->required_offset);
 }
 
 /**
@@ -339,7 +354,7 @@ gboolean
 cf_catalog_entry_is_idempotent (CfCatalogEntry *entry)
 {
   g_return_val_if_fail (entry->kind == CF_ENTITY_TOOL, FALSE);
-  return ((ToolFacts *) entry->compiled)->idempotent;
+  return entry->idempotent;
 }
 
 const char *
