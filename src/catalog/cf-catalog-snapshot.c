@@ -12,16 +12,18 @@
  * CfCatalogEntry:
  *
  * One entity as a snapshot keeps it: its JSON text, the members the
- * indexes and list filters read, and what is compiled from it (a
- * resource's URI template, a prompt's template, a virtual server's
- * associations), in one allocation. An entry never changes, so successive
+ * indexes and list filters read, what a tools/call reads of a tool (its
+ * required argument names, whether a call may be retried), and what is
+ * compiled from it (a resource's URI template, a prompt's template, a
+ * virtual server's associations). An entry never changes, so successive
  * snapshots share the entries that a change did not touch.
  *
  * A json-glib tree costs about five times its text (a hash table, a list
  * and a node per member, each a separate allocation): ten thousand tools
  * held as trees took some 50 MB of heap, held as entries about 8 MB.
  * Trees are made from the text when someone asks for an entity's
- * #JsonObject, and kept as long as the snapshot that made them.
+ * #JsonObject: cf_catalog_snapshot_get_entity() keeps them as long as the
+ * snapshot that made them, cf_catalog_entry_dup_object() not at all.
  */
 
 typedef enum {
@@ -62,10 +64,10 @@ struct _CfCatalogEntry
 {
   gatomicrefcount  ref;
   guint8           kind;
-  gboolean         enabled : 1;
+  guint            enabled : 1;
   /* A tool's: whether a call may be sent twice (its annotations'
    * idempotentHint or readOnlyHint) */
-  gboolean         idempotent : 1;
+  guint            idempotent : 1;
   /* A tool's input schema's required names: a NULL-terminated array of
    * pointers into data, at this offset; NO_FIELD for other kinds */
   guint32          required_offset;

@@ -279,7 +279,7 @@ test_entry_tool_facts (void)
   g_assert_cmpuint (g_strv_length ((GStrv) required), ==, 2);
   g_assert_cmpstr (required[0], ==, "text");
   g_assert_cmpstr (required[1], ==, "lang");
-  g_assert_true (cf_catalog_entry_is_idempotent (tool));
+  g_assert_cmpint (cf_catalog_entry_is_idempotent (tool), ==, TRUE);
 
   g_assert_null (cf_catalog_entry_get_required_arguments (plain)[0]);
   g_assert_false (cf_catalog_entry_is_idempotent (plain));
@@ -292,8 +292,9 @@ test_entry_defaults (void)
   g_autoptr(CfCatalogEntry) entry = cf_catalog_entry_new (CF_ENTITY_RESOURCE, empty);
   g_autoptr(JsonObject) back = cf_catalog_entry_dup_object (entry);
 
-  /* Enabled unless it says otherwise, as every reader assumes. */
-  g_assert_true (cf_catalog_entry_get_enabled (entry));
+  /* Enabled unless it says otherwise, as every reader assumes; TRUE
+   * itself, for who compares. */
+  g_assert_cmpint (cf_catalog_entry_get_enabled (entry), ==, TRUE);
   g_assert_null (cf_catalog_entry_get_id (entry));
   g_assert_null (cf_catalog_entry_get_name (entry));
   g_assert_cmpuint (json_object_get_size (back), ==, 0);
