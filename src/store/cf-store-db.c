@@ -581,10 +581,12 @@ cf_store_db_load_assoc (CfStoreDb          *db,
 }
 
 static gboolean
-cf_store_db_load_rows (CfStoreDb     *db,
-                       CfEntityKind   kind,
-                       GPtrArray     *entities,
-                       GError       **error)
+cf_store_db_load_rows (CfStoreDb      *db,
+                       CfEntityKind    kind,
+                       CfStoreMapFunc  map,
+                       gpointer        map_data,
+                       GPtrArray      *values,
+                       GError        **error)
 {
   g_autoptr(CfStoreStmt) stmt = NULL;
   g_autoptr(GHashTable) shared = cf_store_entity_new_shared_table ();
@@ -592,12 +594,16 @@ cf_store_db_load_rows (CfStoreDb     *db,
 
   while (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      JsonObject *entity = cf_store_entity_new_from_stmt (kind, stmt, shared);
+      g_autoptr(JsonObject) entity = cf_store_entity_new_from_stmt (kind, stmt, shared);
 
-      g_ptr_array_add (entities, entity);
       rc = SQLITE_OK;
       for (guint i = 0; rc == SQLITE_OK && i < cf_store_kind_get_n_assocs (kind); i++)
         rc = cf_store_db_load_assoc (db, cf_store_kind_get_assoc (kind, i), entity);
+      /* Mapped, each tree goes as soon as it is made: a load of ten
+       * thousand never holds them all. */
+      if (rc == SQLITE_OK)
+        g_ptr_array_add (values, map != NULL ? map (kind, entity, map_data)
+                                             : json_object_ref (entity));
     }
 
   if (rc != SQLITE_DONE)
@@ -610,25 +616,33 @@ cf_store_db_load_rows (CfStoreDb     *db,
  * cf_store_db_load:
  * @db: a connection
  * @kind: which entities to load
+ * @map: (nullable): what to keep of each entity, %NULL for the entity
+ * @map_data: closure data for @map
+ * @value_free: frees what @map returns
  * @error: return location for a #GError
  *
- * Returns: (transfer container) (element-type JsonObject) (nullable): every
- *   entity of @kind, ordered by creation time then id
+ * Returns: (transfer container) (nullable): every entity of @kind, or what
+ *   @map made of it, ordered by creation time then id
  */
 GPtrArray *
-cf_store_db_load (CfStoreDb     *db,
-                  CfEntityKind   kind,
-                  GError       **error)
+cf_store_db_load (CfStoreDb      *db,
+                  CfEntityKind    kind,
+                  CfStoreMapFunc  map,
+                  gpointer        map_data,
+                  GDestroyNotify  value_free,
+                  GError        **error)
 {
-  g_autoptr(GPtrArray) entities = NULL;
+  g_autoptr(GPtrArray) values = NULL;
 
-  entities = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  values = g_ptr_array_new_with_free_func (map != NULL ? value_free
+                                                       : (GDestroyNotify) json_object_unref);
 
   /* One read transaction, so that another process's write cannot land
    * between a server's row and its associations. */
   if (!cf_store_db_begin (db, "BEGIN", error))
     return NULL;
-  if (!cf_store_db_end (db, cf_store_db_load_rows (db, kind, entities, error), error))
+  if (!cf_store_db_end (db, cf_store_db_load_rows (db, kind, map, map_data, values, error),
+                        error))
     return NULL;
-  return g_steal_pointer (&entities);
+  return g_steal_pointer (&values);
 }

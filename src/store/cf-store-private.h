@@ -77,6 +77,9 @@ gboolean            cf_store_db_delete           (CfStoreDb     *db,
                                                   GError       **error);
 GPtrArray          *cf_store_db_load             (CfStoreDb     *db,
                                                   CfEntityKind   kind,
+                                                  CfStoreMapFunc map,
+                                                  gpointer       map_data,
+                                                  GDestroyNotify value_free,
                                                   GError       **error);
 
 /*

@@ -34,6 +34,10 @@ struct _CfStoreJob
   /* (element-type JsonObject): load's result */
   GPtrArray      *entities;
   GError         *error;
+  /* load: what to keep of each entity (cf_store_load_mapped_sync()) */
+  CfStoreMapFunc  map;
+  gpointer        map_data;
+  GDestroyNotify  value_free;
   /* A typed accessor's query (cf-store-users.c) and its parameters. */
   CfStoreQueryFunc  query;
   gpointer          query_data;
@@ -115,7 +119,8 @@ static void
 cf_store_job_load (CfStoreDb  *db,
                    CfStoreJob *job)
 {
-  job->entities = cf_store_db_load (db, job->kind, &job->error);
+  job->entities = cf_store_db_load (db, job->kind, job->map, job->map_data, job->value_free,
+                                    &job->error);
 }
 
 static void
@@ -532,6 +537,34 @@ cf_store_load_sync_cb (GObject      *object,
   *out = g_object_ref (result);
 }
 
+/* Loads on the owner thread and waits for it on a private context, so
+ * that no other source of the caller's runs meanwhile. */
+static GPtrArray *
+load_sync (CfStore         *self,
+           CfEntityKind     kind,
+           CfStoreMapFunc   map,
+           gpointer         map_data,
+           GDestroyNotify   value_free,
+           GError         **error)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  CfStoreJob *job;
+
+  g_main_context_push_thread_default (context);
+  job = cf_store_job_new (self, cf_store_job_load, kind, cf_store_load_async, NULL,
+                          cf_store_load_sync_cb, &result);
+  job->map = map;
+  job->map_data = map_data;
+  job->value_free = value_free;
+  cf_store_submit (self, job);
+  while (result == NULL)
+    g_main_context_iteration (context, TRUE);
+  g_main_context_pop_thread_default (context);
+
+  return cf_store_load_finish (self, result, error);
+}
+
 /**
  * cf_store_load_sync:
  * @self: a #CfStore
@@ -549,21 +582,41 @@ cf_store_load_sync (CfStore       *self,
                     CfEntityKind   kind,
                     GError       **error)
 {
-  g_autoptr(GMainContext) context = g_main_context_new ();
-  g_autoptr(GAsyncResult) result = NULL;
-
   g_return_val_if_fail (CF_IS_STORE (self), NULL);
   g_return_val_if_fail ((guint) kind < CF_N_ENTITY_KINDS, NULL);
 
-  /* A private context, so no other source of the caller's runs while we
-   * wait. */
-  g_main_context_push_thread_default (context);
-  cf_store_load_async (self, kind, NULL, cf_store_load_sync_cb, &result);
-  while (result == NULL)
-    g_main_context_iteration (context, TRUE);
-  g_main_context_pop_thread_default (context);
+  return load_sync (self, kind, NULL, NULL, NULL, error);
+}
 
-  return cf_store_load_finish (self, result, error);
+/**
+ * cf_store_load_mapped_sync:
+ * @self: a #CfStore
+ * @kind: which entities to load
+ * @map: what to keep of each entity; runs on the owner thread
+ * @user_data: closure data for @map
+ * @value_free: frees what @map returns
+ * @error: return location for a #GError
+ *
+ * Like cf_store_load_sync(), but each entity is handed to @map as soon as
+ * it is read and let go, so that a large load never holds every entity
+ * as a tree at once.
+ *
+ * Returns: (transfer container) (nullable): what @map returned for each
+ *   entity, in load order
+ */
+GPtrArray *
+cf_store_load_mapped_sync (CfStore         *self,
+                           CfEntityKind     kind,
+                           CfStoreMapFunc   map,
+                           gpointer         user_data,
+                           GDestroyNotify   value_free,
+                           GError         **error)
+{
+  g_return_val_if_fail (CF_IS_STORE (self), NULL);
+  g_return_val_if_fail ((guint) kind < CF_N_ENTITY_KINDS, NULL);
+  g_return_val_if_fail (map != NULL, NULL);
+
+  return load_sync (self, kind, map, user_data, value_free, error);
 }
 
 /**

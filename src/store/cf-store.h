@@ -70,6 +70,28 @@ GPtrArray    *cf_store_load_sync         (CfStore              *self,
                                           CfEntityKind          kind,
                                           GError              **error);
 
+/**
+ * CfStoreMapFunc:
+ * @kind: the kind being loaded
+ * @entity: (transfer none): one entity, as cf_store_load_finish() gives it
+ * @user_data: the closure
+ *
+ * Turns a loaded entity into what the load keeps instead. It runs on the
+ * store's owner thread, once per entity, in load order.
+ *
+ * Returns: (transfer full): the value kept
+ */
+typedef gpointer (*CfStoreMapFunc) (CfEntityKind  kind,
+                                    JsonObject   *entity,
+                                    gpointer      user_data);
+
+GPtrArray    *cf_store_load_mapped_sync  (CfStore              *self,
+                                          CfEntityKind          kind,
+                                          CfStoreMapFunc        map,
+                                          gpointer              user_data,
+                                          GDestroyNotify        value_free,
+                                          GError              **error);
+
 void          cf_store_put_async         (CfStore              *self,
                                           CfEntityKind          kind,
                                           JsonObject           *entity,

@@ -944,6 +944,64 @@ test_load_sync (Fixture       *fixture,
   g_assert_cmpuint (tools->len, ==, 1);
 }
 
+typedef struct
+{
+  GThread *caller;
+  guint    calls;
+  gboolean off_caller;
+} MapCheck;
+
+/* Keeps an entity's name, and notes where it ran. */
+static gpointer
+keep_name (CfEntityKind  kind,
+           JsonObject   *entity,
+           gpointer      user_data)
+{
+  MapCheck *check = user_data;
+
+  check->calls++;
+  check->off_caller = g_thread_self () != check->caller;
+  g_assert_cmpint (kind, ==, CF_ENTITY_TOOL);
+  return g_strdup (json_object_get_string_member (entity, "name"));
+}
+
+/* A mapped load gives what the map made of each entity, in the order a
+ * plain load gives the entities, and maps on the owner thread. */
+static void
+test_load_mapped (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  MapCheck check = { g_thread_self (), 0, FALSE };
+  g_autoptr(GPtrArray) tools = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(GError) error = NULL;
+
+  put_new (fixture->store, CF_ENTITY_TOOL, 1, "one");
+  put_new (fixture->store, CF_ENTITY_TOOL, 2, "two");
+  put_new (fixture->store, CF_ENTITY_TOOL, 3, "three");
+  tools = cf_store_load_sync (fixture->store, CF_ENTITY_TOOL, &error);
+  g_assert_no_error (error);
+  names = cf_store_load_mapped_sync (fixture->store, CF_ENTITY_TOOL, keep_name, &check, g_free,
+                                     &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpuint (names->len, ==, 3);
+  g_assert_cmpuint (check.calls, ==, 3);
+  g_assert_true (check.off_caller);
+  for (guint i = 0; i < names->len; i++)
+    g_assert_cmpstr (names->pdata[i], ==,
+                     json_object_get_string_member (tools->pdata[i], "name"));
+
+  /* Nothing stored: nothing mapped. */
+  check.calls = 0;
+  g_clear_pointer (&names, g_ptr_array_unref);
+  names = cf_store_load_mapped_sync (fixture->store, CF_ENTITY_PROMPT, keep_name, &check,
+                                     g_free, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (names->len, ==, 0);
+  g_assert_cmpuint (check.calls, ==, 0);
+}
+
 static void
 test_cancelled (Fixture       *fixture,
                 gconstpointer  data)
@@ -1275,6 +1333,7 @@ main (int   argc,
   ADD ("/store/order/submission", test_submission_order);
   ADD ("/store/async/caller-context", test_caller_context);
   ADD ("/store/async/load-sync", test_load_sync);
+  ADD ("/store/async/load-mapped", test_load_mapped);
   ADD ("/store/async/cancelled", test_cancelled);
   ADD ("/store/file/persistence", test_persistence);
   ADD ("/store/file/schema", test_schema);
