@@ -153,6 +153,16 @@ cf_catalog_get_ssrf_policy (CfCatalog *self)
   return self->ssrf;
 }
 
+/* Runs on the store's thread: an entry is immutable, made from the tree
+ * the store lets go of next. */
+static gpointer
+load_entry (CfEntityKind  kind,
+            JsonObject   *entity,
+            gpointer      user_data)
+{
+  return cf_catalog_entry_new (kind, entity);
+}
+
 /**
  * cf_catalog_load:
  *
@@ -171,16 +181,19 @@ cf_catalog_load (CfCatalog  *self,
   if (self->store == NULL)
     return TRUE;
 
+  /* Each entity becomes its entry on the store's thread as it is read:
+   * ten thousand tools never exist as trees all at once. */
   for (guint k = 0; k < CF_N_ENTITY_KINDS && ok; k++)
     {
-      lists[k] = cf_store_load_sync (self->store, k, error);
+      lists[k] = cf_store_load_mapped_sync (self->store, k, load_entry, NULL,
+                                            (GDestroyNotify) cf_catalog_entry_unref, error);
       ok = lists[k] != NULL;
     }
 
   if (ok)
     {
       g_clear_pointer (&self->snapshot, cf_catalog_snapshot_unref);
-      self->snapshot = cf_catalog_snapshot_new (lists);
+      self->snapshot = cf_catalog_snapshot_new_from_entries (lists);
     }
   for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
     g_clear_pointer (&lists[k], g_ptr_array_unref);
