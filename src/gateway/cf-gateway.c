@@ -244,21 +244,6 @@ sees_everything (CfGateway  *self,
 
 /* Enabled, and in the virtual server's scope (if any). */
 static gboolean
-offered_here (CfCatalogSnapshot *snapshot,
-              const char        *scope,
-              CfEntityKind       kind,
-              JsonObject        *entity)
-{
-  /* A list checks every item: the id is looked up only when a scope
-   * asks for it. */
-  return entity != NULL && cf_json_object_get_bool (entity, "enabled", TRUE) &&
-         (scope == NULL ||
-          cf_catalog_snapshot_in_scope (snapshot, scope, kind,
-                                        cf_json_object_get_string (entity, "id")));
-}
-
-/* offered_here() for a list's entry */
-static gboolean
 entry_offered_here (CfCatalogSnapshot *snapshot,
                     const char        *scope,
                     CfEntityKind       kind,
@@ -294,20 +279,6 @@ request_viewer (CfGateway    *self,
   return &box->viewer;
 }
 
-/* Whether the caller may see @entity here: enabled, in the virtual
- * server's scope, and visible to it. A hidden item and an unknown one get
- * the same answer from every caller of this. */
-gboolean
-_cf_gateway_visible (CfGateway         *self,
-                     CfCatalogSnapshot *snapshot,
-                     CfMcpRequest      *request,
-                     CfEntityKind       kind,
-                     JsonObject        *entity)
-{
-  return offered_here (snapshot, cf_mcp_request_get_scope (request), kind, entity) &&
-         cf_viewer_sees_entity (request_viewer (self, request), entity);
-}
-
 /* Whether @viewer may see @entry */
 static gboolean
 viewer_sees_entry (const CfViewer *viewer,
@@ -318,8 +289,9 @@ viewer_sees_entry (const CfViewer *viewer,
                          cf_catalog_entry_get_owner_email (entry));
 }
 
-/* _cf_gateway_visible() for an entry of the snapshot: what a call reads
- * of its tool is in the entry, so that it needs no tree. */
+/* Whether the caller may see @entry here: enabled, in the virtual
+ * server's scope, and visible to it. A hidden item and an unknown one get
+ * the same answer from every caller of this. */
 gboolean
 _cf_gateway_entry_visible (CfGateway         *self,
                            CfCatalogSnapshot *snapshot,
@@ -330,6 +302,20 @@ _cf_gateway_entry_visible (CfGateway         *self,
   return entry != NULL &&
          entry_offered_here (snapshot, cf_mcp_request_get_scope (request), kind, entry) &&
          viewer_sees_entry (request_viewer (self, request), entry);
+}
+
+/* _cf_gateway_entry_visible() for @entity, a tree this snapshot made */
+gboolean
+_cf_gateway_visible (CfGateway         *self,
+                     CfCatalogSnapshot *snapshot,
+                     CfMcpRequest      *request,
+                     CfEntityKind       kind,
+                     JsonObject        *entity)
+{
+  const char *id = entity != NULL ? cf_json_object_get_string (entity, "id") : NULL;
+
+  return _cf_gateway_entry_visible (self, snapshot, request, kind,
+                                    cf_catalog_snapshot_lookup_entry (snapshot, kind, id));
 }
 
 /* What _cf_gateway_entry_visible() answers, for a caller known only by
