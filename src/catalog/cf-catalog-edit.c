@@ -124,7 +124,7 @@ _cf_catalog_rebuild (CfCatalog     *self,
       touched[add_kind] = TRUE;
     }
 
-  self->snapshot = cf_catalog_snapshot_new_from_entries (lists);
+  self->snapshot = cf_catalog_snapshot_new (lists);
   cf_catalog_snapshot_unref (old);
   for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
     g_ptr_array_unref (lists[k]);

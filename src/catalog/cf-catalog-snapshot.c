@@ -296,8 +296,9 @@ JsonObject *
 cf_catalog_entry_dup_object (CfCatalogEntry *entry)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = cf_json_parse (entry->data + entry->json_offset,
-                                            entry->json_length, &error);
+  gsize length = 0;
+  const char *text = cf_catalog_entry_get_json (entry, &length);
+  g_autoptr(JsonNode) node = cf_json_parse (text, length, &error);
 
   /* The text is what cf_json_append() wrote: it parses. */
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
@@ -511,14 +512,14 @@ index_resource (CfCatalogSnapshot *self,
 }
 
 /**
- * cf_catalog_snapshot_new_from_entries:
+ * cf_catalog_snapshot_new:
  * @entries: an array of %CF_N_ENTITY_KINDS arrays of #CfCatalogEntry, one
- *   per kind; the entries are referenced
+ *   per kind, or %NULL for none; the entries are referenced
  *
  * Returns: (transfer full): a new snapshot
  */
 CfCatalogSnapshot *
-cf_catalog_snapshot_new_from_entries (GPtrArray * const *entries)
+cf_catalog_snapshot_new (GPtrArray * const *entries)
 {
   static guint64 next_serial;
   CfCatalogSnapshot *self = g_atomic_rc_box_new0 (CfCatalogSnapshot);
@@ -563,33 +564,6 @@ cf_catalog_snapshot_new_from_entries (GPtrArray * const *entries)
         }
     }
 
-  return self;
-}
-
-/**
- * cf_catalog_snapshot_new:
- * @entities: an array of %CF_N_ENTITY_KINDS arrays of #JsonObject, one per
- *   kind; the objects are only read
- *
- * Returns: (transfer full): a new snapshot
- */
-CfCatalogSnapshot *
-cf_catalog_snapshot_new (GPtrArray * const *entities)
-{
-  GPtrArray *entries[CF_N_ENTITY_KINDS];
-  CfCatalogSnapshot *self;
-
-  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
-    {
-      guint n = entities[k] != NULL ? entities[k]->len : 0;
-
-      entries[k] = g_ptr_array_new_full (n, (GDestroyNotify) cf_catalog_entry_unref);
-      for (guint i = 0; i < n; i++)
-        g_ptr_array_add (entries[k], cf_catalog_entry_new (k, entities[k]->pdata[i]));
-    }
-  self = cf_catalog_snapshot_new_from_entries (entries);
-  for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
-    g_ptr_array_unref (entries[k]);
   return self;
 }
 

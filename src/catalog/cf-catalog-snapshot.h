@@ -33,8 +33,7 @@ gboolean           cf_catalog_entry_get_enabled       (CfCatalogEntry       *ent
 const char * const *cf_catalog_entry_get_required_arguments (CfCatalogEntry *entry);
 gboolean           cf_catalog_entry_is_idempotent     (CfCatalogEntry       *entry);
 
-CfCatalogSnapshot *cf_catalog_snapshot_new            (GPtrArray * const    *entities);
-CfCatalogSnapshot *cf_catalog_snapshot_new_from_entries (GPtrArray * const  *entries);
+CfCatalogSnapshot *cf_catalog_snapshot_new            (GPtrArray * const    *entries);
 CfCatalogSnapshot *cf_catalog_snapshot_ref            (CfCatalogSnapshot    *self);
 void               cf_catalog_snapshot_unref          (CfCatalogSnapshot    *self);
 guint64            cf_catalog_snapshot_get_serial     (CfCatalogSnapshot    *self);

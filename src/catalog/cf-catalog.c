@@ -193,7 +193,7 @@ cf_catalog_load (CfCatalog  *self,
   if (ok)
     {
       g_clear_pointer (&self->snapshot, cf_catalog_snapshot_unref);
-      self->snapshot = cf_catalog_snapshot_new_from_entries (lists);
+      self->snapshot = cf_catalog_snapshot_new (lists);
     }
   for (guint k = 0; k < CF_N_ENTITY_KINDS; k++)
     g_clear_pointer (&lists[k], g_ptr_array_unref);
