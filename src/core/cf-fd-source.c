@@ -14,6 +14,14 @@
  * context, as g_source_modify_unix_fd() and g_source_set_ready_time()
  * do. For connections that change what they wait for on every request,
  * from the thread that runs their context.
+ *
+ * Nor does a dispatch cost one: GLib blocks a source that cannot recurse
+ * while it is dispatched by taking its descriptors out of the context and
+ * putting them back, and each of those two steps writes to the context's
+ * wake-up descriptor (four system calls per dispatch with the read that
+ * drains it, where the work itself is a recv() and a send()). This source
+ * can recurse as far as GLib knows and blocks itself only when the context
+ * is actually iterated again from inside its callback.
  */
 struct _CfFdSource
 {
@@ -22,6 +30,8 @@ struct _CfFdSource
   gint64          deadline;
   CfFdSourceFunc  func;
   gpointer        user_data;
+  guint           dispatching : 1;
+  guint           blocked : 1;
 };
 
 static gboolean
@@ -32,7 +42,7 @@ fd_source_prepare (GSource *source,
   gint64 now;
 
   *timeout = -1;
-  if (self->deadline == 0)
+  if (self->deadline == 0 || self->dispatching)
     return FALSE;
   now = g_source_get_time (source);
   if (now >= self->deadline)
@@ -49,8 +59,11 @@ fd_source_check (GSource *source)
 {
   CfFdSource *self = (CfFdSource *) source;
 
+  /* Inside its own callback, readiness is still reported, so that a
+   * nested iteration blocks the source (see dispatch()). */
   return self->pfd.revents != 0 ||
-         (self->deadline != 0 && g_source_get_time (source) >= self->deadline);
+         (!self->dispatching && self->deadline != 0 &&
+          g_source_get_time (source) >= self->deadline);
 }
 
 static gboolean
@@ -64,7 +77,22 @@ fd_source_dispatch (GSource    *source,
                      g_source_get_time (source) >= self->deadline;
 
   self->pfd.revents = 0;
+  if (self->dispatching)
+    {
+      /* The context is iterated from inside the callback: until that
+       * returns, wait as a blocked source would, for nothing. */
+      if (!self->blocked)
+        g_source_remove_poll (source, &self->pfd);
+      self->blocked = TRUE;
+      return G_SOURCE_CONTINUE;
+    }
+
+  self->dispatching = TRUE;
   self->func (self->user_data, revents, expired);
+  self->dispatching = FALSE;
+  if (self->blocked && !g_source_is_destroyed (source))
+    g_source_add_poll (source, &self->pfd);
+  self->blocked = FALSE;
   return G_SOURCE_CONTINUE;
 }
 
@@ -100,6 +128,7 @@ cf_fd_source_new (int             fd,
   self->func = func;
   self->user_data = user_data;
   g_source_add_poll ((GSource *) self, &self->pfd);
+  g_source_set_can_recurse ((GSource *) self, TRUE);
   g_source_set_static_name ((GSource *) self, static_name);
   g_source_attach ((GSource *) self, context);
   return self;
