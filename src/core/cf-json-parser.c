@@ -880,9 +880,14 @@ static const char escape_table[256] = {
   [0x7F] = 1,
 };
 
-static void
-append_escaped (GString    *out,
-                const char *str)
+/**
+ * cf_json_writer_append_string:
+ *
+ * Appends @str as a JSON string, quoted and escaped.
+ */
+void
+cf_json_writer_append_string (GString    *out,
+                              const char *str)
 {
   const guchar *p = (const guchar *) str;
 
@@ -993,7 +998,7 @@ cf_json_writer_append (GString  *out,
             if (!first)
               buf_append_c (out, ',');
             first = FALSE;
-            append_escaped (out, name);
+            cf_json_writer_append_string (out, name);
             buf_append_c (out, ':');
             cf_json_writer_append (out, member);
           }
@@ -1053,7 +1058,7 @@ cf_json_writer_append (GString  *out,
         if (str == NULL)
           buf_append (out, "null", 4);
         else
-          append_escaped (out, str);
+          cf_json_writer_append_string (out, str);
         break;
       }
     default:

@@ -11,5 +11,7 @@ JsonNode    *cf_json_parser_parse         (const char  *data,
                                            char       **out_message);
 void         cf_json_writer_append        (GString     *out,
                                            JsonNode    *node);
+void         cf_json_writer_append_string (GString     *out,
+                                           const char  *str);
 
 G_END_DECLS

@@ -232,6 +232,24 @@ cf_json_append (GString  *out,
   cf_json_writer_append (out, node);
 }
 
+/**
+ * cf_json_append_string:
+ * @out: where to write
+ * @string: a UTF-8 string
+ *
+ * Appends @string as a JSON string, quoted and escaped as
+ * cf_json_append() writes strings.
+ */
+void
+cf_json_append_string (GString    *out,
+                       const char *string)
+{
+  g_return_if_fail (out != NULL);
+  g_return_if_fail (string != NULL);
+
+  cf_json_writer_append_string (out, string);
+}
+
 GBytes *
 cf_json_to_bytes (JsonNode *node)
 {

@@ -55,6 +55,8 @@ char        *cf_json_to_string            (JsonNode    *node,
 GBytes      *cf_json_to_bytes             (JsonNode    *node);
 void         cf_json_append               (GString     *out,
                                            JsonNode    *node);
+void         cf_json_append_string        (GString     *out,
+                                           const char  *string);
 char        *cf_json_object_to_string     (JsonObject  *object);
 gboolean     cf_json_scan_object          (const char   *data,
                                            gsize         length,

@@ -66,6 +66,8 @@ void            _cf_mcp_client_start_call       (CfMcpClient            *self,
                                                  GCancellable           *cancellable,
                                                  GAsyncReadyCallback     callback,
                                                  gpointer                user_data);
+GBytes         *_cf_upstream_call_build_text    (CfUpstreamCall         *call,
+                                                 const char             *modern_version);
 JsonObject     *_cf_mcp_client_capabilities     (void);
 JsonObject     *_cf_mcp_client_info             (void);
 CfUpstreamTransport *_cf_mcp_client_new_transport (CfMcpClient          *self);

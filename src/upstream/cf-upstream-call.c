@@ -31,7 +31,9 @@ cf_upstream_call_unref (CfUpstreamCall *call)
   /* A call is only ever dropped once it is over. */
   g_assert (call->task == NULL);
   g_clear_pointer (&call->method, g_free);
-  g_clear_pointer (&call->message, json_node_unref);
+  g_clear_pointer (&call->params, json_object_unref);
+  g_clear_pointer (&call->version, g_free);
+  g_clear_pointer (&call->text, g_bytes_unref);
   g_clear_pointer (&call->progress_token, json_node_unref);
   g_clear_pointer (&call->result_members, g_bytes_unref);
   g_clear_object (&call->io_cancellable);
@@ -419,49 +421,140 @@ on_cancelled (GCancellable *cancellable,
   g_source_attach (source, context);
 }
 
-/* Swaps the caller's progress token for the call's id, which is what
- * routes progress on a shared channel, and adds a 2026-07-28 request's
- * `_meta` fields. The caller's objects are left alone: they may be
- * sealed, parsed from a downstream request. */
-static JsonObject *
-prepare_params (CfUpstreamCall *call,
-                JsonObject     *params,
-                const char     *modern_version)
+/* The compact JSON of the client's constant `_meta` members of a
+ * 2026-07-28 request, after the version: its info and capabilities. */
+static const char *
+modern_meta_tail (void)
 {
-  JsonObject *copy = copy_members (params, "_meta");
-  JsonObject *meta = copy_members (cf_json_object_get_object (params, "_meta"), NULL);
+  static char *tail;
+  static gsize once;
 
-  if (json_object_has_member (meta, "progressToken"))
+  if (g_once_init_enter (&once))
     {
-      call->progress_token = json_node_copy (json_object_get_member (meta, "progressToken"));
-      json_object_set_int_member (meta, "progressToken", call->id);
+      g_autoptr(JsonNode) info_node = cf_json_node_new_object (_cf_mcp_client_info ());
+      g_autoptr(JsonNode) capabilities_node =
+        cf_json_node_new_object (_cf_mcp_client_capabilities ());
+      GString *out = g_string_new (NULL);
+
+      g_string_append (out, ",\"" META_CLIENT_INFO "\":");
+      cf_json_append (out, info_node);
+      g_string_append (out, ",\"" META_CAPABILITIES "\":");
+      cf_json_append (out, capabilities_node);
+      tail = g_string_free (out, FALSE);
+      g_once_init_leave (&once, 1);
+    }
+  return tail;
+}
+
+static void
+append_member (GString    *out,
+               gboolean   *first,
+               const char *name)
+{
+  if (!*first)
+    g_string_append_c (out, ',');
+  *first = FALSE;
+  cf_json_append_string (out, name);
+  g_string_append_c (out, ':');
+}
+
+/* Writes the call's `_meta`: the caller's, with the call's id for its
+ * progress token, and a 2026-07-28 request's members. */
+static void
+append_meta (GString        *out,
+             gboolean       *first,
+             CfUpstreamCall *call,
+             JsonObject     *meta,
+             const char     *modern_version)
+{
+  gboolean first_in_meta = TRUE;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *value;
+
+  if ((meta == NULL || json_object_get_size (meta) == 0) && modern_version == NULL)
+    return;
+  append_member (out, first, "_meta");
+  g_string_append_c (out, '{');
+  if (meta != NULL)
+    {
+      json_object_iter_init_ordered (&iter, meta);
+      while (json_object_iter_next_ordered (&iter, &name, &value))
+        {
+          /* The version and its companions are the call's own. */
+          if (modern_version != NULL &&
+              (g_str_equal (name, META_VERSION) || g_str_equal (name, META_CLIENT_INFO) ||
+               g_str_equal (name, META_CAPABILITIES)))
+            continue;
+          append_member (out, &first_in_meta, name);
+          if (g_str_equal (name, "progressToken"))
+            {
+              g_clear_pointer (&call->progress_token, json_node_unref);
+              call->progress_token = json_node_copy (value);
+              g_string_append_printf (out, "%" G_GINT64_FORMAT, call->id);
+            }
+          else
+            cf_json_append (out, value);
+        }
     }
   if (modern_version != NULL)
     {
-      json_object_set_string_member (meta, META_VERSION, modern_version);
-      json_object_set_object_member (meta, META_CLIENT_INFO, _cf_mcp_client_info ());
-      json_object_set_object_member (meta, META_CAPABILITIES, _cf_mcp_client_capabilities ());
+      append_member (out, &first_in_meta, META_VERSION);
+      cf_json_append_string (out, modern_version);
+      g_string_append (out, modern_meta_tail ());
     }
-
-  if (json_object_get_size (meta) > 0)
-    json_object_set_object_member (copy, "_meta", meta);
-  else
-    json_object_unref (meta);
-  return copy;
+  g_string_append_c (out, '}');
 }
 
-static JsonNode *
-build_message (CfUpstreamCall *call,
-               JsonObject     *params,
-               const char     *modern_version)
+/**
+ * _cf_upstream_call_build_text:
+ * @call: a call with its id, method and params
+ * @modern_version: (nullable): the 2026-07-28-era version whose `_meta`
+ *   the request carries
+ *
+ * Writes the request straight from the caller's params, which are left
+ * alone (they may be sealed, parsed from a downstream request): no tree
+ * of the request is made, so the arguments of a relayed call are
+ * written once, here. A progress token is swapped for the call's id (and
+ * kept in @call), which is what routes progress on a shared channel.
+ *
+ * Returns: (transfer full): the request's compact JSON, NUL-terminated
+ *   past its size
+ */
+GBytes *
+_cf_upstream_call_build_text (CfUpstreamCall *call,
+                              const char     *modern_version)
 {
-  g_autoptr(JsonNode) id = json_node_init_int (json_node_alloc (), call->id);
-  g_autoptr(JsonObject) owned = params;
-  JsonObject *prepared = NULL;
+  GString *out = g_string_sized_new (256);
+  JsonObject *params = call->params;
 
+  g_string_append_printf (out, "{\"jsonrpc\":\"2.0\",\"id\":%" G_GINT64_FORMAT ",\"method\":",
+                          call->id);
+  cf_json_append_string (out, call->method);
   if (params != NULL || modern_version != NULL)
-    prepared = prepare_params (call, params, modern_version);
-  return cf_jsonrpc_build_request (id, call->method, prepared);
+    {
+      gboolean first = TRUE;
+      JsonObjectIter iter;
+      const char *name;
+      JsonNode *value;
+
+      g_string_append (out, ",\"params\":{");
+      if (params != NULL)
+        {
+          json_object_iter_init_ordered (&iter, params);
+          while (json_object_iter_next_ordered (&iter, &name, &value))
+            if (!g_str_equal (name, "_meta"))
+              {
+                append_member (out, &first, name);
+                cf_json_append (out, value);
+              }
+        }
+      append_meta (out, &first, call, cf_json_object_get_object (params, "_meta"),
+                   modern_version);
+      g_string_append_c (out, '}');
+    }
+  g_string_append_c (out, '}');
+  return g_string_free_to_bytes (out);
 }
 
 /**
@@ -509,7 +602,10 @@ _cf_mcp_client_start_call (CfMcpClient            *self,
   call->on_message_data = on_message_data;
   call->io_cancellable = g_cancellable_new ();
   call->transport = g_object_ref (transport);
-  call->message = build_message (call, params, modern_version);
+  call->params = params;
+  call->version = g_strdup (modern_version ?: cf_json_object_get_string (
+                              cf_json_object_get_object (params, "_meta"), META_VERSION));
+  call->text = _cf_upstream_call_build_text (call, modern_version);
   call->task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (call->task, cf_mcp_client_request_async);
   /* The handshake reads the HTTP status of a failed probe from here. */

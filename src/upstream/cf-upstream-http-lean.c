@@ -311,7 +311,6 @@ _cf_upstream_http_send_lean (CfUpstreamHttp *self,
 {
   CfHttp1Client *client;
   g_autoptr(SoupMessageHeaders) headers = NULL;
-  g_autoptr(GBytes) body = NULL;
   g_autofree char *path = NULL;
   g_autofree char *user_agent = NULL;
   const char *query;
@@ -330,13 +329,12 @@ _cf_upstream_http_send_lean (CfUpstreamHttp *self,
   lean->self = g_object_ref (self);
   lean->call = cf_upstream_call_ref (call);
   lean->resumable = resumable;
-  lean->with_session = _cf_upstream_http_add_post_headers (self, headers, call->message);
+  lean->with_session = _cf_upstream_http_add_post_headers (self, headers, call);
 
   query = g_uri_get_query (self->uri);
   path = g_strconcat (*g_uri_get_path (self->uri) ? g_uri_get_path (self->uri) : "/",
                       query ? "?" : "", query ? query : "", NULL);
-  body = cf_json_to_bytes (call->message);
-  lean->request = cf_http1_client_post (client, path, headers, "application/json", body,
+  lean->request = cf_http1_client_post (client, path, headers, "application/json", call->text,
                                         &lean_callbacks, lean);
   lean->cancelled_id = g_cancellable_connect (call->io_cancellable,
                                               G_CALLBACK (lean_on_cancelled), lean, NULL);

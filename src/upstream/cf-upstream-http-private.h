@@ -55,7 +55,7 @@ gboolean     _cf_upstream_http_is_priming      (const char          *data,
 gboolean     _cf_upstream_http_can_resume_from (const char          *last_event_id);
 gboolean     _cf_upstream_http_add_post_headers (CfUpstreamHttp     *self,
                                                  SoupMessageHeaders *headers,
-                                                 JsonNode           *message);
+                                                 CfUpstreamCall     *call);
 gboolean     _cf_upstream_http_send_lean       (CfUpstreamHttp      *self,
                                                 CfUpstreamCall      *call,
                                                 gboolean             resumable);

@@ -212,24 +212,43 @@ add_modern_headers (CfUpstreamHttp     *self,
                                   add_param_header, headers);
 }
 
-static const char *
-message_version (JsonNode *message)
-{
-  JsonObject *params = cf_json_object_get_object (json_node_get_object (message), "params");
+/* What an outgoing message's headers are made of. */
+typedef struct {
+  const char *method;
+  JsonObject *params;
+  /* the version the message's own `_meta` names */
+  const char *version;
+} Outgoing;
 
-  return cf_json_object_get_string (cf_json_object_get_object (params, "_meta"),
-                                    "io.modelcontextprotocol/protocolVersion");
+static Outgoing
+outgoing_call (CfUpstreamCall *call)
+{
+  return (Outgoing) { call->method, call->params, call->version };
 }
 
-/* Whether @message goes out as a 2026-07-28 one: the handshake's probe,
- * or anything once that era is found. */
+static Outgoing
+outgoing_message (JsonNode *message)
+{
+  JsonObject *object = json_node_get_object (message);
+  JsonObject *params = cf_json_object_get_object (object, "params");
+
+  return (Outgoing) {
+    cf_json_object_get_string (object, "method"),
+    params,
+    cf_json_object_get_string (cf_json_object_get_object (params, "_meta"),
+                               "io.modelcontextprotocol/protocolVersion"),
+  };
+}
+
+/* Whether a message goes out as a 2026-07-28 one: the handshake's probe
+ * (which names its version), or anything once that era is found. */
 static gboolean
 is_modern (CfUpstreamHttp *self,
-           JsonNode       *message)
+           const char     *own_version)
 {
   CfUpstreamTransport *transport = CF_UPSTREAM_TRANSPORT (self);
 
-  return message_version (message) != NULL ||
+  return own_version != NULL ||
          (cf_upstream_transport_get_version (transport) != NULL &&
           cf_upstream_transport_get_era (transport) == CF_MCP_ERA_MODERN);
 }
@@ -238,14 +257,13 @@ is_modern (CfUpstreamHttp *self,
 static gboolean
 add_mcp_headers (CfUpstreamHttp     *self,
                  SoupMessageHeaders *headers,
-                 JsonNode           *message)
+                 const Outgoing     *outgoing)
 {
   CfUpstreamTransport *transport = CF_UPSTREAM_TRANSPORT (self);
-  JsonObject *object = json_node_get_object (message);
-  JsonObject *params = cf_json_object_get_object (object, "params");
-  const char *method = cf_json_object_get_string (object, "method");
-  const char *version = message_version (message);
-  gboolean modern = is_modern (self, message);
+  JsonObject *params = outgoing->params;
+  const char *method = outgoing->method;
+  const char *version = outgoing->version;
+  gboolean modern = is_modern (self, version);
 
   if (version == NULL)
     version = cf_upstream_transport_get_version (transport);
@@ -288,7 +306,7 @@ _cf_upstream_http_new_message (CfUpstreamHttp *self,
 /**
  * _cf_upstream_http_add_post_headers:
  * @headers: where the headers go
- * @message: the message the POST carries
+ * @call: the request the POST carries
  *
  * Adds what new_post() puts in a POST's headers but for its body's
  * Content-Type: the configured headers, Accept and the MCP headers, for
@@ -299,8 +317,9 @@ _cf_upstream_http_new_message (CfUpstreamHttp *self,
 gboolean
 _cf_upstream_http_add_post_headers (CfUpstreamHttp     *self,
                                     SoupMessageHeaders *headers,
-                                    JsonNode           *message)
+                                    CfUpstreamCall     *call)
 {
+  Outgoing outgoing = outgoing_call (call);
   GHashTableIter iter;
   gpointer name, value;
 
@@ -311,20 +330,20 @@ _cf_upstream_http_add_post_headers (CfUpstreamHttp     *self,
         soup_message_headers_replace (headers, name, value);
     }
   soup_message_headers_replace (headers, "Accept", "application/json, text/event-stream");
-  return add_mcp_headers (self, headers, message);
+  return add_mcp_headers (self, headers, &outgoing);
 }
 
 static SoupMessage *
 new_post (CfUpstreamHttp *self,
-          JsonNode       *message,
+          const Outgoing *outgoing,
+          GBytes         *body,
           gboolean       *out_with_session)
 {
   SoupMessage *msg = _cf_upstream_http_new_message (self, SOUP_METHOD_POST);
   SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
-  g_autoptr(GBytes) body = cf_json_to_bytes (message);
 
   soup_message_headers_replace (headers, "Accept", "application/json, text/event-stream");
-  *out_with_session = add_mcp_headers (self, headers, message);
+  *out_with_session = add_mcp_headers (self, headers, outgoing);
   soup_message_set_request_body_from_bytes (msg, "application/json", body);
   return msg;
 }
@@ -852,14 +871,18 @@ cf_upstream_http_send_request (CfUpstreamTransport *transport,
   /* A request over plain HTTP takes the lean client; a legacy stream
    * it cannot finish comes back here to be resumed. */
   if (self->held == NULL &&
-      _cf_upstream_http_send_lean (self, call, !is_modern (self, call->message)))
+      _cf_upstream_http_send_lean (self, call, !is_modern (self, call->version)))
     return;
 
   ex = g_new0 (Exchange, 1);
   ex->self = g_object_ref (self);
   ex->call = cf_upstream_call_ref (call);
-  ex->msg = new_post (self, call->message, &ex->with_session);
-  ex->resumable = !is_modern (self, call->message);
+  {
+    Outgoing outgoing = outgoing_call (call);
+
+    ex->msg = new_post (self, &outgoing, call->text, &ex->with_session);
+  }
+  ex->resumable = !is_modern (self, call->version);
   ex->retry_ms = DEFAULT_RETRY_MS;
   if (self->held != NULL)
     g_ptr_array_add (self->held, ex);
@@ -935,7 +958,12 @@ cf_upstream_http_send_message_async (CfUpstreamTransport *transport,
     }
 
   post = g_new0 (Post, 1);
-  post->msg = new_post (self, message, &post->with_session);
+  {
+    Outgoing outgoing = outgoing_message (message);
+    g_autoptr(GBytes) body = cf_json_to_bytes (message);
+
+    post->msg = new_post (self, &outgoing, body, &post->with_session);
+  }
   g_task_set_task_data (task, post, (GDestroyNotify) post_free);
   soup_session_send_async (self->session, post->msg, G_PRIORITY_DEFAULT, cancellable,
                            on_message_sent, g_steal_pointer (&task));

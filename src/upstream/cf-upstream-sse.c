@@ -286,13 +286,12 @@ on_posted (GObject      *source,
  * and cutting the POST short would cost the connection. */
 static void
 post_async (CfUpstreamSse       *self,
-            JsonNode            *message,
+            GBytes              *body,
             gpointer             source_tag,
             GAsyncReadyCallback  callback,
             gpointer             user_data)
 {
   g_autoptr(GTask) task = g_task_new (self, self->cancellable, callback, user_data);
-  g_autoptr(GBytes) body = NULL;
   SoupMessage *msg;
 
   g_task_set_source_tag (task, source_tag);
@@ -307,7 +306,6 @@ post_async (CfUpstreamSse       *self,
   /* As for Streamable HTTP: a POST goes out on a kept-alive connection
    * only when marked idempotent. */
   soup_message_add_flags (msg, SOUP_MESSAGE_IDEMPOTENT);
-  body = cf_json_to_bytes (message);
   soup_message_set_request_body_from_bytes (msg, "application/json", body);
   g_task_set_task_data (task, msg, g_object_unref);
   soup_session_send_async (self->net.session, msg, G_PRIORITY_DEFAULT, self->cancellable, on_posted,
@@ -332,7 +330,7 @@ static void
 cf_upstream_sse_send_request (CfUpstreamTransport *transport,
                               CfUpstreamCall      *call)
 {
-  post_async (CF_UPSTREAM_SSE (transport), call->message, cf_upstream_sse_send_request,
+  post_async (CF_UPSTREAM_SSE (transport), call->text, cf_upstream_sse_send_request,
               on_request_posted, cf_upstream_call_ref (call));
 }
 
@@ -343,7 +341,9 @@ cf_upstream_sse_send_message_async (CfUpstreamTransport *transport,
                                     GAsyncReadyCallback  callback,
                                     gpointer             user_data)
 {
-  post_async (CF_UPSTREAM_SSE (transport), message, cf_upstream_sse_send_message_async,
+  g_autoptr(GBytes) body = cf_json_to_bytes (message);
+
+  post_async (CF_UPSTREAM_SSE (transport), body, cf_upstream_sse_send_message_async,
               callback, user_data);
 }
 

@@ -164,12 +164,12 @@ write_next (CfUpstreamStdio *self)
 
 static void
 write_line (CfUpstreamStdio *self,
-            JsonNode        *message,
+            const char      *json,
+            gsize            length,
             GTask           *task)
 {
   WriteOp *op;
-  gsize length = 0;
-  char *json;
+  char *line;
 
   if (self->closing || self->input == NULL)
     {
@@ -180,12 +180,12 @@ write_line (CfUpstreamStdio *self,
     }
 
   /* Compact JSON holds no raw newline, so one message is one line. */
-  json = cf_json_to_string (message, &length);
-  json = g_realloc (json, length + 1);
-  json[length] = '\n';
+  line = g_malloc (length + 1);
+  memcpy (line, json, length);
+  line[length] = '\n';
 
   op = g_new0 (WriteOp, 1);
-  op->bytes = g_bytes_new_take (json, length + 1);
+  op->bytes = g_bytes_new_take (line, length + 1);
   op->task = task ? g_object_ref (task) : NULL;
   g_queue_push_tail (&self->writes, op);
   write_next (self);
@@ -195,7 +195,10 @@ static void
 cf_upstream_stdio_send_request (CfUpstreamTransport *transport,
                                 CfUpstreamCall      *call)
 {
-  write_line (CF_UPSTREAM_STDIO (transport), call->message, NULL);
+  gsize length;
+  const char *json = g_bytes_get_data (call->text, &length);
+
+  write_line (CF_UPSTREAM_STDIO (transport), json, length, NULL);
 }
 
 static void
@@ -207,8 +210,11 @@ cf_upstream_stdio_send_message_async (CfUpstreamTransport *transport,
 {
   g_autoptr(GTask) task = g_task_new (transport, cancellable, callback, user_data);
 
+  gsize length = 0;
+  g_autofree char *json = cf_json_to_string (message, &length);
+
   g_task_set_source_tag (task, cf_upstream_stdio_send_message_async);
-  write_line (CF_UPSTREAM_STDIO (transport), message, task);
+  write_line (CF_UPSTREAM_STDIO (transport), json, length, task);
 }
 
 static gboolean

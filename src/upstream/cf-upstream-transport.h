@@ -14,7 +14,12 @@ typedef struct _CfUpstreamTransport CfUpstreamTransport;
  * CfUpstreamCall:
  * @id: the JSON-RPC id the client chose
  * @method: the request's method
- * @message: the request as it goes on the wire
+ * @params: (nullable): the caller's params, as they were given: the wire
+ *   carries them with the call's own `_meta` (see @text)
+ * @version: (nullable): the protocol version the request's `_meta` names,
+ *   for a 2026-07-28-era request
+ * @text: the request as it goes on the wire, compact JSON; its data is
+ *   NUL-terminated past its size
  * @progress_token: (nullable): the caller's progress token, which the
  *   wire carries as @id instead
  * @io_cancellable: cancelled once the call is over, so that a transport
@@ -32,7 +37,9 @@ struct _CfUpstreamCall
 {
   gint64                 id;
   char                  *method;
-  JsonNode              *message;
+  JsonObject            *params;
+  char                  *version;
+  GBytes                *text;
   JsonNode              *progress_token;
   GCancellable          *io_cancellable;
   guint                  http_status;

@@ -98,12 +98,10 @@ on_closed (SoupWebsocketConnection *connection,
 
 static gboolean
 send_text (CfUpstreamWs  *self,
-           JsonNode      *message,
+           const char    *text,
+           gsize          length,
            GError       **error)
 {
-  gsize length = 0;
-  g_autofree char *text = NULL;
-
   if (self->connection == NULL ||
       soup_websocket_connection_get_state (self->connection) != SOUP_WEBSOCKET_STATE_OPEN)
     {
@@ -111,7 +109,6 @@ send_text (CfUpstreamWs  *self,
                    "The WebSocket to %s is closed", self->net.url);
       return FALSE;
     }
-  text = cf_json_to_string (message, &length);
   /* libsoup drops a text frame that is not UTF-8 with a critical only. */
   if (!g_utf8_validate_len (text, length, NULL))
     {
@@ -128,8 +125,11 @@ cf_upstream_ws_send_request (CfUpstreamTransport *transport,
                              CfUpstreamCall      *call)
 {
   g_autoptr(GError) error = NULL;
+  gsize length;
+  /* NUL-terminated past its size, as libsoup wants it. */
+  const char *text = g_bytes_get_data (call->text, &length);
 
-  if (!send_text (CF_UPSTREAM_WS (transport), call->message, &error))
+  if (!send_text (CF_UPSTREAM_WS (transport), text, length, &error))
     cf_upstream_call_fail (call, error);
 }
 
@@ -143,8 +143,11 @@ cf_upstream_ws_send_message_async (CfUpstreamTransport *transport,
   g_autoptr(GTask) task = g_task_new (transport, cancellable, callback, user_data);
   GError *error = NULL;
 
+  gsize length = 0;
+  g_autofree char *text = cf_json_to_string (message, &length);
+
   g_task_set_source_tag (task, cf_upstream_ws_send_message_async);
-  if (send_text (CF_UPSTREAM_WS (transport), message, &error))
+  if (send_text (CF_UPSTREAM_WS (transport), text, length, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);

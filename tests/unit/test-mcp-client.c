@@ -13,6 +13,7 @@
 #include "cf-jsonrpc.h"
 #include "cf-line-splitter.h"
 #include "cf-mcp-client.h"
+#include "cf-mcp-client-private.h"
 #include "cf-mcp-request.h"
 #include "cf-mcp-server.h"
 #include "cf-sse-parser.h"
@@ -179,6 +180,96 @@ collect_line (const char *line,
   else
     g_ptr_array_add (collect->lines, g_strndup (line, length));
   return TRUE;
+}
+
+/* Builds a call's wire text from @params_json and parses it back. */
+static JsonObject *
+call_text (const char  *params_json,
+           const char  *modern_version,
+           JsonNode   **out_token,
+           char       **out_text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) params = params_json ? cf_json_parse (params_json, -1, &error) : NULL;
+  CfUpstreamCall call = { 0 };
+  g_autoptr(GBytes) text = NULL;
+  JsonNode *parsed;
+  gsize length;
+  const char *data;
+
+  g_assert_no_error (error);
+  call.id = 41;
+  call.method = (char *) "tools/call";
+  call.params = params ? json_node_get_object (params) : NULL;
+  if (params != NULL)
+    json_node_seal (params);
+  text = _cf_upstream_call_build_text (&call, modern_version);
+  data = g_bytes_get_data (text, &length);
+  /* NUL-terminated past its size, for the WebSocket transport. */
+  g_assert_cmpint (data[length], ==, '\0');
+  *out_text = g_strndup (data, length);
+  parsed = cf_json_parse (data, length, &error);
+  g_assert_no_error (error);
+  *out_token = call.progress_token;
+  {
+    JsonObject *object = json_object_ref (json_node_get_object (parsed));
+
+    json_node_unref (parsed);
+    return object;
+  }
+}
+
+static void
+test_call_text (void)
+{
+  g_autoptr(JsonObject) plain = NULL, relayed = NULL, modern = NULL;
+  g_autoptr(JsonNode) token = NULL;
+  g_autofree char *text = NULL;
+  JsonObject *params, *meta;
+
+  /* No params: none on the wire either. */
+  plain = call_text (NULL, NULL, &token, &text);
+  g_assert_cmpstr (text, ==, "{\"jsonrpc\":\"2.0\",\"id\":41,\"method\":\"tools/call\"}");
+  g_assert_null (token);
+  g_clear_pointer (&text, g_free);
+
+  /* Arguments go out as they came, escapes and all; the progress token
+   * is the call's id on the wire and the caller's in the call. */
+  relayed = call_text ("{\"name\":\"echo\\\"\",\"arguments\":{\"text\":\"a\\nb\\u00e9\\ud83d\\ude00\","
+                       "\"n\":[1,2.5,true,null]},\"_meta\":{\"progressToken\":\"caller\","
+                       "\"custom/x\":1}}", NULL, &token, &text);
+  g_assert_cmpstr (text, ==,
+                   "{\"jsonrpc\":\"2.0\",\"id\":41,\"method\":\"tools/call\",\"params\":"
+                   "{\"name\":\"echo\\\"\",\"arguments\":{\"text\":\"a\\nb\xc3\xa9\xf0\x9f\x98\x80\","
+                   "\"n\":[1,2.5,true,null]},\"_meta\":{\"progressToken\":41,\"custom/x\":1}}}");
+  g_assert_nonnull (token);
+  g_assert_cmpstr (json_node_get_string (token), ==, "caller");
+  g_clear_pointer (&token, json_node_unref);
+  g_clear_pointer (&text, g_free);
+
+  /* A 2026-07-28 request's _meta is the call's: a version the caller
+   * put there is replaced, not repeated. */
+  modern = call_text ("{\"name\":\"echo\",\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":"
+                      "\"1999-01-01\",\"custom/y\":\"z\"}}", "2026-07-28", &token, &text);
+  g_assert_null (token);
+  params = cf_json_object_get_object (modern, "params");
+  meta = cf_json_object_get_object (params, "_meta");
+  g_assert_cmpuint (json_object_get_size (meta), ==, 4);
+  g_assert_cmpstr (cf_json_object_get_string (meta, "custom/y"), ==, "z");
+  g_assert_cmpstr (cf_json_object_get_string (meta, "io.modelcontextprotocol/protocolVersion"),
+                   ==, "2026-07-28");
+  g_assert_cmpstr (cf_json_object_get_string (cf_json_object_get_object (
+                     meta, "io.modelcontextprotocol/clientInfo"), "name"),
+                   ==, "ContextForge Gateway");
+  g_assert_true (json_object_has_member (cf_json_object_get_object (
+                   meta, "io.modelcontextprotocol/clientCapabilities"), "sampling"));
+  g_assert_null (strstr (text, "1999-01-01"));
+  {
+    gint64 id = 0;
+
+    g_assert_true (cf_json_object_get_int (modern, "id", &id));
+    g_assert_cmpint (id, ==, 41);
+  }
 }
 
 static void
@@ -1771,6 +1862,7 @@ main (int   argc,
   g_test_add_func ("/mcp-client/sse/limits", test_sse_limits);
   g_test_add_func ("/mcp-client/sse/ids", test_sse_ids);
   g_test_add_func ("/mcp-client/line-splitter", test_line_splitter);
+  g_test_add_func ("/mcp-client/call-text", test_call_text);
 
 #define ADD(path, variant, func) \
   g_test_add ("/mcp-client/" path, Fixture, &variant, fixture_setup, func, fixture_teardown)
