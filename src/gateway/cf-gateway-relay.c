@@ -71,8 +71,7 @@ relay_free (Relay *relay)
   g_free (relay);
 }
 
-static void send_upstream (Relay      *relay,
-                           JsonObject *params);
+static void send_upstream (Relay      *relay);
 static void acquire       (Relay      *relay);
 static gboolean should_retry (Relay        *relay,
                               const GError *error);
@@ -224,7 +223,7 @@ ask_next (Relay *relay)
       /* What a retry on a new connection sends again. */
       g_clear_pointer (&relay->sent, json_object_unref);
       relay->sent = retry;
-      send_upstream (relay, cf_json_object_shallow_copy (retry, NULL));
+      send_upstream (relay);
       return;
     }
 
@@ -377,7 +376,7 @@ on_acquired (GObject      *source,
       return;
     }
   relay->client = g_object_ref (cf_upstream_lease_get_client (relay->lease));
-  send_upstream (relay, cf_json_object_shallow_copy (relay->sent ?: relay->params, NULL));
+  send_upstream (relay);
 }
 
 static void
@@ -388,7 +387,7 @@ acquire (Relay *relay)
   if (relay->lease != NULL)
     {
       relay->client = g_object_ref (cf_upstream_lease_get_client (relay->lease));
-      send_upstream (relay, cf_json_object_shallow_copy (relay->sent ?: relay->params, NULL));
+      send_upstream (relay);
       return;
     }
   cf_upstream_pool_acquire_async (relay->gateway->pool, relay->gateway_id,
@@ -459,23 +458,30 @@ _cf_gateway_relay (CfGateway    *self,
 }
 
 static void
-send_upstream (Relay      *relay,
-               JsonObject *params)
+send_upstream (Relay *relay)
 {
   CfMcpLogLevel level = cf_mcp_request_get_log_level (relay->request);
-  JsonObject *meta = json_object_new ();
-
-  if (relay->token != NULL)
-    json_object_set_member (meta, "progressToken", json_node_copy (relay->token));
+  JsonObject *params = relay->sent ?: relay->params;
   /* A 2026-07-28 upstream logs only when a request asks for a level. */
-  if (level != CF_MCP_LOG_LEVEL_NONE &&
-      cf_mcp_client_get_era (relay->client) == CF_MCP_ERA_MODERN)
-    json_object_set_string_member (meta, "io.modelcontextprotocol/logLevel",
-                                   cf_mcp_log_level_to_string (level));
-  if (json_object_get_size (meta) > 0)
-    json_object_set_object_member (params, "_meta", meta);
+  gboolean log = level != CF_MCP_LOG_LEVEL_NONE &&
+                 cf_mcp_client_get_era (relay->client) == CF_MCP_ERA_MODERN;
+
+  /* The client writes the request from the params as they are: they are
+   * copied only when this relay's _meta goes in. */
+  if (relay->token != NULL || log)
+    {
+      JsonObject *meta = json_object_new ();
+
+      params = cf_json_object_shallow_copy (params, NULL);
+      if (relay->token != NULL)
+        json_object_set_member (meta, "progressToken", json_node_copy (relay->token));
+      if (log)
+        json_object_set_string_member (meta, "io.modelcontextprotocol/logLevel",
+                                       cf_mcp_log_level_to_string (level));
+      json_object_set_object_member (params, "_meta", meta);
+    }
   else
-    json_object_unref (meta);
+    params = json_object_ref (params);
 
   cf_mcp_client_request_async (relay->client, relay->method, params, relay_message, relay,
                                cf_mcp_request_get_cancellable (relay->request), on_relayed,
