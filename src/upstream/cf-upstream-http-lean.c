@@ -289,7 +289,8 @@ get_lean_client (CfUpstreamHttp *self)
       host = with_port;
     }
   /* As many connections as the session would open to the upstream */
-  g_object_get (self->session, "max-conns-per-host", &max_conns, NULL);
+  g_object_get (self->session, "max-conns-per-host", &max_conns, "user-agent",
+                &self->lean_user_agent, NULL);
   self->lean = cf_http1_client_new (address, host, max_conns);
   g_debug ("Requests to %s take the lean HTTP/1.1 client", self->url);
   return self->lean;
@@ -312,7 +313,6 @@ _cf_upstream_http_send_lean (CfUpstreamHttp *self,
   CfHttp1Client *client;
   g_autoptr(SoupMessageHeaders) headers = NULL;
   g_autofree char *path = NULL;
-  g_autofree char *user_agent = NULL;
   const char *query;
   Lean *lean;
 
@@ -322,9 +322,8 @@ _cf_upstream_http_send_lean (CfUpstreamHttp *self,
     return TRUE;
 
   headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
-  g_object_get (self->session, "user-agent", &user_agent, NULL);
-  if (user_agent != NULL && *user_agent != '\0')
-    soup_message_headers_replace (headers, "User-Agent", user_agent);
+  if (self->lean_user_agent != NULL && *self->lean_user_agent != '\0')
+    soup_message_headers_replace (headers, "User-Agent", self->lean_user_agent);
   lean = g_new0 (Lean, 1);
   lean->self = g_object_ref (self);
   lean->call = cf_upstream_call_ref (call);

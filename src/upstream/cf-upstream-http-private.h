@@ -30,6 +30,10 @@ struct _CfUpstreamHttp
    * first; lean_checked once it is known whether one can be. */
   CfHttp1Client       *lean;
   gboolean             lean_checked;
+  /* The session's User-Agent, which the lean client's requests send too
+   * (read once: a property lookup per request costs more than the
+   * header) */
+  char                *lean_user_agent;
 };
 
 void         _cf_upstream_http_drain_and_close (GInputStream        *stream);

@@ -1027,6 +1027,7 @@ cf_upstream_http_finalize (GObject *object)
   g_clear_pointer (&self->url, g_free);
   g_clear_object (&self->session);
   g_clear_pointer (&self->lean, cf_http1_client_unref);
+  g_clear_pointer (&self->lean_user_agent, g_free);
   g_clear_pointer (&self->headers, g_hash_table_unref);
   g_clear_pointer (&self->param_headers, g_hash_table_unref);
   g_clear_pointer (&self->session_id, g_free);
