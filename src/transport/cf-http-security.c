@@ -176,26 +176,6 @@ cf_http_security_set_cors (CfHttpSecurity     *self,
 }
 
 static gboolean
-middleware_headers (CfHttpServer   *server,
-                    CfHttpExchange *exchange,
-                    gpointer        user_data)
-{
-  SoupMessageHeaders *headers = cf_http_exchange_get_response_headers (exchange);
-
-  /* Appended, not replaced: this step runs before anything else could set
-   * them, and a replace scans the headers first (twice the cost, on
-   * every request). */
-  soup_message_headers_append (headers, "X-Content-Type-Options", "nosniff");
-  soup_message_headers_append (headers, "X-Frame-Options", "DENY");
-  soup_message_headers_append (headers, "Referrer-Policy", "strict-origin-when-cross-origin");
-  soup_message_headers_append (headers, "Content-Security-Policy", CONTENT_SECURITY_POLICY);
-  soup_message_headers_append (headers, "Cross-Origin-Opener-Policy", "same-origin");
-  /* Obsolete filters do more harm than good; ContextForge turns them off. */
-  soup_message_headers_append (headers, "X-XSS-Protection", "0");
-  return TRUE;
-}
-
-static gboolean
 origin_allowed (CfHttpSecurity *self,
                 const char     *origin)
 {
@@ -295,7 +275,8 @@ on_server_gone (gpointer  data,
  * @self: a #CfHttpSecurity
  * @server: the server whose chain gets the steps
  *
- * Security headers go first, before the Host/Origin check; CORS right
+ * Security headers become the server's fixed response headers, on every
+ * answer including refusals of the Host/Origin check; CORS goes right
  * after that check, ahead of the steps a daemon adds later (such as
  * authentication). Call once, before serving.
  */
@@ -307,8 +288,18 @@ cf_http_security_attach (CfHttpSecurity *self,
   g_return_if_fail (CF_IS_HTTP_SERVER (server));
 
   if (self->headers_enabled)
-    cf_http_server_add_middleware_before (server, "host-origin", "security-headers",
-                                          middleware_headers, NULL);
+    {
+      cf_http_server_add_response_header (server, "X-Content-Type-Options", "nosniff");
+      cf_http_server_add_response_header (server, "X-Frame-Options", "DENY");
+      cf_http_server_add_response_header (server, "Referrer-Policy",
+                                          "strict-origin-when-cross-origin");
+      cf_http_server_add_response_header (server, "Content-Security-Policy",
+                                          CONTENT_SECURITY_POLICY);
+      cf_http_server_add_response_header (server, "Cross-Origin-Opener-Policy", "same-origin");
+      /* Obsolete filters do more harm than good; ContextForge turns them
+       * off. */
+      cf_http_server_add_response_header (server, "X-XSS-Protection", "0");
+    }
   if (!self->cors_enabled)
     return;
   cf_http_server_set_allowed_origins (server, (const char * const *) self->origins);

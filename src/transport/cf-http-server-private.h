@@ -27,6 +27,8 @@ gboolean        _cf_http_server_takes         (CfHttpServer    *self,
 void            _cf_http_server_serve         (CfHttpServer    *self,
                                                CfHttpExchange  *exchange);
 guint           _cf_http_server_get_header_timeout (CfHttpServer *self);
+const char     *_cf_http_server_get_fixed_head (CfHttpServer    *self,
+                                               GPtrArray      **out_headers);
 void            _cf_http_server_count_active  (CfHttpServer    *self,
                                                int              delta);
 char           *_cf_http_raw_response         (const char      *status_line,

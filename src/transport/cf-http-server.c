@@ -38,6 +38,10 @@ struct _CfHttpServer
   gsize       max_body;
   guint       header_timeout;
   guint       n_active;
+  /* Headers every response carries (cf_http_server_add_response_header()):
+   * names and values in turn, and the same as HTTP/1.1 header lines. */
+  GPtrArray  *fixed_headers;
+  GString    *fixed_head;
 };
 
 typedef struct {
@@ -535,8 +539,14 @@ on_request_started (SoupServer        *soup,
 {
   guint id = g_timeout_add_seconds (self->header_timeout, on_request_timeout, msg);
 
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
   g_object_set_data (G_OBJECT (msg), "cf-server", self);
   g_object_set_data_full (G_OBJECT (msg), "cf-timeout", GUINT_TO_POINTER (id), clear_timeout);
+  /* Before anything else could set them: appended, not replaced. */
+  for (guint i = 0; i + 1 < self->fixed_headers->len; i += 2)
+    soup_message_headers_append (headers, g_ptr_array_index (self->fixed_headers, i),
+                                 g_ptr_array_index (self->fixed_headers, i + 1));
 }
 
 /* A request counts as in flight once it has been read: an idle keep-alive
@@ -576,6 +586,9 @@ cf_http_server_finalize (GObject *object)
   g_clear_pointer (&self->routes, g_ptr_array_unref);
   g_clear_pointer (&self->allowed_hosts, g_strfreev);
   g_clear_pointer (&self->allowed_origins, g_strfreev);
+  g_clear_pointer (&self->fixed_headers, g_ptr_array_unref);
+  if (self->fixed_head != NULL)
+    g_string_free (g_steal_pointer (&self->fixed_head), TRUE);
 
   G_OBJECT_CLASS (cf_http_server_parent_class)->finalize (object);
 }
@@ -592,6 +605,8 @@ cf_http_server_init (CfHttpServer *self)
   self->middleware = g_array_new (FALSE, TRUE, sizeof (Middleware));
   self->native_endpoints = g_ptr_array_new_with_free_func (g_free);
   self->routes = g_ptr_array_new ();
+  self->fixed_headers = g_ptr_array_new_with_free_func (g_free);
+  self->fixed_head = g_string_new (NULL);
   self->native = _cf_http1_server_new (self);
   self->max_body = DEFAULT_MAX_BODY;
   self->header_timeout = DEFAULT_HEADER_TIMEOUT;
@@ -732,6 +747,44 @@ cf_http_server_add_middleware (CfHttpServer     *self,
 
   g_return_if_fail (CF_IS_HTTP_SERVER (self));
   g_array_append_val (self->middleware, step);
+}
+
+/**
+ * cf_http_server_add_response_header:
+ * @self: a #CfHttpServer
+ * @name: a header name
+ * @value: its value
+ *
+ * Adds a header that every response carries, from the first byte the
+ * server answers with: a handler or a middleware step that sets a header
+ * of that name replaces it. Constant headers cost nothing per request
+ * this way: the gateway's own HTTP/1.1 server writes them as one block of
+ * text made here. Call before serving.
+ */
+void
+cf_http_server_add_response_header (CfHttpServer *self,
+                                    const char   *name,
+                                    const char   *value)
+{
+  g_return_if_fail (CF_IS_HTTP_SERVER (self));
+  g_return_if_fail (name != NULL && *name != '\0' && strpbrk (name, ":\r\n") == NULL);
+  g_return_if_fail (value != NULL && strpbrk (value, "\r\n") == NULL);
+  /* The native server keeps which ones a response replaces in 64 bits. */
+  g_return_if_fail (self->fixed_headers->len < 2 * 64);
+
+  g_ptr_array_add (self->fixed_headers, g_strdup (name));
+  g_ptr_array_add (self->fixed_headers, g_strdup (value));
+  g_string_append_printf (self->fixed_head, "%s: %s\r\n", name, value);
+}
+
+/* The fixed headers, for the native server: their lines as one text, and
+ * (@out_headers) their names and values in turn. */
+const char *
+_cf_http_server_get_fixed_head (CfHttpServer  *self,
+                                GPtrArray    **out_headers)
+{
+  *out_headers = self->fixed_headers;
+  return self->fixed_head->str;
 }
 
 /**

@@ -79,6 +79,9 @@ void          cf_http_server_add_middleware_before (CfHttpServer     *self,
                                                   const char         *name,
                                                   CfHttpMiddleware    middleware,
                                                   gpointer            user_data);
+void          cf_http_server_add_response_header (CfHttpServer       *self,
+                                                  const char         *name,
+                                                  const char         *value);
 void          cf_http_server_set_allowed_hosts   (CfHttpServer       *self,
                                                   const char * const *hosts);
 void          cf_http_server_set_allowed_origins (CfHttpServer       *self,

@@ -238,6 +238,9 @@ append_head (Conn           *conn,
   SoupMessageHeadersIter iter;
   const char *name, *value;
   const char *phrase = cf_http_status_phrase (status);
+  GPtrArray *fixed;
+  const char *fixed_head = _cf_http_server_get_fixed_head (server->owner, &fixed);
+  guint64 replaced = 0;
   gint64 second = g_get_real_time () / G_USEC_PER_SEC;
   GString *out = conn->out;
 
@@ -275,11 +278,22 @@ append_head (Conn           *conn,
             conn->keep_alive = FALSE;
           continue;
         }
+      for (guint i = 0; i + 1 < fixed->len; i += 2)
+        if (g_ascii_strcasecmp (name, g_ptr_array_index (fixed, i)) == 0)
+          replaced |= G_GUINT64_CONSTANT (1) << (i / 2);
       g_string_append (out, name);
       g_string_append_len (out, ": ", 2);
       g_string_append (out, value);
       g_string_append_len (out, "\r\n", 2);
     }
+  /* The server's fixed headers, but for those the response set itself. */
+  if (replaced == 0)
+    g_string_append (out, fixed_head);
+  else
+    for (guint i = 0; i + 1 < fixed->len; i += 2)
+      if (!(replaced & (G_GUINT64_CONSTANT (1) << (i / 2))))
+        g_string_append_printf (out, "%s: %s\r\n", (char *) g_ptr_array_index (fixed, i),
+                                (char *) g_ptr_array_index (fixed, i + 1));
 
   if (chunked)
     g_string_append (out, "Transfer-Encoding: chunked\r\n");

@@ -38,6 +38,24 @@ on_route (CfHttpServer      *server,
   cf_http_respond_json (msg, SOUP_STATUS_OK, body);
 }
 
+/* An exchange route: /x/native is served by the native HTTP/1.1 server
+ * (POST), anything else under /x by libsoup; a path ending in "framed"
+ * sets X-Frame-Options itself. */
+static void
+on_exchange (CfHttpServer   *server,
+             CfHttpExchange *exchange,
+             const char     *path,
+             GHashTable     *query,
+             gpointer        user_data)
+{
+  g_autoptr(GBytes) body = g_bytes_new_static ("{\"ok\":true}", 11);
+
+  if (g_str_has_suffix (path, "framed"))
+    soup_message_headers_replace (cf_http_exchange_get_response_headers (exchange),
+                                  "X-Frame-Options", "SAMEORIGIN");
+  cf_http_exchange_respond_json_bytes (exchange, SOUP_STATUS_OK, body);
+}
+
 /* Stands for the auth step a daemon appends: /v1/private needs a token. */
 static gboolean
 fake_auth (CfHttpServer   *server,
@@ -63,6 +81,9 @@ start (Fixture            *f,
   cf_http_security_attach (f->security, f->http);
   cf_http_server_add_middleware (f->http, "auth", fake_auth, NULL);
   cf_http_server_add_route (f->http, "/v1", on_route, f);
+  cf_http_server_add_exchange_route (f->http, "/x", on_exchange, f);
+  cf_http_server_add_native_endpoint (f->http, "/x/native");
+  cf_http_server_add_native_endpoint (f->http, "/x/native-framed");
   g_assert_true (cf_http_server_listen (f->http, "127.0.0.1", 0, &error));
   g_assert_no_error (error);
   f->base = cf_http_server_get_url (f->http);
@@ -173,6 +194,37 @@ test_security_headers (Fixture       *f,
   unauthorized = send (f, "GET", "/v1/private", NULL);
   g_assert_cmpuint (soup_message_get_status (unauthorized), ==, 401);
   assert_security_headers (unauthorized);
+}
+
+/* The same headers from the gateway's own HTTP/1.1 server, which writes
+ * them as one block; a response that sets one of them sends its own value
+ * only, on either server. */
+static void
+test_security_headers_native (Fixture       *f,
+                              gconstpointer  data)
+{
+  const char *paths[] = { "/x/native", "/x/native-framed", "/x/soup", "/x/soup-framed" };
+
+  start (f, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_autoptr(SoupMessage) msg = send (f, "POST", paths[i], NULL);
+      SoupMessageHeaders *headers = soup_message_get_response_headers (msg);
+      g_autofree char *frame = NULL;
+
+      g_test_message ("POST %s", paths[i]);
+      g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+      g_assert_cmpstr (response_header (msg, "X-Content-Type-Options"), ==, "nosniff");
+      g_assert_cmpstr (response_header (msg, "Referrer-Policy"), ==,
+                       "strict-origin-when-cross-origin");
+      g_assert_nonnull (strstr (response_header (msg, "Content-Security-Policy"),
+                                "default-src 'none'"));
+      g_assert_cmpstr (response_header (msg, "Cross-Origin-Opener-Policy"), ==, "same-origin");
+      g_assert_cmpstr (response_header (msg, "X-XSS-Protection"), ==, "0");
+      /* Once, whichever value. */
+      frame = g_strdup (soup_message_headers_get_list (headers, "X-Frame-Options"));
+      g_assert_cmpstr (frame, ==, g_str_has_suffix (paths[i], "framed") ? "SAMEORIGIN" : "DENY");
+    }
 }
 
 static void
@@ -333,6 +385,7 @@ main (int   argc,
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, NULL, func, fixture_teardown)
   ADD ("/http-security/headers", test_security_headers);
+  ADD ("/http-security/headers-native", test_security_headers_native);
   ADD ("/http-security/headers-disabled", test_headers_disabled);
   ADD ("/http-security/cors/allowed", test_cors_allowed);
   ADD ("/http-security/cors/refused", test_cors_refused);
