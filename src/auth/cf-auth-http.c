@@ -238,11 +238,9 @@ respond_unauthorized (CfAuthHttp     *self,
 static gboolean
 is_preflight (CfHttpExchange *exchange)
 {
-  SoupMessageHeaders *headers = cf_http_exchange_get_request_headers (exchange);
-
   return cf_http_exchange_get_method (exchange) == SOUP_METHOD_OPTIONS &&
-         soup_message_headers_get_one (headers, "Origin") != NULL &&
-         soup_message_headers_get_one (headers, "Access-Control-Request-Method") != NULL;
+         cf_http_exchange_get_header (exchange, "Origin") != NULL &&
+         cf_http_exchange_get_header (exchange, "Access-Control-Request-Method") != NULL;
 }
 
 /* ContextForge lets WebSocket clients, which cannot always set headers,

@@ -14,8 +14,9 @@
  * endpoints see it. libsoup carries most requests (#SoupServerMessage,
  * wrapped by cf_http_exchange_for_message()); the gateway's own
  * HTTP/1.1 server carries the hot MCP POSTs without libsoup's
- * per-request machinery. Both keep the request and response headers in
- * #SoupMessageHeaders.
+ * per-request machinery. Both keep the response headers in
+ * #SoupMessageHeaders; the native server's request headers stay the
+ * fields it parsed until someone asks for them as #SoupMessageHeaders.
  *
  * The response goes out when whoever serves the exchange returns without
  * pausing it, or, once paused, on cf_http_exchange_unpause(). A streamed
@@ -30,6 +31,10 @@ typedef struct {
   char               *path;
   char               *query;
   SoupMessageHeaders *request_headers;
+  /* Or, from the native server until request_headers is asked for: names
+   * and values in turn, in one block with their text */
+  const char        **fields;
+  guint               n_fields;
   SoupMessageHeaders *response_headers;
   guint               status;
   gboolean            finished;
@@ -52,6 +57,7 @@ cf_http_exchange_finalize (GObject *object)
   g_clear_pointer (&priv->path, g_free);
   g_clear_pointer (&priv->query, g_free);
   g_clear_pointer (&priv->request_headers, soup_message_headers_unref);
+  g_clear_pointer (&priv->fields, g_free);
   g_clear_pointer (&priv->response_headers, soup_message_headers_unref);
 
   G_OBJECT_CLASS (cf_http_exchange_parent_class)->finalize (object);
@@ -100,6 +106,34 @@ _cf_http_exchange_set_request (CfHttpExchange     *self,
   priv->path = g_strdup (path);
   priv->query = g_strdup (query);
   priv->request_headers = soup_message_headers_ref (request_headers);
+  priv->response_headers = soup_message_headers_ref (response_headers);
+}
+
+/**
+ * _cf_http_exchange_set_request_fields:
+ * @fields: (transfer full): header names and values in turn, @n_fields
+ *   of each, in one g_malloc() block that holds their text too
+ *
+ * _cf_http_exchange_set_request() for a server that parsed the head
+ * itself: the fields answer cf_http_exchange_get_header(), and become
+ * #SoupMessageHeaders only if someone asks for those.
+ */
+void
+_cf_http_exchange_set_request_fields (CfHttpExchange     *self,
+                                      const char         *method,
+                                      const char         *path,
+                                      const char         *query,
+                                      const char        **fields,
+                                      guint               n_fields,
+                                      SoupMessageHeaders *response_headers)
+{
+  CfHttpExchangePrivate *priv = cf_http_exchange_get_instance_private (self);
+
+  priv->method = method;
+  priv->path = g_strdup (path);
+  priv->query = g_strdup (query);
+  priv->fields = fields;
+  priv->n_fields = n_fields;
   priv->response_headers = soup_message_headers_ref (response_headers);
 }
 
@@ -166,6 +200,13 @@ cf_http_exchange_get_request_headers (CfHttpExchange *self)
 {
   CfHttpExchangePrivate *priv = cf_http_exchange_get_instance_private (self);
 
+  if (priv->request_headers == NULL)
+    {
+      priv->request_headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
+      for (guint i = 0; i < priv->n_fields; i++)
+        soup_message_headers_append (priv->request_headers, priv->fields[2 * i],
+                                     priv->fields[2 * i + 1]);
+    }
   return priv->request_headers;
 }
 
@@ -195,7 +236,13 @@ cf_http_exchange_get_header (CfHttpExchange *self,
 {
   CfHttpExchangePrivate *priv = cf_http_exchange_get_instance_private (self);
 
-  return soup_message_headers_get_one (priv->request_headers, name);
+  if (priv->request_headers != NULL)
+    return soup_message_headers_get_one (priv->request_headers, name);
+  /* The last of repeated ones, as libsoup answers. */
+  for (guint i = priv->n_fields; i > 0; i--)
+    if (g_ascii_strcasecmp (priv->fields[2 * (i - 1)], name) == 0)
+      return priv->fields[2 * (i - 1) + 1];
+  return NULL;
 }
 
 /**

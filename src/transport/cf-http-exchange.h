@@ -95,6 +95,13 @@ void                _cf_http_exchange_set_request        (CfHttpExchange     *se
                                                           const char         *query,
                                                           SoupMessageHeaders *request_headers,
                                                           SoupMessageHeaders *response_headers);
+void                _cf_http_exchange_set_request_fields (CfHttpExchange     *self,
+                                                          const char         *method,
+                                                          const char         *path,
+                                                          const char         *query,
+                                                          const char        **fields,
+                                                          guint               n_fields,
+                                                          SoupMessageHeaders *response_headers);
 void                _cf_http_exchange_emit_finished      (CfHttpExchange     *self);
 
 G_END_DECLS

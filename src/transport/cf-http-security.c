@@ -228,12 +228,11 @@ middleware_cors (CfHttpServer   *server,
                  gpointer        user_data)
 {
   CfHttpSecurity *self = user_data;
-  SoupMessageHeaders *request = cf_http_exchange_get_request_headers (exchange);
   SoupMessageHeaders *response = cf_http_exchange_get_response_headers (exchange);
-  const char *origin = soup_message_headers_get_one (request, "Origin");
+  const char *origin = cf_http_exchange_get_header (exchange, "Origin");
   gboolean preflight = cf_http_exchange_get_method (exchange) == SOUP_METHOD_OPTIONS &&
-                       soup_message_headers_get_one (request,
-                                                     "Access-Control-Request-Method") != NULL;
+                       cf_http_exchange_get_header (exchange,
+                                                    "Access-Control-Request-Method") != NULL;
 
   if (origin == NULL)
     return TRUE;
@@ -254,7 +253,7 @@ middleware_cors (CfHttpServer   *server,
     }
   soup_message_headers_replace (response, "Access-Control-Allow-Methods", ALLOW_METHODS);
   {
-    g_autofree char *allowed = allow_headers (request);
+    g_autofree char *allowed = allow_headers (cf_http_exchange_get_request_headers (exchange));
 
     soup_message_headers_replace (response, "Access-Control-Allow-Headers", allowed);
   }

@@ -806,8 +806,11 @@ conn_dispatch (Conn       *conn,
                gsize       target_end)
 {
   char *data = (char *) conn->in->data;
-  g_autoptr(SoupMessageHeaders) request = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
   g_autoptr(SoupMessageHeaders) response = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
+  /* The header fields for the exchange, pointers and text in one block:
+   * most requests never need them as SoupMessageHeaders. */
+  const char **fields = g_malloc (2 * n_spans * sizeof (char *) + conn->head_length);
+  char *head = (char *) (fields + 2 * n_spans);
   CfHttp1Exchange *exchange;
   char *query;
 
@@ -816,7 +819,12 @@ conn_dispatch (Conn       *conn,
     {
       data[spans[i].name + spans[i].name_length] = '\0';
       data[spans[i].value + spans[i].value_length] = '\0';
-      soup_message_headers_append (request, data + spans[i].name, data + spans[i].value);
+    }
+  memcpy (head, data, conn->head_length);
+  for (int i = 0; i < n_spans; i++)
+    {
+      fields[2 * i] = head + spans[i].name;
+      fields[2 * i + 1] = head + spans[i].value;
     }
   data[target_end] = '\0';
   query = strchr (data + 5, '?');
@@ -826,8 +834,8 @@ conn_dispatch (Conn       *conn,
   exchange = g_object_new (CF_TYPE_HTTP1_EXCHANGE, NULL);
   exchange->conn = conn;
   exchange->body = g_bytes_new (data + conn->head_length, conn->want - conn->head_length);
-  _cf_http_exchange_set_request (CF_HTTP_EXCHANGE (exchange), SOUP_METHOD_POST, data + 5, query,
-                                 request, response);
+  _cf_http_exchange_set_request_fields (CF_HTTP_EXCHANGE (exchange), SOUP_METHOD_POST, data + 5,
+                                        query, fields, n_spans, response);
   conn->exchange = exchange;
   conn->state = CONN_BUSY;
   cf_fd_source_set_events (conn->source, 0);

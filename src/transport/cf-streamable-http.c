@@ -103,7 +103,27 @@ static const char *
 lookup_request_header (const char *name,
                        gpointer    user_data)
 {
-  return soup_message_headers_get_one (user_data, name);
+  return cf_http_exchange_get_header (user_data, name);
+}
+
+/* Whether the request's media type (its Content-Type without parameters)
+ * is JSON. */
+static gboolean
+is_json (const char *content_type)
+{
+  static const char json[] = "application/json";
+  gsize length = sizeof json - 1;
+
+  if (content_type == NULL)
+    return FALSE;
+  while (*content_type == ' ' || *content_type == '\t')
+    content_type++;
+  if (g_ascii_strncasecmp (content_type, json, length) != 0)
+    return FALSE;
+  content_type += length;
+  while (*content_type == ' ' || *content_type == '\t')
+    content_type++;
+  return *content_type == '\0' || *content_type == ';';
 }
 
 static gboolean
@@ -127,10 +147,9 @@ handle_post (CfStreamableHttp *self,
              const char       *scope,
              gboolean          plain)
 {
-  SoupMessageHeaders *headers = cf_http_exchange_get_request_headers (exchange);
-  const char *accept = soup_message_headers_get_one (headers, "Accept");
-  const char *session_id = soup_message_headers_get_one (headers, "Mcp-Session-Id");
-  const char *content_type = soup_message_headers_get_content_type (headers, NULL);
+  const char *accept = cf_http_exchange_get_header (exchange, "Accept");
+  const char *session_id = cf_http_exchange_get_header (exchange, "Mcp-Session-Id");
+  const char *content_type = cf_http_exchange_get_header (exchange, "Content-Type");
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) node = NULL;
@@ -147,7 +166,7 @@ handle_post (CfStreamableHttp *self,
                                           "Not Acceptable: accept application/json or text/event-stream");
       return;
     }
-  if (content_type == NULL || g_ascii_strcasecmp (content_type, "application/json") != 0)
+  if (!is_json (content_type))
     {
       cf_http_exchange_respond_rpc_error (exchange, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
                                           CF_JSONRPC_INVALID_REQUEST,
@@ -181,13 +200,13 @@ handle_post (CfStreamableHttp *self,
   stream = cf_http_stream_new (exchange, accept_json, accept_sse);
   context = cf_http_stream_get_context (stream);
   g_set_object (&context->session, session);
-  context->protocol_version_header = soup_message_headers_get_one (headers, "MCP-Protocol-Version");
-  context->method_header = soup_message_headers_get_one (headers, "Mcp-Method");
-  context->name_header = soup_message_headers_get_one (headers, "Mcp-Name");
+  context->protocol_version_header = cf_http_exchange_get_header (exchange, "MCP-Protocol-Version");
+  context->method_header = cf_http_exchange_get_header (exchange, "Mcp-Method");
+  context->name_header = cf_http_exchange_get_header (exchange, "Mcp-Name");
   context->scope = scope;
   context->identity = cf_identity_from_exchange (exchange);
   context->header_lookup = lookup_request_header;
-  context->header_lookup_data = headers;
+  context->header_lookup_data = exchange;
   context->validate_headers = !plain;
 
   cf_mcp_server_dispatch (server, context, node, CF_MCP_STREAM (stream));

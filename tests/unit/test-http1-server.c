@@ -328,6 +328,72 @@ test_native (Fixture       *f,
   g_assert_true (cf_test_wait_until (cf_test_http_is_idle, f->http, 2000));
 }
 
+/* The native server's request headers are the fields it parsed: looked
+ * up without case, the last of repeated ones wins (as libsoup answers),
+ * and they become SoupMessageHeaders, all of them, when asked for. */
+static void
+on_fields (CfHttpServer   *http,
+           CfHttpExchange *exchange,
+           const char     *path,
+           GHashTable     *query,
+           gpointer        user_data)
+{
+  Fixture *f = user_data;
+  const char *repeat = cf_http_exchange_get_header (exchange, "x-REPEAT");
+  g_autoptr(GBytes) body = g_bytes_new_static ("{}", 2);
+  SoupMessageHeaders *headers;
+
+  f->routed++;
+  g_assert_cmpstr (repeat, ==, "two");
+  g_assert_cmpstr (cf_http_exchange_get_header (exchange, "x-spaced"), ==, "a  b");
+  g_assert_null (cf_http_exchange_get_header (exchange, "X-Missing"));
+  headers = cf_http_exchange_get_request_headers (exchange);
+  g_assert_cmpstr (soup_message_headers_get_list (headers, "X-Repeat"), ==, "one, two");
+  g_assert_cmpstr (soup_message_headers_get_one (headers, "Host"), !=, NULL);
+  /* The same answers once they exist. */
+  g_assert_cmpstr (cf_http_exchange_get_header (exchange, "X-Repeat"), ==, "two");
+  g_assert_true (cf_http_exchange_get_request_headers (exchange) == headers);
+  cf_http_exchange_respond_json_bytes (exchange, SOUP_STATUS_OK, body);
+}
+
+static void
+test_header_fields (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GSocketConnection) connection = cf_test_connect (f->port);
+  g_autofree char *request = post_text (f, "/fields", "X-Repeat: one\r\nx-spaced:   a  b  \r\n"
+                                        "X-Repeat: two\r\n", "{}");
+  g_autofree char *with_charset = NULL;
+  g_autofree char *not_json = NULL;
+  g_autofree char *body = call_body (5);
+  g_autoptr(Response) fields = NULL;
+  g_autoptr(Response) charset = NULL;
+  g_autoptr(Response) refused = NULL;
+
+  cf_http_server_add_exchange_route (f->http, "/fields", on_fields, f);
+  cf_http_server_add_native_endpoint (f->http, "/fields");
+  fields = round_trip (connection, request);
+  g_assert_cmpuint (fields->status, ==, 200);
+  g_assert_cmpuint (f->routed, ==, 1);
+
+  /* The MCP endpoint reads the media type without its parameters. */
+  with_charset = g_strdup_printf ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+                                  "Content-Type: Application/JSON ; charset=utf-8\r\n"
+                                  "Accept: application/json, text/event-stream\r\n" CALL_HEADERS
+                                  "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n%s",
+                                  f->port, strlen (body), body);
+  charset = round_trip (connection, with_charset);
+  assert_pong (charset, 5);
+  not_json = g_strdup_printf ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+                              "Content-Type: application/jsonx\r\n"
+                              "Accept: application/json, text/event-stream\r\n" CALL_HEADERS
+                              "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n%s",
+                              f->port, strlen (body), body);
+  refused = round_trip (connection, not_json);
+  g_assert_cmpuint (refused->status, ==, 415);
+  g_assert_cmpuint (f->soup_requests, ==, 0);
+}
+
 /* Keep-alive and pipelining: three requests, two in one write, answered
  * in order on the one connection. */
 static void
@@ -858,6 +924,7 @@ main (int   argc,
 
   add ("/http1-server/native", test_native);
   add ("/http1-server/pipelined", test_pipelined);
+  add ("/http1-server/header-fields", test_header_fields);
   add ("/http1-server/split-body", test_split_body);
   add ("/http1-server/hand-over", test_hand_over);
   add ("/http1-server/connection-close", test_connection_close);
