@@ -5,6 +5,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <string.h>
 
 #include "cf-http1-client-private.h"
 
@@ -550,13 +551,11 @@ cf_http1_client_get_n_connects (CfHttp1Client *self)
 static GBytes *
 serialise (CfHttp1Client      *self,
            const char         *path,
-           SoupMessageHeaders *headers,
+           const char         *header_lines,
            const char         *content_type,
            GBytes             *body)
 {
   GString *out = self->out;
-  SoupMessageHeadersIter iter;
-  const char *name, *value;
   GBytes *bytes;
 
   g_string_append (out, "POST ");
@@ -564,23 +563,8 @@ serialise (CfHttp1Client      *self,
   g_string_append (out, " HTTP/1.1\r\nHost: ");
   g_string_append (out, self->host);
   g_string_append (out, "\r\n");
-  if (headers != NULL)
-    {
-      soup_message_headers_iter_init (&iter, headers);
-      while (soup_message_headers_iter_next (&iter, &name, &value))
-        {
-          if (g_ascii_strcasecmp (name, "Host") == 0 ||
-              g_ascii_strcasecmp (name, "Content-Length") == 0 ||
-              g_ascii_strcasecmp (name, "Content-Type") == 0 ||
-              g_ascii_strcasecmp (name, "Transfer-Encoding") == 0 ||
-              g_ascii_strcasecmp (name, "Connection") == 0)
-            continue;
-          g_string_append (out, name);
-          g_string_append (out, ": ");
-          g_string_append (out, value);
-          g_string_append (out, "\r\n");
-        }
-    }
+  if (header_lines != NULL)
+    g_string_append (out, header_lines);
   g_string_append (out, "Content-Type: ");
   g_string_append (out, content_type);
   g_string_append (out, "\r\nContent-Length: ");
@@ -611,18 +595,58 @@ serialise (CfHttp1Client      *self,
 }
 
 /**
+ * cf_http1_append_header:
+ * @lines: header lines to add to
+ * @name: a header name (an RFC 9110 token)
+ * @value: its value
+ *
+ * Appends `name: value\r\n` to @lines, for cf_http1_client_post(), unless
+ * @name is not a token or @value holds a CR, an LF or another control
+ * character but tab, which would let it end the line (or the head) early:
+ * such a header is left out.
+ *
+ * Returns: whether the header was appended
+ */
+gboolean
+cf_http1_append_header (GString    *lines,
+                        const char *name,
+                        const char *value)
+{
+  static const char token_extra[] = "!#$%&'*+-.^_`|~";
+
+  g_return_val_if_fail (lines != NULL, FALSE);
+  g_return_val_if_fail (name != NULL && value != NULL, FALSE);
+
+  if (*name == '\0')
+    return FALSE;
+  for (const char *p = name; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && strchr (token_extra, *p) == NULL)
+      return FALSE;
+  for (const guchar *p = (const guchar *) value; *p != '\0'; p++)
+    if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+      return FALSE;
+  g_string_append (lines, name);
+  g_string_append_len (lines, ": ", 2);
+  g_string_append (lines, value);
+  g_string_append_len (lines, "\r\n", 2);
+  return TRUE;
+}
+
+/**
  * cf_http1_client_post:
  * @self: the client
  * @path: the request target (path and query, already encoded)
- * @headers: (nullable): more request headers (Host, Content-Length,
- *   Content-Type, Transfer-Encoding and Connection are the client's)
+ * @header_lines: (nullable): more request headers, as lines
+ *   (`Name: value\r\n` each; see cf_http1_append_header()): Host,
+ *   Content-Length, Content-Type, Transfer-Encoding and Connection are
+ *   the client's to write
  * @content_type: the body's media type
  * @body: the body
  * @callbacks: what receives the response
  * @user_data: closure data for @callbacks
  *
- * Sends a POST on an idle connection, or on a new one. Header values
- * must be valid (no CR or LF): they go out as they are.
+ * Sends a POST on an idle connection, or on a new one. The header lines
+ * go out as they are.
  *
  * Returns: (transfer none): the request, valid until its end (the done
  *   callback, a callback that stops it, or cf_http1_request_cancel())
@@ -630,7 +654,7 @@ serialise (CfHttp1Client      *self,
 CfHttp1Request *
 cf_http1_client_post (CfHttp1Client          *self,
                       const char             *path,
-                      SoupMessageHeaders     *headers,
+                      const char             *header_lines,
                       const char             *content_type,
                       GBytes                 *body,
                       const CfHttp1Callbacks *callbacks,
@@ -641,7 +665,7 @@ cf_http1_client_post (CfHttp1Client          *self,
 
   g_atomic_ref_count_init (&request->ref_count);
   request->client = cf_http1_client_ref (self);
-  request->out = serialise (self, path, headers, content_type, body);
+  request->out = serialise (self, path, header_lines, content_type, body);
   request->callbacks = *callbacks;
   request->user_data = user_data;
   /* Grown as the response arrives: most are far smaller than a page */

@@ -99,9 +99,12 @@ void            cf_http1_client_set_park_delay (CfHttp1Client       *self,
 guint           cf_http1_client_get_n_parked   (CfHttp1Client       *self);
 void            cf_http1_client_close_idle  (CfHttp1Client          *self);
 
+gboolean        cf_http1_append_header      (GString                *lines,
+                                             const char             *name,
+                                             const char             *value);
 CfHttp1Request *cf_http1_client_post        (CfHttp1Client          *self,
                                              const char             *path,
-                                             SoupMessageHeaders     *headers,
+                                             const char             *header_lines,
                                              const char             *content_type,
                                              GBytes                 *body,
                                              const CfHttp1Callbacks *callbacks,

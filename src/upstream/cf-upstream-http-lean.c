@@ -260,7 +260,7 @@ get_lean_client (CfUpstreamHttp *self)
 {
   g_autoptr(GSocketConnectable) address = NULL;
   g_autofree char *host = NULL;
-  const char *name;
+  const char *name, *query;
   guint max_conns = 0;
   int port;
 
@@ -289,8 +289,10 @@ get_lean_client (CfUpstreamHttp *self)
       host = with_port;
     }
   /* As many connections as the session would open to the upstream */
-  g_object_get (self->session, "max-conns-per-host", &max_conns, "user-agent",
-                &self->lean_user_agent, NULL);
+  g_object_get (self->session, "max-conns-per-host", &max_conns, NULL);
+  query = g_uri_get_query (self->uri);
+  self->lean_path = g_strconcat (*g_uri_get_path (self->uri) ? g_uri_get_path (self->uri) : "/",
+                                 query ? "?" : "", query ? query : "", NULL);
   self->lean = cf_http1_client_new (address, host, max_conns);
   g_debug ("Requests to %s take the lean HTTP/1.1 client", self->url);
   return self->lean;
@@ -311,9 +313,7 @@ _cf_upstream_http_send_lean (CfUpstreamHttp *self,
                              gboolean        resumable)
 {
   CfHttp1Client *client;
-  g_autoptr(SoupMessageHeaders) headers = NULL;
-  g_autofree char *path = NULL;
-  const char *query;
+  g_autoptr(GString) lines = NULL;
   Lean *lean;
 
   if (g_strcmp0 (call->method, "initialize") == 0 || (client = get_lean_client (self)) == NULL)
@@ -321,20 +321,13 @@ _cf_upstream_http_send_lean (CfUpstreamHttp *self,
   if (g_cancellable_is_cancelled (call->io_cancellable))
     return TRUE;
 
-  headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
-  if (self->lean_user_agent != NULL && *self->lean_user_agent != '\0')
-    soup_message_headers_replace (headers, "User-Agent", self->lean_user_agent);
   lean = g_new0 (Lean, 1);
   lean->self = g_object_ref (self);
   lean->call = cf_upstream_call_ref (call);
   lean->resumable = resumable;
-  lean->with_session = _cf_upstream_http_add_post_headers (self, headers, call);
-
-  query = g_uri_get_query (self->uri);
-  path = g_strconcat (*g_uri_get_path (self->uri) ? g_uri_get_path (self->uri) : "/",
-                      query ? "?" : "", query ? query : "", NULL);
-  lean->request = cf_http1_client_post (client, path, headers, "application/json", call->text,
-                                        &lean_callbacks, lean);
+  lines = _cf_upstream_http_lean_header_lines (self, call, &lean->with_session);
+  lean->request = cf_http1_client_post (client, self->lean_path, lines->str, "application/json",
+                                        call->text, &lean_callbacks, lean);
   lean->cancelled_id = g_cancellable_connect (call->io_cancellable,
                                               G_CALLBACK (lean_on_cancelled), lean, NULL);
   return TRUE;

@@ -30,10 +30,10 @@ struct _CfUpstreamHttp
    * first; lean_checked once it is known whether one can be. */
   CfHttp1Client       *lean;
   gboolean             lean_checked;
-  /* The session's User-Agent, which the lean client's requests send too
-   * (read once: a property lookup per request costs more than the
-   * header) */
-  char                *lean_user_agent;
+  /* The request target of lean requests, and the header lines every one
+   * starts with (made at the first) */
+  char                *lean_path;
+  char                *lean_fixed;
 };
 
 void         _cf_upstream_http_drain_and_close (GInputStream        *stream);
@@ -57,9 +57,9 @@ SoupMessage *_cf_upstream_http_new_get         (CfUpstreamHttp      *self,
 gboolean     _cf_upstream_http_is_priming      (const char          *data,
                                                 gsize                length);
 gboolean     _cf_upstream_http_can_resume_from (const char          *last_event_id);
-gboolean     _cf_upstream_http_add_post_headers (CfUpstreamHttp     *self,
-                                                 SoupMessageHeaders *headers,
-                                                 CfUpstreamCall     *call);
+GString     *_cf_upstream_http_lean_header_lines (CfUpstreamHttp   *self,
+                                                  CfUpstreamCall   *call,
+                                                  gboolean         *out_with_session);
 gboolean     _cf_upstream_http_send_lean       (CfUpstreamHttp      *self,
                                                 CfUpstreamCall      *call,
                                                 gboolean             resumable);

@@ -176,40 +176,71 @@ name_member (const char *method)
   return NULL;
 }
 
+/* Where a request's headers go: a libsoup message's headers, or the
+ * header lines of the lean client. */
+typedef struct {
+  SoupMessageHeaders *headers;
+  GString            *lines;
+} HeaderSink;
+
+static void
+sink_add (const HeaderSink *sink,
+          const char       *name,
+          const char       *value)
+{
+  if (sink->headers != NULL)
+    soup_message_headers_replace (sink->headers, name, value);
+  else if (!cf_http1_append_header (sink->lines, name, value))
+    g_debug ("Left out the header %s: its value cannot go in a header", name);
+}
+
 static void
 add_param_header (const char *header,
                   const char *value,
                   gpointer    user_data)
 {
-  soup_message_headers_replace (user_data, header, value);
+  sink_add (user_data, header, value);
+}
+
+/* Whether the gateway sets the header @name itself on an MCP request: a
+ * configured header of that name is not sent. */
+static gboolean
+is_own_header (const char *name)
+{
+  return g_ascii_strcasecmp (name, "Accept") == 0 ||
+         g_ascii_strcasecmp (name, "MCP-Protocol-Version") == 0 ||
+         g_ascii_strcasecmp (name, "Mcp-Method") == 0 ||
+         g_ascii_strcasecmp (name, "Mcp-Name") == 0 ||
+         g_ascii_strcasecmp (name, "Mcp-Session-Id") == 0 ||
+         g_ascii_strncasecmp (name, "Mcp-Param-", 10) == 0;
 }
 
 /* Mcp-Method, Mcp-Name and, for a tools/call of a tool whose schema
  * marks arguments with x-mcp-header, their Mcp-Param-* mirrors. */
 static void
-add_modern_headers (CfUpstreamHttp     *self,
-                    SoupMessageHeaders *headers,
-                    const char         *method,
-                    JsonObject         *params)
+add_modern_headers (CfUpstreamHttp   *self,
+                    const HeaderSink *sink,
+                    const char       *method,
+                    JsonObject       *params)
 {
   const char *member = name_member (method);
   const char *name = member ? cf_json_object_get_string (params, member) : NULL;
   CfMcpParamHeaders *mirrored;
 
-  soup_message_headers_replace (headers, "Mcp-Method", method);
+  sink_add (sink, "Mcp-Method", method);
   if (name == NULL)
     return;
 
   {
     g_autofree char *value = cf_mcp_encode_header_value (name);
 
-    soup_message_headers_replace (headers, "Mcp-Name", value);
+    sink_add (sink, "Mcp-Name", value);
   }
   mirrored = self->param_headers != NULL && g_str_equal (method, "tools/call")
              ? g_hash_table_lookup (self->param_headers, name) : NULL;
   if (mirrored != NULL)
     cf_mcp_param_headers_foreach (mirrored, cf_json_object_get_object (params, "arguments"),
-                                  add_param_header, headers);
+                                  add_param_header, (gpointer) sink);
 }
 
 /* What an outgoing message's headers are made of. */
@@ -255,9 +286,9 @@ is_modern (CfUpstreamHttp *self,
 
 /* Returns whether the message carries the session id. */
 static gboolean
-add_mcp_headers (CfUpstreamHttp     *self,
-                 SoupMessageHeaders *headers,
-                 const Outgoing     *outgoing)
+add_mcp_headers (CfUpstreamHttp   *self,
+                 const HeaderSink *sink,
+                 const Outgoing   *outgoing)
 {
   CfUpstreamTransport *transport = CF_UPSTREAM_TRANSPORT (self);
   JsonObject *params = outgoing->params;
@@ -268,12 +299,12 @@ add_mcp_headers (CfUpstreamHttp     *self,
   if (version == NULL)
     version = cf_upstream_transport_get_version (transport);
   if (version != NULL)
-    soup_message_headers_replace (headers, "MCP-Protocol-Version", version);
+    sink_add (sink, "MCP-Protocol-Version", version);
   if (modern && method != NULL)
-    add_modern_headers (self, headers, method, params);
+    add_modern_headers (self, sink, method, params);
   if (!modern && self->session_id != NULL)
     {
-      soup_message_headers_replace (headers, "Mcp-Session-Id", self->session_id);
+      sink_add (sink, "Mcp-Session-Id", self->session_id);
       return TRUE;
     }
   return FALSE;
@@ -298,39 +329,80 @@ _cf_upstream_http_new_message (CfUpstreamHttp *self,
     {
       g_hash_table_iter_init (&iter, self->headers);
       while (g_hash_table_iter_next (&iter, &name, &value))
-        soup_message_headers_replace (headers, name, value);
+        if (!is_own_header (name))
+          soup_message_headers_replace (headers, name, value);
     }
   return msg;
 }
 
-/**
- * _cf_upstream_http_add_post_headers:
- * @headers: where the headers go
- * @call: the request the POST carries
- *
- * Adds what new_post() puts in a POST's headers but for its body's
- * Content-Type: the configured headers, Accept and the MCP headers, for
- * a client that serialises them itself.
- *
- * Returns: whether the message carries the session id
- */
-gboolean
-_cf_upstream_http_add_post_headers (CfUpstreamHttp     *self,
-                                    SoupMessageHeaders *headers,
-                                    CfUpstreamCall     *call)
+/* The header lines every lean request carries: the session's
+ * User-Agent, the configured headers (the gateway's own MCP headers and
+ * those the lean client writes left out) and Accept. Made once: they do
+ * not change. */
+static const char *
+lean_fixed_lines (CfUpstreamHttp *self)
 {
-  Outgoing outgoing = outgoing_call (call);
+  static const char * const framing[] = {
+    "Host", "Content-Length", "Content-Type", "Transfer-Encoding", "Connection", NULL
+  };
+  g_autofree char *user_agent = NULL;
   GHashTableIter iter;
   gpointer name, value;
 
-  if (self->headers != NULL)
-    {
-      g_hash_table_iter_init (&iter, self->headers);
-      while (g_hash_table_iter_next (&iter, &name, &value))
-        soup_message_headers_replace (headers, name, value);
-    }
-  soup_message_headers_replace (headers, "Accept", "application/json, text/event-stream");
-  return add_mcp_headers (self, headers, &outgoing);
+  if (self->lean_fixed != NULL)
+    return self->lean_fixed;
+
+  {
+    GString *lines = g_string_new (NULL);
+    gboolean own_agent = FALSE;
+
+    if (self->headers != NULL)
+      {
+        g_hash_table_iter_init (&iter, self->headers);
+        while (g_hash_table_iter_next (&iter, &name, &value))
+          {
+            gboolean skip = is_own_header (name);
+
+            for (guint i = 0; !skip && framing[i] != NULL; i++)
+              skip = g_ascii_strcasecmp (name, framing[i]) == 0;
+            if (skip)
+              continue;
+            own_agent = own_agent || g_ascii_strcasecmp (name, "User-Agent") == 0;
+            if (!cf_http1_append_header (lines, name, value))
+              g_message ("The configured header %s of %s cannot be sent: its value holds "
+                         "a line break or another control character", (char *) name, self->url);
+          }
+      }
+    g_object_get (self->session, "user-agent", &user_agent, NULL);
+    if (!own_agent && user_agent != NULL && *user_agent != '\0')
+      cf_http1_append_header (lines, "User-Agent", user_agent);
+    g_string_append (lines, "Accept: application/json, text/event-stream\r\n");
+    self->lean_fixed = g_string_free (lines, FALSE);
+  }
+  return self->lean_fixed;
+}
+
+/**
+ * _cf_upstream_http_lean_header_lines:
+ * @call: the request the POST carries
+ * @out_with_session: (out): whether they carry the session id
+ *
+ * The header lines of a lean POST of @call, but for its body's
+ * Content-Type: what new_post() puts in a libsoup message's headers.
+ *
+ * Returns: (transfer full): the lines
+ */
+GString *
+_cf_upstream_http_lean_header_lines (CfUpstreamHttp *self,
+                                     CfUpstreamCall *call,
+                                     gboolean       *out_with_session)
+{
+  Outgoing outgoing = outgoing_call (call);
+  HeaderSink sink = { NULL, g_string_sized_new (512) };
+
+  g_string_append (sink.lines, lean_fixed_lines (self));
+  *out_with_session = add_mcp_headers (self, &sink, &outgoing);
+  return sink.lines;
 }
 
 static SoupMessage *
@@ -341,9 +413,10 @@ new_post (CfUpstreamHttp *self,
 {
   SoupMessage *msg = _cf_upstream_http_new_message (self, SOUP_METHOD_POST);
   SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+  HeaderSink sink = { headers, NULL };
 
   soup_message_headers_replace (headers, "Accept", "application/json, text/event-stream");
-  *out_with_session = add_mcp_headers (self, headers, outgoing);
+  *out_with_session = add_mcp_headers (self, &sink, outgoing);
   soup_message_set_request_body_from_bytes (msg, "application/json", body);
   return msg;
 }
@@ -1027,7 +1100,8 @@ cf_upstream_http_finalize (GObject *object)
   g_clear_pointer (&self->url, g_free);
   g_clear_object (&self->session);
   g_clear_pointer (&self->lean, cf_http1_client_unref);
-  g_clear_pointer (&self->lean_user_agent, g_free);
+  g_clear_pointer (&self->lean_path, g_free);
+  g_clear_pointer (&self->lean_fixed, g_free);
   g_clear_pointer (&self->headers, g_hash_table_unref);
   g_clear_pointer (&self->param_headers, g_hash_table_unref);
   g_clear_pointer (&self->session_id, g_free);

@@ -88,15 +88,14 @@ start_post (CfHttp1Client *client,
             const char    *path,
             const char    *body)
 {
-  g_autoptr(SoupMessageHeaders) headers = soup_message_headers_new (
-    SOUP_MESSAGE_HEADERS_REQUEST);
+  g_autoptr(GString) lines = g_string_new (NULL);
   g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
 
   memset (o, 0, sizeof *o);
   o->body = g_string_new (NULL);
-  soup_message_headers_append (headers, "Accept", "application/json, text/event-stream");
-  soup_message_headers_append (headers, "X-Test", "lean");
-  return cf_http1_client_post (client, path, headers, "application/json", bytes, &callbacks, o);
+  g_assert_true (cf_http1_append_header (lines, "Accept", "application/json, text/event-stream"));
+  g_assert_true (cf_http1_append_header (lines, "X-Test", "lean"));
+  return cf_http1_client_post (client, path, lines->str, "application/json", bytes, &callbacks, o);
 }
 
 static void
@@ -219,6 +218,25 @@ soup_stop (Soup *s)
   g_free (s->last_x_test);
   g_free (s->last_host);
   g_free (s->last_body);
+}
+
+/* Header lines: a value that could end the line, or a name that is not a
+ * token, is left out. */
+static void
+test_header_lines (void)
+{
+  g_autoptr(GString) lines = g_string_new (NULL);
+
+  g_assert_true (cf_http1_append_header (lines, "X-Ok", "a\tb ~"));
+  g_assert_true (cf_http1_append_header (lines, "X-Empty", ""));
+  g_assert_false (cf_http1_append_header (lines, "X-Split", "a\r\nX-Injected: 1"));
+  g_assert_false (cf_http1_append_header (lines, "X-Lf", "a\nb"));
+  g_assert_false (cf_http1_append_header (lines, "X-Bell", "a\007"));
+  g_assert_false (cf_http1_append_header (lines, "X-Del", "a\177"));
+  g_assert_false (cf_http1_append_header (lines, "Bad Name", "v"));
+  g_assert_false (cf_http1_append_header (lines, "Bad:Name", "v"));
+  g_assert_false (cf_http1_append_header (lines, "", "v"));
+  g_assert_cmpstr (lines->str, ==, "X-Ok: a\tb ~\r\nX-Empty: \r\n");
 }
 
 static void
@@ -909,8 +927,7 @@ fixture_post (CfHttp1Client *client,
               const char    *tool,
               const char    *params)
 {
-  g_autoptr(SoupMessageHeaders) headers = soup_message_headers_new (
-    SOUP_MESSAGE_HEADERS_REQUEST);
+  g_autoptr(GString) lines = g_string_new (NULL);
   g_autofree char *body = g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":"
                                            "\"tools/call\",\"params\":{\"name\":\"%s\","
                                            "%s" MODERN_META "}}", tool, params);
@@ -918,11 +935,11 @@ fixture_post (CfHttp1Client *client,
 
   memset (o, 0, sizeof *o);
   o->body = g_string_new (NULL);
-  soup_message_headers_append (headers, "Accept", "application/json, text/event-stream");
-  soup_message_headers_append (headers, "MCP-Protocol-Version", "2026-07-28");
-  soup_message_headers_append (headers, "Mcp-Method", "tools/call");
-  soup_message_headers_append (headers, "Mcp-Name", tool);
-  cf_http1_client_post (client, "/mcp", headers, "application/json", bytes, &callbacks, o);
+  cf_http1_append_header (lines, "Accept", "application/json, text/event-stream");
+  cf_http1_append_header (lines, "MCP-Protocol-Version", "2026-07-28");
+  cf_http1_append_header (lines, "Mcp-Method", "tools/call");
+  cf_http1_append_header (lines, "Mcp-Name", tool);
+  cf_http1_client_post (client, "/mcp", lines->str, "application/json", bytes, &callbacks, o);
   g_assert_true (cf_test_wait_flag (&o->done, CF_TEST_TIMEOUT_MS));
 }
 
@@ -1129,6 +1146,7 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
+  g_test_add_func ("/http1/header-lines", test_header_lines);
   g_test_add_func ("/http1/soup/json-keep-alive", test_soup_json_keep_alive);
   g_test_add_func ("/http1/soup/connection-limit", test_soup_connection_limit);
   g_test_add_func ("/http1/soup/chunked", test_soup_chunked);
