@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "cf-http-media.h"
 #include "cf-http-stream.h"
 #include "cf-identity.h"
 #include "cf-json.h"
@@ -106,26 +107,6 @@ lookup_request_header (const char *name,
   return cf_http_exchange_get_header (user_data, name);
 }
 
-/* Whether the request's media type (its Content-Type without parameters)
- * is JSON. */
-static gboolean
-is_json (const char *content_type)
-{
-  static const char json[] = "application/json";
-  gsize length = sizeof json - 1;
-
-  if (content_type == NULL)
-    return FALSE;
-  while (*content_type == ' ' || *content_type == '\t')
-    content_type++;
-  if (g_ascii_strncasecmp (content_type, json, length) != 0)
-    return FALSE;
-  content_type += length;
-  while (*content_type == ' ' || *content_type == '\t')
-    content_type++;
-  return *content_type == '\0' || *content_type == ';';
-}
-
 static gboolean
 is_modern_message (JsonNode *node)
 {
@@ -166,7 +147,7 @@ handle_post (CfStreamableHttp *self,
                                           "Not Acceptable: accept application/json or text/event-stream");
       return;
     }
-  if (!is_json (content_type))
+  if (!cf_http_media_type_is (content_type, "application/json"))
     {
       cf_http_exchange_respond_rpc_error (exchange, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE,
                                           CF_JSONRPC_INVALID_REQUEST,

@@ -48,18 +48,237 @@ parse_length (const char *value,
   return TRUE;
 }
 
+/* A response head, parsed in place: the fields point into the input
+ * buffer, their ends overwritten with NULs. */
+#define MAX_FIELDS 128
+
+struct _CfHttp1Head
+{
+  guint               minor_version;
+  guint               status;
+  const char         *reason;
+  const char         *fields[2 * MAX_FIELDS];
+  guint               n_fields;
+  SoupMessageHeaders *headers;
+};
+
+/**
+ * cf_http1_head_get_header:
+ * @head: a response head, during the head callback
+ * @name: a header name
+ *
+ * Returns: (nullable): the value of the header @name (compared without
+ *   case), the last one when it is repeated, as libsoup answers
+ */
+const char *
+cf_http1_head_get_header (CfHttp1Head *head,
+                          const char  *name)
+{
+  g_return_val_if_fail (head != NULL && name != NULL, NULL);
+
+  for (guint i = head->n_fields; i > 0; i--)
+    if (g_ascii_strcasecmp (head->fields[2 * (i - 1)], name) == 0)
+      return head->fields[2 * (i - 1) + 1];
+  return NULL;
+}
+
+/**
+ * cf_http1_head_get_headers:
+ * @head: a response head, during the head callback
+ *
+ * Returns: (transfer none): all the head's headers, made on the first
+ *   call; valid during the callback
+ */
+SoupMessageHeaders *
+cf_http1_head_get_headers (CfHttp1Head *head)
+{
+  g_return_val_if_fail (head != NULL, NULL);
+
+  if (head->headers == NULL)
+    {
+      head->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
+      for (guint i = 0; i < head->n_fields; i++)
+        soup_message_headers_append (head->headers, head->fields[2 * i],
+                                     head->fields[2 * i + 1]);
+    }
+  return head->headers;
+}
+
+static gboolean
+is_token_char (guchar c)
+{
+  return g_ascii_isalnum (c) || (c != '\0' && strchr ("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* Where the line that starts at @p ends (its LF), before @end. */
+static char *
+line_end (char       *p,
+          const char *end)
+{
+  return memchr (p, '\n', end - p);
+}
+
+/* Cuts @value (up to @stop) out of its line: skips the whitespace at both
+ * ends and terminates it; FALSE if it holds a control character other
+ * than tab (a CR is one: only CRLF ends a line). */
+static gboolean
+take_value (char        *value,
+            char        *stop,
+            const char **out)
+{
+  while (value < stop && (*value == ' ' || *value == '\t'))
+    value++;
+  while (stop > value && (stop[-1] == ' ' || stop[-1] == '\t'))
+    stop--;
+  for (const guchar *p = (const guchar *) value; p < (const guchar *) stop; p++)
+    if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+      return FALSE;
+  *stop = '\0';
+  *out = value;
+  return TRUE;
+}
+
+/* Parses the status line and header fields of @data (@length bytes, up to
+ * and with the blank line) into @head, as RFC 9112 has them: HTTP/1.0 or
+ * 1.1, a three-digit status, field names that are tokens with no space
+ * before the colon. An obsolete line folding joins its line to the field
+ * before, with spaces (9112, 5.2). */
+static gboolean
+parse_response_head (char        *data,
+                     gsize        length,
+                     CfHttp1Head *head)
+{
+  const char *end = data + length;
+  char *p = data;
+  char *eol = line_end (p, end);
+  char *stop;
+
+  /* HTTP/1.x SP 3DIGIT [SP reason] */
+  if (eol == NULL || eol - p < 12 || memcmp (p, "HTTP/1.", 7) != 0 ||
+      (p[7] != '0' && p[7] != '1') || p[8] != ' ' ||
+      !g_ascii_isdigit (p[9]) || !g_ascii_isdigit (p[10]) || !g_ascii_isdigit (p[11]) ||
+      (p[12] != ' ' && p[12] != '\r' && p[12] != '\n'))
+    return FALSE;
+  head->minor_version = p[7] - '0';
+  head->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+  stop = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+  if (p + 12 > stop)
+    return FALSE;
+  if (!take_value (p + 12, stop, &head->reason))
+    return FALSE;
+  p = eol + 1;
+
+  for (;;)
+    {
+      char *name = p, *colon;
+
+      eol = line_end (p, end);
+      if (eol == NULL)
+        return FALSE;
+      stop = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+      if (stop == p)
+        return eol + 1 == end;
+
+      if (*p == ' ' || *p == '\t')
+        {
+          /* obs-fold: the previous value goes on to the end of this line */
+          char *value;
+
+          if (head->n_fields == 0)
+            return FALSE;
+          value = (char *) head->fields[2 * head->n_fields - 1];
+          for (char *q = value + strlen (value); q < p; q++)
+            *q = ' ';
+          if (!take_value (value, stop, &head->fields[2 * head->n_fields - 1]))
+            return FALSE;
+          p = eol + 1;
+          continue;
+        }
+
+      for (colon = p; colon < stop && is_token_char (*colon); colon++)
+        ;
+      if (colon == p || colon == stop || *colon != ':' || head->n_fields == MAX_FIELDS)
+        return FALSE;
+      *colon = '\0';
+      head->fields[2 * head->n_fields] = name;
+      if (!take_value (colon + 1, stop, &head->fields[2 * head->n_fields + 1]))
+        return FALSE;
+      head->n_fields++;
+      p = eol + 1;
+    }
+}
+
+/* The body's framing, from the head (RFC 9112, 6.3): FALSE, with
+ * @out_problem, when it cannot be read. */
+static gboolean
+frame_body (CfHttp1Request  *request,
+            CfHttp1Head     *head,
+            const char     **out_problem)
+{
+  const char *encoding = NULL;
+  const char *length = NULL;
+
+  for (guint i = 0; i < head->n_fields; i++)
+    {
+      const char *name = head->fields[2 * i], *value = head->fields[2 * i + 1];
+
+      if (g_ascii_strcasecmp (name, "Transfer-Encoding") == 0)
+        {
+          /* Only chunked is understood; two of them are one list. */
+          if (encoding != NULL || g_ascii_strcasecmp (value, "chunked") != 0)
+            {
+              *out_problem = "Unsupported Transfer-Encoding";
+              return FALSE;
+            }
+          encoding = value;
+        }
+      else if (g_ascii_strcasecmp (name, "Content-Length") == 0)
+        {
+          if (length != NULL && strcmp (length, value) != 0)
+            {
+              *out_problem = "Invalid Content-Length";
+              return FALSE;
+            }
+          length = value;
+        }
+    }
+
+  if (head->status == SOUP_STATUS_NO_CONTENT || head->status == SOUP_STATUS_NOT_MODIFIED)
+    {
+      request->state = STATE_LENGTH;
+      request->remaining = 0;
+    }
+  else if (encoding != NULL)
+    request->state = STATE_CHUNK_SIZE;
+  else if (length != NULL)
+    {
+      if (!parse_length (length, &request->remaining))
+        {
+          *out_problem = "Invalid Content-Length";
+          return FALSE;
+        }
+      request->state = STATE_LENGTH;
+    }
+  else
+    {
+      request->state = STATE_UNTIL_CLOSE;
+      request->keep_alive = FALSE;
+    }
+  return TRUE;
+}
+
 /* Calls the head callback; returns FALSE when the request ended. */
 static gboolean
-deliver_head (CfHttp1Request     *request,
-              guint               status,
-              const char         *reason,
-              SoupMessageHeaders *headers)
+deliver_head (CfHttp1Request *request,
+              CfHttp1Head    *head)
 {
   gboolean go_on;
 
   request->busy++;
-  go_on = request->callbacks.head (request, status, reason, headers, request->user_data);
+  go_on = request->callbacks.head (request, head->status, head->reason, head,
+                                   request->user_data);
   request->busy--;
+  g_clear_pointer (&head->headers, soup_message_headers_unref);
   if (request->ended)
     return FALSE;
   if (!go_on)
@@ -76,14 +295,12 @@ deliver_head (CfHttp1Request     *request,
 static gboolean
 parse_head (CfHttp1Request *request)
 {
-  const char *data = (const char *) request->in->data + request->in_pos;
+  char *data = (char *) request->in->data + request->in_pos;
   gsize available = request->in->len - request->in_pos;
   gsize end = find_head_end (data, available);
-  g_autoptr(SoupMessageHeaders) headers = NULL;
-  g_autofree char *reason = NULL;
-  SoupHTTPVersion version;
-  SoupEncoding encoding;
-  guint status;
+  CfHttp1Head head;
+  const char *connection;
+  const char *problem = NULL;
 
   if (end == 0)
     {
@@ -99,8 +316,9 @@ parse_head (CfHttp1Request *request)
       return FALSE;
     }
 
-  headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
-  if (!soup_headers_parse_response (data, (int) end, headers, &version, &status, &reason))
+  head.n_fields = 0;
+  head.headers = NULL;
+  if (!parse_response_head (data, end, &head))
     {
       _cf_http1_request_fail (request, CF_HTTP1_ERROR_HEAD, "Could not parse the response's status "
                               "line and headers");
@@ -109,51 +327,27 @@ parse_head (CfHttp1Request *request)
   request->in_pos += end;
 
   /* An informational response precedes the real one. */
-  if (status >= 100 && status < 200 && status != SOUP_STATUS_SWITCHING_PROTOCOLS)
+  if (head.status >= 100 && head.status < 200 && head.status != SOUP_STATUS_SWITCHING_PROTOCOLS)
     return TRUE;
-  if (status < 200)
+  if (head.status < 200)
     {
-      _cf_http1_request_fail (request, CF_HTTP1_ERROR_HEAD, "Unexpected HTTP %u", status);
+      _cf_http1_request_fail (request, CF_HTTP1_ERROR_HEAD, "Unexpected HTTP %u", head.status);
       return FALSE;
     }
 
-  if (version == SOUP_HTTP_1_1)
-    request->keep_alive = !soup_message_headers_header_contains (headers, "Connection",
-                                                                 "close");
+  connection = cf_http1_head_get_header (&head, "Connection");
+  if (head.minor_version == 1)
+    request->keep_alive = connection == NULL || !soup_header_contains (connection, "close");
   else
-    request->keep_alive = soup_message_headers_header_contains (headers, "Connection",
-                                                                "keep-alive");
+    request->keep_alive = connection != NULL && soup_header_contains (connection, "keep-alive");
 
-  encoding = soup_message_headers_get_encoding (headers);
-  if (status == SOUP_STATUS_NO_CONTENT || status == SOUP_STATUS_NOT_MODIFIED)
+  if (!frame_body (request, &head, &problem))
     {
-      request->state = STATE_LENGTH;
-      request->remaining = 0;
-    }
-  else if (encoding == SOUP_ENCODING_CHUNKED)
-    request->state = STATE_CHUNK_SIZE;
-  else if (encoding == SOUP_ENCODING_CONTENT_LENGTH)
-    {
-      if (!parse_length (soup_message_headers_get_one (headers, "Content-Length"),
-                         &request->remaining))
-        {
-          _cf_http1_request_fail (request, CF_HTTP1_ERROR_HEAD, "Invalid Content-Length");
-          return FALSE;
-        }
-      request->state = STATE_LENGTH;
-    }
-  else if (encoding == SOUP_ENCODING_EOF)
-    {
-      request->state = STATE_UNTIL_CLOSE;
-      request->keep_alive = FALSE;
-    }
-  else
-    {
-      _cf_http1_request_fail (request, CF_HTTP1_ERROR_HEAD, "Unsupported Transfer-Encoding");
+      _cf_http1_request_fail (request, CF_HTTP1_ERROR_HEAD, "%s", problem);
       return FALSE;
     }
 
-  if (!deliver_head (request, status, reason, headers))
+  if (!deliver_head (request, &head))
     return FALSE;
   if (request->state == STATE_LENGTH && request->max_body > 0 &&
       request->remaining > request->max_body)

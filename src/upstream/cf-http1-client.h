@@ -27,11 +27,20 @@ typedef struct _CfHttp1Client CfHttp1Client;
 typedef struct _CfHttp1Request CfHttp1Request;
 
 /**
+ * CfHttp1Head:
+ *
+ * A response's head as the client parsed it, during the head callback:
+ * header lookups are answered from its fields, and #SoupMessageHeaders
+ * made only for a caller that asks for them.
+ */
+typedef struct _CfHttp1Head CfHttp1Head;
+
+/**
  * CfHttp1HeadFunc:
  * @request: the request
  * @status: the response's status code
  * @reason: the reason phrase
- * @headers: the response's headers
+ * @head: the response's head, valid during the call
  * @user_data: closure data
  *
  * Receives a response's status and headers (never a 1xx). Returns
@@ -40,7 +49,7 @@ typedef struct _CfHttp1Request CfHttp1Request;
 typedef gboolean (*CfHttp1HeadFunc) (CfHttp1Request     *request,
                                      guint               status,
                                      const char         *reason,
-                                     SoupMessageHeaders *headers,
+                                     CfHttp1Head        *head,
                                      gpointer            user_data);
 
 /**
@@ -99,6 +108,9 @@ void            cf_http1_client_set_park_delay (CfHttp1Client       *self,
 guint           cf_http1_client_get_n_parked   (CfHttp1Client       *self);
 void            cf_http1_client_close_idle  (CfHttp1Client          *self);
 
+const char     *cf_http1_head_get_header    (CfHttp1Head            *head,
+                                             const char             *name);
+SoupMessageHeaders *cf_http1_head_get_headers (CfHttp1Head          *head);
 gboolean        cf_http1_append_header      (GString                *lines,
                                              const char             *name,
                                              const char             *value);

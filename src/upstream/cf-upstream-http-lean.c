@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "cf-http-media.h"
 #include "cf-json.h"
 #include "cf-sse-parser.h"
 #include "cf-upstream-http-private.h"
@@ -85,7 +86,7 @@ static gboolean
 lean_on_head (CfHttp1Request     *request,
               guint               status,
               const char         *reason,
-              SoupMessageHeaders *headers,
+              CfHttp1Head        *head,
               gpointer            user_data)
 {
   Lean *lean = user_data;
@@ -101,7 +102,8 @@ lean_on_head (CfHttp1Request     *request,
       lean->in_callback--;
     }
   else if (SOUP_STATUS_IS_SUCCESSFUL (status) &&
-           _cf_upstream_http_headers_are_event_stream (headers))
+           cf_http_media_type_is (cf_http1_head_get_header (head, "Content-Type"),
+                                  "text/event-stream"))
     {
       lean->sse = cf_sse_parser_new (cf_upstream_transport_get_max_message (transport),
                                      lean_on_event, lean);

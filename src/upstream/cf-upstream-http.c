@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "cf-http-media.h"
 #include "cf-json.h"
 #include "cf-mcp-param-headers.h"
 #include "cf-sse-parser.h"
@@ -517,9 +518,8 @@ _cf_upstream_http_route_event (CfUpstreamHttp *self,
 gboolean
 _cf_upstream_http_headers_are_event_stream (SoupMessageHeaders *headers)
 {
-  const char *type = soup_message_headers_get_content_type (headers, NULL);
-
-  return type != NULL && g_ascii_strcasecmp (type, "text/event-stream") == 0;
+  return cf_http_media_type_is (soup_message_headers_get_one (headers, "Content-Type"),
+                                "text/event-stream");
 }
 
 gboolean

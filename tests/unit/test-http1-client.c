@@ -22,6 +22,7 @@ typedef struct {
   gboolean  got_head;
   guint     status;
   char     *content_type;
+  char     *folded;
   GString  *body;
   GError   *error;
   gsize     max_body;
@@ -31,6 +32,7 @@ static void
 outcome_clear (Outcome *o)
 {
   g_clear_pointer (&o->content_type, g_free);
+  g_clear_pointer (&o->folded, g_free);
   if (o->body != NULL)
     g_string_free (o->body, TRUE);
   o->body = NULL;
@@ -41,7 +43,7 @@ static gboolean
 on_head (CfHttp1Request     *request,
          guint               status,
          const char         *reason,
-         SoupMessageHeaders *headers,
+         CfHttp1Head        *head,
          gpointer            user_data)
 {
   Outcome *o = user_data;
@@ -49,7 +51,13 @@ on_head (CfHttp1Request     *request,
   g_assert_false (o->got_head);
   o->got_head = TRUE;
   o->status = status;
-  o->content_type = g_strdup (soup_message_headers_get_content_type (headers, NULL));
+  /* As libsoup reads it, from headers made of the head's fields. */
+  o->content_type = g_strdup (soup_message_headers_get_content_type (
+                                cf_http1_head_get_headers (head), NULL));
+  o->folded = g_strdup (cf_http1_head_get_header (head, "X-Folded"));
+  g_assert_cmpstr (cf_http1_head_get_header (head, "content-type"), ==,
+                   soup_message_headers_get_one (cf_http1_head_get_headers (head),
+                                                 "Content-Type"));
   if (o->max_body > 0)
     cf_http1_request_set_max_body (request, o->max_body);
   return TRUE;
@@ -568,6 +576,37 @@ test_raw_until_close (void)
   outcome_clear (&o);
 }
 
+/* Heads as RFC 9112 lets a client read them: bare LF line ends, no space
+ * after the colon, media type parameters, an obsolete line folding, the
+ * same Content-Length twice, Transfer-Encoding over Content-Length. */
+static void
+test_raw_head_forms (void)
+{
+  static const Step folded[] = {
+    { ANSWER_AND_CLOSE, "HTTP/1.1 200 OK\nContent-Type:application/json ; charset=utf-8\n"
+                        "X-Folded: a\n \t b\nContent-Length: 2\nContent-Length: 2\n\n{}" },
+  };
+  static const Step both[] = {
+    { ANSWER_AND_CLOSE, "HTTP/1.1 200 Fine\r\nContent-Length: 99\r\n"
+                        "Transfer-Encoding: Chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n" },
+  };
+  Raw r;
+  Outcome o;
+
+  raw_post (folded, G_N_ELEMENTS (folded), 0, &o, &r);
+  g_assert_no_error (o.error);
+  g_assert_cmpuint (o.status, ==, 200);
+  g_assert_cmpstr (o.content_type, ==, "application/json");
+  g_assert_cmpstr (o.folded, ==, "a  \t b");
+  g_assert_cmpstr (o.body->str, ==, "{}");
+  outcome_clear (&o);
+
+  raw_post (both, G_N_ELEMENTS (both), 0, &o, &r);
+  g_assert_no_error (o.error);
+  g_assert_cmpstr (o.body->str, ==, "{}");
+  outcome_clear (&o);
+}
+
 static void
 test_raw_informational (void)
 {
@@ -611,6 +650,24 @@ test_raw_malformed (void)
   assert_fails ("HTTP/1.1 200 OK\r\nContent-Length: 12x\r\n\r\n", 0, CF_HTTP1_ERROR_HEAD);
   assert_fails ("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", 0, CF_HTTP1_ERROR_HEAD);
   assert_fails ("HTTP/1.1 101 Switching Protocols\r\n\r\n", 0, CF_HTTP1_ERROR_HEAD);
+  assert_fails ("HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n", 0, CF_HTTP1_ERROR_HEAD);
+  assert_fails ("HTTP/1.2 200 OK\r\nContent-Length: 0\r\n\r\n", 0, CF_HTTP1_ERROR_HEAD);
+  /* Fields that are not name: value, or whose value could split the line */
+  assert_fails ("HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 0\r\n\r\n", 0,
+                CF_HTTP1_ERROR_HEAD);
+  assert_fails ("HTTP/1.1 200 OK\r\nX-Space : x\r\nContent-Length: 0\r\n\r\n", 0,
+                CF_HTTP1_ERROR_HEAD);
+  assert_fails ("HTTP/1.1 200 OK\r\nNo-Colon\r\nContent-Length: 0\r\n\r\n", 0,
+                CF_HTTP1_ERROR_HEAD);
+  assert_fails ("HTTP/1.1 200 OK\r\nX-Cr: a\rb\r\nContent-Length: 0\r\n\r\n", 0,
+                CF_HTTP1_ERROR_HEAD);
+  assert_fails ("HTTP/1.1 200 OK\r\n folded-first: x\r\nContent-Length: 0\r\n\r\n", 0,
+                CF_HTTP1_ERROR_HEAD);
+  /* Framing that cannot be trusted */
+  assert_fails ("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", 0,
+                CF_HTTP1_ERROR_HEAD);
+  assert_fails ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                "Transfer-Encoding: gzip\r\n\r\n", 0, CF_HTTP1_ERROR_HEAD);
   /* A head that never ends within the limit */
   for (guint i = 0; i < 100; i++)
     g_string_append_printf (huge, "X-Filler-%u: %s\r\n", i, "0123456789012345678901234567");
@@ -1154,6 +1211,7 @@ main (int   argc,
   g_test_add_func ("/http1/raw/until-close", test_raw_until_close);
   g_test_add_func ("/http1/raw/informational", test_raw_informational);
   g_test_add_func ("/http1/raw/malformed", test_raw_malformed);
+  g_test_add_func ("/http1/raw/head-forms", test_raw_head_forms);
   g_test_add_func ("/http1/raw/bad-body", test_raw_bad_body);
   g_test_add_func ("/http1/raw/chunk-extensions", test_raw_chunk_extensions_and_trailers);
   g_test_add_func ("/http1/raw/stale-retry", test_raw_stale_retry);
