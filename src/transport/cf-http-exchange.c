@@ -238,10 +238,17 @@ cf_http_exchange_get_header (CfHttpExchange *self,
 
   if (priv->request_headers != NULL)
     return soup_message_headers_get_one (priv->request_headers, name);
-  /* The last of repeated ones, as libsoup answers. */
+  /* The last of repeated ones, as libsoup answers. Most names differ
+   * from the first letter, compared here with its case bit (0x20) set:
+   * a cheap filter, g_ascii_strcasecmp() decides. */
   for (guint i = priv->n_fields; i > 0; i--)
-    if (g_ascii_strcasecmp (priv->fields[2 * (i - 1)], name) == 0)
-      return priv->fields[2 * (i - 1) + 1];
+    {
+      const char *field = priv->fields[2 * (i - 1)];
+
+      if ((*field | 0x20) == (*name | 0x20) &&
+          g_ascii_strcasecmp (field, name) == 0)
+        return priv->fields[2 * (i - 1) + 1];
+    }
   return NULL;
 }
 

@@ -76,9 +76,15 @@ cf_http1_head_get_header (CfHttp1Head *head,
 {
   g_return_val_if_fail (head != NULL && name != NULL, NULL);
 
+  /* As cf_http_exchange_get_header() looks. */
   for (guint i = head->n_fields; i > 0; i--)
-    if (g_ascii_strcasecmp (head->fields[2 * (i - 1)], name) == 0)
-      return head->fields[2 * (i - 1) + 1];
+    {
+      const char *field = head->fields[2 * (i - 1)];
+
+      if ((*field | 0x20) == (*name | 0x20) &&
+          g_ascii_strcasecmp (field, name) == 0)
+        return head->fields[2 * (i - 1) + 1];
+    }
   return NULL;
 }
 
