@@ -47,6 +47,51 @@ cf_upstream_call_is_done (CfUpstreamCall *call)
   return call->task == NULL;
 }
 
+/**
+ * cf_upstream_call_get_io_cancellable:
+ * @call: a call
+ *
+ * For a transport whose I/O takes a #GCancellable (libsoup's): it is
+ * cancelled once the call is over (on HTTP, closing the response stream).
+ * Made when first asked for: a call that nobody asks it of costs no
+ * cancellable and no signal.
+ *
+ * Returns: (transfer none): the cancellable, already cancelled if the
+ *   call is over
+ */
+GCancellable *
+cf_upstream_call_get_io_cancellable (CfUpstreamCall *call)
+{
+  if (call->io_cancellable == NULL)
+    {
+      call->io_cancellable = g_cancellable_new ();
+      if (cf_upstream_call_is_done (call))
+        g_cancellable_cancel (call->io_cancellable);
+    }
+  return call->io_cancellable;
+}
+
+/**
+ * cf_upstream_call_set_io_abort:
+ * @call: a call that is not over
+ * @func: (nullable): called once, when the call is over, to stop the
+ *   transport's I/O for it; %NULL to take a function back
+ * @data: its data
+ *
+ * The cheap form of cf_upstream_call_get_io_cancellable(), for a
+ * transport that stops its I/O itself. One function at a time.
+ */
+void
+cf_upstream_call_set_io_abort (CfUpstreamCall          *call,
+                               CfUpstreamCallAbortFunc  func,
+                               gpointer                 data)
+{
+  g_return_if_fail (func == NULL || call->io_abort == NULL);
+
+  call->io_abort = func;
+  call->io_abort_data = data;
+}
+
 /* Copies @object's members, shallowly, but for @skip. */
 static JsonObject *
 copy_members (JsonObject *object,
@@ -75,7 +120,14 @@ call_finish (CfUpstreamCall *call)
   if (call->cancelled_id != 0)
     g_cancellable_disconnect (call->cancellable, call->cancelled_id);
   call->cancelled_id = 0;
-  g_cancellable_cancel (call->io_cancellable);
+  if (call->io_cancellable != NULL)
+    g_cancellable_cancel (call->io_cancellable);
+  if (call->io_abort != NULL)
+    {
+      CfUpstreamCallAbortFunc abort_io = g_steal_pointer (&call->io_abort);
+
+      abort_io (g_steal_pointer (&call->io_abort_data));
+    }
   if (call->transport != NULL)
     cf_upstream_transport_forget (call->transport, call);
   g_clear_object (&call->transport);
@@ -600,7 +652,6 @@ _cf_mcp_client_start_call (CfMcpClient            *self,
   call->client = self;
   call->on_message = on_message;
   call->on_message_data = on_message_data;
-  call->io_cancellable = g_cancellable_new ();
   call->transport = g_object_ref (transport);
   call->params = params;
   call->version = g_strdup (modern_version ?: cf_json_object_get_string (

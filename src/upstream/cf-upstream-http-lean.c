@@ -30,7 +30,6 @@ typedef struct {
   GByteArray     *json;
   guint           status;
   char           *reason;
-  gulong          cancelled_id;
   guint           in_callback;
   gboolean        with_session;
   gboolean        resumable;
@@ -39,8 +38,8 @@ typedef struct {
 static void
 lean_free (Lean *lean)
 {
-  if (lean->cancelled_id != 0)
-    g_cancellable_disconnect (lean->call->io_cancellable, lean->cancelled_id);
+  if (lean->call->io_abort_data == lean)
+    cf_upstream_call_set_io_abort (lean->call, NULL, NULL);
   g_clear_pointer (&lean->sse, cf_sse_parser_free);
   g_clear_pointer (&lean->json, g_byte_array_unref);
   g_clear_pointer (&lean->reason, g_free);
@@ -227,17 +226,14 @@ static const CfHttp1Callbacks lean_callbacks = {
  * end): its request is cancelled, closing the connection. When the call
  * ends from one of the callbacks above, they see to it themselves. */
 static void
-lean_on_cancelled (GCancellable *cancellable,
-                   gpointer      user_data)
+lean_on_call_over (gpointer user_data)
 {
   Lean *lean = user_data;
 
+  /* Over from within one of our callbacks: that one frees the request. */
   if (lean->in_callback > 0)
     return;
   cf_http1_request_cancel (lean->request);
-  /* Disconnecting from within the handler would deadlock; a cancellable
-   * is cancelled once, so the handler is left to go with it. */
-  lean->cancelled_id = 0;
   lean_free (lean);
 }
 
@@ -320,7 +316,7 @@ _cf_upstream_http_send_lean (CfUpstreamHttp *self,
 
   if (g_strcmp0 (call->method, "initialize") == 0 || (client = get_lean_client (self)) == NULL)
     return FALSE;
-  if (g_cancellable_is_cancelled (call->io_cancellable))
+  if (cf_upstream_call_is_done (call))
     return TRUE;
 
   lean = g_new0 (Lean, 1);
@@ -330,7 +326,6 @@ _cf_upstream_http_send_lean (CfUpstreamHttp *self,
   lines = _cf_upstream_http_lean_header_lines (self, call, &lean->with_session);
   lean->request = cf_http1_client_post (client, self->lean_path, lines->str, "application/json",
                                         call->text, &lean_callbacks, lean);
-  lean->cancelled_id = g_cancellable_connect (call->io_cancellable,
-                                              G_CALLBACK (lean_on_cancelled), lean, NULL);
+  cf_upstream_call_set_io_abort (call, lean_on_call_over, lean);
   return TRUE;
 }

@@ -676,8 +676,8 @@ stream_lost (Exchange     *ex,
     {
       g_debug ("Resuming the stream of %s after event %s in %" G_GINT64_FORMAT " ms",
                ex->call->method, ex->last_event_id, ex->retry_ms);
-      _cf_upstream_http_call_later (ex->retry_ms, ex->call->io_cancellable, on_resume_due,
-                                    g_steal_pointer (&owned));
+      _cf_upstream_http_call_later (ex->retry_ms, cf_upstream_call_get_io_cancellable (ex->call),
+                                    on_resume_due, g_steal_pointer (&owned));
     }
 }
 
@@ -732,7 +732,7 @@ static void
 read_next (Exchange *ex)
 {
   g_input_stream_read_bytes_async (ex->body, READ_CHUNK, G_PRIORITY_DEFAULT,
-                                   ex->call->io_cancellable, on_read, ex);
+                                   cf_upstream_call_get_io_cancellable (ex->call), on_read, ex);
 }
 
 static void
@@ -863,7 +863,7 @@ on_resume_due (gpointer user_data)
   ex->with_session = ex->self->session_id != NULL;
   ex->n_resumes++;
   soup_session_send_async (ex->self->session, ex->msg, G_PRIORITY_DEFAULT,
-                           ex->call->io_cancellable, on_resumed, ex);
+                           cf_upstream_call_get_io_cancellable (ex->call), on_resumed, ex);
   return G_SOURCE_REMOVE;
 }
 
@@ -871,7 +871,7 @@ static void
 send_exchange (Exchange *ex)
 {
   soup_session_send_async (ex->self->session, ex->msg, G_PRIORITY_DEFAULT,
-                           ex->call->io_cancellable, on_sent, ex);
+                           cf_upstream_call_get_io_cancellable (ex->call), on_sent, ex);
 }
 
 static gboolean

@@ -22,8 +22,6 @@ typedef struct _CfUpstreamTransport CfUpstreamTransport;
  *   NUL-terminated past its size
  * @progress_token: (nullable): the caller's progress token, which the
  *   wire carries as @id instead
- * @io_cancellable: cancelled once the call is over, so that a transport
- *   stops its I/O for it (on HTTP, closing the response stream)
  * @http_status: the HTTP status of the response, 0 if none
  * @internal: a handshake probe, never cancelled by notification
  *
@@ -33,6 +31,15 @@ typedef struct _CfUpstreamTransport CfUpstreamTransport;
  */
 typedef struct _CfUpstreamCall CfUpstreamCall;
 
+/**
+ * CfUpstreamCallAbortFunc:
+ * @data: the data given with it
+ *
+ * Stops a transport's I/O for a call that is over
+ * (cf_upstream_call_set_io_abort()).
+ */
+typedef void (*CfUpstreamCallAbortFunc) (gpointer data);
+
 struct _CfUpstreamCall
 {
   gint64                 id;
@@ -41,7 +48,6 @@ struct _CfUpstreamCall
   char                  *version;
   GBytes                *text;
   JsonNode              *progress_token;
-  GCancellable          *io_cancellable;
   guint                  http_status;
   guint                  internal : 1;
   guint                  subscription : 1;
@@ -59,11 +65,19 @@ struct _CfUpstreamCall
   guint                  timeout_id;
   /* The result's members passed through unparsed (complete_text) */
   GBytes                *result_members;
+  /* How a transport stops its I/O for the call once it is over */
+  GCancellable          *io_cancellable;
+  CfUpstreamCallAbortFunc io_abort;
+  gpointer               io_abort_data;
 };
 
 CfUpstreamCall *cf_upstream_call_ref      (CfUpstreamCall *call);
 void            cf_upstream_call_unref    (CfUpstreamCall *call);
 gboolean        cf_upstream_call_is_done  (CfUpstreamCall *call);
+GCancellable   *cf_upstream_call_get_io_cancellable (CfUpstreamCall *call);
+void            cf_upstream_call_set_io_abort (CfUpstreamCall          *call,
+                                               CfUpstreamCallAbortFunc  func,
+                                               gpointer                 data);
 void            cf_upstream_call_deliver  (CfUpstreamCall *call,
                                            JsonNode       *message);
 void            cf_upstream_call_complete (CfUpstreamCall *call,
