@@ -14,6 +14,7 @@ CfMcpRequest *_cf_mcp_request_new            (CfMcpServer            *server,
                                               const CfMcpRequestInfo *info,
                                               const char             *scope);
 const char   *_cf_mcp_request_get_key        (CfMcpRequest           *self);
+void          _cf_mcp_request_cancel         (CfMcpRequest           *self);
 CfMcpStream  *_cf_mcp_request_get_stream     (CfMcpRequest           *self);
 void          _cf_mcp_request_set_keep_open  (CfMcpRequest           *self,
                                               gboolean                keep_open);

@@ -45,7 +45,6 @@ struct _CfMcpRequest
   GCancellable      *cancellable;
   JsonObject        *inputs;
   gulong             closed_id;
-  gulong             cancelled_id;
   gint64             ttl_ms;
   guint              next_input;
   CfMcpEra           era;
@@ -89,7 +88,6 @@ cf_mcp_request_finalize (GObject *object)
   g_clear_object (&self->server);
   g_clear_object (&self->session);
   g_clear_object (&self->stream);
-  g_clear_signal_handler (&self->cancelled_id, self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->message, cf_jsonrpc_message_unref);
   g_clear_pointer (&self->params, json_object_unref);
@@ -135,24 +133,30 @@ on_stream_closed (CfMcpStream  *stream,
   _cf_mcp_server_request_done (self->server, self);
 }
 
-/* A cancelled request gets no response (MCP's cancellation rule); its
- * stream just ends. */
-static void
-on_cancelled (GCancellable *cancellable,
-              CfMcpRequest *self)
+/**
+ * _cf_mcp_request_cancel:
+ *
+ * The client cancelled the request: it gets no response (MCP's
+ * cancellation rule), its stream just ends, and then its cancellable is
+ * cancelled for whoever works on it. (The request does not listen to its
+ * own cancellable: a signal connection per request for the rare cancel.)
+ */
+void
+_cf_mcp_request_cancel (CfMcpRequest *self)
 {
-  g_autoptr(CfMcpRequest) hold = NULL;
+  g_autoptr(CfMcpRequest) hold = g_object_ref (self);
 
-  if (self->done)
-    return;
-  hold = g_object_ref (self);
-  g_debug ("Request %s cancelled", self->key);
-  self->done = TRUE;
-  g_clear_signal_handler (&self->closed_id, self->stream);
-  if (self->session != NULL)
-    cf_mcp_session_untrack_request (self->session, self->key);
-  cf_mcp_stream_finish (self->stream, NULL, 204);
-  _cf_mcp_server_request_done (self->server, self);
+  if (!self->done)
+    {
+      g_debug ("Request %s cancelled", self->key);
+      self->done = TRUE;
+      g_clear_signal_handler (&self->closed_id, self->stream);
+      if (self->session != NULL)
+        cf_mcp_session_untrack_request (self->session, self->key);
+      cf_mcp_stream_finish (self->stream, NULL, 204);
+      _cf_mcp_server_request_done (self->server, self);
+    }
+  g_cancellable_cancel (self->cancellable);
 }
 
 static JsonObject *
@@ -214,8 +218,6 @@ _cf_mcp_request_new (CfMcpServer            *server,
     self->inputs = collect_inputs (self->params);
 
   self->closed_id = g_signal_connect (stream, "closed", G_CALLBACK (on_stream_closed), self);
-  self->cancelled_id = g_signal_connect (self->cancellable, "cancelled",
-                                         G_CALLBACK (on_cancelled), self);
   if (session != NULL)
     cf_mcp_session_track_request (session, self->key, self);
 
@@ -352,7 +354,8 @@ cf_mcp_request_get_scope (CfMcpRequest *self)
  * cf_mcp_request_get_cancellable:
  *
  * Returns: (transfer none): cancelled when the client cancels the request or
- *   goes away
+ *   goes away; to pass to the work done for it (cancelling it is not how
+ *   a request is cancelled)
  */
 GCancellable *
 cf_mcp_request_get_cancellable (CfMcpRequest *self)

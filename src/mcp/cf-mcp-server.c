@@ -549,7 +549,7 @@ handle_notification (CfMcpServer           *self,
       CfMcpRequest *request = session && key ? cf_mcp_session_lookup_request (session, key) : NULL;
 
       if (request != NULL)
-        g_cancellable_cancel (cf_mcp_request_get_cancellable (request));
+        _cf_mcp_request_cancel (request);
     }
 }
 

@@ -3,7 +3,7 @@
 
 #include "config.h"
 
-#include "cf-mcp-request.h"
+#include "cf-mcp-request-private.h"
 #include "cf-mcp-session.h"
 #include "cf-mcp-stream.h"
 #include "cf-random.h"
@@ -291,7 +291,7 @@ cf_mcp_session_cancel_all (CfMcpSession *self)
   /* Cancelling untracks, so walk a copy. */
   requests = g_hash_table_get_values (self->requests);
   for (GList *l = requests; l != NULL; l = l->next)
-    g_cancellable_cancel (cf_mcp_request_get_cancellable (l->data));
+    _cf_mcp_request_cancel (l->data);
 }
 
 void
