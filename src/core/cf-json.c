@@ -250,6 +250,41 @@ cf_json_append_string (GString    *out,
   cf_json_writer_append_string (out, string);
 }
 
+/**
+ * cf_json_append_members:
+ * @out: where to write
+ * @object: an object
+ * @after_other: whether members are written before these (a comma goes
+ *   first, if @object has any)
+ *
+ * Appends @object's members as cf_json_append() writes them inside its
+ * braces (`"a":1,"b":2`), for a caller that writes the object's other
+ * members itself.
+ */
+void
+cf_json_append_members (GString    *out,
+                        JsonObject *object,
+                        gboolean    after_other)
+{
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *member;
+
+  g_return_if_fail (out != NULL);
+  g_return_if_fail (object != NULL);
+
+  json_object_iter_init_ordered (&iter, object);
+  while (json_object_iter_next_ordered (&iter, &name, &member))
+    {
+      if (after_other)
+        g_string_append_c (out, ',');
+      after_other = TRUE;
+      cf_json_writer_append_string (out, name);
+      g_string_append_c (out, ':');
+      cf_json_writer_append (out, member);
+    }
+}
+
 GBytes *
 cf_json_to_bytes (JsonNode *node)
 {

@@ -57,6 +57,9 @@ void         cf_json_append               (GString     *out,
                                            JsonNode    *node);
 void         cf_json_append_string        (GString     *out,
                                            const char  *string);
+void         cf_json_append_members       (GString     *out,
+                                           JsonObject  *object,
+                                           gboolean     after_other);
 char        *cf_json_object_to_string     (JsonObject  *object);
 gboolean     cf_json_scan_object          (const char   *data,
                                            gsize         length,

@@ -197,27 +197,27 @@ build_spliced (JsonNode   *id,
                GBytes     *text)
 {
   g_autoptr(JsonObject) owned = result;
-  g_autofree char *id_text = id != NULL ? cf_json_to_string (id, NULL) : NULL;
-  g_autofree char *rest = NULL;
-  gsize rest_length = 0, text_length = 0;
+  gsize text_length = 0;
   const char *text_data = g_bytes_get_data (text, &text_length);
-  GString *out;
+  GString *out = g_string_sized_new (text_length + 256);
 
-  rest = cf_json_object_to_string (result);
-  rest_length = strlen (rest);
-  out = g_string_sized_new (text_length + rest_length + 64);
   g_string_append (out, "{\"jsonrpc\":\"2.0\"");
-  if (id_text != NULL)
-    g_string_append_printf (out, ",\"id\":%s", id_text);
+  if (id != NULL)
+    {
+      g_string_append (out, ",\"id\":");
+      cf_json_append (out, id);
+    }
   g_string_append (out, ",\"result\":{");
   if (member != NULL)
-    g_string_append_printf (out, "\"%s\":", member);
+    {
+      g_string_append_c (out, '"');
+      g_string_append (out, member);
+      g_string_append (out, "\":");
+    }
   g_string_append_len (out, text_data, text_length);
-  /* The rest of the result, without its opening brace. */
-  if (rest_length > 2 && (member != NULL || text_length > 0))
-    g_string_append_c (out, ',');
-  g_string_append_len (out, rest + 1, rest_length - 1);
-  g_string_append_c (out, '}');
+  /* The rest of the result, written straight after it. */
+  cf_json_append_members (out, result, member != NULL || text_length > 0);
+  g_string_append (out, "}}");
   return g_string_free_to_bytes (out);
 }
 

@@ -1358,6 +1358,40 @@ test_result_spliced (void)
       }
 }
 
+/* A result part of whose members pass through as text: the response is
+ * byte for byte what the tree would give, with or without members on
+ * either side. */
+static void
+test_result_with_members (void)
+{
+  static const struct {
+    const char *members;
+    const char *rest;
+    const char *response;
+  } cases[] = {
+    { "", "{}", "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{}}" },
+    { "\"a\":[1]", "{}", "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"a\":[1]}}" },
+    { "", "{\"b\":\"\\u0001\"}",
+      "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"b\":\"\\u0001\"}}" },
+    { "\"a\":[1]", "{\"b\":2,\"c\":{}}",
+      "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"a\":[1],\"b\":2,\"c\":{}}}" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(JsonNode) id = cf_json_parse ("7", -1, NULL);
+      g_autoptr(JsonNode) rest = cf_json_parse (cases[i].rest, -1, NULL);
+      g_autoptr(GBytes) members = g_bytes_new_static (cases[i].members,
+                                                      strlen (cases[i].members));
+      g_autoptr(GBytes) response = cf_jsonrpc_build_result_with_members (
+        id, json_object_ref (json_node_get_object (rest)), members);
+      g_autofree char *text = g_strndup (g_bytes_get_data (response, NULL),
+                                         g_bytes_get_size (response));
+
+      g_assert_cmpstr (text, ==, cases[i].response);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1372,6 +1406,7 @@ main (int   argc,
   g_test_add_func ("/json/sealed", test_sealed);
   g_test_add_func ("/json/shallow-copy", test_shallow_copy);
   g_test_add_func ("/json/result-spliced", test_result_spliced);
+  g_test_add_func ("/json/result-with-members", test_result_with_members);
   g_test_add_func ("/json/scan-object", test_scan_object);
   g_test_add_func ("/json/serializer-built", test_serializer_built);
   g_test_add_func ("/json/differential-random", test_differential_random);
