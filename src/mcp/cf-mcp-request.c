@@ -43,6 +43,7 @@ struct _CfMcpRequest
   char              *scope;
   CfIdentity        *identity;
   GCancellable      *cancellable;
+  /* The inputs a 2026-07-28 retry brings, NULL if none */
   JsonObject        *inputs;
   gulong             closed_id;
   gint64             ttl_ms;
@@ -182,6 +183,9 @@ collect_inputs (JsonObject *params)
   JsonObject *responses = cf_json_object_get_object (params, "inputResponses");
   g_autoptr(GList) members = NULL;
 
+  /* Most requests carry none: no object for them. */
+  if (inputs == NULL && responses == NULL)
+    return NULL;
   if (inputs == NULL)
     inputs = json_object_new ();
   if (responses != NULL)
@@ -804,7 +808,7 @@ call_client_modern (CfMcpRequest *self,
   g_autofree char *input_key = g_strdup_printf ("cf-input-%u", self->next_input++);
   JsonObject *result, *requests, *request;
 
-  if (json_object_has_member (self->inputs, input_key))
+  if (self->inputs != NULL && json_object_has_member (self->inputs, input_key))
     {
       g_task_return_pointer (task, json_object_dup_member (self->inputs, input_key),
                              (GDestroyNotify) json_node_unref);
@@ -822,7 +826,7 @@ call_client_modern (CfMcpRequest *self,
   result = json_object_new ();
   json_object_set_string_member (result, "resultType", "input_required");
   json_object_set_object_member (result, "inputRequests", requests);
-  if (json_object_get_size (self->inputs) > 0)
+  if (self->inputs != NULL && json_object_get_size (self->inputs) > 0)
     {
       g_autofree char *state = encode_state (self->inputs);
       json_object_set_string_member (result, "requestState", state);
