@@ -312,9 +312,12 @@ on_relayed (GObject      *source,
       /* The answer's values are passed on as they are (shared, not
        * copied): the era adapter sets members of the result and of its
        * _meta only, and those two are the relay's own. Of a plain
-       * tools/call result, only those members are in the tree: the
-       * others pass through as the upstream wrote them. */
-      JsonObject *copy = cf_json_object_shallow_copy (answer, NULL);
+       * tools/call result, only those members are in the tree, made for
+       * this relay alone (so it takes the object itself): the others
+       * pass through as the upstream wrote them. */
+      JsonObject *copy = members != NULL && !json_object_is_immutable (answer)
+                         ? json_object_ref (answer)
+                         : cf_json_object_shallow_copy (answer, NULL);
       JsonObject *meta = cf_json_object_get_object (answer, "_meta");
 
       /* The client talks to the gateway: its serverInfo is ours. */
