@@ -256,18 +256,33 @@ middleware_request_id (CfHttpServer   *self,
                        gpointer        user_data)
 {
   const char *id = cf_http_exchange_get_header (exchange, "X-Request-ID");
-  g_autofree char *minted = NULL;
+  char minted[8 + 16 + 1];
 
   /* Ids need to be unique, not secret: a random prefix drawn once and a
-   * counter spare the hot path a getrandom() per request. */
+   * counter (at least eight hex digits) spare the hot path a getrandom()
+   * per request, and the digits are written here, not by printf. */
   if (id == NULL || strlen (id) > 128)
     {
+      static const char hex[] = "0123456789abcdef";
       static char *prefix;
       static guint64 counter;
+      guint64 n = ++counter;
+      char digits[16];
+      int count = 0;
 
       if (prefix == NULL)
         prefix = cf_random_hex (4);
-      id = minted = g_strdup_printf ("%s%08" G_GINT64_MODIFIER "x", prefix, ++counter);
+      do
+        {
+          digits[count++] = hex[n & 0xf];
+          n >>= 4;
+        }
+      while (n != 0 || count < 8);
+      memcpy (minted, prefix, 8);
+      for (int i = 0; i < count; i++)
+        minted[8 + i] = digits[count - 1 - i];
+      minted[8 + count] = '\0';
+      id = minted;
     }
   soup_message_headers_replace (cf_http_exchange_get_response_headers (exchange),
                                 "X-Request-ID", id);

@@ -315,7 +315,19 @@ test_native (Fixture       *f,
 
   pong = round_trip (mcp, request);
   assert_pong (pong, 7);
-  g_assert_nonnull (soup_message_headers_get_one (pong->headers, "X-Request-ID"));
+  /* A minted request id: the process's random prefix, then a counter. */
+  g_assert_true (g_regex_match_simple ("^[0-9a-f]{16,24}$",
+                                       soup_message_headers_get_one (pong->headers, "X-Request-ID"),
+                                       0, 0));
+  {
+    g_autoptr(Response) again = round_trip (mcp, request);
+
+    assert_pong (again, 7);
+    g_assert_cmpstr (soup_message_headers_get_one (again->headers, "X-Request-ID"), !=,
+                     soup_message_headers_get_one (pong->headers, "X-Request-ID"));
+    g_assert_true (strncmp (soup_message_headers_get_one (again->headers, "X-Request-ID"),
+                            soup_message_headers_get_one (pong->headers, "X-Request-ID"), 8) == 0);
+  }
   g_assert_nonnull (soup_message_headers_get_one (pong->headers, "Date"));
   g_assert_cmpstr (soup_message_headers_get_one (pong->headers, "Server"), ==,
                    PACKAGE_NAME "/" PACKAGE_VERSION);
