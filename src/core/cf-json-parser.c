@@ -775,6 +775,130 @@ scan_value (Parser *parser)
 }
 
 /**
+ * cf_json_parse_members:
+ * @data: the text
+ * @length: its length in bytes
+ * @members: (out caller-allocates) (array length=max_members): the
+ *   object's members, in their order
+ * @max_members: how many fit in @members
+ * @n_members: (out): how many there are
+ *
+ * Parses @data, one JSON object, into its members' values without making
+ * the object itself: for a caller that reads a few members of a message
+ * by name and would otherwise build, look up and free a #JsonObject for
+ * it (the envelope of every JSON-RPC message). Each value is parsed and
+ * sealed as cf_json_parse() does.
+ *
+ * Returns: %TRUE if @data is a well-formed object of at most
+ *   @max_members members, none of whose names has an escape; %FALSE,
+ *   with nothing in @members, otherwise (cf_json_parse() says whether,
+ *   and why, the text is not JSON)
+ */
+gboolean
+cf_json_parse_members (const char         *data,
+                       gsize               length,
+                       CfJsonParsedMember *members,
+                       guint               max_members,
+                       guint              *n_members)
+{
+  Parser parser = { 0 };
+  guint n = 0;
+  gboolean ok = FALSE;
+
+  parser.start = (const guchar *) data;
+  parser.p = parser.start;
+  parser.end = parser.start + length;
+  *n_members = 0;
+
+  if (length >= 3 && memcmp (data, "\xEF\xBB\xBF", 3) == 0)
+    parser.p += 3;
+  skip_ws (&parser);
+  if (parser.p >= parser.end || *parser.p != '{')
+    return FALSE;
+  parser.scratch = g_string_sized_new (256);
+  parser.depth = 1;
+  parser.p++;
+  skip_ws (&parser);
+  if (parser.p < parser.end && *parser.p == '}')
+    {
+      parser.p++;
+      ok = TRUE;
+    }
+  else
+    for (;;)
+      {
+        const guchar *name;
+        gsize name_length;
+        JsonNode *value;
+
+        if (n == max_members)
+          break;
+        skip_ws (&parser);
+        if (parser.p >= parser.end || *parser.p != '"')
+          break;
+        name = ++parser.p;
+        if (!parse_string (&parser))
+          break;
+        buf_truncate (parser.scratch, 0);
+        name_length = parser.p - 1 - name;
+        if (memchr (name, '\\', name_length) != NULL)
+          break;
+        skip_ws (&parser);
+        if (parser.p >= parser.end || *parser.p != ':')
+          break;
+        parser.p++;
+        value = parse_value (&parser);
+        if (value == NULL)
+          break;
+        json_node_seal (value);
+        members[n].name = (const char *) name;
+        members[n].name_length = name_length;
+        members[n].value = value;
+        n++;
+        skip_ws (&parser);
+        if (parser.p < parser.end && *parser.p == ',')
+          {
+            parser.p++;
+            continue;
+          }
+        if (parser.p < parser.end && *parser.p == '}')
+          {
+            parser.p++;
+            ok = TRUE;
+          }
+        break;
+      }
+  if (ok)
+    {
+      skip_ws (&parser);
+      ok = parser.p >= parser.end;
+    }
+  g_string_free (parser.scratch, TRUE);
+  if (!ok)
+    {
+      cf_json_parsed_members_clear (members, n);
+      return FALSE;
+    }
+  *n_members = n;
+  return TRUE;
+}
+
+/**
+ * cf_json_parsed_members_clear:
+ * @members: members from cf_json_parse_members()
+ * @n_members: how many
+ *
+ * Drops the members' values.
+ */
+void
+cf_json_parsed_members_clear (CfJsonParsedMember *members,
+                              guint               n_members)
+{
+  for (guint i = 0; i < n_members; i++)
+    g_clear_pointer (&members[i].value, json_node_unref);
+}
+
+/**
  * cf_json_scan_object:
  * @data: the text
  * @length: its length in bytes

@@ -47,9 +47,31 @@ typedef struct {
   gsize       value_length;
 } CfJsonMember;
 
+/**
+ * CfJsonParsedMember:
+ * @name: the member's name as written (no escapes), after its opening
+ *   quote
+ * @name_length: its length in bytes
+ * @value: (transfer full): its value, parsed and sealed
+ *
+ * A member of an object parsed by cf_json_parse_members().
+ */
+typedef struct {
+  const char *name;
+  gsize       name_length;
+  JsonNode   *value;
+} CfJsonParsedMember;
+
 JsonNode    *cf_json_parse                (const char  *data,
                                            gssize       length,
                                            GError     **error);
+gboolean     cf_json_parse_members        (const char         *data,
+                                           gsize               length,
+                                           CfJsonParsedMember *members,
+                                           guint               max_members,
+                                           guint              *n_members);
+void         cf_json_parsed_members_clear (CfJsonParsedMember *members,
+                                           guint               n_members);
 char        *cf_json_to_string            (JsonNode    *node,
                                            gsize       *length);
 GBytes      *cf_json_to_bytes             (JsonNode    *node);

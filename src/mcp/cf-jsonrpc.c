@@ -14,6 +14,7 @@ static void
 cf_jsonrpc_message_clear (CfJsonrpcMessage *self)
 {
   g_clear_pointer (&self->node, json_node_unref);
+  cf_json_parsed_members_clear (self->members, self->n_members);
 }
 
 CfJsonrpcMessage *
@@ -44,16 +45,41 @@ valid_id (JsonNode *id)
   return cf_json_node_is_string (id) || cf_json_node_is_integer (id);
 }
 
+/* A message's members: those of its tree's object, or those it read
+ * from text (the last of a repeated name, as the tree keeps it). */
+static JsonNode *
+member (CfJsonrpcMessage *self,
+        JsonObject       *object,
+        const char       *name)
+{
+  gsize length;
+
+  if (object != NULL)
+    return json_object_get_member (object, name);
+  length = strlen (name);
+  for (guint i = self->n_members; i > 0; i--)
+    {
+      const CfJsonParsedMember *m = &self->members[i - 1];
+
+      if (m->name_length == length && memcmp (m->name, name, length) == 0)
+        return m->value;
+    }
+  return NULL;
+}
+
 static gboolean
 parse_members (CfJsonrpcMessage *self,
                JsonObject       *object,
                GError          **error)
 {
-  JsonNode *method = json_object_get_member (object, "method");
-  JsonNode *params = json_object_get_member (object, "params");
-  JsonNode *id = json_object_get_member (object, "id");
+  JsonNode *method = member (self, object, "method");
+  JsonNode *params = member (self, object, "params");
+  JsonNode *id = member (self, object, "id");
+  JsonNode *version = member (self, object, "jsonrpc");
+  JsonNode *result = member (self, object, "result");
+  JsonNode *failure = member (self, object, "error");
 
-  if (g_strcmp0 (cf_json_object_get_string (object, "jsonrpc"), "2.0") != 0)
+  if (!cf_json_node_is_string (version) || g_strcmp0 (json_node_get_string (version), "2.0") != 0)
     return invalid (error, CF_JSONRPC_INVALID_REQUEST,
                     "Invalid Request: \"jsonrpc\" must be \"2.0\"");
 
@@ -76,20 +102,20 @@ parse_members (CfJsonrpcMessage *self,
       return TRUE;
     }
 
-  if (json_object_has_member (object, "result"))
+  if (result != NULL)
     {
       if (!valid_id (id))
         return invalid (error, CF_JSONRPC_INVALID_REQUEST,
                         "Invalid Request: a response needs a string or integer \"id\"");
       self->kind = CF_JSONRPC_KIND_RESULT;
-      self->result = json_object_get_member (object, "result");
+      self->result = result;
       self->id = id;
       return TRUE;
     }
 
-  if (json_object_has_member (object, "error"))
+  if (failure != NULL)
     {
-      JsonObject *err = cf_json_object_get_object (object, "error");
+      JsonObject *err = JSON_NODE_HOLDS_OBJECT (failure) ? json_node_get_object (failure) : NULL;
       gint64 code;
 
       if (err == NULL || !cf_json_object_get_int (err, "code", &code) ||
@@ -136,6 +162,40 @@ cf_jsonrpc_message_new (JsonNode  *node,
   if (!parse_members (self, json_node_get_object (node), error))
     return NULL;
 
+  return g_steal_pointer (&self);
+}
+
+/**
+ * cf_jsonrpc_message_new_from_text:
+ * @data: the text of one message
+ * @length: its length
+ *
+ * Reads and validates one JSON-RPC 2.0 message from text without making a
+ * tree of its envelope: its members are parsed one by one
+ * (cf_json_parse_members()), and the message keeps them. Cheaper by an
+ * object per message than cf_json_parse() and cf_jsonrpc_message_new(),
+ * which answer everything this leaves to them.
+ *
+ * Returns: (transfer full) (nullable): the message; %NULL when @data is
+ *   not a valid message of at most %CF_JSONRPC_MAX_MEMBERS members with
+ *   plain names (a batch, bad JSON, an invalid message...): the caller
+ *   reads it the other way, which tells why
+ */
+CfJsonrpcMessage *
+cf_jsonrpc_message_new_from_text (const char *data,
+                                  gsize       length)
+{
+  g_autoptr(CfJsonrpcMessage) self = NULL;
+
+  g_return_val_if_fail (data != NULL || length == 0, NULL);
+
+  if (length == 0)
+    return NULL;
+  self = g_atomic_rc_box_new0 (CfJsonrpcMessage);
+  if (!cf_json_parse_members (data, length, self->members, CF_JSONRPC_MAX_MEMBERS,
+                              &self->n_members) ||
+      !parse_members (self, NULL, NULL))
+    return NULL;
   return g_steal_pointer (&self);
 }
 

@@ -3,6 +3,8 @@
 
 #include <json-glib/json-glib.h>
 
+#include "cf-json.h"
+
 G_BEGIN_DECLS
 
 /**
@@ -42,24 +44,34 @@ typedef enum {
  * @params: (nullable): the params object
  * @result: (nullable): the result of a response
  * @error: (nullable): the error object of an error response
- * @node: the whole message
+ * @node: (nullable): the whole message; %NULL for one read with
+ *   cf_jsonrpc_message_new_from_text()
  *
- * A validated JSON-RPC 2.0 message. Fields borrow from @node.
+ * A validated JSON-RPC 2.0 message. Fields borrow from @node, or from the
+ * members the message keeps when it was read from text.
  */
+#define CF_JSONRPC_MAX_MEMBERS 8
+
 typedef struct {
-  CfJsonrpcKind  kind;
-  JsonNode      *id;
-  const char    *method;
-  JsonObject    *params;
-  JsonNode      *result;
-  JsonObject    *error;
-  JsonNode      *node;
+  CfJsonrpcKind       kind;
+  JsonNode           *id;
+  const char         *method;
+  JsonObject         *params;
+  JsonNode           *result;
+  JsonObject         *error;
+  JsonNode           *node;
+
+  /*< private >*/
+  CfJsonParsedMember  members[CF_JSONRPC_MAX_MEMBERS];
+  guint               n_members;
 } CfJsonrpcMessage;
 
 GQuark            cf_jsonrpc_error_quark        (void);
 
 CfJsonrpcMessage *cf_jsonrpc_message_new        (JsonNode          *node,
                                                  GError           **error);
+CfJsonrpcMessage *cf_jsonrpc_message_new_from_text (const char     *data,
+                                                    gsize           length);
 CfJsonrpcMessage *cf_jsonrpc_message_ref        (CfJsonrpcMessage  *self);
 void              cf_jsonrpc_message_unref      (CfJsonrpcMessage  *self);
 JsonNode         *cf_jsonrpc_peek_id            (JsonNode          *node);

@@ -693,6 +693,11 @@ handle_request (CfMcpServer           *self,
   entry->func (request, entry->user_data);
 }
 
+static void dispatch_message (CfMcpServer           *self,
+                              CfMcpTransportContext *context,
+                              CfJsonrpcMessage      *message,
+                              CfMcpStream           *stream);
+
 static void
 dispatch_one (CfMcpServer           *self,
               CfMcpTransportContext *context,
@@ -707,7 +712,15 @@ dispatch_one (CfMcpServer           *self,
       finish_error (stream, cf_jsonrpc_peek_id (node), error->code, error->message, NULL, 400);
       return;
     }
+  dispatch_message (self, context, message, stream);
+}
 
+static void
+dispatch_message (CfMcpServer           *self,
+                  CfMcpTransportContext *context,
+                  CfJsonrpcMessage      *message,
+                  CfMcpStream           *stream)
+{
   if (context->session != NULL)
     cf_mcp_session_touch (context->session);
 
@@ -813,6 +826,29 @@ cf_mcp_server_dispatch (CfMcpServer           *self,
     dispatch_batch (self, context, json_node_get_array (node), stream);
   else
     dispatch_one (self, context, node, stream);
+}
+
+/**
+ * cf_mcp_server_dispatch_message:
+ * @self: a #CfMcpServer
+ * @context: what the transport knows about the message
+ * @message: one validated message (cf_jsonrpc_message_new_from_text())
+ * @stream: where its answers go; finished exactly once
+ *
+ * cf_mcp_server_dispatch() for a message already read.
+ */
+void
+cf_mcp_server_dispatch_message (CfMcpServer           *self,
+                                CfMcpTransportContext *context,
+                                CfJsonrpcMessage      *message,
+                                CfMcpStream           *stream)
+{
+  g_return_if_fail (CF_IS_MCP_SERVER (self));
+  g_return_if_fail (context != NULL);
+  g_return_if_fail (message != NULL);
+  g_return_if_fail (CF_IS_MCP_STREAM (stream));
+
+  dispatch_message (self, context, message, stream);
 }
 
 /**

@@ -85,6 +85,10 @@ void                cf_mcp_server_dispatch             (CfMcpServer           *s
                                                         CfMcpTransportContext *context,
                                                         JsonNode              *node,
                                                         CfMcpStream           *stream);
+void                cf_mcp_server_dispatch_message     (CfMcpServer           *self,
+                                                        CfMcpTransportContext *context,
+                                                        CfJsonrpcMessage      *message,
+                                                        CfMcpStream           *stream);
 void                cf_mcp_server_dispatch_error       (CfMcpServer           *self,
                                                         const GError          *error,
                                                         CfMcpStream           *stream);

@@ -107,16 +107,23 @@ lookup_request_header (const char *name,
   return cf_http_exchange_get_header (user_data, name);
 }
 
+/* Whether a message with @params is a 2026-07-28 one. */
 static gboolean
-is_modern_message (JsonNode *node)
+has_modern_params (JsonObject *params)
 {
-  JsonObject *params, *meta;
+  JsonObject *meta = cf_json_object_get_object (params, "_meta");
 
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    return FALSE;
-  params = cf_json_object_get_object (json_node_get_object (node), "params");
-  meta = cf_json_object_get_object (params, "_meta");
   return meta != NULL && json_object_has_member (meta, "io.modelcontextprotocol/protocolVersion");
+}
+
+static gboolean
+is_modern_message (CfJsonrpcMessage *message,
+                   JsonNode         *node)
+{
+  if (message != NULL)
+    return has_modern_params (message->params);
+  return JSON_NODE_HOLDS_OBJECT (node) &&
+         has_modern_params (cf_json_object_get_object (json_node_get_object (node), "params"));
 }
 
 /* @plain: ContextForge's `/rpc`, plain JSON-RPC over POST: answers are
@@ -134,6 +141,7 @@ handle_post (CfStreamableHttp *self,
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) node = NULL;
+  g_autoptr(CfJsonrpcMessage) message = NULL;
   g_autoptr(CfHttpStream) stream = NULL;
   CfMcpTransportContext *context;
   CfMcpSession *session = NULL;
@@ -156,8 +164,14 @@ handle_post (CfStreamableHttp *self,
     }
 
   bytes = cf_http_exchange_get_request_body (exchange);
-  node = cf_json_parse (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &error);
-  if (node == NULL)
+  /* One valid message, the usual case, is read without a tree of its
+   * envelope; anything else (a batch, an invalid message, bad JSON) is
+   * parsed whole, which says what is wrong with it. */
+  message = cf_jsonrpc_message_new_from_text (g_bytes_get_data (bytes, NULL),
+                                              g_bytes_get_size (bytes));
+  if (message == NULL)
+    node = cf_json_parse (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &error);
+  if (message == NULL && node == NULL)
     {
       cf_http_exchange_respond_rpc_error (exchange, SOUP_STATUS_BAD_REQUEST, CF_JSONRPC_PARSE_ERROR,
                                           error->message);
@@ -166,7 +180,7 @@ handle_post (CfStreamableHttp *self,
 
   /* 2026-07-28 requests carry no session: a stale session header on one is
    * ignored, as that revision asks. */
-  if (session_id != NULL && !plain && !is_modern_message (node))
+  if (session_id != NULL && !plain && !is_modern_message (message, node))
     {
       session = cf_mcp_server_lookup_session (server, session_id);
       if (session == NULL)
@@ -190,7 +204,10 @@ handle_post (CfStreamableHttp *self,
   context->header_lookup_data = exchange;
   context->validate_headers = !plain;
 
-  cf_mcp_server_dispatch (server, context, node, CF_MCP_STREAM (stream));
+  if (message != NULL)
+    cf_mcp_server_dispatch_message (server, context, message, CF_MCP_STREAM (stream));
+  else
+    cf_mcp_server_dispatch (server, context, node, CF_MCP_STREAM (stream));
 
   /* The header strings live in @exchange; the context must not outlive
    * them. */

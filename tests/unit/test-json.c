@@ -1392,6 +1392,105 @@ test_result_with_members (void)
     }
 }
 
+/* An object read member by member: values parsed and sealed, names as
+ * written; anything but a plain object of few enough members is left to
+ * cf_json_parse(). */
+static void
+test_parse_members (void)
+{
+  static const char *refused[] = {
+    "", "  ", "[1]", "\"x\"", "{", "{\"a\":1,}", "{\"a\":1} x", "{\"a\" 1}", "{\"\\u0061\":1}",
+    "{\"a\":1,\"b\":2,\"c\":3}", "{\"a\":[1,}", "{\"a\":\"\xff\"}",
+  };
+  static const char object[] = " {\"a\" : [1, {\"x\":\"}\"}] ,\"b\":null}\n";
+  CfJsonParsedMember members[2];
+  g_autofree char *text = NULL;
+  guint n = 7;
+
+  g_assert_true (cf_json_parse_members (object, strlen (object), members, 2, &n));
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_cmpmem (members[0].name, members[0].name_length, "a", 1);
+  g_assert_cmpmem (members[1].name, members[1].name_length, "b", 1);
+  g_assert_true (json_node_is_immutable (members[0].value));
+  text = cf_json_to_string (members[0].value, NULL);
+  g_assert_cmpstr (text, ==, "[1,{\"x\":\"}\"}]");
+  g_assert_true (JSON_NODE_HOLDS_NULL (members[1].value));
+  cf_json_parsed_members_clear (members, n);
+  g_assert_null (members[0].value);
+
+  g_assert_true (cf_json_parse_members ("{}", 2, members, 2, &n));
+  g_assert_cmpuint (n, ==, 0);
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_test_message ("%s", refused[i]);
+      g_assert_false (cf_json_parse_members (refused[i], strlen (refused[i]), members, 2, &n));
+      g_assert_cmpuint (n, ==, 0);
+    }
+}
+
+/* A message read from text is the message read from its tree; what the
+ * text reading leaves out, the tree reading refuses. */
+static void
+test_jsonrpc_from_text (void)
+{
+  static const char *valid[] = {
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"x\"}}",
+    "{\"method\":\"ping\",\"jsonrpc\":\"2.0\",\"id\":\"a\"}",
+    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
+    "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":null}",
+    "{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":-1,\"message\":\"m\"}}",
+    "{\"jsonrpc\":\"1.0\",\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\",\"method\":\"b\"}",
+  };
+  static const char *invalid[] = {
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\"}",
+    "{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"x\"}",
+    "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"x\"}",
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":[1]}",
+    "{\"jsonrpc\":2,\"id\":1,\"method\":\"x\"}",
+    "{\"id\":1,\"method\":\"x\"}",
+    "{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":\"x\",\"message\":\"m\"}}",
+    "{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":{}}",
+    "{\"jsonrpc\":\"2.0\"}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (valid); i++)
+    {
+      g_autoptr(JsonNode) node = cf_json_parse (valid[i], -1, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(CfJsonrpcMessage) tree = cf_jsonrpc_message_new (node, &error);
+      g_autoptr(CfJsonrpcMessage) text = cf_jsonrpc_message_new_from_text (valid[i],
+                                                                           strlen (valid[i]));
+
+      g_test_message ("%s", valid[i]);
+      g_assert_no_error (error);
+      g_assert_nonnull (text);
+      g_assert_null (text->node);
+      g_assert_cmpint (text->kind, ==, tree->kind);
+      g_assert_cmpstr (text->method, ==, tree->method);
+      g_assert_true ((text->id == NULL) == (tree->id == NULL));
+      if (tree->id != NULL)
+        g_assert_true (json_node_equal (text->id, tree->id));
+      g_assert_true ((text->params == NULL) == (tree->params == NULL));
+      if (tree->params != NULL)
+        g_assert_true (json_object_equal (text->params, tree->params));
+      g_assert_true ((text->result == NULL) == (tree->result == NULL));
+      g_assert_true ((text->error == NULL) == (tree->error == NULL));
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (invalid); i++)
+    {
+      g_autoptr(JsonNode) node = cf_json_parse (invalid[i], -1, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(CfJsonrpcMessage) tree = cf_jsonrpc_message_new (node, &error);
+
+      g_test_message ("%s", invalid[i]);
+      g_assert_null (tree);
+      g_assert_error (error, CF_JSONRPC_ERROR, error->code);
+      g_assert_null (cf_jsonrpc_message_new_from_text (invalid[i], strlen (invalid[i])));
+    }
+  g_assert_null (cf_jsonrpc_message_new_from_text (NULL, 0));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1408,6 +1507,8 @@ main (int   argc,
   g_test_add_func ("/json/result-spliced", test_result_spliced);
   g_test_add_func ("/json/result-with-members", test_result_with_members);
   g_test_add_func ("/json/scan-object", test_scan_object);
+  g_test_add_func ("/json/parse-members", test_parse_members);
+  g_test_add_func ("/json/jsonrpc-from-text", test_jsonrpc_from_text);
   g_test_add_func ("/json/serializer-built", test_serializer_built);
   g_test_add_func ("/json/differential-random", test_differential_random);
   g_test_add_func ("/json/differential-corpus", test_differential_corpus);
