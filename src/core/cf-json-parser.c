@@ -774,6 +774,104 @@ scan_value (Parser *parser)
     }
 }
 
+/* Reads the members of the one object @data holds, for
+ * cf_json_parse_members() and cf_json_scan_object(): @visit takes each
+ * member's value from @parser (parsing or scanning it) and returns FALSE
+ * to stop. Returns TRUE if the whole text is that object, well formed,
+ * and every member was visited. */
+typedef gboolean (*MemberVisit) (Parser       *parser,
+                                 const guchar *name,
+                                 gsize         name_length,
+                                 gpointer      user_data);
+
+static gboolean
+walk_object (Parser      *parser,
+             const char  *data,
+             gsize        length,
+             MemberVisit  visit,
+             gpointer     user_data)
+{
+  parser->start = (const guchar *) data;
+  parser->p = parser->start;
+  parser->end = parser->start + length;
+
+  if (length >= 3 && memcmp (data, "\xEF\xBB\xBF", 3) == 0)
+    parser->p += 3;
+  skip_ws (parser);
+  if (parser->p >= parser->end || *parser->p != '{')
+    return FALSE;
+  parser->depth = 1;
+  parser->p++;
+  skip_ws (parser);
+  if (parser->p < parser->end && *parser->p == '}')
+    parser->p++;
+  else
+    for (;;)
+      {
+        const guchar *name;
+        gsize name_length;
+
+        skip_ws (parser);
+        if (parser->p >= parser->end || *parser->p != '"')
+          return FALSE;
+        name = ++parser->p;
+        if (!parse_string (parser))
+          return FALSE;
+        if (parser->scratch != NULL)
+          buf_truncate (parser->scratch, 0);
+        name_length = parser->p - 1 - name;
+        skip_ws (parser);
+        if (parser->p >= parser->end || *parser->p != ':')
+          return FALSE;
+        parser->p++;
+        skip_ws (parser);
+        if (!visit (parser, name, name_length, user_data))
+          return FALSE;
+        skip_ws (parser);
+        if (parser->p < parser->end && *parser->p == ',')
+          {
+            parser->p++;
+            continue;
+          }
+        if (parser->p < parser->end && *parser->p == '}')
+          {
+            parser->p++;
+            break;
+          }
+        return FALSE;
+      }
+  skip_ws (parser);
+  return parser->p >= parser->end;
+}
+
+typedef struct {
+  CfJsonParsedMember *members;
+  guint               max_members;
+  guint               n;
+} ParsedMembers;
+
+static gboolean
+parse_member (Parser       *parser,
+              const guchar *name,
+              gsize         name_length,
+              gpointer      user_data)
+{
+  ParsedMembers *parsed = user_data;
+  JsonNode *value;
+
+  if (parsed->n == parsed->max_members || memchr (name, '\\', name_length) != NULL)
+    return FALSE;
+  value = parse_value (parser);
+  if (value == NULL)
+    return FALSE;
+  json_node_seal (value);
+  parsed->members[parsed->n].name = (const char *) name;
+  parsed->members[parsed->n].name_length = name_length;
+  parsed->members[parsed->n].value = value;
+  parsed->n++;
+  return TRUE;
+}
+
 /**
  * cf_json_parse_members:
  * @data: the text
@@ -802,84 +900,20 @@ cf_json_parse_members (const char         *data,
                        guint              *n_members)
 {
   Parser parser = { 0 };
-  guint n = 0;
-  gboolean ok = FALSE;
+  ParsedMembers parsed = { members, max_members, 0 };
+  gboolean ok;
 
-  parser.start = (const guchar *) data;
-  parser.p = parser.start;
-  parser.end = parser.start + length;
-  *n_members = 0;
-
-  if (length >= 3 && memcmp (data, "\xEF\xBB\xBF", 3) == 0)
-    parser.p += 3;
-  skip_ws (&parser);
-  if (parser.p >= parser.end || *parser.p != '{')
-    return FALSE;
+  /* Strings are unescaped here before json-glib copies them. */
   parser.scratch = g_string_sized_new (256);
-  parser.depth = 1;
-  parser.p++;
-  skip_ws (&parser);
-  if (parser.p < parser.end && *parser.p == '}')
-    {
-      parser.p++;
-      ok = TRUE;
-    }
-  else
-    for (;;)
-      {
-        const guchar *name;
-        gsize name_length;
-        JsonNode *value;
-
-        if (n == max_members)
-          break;
-        skip_ws (&parser);
-        if (parser.p >= parser.end || *parser.p != '"')
-          break;
-        name = ++parser.p;
-        if (!parse_string (&parser))
-          break;
-        buf_truncate (parser.scratch, 0);
-        name_length = parser.p - 1 - name;
-        if (memchr (name, '\\', name_length) != NULL)
-          break;
-        skip_ws (&parser);
-        if (parser.p >= parser.end || *parser.p != ':')
-          break;
-        parser.p++;
-        value = parse_value (&parser);
-        if (value == NULL)
-          break;
-        json_node_seal (value);
-        members[n].name = (const char *) name;
-        members[n].name_length = name_length;
-        members[n].value = value;
-        n++;
-        skip_ws (&parser);
-        if (parser.p < parser.end && *parser.p == ',')
-          {
-            parser.p++;
-            continue;
-          }
-        if (parser.p < parser.end && *parser.p == '}')
-          {
-            parser.p++;
-            ok = TRUE;
-          }
-        break;
-      }
-  if (ok)
-    {
-      skip_ws (&parser);
-      ok = parser.p >= parser.end;
-    }
+  ok = walk_object (&parser, data, length, parse_member, &parsed);
   g_string_free (parser.scratch, TRUE);
   if (!ok)
     {
-      cf_json_parsed_members_clear (members, n);
+      cf_json_parsed_members_clear (members, parsed.n);
+      *n_members = 0;
       return FALSE;
     }
-  *n_members = n;
+  *n_members = parsed.n;
   return TRUE;
 }
 
@@ -896,6 +930,34 @@ cf_json_parsed_members_clear (CfJsonParsedMember *members,
 {
   for (guint i = 0; i < n_members; i++)
     g_clear_pointer (&members[i].value, json_node_unref);
+}
+
+typedef struct {
+  CfJsonMember *members;
+  guint         max_members;
+  guint         n;
+} ScannedMembers;
+
+static gboolean
+scan_member (Parser       *parser,
+             const guchar *name,
+             gsize         name_length,
+             gpointer      user_data)
+{
+  ScannedMembers *scanned = user_data;
+  CfJsonMember *member;
+
+  if (scanned->n == scanned->max_members)
+    return FALSE;
+  member = &scanned->members[scanned->n++];
+  member->name = (const char *) name;
+  member->name_length = name_length;
+  member->name_escaped = memchr (name, '\\', name_length) != NULL;
+  member->value = (const char *) parser->p;
+  if (!scan_value (parser))
+    return FALSE;
+  member->value_length = (const char *) parser->p - member->value;
+  return TRUE;
 }
 
 /**
@@ -923,67 +985,12 @@ cf_json_scan_object (const char   *data,
                      guint        *n_members)
 {
   Parser parser = { 0 };
-  guint n = 0;
+  ScannedMembers scanned = { members, max_members, 0 };
 
-  parser.start = (const guchar *) data;
-  parser.p = parser.start;
-  parser.end = parser.start + length;
   *n_members = 0;
-
-  if (length >= 3 && memcmp (data, "\xEF\xBB\xBF", 3) == 0)
-    parser.p += 3;
-  skip_ws (&parser);
-  if (parser.p >= parser.end || *parser.p != '{')
+  if (!walk_object (&parser, data, length, scan_member, &scanned))
     return FALSE;
-  parser.depth = 1;
-  parser.p++;
-  skip_ws (&parser);
-  if (parser.p < parser.end && *parser.p == '}')
-    parser.p++;
-  else
-    for (;;)
-      {
-        CfJsonMember *member;
-        const guchar *name;
-
-        if (n == max_members)
-          return FALSE;
-        member = &members[n++];
-        skip_ws (&parser);
-        if (parser.p >= parser.end || *parser.p != '"')
-          return FALSE;
-        name = ++parser.p;
-        if (!parse_string (&parser))
-          return FALSE;
-        member->name = (const char *) name;
-        member->name_length = parser.p - 1 - name;
-        member->name_escaped = memchr (name, '\\', member->name_length) != NULL;
-        skip_ws (&parser);
-        if (parser.p >= parser.end || *parser.p != ':')
-          return FALSE;
-        parser.p++;
-        skip_ws (&parser);
-        member->value = (const char *) parser.p;
-        if (!scan_value (&parser))
-          return FALSE;
-        member->value_length = (const char *) parser.p - member->value;
-        skip_ws (&parser);
-        if (parser.p < parser.end && *parser.p == ',')
-          {
-            parser.p++;
-            continue;
-          }
-        if (parser.p < parser.end && *parser.p == '}')
-          {
-            parser.p++;
-            break;
-          }
-        return FALSE;
-      }
-  skip_ws (&parser);
-  if (parser.p < parser.end)
-    return FALSE;
-  *n_members = n;
+  *n_members = scanned.n;
   return TRUE;
 }
 
