@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "cf-http-exchange.h"
+#include "cf-http-header.h"
 #include "cf-json.h"
 #include "cf-jsonrpc.h"
 
@@ -201,12 +202,8 @@ cf_http_exchange_get_request_headers (CfHttpExchange *self)
   CfHttpExchangePrivate *priv = cf_http_exchange_get_instance_private (self);
 
   if (priv->request_headers == NULL)
-    {
-      priv->request_headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
-      for (guint i = 0; i < priv->n_fields; i++)
-        soup_message_headers_append (priv->request_headers, priv->fields[2 * i],
-                                     priv->fields[2 * i + 1]);
-    }
+    priv->request_headers = cf_http_fields_to_headers (priv->fields, priv->n_fields,
+                                                       SOUP_MESSAGE_HEADERS_REQUEST);
   return priv->request_headers;
 }
 
@@ -238,18 +235,7 @@ cf_http_exchange_get_header (CfHttpExchange *self,
 
   if (priv->request_headers != NULL)
     return soup_message_headers_get_one (priv->request_headers, name);
-  /* The last of repeated ones, as libsoup answers. Most names differ
-   * from the first letter, compared here with its case bit (0x20) set:
-   * a cheap filter, g_ascii_strcasecmp() decides. */
-  for (guint i = priv->n_fields; i > 0; i--)
-    {
-      const char *field = priv->fields[2 * (i - 1)];
-
-      if ((*field | 0x20) == (*name | 0x20) &&
-          g_ascii_strcasecmp (field, name) == 0)
-        return priv->fields[2 * (i - 1) + 1];
-    }
-  return NULL;
+  return cf_http_fields_get (priv->fields, priv->n_fields, name);
 }
 
 /**

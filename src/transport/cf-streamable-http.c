@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "cf-http-media.h"
+#include "cf-http-header.h"
 #include "cf-http-stream.h"
 #include "cf-identity.h"
 #include "cf-json.h"

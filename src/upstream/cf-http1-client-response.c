@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "cf-http-header.h"
 #include "cf-http1-client-private.h"
 
 #define READ_SIZE 65536
@@ -76,16 +77,7 @@ cf_http1_head_get_header (CfHttp1Head *head,
 {
   g_return_val_if_fail (head != NULL && name != NULL, NULL);
 
-  /* As cf_http_exchange_get_header() looks. */
-  for (guint i = head->n_fields; i > 0; i--)
-    {
-      const char *field = head->fields[2 * (i - 1)];
-
-      if ((*field | 0x20) == (*name | 0x20) &&
-          g_ascii_strcasecmp (field, name) == 0)
-        return head->fields[2 * (i - 1) + 1];
-    }
-  return NULL;
+  return cf_http_fields_get (head->fields, head->n_fields, name);
 }
 
 /**
@@ -101,12 +93,8 @@ cf_http1_head_get_headers (CfHttp1Head *head)
   g_return_val_if_fail (head != NULL, NULL);
 
   if (head->headers == NULL)
-    {
-      head->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
-      for (guint i = 0; i < head->n_fields; i++)
-        soup_message_headers_append (head->headers, head->fields[2 * i],
-                                     head->fields[2 * i + 1]);
-    }
+    head->headers = cf_http_fields_to_headers (head->fields, head->n_fields,
+                                               SOUP_MESSAGE_HEADERS_RESPONSE);
   return head->headers;
 }
 

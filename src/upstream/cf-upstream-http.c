@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "cf-http-media.h"
+#include "cf-http-header.h"
 #include "cf-json.h"
 #include "cf-mcp-param-headers.h"
 #include "cf-sse-parser.h"
