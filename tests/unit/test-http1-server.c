@@ -368,6 +368,18 @@ on_fields (CfHttpServer   *http,
   cf_http_exchange_respond_json_bytes (exchange, SOUP_STATUS_OK, body);
 }
 
+/* A tools/call POST to /mcp with @content_type */
+static char *
+call_typed (Fixture    *f,
+            const char *content_type,
+            const char *body)
+{
+  return g_strdup_printf ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nContent-Type: %s\r\n"
+                          "Accept: application/json, text/event-stream\r\n" CALL_HEADERS
+                          "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n%s",
+                          f->port, content_type, strlen (body), body);
+}
+
 static void
 test_header_fields (Fixture       *f,
                     gconstpointer  data)
@@ -389,18 +401,10 @@ test_header_fields (Fixture       *f,
   g_assert_cmpuint (f->routed, ==, 1);
 
   /* The MCP endpoint reads the media type without its parameters. */
-  with_charset = g_strdup_printf ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
-                                  "Content-Type: Application/JSON ; charset=utf-8\r\n"
-                                  "Accept: application/json, text/event-stream\r\n" CALL_HEADERS
-                                  "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n%s",
-                                  f->port, strlen (body), body);
+  with_charset = call_typed (f, "Application/JSON ; charset=utf-8", body);
   charset = round_trip (connection, with_charset);
   assert_pong (charset, 5);
-  not_json = g_strdup_printf ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
-                              "Content-Type: application/jsonx\r\n"
-                              "Accept: application/json, text/event-stream\r\n" CALL_HEADERS
-                              "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n%s",
-                              f->port, strlen (body), body);
+  not_json = call_typed (f, "application/jsonx", body);
   refused = round_trip (connection, not_json);
   g_assert_cmpuint (refused->status, ==, 415);
   g_assert_cmpuint (f->soup_requests, ==, 0);
