@@ -251,6 +251,24 @@ cf_json_append_string (GString    *out,
 }
 
 /**
+ * cf_json_append_int:
+ * @out: where to write
+ * @value: an integer
+ *
+ * Appends @value's decimal digits, as cf_json_format_int() writes them.
+ */
+void
+cf_json_append_int (GString *out,
+                    gint64   value)
+{
+  char buf[CF_JSON_INT_SIZE];
+
+  g_return_if_fail (out != NULL);
+
+  g_string_append_len (out, buf, cf_json_format_int (buf, value));
+}
+
+/**
  * cf_json_append_members:
  * @out: where to write
  * @object: an object
@@ -534,7 +552,15 @@ cf_json_node_to_id_string (JsonNode *node)
   if (cf_json_node_is_string (node))
     return g_strconcat ("s:", json_node_get_string (node), NULL);
   if (cf_json_node_is_integer (node))
-    return g_strdup_printf ("i:%" G_GINT64_FORMAT, json_node_get_int (node));
+    {
+      char *key = g_malloc (2 + CF_JSON_INT_SIZE + 1);
+      gsize length = cf_json_format_int (key + 2, json_node_get_int (node));
+
+      key[0] = 'i';
+      key[1] = ':';
+      key[2 + length] = '\0';
+      return key;
+    }
   return NULL;
 }
 

@@ -79,6 +79,14 @@ void         cf_json_append               (GString     *out,
                                            JsonNode    *node);
 void         cf_json_append_string        (GString     *out,
                                            const char  *string);
+void         cf_json_append_int           (GString     *out,
+                                           gint64       value);
+
+/* Room for any gint64 in decimal, with its sign */
+#define CF_JSON_INT_SIZE 21
+
+gsize        cf_json_format_int           (char        *buf,
+                                           gint64       value);
 void         cf_json_append_members       (GString     *out,
                                            JsonObject  *object,
                                            gboolean     after_other);

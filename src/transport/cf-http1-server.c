@@ -14,6 +14,7 @@
 
 #include "cf-fd-source.h"
 #include "cf-http-server-private.h"
+#include "cf-json.h"
 
 /**
  * CfHttp1Server:
@@ -261,7 +262,11 @@ append_head (Conn           *conn,
       server->date_second = second;
     }
 
-  g_string_append_printf (out, "HTTP/1.1 %u %s\r\n", status, phrase ? phrase : "Unknown");
+  g_string_append_len (out, "HTTP/1.1 ", 9);
+  cf_json_append_int (out, status);
+  g_string_append_c (out, ' ');
+  g_string_append (out, phrase ? phrase : "Unknown");
+  g_string_append_len (out, "\r\n", 2);
   g_string_append (out, "Date: ");
   g_string_append (out, server->date);
   g_string_append (out, "\r\nServer: " PACKAGE_NAME "/" PACKAGE_VERSION "\r\n");
@@ -298,7 +303,11 @@ append_head (Conn           *conn,
   if (chunked)
     g_string_append (out, "Transfer-Encoding: chunked\r\n");
   else if (status != SOUP_STATUS_NO_CONTENT && status != SOUP_STATUS_NOT_MODIFIED)
-    g_string_append_printf (out, "Content-Length: %" G_GSIZE_FORMAT "\r\n", length);
+    {
+      g_string_append_len (out, "Content-Length: ", 16);
+      cf_json_append_int (out, (gint64) length);
+      g_string_append_len (out, "\r\n", 2);
+    }
   if (!conn->keep_alive)
     g_string_append (out, "Connection: close\r\n");
   g_string_append_len (out, "\r\n", 2);

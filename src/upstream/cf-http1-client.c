@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cf-http1-client-private.h"
+#include "cf-json.h"
 
 /**
  * CfHttp1Client:
@@ -568,17 +569,7 @@ serialise (CfHttp1Client      *self,
   g_string_append (out, "Content-Type: ");
   g_string_append (out, content_type);
   g_string_append (out, "\r\nContent-Length: ");
-  {
-    char length[G_ASCII_DTOSTR_BUF_SIZE];
-    gsize size = g_bytes_get_size (body);
-    char *end = length + sizeof length;
-    char *digits = end;
-
-    do
-      *--digits = '0' + size % 10;
-    while ((size /= 10) > 0);
-    g_string_append_len (out, digits, end - digits);
-  }
+  cf_json_append_int (out, (gint64) g_bytes_get_size (body));
   g_string_append (out, "\r\n\r\n");
   g_string_append_len (out, g_bytes_get_data (body, NULL), g_bytes_get_size (body));
   /* Copied out at its own size; the buffer is the client's, reused (a

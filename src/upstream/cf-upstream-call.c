@@ -250,7 +250,8 @@ cf_upstream_call_complete_text (CfUpstreamCall *call,
   CfJsonMember members[MAX_RESULT_MEMBERS];
   const CfJsonMember *result = NULL;
   gboolean has_version = FALSE, has_id = FALSE;
-  char id_text[24];
+  char id_text[CF_JSON_INT_SIZE];
+  gsize id_length;
   guint n, n_members;
   g_autoptr(JsonObject) own = NULL;
   g_autoptr(GString) rest = NULL;
@@ -260,7 +261,7 @@ cf_upstream_call_complete_text (CfUpstreamCall *call,
   if (call->task == NULL || !g_str_equal (call->method, "tools/call") ||
       !cf_json_scan_object (text, length, envelope, MAX_ENVELOPE_MEMBERS, &n))
     return FALSE;
-  g_snprintf (id_text, sizeof id_text, "%" G_GINT64_FORMAT, call->id);
+  id_length = cf_json_format_int (id_text, call->id);
   for (guint i = 0; i < n; i++)
     {
       const CfJsonMember *m = &envelope[i];
@@ -268,7 +269,7 @@ cf_upstream_call_complete_text (CfUpstreamCall *call,
       if (cf_json_member_is (m, "jsonrpc") && !has_version)
         has_version = m->value_length == 5 && memcmp (m->value, "\"2.0\"", 5) == 0;
       else if (cf_json_member_is (m, "id") && !has_id)
-        has_id = m->value_length == strlen (id_text) &&
+        has_id = m->value_length == id_length &&
                  memcmp (m->value, id_text, m->value_length) == 0;
       else if (cf_json_member_is (m, "result") && result == NULL && m->value[0] == '{')
         result = m;
@@ -543,7 +544,7 @@ append_meta (GString        *out,
             {
               g_clear_pointer (&call->progress_token, json_node_unref);
               call->progress_token = json_node_copy (value);
-              g_string_append_printf (out, "%" G_GINT64_FORMAT, call->id);
+              cf_json_append_int (out, call->id);
             }
           else
             cf_json_append (out, value);
@@ -580,8 +581,9 @@ _cf_upstream_call_build_text (CfUpstreamCall *call,
   GString *out = g_string_sized_new (256);
   JsonObject *params = call->params;
 
-  g_string_append_printf (out, "{\"jsonrpc\":\"2.0\",\"id\":%" G_GINT64_FORMAT ",\"method\":",
-                          call->id);
+  g_string_append (out, "{\"jsonrpc\":\"2.0\",\"id\":");
+  cf_json_append_int (out, call->id);
+  g_string_append (out, ",\"method\":");
   cf_json_append_string (out, call->method);
   if (params != NULL || modern_version != NULL)
     {

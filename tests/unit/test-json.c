@@ -1491,6 +1491,26 @@ test_jsonrpc_from_text (void)
   g_assert_null (cf_jsonrpc_message_new_from_text (NULL, 0));
 }
 
+/* Integers in decimal, as printf writes them, at both ends of gint64. */
+static void
+test_format_int (void)
+{
+  static const gint64 values[] = { 0, 7, -1, 10, 42, -9000, G_MAXINT64, G_MININT64 };
+  g_autoptr(GString) out = g_string_new ("x");
+
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    {
+      char buf[CF_JSON_INT_SIZE];
+      g_autofree char *expected = g_strdup_printf ("%" G_GINT64_FORMAT, values[i]);
+      gsize length = cf_json_format_int (buf, values[i]);
+
+      g_assert_cmpmem (buf, length, expected, strlen (expected));
+      g_string_truncate (out, 1);
+      cf_json_append_int (out, values[i]);
+      g_assert_cmpstr (out->str + 1, ==, expected);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1508,6 +1528,7 @@ main (int   argc,
   g_test_add_func ("/json/result-with-members", test_result_with_members);
   g_test_add_func ("/json/scan-object", test_scan_object);
   g_test_add_func ("/json/parse-members", test_parse_members);
+  g_test_add_func ("/json/format-int", test_format_int);
   g_test_add_func ("/json/jsonrpc-from-text", test_jsonrpc_from_text);
   g_test_add_func ("/json/serializer-built", test_serializer_built);
   g_test_add_func ("/json/differential-random", test_differential_random);
