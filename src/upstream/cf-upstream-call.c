@@ -92,21 +92,6 @@ cf_upstream_call_set_io_abort (CfUpstreamCall          *call,
   call->io_abort_data = data;
 }
 
-/* Copies @object's members, shallowly, but for @skip. */
-static JsonObject *
-copy_members (JsonObject *object,
-              const char *skip)
-{
-  JsonObject *copy = json_object_new ();
-  g_autoptr(GList) members = object ? json_object_get_members (object) : NULL;
-
-  for (GList *l = members; l != NULL; l = l->next)
-    if (g_strcmp0 (l->data, skip) != 0)
-      json_object_set_member (copy, l->data,
-                              json_node_copy (json_object_get_member (object, l->data)));
-  return copy;
-}
-
 /* Ends the call's bookkeeping; returns its task if it was still open. */
 static GTask *
 call_finish (CfUpstreamCall *call)
@@ -147,7 +132,7 @@ with_own_id (CfUpstreamCall *call,
   if (cf_json_node_is_integer (id) && json_node_get_int (id) == call->id)
     return json_node_ref (response);
 
-  copy = copy_members (object, "id");
+  copy = cf_json_object_shallow_copy (object, "id");
   json_object_set_int_member (copy, "id", call->id);
   return cf_json_node_new_object (copy);
 }
@@ -373,7 +358,7 @@ restore_progress_token (CfUpstreamCall *call,
   if (call->progress_token == NULL || params == NULL || !is_progress (object))
     return json_node_ref (message);
 
-  copy = copy_members (params, "progressToken");
+  copy = cf_json_object_shallow_copy (params, "progressToken");
   json_object_set_member (copy, "progressToken", json_node_copy (call->progress_token));
   return cf_jsonrpc_build_notification ("notifications/progress", copy);
 }
