@@ -272,28 +272,35 @@ cf_json_append_int (GString *out,
  * cf_json_append_members:
  * @out: where to write
  * @object: an object
+ * @skip: (nullable): a member to leave out
  * @after_other: whether members are written before these (a comma goes
  *   first, if @object has any)
  *
  * Appends @object's members as cf_json_append() writes them inside its
  * braces (`"a":1,"b":2`), for a caller that writes the object's other
  * members itself.
+ *
+ * Returns: whether any member has been written now, before or here (so,
+ *   the next one's @after_other)
  */
-void
+gboolean
 cf_json_append_members (GString    *out,
                         JsonObject *object,
+                        const char *skip,
                         gboolean    after_other)
 {
   JsonObjectIter iter;
   const char *name;
   JsonNode *member;
 
-  g_return_if_fail (out != NULL);
-  g_return_if_fail (object != NULL);
+  g_return_val_if_fail (out != NULL, after_other);
+  g_return_val_if_fail (object != NULL, after_other);
 
   json_object_iter_init_ordered (&iter, object);
   while (json_object_iter_next_ordered (&iter, &name, &member))
     {
+      if (skip != NULL && strcmp (name, skip) == 0)
+        continue;
       if (after_other)
         g_string_append_c (out, ',');
       after_other = TRUE;
@@ -301,6 +308,7 @@ cf_json_append_members (GString    *out,
       g_string_append_c (out, ':');
       cf_json_writer_append (out, member);
     }
+  return after_other;
 }
 
 GBytes *

@@ -87,8 +87,9 @@ void         cf_json_append_int           (GString     *out,
 
 gsize        cf_json_format_int           (char        *buf,
                                            gint64       value);
-void         cf_json_append_members       (GString     *out,
+gboolean     cf_json_append_members       (GString     *out,
                                            JsonObject  *object,
+                                           const char  *skip,
                                            gboolean     after_other);
 char        *cf_json_object_to_string     (JsonObject  *object);
 gboolean     cf_json_scan_object          (const char   *data,

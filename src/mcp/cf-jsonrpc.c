@@ -276,7 +276,7 @@ build_spliced (JsonNode   *id,
     }
   g_string_append_len (out, text_data, text_length);
   /* The rest of the result, written straight after it. */
-  cf_json_append_members (out, result, member != NULL || text_length > 0);
+  cf_json_append_members (out, result, NULL, member != NULL || text_length > 0);
   g_string_append (out, "}}");
   return g_string_free_to_bytes (out);
 }

@@ -573,21 +573,10 @@ _cf_upstream_call_build_text (CfUpstreamCall *call,
   if (params != NULL || modern_version != NULL)
     {
       gboolean first = TRUE;
-      JsonObjectIter iter;
-      const char *name;
-      JsonNode *value;
 
       g_string_append (out, ",\"params\":{");
       if (params != NULL)
-        {
-          json_object_iter_init_ordered (&iter, params);
-          while (json_object_iter_next_ordered (&iter, &name, &value))
-            if (!g_str_equal (name, "_meta"))
-              {
-                append_member (out, &first, name);
-                cf_json_append (out, value);
-              }
-        }
+        first = !cf_json_append_members (out, params, "_meta", FALSE);
       append_meta (out, &first, call, cf_json_object_get_object (params, "_meta"),
                    modern_version);
       g_string_append_c (out, '}');
