@@ -586,6 +586,29 @@ serialise (CfHttp1Client      *self,
 }
 
 /**
+ * cf_http1_client_writes_header:
+ * @name: a header name
+ *
+ * Returns: whether the client writes the header @name of a request
+ *   itself (Host and the body's framing), so that a caller's header lines
+ *   must not carry it
+ */
+gboolean
+cf_http1_client_writes_header (const char *name)
+{
+  static const char * const own[] = {
+    "Host", "Content-Length", "Content-Type", "Transfer-Encoding", "Connection", NULL
+  };
+
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  for (guint i = 0; own[i] != NULL; i++)
+    if (g_ascii_strcasecmp (name, own[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/**
  * cf_http1_append_header:
  * @lines: header lines to add to
  * @name: a header name (an RFC 9110 token)
@@ -628,9 +651,8 @@ cf_http1_append_header (GString    *lines,
  * @self: the client
  * @path: the request target (path and query, already encoded)
  * @header_lines: (nullable): more request headers, as lines
- *   (`Name: value\r\n` each; see cf_http1_append_header()): Host,
- *   Content-Length, Content-Type, Transfer-Encoding and Connection are
- *   the client's to write
+ *   (`Name: value\r\n` each; see cf_http1_append_header()), none of those
+ *   the client writes itself (cf_http1_client_writes_header())
  * @content_type: the body's media type
  * @body: the body
  * @callbacks: what receives the response

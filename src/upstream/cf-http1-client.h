@@ -111,6 +111,7 @@ void            cf_http1_client_close_idle  (CfHttp1Client          *self);
 const char     *cf_http1_head_get_header    (CfHttp1Head            *head,
                                              const char             *name);
 SoupMessageHeaders *cf_http1_head_get_headers (CfHttp1Head          *head);
+gboolean        cf_http1_client_writes_header (const char           *name);
 gboolean        cf_http1_append_header      (GString                *lines,
                                              const char             *name,
                                              const char             *value);

@@ -38,6 +38,8 @@
 #define MAX_RESUMES 3
 /* How long requests wait for the session's GET stream to open. */
 #define HOLD_MS 2000
+/* What an MCP POST accepts back */
+#define MCP_ACCEPT "application/json, text/event-stream"
 
 
 G_DEFINE_FINAL_TYPE (CfUpstreamHttp, cf_upstream_http, CF_TYPE_UPSTREAM_TRANSPORT)
@@ -343,9 +345,6 @@ _cf_upstream_http_new_message (CfUpstreamHttp *self,
 static const char *
 lean_fixed_lines (CfUpstreamHttp *self)
 {
-  static const char * const framing[] = {
-    "Host", "Content-Length", "Content-Type", "Transfer-Encoding", "Connection", NULL
-  };
   g_autofree char *user_agent = NULL;
   GHashTableIter iter;
   gpointer name, value;
@@ -362,11 +361,7 @@ lean_fixed_lines (CfUpstreamHttp *self)
         g_hash_table_iter_init (&iter, self->headers);
         while (g_hash_table_iter_next (&iter, &name, &value))
           {
-            gboolean skip = is_own_header (name);
-
-            for (guint i = 0; !skip && framing[i] != NULL; i++)
-              skip = g_ascii_strcasecmp (name, framing[i]) == 0;
-            if (skip)
+            if (is_own_header (name) || cf_http1_client_writes_header (name))
               continue;
             own_agent = own_agent || g_ascii_strcasecmp (name, "User-Agent") == 0;
             if (!cf_http1_append_header (lines, name, value))
@@ -377,7 +372,7 @@ lean_fixed_lines (CfUpstreamHttp *self)
     g_object_get (self->session, "user-agent", &user_agent, NULL);
     if (!own_agent && user_agent != NULL && *user_agent != '\0')
       cf_http1_append_header (lines, "User-Agent", user_agent);
-    g_string_append (lines, "Accept: application/json, text/event-stream\r\n");
+    cf_http1_append_header (lines, "Accept", MCP_ACCEPT);
     self->lean_fixed = g_string_free (lines, FALSE);
   }
   return self->lean_fixed;
@@ -416,7 +411,7 @@ new_post (CfUpstreamHttp *self,
   SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
   HeaderSink sink = { headers, NULL };
 
-  soup_message_headers_replace (headers, "Accept", "application/json, text/event-stream");
+  soup_message_headers_replace (headers, "Accept", MCP_ACCEPT);
   *out_with_session = add_mcp_headers (self, &sink, outgoing);
   soup_message_set_request_body_from_bytes (msg, "application/json", body);
   return msg;
