@@ -118,6 +118,17 @@ cf_mcp_request_init (CfMcpRequest *self)
   self->log_level = CF_MCP_LOG_LEVEL_NONE;
 }
 
+/* The request is over: nothing answers it or waits for its stream any
+ * more. */
+static void
+mark_done (CfMcpRequest *self)
+{
+  self->done = TRUE;
+  g_clear_signal_handler (&self->closed_id, self->stream);
+  if (self->session != NULL)
+    cf_mcp_session_untrack_request (self->session, self->key);
+}
+
 static void
 on_stream_closed (CfMcpStream  *stream,
                   CfMcpRequest *self)
@@ -126,39 +137,11 @@ on_stream_closed (CfMcpStream  *stream,
 
   /* Nobody is left to answer: closing the stream is the cancellation. */
   g_debug ("Stream of request %s closed, cancelling", self->key);
-  self->done = TRUE;
-  g_clear_signal_handler (&self->closed_id, self->stream);
-  if (self->session != NULL)
-    cf_mcp_session_untrack_request (self->session, self->key);
+  mark_done (self);
   g_cancellable_cancel (self->cancellable);
   _cf_mcp_server_request_done (self->server, self);
 }
 
-/**
- * _cf_mcp_request_cancel:
- *
- * The client cancelled the request: it gets no response (MCP's
- * cancellation rule), its stream just ends, and then its cancellable is
- * cancelled for whoever works on it. (The request does not listen to its
- * own cancellable: a signal connection per request for the rare cancel.)
- */
-void
-_cf_mcp_request_cancel (CfMcpRequest *self)
-{
-  g_autoptr(CfMcpRequest) hold = g_object_ref (self);
-
-  if (!self->done)
-    {
-      g_debug ("Request %s cancelled", self->key);
-      self->done = TRUE;
-      g_clear_signal_handler (&self->closed_id, self->stream);
-      if (self->session != NULL)
-        cf_mcp_session_untrack_request (self->session, self->key);
-      cf_mcp_stream_finish (self->stream, NULL, 204);
-      _cf_mcp_server_request_done (self->server, self);
-    }
-  g_cancellable_cancel (self->cancellable);
-}
 
 static JsonObject *
 decode_state (const char *state)
@@ -404,10 +387,7 @@ complete_with (CfMcpRequest *self,
   if (self->done)
     return;
 
-  self->done = TRUE;
-  g_clear_signal_handler (&self->closed_id, self->stream);
-  if (self->session != NULL)
-    cf_mcp_session_untrack_request (self->session, self->key);
+  mark_done (self);
   if (serialized != NULL)
     cf_mcp_stream_finish_bytes (self->stream, serialized, status);
   else
@@ -423,6 +403,25 @@ complete (CfMcpRequest *self,
   g_autoptr(JsonNode) owned = response;
 
   complete_with (self, response, NULL, status);
+}
+
+/**
+ * _cf_mcp_request_cancel:
+ *
+ * The client cancelled the request: it gets no response (MCP's
+ * cancellation rule), its stream just ends, and then its cancellable is
+ * cancelled for whoever works on it. (The request does not listen to its
+ * own cancellable: a signal connection per request for the rare cancel.)
+ */
+void
+_cf_mcp_request_cancel (CfMcpRequest *self)
+{
+  g_autoptr(CfMcpRequest) hold = g_object_ref (self);
+
+  if (!self->done)
+    g_debug ("Request %s cancelled", self->key);
+  complete_with (self, NULL, NULL, 204);
+  g_cancellable_cancel (self->cancellable);
 }
 
 /* @result as the request's era expects it, or %NULL (and @result gone)
