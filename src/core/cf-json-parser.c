@@ -845,10 +845,22 @@ walk_object (Parser      *parser,
 }
 
 typedef struct {
+  const char * const *unparsed;
   CfJsonParsedMember *members;
   guint               max_members;
   guint               n;
 } ParsedMembers;
+
+static gboolean
+is_unparsed (const char * const *unparsed,
+             const guchar       *name,
+             gsize               name_length)
+{
+  for (guint i = 0; unparsed != NULL && unparsed[i] != NULL; i++)
+    if (strlen (unparsed[i]) == name_length && memcmp (unparsed[i], name, name_length) == 0)
+      return TRUE;
+  return FALSE;
+}
 
 static gboolean
 parse_member (Parser       *parser,
@@ -857,18 +869,30 @@ parse_member (Parser       *parser,
               gpointer      user_data)
 {
   ParsedMembers *parsed = user_data;
-  JsonNode *value;
+  CfJsonParsedMember *member;
+  const guchar *start = parser->p;
+  JsonNode *value = NULL;
 
   if (parsed->n == parsed->max_members || memchr (name, '\\', name_length) != NULL)
     return FALSE;
-  value = parse_value (parser);
-  if (value == NULL)
-    return FALSE;
-  json_node_seal (value);
-  parsed->members[parsed->n].name = (const char *) name;
-  parsed->members[parsed->n].name_length = name_length;
-  parsed->members[parsed->n].value = value;
-  parsed->n++;
+  if (is_unparsed (parsed->unparsed, name, name_length))
+    {
+      if (!scan_value (parser))
+        return FALSE;
+    }
+  else
+    {
+      value = parse_value (parser);
+      if (value == NULL)
+        return FALSE;
+      json_node_seal (value);
+    }
+  member = &parsed->members[parsed->n++];
+  member->name = (const char *) name;
+  member->name_length = name_length;
+  member->value = value;
+  member->text = (const char *) start;
+  member->text_length = parser->p - start;
   return TRUE;
 }
 
@@ -876,6 +900,8 @@ parse_member (Parser       *parser,
  * cf_json_parse_members:
  * @data: the text
  * @length: its length in bytes
+ * @unparsed: (nullable) (array zero-terminated=1): names of members whose
+ *   values are only checked, not parsed
  * @members: (out caller-allocates) (array length=max_members): the
  *   object's members, in their order
  * @max_members: how many fit in @members
@@ -885,7 +911,9 @@ parse_member (Parser       *parser,
  * the object itself: for a caller that reads a few members of a message
  * by name and would otherwise build, look up and free a #JsonObject for
  * it (the envelope of every JSON-RPC message). Each value is parsed and
- * sealed as cf_json_parse() does.
+ * sealed as cf_json_parse() does, except those named in @unparsed, which
+ * are checked as cf_json_scan_object() does and left as text (their
+ * @value is %NULL): the caller reads them its own way, or passes them on.
  *
  * Returns: %TRUE if @data is a well-formed object of at most
  *   @max_members members, none of whose names has an escape; %FALSE,
@@ -893,14 +921,15 @@ parse_member (Parser       *parser,
  *   and why, the text is not JSON)
  */
 gboolean
-cf_json_parse_members (const char         *data,
-                       gsize               length,
-                       CfJsonParsedMember *members,
-                       guint               max_members,
-                       guint              *n_members)
+cf_json_parse_members (const char          *data,
+                       gsize                length,
+                       const char * const  *unparsed,
+                       CfJsonParsedMember  *members,
+                       guint                max_members,
+                       guint               *n_members)
 {
   Parser parser = { 0 };
-  ParsedMembers parsed = { members, max_members, 0 };
+  ParsedMembers parsed = { unparsed, members, max_members, 0 };
   gboolean ok;
 
   /* Strings are unescaped here before json-glib copies them. */

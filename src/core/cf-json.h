@@ -52,7 +52,10 @@ typedef struct {
  * @name: the member's name as written (no escapes), after its opening
  *   quote
  * @name_length: its length in bytes
- * @value: (transfer full): its value, parsed and sealed
+ * @value: (transfer full) (nullable): its value, parsed and sealed;
+ *   %NULL for a member left unparsed
+ * @text: the value as written
+ * @text_length: its length in bytes
  *
  * A member of an object parsed by cf_json_parse_members().
  */
@@ -60,6 +63,8 @@ typedef struct {
   const char *name;
   gsize       name_length;
   JsonNode   *value;
+  const char *text;
+  gsize       text_length;
 } CfJsonParsedMember;
 
 JsonNode    *cf_json_parse                (const char  *data,
@@ -67,6 +72,7 @@ JsonNode    *cf_json_parse                (const char  *data,
                                            GError     **error);
 gboolean     cf_json_parse_members        (const char         *data,
                                            gsize               length,
+                                           const char * const *unparsed,
                                            CfJsonParsedMember *members,
                                            guint               max_members,
                                            guint              *n_members);

@@ -437,7 +437,7 @@ _cf_gateway_relay (CfGateway    *self,
                    JsonObject   *params,
                    gboolean      idempotent)
 {
-  JsonObject *meta = cf_json_object_get_object (cf_mcp_request_get_params (request), "_meta");
+  JsonObject *meta = cf_mcp_request_get_param_object (request, "_meta");
   JsonNode *token = meta ? json_object_get_member (meta, "progressToken") : NULL;
   Relay *relay = g_new0 (Relay, 1);
 

@@ -121,7 +121,7 @@ resources_read (CfMcpRequest *request,
 {
   CfGateway *self = user_data;
   g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (self->catalog);
-  const char *uri = cf_json_object_get_string (cf_mcp_request_get_params (request), "uri");
+  const char *uri = cf_mcp_request_get_param_string (request, "uri");
   g_autoptr(GHashTable) variables = NULL;
   JsonObject *resource, *content, *result;
   JsonArray *contents;

@@ -403,7 +403,7 @@ _cf_gateway_page (CfGateway    *self,
                   guint        *start,
                   guint        *end)
 {
-  const char *cursor = cf_json_object_get_string (cf_mcp_request_get_params (request), "cursor");
+  const char *cursor = cf_mcp_request_get_param_string (request, "cursor");
   guint64 offset = 0;
 
   if (cursor != NULL)

@@ -14,7 +14,11 @@ static void
 cf_jsonrpc_message_clear (CfJsonrpcMessage *self)
 {
   g_clear_pointer (&self->node, json_node_unref);
+  g_clear_pointer (&self->params, json_object_unref);
   cf_json_parsed_members_clear (self->members, self->n_members);
+  for (guint i = 0; i < self->n_params; i++)
+    g_clear_pointer (&self->param_values[i], json_node_unref);
+  g_clear_pointer (&self->text, g_bytes_unref);
 }
 
 CfJsonrpcMessage *
@@ -47,24 +51,64 @@ valid_id (JsonNode *id)
 
 /* A message's members: those of its tree's object, or those it read
  * from text (the last of a repeated name, as the tree keeps it). */
-static JsonNode *
-member (CfJsonrpcMessage *self,
-        JsonObject       *object,
-        const char       *name)
+static const CfJsonParsedMember *
+text_member (CfJsonrpcMessage *self,
+             const char       *name)
 {
-  gsize length;
+  gsize length = strlen (name);
 
-  if (object != NULL)
-    return json_object_get_member (object, name);
-  length = strlen (name);
   for (guint i = self->n_members; i > 0; i--)
     {
       const CfJsonParsedMember *m = &self->members[i - 1];
 
       if (m->name_length == length && memcmp (m->name, name, length) == 0)
-        return m->value;
+        return m;
     }
   return NULL;
+}
+
+static JsonNode *
+member (CfJsonrpcMessage *self,
+        JsonObject       *object,
+        const char       *name)
+{
+  const CfJsonParsedMember *m;
+
+  if (object != NULL)
+    return json_object_get_member (object, name);
+  m = text_member (self, name);
+  return m != NULL ? m->value : NULL;
+}
+
+/* Reads the params of a message read from text: where each member lies,
+ * to be parsed when asked for; or the whole tree, when they are too many
+ * to keep or a name has an escape. */
+static gboolean
+read_params (CfJsonrpcMessage         *self,
+             const CfJsonParsedMember *params)
+{
+  g_autoptr(JsonNode) tree = NULL;
+
+  if (params->text[0] != '{')
+    return FALSE;
+  self->has_params = TRUE;
+  if (cf_json_scan_object (params->text, params->text_length, self->param_text,
+                           CF_JSONRPC_MAX_PARAMS, &self->n_params))
+    {
+      gboolean escaped = FALSE;
+
+      for (guint i = 0; i < self->n_params; i++)
+        escaped |= self->param_text[i].name_escaped;
+      if (!escaped)
+        return TRUE;
+    }
+  self->n_params = 0;
+  tree = cf_json_parse (params->text, params->text_length, NULL);
+  if (tree == NULL)
+    return FALSE;
+  json_node_seal (tree);
+  self->params = json_object_ref (json_node_get_object (tree));
+  return TRUE;
 }
 
 static gboolean
@@ -74,6 +118,7 @@ parse_members (CfJsonrpcMessage *self,
 {
   JsonNode *method = member (self, object, "method");
   JsonNode *params = member (self, object, "params");
+  const CfJsonParsedMember *params_text = object == NULL ? text_member (self, "params") : NULL;
   JsonNode *id = member (self, object, "id");
   JsonNode *version = member (self, object, "jsonrpc");
   JsonNode *result = member (self, object, "result");
@@ -94,10 +139,17 @@ parse_members (CfJsonrpcMessage *self,
       if (params != NULL && !JSON_NODE_HOLDS_OBJECT (params))
         return invalid (error, CF_JSONRPC_INVALID_PARAMS,
                         "Invalid params: \"params\" must be an object");
+      if (params_text != NULL && !read_params (self, params_text))
+        return invalid (error, CF_JSONRPC_INVALID_PARAMS,
+                        "Invalid params: \"params\" must be an object");
 
       self->kind = id != NULL ? CF_JSONRPC_KIND_REQUEST : CF_JSONRPC_KIND_NOTIFICATION;
       self->method = json_node_get_string (method);
-      self->params = params != NULL ? json_node_get_object (params) : NULL;
+      if (params != NULL)
+        {
+          self->has_params = TRUE;
+          self->params = json_object_ref (json_node_get_object (params));
+        }
       self->id = id;
       return TRUE;
     }
@@ -165,38 +217,210 @@ cf_jsonrpc_message_new (JsonNode  *node,
   return g_steal_pointer (&self);
 }
 
+static const char * const unparsed_members[] = { "params", NULL };
+
 /**
- * cf_jsonrpc_message_new_from_text:
- * @data: the text of one message
- * @length: its length
+ * cf_jsonrpc_message_new_from_bytes:
+ * @bytes: the text of one message
  *
  * Reads and validates one JSON-RPC 2.0 message from text without making a
  * tree of its envelope: its members are parsed one by one
- * (cf_json_parse_members()), and the message keeps them. Cheaper by an
- * object per message than cf_json_parse() and cf_jsonrpc_message_new(),
- * which answer everything this leaves to them.
+ * (cf_json_parse_members()), and the message keeps them. A request's
+ * params are only checked: their members are parsed when they are asked
+ * for (cf_jsonrpc_message_get_param()), or passed on as they were written
+ * (cf_jsonrpc_message_dup_param_text()). The message keeps @bytes.
+ * Cheaper by several objects per message than cf_json_parse() and
+ * cf_jsonrpc_message_new(), which answer everything this leaves to them.
  *
- * Returns: (transfer full) (nullable): the message; %NULL when @data is
- *   not a valid message of at most %CF_JSONRPC_MAX_MEMBERS members with
+ * Returns: (transfer full) (nullable): the message; %NULL when @bytes
+ *   is not a valid message of at most %CF_JSONRPC_MAX_MEMBERS members with
  *   plain names (a batch, bad JSON, an invalid message...): the caller
  *   reads it the other way, which tells why
  */
 CfJsonrpcMessage *
-cf_jsonrpc_message_new_from_text (const char *data,
-                                  gsize       length)
+cf_jsonrpc_message_new_from_bytes (GBytes *bytes)
 {
   g_autoptr(CfJsonrpcMessage) self = NULL;
+  gsize length;
+  const char *data;
 
-  g_return_val_if_fail (data != NULL || length == 0, NULL);
+  g_return_val_if_fail (bytes != NULL, NULL);
 
+  data = g_bytes_get_data (bytes, &length);
   if (length == 0)
     return NULL;
   self = g_atomic_rc_box_new0 (CfJsonrpcMessage);
-  if (!cf_json_parse_members (data, length, self->members, CF_JSONRPC_MAX_MEMBERS,
-                              &self->n_members) ||
+  self->text = g_bytes_ref (bytes);
+  if (!cf_json_parse_members (data, length, unparsed_members, self->members,
+                              CF_JSONRPC_MAX_MEMBERS, &self->n_members) ||
       !parse_members (self, NULL, NULL))
     return NULL;
   return g_steal_pointer (&self);
+}
+
+/* The index of the last params member called @name, read from text */
+static gboolean
+find_param (CfJsonrpcMessage *self,
+            const char       *name,
+            guint            *index)
+{
+  gsize length = strlen (name);
+
+  for (guint i = self->n_params; i > 0; i--)
+    {
+      const CfJsonMember *m = &self->param_text[i - 1];
+
+      if (m->name_length == length && memcmp (m->name, name, length) == 0)
+        {
+          *index = i - 1;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static JsonNode *
+param_value (CfJsonrpcMessage *self,
+             guint             index)
+{
+  if (self->param_values[index] == NULL)
+    {
+      const CfJsonMember *m = &self->param_text[index];
+
+      /* Checked already when the message was read */
+      self->param_values[index] = cf_json_parse (m->value, m->value_length, NULL);
+      if (self->param_values[index] != NULL)
+        json_node_seal (self->param_values[index]);
+    }
+  return self->param_values[index];
+}
+
+/**
+ * cf_jsonrpc_message_get_params:
+ * @self: a request or notification
+ *
+ * The whole params object, made from its members the first time it is
+ * asked for when the message was read from text. Readers of a member or
+ * two ask for it alone (cf_jsonrpc_message_get_param()).
+ *
+ * Returns: (transfer none) (nullable): the params, immutable; %NULL when
+ *   the message has none
+ */
+JsonObject *
+cf_jsonrpc_message_get_params (CfJsonrpcMessage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  if (self->params == NULL && self->has_params)
+    {
+      JsonObject *params = json_object_new ();
+
+      for (guint i = 0; i < self->n_params; i++)
+        {
+          const CfJsonMember *m = &self->param_text[i];
+          g_autofree char *name = g_strndup (m->name, m->name_length);
+          JsonNode *value = param_value (self, i);
+
+          if (value != NULL)
+            json_object_set_member (params, name, json_node_ref (value));
+        }
+      json_object_seal (params);
+      self->params = params;
+    }
+  return self->params;
+}
+
+/**
+ * cf_jsonrpc_message_get_param:
+ * @self: a request or notification
+ * @name: a member of its params
+ *
+ * Returns: (transfer none) (nullable): the member's value, immutable;
+ *   %NULL when the params have no such member
+ */
+JsonNode *
+cf_jsonrpc_message_get_param (CfJsonrpcMessage *self,
+                              const char       *name)
+{
+  guint index;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  if (self->params != NULL)
+    return json_object_get_member (self->params, name);
+  if (!find_param (self, name, &index))
+    return NULL;
+  return param_value (self, index);
+}
+
+/**
+ * cf_jsonrpc_message_get_param_string:
+ * @self: a request or notification
+ * @name: a member of its params
+ *
+ * Returns: (transfer none) (nullable): the member's value if it is a
+ *   string
+ */
+const char *
+cf_jsonrpc_message_get_param_string (CfJsonrpcMessage *self,
+                                     const char       *name)
+{
+  JsonNode *value = cf_jsonrpc_message_get_param (self, name);
+
+  return cf_json_node_is_string (value) ? json_node_get_string (value) : NULL;
+}
+
+/**
+ * cf_jsonrpc_message_get_param_object:
+ * @self: a request or notification
+ * @name: a member of its params
+ *
+ * Returns: (transfer none) (nullable): the member's value if it is an
+ *   object
+ */
+JsonObject *
+cf_jsonrpc_message_get_param_object (CfJsonrpcMessage *self,
+                                     const char       *name)
+{
+  JsonNode *value = cf_jsonrpc_message_get_param (self, name);
+
+  return cf_json_node_is_object (value) ? json_node_get_object (value) : NULL;
+}
+
+/**
+ * cf_jsonrpc_message_dup_param_text:
+ * @self: a request or notification
+ * @name: a member of its params
+ *
+ * The member's value as JSON text, to be passed on: as the client wrote
+ * it when the message was read from text (sharing the message's bytes,
+ * nothing is parsed or copied), written from the tree otherwise.
+ *
+ * Returns: (transfer full) (nullable): the value's text; %NULL when the
+ *   params have no such member
+ */
+GBytes *
+cf_jsonrpc_message_dup_param_text (CfJsonrpcMessage *self,
+                                   const char       *name)
+{
+  const char *data;
+  guint index;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  if (self->params != NULL)
+    {
+      JsonNode *value = json_object_get_member (self->params, name);
+
+      return value != NULL ? cf_json_to_bytes (value) : NULL;
+    }
+  if (!find_param (self, name, &index))
+    return NULL;
+  data = g_bytes_get_data (self->text, NULL);
+  return g_bytes_new_from_bytes (self->text, self->param_text[index].value - data,
+                                 self->param_text[index].value_length);
 }
 
 /**

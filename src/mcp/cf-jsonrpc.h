@@ -41,39 +41,55 @@ typedef enum {
  * @kind: what the message is
  * @id: (nullable): the id of a request or response
  * @method: (nullable): the method of a request or notification
- * @params: (nullable): the params object
  * @result: (nullable): the result of a response
  * @error: (nullable): the error object of an error response
  * @node: (nullable): the whole message; %NULL for one read with
- *   cf_jsonrpc_message_new_from_text()
+ *   cf_jsonrpc_message_new_from_bytes()
  *
  * A validated JSON-RPC 2.0 message. Fields borrow from @node, or from the
- * members the message keeps when it was read from text.
+ * members the message keeps when it was read from text. A request's
+ * params are read through cf_jsonrpc_message_get_params() and its
+ * companions: read from text, they are parsed member by member, as they
+ * are asked for.
  */
 #define CF_JSONRPC_MAX_MEMBERS 8
+#define CF_JSONRPC_MAX_PARAMS 16
 
 typedef struct {
   CfJsonrpcKind       kind;
   JsonNode           *id;
   const char         *method;
-  JsonObject         *params;
   JsonNode           *result;
   JsonObject         *error;
   JsonNode           *node;
 
   /*< private >*/
+  JsonObject         *params;
+  GBytes             *text;
   CfJsonParsedMember  members[CF_JSONRPC_MAX_MEMBERS];
   guint               n_members;
+  gboolean            has_params;
+  CfJsonMember        param_text[CF_JSONRPC_MAX_PARAMS];
+  JsonNode           *param_values[CF_JSONRPC_MAX_PARAMS];
+  guint               n_params;
 } CfJsonrpcMessage;
 
 GQuark            cf_jsonrpc_error_quark        (void);
 
 CfJsonrpcMessage *cf_jsonrpc_message_new        (JsonNode          *node,
                                                  GError           **error);
-CfJsonrpcMessage *cf_jsonrpc_message_new_from_text (const char     *data,
-                                                    gsize           length);
+CfJsonrpcMessage *cf_jsonrpc_message_new_from_bytes (GBytes        *bytes);
 CfJsonrpcMessage *cf_jsonrpc_message_ref        (CfJsonrpcMessage  *self);
 void              cf_jsonrpc_message_unref      (CfJsonrpcMessage  *self);
+JsonObject       *cf_jsonrpc_message_get_params (CfJsonrpcMessage  *self);
+JsonNode         *cf_jsonrpc_message_get_param  (CfJsonrpcMessage  *self,
+                                                 const char        *name);
+const char       *cf_jsonrpc_message_get_param_string (CfJsonrpcMessage *self,
+                                                       const char       *name);
+JsonObject       *cf_jsonrpc_message_get_param_object (CfJsonrpcMessage *self,
+                                                       const char       *name);
+GBytes           *cf_jsonrpc_message_dup_param_text (CfJsonrpcMessage *self,
+                                                     const char       *name);
 JsonNode         *cf_jsonrpc_peek_id            (JsonNode          *node);
 
 JsonNode         *cf_jsonrpc_build_result       (JsonNode          *id,

@@ -146,13 +146,12 @@ check_param_headers (CfMcpServer           *server,
   if (context->header_lookup == NULL || !g_str_equal (message->method, "tools/call"))
     return TRUE;
   headers = cf_mcp_server_lookup_param_headers (server,
-                                                cf_json_object_get_string (message->params,
-                                                                           "name"),
+                                                cf_jsonrpc_message_get_param_string (message, "name"),
                                                 context->scope, context->identity);
   if (headers == NULL)
     return TRUE;
   if (cf_mcp_param_headers_validate (headers,
-                                     cf_json_object_get_object (message->params, "arguments"),
+                                     cf_jsonrpc_message_get_param_object (message, "arguments"),
                                      context->header_lookup, context->header_lookup_data,
                                      error))
     return TRUE;
@@ -201,7 +200,7 @@ resolve_modern (CfMcpServer           *server,
         return FALSE;
       if (name_member != NULL &&
           !check_header ("Mcp-Name", context->name_header,
-                         cf_json_object_get_string (message->params, name_member),
+                         cf_jsonrpc_message_get_param_string (message, name_member),
                          status, error))
         return FALSE;
       if (!check_param_headers (server, context, message, status, error))
@@ -265,7 +264,7 @@ cf_mcp_era_resolve (CfMcpServer           *server,
                     guint                 *http_status,
                     GError               **error)
 {
-  JsonObject *meta = cf_json_object_get_object (message->params, "_meta");
+  JsonObject *meta = cf_jsonrpc_message_get_param_object (message, "_meta");
   CfMcpSession *session = context->session;
   const char *header = context->protocol_version_header;
 

@@ -36,7 +36,7 @@ struct _CfMcpRequest
   CfMcpSession      *session;
   CfMcpStream       *stream;
   CfJsonrpcMessage  *message;
-  JsonObject        *params;
+  JsonObject        *no_params;
   char              *key;
   char              *version;
   JsonObject        *client_capabilities;
@@ -91,7 +91,7 @@ cf_mcp_request_finalize (GObject *object)
   g_clear_object (&self->stream);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->message, cf_jsonrpc_message_unref);
-  g_clear_pointer (&self->params, json_object_unref);
+  g_clear_pointer (&self->no_params, json_object_unref);
   g_clear_pointer (&self->client_capabilities, json_object_unref);
   g_clear_pointer (&self->inputs, json_object_unref);
   g_clear_pointer (&self->key, g_free);
@@ -160,10 +160,11 @@ decode_state (const char *state)
 }
 
 static JsonObject *
-collect_inputs (JsonObject *params)
+collect_inputs (CfJsonrpcMessage *message)
 {
-  JsonObject *inputs = decode_state (cf_json_object_get_string (params, "requestState"));
-  JsonObject *responses = cf_json_object_get_object (params, "inputResponses");
+  JsonObject *inputs = decode_state (cf_jsonrpc_message_get_param_string (message,
+                                                                          "requestState"));
+  JsonObject *responses = cf_jsonrpc_message_get_param_object (message, "inputResponses");
   g_autoptr(GList) members = NULL;
 
   /* Most requests carry none: no object for them. */
@@ -193,7 +194,6 @@ _cf_mcp_request_new (CfMcpServer            *server,
   self->session = session ? g_object_ref (session) : NULL;
   self->stream = g_object_ref (stream);
   self->message = cf_jsonrpc_message_ref (message);
-  self->params = message->params ? json_object_ref (message->params) : json_object_new ();
   self->key = cf_json_node_to_id_string (message->id);
   self->version = g_strdup (info->version);
   self->era = info->era;
@@ -202,7 +202,7 @@ _cf_mcp_request_new (CfMcpServer            *server,
   if (info->client_capabilities != NULL)
     self->client_capabilities = json_object_ref (info->client_capabilities);
   if (self->era == CF_MCP_ERA_MODERN)
-    self->inputs = collect_inputs (self->params);
+    self->inputs = collect_inputs (message);
 
   self->closed_id = g_signal_connect (stream, "closed", G_CALLBACK (on_stream_closed), self);
   if (session != NULL)
@@ -265,13 +265,85 @@ cf_mcp_request_get_method (CfMcpRequest *self)
 /**
  * cf_mcp_request_get_params:
  *
- * Returns: (transfer none): the params, an empty object when none were sent
+ * The whole params object. A handler that reads a member or two asks for
+ * those (cf_mcp_request_get_param()): a request read from text makes the
+ * object only when it is asked for.
+ *
+ * Returns: (transfer none): the params, immutable; an empty object when
+ *   none were sent
  */
 JsonObject *
 cf_mcp_request_get_params (CfMcpRequest *self)
 {
+  JsonObject *params;
+
   g_return_val_if_fail (CF_IS_MCP_REQUEST (self), NULL);
-  return self->params;
+
+  params = cf_jsonrpc_message_get_params (self->message);
+  if (params != NULL)
+    return params;
+  if (self->no_params == NULL)
+    self->no_params = json_object_new ();
+  return self->no_params;
+}
+
+/**
+ * cf_mcp_request_get_param:
+ * @name: a member of the request's params
+ *
+ * Returns: (transfer none) (nullable): its value, immutable
+ */
+JsonNode *
+cf_mcp_request_get_param (CfMcpRequest *self,
+                          const char   *name)
+{
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), NULL);
+  return cf_jsonrpc_message_get_param (self->message, name);
+}
+
+/**
+ * cf_mcp_request_get_param_object:
+ * @name: a member of the request's params
+ *
+ * Returns: (transfer none) (nullable): its value if it is an object
+ */
+JsonObject *
+cf_mcp_request_get_param_object (CfMcpRequest *self,
+                                 const char   *name)
+{
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), NULL);
+  return cf_jsonrpc_message_get_param_object (self->message, name);
+}
+
+/**
+ * cf_mcp_request_get_param_string:
+ * @name: a member of the request's params
+ *
+ * Returns: (transfer none) (nullable): its value if it is a string
+ */
+const char *
+cf_mcp_request_get_param_string (CfMcpRequest *self,
+                                 const char   *name)
+{
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), NULL);
+  return cf_jsonrpc_message_get_param_string (self->message, name);
+}
+
+/**
+ * cf_mcp_request_dup_param_text:
+ * @name: a member of the request's params
+ *
+ * The member's value as JSON text, to be passed on as the client wrote it
+ * (cf_jsonrpc_message_dup_param_text()).
+ *
+ * Returns: (transfer full) (nullable): the text; %NULL without the member
+ */
+GBytes *
+cf_mcp_request_dup_param_text (CfMcpRequest *self,
+                               const char   *name)
+{
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), NULL);
+  return cf_jsonrpc_message_dup_param_text (self->message, name);
 }
 
 JsonNode *
@@ -633,7 +705,7 @@ cf_mcp_request_progress (CfMcpRequest *self,
                          double        total,
                          const char   *message)
 {
-  JsonObject *meta = cf_json_object_get_object (self->params, "_meta");
+  JsonObject *meta = cf_jsonrpc_message_get_param_object (self->message, "_meta");
   JsonNode *token = meta ? json_object_get_member (meta, "progressToken") : NULL;
   JsonObject *params;
 

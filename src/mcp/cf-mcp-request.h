@@ -32,6 +32,14 @@ GQuark         cf_mcp_request_error_quark            (void);
 
 const char    *cf_mcp_request_get_method             (CfMcpRequest   *self);
 JsonObject    *cf_mcp_request_get_params             (CfMcpRequest   *self);
+JsonNode      *cf_mcp_request_get_param              (CfMcpRequest   *self,
+                                                      const char     *name);
+JsonObject    *cf_mcp_request_get_param_object       (CfMcpRequest   *self,
+                                                      const char     *name);
+const char    *cf_mcp_request_get_param_string       (CfMcpRequest   *self,
+                                                      const char     *name);
+GBytes        *cf_mcp_request_dup_param_text         (CfMcpRequest   *self,
+                                                      const char     *name);
 JsonNode      *cf_mcp_request_get_id                 (CfMcpRequest   *self);
 CfMcpServer   *cf_mcp_request_get_server             (CfMcpRequest   *self);
 CfMcpSession  *cf_mcp_request_get_session            (CfMcpRequest   *self);

@@ -26,7 +26,7 @@ static void
 builtin_set_level (CfMcpServer  *self,
                    CfMcpRequest *request)
 {
-  const char *level = cf_json_object_get_string (cf_mcp_request_get_params (request), "level");
+  const char *level = cf_mcp_request_get_param_string (request, "level");
   CfMcpLogLevel value = cf_mcp_log_level_from_string (level);
   CfMcpSession *session = cf_mcp_request_get_session (request);
 
@@ -103,8 +103,7 @@ static void
 builtin_listen (CfMcpServer  *self,
                 CfMcpRequest *request)
 {
-  JsonObject *requested = cf_json_object_get_object (cf_mcp_request_get_params (request),
-                                                     "notifications");
+  JsonObject *requested = cf_mcp_request_get_param_object (request, "notifications");
   Listener *listener;
   JsonObject *ack;
 
@@ -140,7 +139,7 @@ builtin_subscription (CfMcpServer  *self,
                       CfMcpRequest *request,
                       gboolean      subscribe)
 {
-  const char *uri = cf_json_object_get_string (cf_mcp_request_get_params (request), "uri");
+  const char *uri = cf_mcp_request_get_param_string (request, "uri");
   CfMcpSession *session = cf_mcp_request_get_session (request);
 
   if (uri == NULL)

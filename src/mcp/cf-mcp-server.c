@@ -544,7 +544,7 @@ handle_notification (CfMcpServer           *self,
     }
   else if (g_str_equal (message->method, "notifications/cancelled"))
     {
-      JsonNode *id = message->params ? json_object_get_member (message->params, "requestId") : NULL;
+      JsonNode *id = cf_jsonrpc_message_get_param (message, "requestId");
       g_autofree char *key = id ? cf_json_node_to_id_string (id) : NULL;
       CfMcpRequest *request = session && key ? cf_mcp_session_lookup_request (session, key) : NULL;
 
@@ -574,7 +574,7 @@ handle_initialize (CfMcpServer           *self,
                    CfJsonrpcMessage      *message,
                    CfMcpStream           *stream)
 {
-  const char *requested = cf_json_object_get_string (message->params, "protocolVersion");
+  const char *requested = cf_jsonrpc_message_get_param_string (message, "protocolVersion");
   const char *negotiated = newest_legacy_version (self);
   CfMcpSession *session = context->session;
   g_autoptr(JsonNode) response = NULL;
@@ -616,8 +616,8 @@ handle_initialize (CfMcpServer           *self,
 
   cf_mcp_session_set_protocol_version (session, negotiated);
   cf_mcp_session_set_client (session,
-                             cf_json_object_get_object (message->params, "capabilities"),
-                             cf_json_object_get_object (message->params, "clientInfo"));
+                             cf_jsonrpc_message_get_param_object (message, "capabilities"),
+                             cf_jsonrpc_message_get_param_object (message, "clientInfo"));
 
   result = json_object_new ();
   json_object_set_string_member (result, "protocolVersion", negotiated);
@@ -649,7 +649,7 @@ handle_request (CfMcpServer           *self,
 
       if (error->code == CF_JSONRPC_UNSUPPORTED_VERSION)
         {
-          JsonObject *meta = cf_json_object_get_object (message->params, "_meta");
+          JsonObject *meta = cf_jsonrpc_message_get_param_object (message, "_meta");
 
           data = cf_mcp_era_unsupported_data (
               self, cf_json_object_get_string (meta, "io.modelcontextprotocol/protocolVersion"));

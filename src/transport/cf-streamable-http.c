@@ -107,12 +107,10 @@ lookup_request_header (const char *name,
   return cf_http_exchange_get_header (user_data, name);
 }
 
-/* Whether a message with @params is a 2026-07-28 one. */
+/* Whether a message whose params have @meta is a 2026-07-28 one. */
 static gboolean
-has_modern_params (JsonObject *params)
+has_modern_meta (JsonObject *meta)
 {
-  JsonObject *meta = cf_json_object_get_object (params, "_meta");
-
   return meta != NULL && json_object_has_member (meta, "io.modelcontextprotocol/protocolVersion");
 }
 
@@ -120,10 +118,13 @@ static gboolean
 is_modern_message (CfJsonrpcMessage *message,
                    JsonNode         *node)
 {
+  JsonObject *params;
+
   if (message != NULL)
-    return has_modern_params (message->params);
-  return JSON_NODE_HOLDS_OBJECT (node) &&
-         has_modern_params (cf_json_object_get_object (json_node_get_object (node), "params"));
+    return has_modern_meta (cf_jsonrpc_message_get_param_object (message, "_meta"));
+  params = JSON_NODE_HOLDS_OBJECT (node)
+           ? cf_json_object_get_object (json_node_get_object (node), "params") : NULL;
+  return has_modern_meta (cf_json_object_get_object (params, "_meta"));
 }
 
 /* @plain: ContextForge's `/rpc`, plain JSON-RPC over POST: answers are
@@ -167,8 +168,7 @@ handle_post (CfStreamableHttp *self,
   /* One valid message, the usual case, is read without a tree of its
    * envelope; anything else (a batch, an invalid message, bad JSON) is
    * parsed whole, which says what is wrong with it. */
-  message = cf_jsonrpc_message_new_from_text (g_bytes_get_data (bytes, NULL),
-                                              g_bytes_get_size (bytes));
+  message = cf_jsonrpc_message_new_from_bytes (bytes);
   if (message == NULL)
     node = cf_json_parse (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &error);
   if (message == NULL && node == NULL)

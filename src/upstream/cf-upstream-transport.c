@@ -452,8 +452,7 @@ route_shared (CfUpstreamTransport *self,
               CfJsonrpcMessage    *message)
 {
   CfUpstreamCall *call;
-  JsonObject *meta = message->params ? cf_json_object_get_object (message->params, "_meta")
-                                     : NULL;
+  JsonObject *meta = cf_jsonrpc_message_get_param_object (message, "_meta");
   JsonNode *subscription = meta ? json_object_get_member (meta,
                                                           "io.modelcontextprotocol/subscriptionId")
                                 : NULL;
@@ -468,7 +467,7 @@ route_shared (CfUpstreamTransport *self,
   if (message->kind == CF_JSONRPC_KIND_NOTIFICATION &&
       g_str_equal (message->method, "notifications/progress"))
     {
-      call = lookup_call (self, json_object_get_member (message->params, "progressToken"));
+      call = lookup_call (self, cf_jsonrpc_message_get_param (message, "progressToken"));
       if (call != NULL)
         cf_upstream_call_deliver (call, message->node);
       else

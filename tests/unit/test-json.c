@@ -1403,11 +1403,12 @@ test_parse_members (void)
     "{\"a\":1,\"b\":2,\"c\":3}", "{\"a\":[1,}", "{\"a\":\"\xff\"}",
   };
   static const char object[] = " {\"a\" : [1, {\"x\":\"}\"}] ,\"b\":null}\n";
+  static const char * const unparsed[] = { "a", NULL };
   CfJsonParsedMember members[2];
   g_autofree char *text = NULL;
   guint n = 7;
 
-  g_assert_true (cf_json_parse_members (object, strlen (object), members, 2, &n));
+  g_assert_true (cf_json_parse_members (object, strlen (object), NULL, members, 2, &n));
   g_assert_cmpuint (n, ==, 2);
   g_assert_cmpmem (members[0].name, members[0].name_length, "a", 1);
   g_assert_cmpmem (members[1].name, members[1].name_length, "b", 1);
@@ -1418,13 +1419,26 @@ test_parse_members (void)
   cf_json_parsed_members_clear (members, n);
   g_assert_null (members[0].value);
 
-  g_assert_true (cf_json_parse_members ("{}", 2, members, 2, &n));
+  /* A member left unparsed is checked all the same, and kept as written. */
+  g_assert_true (cf_json_parse_members (object, strlen (object), unparsed, members, 2, &n));
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_null (members[0].value);
+  g_assert_cmpmem (members[0].text, members[0].text_length, "[1, {\"x\":\"}\"}]", 14);
+  g_assert_true (JSON_NODE_HOLDS_NULL (members[1].value));
+  g_assert_cmpmem (members[1].text, members[1].text_length, "null", 4);
+  cf_json_parsed_members_clear (members, n);
+
+  g_assert_true (cf_json_parse_members ("{}", 2, NULL, members, 2, &n));
   g_assert_cmpuint (n, ==, 0);
 
   for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
     {
       g_test_message ("%s", refused[i]);
-      g_assert_false (cf_json_parse_members (refused[i], strlen (refused[i]), members, 2, &n));
+      g_assert_false (cf_json_parse_members (refused[i], strlen (refused[i]), NULL, members, 2,
+                                             &n));
+      g_assert_cmpuint (n, ==, 0);
+      g_assert_false (cf_json_parse_members (refused[i], strlen (refused[i]), unparsed, members, 2,
+                                             &n));
       g_assert_cmpuint (n, ==, 0);
     }
 }
@@ -1459,8 +1473,9 @@ test_jsonrpc_from_text (void)
       g_autoptr(JsonNode) node = cf_json_parse (valid[i], -1, NULL);
       g_autoptr(GError) error = NULL;
       g_autoptr(CfJsonrpcMessage) tree = cf_jsonrpc_message_new (node, &error);
-      g_autoptr(CfJsonrpcMessage) text = cf_jsonrpc_message_new_from_text (valid[i],
-                                                                           strlen (valid[i]));
+      g_autoptr(GBytes) bytes = g_bytes_new_static (valid[i], strlen (valid[i]));
+      g_autoptr(CfJsonrpcMessage) text = cf_jsonrpc_message_new_from_bytes (bytes);
+      JsonObject *text_params, *tree_params;
 
       g_test_message ("%s", valid[i]);
       g_assert_no_error (error);
@@ -1471,9 +1486,19 @@ test_jsonrpc_from_text (void)
       g_assert_true ((text->id == NULL) == (tree->id == NULL));
       if (tree->id != NULL)
         g_assert_true (json_node_equal (text->id, tree->id));
-      g_assert_true ((text->params == NULL) == (tree->params == NULL));
-      if (tree->params != NULL)
-        g_assert_true (json_object_equal (text->params, tree->params));
+      /* Members asked for one by one, then the whole object */
+      g_assert_cmpstr (cf_jsonrpc_message_get_param_string (text, "name"), ==,
+                       cf_jsonrpc_message_get_param_string (tree, "name"));
+      g_assert_true ((cf_jsonrpc_message_get_param_object (text, "arguments") == NULL) ==
+                     (cf_jsonrpc_message_get_param_object (tree, "arguments") == NULL));
+      text_params = cf_jsonrpc_message_get_params (text);
+      tree_params = cf_jsonrpc_message_get_params (tree);
+      g_assert_true ((text_params == NULL) == (tree_params == NULL));
+      if (tree_params != NULL)
+        {
+          g_assert_true (json_object_equal (text_params, tree_params));
+          g_assert_true (json_object_is_immutable (text_params));
+        }
       g_assert_true ((text->result == NULL) == (tree->result == NULL));
       g_assert_true ((text->error == NULL) == (tree->error == NULL));
     }
@@ -1482,13 +1507,74 @@ test_jsonrpc_from_text (void)
       g_autoptr(JsonNode) node = cf_json_parse (invalid[i], -1, NULL);
       g_autoptr(GError) error = NULL;
       g_autoptr(CfJsonrpcMessage) tree = cf_jsonrpc_message_new (node, &error);
+      g_autoptr(GBytes) bytes = g_bytes_new_static (invalid[i], strlen (invalid[i]));
 
       g_test_message ("%s", invalid[i]);
       g_assert_null (tree);
       g_assert_error (error, CF_JSONRPC_ERROR, error->code);
-      g_assert_null (cf_jsonrpc_message_new_from_text (invalid[i], strlen (invalid[i])));
+      g_assert_null (cf_jsonrpc_message_new_from_bytes (bytes));
     }
-  g_assert_null (cf_jsonrpc_message_new_from_text (NULL, 0));
+  {
+    g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
+
+    g_assert_null (cf_jsonrpc_message_new_from_bytes (empty));
+  }
+}
+
+/* A request's params read from text: each member parsed when asked for,
+ * passed on as the client wrote it; the whole tree when the members are
+ * too many to keep or a name has an escape. */
+static void
+test_jsonrpc_params_text (void)
+{
+  static const char request[] =
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":"
+    "{\"name\":\"old\",\"arguments\":{ \"t\" : \"\\u00e9\" },\"name\":\"x\",\"n\":null}}";
+  static const char escaped[] =
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":{\"n\\u0061me\":\"y\"}}";
+  g_autoptr(GBytes) bytes = g_bytes_new_static (request, sizeof request - 1);
+  g_autoptr(CfJsonrpcMessage) message = cf_jsonrpc_message_new_from_bytes (bytes);
+  g_autoptr(GBytes) arguments = NULL;
+  g_autoptr(GBytes) missing = NULL;
+  g_autoptr(GString) many = g_string_new ("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":{");
+  g_autoptr(CfJsonrpcMessage) big = NULL;
+  g_autoptr(CfJsonrpcMessage) named = NULL;
+  g_autoptr(GBytes) big_bytes = NULL;
+  g_autoptr(GBytes) escaped_bytes = g_bytes_new_static (escaped, sizeof escaped - 1);
+
+  g_assert_nonnull (message);
+  /* The last of a repeated name, as a tree keeps it */
+  g_assert_cmpstr (cf_jsonrpc_message_get_param_string (message, "name"), ==, "x");
+  g_assert_true (JSON_NODE_HOLDS_NULL (cf_jsonrpc_message_get_param (message, "n")));
+  g_assert_null (cf_jsonrpc_message_get_param (message, "absent"));
+  g_assert_null (cf_jsonrpc_message_get_param_string (message, "arguments"));
+  arguments = cf_jsonrpc_message_dup_param_text (message, "arguments");
+  g_assert_cmpmem (g_bytes_get_data (arguments, NULL), g_bytes_get_size (arguments),
+                   "{ \"t\" : \"\\u00e9\" }", 18);
+  missing = cf_jsonrpc_message_dup_param_text (message, "absent");
+  g_assert_null (missing);
+  g_assert_cmpstr (cf_json_object_get_string (cf_jsonrpc_message_get_param_object (message,
+                                                                                   "arguments"),
+                                              "t"), ==, "\u00e9");
+  g_assert_cmpuint (json_object_get_size (cf_jsonrpc_message_get_params (message)), ==, 3);
+
+  for (guint i = 0; i < CF_JSONRPC_MAX_PARAMS + 1; i++)
+    g_string_append_printf (many, "%s\"m%u\":%u", i > 0 ? "," : "", i, i);
+  g_string_append (many, "}}");
+  big_bytes = g_bytes_new (many->str, many->len);
+  big = cf_jsonrpc_message_new_from_bytes (big_bytes);
+  g_assert_nonnull (big);
+  g_assert_cmpint (json_node_get_int (cf_jsonrpc_message_get_param (big, "m16")), ==, 16);
+  g_assert_cmpuint (json_object_get_size (cf_jsonrpc_message_get_params (big)), ==, 17);
+  {
+    g_autoptr(GBytes) written = cf_jsonrpc_message_dup_param_text (big, "m3");
+
+    g_assert_cmpmem (g_bytes_get_data (written, NULL), g_bytes_get_size (written), "3", 1);
+  }
+
+  named = cf_jsonrpc_message_new_from_bytes (escaped_bytes);
+  g_assert_nonnull (named);
+  g_assert_cmpstr (cf_jsonrpc_message_get_param_string (named, "name"), ==, "y");
 }
 
 /* Integers in decimal, as printf writes them, at both ends of gint64. */
@@ -1530,6 +1616,7 @@ main (int   argc,
   g_test_add_func ("/json/parse-members", test_parse_members);
   g_test_add_func ("/json/format-int", test_format_int);
   g_test_add_func ("/json/jsonrpc-from-text", test_jsonrpc_from_text);
+  g_test_add_func ("/json/jsonrpc-params-text", test_jsonrpc_params_text);
   g_test_add_func ("/json/serializer-built", test_serializer_built);
   g_test_add_func ("/json/differential-random", test_differential_random);
   g_test_add_func ("/json/differential-corpus", test_differential_corpus);
