@@ -877,7 +877,13 @@ parse_member (Parser       *parser,
     return FALSE;
   if (is_unparsed (parsed->unparsed, name, name_length))
     {
-      if (!scan_value (parser))
+      GString *scratch = g_steal_pointer (&parser->scratch);
+      gboolean ok;
+
+      /* A scan copies nothing. */
+      ok = scan_value (parser);
+      parser->scratch = scratch;
+      if (!ok)
         return FALSE;
     }
   else

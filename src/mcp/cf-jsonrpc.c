@@ -10,14 +10,96 @@
 
 G_DEFINE_QUARK (cf-jsonrpc-error-quark, cf_jsonrpc_error)
 
+/* An object read from text (a request's params, their _meta): where
+ * each member lies, and its value once it was asked for. Kept apart from
+ * the message, at its size: small blocks are malloc's fast ones. */
+typedef struct {
+  guint n;
+  struct {
+    CfJsonMember text;
+    JsonNode    *value;
+  } members[];
+} LazyObject;
+
+/* %NULL unless @text is an object of at most %CF_JSONRPC_MAX_PARAMS
+ * members with plain names */
+static LazyObject *
+lazy_object_new (const char *text,
+                 gsize       length)
+{
+  CfJsonMember found[CF_JSONRPC_MAX_PARAMS];
+  LazyObject *object;
+  guint n;
+
+  if (length == 0 || text[0] != '{' ||
+      !cf_json_scan_object (text, length, found, G_N_ELEMENTS (found), &n))
+    return NULL;
+  for (guint i = 0; i < n; i++)
+    if (found[i].name_escaped)
+      return NULL;
+  object = g_malloc (sizeof (LazyObject) + n * sizeof object->members[0]);
+  object->n = n;
+  for (guint i = 0; i < n; i++)
+    {
+      object->members[i].text = found[i];
+      object->members[i].value = NULL;
+    }
+  return object;
+}
+
+static void
+lazy_object_free (LazyObject *object)
+{
+  for (guint i = 0; i < object->n; i++)
+    g_clear_pointer (&object->members[i].value, json_node_unref);
+  g_free (object);
+}
+
+/* The last member called @name, as a tree keeps it */
+static gboolean
+lazy_object_find (LazyObject *object,
+                  const char *name,
+                  guint      *index)
+{
+  gsize length = strlen (name);
+
+  for (guint i = object->n; i > 0; i--)
+    {
+      const CfJsonMember *m = &object->members[i - 1].text;
+
+      if (m->name_length == length && memcmp (m->name, name, length) == 0)
+        {
+          *index = i - 1;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static JsonNode *
+lazy_object_get (LazyObject *object,
+                 guint       index)
+{
+  if (object->members[index].value == NULL)
+    {
+      const CfJsonMember *m = &object->members[index].text;
+
+      /* Checked already when the message was read */
+      object->members[index].value = cf_json_parse (m->value, m->value_length, NULL);
+      if (object->members[index].value != NULL)
+        json_node_seal (object->members[index].value);
+    }
+  return object->members[index].value;
+}
+
 static void
 cf_jsonrpc_message_clear (CfJsonrpcMessage *self)
 {
   g_clear_pointer (&self->node, json_node_unref);
   g_clear_pointer (&self->params, json_object_unref);
   cf_json_parsed_members_clear (self->members, self->n_members);
-  for (guint i = 0; i < self->n_params; i++)
-    g_clear_pointer (&self->param_values[i], json_node_unref);
+  g_clear_pointer (&self->lazy_params, lazy_object_free);
+  g_clear_pointer (&self->lazy_meta, lazy_object_free);
   g_clear_pointer (&self->text, g_bytes_unref);
 }
 
@@ -92,17 +174,9 @@ read_params (CfJsonrpcMessage         *self,
   if (params->text[0] != '{')
     return FALSE;
   self->has_params = TRUE;
-  if (cf_json_scan_object (params->text, params->text_length, self->param_text,
-                           CF_JSONRPC_MAX_PARAMS, &self->n_params))
-    {
-      gboolean escaped = FALSE;
-
-      for (guint i = 0; i < self->n_params; i++)
-        escaped |= self->param_text[i].name_escaped;
-      if (!escaped)
-        return TRUE;
-    }
-  self->n_params = 0;
+  self->lazy_params = lazy_object_new (params->text, params->text_length);
+  if (self->lazy_params != NULL)
+    return TRUE;
   tree = cf_json_parse (params->text, params->text_length, NULL);
   if (tree == NULL)
     return FALSE;
@@ -258,43 +332,6 @@ cf_jsonrpc_message_new_from_bytes (GBytes *bytes)
   return g_steal_pointer (&self);
 }
 
-/* The index of the last params member called @name, read from text */
-static gboolean
-find_param (CfJsonrpcMessage *self,
-            const char       *name,
-            guint            *index)
-{
-  gsize length = strlen (name);
-
-  for (guint i = self->n_params; i > 0; i--)
-    {
-      const CfJsonMember *m = &self->param_text[i - 1];
-
-      if (m->name_length == length && memcmp (m->name, name, length) == 0)
-        {
-          *index = i - 1;
-          return TRUE;
-        }
-    }
-  return FALSE;
-}
-
-static JsonNode *
-param_value (CfJsonrpcMessage *self,
-             guint             index)
-{
-  if (self->param_values[index] == NULL)
-    {
-      const CfJsonMember *m = &self->param_text[index];
-
-      /* Checked already when the message was read */
-      self->param_values[index] = cf_json_parse (m->value, m->value_length, NULL);
-      if (self->param_values[index] != NULL)
-        json_node_seal (self->param_values[index]);
-    }
-  return self->param_values[index];
-}
-
 /**
  * cf_jsonrpc_message_get_params:
  * @self: a request or notification
@@ -313,13 +350,14 @@ cf_jsonrpc_message_get_params (CfJsonrpcMessage *self)
 
   if (self->params == NULL && self->has_params)
     {
+      LazyObject *lazy = self->lazy_params;
       JsonObject *params = json_object_new ();
 
-      for (guint i = 0; i < self->n_params; i++)
+      for (guint i = 0; i < lazy->n; i++)
         {
-          const CfJsonMember *m = &self->param_text[i];
+          const CfJsonMember *m = &lazy->members[i].text;
           g_autofree char *name = g_strndup (m->name, m->name_length);
-          JsonNode *value = param_value (self, i);
+          JsonNode *value = lazy_object_get (lazy, i);
 
           if (value != NULL)
             json_object_set_member (params, name, json_node_ref (value));
@@ -349,9 +387,9 @@ cf_jsonrpc_message_get_param (CfJsonrpcMessage *self,
 
   if (self->params != NULL)
     return json_object_get_member (self->params, name);
-  if (!find_param (self, name, &index))
+  if (self->lazy_params == NULL || !lazy_object_find (self->lazy_params, name, &index))
     return NULL;
-  return param_value (self, index);
+  return lazy_object_get (self->lazy_params, index);
 }
 
 /**
@@ -404,6 +442,7 @@ GBytes *
 cf_jsonrpc_message_dup_param_text (CfJsonrpcMessage *self,
                                    const char       *name)
 {
+  const CfJsonMember *member;
   const char *data;
   guint index;
 
@@ -416,11 +455,104 @@ cf_jsonrpc_message_dup_param_text (CfJsonrpcMessage *self,
 
       return value != NULL ? cf_json_to_bytes (value) : NULL;
     }
-  if (!find_param (self, name, &index))
+  if (self->lazy_params == NULL || !lazy_object_find (self->lazy_params, name, &index))
     return NULL;
+  member = &((LazyObject *) self->lazy_params)->members[index].text;
   data = g_bytes_get_data (self->text, NULL);
-  return g_bytes_new_from_bytes (self->text, self->param_text[index].value - data,
-                                 self->param_text[index].value_length);
+  return g_bytes_new_from_bytes (self->text, member->value - data, member->value_length);
+}
+
+/* The params' _meta read from text, or %NULL when the message has a tree
+ * (or the _meta is too big to read lazily, or is no object) */
+static LazyObject *
+lazy_meta (CfJsonrpcMessage *self)
+{
+  guint index;
+
+  if (!self->meta_read && self->lazy_params != NULL &&
+      lazy_object_find (self->lazy_params, "_meta", &index))
+    {
+      const CfJsonMember *m = &((LazyObject *) self->lazy_params)->members[index].text;
+
+      self->lazy_meta = lazy_object_new (m->value, m->value_length);
+    }
+  self->meta_read = TRUE;
+  return self->lazy_meta;
+}
+
+/**
+ * cf_jsonrpc_message_get_meta:
+ * @self: a request or notification
+ * @name: a member of its params' `_meta`
+ *
+ * Reads one member of `_meta`, which MCP puts in every kind of params
+ * and a 2026-07-28 request fills on every call, without the rest of it:
+ * from text, `_meta` is read member by member as params are.
+ *
+ * Returns: (transfer none) (nullable): the member's value, immutable;
+ *   %NULL without `_meta`, when it is no object, or without the member
+ */
+JsonNode *
+cf_jsonrpc_message_get_meta (CfJsonrpcMessage *self,
+                             const char       *name)
+{
+  LazyObject *meta;
+  guint index;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  meta = lazy_meta (self);
+  if (meta == NULL)
+    {
+      JsonObject *object = cf_jsonrpc_message_get_param_object (self, "_meta");
+
+      return object != NULL ? json_object_get_member (object, name) : NULL;
+    }
+  if (!lazy_object_find (meta, name, &index))
+    return NULL;
+  return lazy_object_get (meta, index);
+}
+
+/**
+ * cf_jsonrpc_message_get_meta_string:
+ * @self: a request or notification
+ * @name: a member of its params' `_meta`
+ *
+ * Returns: (transfer none) (nullable): the member's value if it is a
+ *   string
+ */
+const char *
+cf_jsonrpc_message_get_meta_string (CfJsonrpcMessage *self,
+                                    const char       *name)
+{
+  JsonNode *value = cf_jsonrpc_message_get_meta (self, name);
+
+  return cf_json_node_is_string (value) ? json_node_get_string (value) : NULL;
+}
+
+/**
+ * cf_jsonrpc_message_meta_is_object:
+ * @self: a request or notification
+ * @name: a member of its params' `_meta`
+ *
+ * Whether the member is an object, told without parsing it when the
+ * message was read from text.
+ */
+gboolean
+cf_jsonrpc_message_meta_is_object (CfJsonrpcMessage *self,
+                                   const char       *name)
+{
+  LazyObject *meta;
+  guint index;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  meta = lazy_meta (self);
+  if (meta == NULL)
+    return cf_json_node_is_object (cf_jsonrpc_message_get_meta (self, name));
+  return lazy_object_find (meta, name, &index) && meta->members[index].text.value[0] == '{';
 }
 
 /**

@@ -69,9 +69,9 @@ typedef struct {
   CfJsonParsedMember  members[CF_JSONRPC_MAX_MEMBERS];
   guint               n_members;
   gboolean            has_params;
-  CfJsonMember        param_text[CF_JSONRPC_MAX_PARAMS];
-  JsonNode           *param_values[CF_JSONRPC_MAX_PARAMS];
-  guint               n_params;
+  gboolean            meta_read;
+  gpointer            lazy_params;
+  gpointer            lazy_meta;
 } CfJsonrpcMessage;
 
 GQuark            cf_jsonrpc_error_quark        (void);
@@ -90,6 +90,12 @@ JsonObject       *cf_jsonrpc_message_get_param_object (CfJsonrpcMessage *self,
                                                        const char       *name);
 GBytes           *cf_jsonrpc_message_dup_param_text (CfJsonrpcMessage *self,
                                                      const char       *name);
+JsonNode         *cf_jsonrpc_message_get_meta   (CfJsonrpcMessage  *self,
+                                                 const char        *name);
+const char       *cf_jsonrpc_message_get_meta_string (CfJsonrpcMessage *self,
+                                                      const char       *name);
+gboolean          cf_jsonrpc_message_meta_is_object  (CfJsonrpcMessage *self,
+                                                      const char       *name);
 JsonNode         *cf_jsonrpc_peek_id            (JsonNode          *node);
 
 JsonNode         *cf_jsonrpc_build_result       (JsonNode          *id,

@@ -173,15 +173,13 @@ static gboolean
 resolve_modern (CfMcpServer           *server,
                 CfMcpTransportContext *context,
                 CfJsonrpcMessage      *message,
-                JsonObject            *meta,
                 CfMcpRequestInfo      *info,
                 guint                 *status,
                 GError               **error)
 {
-  const char *version = cf_json_object_get_string (meta, META_VERSION);
-  const char *level = cf_json_object_get_string (meta, META_LOG_LEVEL);
+  const char *version = cf_jsonrpc_message_get_meta_string (message, META_VERSION);
+  const char *level = cf_jsonrpc_message_get_meta_string (message, META_LOG_LEVEL);
   const char *name_member = name_source (message);
-  JsonObject *caps;
 
   if (version == NULL)
     return fail (error, status, 400, CF_JSONRPC_INVALID_PARAMS,
@@ -207,8 +205,8 @@ resolve_modern (CfMcpServer           *server,
         return FALSE;
     }
 
-  caps = cf_json_object_get_object (meta, META_CAPABILITIES);
-  if (caps == NULL)
+  /* Read when the request needs them (cf_mcp_request_get_client_capabilities()) */
+  if (!cf_jsonrpc_message_meta_is_object (message, META_CAPABILITIES))
     return fail (error, status, 400, CF_JSONRPC_INVALID_PARAMS,
                  "Invalid params: _meta." META_CAPABILITIES " must be an object");
 
@@ -219,7 +217,6 @@ resolve_modern (CfMcpServer           *server,
 
   info->version = version;
   info->era = CF_MCP_ERA_MODERN;
-  info->client_capabilities = caps;
   return TRUE;
 }
 
@@ -264,7 +261,6 @@ cf_mcp_era_resolve (CfMcpServer           *server,
                     guint                 *http_status,
                     GError               **error)
 {
-  JsonObject *meta = cf_jsonrpc_message_get_param_object (message, "_meta");
   CfMcpSession *session = context->session;
   const char *header = context->protocol_version_header;
 
@@ -272,8 +268,8 @@ cf_mcp_era_resolve (CfMcpServer           *server,
   info->log_level = CF_MCP_LOG_LEVEL_NONE;
   *http_status = 200;
 
-  if (meta != NULL && json_object_has_member (meta, META_VERSION))
-    return resolve_modern (server, context, message, meta, info, http_status, error);
+  if (cf_jsonrpc_message_get_meta (message, META_VERSION) != NULL)
+    return resolve_modern (server, context, message, info, http_status, error);
 
   if (g_str_equal (message->method, "initialize"))
     {

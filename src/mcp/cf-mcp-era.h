@@ -43,7 +43,9 @@ typedef struct {
  * CfMcpRequestInfo:
  *
  * The era-neutral facts about one request, as the era adapter read them
- * from the handshake, the headers or the request's `_meta`.
+ * from the handshake, the headers or the request's `_meta`. The client's
+ * capabilities are the session's (legacy); a 2026-07-28 request's are in
+ * its `_meta`, where the request reads them when they are asked for.
  */
 typedef struct {
   const char    *version;

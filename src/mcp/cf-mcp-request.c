@@ -386,10 +386,28 @@ cf_mcp_request_get_era (CfMcpRequest *self)
   return self->era;
 }
 
+/**
+ * cf_mcp_request_get_client_capabilities:
+ *
+ * The capabilities the client declared: in its session (legacy), or in
+ * this request's `_meta` (2026-07-28), read from there the first time
+ * they are asked for.
+ *
+ * Returns: (transfer none) (nullable): the capabilities
+ */
 JsonObject *
 cf_mcp_request_get_client_capabilities (CfMcpRequest *self)
 {
   g_return_val_if_fail (CF_IS_MCP_REQUEST (self), NULL);
+
+  if (self->client_capabilities == NULL && self->era == CF_MCP_ERA_MODERN)
+    {
+      JsonNode *caps = cf_jsonrpc_message_get_meta (self->message,
+                                                    "io.modelcontextprotocol/clientCapabilities");
+
+      if (cf_json_node_is_object (caps))
+        self->client_capabilities = json_object_ref (json_node_get_object (caps));
+    }
   return self->client_capabilities;
 }
 
@@ -397,9 +415,27 @@ gboolean
 cf_mcp_request_client_has_capability (CfMcpRequest *self,
                                       const char   *capability)
 {
+  JsonObject *caps;
+
   g_return_val_if_fail (CF_IS_MCP_REQUEST (self), FALSE);
-  return self->client_capabilities != NULL &&
-         json_object_has_member (self->client_capabilities, capability);
+
+  caps = cf_mcp_request_get_client_capabilities (self);
+  return caps != NULL && json_object_has_member (caps, capability);
+}
+
+/**
+ * cf_mcp_request_get_meta:
+ * @name: a member of the request's `_meta`
+ *
+ * Returns: (transfer none) (nullable): its value, immutable
+ *   (cf_jsonrpc_message_get_meta())
+ */
+JsonNode *
+cf_mcp_request_get_meta (CfMcpRequest *self,
+                         const char   *name)
+{
+  g_return_val_if_fail (CF_IS_MCP_REQUEST (self), NULL);
+  return cf_jsonrpc_message_get_meta (self->message, name);
 }
 
 const char *
@@ -705,8 +741,7 @@ cf_mcp_request_progress (CfMcpRequest *self,
                          double        total,
                          const char   *message)
 {
-  JsonObject *meta = cf_jsonrpc_message_get_param_object (self->message, "_meta");
-  JsonNode *token = meta ? json_object_get_member (meta, "progressToken") : NULL;
+  JsonNode *token = cf_jsonrpc_message_get_meta (self->message, "progressToken");
   JsonObject *params;
 
   g_return_val_if_fail (CF_IS_MCP_REQUEST (self), FALSE);

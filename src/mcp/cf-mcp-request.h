@@ -40,6 +40,8 @@ const char    *cf_mcp_request_get_param_string       (CfMcpRequest   *self,
                                                       const char     *name);
 GBytes        *cf_mcp_request_dup_param_text         (CfMcpRequest   *self,
                                                       const char     *name);
+JsonNode      *cf_mcp_request_get_meta               (CfMcpRequest   *self,
+                                                      const char     *name);
 JsonNode      *cf_mcp_request_get_id                 (CfMcpRequest   *self);
 CfMcpServer   *cf_mcp_request_get_server             (CfMcpRequest   *self);
 CfMcpSession  *cf_mcp_request_get_session            (CfMcpRequest   *self);

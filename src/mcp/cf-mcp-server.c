@@ -649,10 +649,9 @@ handle_request (CfMcpServer           *self,
 
       if (error->code == CF_JSONRPC_UNSUPPORTED_VERSION)
         {
-          JsonObject *meta = cf_jsonrpc_message_get_param_object (message, "_meta");
-
           data = cf_mcp_era_unsupported_data (
-              self, cf_json_object_get_string (meta, "io.modelcontextprotocol/protocolVersion"));
+              self, cf_jsonrpc_message_get_meta_string (message,
+                                                        "io.modelcontextprotocol/protocolVersion"));
         }
       finish_error (stream, message->id, error->code, error->message, data, status);
       return;

@@ -121,7 +121,7 @@ is_modern_message (CfJsonrpcMessage *message,
   JsonObject *params;
 
   if (message != NULL)
-    return has_modern_meta (cf_jsonrpc_message_get_param_object (message, "_meta"));
+    return cf_jsonrpc_message_get_meta (message, "io.modelcontextprotocol/protocolVersion") != NULL;
   params = JSON_NODE_HOLDS_OBJECT (node)
            ? cf_json_object_get_object (json_node_get_object (node), "params") : NULL;
   return has_modern_meta (cf_json_object_get_object (params, "_meta"));

@@ -1577,6 +1577,62 @@ test_jsonrpc_params_text (void)
   g_assert_cmpstr (cf_jsonrpc_message_get_param_string (named, "name"), ==, "y");
 }
 
+/* _meta read member by member, from text and from a tree alike */
+static void
+test_jsonrpc_meta (void)
+{
+  static const char *requests[] = {
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":{\"_meta\":{\"v\":\"1\","
+    "\"caps\":{\"x\":{}},\"v\":\"2\",\"token\":5,\"list\":[]}}}",
+    /* an escaped name in _meta: read whole */
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":{\"_meta\":{\"\\u0076\":\"2\","
+    "\"caps\":{\"x\":{}},\"token\":5,\"list\":[]}}}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (requests); i++)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new_static (requests[i], strlen (requests[i]));
+      g_autoptr(JsonNode) node = cf_json_parse (requests[i], -1, NULL);
+      g_autoptr(CfJsonrpcMessage) text = cf_jsonrpc_message_new_from_bytes (bytes);
+      g_autoptr(CfJsonrpcMessage) tree = cf_jsonrpc_message_new (node, NULL);
+      CfJsonrpcMessage *both[] = { text, tree };
+
+      for (guint j = 0; j < G_N_ELEMENTS (both); j++)
+        {
+          CfJsonrpcMessage *message = both[j];
+
+          g_test_message ("%s, %s", requests[i], j == 0 ? "text" : "tree");
+          g_assert_nonnull (message);
+          g_assert_cmpstr (cf_jsonrpc_message_get_meta_string (message, "v"), ==, "2");
+          g_assert_null (cf_jsonrpc_message_get_meta_string (message, "token"));
+          g_assert_cmpint (json_node_get_int (cf_jsonrpc_message_get_meta (message, "token")), ==,
+                           5);
+          g_assert_true (cf_jsonrpc_message_meta_is_object (message, "caps"));
+          g_assert_false (cf_jsonrpc_message_meta_is_object (message, "list"));
+          g_assert_false (cf_jsonrpc_message_meta_is_object (message, "token"));
+          g_assert_false (cf_jsonrpc_message_meta_is_object (message, "absent"));
+          g_assert_null (cf_jsonrpc_message_get_meta (message, "absent"));
+        }
+    }
+
+  /* No _meta, or one that is no object */
+  {
+    static const char request[] =
+      "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":{\"_meta\":[1]}}";
+    static const char bare[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\"}";
+    g_autoptr(GBytes) bytes = g_bytes_new_static (request, sizeof request - 1);
+    g_autoptr(GBytes) bare_bytes = g_bytes_new_static (bare, sizeof bare - 1);
+    g_autoptr(CfJsonrpcMessage) message = cf_jsonrpc_message_new_from_bytes (bytes);
+    g_autoptr(CfJsonrpcMessage) without = cf_jsonrpc_message_new_from_bytes (bare_bytes);
+
+    g_assert_null (cf_jsonrpc_message_get_meta (message, "0"));
+    g_assert_false (cf_jsonrpc_message_meta_is_object (message, "0"));
+    g_assert_null (cf_jsonrpc_message_get_meta (without, "v"));
+    g_assert_null (cf_jsonrpc_message_get_params (without));
+    g_assert_null (cf_jsonrpc_message_get_param (without, "name"));
+  }
+}
+
 /* Integers in decimal, as printf writes them, at both ends of gint64. */
 static void
 test_format_int (void)
@@ -1617,6 +1673,7 @@ main (int   argc,
   g_test_add_func ("/json/format-int", test_format_int);
   g_test_add_func ("/json/jsonrpc-from-text", test_jsonrpc_from_text);
   g_test_add_func ("/json/jsonrpc-params-text", test_jsonrpc_params_text);
+  g_test_add_func ("/json/jsonrpc-meta", test_jsonrpc_meta);
   g_test_add_func ("/json/serializer-built", test_serializer_built);
   g_test_add_func ("/json/differential-random", test_differential_random);
   g_test_add_func ("/json/differential-corpus", test_differential_corpus);
