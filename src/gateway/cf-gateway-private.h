@@ -105,6 +105,12 @@ void      _cf_gateway_relay       (CfGateway         *self,
                                    const char        *method,
                                    JsonObject        *params,
                                    gboolean           idempotent);
+void      _cf_gateway_relay_tool  (CfGateway         *self,
+                                   CfMcpRequest      *request,
+                                   const char        *gateway_id,
+                                   const char        *name,
+                                   GBytes            *arguments,
+                                   gboolean           idempotent);
 
 void      _cf_gateway_add_method  (CfGateway         *self,
                                    const char        *method,

@@ -41,6 +41,8 @@ typedef struct {
   JsonNode     *token;
   char         *method;
   JsonObject   *params;
+  /* a tools/call's arguments, passed on as the client wrote them */
+  GBytes       *arguments;
   JsonObject   *questions;
   GList        *pending;
   JsonObject   *answers;
@@ -64,6 +66,7 @@ relay_free (Relay *relay)
   g_clear_pointer (&relay->token, json_node_unref);
   g_clear_pointer (&relay->method, g_free);
   g_clear_pointer (&relay->params, json_object_unref);
+  g_clear_pointer (&relay->arguments, g_bytes_unref);
   g_clear_pointer (&relay->questions, json_object_unref);
   g_list_free_full (g_steal_pointer (&relay->pending), g_free);
   g_clear_pointer (&relay->answers, json_object_unref);
@@ -420,6 +423,37 @@ should_retry (Relay        *relay,
     }
 }
 
+static void
+relay_start (CfGateway    *self,
+             CfMcpRequest *request,
+             const char   *gateway_id,
+             const char   *method,
+             JsonObject   *params,
+             GBytes       *arguments,
+             gboolean      idempotent)
+{
+  JsonNode *token = cf_mcp_request_get_meta (request, "progressToken");
+  Relay *relay = g_new0 (Relay, 1);
+
+  relay->request = g_object_ref (request);
+  relay->is_tool_call = g_str_equal (method, "tools/call");
+  relay->params = params;
+  relay->arguments = arguments;
+  if (self->pool == NULL)
+    {
+      relay_failure (relay, "The upstream server of this item is not connected");
+      relay_free (relay);
+      return;
+    }
+
+  relay->gateway = g_object_ref (self);
+  relay->gateway_id = g_strdup (gateway_id);
+  relay->method = g_strdup (method);
+  relay->token = token ? json_node_copy (token) : NULL;
+  relay->idempotent = idempotent;
+  acquire (relay);
+}
+
 /**
  * _cf_gateway_relay:
  * @self: the gateway
@@ -437,27 +471,34 @@ _cf_gateway_relay (CfGateway    *self,
                    JsonObject   *params,
                    gboolean      idempotent)
 {
-  JsonObject *meta = cf_mcp_request_get_param_object (request, "_meta");
-  JsonNode *token = meta ? json_object_get_member (meta, "progressToken") : NULL;
-  Relay *relay = g_new0 (Relay, 1);
+  relay_start (self, request, gateway_id, method, params, NULL, idempotent);
+}
 
-  relay->request = g_object_ref (request);
-  relay->is_tool_call = g_str_equal (method, "tools/call");
-  if (self->pool == NULL)
-    {
-      relay_failure (relay, "The upstream server of this item is not connected");
-      relay_free (relay);
-      json_object_unref (params);
-      return;
-    }
+/**
+ * _cf_gateway_relay_tool:
+ * @self: the gateway
+ * @request: the downstream tools/call
+ * @gateway_id: the upstream that serves it
+ * @name: the tool's name upstream
+ * @arguments: (transfer full) (nullable): the arguments, the text of one
+ *   JSON object as the client wrote it (checked already)
+ * @idempotent: whether sending it twice does no harm
+ *
+ * Relays a tools/call whose arguments pass through as text: they are
+ * never made a tree on their way upstream.
+ */
+void
+_cf_gateway_relay_tool (CfGateway    *self,
+                        CfMcpRequest *request,
+                        const char   *gateway_id,
+                        const char   *name,
+                        GBytes       *arguments,
+                        gboolean      idempotent)
+{
+  JsonObject *params = json_object_new ();
 
-  relay->gateway = g_object_ref (self);
-  relay->gateway_id = g_strdup (gateway_id);
-  relay->method = g_strdup (method);
-  relay->token = token ? json_node_copy (token) : NULL;
-  relay->params = params;
-  relay->idempotent = idempotent;
-  acquire (relay);
+  json_object_set_string_member (params, "name", name);
+  relay_start (self, request, gateway_id, "tools/call", params, arguments, idempotent);
 }
 
 static void
@@ -486,7 +527,13 @@ send_upstream (Relay *relay)
   else
     params = json_object_ref (params);
 
-  cf_mcp_client_request_async (relay->client, relay->method, params, relay_message, relay,
-                               cf_mcp_request_get_cancellable (relay->request), on_relayed,
-                               relay);
+  if (relay->arguments != NULL)
+    cf_mcp_client_call_tool_async (relay->client, params, g_bytes_ref (relay->arguments),
+                                   relay_message, relay,
+                                   cf_mcp_request_get_cancellable (relay->request), on_relayed,
+                                   relay);
+  else
+    cf_mcp_client_request_async (relay->client, relay->method, params, relay_message, relay,
+                                 cf_mcp_request_get_cancellable (relay->request), on_relayed,
+                                 relay);
 }

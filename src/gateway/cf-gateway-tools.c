@@ -23,6 +23,8 @@
 /* Guarded REST sessions kept for reuse, one per scheme, host and port. */
 #define MAX_REST_SESSIONS 64
 #define REST_CONNS_PER_HOST 64
+/* Arguments a call's required names are looked up in without a tree */
+#define MAX_SCANNED_ARGUMENTS 32
 
 static JsonObject *
 tool_for_mcp (JsonObject *entity)
@@ -54,15 +56,40 @@ tools_list (CfMcpRequest *request,
  * and correct, not a protocol error. */
 static char *
 missing_arguments (CfCatalogEntry *tool,
-                   JsonObject     *arguments)
+                   CfMcpRequest   *request,
+                   GBytes         *arguments)
 {
   const char * const *required = cf_catalog_entry_get_required_arguments (tool);
-  g_autoptr(GString) missing = g_string_new (NULL);
+  CfJsonMember members[MAX_SCANNED_ARGUMENTS];
+  JsonObject *object = NULL;
+  g_autoptr(GString) missing = NULL;
+  guint n = 0;
 
+  if (required[0] == NULL)
+    return NULL;
+  /* The names are read from the text; the tree is made only for many
+   * arguments, or escaped names. */
+  if (arguments != NULL &&
+      !cf_json_scan_object (g_bytes_get_data (arguments, NULL), g_bytes_get_size (arguments),
+                            members, G_N_ELEMENTS (members), &n))
+    object = cf_mcp_request_get_param_object (request, "arguments");
+  for (guint i = 0; object == NULL && i < n; i++)
+    if (members[i].name_escaped)
+      object = cf_mcp_request_get_param_object (request, "arguments");
+
+  missing = g_string_new (NULL);
   for (guint i = 0; required[i] != NULL; i++)
-    if (arguments == NULL || !json_object_has_member (arguments, required[i]))
-      g_string_append_printf (missing, "%s%s", missing->len ? ", " : "", required[i]);
-  return missing->len > 0 ? g_strdup (missing->str) : NULL;
+    {
+      gboolean found = FALSE;
+
+      if (object != NULL)
+        found = json_object_has_member (object, required[i]);
+      for (guint j = 0; object == NULL && j < n && !found; j++)
+        found = cf_json_member_is (&members[j], required[i]);
+      if (!found)
+        g_string_append_printf (missing, "%s%s", missing->len ? ", " : "", required[i]);
+    }
+  return missing->len > 0 ? g_string_free (g_steal_pointer (&missing), FALSE) : NULL;
 }
 
 static void
@@ -257,10 +284,9 @@ tools_call (CfMcpRequest *request,
 {
   CfGateway *self = user_data;
   g_autoptr(CfCatalogSnapshot) snapshot = cf_catalog_get_snapshot (self->catalog);
-  JsonObject *params = cf_mcp_request_get_params (request);
-  const char *name = cf_json_object_get_string (params, "name");
-  JsonNode *args_node = json_object_get_member (params, "arguments");
-  JsonObject *arguments = NULL;
+  const char *name = cf_mcp_request_get_param_string (request, "name");
+  /* Passed upstream as the client wrote them: no tree on the way. */
+  g_autoptr(GBytes) arguments = cf_mcp_request_dup_param_text (request, "arguments");
   CfCatalogEntry *tool;
   g_autofree char *missing = NULL;
   g_autofree char *text = NULL;
@@ -271,15 +297,14 @@ tools_call (CfMcpRequest *request,
                                    "Invalid params: \"name\" must be a string", NULL);
       return;
     }
-  if (args_node != NULL && !JSON_NODE_HOLDS_NULL (args_node))
+  /* Checked JSON: a value that starts with n is null. */
+  if (arguments != NULL && *(const char *) g_bytes_get_data (arguments, NULL) == 'n')
+    g_clear_pointer (&arguments, g_bytes_unref);
+  if (arguments != NULL && *(const char *) g_bytes_get_data (arguments, NULL) != '{')
     {
-      if (!JSON_NODE_HOLDS_OBJECT (args_node))
-        {
-          cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS,
-                                       "Invalid params: \"arguments\" must be an object", NULL);
-          return;
-        }
-      arguments = json_node_get_object (args_node);
+      cf_mcp_request_return_error (request, CF_JSONRPC_INVALID_PARAMS,
+                                   "Invalid params: \"arguments\" must be an object", NULL);
+      return;
     }
 
   /* Everything a call reads of its tool is in its entry: no tree. */
@@ -291,7 +316,7 @@ tools_call (CfMcpRequest *request,
       return;
     }
 
-  missing = missing_arguments (tool, arguments);
+  missing = missing_arguments (tool, request, arguments);
   if (missing != NULL)
     {
       text = g_strdup_printf ("Missing required argument(s) for %s: %s", name, missing);
@@ -306,25 +331,16 @@ tools_call (CfMcpRequest *request,
     {
       g_autoptr(JsonObject) entity = cf_catalog_entry_dup_object (tool);
 
-      call_rest (self, request, entity, arguments);
+      call_rest (self, request, entity, cf_mcp_request_get_param_object (request, "arguments"));
       return;
     }
 
-  {
-    JsonObject *upstream = json_object_new ();
-
-    /* Upstream, the tool goes by its original name. */
-    json_object_set_string_member (upstream, "name",
-                                   cf_catalog_entry_get_original_name (tool) ?: name);
-    /* Shared with the request, not copied: the relay and the client pass
-     * the arguments on as they are. */
-    if (arguments != NULL)
-      json_object_set_object_member (upstream, "arguments", json_object_ref (arguments));
-    /* A call may be sent twice when the upstream said so through the
-     * tool's annotations (a read-only tool changes nothing either). */
-    _cf_gateway_relay (self, request, cf_catalog_entry_get_gateway_id (tool),
-                       "tools/call", upstream, cf_catalog_entry_is_idempotent (tool));
-  }
+  /* Upstream, the tool goes by its original name. A call may be sent
+   * twice when the upstream said so through the tool's annotations (a
+   * read-only tool changes nothing either). */
+  _cf_gateway_relay_tool (self, request, cf_catalog_entry_get_gateway_id (tool),
+                          cf_catalog_entry_get_original_name (tool) ?: name,
+                          g_steal_pointer (&arguments), cf_catalog_entry_is_idempotent (tool));
 }
 
 void

@@ -545,11 +545,58 @@ cf_mcp_client_request_async (CfMcpClient            *self,
       return;
     }
   /* A 2026-07-28 subscription lasts until it is cancelled: no timeout. */
-  _cf_mcp_client_start_call (self, self->transport, method, g_steal_pointer (&owned),
+  _cf_mcp_client_start_call (self, self->transport, method, g_steal_pointer (&owned), NULL,
                              self->era == CF_MCP_ERA_MODERN ? self->protocol_version : NULL,
                              FALSE,
                              g_str_equal (method, "subscriptions/listen") ? 0 : self->timeout_ms,
                              on_message, on_message_data, cancellable, callback, user_data);
+}
+
+/**
+ * cf_mcp_client_call_tool_async:
+ * @self: a connected client
+ * @params: (transfer full): the tools/call's params but its arguments: the
+ *   tool's name, a `_meta` (as cf_mcp_client_request_async() takes it)
+ * @arguments: (transfer full) (nullable): the arguments, the text of one
+ *   JSON object, already checked: it is written into the request as it
+ *   is, not parsed
+ * @on_message: (nullable): as cf_mcp_client_request_async() takes it
+ * @on_message_data: closure data for @on_message
+ * @cancellable: (nullable): cancels the request (the upstream is told)
+ * @callback: called with the response
+ * @user_data: closure data for @callback
+ *
+ * Calls a tool with arguments that pass through: a relay hands on the
+ * downstream client's text, which is never made a tree. Finish as
+ * cf_mcp_client_request_async() is finished.
+ */
+void
+cf_mcp_client_call_tool_async (CfMcpClient            *self,
+                               JsonObject             *params,
+                               GBytes                 *arguments,
+                               CfMcpClientMessageFunc  on_message,
+                               gpointer                on_message_data,
+                               GCancellable           *cancellable,
+                               GAsyncReadyCallback     callback,
+                               gpointer                user_data)
+{
+  g_autoptr(JsonObject) owned = params;
+  g_autoptr(GBytes) owned_arguments = arguments;
+
+  g_return_if_fail (CF_IS_MCP_CLIENT (self));
+  g_return_if_fail (params != NULL);
+  g_return_if_fail (arguments == NULL || !json_object_has_member (params, "arguments"));
+
+  if (!self->connected || self->transport == NULL)
+    {
+      fail_not_connected (self, cancellable, callback, user_data);
+      return;
+    }
+  _cf_mcp_client_start_call (self, self->transport, "tools/call", g_steal_pointer (&owned),
+                             g_steal_pointer (&owned_arguments),
+                             self->era == CF_MCP_ERA_MODERN ? self->protocol_version : NULL,
+                             FALSE, self->timeout_ms, on_message, on_message_data, cancellable,
+                             callback, user_data);
 }
 
 /**

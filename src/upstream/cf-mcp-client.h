@@ -95,6 +95,14 @@ void         cf_mcp_client_request_async           (CfMcpClient            *self
                                                     GCancellable           *cancellable,
                                                     GAsyncReadyCallback     callback,
                                                     gpointer                user_data);
+void         cf_mcp_client_call_tool_async         (CfMcpClient            *self,
+                                                    JsonObject             *params,
+                                                    GBytes                 *arguments,
+                                                    CfMcpClientMessageFunc  on_message,
+                                                    gpointer                on_message_data,
+                                                    GCancellable           *cancellable,
+                                                    GAsyncReadyCallback     callback,
+                                                    gpointer                user_data);
 JsonNode    *cf_mcp_client_request_finish          (CfMcpClient         *self,
                                                     GAsyncResult        *result,
                                                     GError             **error);

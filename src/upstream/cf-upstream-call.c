@@ -32,6 +32,7 @@ cf_upstream_call_unref (CfUpstreamCall *call)
   g_assert (call->task == NULL);
   g_clear_pointer (&call->method, g_free);
   g_clear_pointer (&call->params, json_object_unref);
+  g_clear_pointer (&call->arguments, g_bytes_unref);
   g_clear_pointer (&call->version, g_free);
   g_clear_pointer (&call->text, g_bytes_unref);
   g_clear_pointer (&call->progress_token, json_node_unref);
@@ -553,7 +554,8 @@ append_meta (GString        *out,
  * Writes the request straight from the caller's params, which are left
  * alone (they may be sealed, parsed from a downstream request): no tree
  * of the request is made, so the arguments of a relayed call are
- * written once, here. A progress token is swapped for the call's id (and
+ * written once, here; or copied, when the caller passed them as text
+ * (cf_mcp_client_call_tool_async()). A progress token is swapped for the call's id (and
  * kept in @call), which is what routes progress on a shared channel.
  *
  * Returns: (transfer full): the request's compact JSON, NUL-terminated
@@ -570,13 +572,22 @@ _cf_upstream_call_build_text (CfUpstreamCall *call,
   cf_json_append_int (out, call->id);
   g_string_append (out, ",\"method\":");
   cf_json_append_string (out, call->method);
-  if (params != NULL || modern_version != NULL)
+  if (params != NULL || call->arguments != NULL || modern_version != NULL)
     {
       gboolean first = TRUE;
 
       g_string_append (out, ",\"params\":{");
       if (params != NULL)
         first = !cf_json_append_members (out, params, "_meta", FALSE);
+      if (call->arguments != NULL)
+        {
+          gsize length;
+          const char *text = g_bytes_get_data (call->arguments, &length);
+
+          g_string_append (out, first ? "\"arguments\":" : ",\"arguments\":");
+          g_string_append_len (out, text, length);
+          first = FALSE;
+        }
       append_meta (out, &first, call, cf_json_object_get_object (params, "_meta"),
                    modern_version);
       g_string_append_c (out, '}');
@@ -591,6 +602,8 @@ _cf_upstream_call_build_text (CfUpstreamCall *call,
  * @transport: where to send it
  * @method: the method
  * @params: (transfer full) (nullable): its params
+ * @arguments: (transfer full) (nullable): a tools/call's arguments as
+ *   JSON object text, checked already, when @params holds none
  * @modern_version: (nullable): the 2026-07-28-era version whose `_meta`
  *   the request carries, %NULL for a legacy request
  * @internal: a handshake request
@@ -609,6 +622,7 @@ _cf_mcp_client_start_call (CfMcpClient            *self,
                            CfUpstreamTransport    *transport,
                            const char             *method,
                            JsonObject             *params,
+                           GBytes                 *arguments,
                            const char             *modern_version,
                            gboolean                internal,
                            guint                   timeout_ms,
@@ -630,6 +644,7 @@ _cf_mcp_client_start_call (CfMcpClient            *self,
   call->on_message_data = on_message_data;
   call->transport = g_object_ref (transport);
   call->params = params;
+  call->arguments = arguments;
   call->version = g_strdup (modern_version ?: cf_json_object_get_string (
                               cf_json_object_get_object (params, "_meta"), META_VERSION));
   call->text = _cf_upstream_call_build_text (call, modern_version);

@@ -218,14 +218,25 @@ is_own_header (const char *name)
          g_ascii_strncasecmp (name, "Mcp-Param-", 10) == 0;
 }
 
+/* What an outgoing message's headers are made of. */
+typedef struct {
+  const char *method;
+  JsonObject *params;
+  /* a tools/call's arguments as text, when they are not in @params */
+  GBytes     *arguments;
+  /* the version the message's own `_meta` names */
+  const char *version;
+} Outgoing;
+
 /* Mcp-Method, Mcp-Name and, for a tools/call of a tool whose schema
  * marks arguments with x-mcp-header, their Mcp-Param-* mirrors. */
 static void
 add_modern_headers (CfUpstreamHttp   *self,
                     const HeaderSink *sink,
-                    const char       *method,
-                    JsonObject       *params)
+                    const Outgoing   *outgoing)
 {
+  const char *method = outgoing->method;
+  JsonObject *params = outgoing->params;
   const char *member = name_member (method);
   const char *name = member ? cf_json_object_get_string (params, member) : NULL;
   CfMcpParamHeaders *mirrored;
@@ -242,22 +253,27 @@ add_modern_headers (CfUpstreamHttp   *self,
   mirrored = self->param_headers != NULL && g_str_equal (method, "tools/call")
              ? g_hash_table_lookup (self->param_headers, name) : NULL;
   if (mirrored != NULL)
-    cf_mcp_param_headers_foreach (mirrored, cf_json_object_get_object (params, "arguments"),
-                                  add_param_header, (gpointer) sink);
-}
+    {
+      g_autoptr(JsonNode) parsed = NULL;
+      JsonObject *arguments = cf_json_object_get_object (params, "arguments");
 
-/* What an outgoing message's headers are made of. */
-typedef struct {
-  const char *method;
-  JsonObject *params;
-  /* the version the message's own `_meta` names */
-  const char *version;
-} Outgoing;
+      /* Text passed through is parsed for the few tools that ask. */
+      if (arguments == NULL && outgoing->arguments != NULL)
+        {
+          gsize length;
+          const char *text = g_bytes_get_data (outgoing->arguments, &length);
+
+          parsed = cf_json_parse (text, length, NULL);
+          arguments = cf_json_node_is_object (parsed) ? json_node_get_object (parsed) : NULL;
+        }
+      cf_mcp_param_headers_foreach (mirrored, arguments, add_param_header, (gpointer) sink);
+    }
+}
 
 static Outgoing
 outgoing_call (CfUpstreamCall *call)
 {
-  return (Outgoing) { call->method, call->params, call->version };
+  return (Outgoing) { call->method, call->params, call->arguments, call->version };
 }
 
 static Outgoing
@@ -269,6 +285,7 @@ outgoing_message (JsonNode *message)
   return (Outgoing) {
     cf_json_object_get_string (object, "method"),
     params,
+    NULL,
     cf_json_object_get_string (cf_json_object_get_object (params, "_meta"),
                                "io.modelcontextprotocol/protocolVersion"),
   };
@@ -294,7 +311,6 @@ add_mcp_headers (CfUpstreamHttp   *self,
                  const Outgoing   *outgoing)
 {
   CfUpstreamTransport *transport = CF_UPSTREAM_TRANSPORT (self);
-  JsonObject *params = outgoing->params;
   const char *method = outgoing->method;
   const char *version = outgoing->version;
   gboolean modern = is_modern (self, version);
@@ -304,7 +320,7 @@ add_mcp_headers (CfUpstreamHttp   *self,
   if (version != NULL)
     sink_add (sink, "MCP-Protocol-Version", version);
   if (modern && method != NULL)
-    add_modern_headers (self, sink, method, params);
+    add_modern_headers (self, sink, outgoing);
   if (!modern && self->session_id != NULL)
     {
       sink_add (sink, "Mcp-Session-Id", self->session_id);

@@ -45,6 +45,9 @@ struct _CfUpstreamCall
   gint64                 id;
   char                  *method;
   JsonObject            *params;
+  /* a tools/call's arguments, JSON object text written as it is (and
+   * then not in @params) */
+  GBytes                *arguments;
   char                  *version;
   GBytes                *text;
   JsonNode              *progress_token;

@@ -191,6 +191,95 @@ test_http_upstream (void)
 }
 
 /* SIGKILL of the gateway leaves no stdio child behind. */
+/* A tools/call's arguments pass upstream as the client wrote them
+ * (escapes, spaces, order); what the gateway checks of them (an object or
+ * null, the required names) it reads from that text, with the tree as the
+ * fallback for escaped names and long argument lists. The bench fixture's
+ * echo requires "text", add requires "a" and "b". */
+static void
+test_arguments (void)
+{
+  const char *fixture = g_getenv ("CF_TEST_FIXTURE");
+  const char *argv[] = { fixture, "--bench", "--port", "0", NULL };
+  g_autoptr(GSubprocess) upstream = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *db = temp_db ();
+  g_autofree char *body = NULL;
+  g_autoptr(JsonObject) gateway = NULL;
+  g_autoptr(GString) many = g_string_new (",\"arguments\":{");
+  CfDaemonHarness *d;
+  static const struct {
+    const char *name;
+    const char *extra;
+    const char *text;
+    gboolean is_error;
+  } results[] = {
+    { "echo", ",\"arguments\":{\"text\":\"a\\u00e9\\\"b\\ud83d\\ude00\"}", "a\xc3\xa9\"b\xf0\x9f\x98\x80", FALSE },
+    { "echo", ",\"arguments\" : { \"n\" : [1, {\"y\": null}] ,\"text\":\"spaced\" } ", "spaced", FALSE },
+    { "echo", ",\"arguments\":{\"t\\u0065xt\":\"escaped name\"}", "escaped name", FALSE },
+    { "add", ",\"arguments\":{\"b\":2,\"a\":1.5}", "3.5", FALSE },
+    { "echo", ",\"arguments\":null", "Missing required argument(s) for echo: text", TRUE },
+    { "echo", "", "Missing required argument(s) for echo: text", TRUE },
+    { "echo", ",\"arguments\":{\"txt\":\"x\"}", "Missing required argument(s) for echo: text",
+      TRUE },
+    { "add", ",\"arguments\":{\"a\":1}", "Missing required argument(s) for add: b", TRUE },
+  };
+  static const char *invalid[] = {
+    ",\"arguments\":\"text\"", ",\"arguments\":[1]", ",\"arguments\":7", ",\"arguments\":true",
+  };
+
+  upstream = cf_harness_spawn (argv, &url);
+  d = cf_daemon_harness_start (db, NULL);
+  body = g_strdup_printf ("{\"name\":\"bench\",\"url\":\"%s\",\"transport\":\"streamablehttp\","
+                          "\"prefix_mode\":\"never\"}", url);
+  gateway = cf_harness_create (d, "gateways", body);
+  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 2);
+
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    {
+      g_autoptr(JsonNode) reply = call_tool (d, results[i].name, results[i].extra);
+      JsonObject *result = cf_harness_rpc_result (reply);
+
+      g_test_message ("%s%s", results[i].name, results[i].extra);
+      g_assert_cmpstr (cf_harness_first_text (result), ==, results[i].text);
+      g_assert_true (cf_json_object_get_bool (result, "isError", FALSE) == results[i].is_error);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (invalid); i++)
+    {
+      g_autoptr(JsonNode) reply = call_tool (d, "echo", invalid[i]);
+      JsonObject *error = cf_json_object_get_object (json_node_get_object (reply), "error");
+      gint64 code = 0;
+
+      g_test_message ("echo%s", invalid[i]);
+      g_assert_true (cf_json_object_get_int (error, "code", &code));
+      g_assert_cmpint (code, ==, -32602);
+      g_assert_cmpstr (cf_json_object_get_string (error, "message"), ==,
+                       "Invalid params: \"arguments\" must be an object");
+    }
+
+  /* More arguments than are looked up in the text: the tree answers. */
+  for (guint i = 0; i < 40; i++)
+    g_string_append_printf (many, "\"k%u\":%u,", i, i);
+  g_string_append (many, "\"text\":\"forty-one\"}");
+  {
+    g_autoptr(JsonNode) reply = call_tool (d, "echo", many->str);
+
+    g_assert_cmpstr (cf_harness_first_text (cf_harness_rpc_result (reply)), ==, "forty-one");
+  }
+  g_string_truncate (many, many->len - strlen ("\"text\":\"forty-one\"}"));
+  g_string_append (many, "\"k\":0}");
+  {
+    g_autoptr(JsonNode) reply = call_tool (d, "echo", many->str);
+
+    g_assert_cmpstr (cf_harness_first_text (cf_harness_rpc_result (reply)), ==,
+                     "Missing required argument(s) for echo: text");
+  }
+
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+}
+
 static void
 test_no_orphans (void)
 {
@@ -458,6 +547,7 @@ main (int   argc,
 
   g_test_add_func ("/federation/stdio", test_stdio_upstream);
   g_test_add_func ("/federation/http", test_http_upstream);
+  g_test_add_func ("/federation/arguments", test_arguments);
   g_test_add_func ("/federation/no-orphans", test_no_orphans);
   g_test_add_func ("/federation/probe", test_probe);
   g_test_add_func ("/federation/param-headers", test_param_headers);

@@ -185,6 +185,7 @@ collect_line (const char *line,
 /* Builds a call's wire text from @params_json and parses it back. */
 static JsonObject *
 call_text (const char  *params_json,
+           const char  *arguments_text,
            const char  *modern_version,
            JsonNode   **out_token,
            char       **out_text)
@@ -203,7 +204,10 @@ call_text (const char  *params_json,
   call.params = params ? json_node_get_object (params) : NULL;
   if (params != NULL)
     json_node_seal (params);
+  if (arguments_text != NULL)
+    call.arguments = g_bytes_new_static (arguments_text, strlen (arguments_text));
   text = _cf_upstream_call_build_text (&call, modern_version);
+  g_clear_pointer (&call.arguments, g_bytes_unref);
   data = g_bytes_get_data (text, &length);
   /* NUL-terminated past its size, for the WebSocket transport. */
   g_assert_cmpint (data[length], ==, '\0');
@@ -222,13 +226,13 @@ call_text (const char  *params_json,
 static void
 test_call_text (void)
 {
-  g_autoptr(JsonObject) plain = NULL, relayed = NULL, modern = NULL;
+  g_autoptr(JsonObject) plain = NULL, relayed = NULL, modern = NULL, passed = NULL, bare = NULL;
   g_autoptr(JsonNode) token = NULL;
   g_autofree char *text = NULL;
   JsonObject *params, *meta;
 
   /* No params: none on the wire either. */
-  plain = call_text (NULL, NULL, &token, &text);
+  plain = call_text (NULL, NULL, NULL, &token, &text);
   g_assert_cmpstr (text, ==, "{\"jsonrpc\":\"2.0\",\"id\":41,\"method\":\"tools/call\"}");
   g_assert_null (token);
   g_clear_pointer (&text, g_free);
@@ -237,7 +241,7 @@ test_call_text (void)
    * is the call's id on the wire and the caller's in the call. */
   relayed = call_text ("{\"name\":\"echo\\\"\",\"arguments\":{\"text\":\"a\\nb\\u00e9\\ud83d\\ude00\","
                        "\"n\":[1,2.5,true,null]},\"_meta\":{\"progressToken\":\"caller\","
-                       "\"custom/x\":1}}", NULL, &token, &text);
+                       "\"custom/x\":1}}", NULL, NULL, &token, &text);
   g_assert_cmpstr (text, ==,
                    "{\"jsonrpc\":\"2.0\",\"id\":41,\"method\":\"tools/call\",\"params\":"
                    "{\"name\":\"echo\\\"\",\"arguments\":{\"text\":\"a\\nb\xc3\xa9\xf0\x9f\x98\x80\","
@@ -250,7 +254,7 @@ test_call_text (void)
   /* A 2026-07-28 request's _meta is the call's: a version the caller
    * put there is replaced, not repeated. */
   modern = call_text ("{\"name\":\"echo\",\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":"
-                      "\"1999-01-01\",\"custom/y\":\"z\"}}", "2026-07-28", &token, &text);
+                      "\"1999-01-01\",\"custom/y\":\"z\"}}", NULL, "2026-07-28", &token, &text);
   g_assert_null (token);
   params = cf_json_object_get_object (modern, "params");
   meta = cf_json_object_get_object (params, "_meta");
@@ -270,6 +274,28 @@ test_call_text (void)
     g_assert_true (cf_json_object_get_int (modern, "id", &id));
     g_assert_cmpint (id, ==, 41);
   }
+  g_clear_pointer (&token, json_node_unref);
+  g_clear_pointer (&text, g_free);
+
+  /* Arguments passed as text (cf_mcp_client_call_tool_async()) go out
+   * byte for byte, spaces and escapes as the client wrote them, beside
+   * the params and before the _meta. */
+  passed = call_text ("{\"name\":\"echo\",\"_meta\":{\"progressToken\":7}}",
+                      "{ \"text\" : \"a\\u00e9\" }", NULL, &token, &text);
+  g_assert_cmpstr (text, ==,
+                   "{\"jsonrpc\":\"2.0\",\"id\":41,\"method\":\"tools/call\",\"params\":"
+                   "{\"name\":\"echo\",\"arguments\":{ \"text\" : \"a\\u00e9\" },"
+                   "\"_meta\":{\"progressToken\":41}}}");
+  g_assert_cmpint (json_node_get_int (token), ==, 7);
+  g_clear_pointer (&token, json_node_unref);
+  g_clear_pointer (&text, g_free);
+
+  /* Arguments alone, in a 2026-07-28 call: the first member, no comma */
+  bare = call_text (NULL, "{}", "2026-07-28", &token, &text);
+  g_assert_true (g_str_has_prefix (text, "{\"jsonrpc\":\"2.0\",\"id\":41,\"method\":\"tools/call\","
+                                         "\"params\":{\"arguments\":{},\"_meta\":{"));
+  g_assert_nonnull (cf_json_object_get_object (cf_json_object_get_object (bare, "params"),
+                                               "arguments"));
 }
 
 static void
