@@ -831,7 +831,7 @@ cf_mcp_server_dispatch (CfMcpServer           *self,
  * cf_mcp_server_dispatch_message:
  * @self: a #CfMcpServer
  * @context: what the transport knows about the message
- * @message: one validated message (cf_jsonrpc_message_new_from_text())
+ * @message: one validated message (cf_jsonrpc_message_new_from_bytes())
  * @stream: where its answers go; finished exactly once
  *
  * cf_mcp_server_dispatch() for a message already read.
