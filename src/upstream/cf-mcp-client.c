@@ -508,6 +508,36 @@ fail_not_connected (CfMcpClient         *self,
                            "Not connected to the upstream");
 }
 
+/* Sends a request of the caller's, shaped for the era the handshake
+ * found; takes @params and @arguments. */
+static void
+send_call (CfMcpClient            *self,
+           const char             *method,
+           JsonObject             *params,
+           GBytes                 *arguments,
+           CfMcpClientMessageFunc  on_message,
+           gpointer                on_message_data,
+           GCancellable           *cancellable,
+           GAsyncReadyCallback     callback,
+           gpointer                user_data)
+{
+  g_autoptr(JsonObject) owned = params;
+  g_autoptr(GBytes) owned_arguments = arguments;
+
+  if (!self->connected || self->transport == NULL)
+    {
+      fail_not_connected (self, cancellable, callback, user_data);
+      return;
+    }
+  /* A 2026-07-28 subscription lasts until it is cancelled: no timeout. */
+  _cf_mcp_client_start_call (self, self->transport, method, g_steal_pointer (&owned),
+                             g_steal_pointer (&owned_arguments),
+                             self->era == CF_MCP_ERA_MODERN ? self->protocol_version : NULL,
+                             FALSE,
+                             g_str_equal (method, "subscriptions/listen") ? 0 : self->timeout_ms,
+                             on_message, on_message_data, cancellable, callback, user_data);
+}
+
 /**
  * cf_mcp_client_request_async:
  * @self: a connected client
@@ -534,22 +564,11 @@ cf_mcp_client_request_async (CfMcpClient            *self,
                              GAsyncReadyCallback     callback,
                              gpointer                user_data)
 {
-  g_autoptr(JsonObject) owned = params;
-
   g_return_if_fail (CF_IS_MCP_CLIENT (self));
   g_return_if_fail (method != NULL);
 
-  if (!self->connected || self->transport == NULL)
-    {
-      fail_not_connected (self, cancellable, callback, user_data);
-      return;
-    }
-  /* A 2026-07-28 subscription lasts until it is cancelled: no timeout. */
-  _cf_mcp_client_start_call (self, self->transport, method, g_steal_pointer (&owned), NULL,
-                             self->era == CF_MCP_ERA_MODERN ? self->protocol_version : NULL,
-                             FALSE,
-                             g_str_equal (method, "subscriptions/listen") ? 0 : self->timeout_ms,
-                             on_message, on_message_data, cancellable, callback, user_data);
+  send_call (self, method, params, NULL, on_message, on_message_data, cancellable, callback,
+             user_data);
 }
 
 /**
@@ -580,23 +599,12 @@ cf_mcp_client_call_tool_async (CfMcpClient            *self,
                                GAsyncReadyCallback     callback,
                                gpointer                user_data)
 {
-  g_autoptr(JsonObject) owned = params;
-  g_autoptr(GBytes) owned_arguments = arguments;
-
   g_return_if_fail (CF_IS_MCP_CLIENT (self));
   g_return_if_fail (params != NULL);
   g_return_if_fail (arguments == NULL || !json_object_has_member (params, "arguments"));
 
-  if (!self->connected || self->transport == NULL)
-    {
-      fail_not_connected (self, cancellable, callback, user_data);
-      return;
-    }
-  _cf_mcp_client_start_call (self, self->transport, "tools/call", g_steal_pointer (&owned),
-                             g_steal_pointer (&owned_arguments),
-                             self->era == CF_MCP_ERA_MODERN ? self->protocol_version : NULL,
-                             FALSE, self->timeout_ms, on_message, on_message_data, cancellable,
-                             callback, user_data);
+  send_call (self, "tools/call", params, arguments, on_message, on_message_data, cancellable,
+             callback, user_data);
 }
 
 /**
