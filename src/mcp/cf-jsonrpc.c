@@ -61,18 +61,12 @@ lazy_object_find (LazyObject *object,
                   const char *name,
                   guint      *index)
 {
-  gsize length = strlen (name);
-
   for (guint i = object->n; i > 0; i--)
-    {
-      const CfJsonMember *m = &object->members[i - 1].text;
-
-      if (m->name_length == length && memcmp (m->name, name, length) == 0)
-        {
-          *index = i - 1;
-          return TRUE;
-        }
-    }
+    if (cf_json_member_is (&object->members[i - 1].text, name))
+      {
+        *index = i - 1;
+        return TRUE;
+      }
   return FALSE;
 }
 
@@ -173,7 +167,6 @@ read_params (CfJsonrpcMessage         *self,
 
   if (params->text[0] != '{')
     return FALSE;
-  self->has_params = TRUE;
   self->lazy_params = lazy_object_new (params->text, params->text_length);
   if (self->lazy_params != NULL)
     return TRUE;
@@ -220,10 +213,7 @@ parse_members (CfJsonrpcMessage *self,
       self->kind = id != NULL ? CF_JSONRPC_KIND_REQUEST : CF_JSONRPC_KIND_NOTIFICATION;
       self->method = json_node_get_string (method);
       if (params != NULL)
-        {
-          self->has_params = TRUE;
-          self->params = json_object_ref (json_node_get_object (params));
-        }
+        self->params = json_object_ref (json_node_get_object (params));
       self->id = id;
       return TRUE;
     }
@@ -348,7 +338,7 @@ cf_jsonrpc_message_get_params (CfJsonrpcMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  if (self->params == NULL && self->has_params)
+  if (self->params == NULL && self->lazy_params != NULL)
     {
       LazyObject *lazy = self->lazy_params;
       JsonObject *params = json_object_new ();

@@ -68,7 +68,6 @@ typedef struct {
   GBytes             *text;
   CfJsonParsedMember  members[CF_JSONRPC_MAX_MEMBERS];
   guint               n_members;
-  gboolean            has_params;
   gboolean            meta_read;
   gpointer            lazy_params;
   gpointer            lazy_meta;
