@@ -310,6 +310,9 @@ on_relayed (GObject      *source,
     return;
   if (cf_mcp_request_is_done (relay->request))
     ;
+  else if (answer != NULL && members != NULL && json_object_get_size (answer) == 0)
+    /* All of it passes through: the era adapter adds its members as text. */
+    cf_mcp_request_return_with_members (relay->request, NULL, members);
   else if (answer != NULL)
     {
       /* The answer's values are passed on as they are (shared, not

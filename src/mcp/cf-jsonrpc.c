@@ -593,6 +593,47 @@ cf_jsonrpc_build_result (JsonNode   *id,
   return cf_json_node_new_object (object);
 }
 
+/**
+ * cf_jsonrpc_begin_result:
+ * @id: (nullable): the request id
+ * @size_hint: how many bytes the result's members will take, about
+ *
+ * Starts a response written as text, for a result whose members are
+ * mostly serialized already: what follows are the result's members, as
+ * in an object without its braces, then cf_jsonrpc_end_result().
+ *
+ * Returns: (transfer full): the response so far
+ */
+GString *
+cf_jsonrpc_begin_result (JsonNode *id,
+                         gsize     size_hint)
+{
+  GString *out = g_string_sized_new (size_hint + 256);
+
+  g_string_append (out, "{\"jsonrpc\":\"2.0\"");
+  if (id != NULL)
+    {
+      g_string_append (out, ",\"id\":");
+      cf_json_append (out, id);
+    }
+  g_string_append (out, ",\"result\":{");
+  return out;
+}
+
+/**
+ * cf_jsonrpc_end_result:
+ * @out: (transfer full): a response from cf_jsonrpc_begin_result(), its
+ *   result's members written
+ *
+ * Returns: (transfer full): the serialized response
+ */
+GBytes *
+cf_jsonrpc_end_result (GString *out)
+{
+  g_string_append (out, "}}");
+  return g_string_free_to_bytes (out);
+}
+
 /* A response whose result begins with @text, serialized already: the
  * value of @member, or (no @member) members as a list ("a":1,"b":2),
  * possibly empty. The members of @result follow. */
@@ -605,15 +646,8 @@ build_spliced (JsonNode   *id,
   g_autoptr(JsonObject) owned = result;
   gsize text_length = 0;
   const char *text_data = g_bytes_get_data (text, &text_length);
-  GString *out = g_string_sized_new (text_length + 256);
+  GString *out = cf_jsonrpc_begin_result (id, text_length);
 
-  g_string_append (out, "{\"jsonrpc\":\"2.0\"");
-  if (id != NULL)
-    {
-      g_string_append (out, ",\"id\":");
-      cf_json_append (out, id);
-    }
-  g_string_append (out, ",\"result\":{");
   if (member != NULL)
     {
       g_string_append_c (out, '"');
@@ -623,8 +657,7 @@ build_spliced (JsonNode   *id,
   g_string_append_len (out, text_data, text_length);
   /* The rest of the result, written straight after it. */
   cf_json_append_members (out, result, NULL, member != NULL || text_length > 0);
-  g_string_append (out, "}}");
-  return g_string_free_to_bytes (out);
+  return cf_jsonrpc_end_result (out);
 }
 
 /**

@@ -106,6 +106,9 @@ GBytes           *cf_jsonrpc_build_result_spliced (JsonNode        *id,
 GBytes           *cf_jsonrpc_build_result_with_members (JsonNode    *id,
                                                         JsonObject  *result,
                                                         GBytes      *members);
+GString          *cf_jsonrpc_begin_result       (JsonNode          *id,
+                                                 gsize              size_hint);
+GBytes           *cf_jsonrpc_end_result         (GString           *out);
 JsonNode         *cf_jsonrpc_build_error        (JsonNode          *id,
                                                  int                code,
                                                  const char        *message,

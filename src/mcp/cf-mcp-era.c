@@ -419,3 +419,41 @@ cf_mcp_era_shape_result (CfMcpEra    era,
   add_server_info (result, server_info);
   return result;
 }
+
+/**
+ * cf_mcp_era_append_shaped_members:
+ * @era: the request's era
+ * @method: the request's method
+ * @ttl_ms: the cache lifetime for cacheable results
+ * @private_scope: whether the result varies per caller
+ * @server_info: the server's serverInfo object, serialized
+ * @out: a result being written, up to the end of its last member
+ * @separate: whether @out holds a member of the result already
+ *
+ * What cf_mcp_era_shape_result() adds to a result that has none of the
+ * shaped members (cf_mcp_era_get_shaped_members()), written as text: for
+ * a relayed result that passes through unparsed, no tree is made just to
+ * add resultType and serverInfo.
+ */
+void
+cf_mcp_era_append_shaped_members (CfMcpEra    era,
+                                  const char *method,
+                                  gint64      ttl_ms,
+                                  gboolean    private_scope,
+                                  const char *server_info,
+                                  GString    *out,
+                                  gboolean    separate)
+{
+  if (era == CF_MCP_ERA_LEGACY)
+    return;
+
+  if (separate)
+    g_string_append_c (out, ',');
+  g_string_append (out, "\"resultType\":\"complete\"");
+  if (g_strv_contains (cacheable_methods, method))
+    g_string_append_printf (out, ",\"ttlMs\":%" G_GINT64_FORMAT ",\"cacheScope\":\"%s\"",
+                            MAX (ttl_ms, 0), private_scope ? "private" : "public");
+  g_string_append (out, ",\"_meta\":{\"" META_SERVER_INFO "\":");
+  g_string_append (out, server_info);
+  g_string_append_c (out, '}');
+}

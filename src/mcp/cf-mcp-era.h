@@ -69,6 +69,13 @@ JsonObject *cf_mcp_era_shape_result     (CfMcpEra                era,
                                          gboolean                private_scope,
                                          JsonObject             *server_info);
 const char * const *cf_mcp_era_get_shaped_members (void);
+void        cf_mcp_era_append_shaped_members (CfMcpEra      era,
+                                              const char   *method,
+                                              gint64        ttl_ms,
+                                              gboolean      private_scope,
+                                              const char   *server_info,
+                                              GString      *out,
+                                              gboolean      separate);
 guint       cf_mcp_era_error_status     (CfMcpEra                era,
                                          int                     code);
 JsonNode   *cf_mcp_era_unsupported_data (CfMcpServer            *server,

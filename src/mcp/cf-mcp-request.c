@@ -603,14 +603,16 @@ cf_mcp_request_return_spliced (CfMcpRequest *self,
 /**
  * cf_mcp_request_return_with_members:
  * @self: a #CfMcpRequest
- * @result: (transfer full): the members of the result the era adapter
- *   may read or set (resultType, ttlMs, cacheScope, _meta), era-neutral
+ * @result: (transfer full) (nullable): the members of the result the era
+ *   adapter may read or set (resultType, ttlMs, cacheScope, _meta),
+ *   era-neutral; %NULL when there are none
  * @members: the result's other members, serialized as in an object
  *   without its braces, possibly none
  *
  * As cf_mcp_request_return(), for a relayed result most of which passes
  * through as the upstream wrote it: it is neither parsed into a tree nor
- * serialized again.
+ * serialized again. With no @result, the response is written as text
+ * from end to end.
  */
 void
 cf_mcp_request_return_with_members (CfMcpRequest *self,
@@ -620,13 +622,31 @@ cf_mcp_request_return_with_members (CfMcpRequest *self,
   g_autoptr(GBytes) response = NULL;
 
   g_return_if_fail (CF_IS_MCP_REQUEST (self));
-  g_return_if_fail (result != NULL);
   g_return_if_fail (members != NULL);
 
-  result = shape_result (self, result);
   if (result == NULL)
-    return;
-  response = cf_jsonrpc_build_result_with_members (self->message->id, result, members);
+    {
+      gsize length;
+      const char *text = g_bytes_get_data (members, &length);
+      GString *out;
+
+      if (self->done)
+        return;
+      out = cf_jsonrpc_begin_result (self->message->id, length);
+      g_string_append_len (out, text, length);
+      cf_mcp_era_append_shaped_members (self->era, self->message->method, self->ttl_ms,
+                                        self->private_scope,
+                                        _cf_mcp_server_get_info_text (self->server), out,
+                                        length > 0);
+      response = cf_jsonrpc_end_result (out);
+    }
+  else
+    {
+      result = shape_result (self, result);
+      if (result == NULL)
+        return;
+      response = cf_jsonrpc_build_result_with_members (self->message->id, result, members);
+    }
   complete_with (self, NULL, response, 200);
 }
 

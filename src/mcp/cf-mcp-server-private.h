@@ -14,6 +14,7 @@ struct _CfMcpServer
   GObject      parent_instance;
 
   JsonObject  *info;
+  char        *info_text;
   char        *instructions;
   GStrv        versions;
   JsonObject  *capabilities;
@@ -61,5 +62,6 @@ void  _cf_mcp_server_unregister_client_call (CfMcpServer  *self,
                                              const char   *key);
 void  _cf_mcp_server_request_done           (CfMcpServer  *self,
                                              CfMcpRequest *request);
+const char *_cf_mcp_server_get_info_text    (CfMcpServer  *self);
 
 G_END_DECLS

@@ -63,6 +63,7 @@ cf_mcp_server_finalize (GObject *object)
   CfMcpServer *self = (CfMcpServer *) object;
 
   g_clear_pointer (&self->info, json_object_unref);
+  g_clear_pointer (&self->info_text, g_free);
   g_clear_pointer (&self->instructions, g_free);
   g_clear_pointer (&self->versions, g_strfreev);
   g_clear_pointer (&self->capabilities, json_object_unref);
@@ -121,19 +122,37 @@ cf_mcp_server_new (const char *name,
   self = g_object_new (CF_TYPE_MCP_SERVER, NULL);
   json_object_set_string_member (self->info, "name", name);
   json_object_set_string_member (self->info, "version", version);
+  /* Fixed from here on: results carry it, some written as text. */
+  json_object_seal (self->info);
+  {
+    g_autoptr(JsonNode) node = cf_json_node_new_object (json_object_ref (self->info));
+
+    self->info_text = cf_json_to_string (node, NULL);
+  }
   return self;
 }
 
 /**
  * cf_mcp_server_get_info:
  *
- * Returns: (transfer none): the serverInfo object
+ * Returns: (transfer none): the serverInfo object, sealed
  */
 JsonObject *
 cf_mcp_server_get_info (CfMcpServer *self)
 {
   g_return_val_if_fail (CF_IS_MCP_SERVER (self), NULL);
   return self->info;
+}
+
+/**
+ * _cf_mcp_server_get_info_text:
+ *
+ * Returns: (transfer none): the serverInfo object, serialized
+ */
+const char *
+_cf_mcp_server_get_info_text (CfMcpServer *self)
+{
+  return self->info_text;
 }
 
 /**

@@ -625,6 +625,7 @@ cf_mcp_client_request_finish (CfMcpClient   *self,
   g_autoptr(GBytes) members = NULL;
   g_autoptr(JsonNode) response = cf_mcp_client_request_finish_passthrough (self, result, &members,
                                                                            error);
+  CfUpstreamCall *call;
   g_autofree char *text = NULL;
   g_autoptr(JsonNode) rest = NULL;
   JsonObject *whole, *own, *envelope;
@@ -637,6 +638,7 @@ cf_mcp_client_request_finish (CfMcpClient   *self,
     return g_steal_pointer (&response);
 
   /* The whole result, for a caller that reads all of it */
+  call = g_task_get_task_data (G_TASK (result));
   length = g_bytes_get_size (members);
   text = g_malloc (length + 2);
   text[0] = '{';
@@ -649,8 +651,14 @@ cf_mcp_client_request_finish (CfMcpClient   *self,
   json_object_iter_init_ordered (&iter, own);
   while (json_object_iter_next_ordered (&iter, &name, &value))
     json_object_set_member (whole, name, json_node_ref (value));
+  /* What the relay leaves to the era adapter */
+  if (call->result_complete)
+    json_object_set_string_member (whole, "resultType", "complete");
   envelope = cf_json_object_shallow_copy (json_node_get_object (response), "result");
   json_object_set_object_member (envelope, "result", whole);
+  /* A result that passed through in full came without its id. */
+  if (!json_object_has_member (envelope, "id"))
+    json_object_set_int_member (envelope, "id", call->id);
   return cf_json_node_new_object (envelope);
 }
 
@@ -666,7 +674,9 @@ cf_mcp_client_request_finish (CfMcpClient   *self,
  * As cf_mcp_client_request_finish(), for a relay: the result of a plain
  * tools/call answer may come in two parts, the members the gateway reads
  * (in the tree) and the others, serialized as the upstream wrote them
- * (see cf_mcp_request_return_with_members()).
+ * (see cf_mcp_request_return_with_members()). When all of them passed
+ * through, the response's result is empty and sealed, and the response
+ * has no id.
  *
  * Returns: (transfer full): the JSON-RPC response
  */

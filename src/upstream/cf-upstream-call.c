@@ -209,6 +209,27 @@ is_only_server_info (const CfJsonMember *member)
          cf_json_member_is (&inner[0], "io.modelcontextprotocol/serverInfo");
 }
 
+/* The response of a call none of whose result's members is in the tree:
+ * the same sealed node for every such call (the id is the call's own). */
+static JsonNode *
+passthrough_response (void)
+{
+  static JsonNode *response;
+
+  if (g_once_init_enter (&response))
+    {
+      JsonObject *envelope = json_object_new ();
+      JsonNode *node;
+
+      json_object_set_string_member (envelope, "jsonrpc", "2.0");
+      json_object_set_object_member (envelope, "result", json_object_new ());
+      node = cf_json_node_new_object (envelope);
+      json_node_seal (node);
+      g_once_init_leave (&response, node);
+    }
+  return response;
+}
+
 /**
  * cf_upstream_call_complete_text:
  * @call: a tools/call
@@ -221,8 +242,10 @@ is_only_server_info (const CfJsonMember *member)
  * all of it: the few members the gateway reads are parsed, the others
  * (content, structuredContent, isError, ...) are checked and kept as
  * text, which cf_mcp_client_request_finish_passthrough() hands on. A
- * _meta that holds only the upstream's serverInfo is left out: the
- * relay would drop that serverInfo anyway.
+ * _meta that holds only the upstream's serverInfo is left out (the relay
+ * would drop that serverInfo anyway), and so is resultType "complete",
+ * the default, which the era adapter writes again where the client's
+ * era has it: most results then have no member in the tree at all.
  *
  * Returns: %TRUE if @call was completed; %FALSE, having done nothing,
  *   when @text is anything else (the caller parses it as usual)
@@ -235,14 +258,13 @@ cf_upstream_call_complete_text (CfUpstreamCall *call,
   CfJsonMember envelope[MAX_ENVELOPE_MEMBERS];
   CfJsonMember members[MAX_RESULT_MEMBERS];
   const CfJsonMember *result = NULL;
-  gboolean has_version = FALSE, has_id = FALSE;
+  gboolean has_version = FALSE, has_id = FALSE, complete = FALSE;
   char id_text[CF_JSON_INT_SIZE];
   gsize id_length;
   guint n, n_members;
   g_autoptr(JsonObject) own = NULL;
   g_autoptr(GString) rest = NULL;
   JsonObject *envelope_object;
-  const char *type;
 
   if (call->task == NULL || !g_str_equal (call->method, "tools/call") ||
       !cf_json_scan_object (text, length, envelope, MAX_ENVELOPE_MEMBERS, &n))
@@ -267,7 +289,6 @@ cf_upstream_call_complete_text (CfUpstreamCall *call,
                             &n_members))
     return FALSE;
 
-  own = json_object_new ();
   rest = g_string_sized_new (result->value_length);
   for (guint i = 0; i < n_members; i++)
     {
@@ -278,10 +299,18 @@ cf_upstream_call_complete_text (CfUpstreamCall *call,
         return FALSE;
       if (cf_json_member_is (m, "_meta") && is_only_server_info (m))
         continue;
+      if (cf_json_member_is (m, "resultType") &&
+          m->value_length == 10 && memcmp (m->value, "\"complete\"", 10) == 0)
+        {
+          complete = TRUE;
+          continue;
+        }
       if (is_own_member (m))
         {
           g_autofree char *name = g_strndup (m->name, m->name_length);
 
+          if (own == NULL)
+            own = json_object_new ();
           json_object_set_member (own, name, member_value (m));
           continue;
         }
@@ -290,12 +319,20 @@ cf_upstream_call_complete_text (CfUpstreamCall *call,
       g_string_append_len (rest, from, m->value + m->value_length - from);
     }
   /* Another kind of result (input_required) is read by the relay. */
-  type = json_object_has_member (own, "resultType")
-         ? cf_json_object_get_string (own, "resultType") : "complete";
-  if (g_strcmp0 (type, "complete") != 0)
+  if (own != NULL && json_object_has_member (own, "resultType"))
     return FALSE;
 
   call->result_members = g_string_free_to_bytes (g_steal_pointer (&rest));
+  call->result_complete = complete;
+  if (own == NULL)
+    {
+      g_autoptr(CfUpstreamCall) hold = cf_upstream_call_ref (call);
+      g_autoptr(GTask) task = call_finish (call);
+
+      g_task_return_pointer (task, json_node_ref (passthrough_response ()),
+                             (GDestroyNotify) json_node_unref);
+      return TRUE;
+    }
   envelope_object = json_object_new ();
   json_object_set_string_member (envelope_object, "jsonrpc", "2.0");
   json_object_set_int_member (envelope_object, "id", call->id);

@@ -66,8 +66,10 @@ struct _CfUpstreamCall
   gulong                 cancelled_id;
   guint                  cancel_idle_id;
   guint                  timeout_id;
-  /* The result's members passed through unparsed (complete_text) */
+  /* The result's members passed through unparsed (complete_text), and
+   * whether a resultType "complete" was left out of them */
   GBytes                *result_members;
+  gboolean               result_complete;
   /* How a transport stops its I/O for the call once it is over */
   GCancellable          *io_cancellable;
   CfUpstreamCallAbortFunc io_abort;

@@ -190,6 +190,53 @@ test_http_upstream (void)
   g_subprocess_force_exit (upstream);
 }
 
+/* A tools/call of echo through the gateway, as the client reads it: in
+ * the 2026-07-28 era, or (no @version) a stateless legacy one. */
+static char *
+echo_text (CfDaemonHarness *d,
+           const char      *version)
+{
+  g_autofree char *uri = g_strconcat (d->url, "/mcp", NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new ("POST", uri);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GBytes) response = NULL;
+  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+  const char *request;
+
+  if (version != NULL)
+    {
+      request = "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{"
+                "\"name\":\"echo\",\"arguments\":{\"text\":\"hello\"},\"_meta\":{"
+                "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","
+                "\"io.modelcontextprotocol/clientCapabilities\":{}}}}";
+      soup_message_headers_replace (headers, "MCP-Protocol-Version", version);
+      soup_message_headers_replace (headers, "Mcp-Method", "tools/call");
+      soup_message_headers_replace (headers, "Mcp-Name", "echo");
+    }
+  else
+    request = "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{"
+              "\"name\":\"echo\",\"arguments\":{\"text\":\"hello\"}}}";
+  soup_message_headers_replace (headers, "Accept", "application/json, text/event-stream");
+  body = g_bytes_new_static (request, strlen (request));
+  soup_message_set_request_body_from_bytes (msg, "application/json", body);
+  response = soup_session_send_and_read (d->http, msg, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+  return g_strndup (g_bytes_get_data (response, NULL), g_bytes_get_size (response));
+}
+
+static guint
+count (const char *text,
+       const char *needle)
+{
+  guint n = 0;
+
+  for (const char *p = strstr (text, needle); p != NULL; p = strstr (p + 1, needle))
+    n++;
+  return n;
+}
+
 /* SIGKILL of the gateway leaves no stdio child behind. */
 /* A tools/call's arguments pass upstream as the client wrote them
  * (escapes, spaces, order); what the gateway checks of them (an object or
@@ -267,6 +314,28 @@ test_arguments (void)
 
     g_assert_cmpstr (cf_harness_first_text (cf_harness_rpc_result (reply)), ==, "forty-one");
   }
+  /* The upstream's result passes through as text, its resultType and
+   * serverInfo left out; the era adapter writes the gateway's, once, for
+   * the client's era only. */
+  {
+    g_autofree char *legacy = echo_text (d, NULL);
+    g_autofree char *modern = echo_text (d, "2026-07-28");
+    g_autoptr(JsonNode) parsed = cf_json_parse (modern, -1, NULL);
+    JsonObject *result = cf_harness_rpc_result (parsed);
+    JsonObject *meta = cf_json_object_get_object (result, "_meta");
+
+    g_assert_cmpstr (legacy, ==, "{\"jsonrpc\":\"2.0\",\"id\":9,\"result\":{\"content\":["
+                                 "{\"type\":\"text\",\"text\":\"hello\"}]}}");
+    g_assert_cmpuint (count (modern, "\"resultType\""), ==, 1);
+    g_assert_cmpuint (count (modern, "\"_meta\""), ==, 1);
+    g_assert_null (strstr (modern, "cf-conformance-fixture"));
+    g_assert_cmpstr (cf_harness_first_text (result), ==, "hello");
+    g_assert_cmpstr (cf_json_object_get_string (result, "resultType"), ==, "complete");
+    g_assert_cmpstr (cf_json_object_get_string (
+                         cf_json_object_get_object (meta, "io.modelcontextprotocol/serverInfo"),
+                         "name"), ==, "ContextForge");
+  }
+
   g_string_truncate (many, many->len - strlen ("\"text\":\"forty-one\"}"));
   g_string_append (many, "\"k\":0}");
   {

@@ -8,6 +8,7 @@
 #include "../fixture/cf-fixture-tools.h"
 #include "cf-http-server.h"
 #include "cf-jsonrpc.h"
+#include "cf-mcp-era.h"
 #include "cf-mcp-server.h"
 #include "cf-streamable-http.h"
 #include "cf-test-util.h"
@@ -1785,6 +1786,60 @@ test_slow_loris (Fixture       *f,
   assert_ping (f);
 }
 
+/* What the era adapter writes as text for a relayed result is what it
+ * adds to the same result as a tree, member for member and only once. */
+static void
+test_era_shaped_text (void)
+{
+  static const struct {
+    CfMcpEra    era;
+    const char *method;
+    gint64      ttl_ms;
+    gboolean    private_scope;
+  } cases[] = {
+    { CF_MCP_ERA_LEGACY, "tools/call", 0, FALSE },
+    { CF_MCP_ERA_LEGACY, "resources/read", 5000, TRUE },
+    { CF_MCP_ERA_MODERN, "tools/call", 0, FALSE },
+    { CF_MCP_ERA_MODERN, "resources/read", 5000, TRUE },
+    { CF_MCP_ERA_MODERN, "tools/list", -1, FALSE },
+  };
+  static const char *passed[] = { "", "\"content\":[{\"type\":\"text\",\"text\":\"a\"}]" };
+  g_autoptr(CfMcpServer) server = cf_mcp_server_new ("Gateway \"Q\"", "1.0");
+  g_autoptr(JsonNode) info = cf_json_node_new_object (json_object_ref (cf_mcp_server_get_info (server)));
+  g_autofree char *info_text = cf_json_to_string (info, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    for (guint j = 0; j < G_N_ELEMENTS (passed); j++)
+      {
+        g_autofree char *tree_text = g_strdup_printf ("{%s}", passed[j]);
+        g_autoptr(JsonNode) tree = cf_json_parse (tree_text, -1, NULL);
+        g_autoptr(GString) text = g_string_new ("{");
+        g_autoptr(JsonNode) written = NULL;
+        JsonObject *shaped;
+        const char *second;
+
+        g_test_message ("case %u, %s", i, passed[j]);
+        shaped = cf_mcp_era_shape_result (cases[i].era, cases[i].method,
+                                          json_object_ref (json_node_get_object (tree)),
+                                          cases[i].ttl_ms, cases[i].private_scope,
+                                          cf_mcp_server_get_info (server));
+        json_object_unref (shaped);
+
+        g_string_append (text, passed[j]);
+        cf_mcp_era_append_shaped_members (cases[i].era, cases[i].method, cases[i].ttl_ms,
+                                          cases[i].private_scope, info_text, text,
+                                          passed[j][0] != '\0');
+        g_string_append_c (text, '}');
+        written = cf_json_parse (text->str, text->len, NULL);
+        g_assert_nonnull (written);
+        g_assert_true (json_node_equal (tree, written));
+        /* No member twice: a parser would keep only one of them. */
+        second = strstr (text->str, "\"resultType\"");
+        g_assert_true (second == NULL || strstr (second + 1, "\"resultType\"") == NULL);
+        g_assert_cmpint (cases[i].era == CF_MCP_ERA_MODERN, ==, second != NULL);
+      }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1840,6 +1895,8 @@ main (int   argc,
   ADD ("input/slow-loris", test_slow_loris);
 
 #undef ADD
+
+  g_test_add_func ("/mcp-http/modern/shaped-text", test_era_shaped_text);
 
   return g_test_run ();
 }
