@@ -847,7 +847,8 @@ conn_dispatch (Conn       *conn,
                                         query, fields, n_spans, response);
   conn->exchange = exchange;
   conn->state = CONN_BUSY;
-  cf_fd_source_set_events (conn->source, 0);
+  /* Readable now means the client hung up (or sent its next request). */
+  cf_fd_source_set_events (conn->source, G_IO_IN);
   cf_fd_source_set_deadline (conn->source, 0);
   _cf_http_server_count_active (conn->server->owner, 1);
 
@@ -1005,9 +1006,22 @@ conn_ready (gpointer     data,
       break;
     case CONN_BUSY:
     default:
-      /* Not reading while the handler works; a reset is still news. */
+      /* Not reading while the handler works, but a client that hangs up
+       * (a reset, or the end of its stream) cancels its request, as
+       * nginx's proxy does. A next request sent early stays in the socket
+       * for its turn, unwatched till then. */
       if (revents & (G_IO_ERR | G_IO_HUP))
         conn_close (conn);
+      else if (revents & G_IO_IN)
+        {
+          char byte;
+          gssize got = recv (conn->fd, &byte, 1, MSG_PEEK);
+
+          if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            conn_close (conn);
+          else if (got > 0)
+            cf_fd_source_set_events (conn->source, 0);
+        }
       break;
     }
 }

@@ -9,6 +9,7 @@
 #include "cf-http-server.h"
 #include "cf-jsonrpc.h"
 #include "cf-mcp-era.h"
+#include "cf-mcp-request.h"
 #include "cf-mcp-server.h"
 #include "cf-streamable-http.h"
 #include "cf-test-util.h"
@@ -1216,6 +1217,103 @@ test_modern_client_gone (Fixture       *f,
   assert_ping (f);
 }
 
+typedef struct {
+  CfMcpRequest *request;
+  gboolean      cancelled;
+} Hanging;
+
+static void
+on_hanging_cancelled (GCancellable *cancellable,
+                      Hanging      *hanging)
+{
+  hanging->cancelled = TRUE;
+}
+
+static void
+hang (CfMcpRequest *request,
+      gpointer      user_data)
+{
+  Hanging *hanging = user_data;
+
+  hanging->request = g_object_ref (request);
+  g_signal_connect (cf_mcp_request_get_cancellable (request), "cancelled",
+                    G_CALLBACK (on_hanging_cancelled), hanging);
+}
+
+static gboolean
+has_request (gpointer user_data)
+{
+  return ((Hanging *) user_data)->request != NULL;
+}
+
+/* A client that hangs up on a plain JSON POST cancels its request: the
+ * handler's cancellable fires, and the request is over. */
+static void
+test_modern_client_gone_cancels (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autofree char *body = modern_body (4, "test/hang", NULL, NULL);
+  g_autofree char *head = g_strdup_printf ("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+                                           "Content-Type: application/json\r\n"
+                                           "Accept: application/json, text/event-stream\r\n"
+                                           "MCP-Protocol-Version: " MODERN "\r\n"
+                                           "Mcp-Method: test/hang\r\n"
+                                           "Content-Length: %zu\r\n\r\n",
+                                           f->port, strlen (body));
+  g_autoptr(GSocketConnection) connection = NULL;
+  Hanging hanging = { 0 };
+
+  cf_mcp_server_add_method (f->server, "test/hang", hang, &hanging, NULL);
+  connection = cf_test_connect (f->port);
+  cf_test_send_raw (connection, head, strlen (head));
+  cf_test_send_raw (connection, body, strlen (body));
+  g_assert_true (cf_test_wait_until (has_request, &hanging, CF_TEST_TIMEOUT_MS));
+  g_assert_false (cf_mcp_request_is_done (hanging.request));
+  g_assert_false (hanging.cancelled);
+
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  g_assert_true (cf_test_wait_flag (&hanging.cancelled, CF_TEST_TIMEOUT_MS));
+  g_assert_true (cf_mcp_request_is_done (hanging.request));
+
+  g_signal_handlers_disconnect_by_data (cf_mcp_request_get_cancellable (hanging.request),
+                                        &hanging);
+  g_clear_object (&hanging.request);
+  g_assert_true (cf_test_wait_until (cf_test_http_is_idle, f->http, CF_TEST_TIMEOUT_MS));
+  assert_ping (f);
+
+  /* A next request sent before the answer is no hang-up: it waits its
+   * turn and is answered after the first. */
+  {
+    g_autofree char *list = modern_body (5, "tools/list", NULL, NULL);
+    g_autofree char *list_head = g_strdup_printf (
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nContent-Type: application/json\r\n"
+        "Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: " MODERN "\r\n"
+        "Mcp-Method: tools/list\r\nContent-Length: %zu\r\n\r\n", f->port, strlen (list));
+    g_autofree char *both = g_strconcat (head, body, list_head, list, NULL);
+    g_autoptr(GString) answers = NULL;
+    gboolean closed = TRUE;
+
+    hanging = (Hanging) { 0 };
+    g_clear_object (&connection);
+    connection = cf_test_connect (f->port);
+    cf_test_send_raw (connection, both, strlen (both));
+    g_assert_true (cf_test_wait_until (has_request, &hanging, CF_TEST_TIMEOUT_MS));
+    cf_test_spin (100);
+    g_assert_false (hanging.cancelled);
+    g_assert_false (cf_mcp_request_is_done (hanging.request));
+
+    cf_mcp_request_return (hanging.request, json_object_new ());
+    answers = cf_test_read_raw (connection, 500, &closed);
+    g_assert_false (closed);
+    g_assert_nonnull (strstr (answers->str, "\"id\":4"));
+    g_assert_nonnull (strstr (answers->str, "\"id\":5"));
+    g_assert_true (strstr (answers->str, "\"id\":4") < strstr (answers->str, "\"id\":5"));
+    g_signal_handlers_disconnect_by_data (cf_mcp_request_get_cancellable (hanging.request),
+                                          &hanging);
+    g_clear_object (&hanging.request);
+  }
+}
+
 static void
 test_modern_listen_client_gone (Fixture       *f,
                                 gconstpointer  data)
@@ -1876,6 +1974,7 @@ main (int   argc,
   ADD ("modern/missing-capability", test_modern_missing_capability);
   ADD ("modern/listen", test_modern_listen);
   ADD ("modern/client-gone", test_modern_client_gone);
+  ADD ("modern/client-gone-cancels", test_modern_client_gone_cancels);
   ADD ("modern/listen-client-gone", test_modern_listen_client_gone);
   ADD ("legacy/sampling", test_legacy_sampling);
   ADD ("legacy/progress", test_legacy_progress);
