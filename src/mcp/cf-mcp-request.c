@@ -124,15 +124,16 @@ static void
 mark_done (CfMcpRequest *self)
 {
   self->done = TRUE;
-  g_clear_signal_handler (&self->closed_id, self->stream);
+  cf_mcp_stream_unwatch_closed (self->stream, &self->closed_id);
   if (self->session != NULL)
     cf_mcp_session_untrack_request (self->session, self->key);
 }
 
 static void
-on_stream_closed (CfMcpStream  *stream,
-                  CfMcpRequest *self)
+on_stream_closed (CfMcpStream *stream,
+                  gpointer     user_data)
 {
+  CfMcpRequest *self = user_data;
   g_autoptr(CfMcpRequest) hold = g_object_ref (self);
 
   /* Nobody is left to answer: closing the stream is the cancellation. */
@@ -204,7 +205,7 @@ _cf_mcp_request_new (CfMcpServer            *server,
   if (self->era == CF_MCP_ERA_MODERN)
     self->inputs = collect_inputs (message);
 
-  self->closed_id = g_signal_connect (stream, "closed", G_CALLBACK (on_stream_closed), self);
+  self->closed_id = cf_mcp_stream_watch_closed (stream, on_stream_closed, self);
   if (session != NULL)
     cf_mcp_session_track_request (session, self->key, self);
 

@@ -39,6 +39,58 @@ cf_mcp_stream_emit_closed (CfMcpStream *self)
   g_signal_emit (self, signals[CLOSED], 0);
 }
 
+/* The id of a watch the stream holds itself: no signal handler has it
+ * (handler ids count up from 1). */
+#define OWN_WATCH G_MAXULONG
+
+/**
+ * cf_mcp_stream_watch_closed:
+ * @self: a #CfMcpStream
+ * @func: called when the stream closes before its final message
+ * @user_data: data for @func
+ *
+ * As connecting to #CfMcpStream::closed, which it does for a stream that
+ * cannot hold the function itself (#CfMcpStreamInterface.watch_closed).
+ *
+ * Returns: the watch, for cf_mcp_stream_unwatch_closed()
+ */
+gulong
+cf_mcp_stream_watch_closed (CfMcpStream           *self,
+                            CfMcpStreamClosedFunc  func,
+                            gpointer               user_data)
+{
+  CfMcpStreamInterface *iface;
+
+  g_return_val_if_fail (CF_IS_MCP_STREAM (self), 0);
+  g_return_val_if_fail (func != NULL, 0);
+
+  iface = CF_MCP_STREAM_GET_IFACE (self);
+  if (iface->watch_closed != NULL && iface->watch_closed (self, func, user_data))
+    return OWN_WATCH;
+  return g_signal_connect (self, "closed", G_CALLBACK (func), user_data);
+}
+
+/**
+ * cf_mcp_stream_unwatch_closed:
+ * @self: a #CfMcpStream
+ * @watch: (inout): a watch from cf_mcp_stream_watch_closed(), or 0;
+ *   set to 0
+ */
+void
+cf_mcp_stream_unwatch_closed (CfMcpStream *self,
+                              gulong      *watch)
+{
+  gulong id = *watch;
+
+  g_return_if_fail (CF_IS_MCP_STREAM (self));
+
+  *watch = 0;
+  if (id == OWN_WATCH)
+    CF_MCP_STREAM_GET_IFACE (self)->watch_closed (self, NULL, NULL);
+  else if (id != 0)
+    g_signal_handler_disconnect (self, id);
+}
+
 /**
  * cf_mcp_stream_send:
  * @self: a #CfMcpStream

@@ -11,6 +11,17 @@ G_BEGIN_DECLS
 G_DECLARE_INTERFACE (CfMcpStream, cf_mcp_stream, CF, MCP_STREAM, GObject)
 
 /**
+ * CfMcpStreamClosedFunc:
+ * @stream: the stream
+ * @user_data: the data given with the function
+ *
+ * Called when @stream closes before its final message
+ * (cf_mcp_stream_watch_closed()).
+ */
+typedef void (*CfMcpStreamClosedFunc) (CfMcpStream *stream,
+                                       gpointer     user_data);
+
+/**
  * CfMcpStreamInterface:
  * @send: writes a message that precedes the final one (a notification or a
  *   server-to-client request); returns %FALSE if the stream cannot carry it
@@ -20,6 +31,10 @@ G_DECLARE_INTERFACE (CfMcpStream, cf_mcp_stream, CF, MCP_STREAM, GObject)
  * @send_bytes: as @send, for a message already serialized
  * @finish_bytes: as @finish, for a message already serialized (%NULL for
  *   none)
+ * @watch_closed: optional: holds one #CfMcpStreamClosedFunc, called when
+ *   the stream closes, or (@func %NULL) lets it go; returns %FALSE when it
+ *   holds one already. A stream that answers one request has it, to spare
+ *   that request a signal connection.
  *
  * A stream implements @send and @finish, or @send_bytes and @finish_bytes;
  * the other pair is made from the one it has. A stream that writes text
@@ -44,6 +59,9 @@ struct _CfMcpStreamInterface
   void     (*finish_bytes) (CfMcpStream *self,
                             GBytes      *message,
                             guint        status);
+  gboolean (*watch_closed) (CfMcpStream          *self,
+                            CfMcpStreamClosedFunc func,
+                            gpointer              user_data);
 };
 
 gboolean cf_mcp_stream_send   (CfMcpStream *self,
@@ -57,5 +75,10 @@ void     cf_mcp_stream_finish_bytes (CfMcpStream *self,
                                      GBytes      *message,
                                      guint        status);
 void     cf_mcp_stream_emit_closed (CfMcpStream *self);
+gulong   cf_mcp_stream_watch_closed   (CfMcpStream           *self,
+                                       CfMcpStreamClosedFunc  func,
+                                       gpointer               user_data);
+void     cf_mcp_stream_unwatch_closed (CfMcpStream           *self,
+                                       gulong                *watch);
 
 G_END_DECLS

@@ -39,6 +39,8 @@ typedef struct {
   SoupMessageHeaders *response_headers;
   guint               status;
   gboolean            finished;
+  CfHttpExchangeFunc  finished_func;
+  gpointer            finished_data;
 } CfHttpExchangePrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (CfHttpExchange, cf_http_exchange, G_TYPE_OBJECT)
@@ -153,7 +155,37 @@ _cf_http_exchange_emit_finished (CfHttpExchange *self)
     return;
   priv->finished = TRUE;
   hold = g_object_ref (self);
+  if (priv->finished_func != NULL)
+    {
+      CfHttpExchangeFunc func = g_steal_pointer (&priv->finished_func);
+
+      func (self, g_steal_pointer (&priv->finished_data));
+    }
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
+}
+
+/**
+ * cf_http_exchange_set_finished_func:
+ * @self: an exchange
+ * @func: (nullable): called once, before #CfHttpExchange::finished;
+ *   %NULL to take a function back
+ * @user_data: data for @func
+ *
+ * For what answers the exchange (one at a time): the cheap form of a
+ * ::finished handler, which costs a signal connection per request.
+ */
+void
+cf_http_exchange_set_finished_func (CfHttpExchange     *self,
+                                    CfHttpExchangeFunc  func,
+                                    gpointer            user_data)
+{
+  CfHttpExchangePrivate *priv = cf_http_exchange_get_instance_private (self);
+
+  g_return_if_fail (CF_IS_HTTP_EXCHANGE (self));
+  g_return_if_fail (func == NULL || priv->finished_func == NULL);
+
+  priv->finished_func = func;
+  priv->finished_data = user_data;
 }
 
 /**

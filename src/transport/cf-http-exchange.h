@@ -85,6 +85,18 @@ void                cf_http_exchange_write               (CfHttpExchange     *se
                                                           gsize               length);
 void                cf_http_exchange_end_stream          (CfHttpExchange     *self);
 
+/**
+ * CfHttpExchangeFunc:
+ * @exchange: the exchange
+ * @user_data: the data given with the function
+ */
+typedef void (*CfHttpExchangeFunc) (CfHttpExchange *exchange,
+                                    gpointer        user_data);
+
+void                cf_http_exchange_set_finished_func   (CfHttpExchange     *self,
+                                                          CfHttpExchangeFunc  func,
+                                                          gpointer            user_data);
+
 JsonNode           *cf_http_error_body                   (const char         *detail);
 const char         *cf_http_status_phrase                (guint               status);
 

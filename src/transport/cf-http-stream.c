@@ -30,7 +30,8 @@ struct _CfHttpStream
 
   CfHttpExchange        *exchange;
   CfMcpTransportContext  context;
-  gulong                 finished_id;
+  CfMcpStreamClosedFunc  closed_func;
+  gpointer               closed_data;
   State                  state;
   guint                  accept_json : 1;
   guint                  accept_sse : 1;
@@ -168,23 +169,43 @@ http_finish_bytes (CfMcpStream *stream,
   cf_http_exchange_unpause (self->exchange);
 }
 
+/* The request this stream answers watches it without a signal. */
+static gboolean
+http_watch_closed (CfMcpStream           *stream,
+                   CfMcpStreamClosedFunc  func,
+                   gpointer               user_data)
+{
+  CfHttpStream *self = CF_HTTP_STREAM (stream);
+
+  if (func != NULL && self->closed_func != NULL)
+    return FALSE;
+  self->closed_func = func;
+  self->closed_data = user_data;
+  return TRUE;
+}
+
 static void
 stream_iface_init (CfMcpStreamInterface *iface)
 {
   iface->send_bytes = http_send_bytes;
   iface->finish_bytes = http_finish_bytes;
+  iface->watch_closed = http_watch_closed;
 }
 
 static void
 on_finished (CfHttpExchange *exchange,
-             CfHttpStream   *self)
+             gpointer        user_data)
 {
+  CfHttpStream *self = user_data;
   g_autoptr(CfHttpStream) hold = g_object_ref (self);
 
-  g_clear_signal_handler (&self->finished_id, self->exchange);
   if (self->state != STATE_DONE)
     {
+      CfMcpStreamClosedFunc func = g_steal_pointer (&self->closed_func);
+
       self->state = STATE_DONE;
+      if (func != NULL)
+        func (CF_MCP_STREAM (self), g_steal_pointer (&self->closed_data));
       cf_mcp_stream_emit_closed (CF_MCP_STREAM (self));
     }
   g_clear_object (&self->exchange);
@@ -196,7 +217,7 @@ cf_http_stream_dispose (GObject *object)
   CfHttpStream *self = (CfHttpStream *) object;
 
   if (self->exchange != NULL)
-    g_clear_signal_handler (&self->finished_id, self->exchange);
+    cf_http_exchange_set_finished_func (self->exchange, NULL, NULL);
   g_clear_object (&self->exchange);
   g_clear_object (&self->context.session);
 
@@ -233,7 +254,7 @@ cf_http_stream_new (CfHttpExchange *exchange,
   self->accept_json = !!accept_json;
   self->accept_sse = !!accept_sse;
   self->context.validate_headers = TRUE;
-  self->finished_id = g_signal_connect (exchange, "finished", G_CALLBACK (on_finished), self);
+  cf_http_exchange_set_finished_func (exchange, on_finished, self);
   cf_http_exchange_pause (exchange);
   return self;
 }
