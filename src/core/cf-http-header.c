@@ -60,15 +60,9 @@ cf_http_fields_get (const char * const *fields,
 {
   g_return_val_if_fail (name != NULL && *name != '\0', NULL);
 
-  /* Most names differ from the first letter, compared here with its case
-   * bit (0x20) set: a cheap filter, g_ascii_strcasecmp() decides. */
   for (guint i = n_fields; i > 0; i--)
-    {
-      const char *field = fields[2 * (i - 1)];
-
-      if ((*field | 0x20) == (*name | 0x20) && g_ascii_strcasecmp (field, name) == 0)
-        return fields[2 * (i - 1) + 1];
-    }
+    if (cf_http_name_equal (fields[2 * (i - 1)], name))
+      return fields[2 * (i - 1) + 1];
   return NULL;
 }
 

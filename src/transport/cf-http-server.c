@@ -53,6 +53,7 @@ typedef struct {
 typedef struct {
   CfHttpServer          *server;
   char                  *path;
+  gsize                  path_length;
   CfHttpHandler          handler;
   CfHttpExchangeHandler  exchange_handler;
   gpointer               user_data;
@@ -354,7 +355,7 @@ find_route (CfHttpServer *self,
   for (guint i = 0; i < self->routes->len; i++)
     {
       Route *route = g_ptr_array_index (self->routes, i);
-      gsize route_length = strlen (route->path);
+      gsize route_length = route->path_length;
 
       if (route_length <= length && route_length >= best_length &&
           strncmp (path, route->path, route_length) == 0)
@@ -679,6 +680,7 @@ add_route (CfHttpServer          *self,
 
   route->server = self;
   route->path = g_strdup (path);
+  route->path_length = strlen (path);
   route->handler = handler;
   route->exchange_handler = exchange_handler;
   route->user_data = user_data;

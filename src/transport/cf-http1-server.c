@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cf-fd-source.h"
+#include "cf-http-header.h"
 #include "cf-http-server-private.h"
 #include "cf-json.h"
 
@@ -274,17 +275,17 @@ append_head (Conn           *conn,
   soup_message_headers_iter_init (&iter, headers);
   while (soup_message_headers_iter_next (&iter, &name, &value))
     {
-      if (g_ascii_strcasecmp (name, "Content-Length") == 0 ||
-          g_ascii_strcasecmp (name, "Transfer-Encoding") == 0)
+      if (cf_http_name_equal (name, "Content-Length") ||
+          cf_http_name_equal (name, "Transfer-Encoding"))
         continue;
-      if (g_ascii_strcasecmp (name, "Connection") == 0)
+      if (cf_http_name_equal (name, "Connection"))
         {
           if (soup_header_contains (value, "close"))
             conn->keep_alive = FALSE;
           continue;
         }
       for (guint i = 0; i + 1 < fixed->len; i += 2)
-        if (g_ascii_strcasecmp (name, g_ptr_array_index (fixed, i)) == 0)
+        if (cf_http_name_equal (name, g_ptr_array_index (fixed, i)))
           replaced |= G_GUINT64_CONSTANT (1) << (i / 2);
       g_string_append (out, name);
       g_string_append_len (out, ": ", 2);

@@ -216,7 +216,7 @@ frame_body (CfHttp1Request  *request,
     {
       const char *name = head->fields[2 * i], *value = head->fields[2 * i + 1];
 
-      if (g_ascii_strcasecmp (name, "Transfer-Encoding") == 0)
+      if (cf_http_name_equal (name, "Transfer-Encoding"))
         {
           /* Only chunked is understood; two of them are one list. */
           if (encoding != NULL || g_ascii_strcasecmp (value, "chunked") != 0)
@@ -226,7 +226,7 @@ frame_body (CfHttp1Request  *request,
             }
           encoding = value;
         }
-      else if (g_ascii_strcasecmp (name, "Content-Length") == 0)
+      else if (cf_http_name_equal (name, "Content-Length"))
         {
           if (length != NULL && strcmp (length, value) != 0)
             {

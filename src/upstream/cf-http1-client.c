@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <string.h>
 
+#include "cf-http-header.h"
 #include "cf-http1-client-private.h"
 #include "cf-json.h"
 
@@ -603,7 +604,7 @@ cf_http1_client_writes_header (const char *name)
   g_return_val_if_fail (name != NULL, FALSE);
 
   for (guint i = 0; own[i] != NULL; i++)
-    if (g_ascii_strcasecmp (name, own[i]) == 0)
+    if (cf_http_name_equal (name, own[i]))
       return TRUE;
   return FALSE;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../fixture/cf-fixture-tools.h"
+#include "cf-http-header.h"
 #include "cf-http-server.h"
 #include "cf-jsonrpc.h"
 #include "cf-mcp-server.h"
@@ -925,6 +926,35 @@ test_date_locale (Fixture       *f,
   cf_test_remove_tree (dir);
 }
 
+/* cf_http_name_equal() answers as g_ascii_strcasecmp() does, for every
+ * pair of bytes and for names that differ late, by case only, or by a
+ * byte whose 0x20 bit is all that differs but is no letter. */
+static void
+test_name_equal (void)
+{
+  static const char *names[] = {
+    "Content-Length", "content-length", "CONTENT-LENGTH", "Content-Lengtz", "Content_Length",
+    "Content-Length ", "Content-Lengt", "", "Mcp-Session-Id", "MCP-SESSION-ID", "@", "`", "[",
+    "{", "^", "~", "_", "\x7f", "\xc3\xa9", "\xe3\x89",
+  };
+
+  for (guint a = 1; a < 256; a++)
+    for (guint b = 1; b < 256; b++)
+      {
+        char x[2] = { (char) a, '\0' }, y[2] = { (char) b, '\0' };
+
+        if (cf_http_name_equal (x, y) != (g_ascii_strcasecmp (x, y) == 0))
+          g_error ("bytes %02x and %02x", a, b);
+      }
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    for (guint j = 0; j < G_N_ELEMENTS (names); j++)
+      {
+        g_test_message ("\"%s\" and \"%s\"", names[i], names[j]);
+        g_assert_true (cf_http_name_equal (names[i], names[j]) ==
+                       (g_ascii_strcasecmp (names[i], names[j]) == 0));
+      }
+}
+
 static void
 add (const char *path,
      void (*func) (Fixture *, gconstpointer))
@@ -951,6 +981,7 @@ main (int   argc,
   add ("/http1-server/mutations", test_mutations);
   add ("/http1-server/out-of-descriptors", test_out_of_descriptors);
   add ("/http1-server/date-locale", test_date_locale);
+  g_test_add_func ("/http1-server/name-equal", test_name_equal);
 
   return g_test_run ();
 }
