@@ -784,6 +784,56 @@ typedef gboolean (*MemberVisit) (Parser       *parser,
                                  gsize         name_length,
                                  gpointer      user_data);
 
+/* Walks the members of the object at parser->p (its '{') to just past its
+ * '}'. */
+static gboolean
+walk_members (Parser      *parser,
+              MemberVisit  visit,
+              gpointer     user_data)
+{
+  parser->p++;
+  skip_ws (parser);
+  if (parser->p < parser->end && *parser->p == '}')
+    {
+      parser->p++;
+      return TRUE;
+    }
+  for (;;)
+    {
+      const guchar *name;
+      gsize name_length;
+
+      skip_ws (parser);
+      if (parser->p >= parser->end || *parser->p != '"')
+        return FALSE;
+      name = ++parser->p;
+      if (!parse_string (parser))
+        return FALSE;
+      if (parser->scratch != NULL)
+        buf_truncate (parser->scratch, 0);
+      name_length = parser->p - 1 - name;
+      skip_ws (parser);
+      if (parser->p >= parser->end || *parser->p != ':')
+        return FALSE;
+      parser->p++;
+      skip_ws (parser);
+      if (!visit (parser, name, name_length, user_data))
+        return FALSE;
+      skip_ws (parser);
+      if (parser->p < parser->end && *parser->p == ',')
+        {
+          parser->p++;
+          continue;
+        }
+      if (parser->p < parser->end && *parser->p == '}')
+        {
+          parser->p++;
+          return TRUE;
+        }
+      return FALSE;
+    }
+}
+
 static gboolean
 walk_object (Parser      *parser,
              const char  *data,
@@ -801,45 +851,8 @@ walk_object (Parser      *parser,
   if (parser->p >= parser->end || *parser->p != '{')
     return FALSE;
   parser->depth = 1;
-  parser->p++;
-  skip_ws (parser);
-  if (parser->p < parser->end && *parser->p == '}')
-    parser->p++;
-  else
-    for (;;)
-      {
-        const guchar *name;
-        gsize name_length;
-
-        skip_ws (parser);
-        if (parser->p >= parser->end || *parser->p != '"')
-          return FALSE;
-        name = ++parser->p;
-        if (!parse_string (parser))
-          return FALSE;
-        if (parser->scratch != NULL)
-          buf_truncate (parser->scratch, 0);
-        name_length = parser->p - 1 - name;
-        skip_ws (parser);
-        if (parser->p >= parser->end || *parser->p != ':')
-          return FALSE;
-        parser->p++;
-        skip_ws (parser);
-        if (!visit (parser, name, name_length, user_data))
-          return FALSE;
-        skip_ws (parser);
-        if (parser->p < parser->end && *parser->p == ',')
-          {
-            parser->p++;
-            continue;
-          }
-        if (parser->p < parser->end && *parser->p == '}')
-          {
-            parser->p++;
-            break;
-          }
-        return FALSE;
-      }
+  if (!walk_members (parser, visit, user_data))
+    return FALSE;
   skip_ws (parser);
   return parser->p >= parser->end;
 }
@@ -1026,6 +1039,94 @@ cf_json_scan_object (const char   *data,
   if (!walk_object (&parser, data, length, scan_member, &scanned))
     return FALSE;
   *n_members = scanned.n;
+  return TRUE;
+}
+
+typedef struct {
+  ScannedMembers  outer;
+  const char     *name;
+  gsize           name_length;
+  ScannedMembers  inner;
+  gboolean        found;
+} NestedScan;
+
+static gboolean
+scan_nested_member (Parser       *parser,
+                    const guchar *name,
+                    gsize         name_length,
+                    gpointer      user_data)
+{
+  NestedScan *scan = user_data;
+  CfJsonMember *member;
+  gboolean ok;
+
+  if (scan->found || *parser->p != '{' || name_length != scan->name_length ||
+      memcmp (name, scan->name, name_length) != 0)
+    return scan_member (parser, name, name_length, &scan->outer);
+
+  if (scan->outer.n == scan->outer.max_members)
+    return FALSE;
+  scan->found = TRUE;
+  member = &scan->outer.members[scan->outer.n++];
+  member->name = (const char *) name;
+  member->name_length = name_length;
+  member->name_escaped = FALSE;
+  member->value = (const char *) parser->p;
+  if (++parser->depth > CF_JSON_MAX_DEPTH)
+    return FALSE;
+  ok = walk_members (parser, scan_member, &scan->inner);
+  parser->depth--;
+  if (!ok)
+    return FALSE;
+  member->value_length = (const char *) parser->p - member->value;
+  return TRUE;
+}
+
+/**
+ * cf_json_scan_object_nested:
+ * @data: the text
+ * @length: its length in bytes
+ * @name: the name of one member, as written (no escapes)
+ * @members: (out caller-allocates) (array length=max_members): where the
+ *   object's members go, in their order
+ * @max_members: how many fit in @members
+ * @n_members: (out): how many there are
+ * @inner: (out caller-allocates) (array length=max_inner): where the
+ *   members of @name's value go
+ * @max_inner: how many fit in @inner
+ * @n_inner: (out): how many there are: 0 also when no member @name holds
+ *   an object (the caller has its value in @members)
+ *
+ * cf_json_scan_object() for an object and the members of one of its own
+ * members, the first @name that holds an object, in one pass: a relay
+ * that reads a response's envelope and its result does not scan the
+ * result twice.
+ *
+ * Returns: %TRUE if @data is a well-formed object of at most
+ *   @max_members members, and @name's object has at most @max_inner
+ */
+gboolean
+cf_json_scan_object_nested (const char   *data,
+                            gsize         length,
+                            const char   *name,
+                            CfJsonMember *members,
+                            guint         max_members,
+                            guint        *n_members,
+                            CfJsonMember *inner,
+                            guint         max_inner,
+                            guint        *n_inner)
+{
+  Parser parser = { 0 };
+  NestedScan scan = {
+    { members, max_members, 0 }, name, strlen (name), { inner, max_inner, 0 }, FALSE
+  };
+
+  *n_members = 0;
+  *n_inner = 0;
+  if (!walk_object (&parser, data, length, scan_nested_member, &scan))
+    return FALSE;
+  *n_members = scan.outer.n;
+  *n_inner = scan.inner.n;
   return TRUE;
 }
 

@@ -103,6 +103,15 @@ gboolean     cf_json_scan_object          (const char   *data,
                                            CfJsonMember *members,
                                            guint         max_members,
                                            guint        *n_members);
+gboolean     cf_json_scan_object_nested   (const char   *data,
+                                           gsize         length,
+                                           const char   *name,
+                                           CfJsonMember *members,
+                                           guint         max_members,
+                                           guint        *n_members,
+                                           CfJsonMember *inner,
+                                           guint         max_inner,
+                                           guint        *n_inner);
 gboolean     cf_json_member_is            (const CfJsonMember *member,
                                            const char         *name);
 

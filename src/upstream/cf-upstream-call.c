@@ -266,8 +266,10 @@ cf_upstream_call_complete_text (CfUpstreamCall *call,
   g_autoptr(GString) rest = NULL;
   JsonObject *envelope_object;
 
+  /* The envelope and the result's members, in one pass */
   if (call->task == NULL || !g_str_equal (call->method, "tools/call") ||
-      !cf_json_scan_object (text, length, envelope, MAX_ENVELOPE_MEMBERS, &n))
+      !cf_json_scan_object_nested (text, length, "result", envelope, MAX_ENVELOPE_MEMBERS, &n,
+                                   members, MAX_RESULT_MEMBERS, &n_members))
     return FALSE;
   id_length = cf_json_format_int (id_text, call->id);
   for (guint i = 0; i < n; i++)
@@ -284,9 +286,7 @@ cf_upstream_call_complete_text (CfUpstreamCall *call,
       else
         return FALSE;
     }
-  if (!has_version || !has_id || result == NULL ||
-      !cf_json_scan_object (result->value, result->value_length, members, MAX_RESULT_MEMBERS,
-                            &n_members))
+  if (!has_version || !has_id || result == NULL)
     return FALSE;
 
   rest = g_string_sized_new (result->value_length);

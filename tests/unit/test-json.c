@@ -522,6 +522,66 @@ typedef struct {
 #define SCAN_ROOM 4096
 
 static void
+assert_same_members (const CfJsonMember *a,
+                     const CfJsonMember *b,
+                     guint               n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_assert_true (a[i].name == b[i].name);
+      g_assert_cmpuint (a[i].name_length, ==, b[i].name_length);
+      g_assert_true (a[i].name_escaped == b[i].name_escaped);
+      g_assert_true (a[i].value == b[i].value);
+      g_assert_cmpuint (a[i].value_length, ==, b[i].value_length);
+    }
+}
+
+/* The nested scan agrees with two plain ones: the same members, and the
+ * members of the first object-valued member as a scan of its value finds
+ * them. */
+static void
+check_scan_nested (const char         *data,
+                   gsize               length,
+                   gboolean            scanned,
+                   const CfJsonMember *members,
+                   guint               n)
+{
+  g_autofree CfJsonMember *outer = g_new (CfJsonMember, SCAN_ROOM);
+  g_autofree CfJsonMember *inner = g_new (CfJsonMember, SCAN_ROOM);
+  g_autofree CfJsonMember *plain = g_new (CfJsonMember, SCAN_ROOM);
+  g_autofree char *name = NULL;
+  const CfJsonMember *nested = NULL;
+  guint n_outer = G_MAXUINT, n_inner = G_MAXUINT, n_plain = 0;
+
+  for (guint i = 0; scanned && i < n && nested == NULL; i++)
+    if (!members[i].name_escaped && members[i].value[0] == '{')
+      nested = &members[i];
+  name = nested ? g_strndup (nested->name, nested->name_length) : g_strdup ("a");
+  if (cf_json_scan_object_nested (data, length, name, outer, SCAN_ROOM, &n_outer, inner,
+                                  SCAN_ROOM, &n_inner) != scanned)
+    g_error ("the nested scan disagrees with the scan on %.*s", (int) MIN (length, 200), data);
+  if (!scanned)
+    {
+      g_assert_cmpuint (n_outer, ==, 0);
+      g_assert_cmpuint (n_inner, ==, 0);
+      return;
+    }
+  g_assert_cmpuint (n_outer, ==, n);
+  assert_same_members (outer, members, n);
+  if (nested == NULL)
+    {
+      for (guint i = 0; i < n; i++)
+        g_assert_false (cf_json_member_is (&members[i], "a") && members[i].value[0] == '{');
+      g_assert_cmpuint (n_inner, ==, 0);
+      return;
+    }
+  g_assert_true (cf_json_scan_object (nested->value, nested->value_length, plain, SCAN_ROOM,
+                                      &n_plain));
+  g_assert_cmpuint (n_inner, ==, n_plain);
+  assert_same_members (inner, plain, n_inner);
+}
+
+static void
 check_scan (const char *data,
             gsize       length,
             JsonNode   *tree)
@@ -536,6 +596,7 @@ check_scan (const char *data,
     g_error ("the scanner %s what the parser %s: %.*s", scanned ? "accepts" : "refuses",
              object != NULL ? "reads as an object" : "refuses or reads otherwise",
              (int) MIN (length, 200), data);
+  check_scan_nested (data, length, scanned, members, n);
   if (!scanned)
     {
       g_assert_cmpuint (n, ==, 0);
@@ -601,6 +662,53 @@ test_scan_object (void)
   g_assert_false (scan_text ("{\"a\":1} x", members, 2, &n));
   g_assert_false (scan_text ("{\"a\":1e999}", members, 2, &n));
   g_assert_false (scan_text ("{\"a\":\"\\ud800\"}", members, 2, &n));
+}
+
+static void
+test_scan_object_nested (void)
+{
+  CfJsonMember members[3], inner[2];
+  guint n = 7, n_inner = 7;
+  const char *text = "{\"jsonrpc\":\"2.0\",\"result\" : { \"a\":{\"b\":[1]},\"c\":\"}\"} ,\"id\":1}";
+
+  g_assert_true (cf_json_scan_object_nested (text, strlen (text), "result", members, 3, &n,
+                                             inner, 2, &n_inner));
+  g_assert_cmpuint (n, ==, 3);
+  g_assert_cmpuint (n_inner, ==, 2);
+  g_assert_cmpmem (members[1].value, members[1].value_length,
+                   "{ \"a\":{\"b\":[1]},\"c\":\"}\"}", 24);
+  g_assert_true (cf_json_member_is (&inner[0], "a"));
+  g_assert_cmpmem (inner[0].value, inner[0].value_length, "{\"b\":[1]}", 9);
+  g_assert_cmpmem (inner[1].value, inner[1].value_length, "\"}\"", 3);
+  g_assert_cmpmem (members[2].value, members[2].value_length, "1", 1);
+
+  /* Too many members inside, or outside */
+  g_assert_false (cf_json_scan_object_nested (text, strlen (text), "result", members, 3, &n,
+                                              inner, 1, &n_inner));
+  g_assert_cmpuint (n_inner, ==, 0);
+  g_assert_false (cf_json_scan_object_nested (text, strlen (text), "result", members, 2, &n,
+                                              inner, 2, &n_inner));
+  /* No such member, one that is not an object, one written with an
+   * escape: no inner members, the rest as a scan */
+  g_assert_true (cf_json_scan_object_nested (text, strlen (text), "error", members, 3, &n,
+                                             inner, 2, &n_inner));
+  g_assert_cmpuint (n_inner, ==, 0);
+  g_assert_true (cf_json_scan_object_nested (text, strlen (text), "id", members, 3, &n,
+                                             inner, 2, &n_inner));
+  g_assert_cmpuint (n_inner, ==, 0);
+  text = "{\"r\\u0065sult\":{\"a\":1},\"result\":{\"b\":2},\"result\":{}}";
+  g_assert_true (cf_json_scan_object_nested (text, strlen (text), "result", members, 3, &n,
+                                             inner, 2, &n_inner));
+  g_assert_cmpuint (n_inner, ==, 1);
+  g_assert_true (cf_json_member_is (&inner[0], "b"));
+  /* Broken inside the nested object, or after it */
+  text = "{\"result\":{\"a\":tru}}";
+  g_assert_false (cf_json_scan_object_nested (text, strlen (text), "result", members, 3, &n,
+                                              inner, 2, &n_inner));
+  text = "{\"result\":{\"a\":1}";
+  g_assert_false (cf_json_scan_object_nested (text, strlen (text), "result", members, 3, &n,
+                                              inner, 2, &n_inner));
+  g_assert_cmpuint (n, ==, 0);
 }
 
 static void
@@ -1669,6 +1777,7 @@ main (int   argc,
   g_test_add_func ("/json/result-spliced", test_result_spliced);
   g_test_add_func ("/json/result-with-members", test_result_with_members);
   g_test_add_func ("/json/scan-object", test_scan_object);
+  g_test_add_func ("/json/scan-object-nested", test_scan_object_nested);
   g_test_add_func ("/json/parse-members", test_parse_members);
   g_test_add_func ("/json/format-int", test_format_int);
   g_test_add_func ("/json/jsonrpc-from-text", test_jsonrpc_from_text);
