@@ -30,11 +30,20 @@
  * as "1e+21", not "1e+21.0"; NaN and infinities as null, not "nan.0"; and
  * U+001F escaped as "\u001f" where json-glib leaves it raw. */
 
+/* Where strings are unescaped before json-glib copies them: on the stack
+ * (the parser's caller's) until a string outgrows it. */
+typedef struct {
+  char  *str;
+  gsize  len;
+  gsize  allocated_len;
+  char   stack[256];
+} Scratch;
+
 typedef struct {
   const guchar *start;
   const guchar *p;
   const guchar *end;
-  GString      *scratch;
+  Scratch      *scratch;
   guint         depth;
   CfJsonError   code;
   const char   *message;
@@ -73,12 +82,64 @@ buf_append_c (GString *out,
     g_string_append_c (out, c);
 }
 
-static inline void
-buf_truncate (GString *out,
-              gsize    len)
+static void
+scratch_init (Scratch *scratch)
 {
-  out->len = len;
-  out->str[len] = '\0';
+  scratch->str = scratch->stack;
+  scratch->len = 0;
+  scratch->allocated_len = sizeof scratch->stack;
+  scratch->str[0] = '\0';
+}
+
+static void
+scratch_clear (Scratch *scratch)
+{
+  if (scratch->str != scratch->stack)
+    g_free (scratch->str);
+  scratch->str = NULL;
+}
+
+static void
+scratch_grow (Scratch *scratch,
+              gsize    needed)
+{
+  gsize size = MAX (scratch->allocated_len * 2, needed);
+
+  if (scratch->str == scratch->stack)
+    {
+      scratch->str = g_malloc (size);
+      memcpy (scratch->str, scratch->stack, scratch->len + 1);
+    }
+  else
+    scratch->str = g_realloc (scratch->str, size);
+  scratch->allocated_len = size;
+}
+
+static inline void
+scratch_append (Scratch    *scratch,
+                const char *data,
+                gsize       len)
+{
+  if (G_UNLIKELY (scratch->len + len >= scratch->allocated_len))
+    scratch_grow (scratch, scratch->len + len + 1);
+  memcpy (scratch->str + scratch->len, data, len);
+  scratch->len += len;
+  scratch->str[scratch->len] = '\0';
+}
+
+static inline void
+scratch_append_c (Scratch *scratch,
+                  char     c)
+{
+  scratch_append (scratch, &c, 1);
+}
+
+static inline void
+scratch_truncate (Scratch *scratch,
+                  gsize    len)
+{
+  scratch->len = len;
+  scratch->str[len] = '\0';
 }
 
 static gboolean
@@ -200,7 +261,7 @@ parse_string (Parser *parser)
 {
   const guchar *p = parser->p;
   const guchar *end = parser->end;
-  GString *out = parser->scratch;
+  Scratch *out = parser->scratch;
 
   for (;;)
     {
@@ -209,14 +270,14 @@ parse_string (Parser *parser)
       while (p < end && !string_stop[*p])
         p++;
       if (p > run && out != NULL)
-        buf_append (out, (const char *) run, p - run);
+        scratch_append (out, (const char *) run, p - run);
       if (p >= end)
         return fail_at (parser, p, CF_JSON_ERROR_SYNTAX, "unterminated string");
 
       if (*p == '"')
         {
           if (out != NULL)
-            buf_append_c (out, '\0');
+            scratch_append_c (out, '\0');
           parser->p = p + 1;
           return TRUE;
         }
@@ -247,7 +308,7 @@ parse_string (Parser *parser)
           if (simple != 0)
             {
               if (out != NULL)
-                buf_append_c (out, simple);
+                scratch_append_c (out, simple);
               p += 2;
               continue;
             }
@@ -282,7 +343,7 @@ parse_string (Parser *parser)
               p += 6;
             }
           if (out != NULL)
-            buf_append (out, utf8, g_unichar_to_utf8 (c, utf8));
+            scratch_append (out, utf8, g_unichar_to_utf8 (c, utf8));
           continue;
         }
 
@@ -296,7 +357,7 @@ parse_string (Parser *parser)
         if (n == 0)
           return fail_at (parser, p, CF_JSON_ERROR_ENCODING, "invalid UTF-8");
         if (out != NULL)
-          buf_append (out, (const char *) p, n);
+          scratch_append (out, (const char *) p, n);
         p += n;
       }
     }
@@ -523,7 +584,7 @@ parse_object (Parser *parser)
       /* A repeated name keeps its first place and takes the last value,
        * as with json_parser. */
       json_object_set_member (object, parser->scratch->str + key_offset, member);
-      buf_truncate (parser->scratch, key_offset);
+      scratch_truncate (parser->scratch, key_offset);
 
       skip_ws (parser);
       if (parser->p >= parser->end)
@@ -582,7 +643,7 @@ parse_value (Parser *parser)
           return NULL;
         node = json_node_alloc ();
         json_node_init_string (node, parser->scratch->str + offset);
-        buf_truncate (parser->scratch, offset);
+        scratch_truncate (parser->scratch, offset);
         return node;
       }
 
@@ -632,21 +693,22 @@ cf_json_parser_parse (const char  *data,
                       char       **out_message)
 {
   Parser parser = { 0 };
+  Scratch scratch;
   JsonNode *root;
 
   parser.start = (const guchar *) data;
   parser.p = parser.start;
   parser.end = parser.start + length;
 
-  /* Strings are unescaped here before json-glib copies them. */
-  parser.scratch = g_string_sized_new (256);
+  scratch_init (&scratch);
+  parser.scratch = &scratch;
 
   if (length >= 3 && memcmp (data, "\xEF\xBB\xBF", 3) == 0)
     parser.p += 3;
   skip_ws (&parser);
   if (parser.p >= parser.end)
     {
-      g_string_free (parser.scratch, TRUE);
+      scratch_clear (&scratch);
       *out_code = CF_JSON_ERROR_EMPTY;
       *out_message = g_strdup ("Empty body: expected a JSON value");
       return NULL;
@@ -664,7 +726,7 @@ cf_json_parser_parse (const char  *data,
           root = NULL;
         }
     }
-  g_string_free (parser.scratch, TRUE);
+  scratch_clear (&scratch);
 
   if (root == NULL)
     {
@@ -810,7 +872,7 @@ walk_members (Parser      *parser,
       if (!parse_string (parser))
         return FALSE;
       if (parser->scratch != NULL)
-        buf_truncate (parser->scratch, 0);
+        scratch_truncate (parser->scratch, 0);
       name_length = parser->p - 1 - name;
       skip_ws (parser);
       if (parser->p >= parser->end || *parser->p != ':')
@@ -890,7 +952,7 @@ parse_member (Parser       *parser,
     return FALSE;
   if (is_unparsed (parsed->unparsed, name, name_length))
     {
-      GString *scratch = g_steal_pointer (&parser->scratch);
+      Scratch *scratch = g_steal_pointer (&parser->scratch);
       gboolean ok;
 
       /* A scan copies nothing. */
@@ -948,13 +1010,14 @@ cf_json_parse_members (const char          *data,
                        guint               *n_members)
 {
   Parser parser = { 0 };
+  Scratch scratch;
   ParsedMembers parsed = { unparsed, members, max_members, 0 };
   gboolean ok;
 
-  /* Strings are unescaped here before json-glib copies them. */
-  parser.scratch = g_string_sized_new (256);
+  scratch_init (&scratch);
+  parser.scratch = &scratch;
   ok = walk_object (&parser, data, length, parse_member, &parsed);
-  g_string_free (parser.scratch, TRUE);
+  scratch_clear (&scratch);
   if (!ok)
     {
       cf_json_parsed_members_clear (members, parsed.n);

@@ -664,6 +664,44 @@ test_scan_object (void)
   g_assert_false (scan_text ("{\"a\":\"\\ud800\"}", members, 2, &n));
 }
 
+/* Strings and names longer than the parser's stack buffer, escapes
+ * across the point where it moves to the heap, in a tree and as members. */
+static void
+test_long_strings (void)
+{
+  g_autoptr(GString) value = g_string_new (NULL);
+  g_autoptr(GString) text = g_string_new ("{\"");
+  g_autoptr(GString) name = g_string_new (NULL);
+  g_autoptr(JsonNode) tree = NULL;
+  g_autoptr(GError) error = NULL;
+  CfJsonParsedMember members[2];
+  guint n = 0;
+
+  for (guint i = 0; i < 300; i++)
+    g_string_append_c (name, 'a' + i % 26);
+  for (guint i = 0; i < 5000; i++)
+    g_string_append (value, i % 7 == 0 ? "\xc3\xa9" : "x");
+  g_string_append (text, name->str);
+  g_string_append (text, "\":\"");
+  for (guint i = 0; i < 5000; i++)
+    g_string_append (text, i % 7 == 0 ? "\\u00e9" : "x");
+  g_string_append (text, "\",\"b\":[\"");
+  g_string_append (text, value->str);
+  g_string_append (text, "\"]}");
+
+  tree = cf_json_parse (text->str, text->len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (tree), name->str), ==,
+                   value->str);
+  g_assert_cmpstr (json_array_get_string_element (
+                       json_object_get_array_member (json_node_get_object (tree), "b"), 0), ==,
+                   value->str);
+  g_assert_true (cf_json_parse_members (text->str, text->len, NULL, members, 2, &n));
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_cmpstr (json_node_get_string (members[0].value), ==, value->str);
+  cf_json_parsed_members_clear (members, n);
+}
+
 static void
 test_scan_object_nested (void)
 {
@@ -1778,6 +1816,7 @@ main (int   argc,
   g_test_add_func ("/json/result-with-members", test_result_with_members);
   g_test_add_func ("/json/scan-object", test_scan_object);
   g_test_add_func ("/json/scan-object-nested", test_scan_object_nested);
+  g_test_add_func ("/json/long-strings", test_long_strings);
   g_test_add_func ("/json/parse-members", test_parse_members);
   g_test_add_func ("/json/format-int", test_format_int);
   g_test_add_func ("/json/jsonrpc-from-text", test_jsonrpc_from_text);
