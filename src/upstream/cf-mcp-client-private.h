@@ -45,6 +45,10 @@ struct _CfMcpClient
   guint                timeout_ms;
   gsize                max_message;
   gint64               next_id;
+  /* Calls out with a deadline, earliest first, and the one timer that
+   * wakes for the first (cf-upstream-call.c) */
+  GQueue               timed_calls;
+  GSource             *call_timer;
 
   CfMcpEra             era;
   char                *protocol_version;

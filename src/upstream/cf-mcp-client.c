@@ -181,6 +181,11 @@ cf_mcp_client_finalize (GObject *object)
   CfMcpClient *self = CF_MCP_CLIENT (object);
 
   _cf_mcp_client_reset (self);
+  /* No call is out: each holds the client through its task. */
+  g_assert (g_queue_is_empty (&self->timed_calls));
+  if (self->call_timer != NULL)
+    g_source_destroy (self->call_timer);
+  g_clear_pointer (&self->call_timer, g_source_unref);
   g_clear_pointer (&self->url, g_free);
   g_clear_object (&self->session);
   g_clear_pointer (&self->headers, g_hash_table_unref);

@@ -93,6 +93,87 @@ cf_upstream_call_set_io_abort (CfUpstreamCall          *call,
   call->io_abort_data = data;
 }
 
+/* Deadlines. A client's calls wait in one queue, earliest deadline first,
+ * and one timer source wakes for the first of them: a call costs no
+ * GSource of its own (made, attached, looked at on every turn of the main
+ * loop while the call is out, destroyed). */
+
+static void call_abort (CfUpstreamCall *call,
+                        const GError   *error);
+
+static gboolean
+call_timer_dispatch (GSource     *source,
+                     GSourceFunc  callback,
+                     gpointer     user_data)
+{
+  return callback (user_data);
+}
+
+static GSourceFuncs call_timer_funcs = {
+  .dispatch = call_timer_dispatch,
+};
+
+static void
+untime_call (CfUpstreamCall *call)
+{
+  if (call->timed_link.data == NULL)
+    return;
+  g_queue_unlink (&call->client->timed_calls, &call->timed_link);
+  call->timed_link.data = NULL;
+}
+
+static gboolean
+on_call_timer (gpointer user_data)
+{
+  CfMcpClient *self = user_data;
+  gint64 now = g_source_get_time (self->call_timer);
+  CfUpstreamCall *call;
+
+  while ((call = g_queue_peek_head (&self->timed_calls)) != NULL && call->deadline <= now)
+    {
+      g_autoptr(CfUpstreamCall) hold = cf_upstream_call_ref (call);
+      g_autoptr(GError) error = NULL;
+
+      untime_call (call);
+      error = g_error_new (CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_TIMED_OUT,
+                           "The upstream did not answer %s in time", call->method);
+      call_abort (call, error);
+    }
+  /* Calls that ended before their deadline only leave the timer early. */
+  g_source_set_ready_time (self->call_timer, call != NULL ? call->deadline : -1);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+time_call (CfUpstreamCall *call,
+           guint           timeout_ms)
+{
+  CfMcpClient *self = call->client;
+  GList *before = self->timed_calls.tail;
+  gint64 ready;
+
+  call->deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  call->timed_link.data = call;
+  /* From the end: deadlines mostly come in order. */
+  while (before != NULL && ((CfUpstreamCall *) before->data)->deadline > call->deadline)
+    before = before->prev;
+  if (before == NULL)
+    g_queue_push_head_link (&self->timed_calls, &call->timed_link);
+  else
+    g_queue_insert_after_link (&self->timed_calls, before, &call->timed_link);
+
+  if (self->call_timer == NULL)
+    {
+      self->call_timer = g_source_new (&call_timer_funcs, sizeof (GSource));
+      g_source_set_callback (self->call_timer, on_call_timer, self, NULL);
+      g_source_set_static_name (self->call_timer, "[cf] upstream call deadlines");
+      g_source_attach (self->call_timer, NULL);
+    }
+  ready = g_source_get_ready_time (self->call_timer);
+  if (ready < 0 || ready > call->deadline)
+    g_source_set_ready_time (self->call_timer, call->deadline);
+}
+
 /* Ends the call's bookkeeping; returns its task if it was still open. */
 static GTask *
 call_finish (CfUpstreamCall *call)
@@ -102,7 +183,7 @@ call_finish (CfUpstreamCall *call)
   if (task == NULL)
     return NULL;
 
-  g_clear_handle_id (&call->timeout_id, g_source_remove);
+  untime_call (call);
   if (call->cancelled_id != 0)
     g_cancellable_disconnect (call->cancellable, call->cancelled_id);
   call->cancelled_id = 0;
@@ -458,19 +539,6 @@ call_abort (CfUpstreamCall *call,
 }
 
 static gboolean
-on_timeout (gpointer user_data)
-{
-  CfUpstreamCall *call = user_data;
-  g_autoptr(GError) error = NULL;
-
-  call->timeout_id = 0;
-  error = g_error_new (CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_TIMED_OUT,
-                       "The upstream did not answer %s in time", call->method);
-  call_abort (call, error);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
 on_cancel_idle (gpointer user_data)
 {
   CfUpstreamCall *call = user_data;
@@ -706,9 +774,7 @@ _cf_mcp_client_start_call (CfMcpClient            *self,
                                                   (GDestroyNotify) cf_upstream_call_unref);
     }
   if (timeout_ms > 0)
-    call->timeout_id = g_timeout_add_full (G_PRIORITY_DEFAULT, timeout_ms, on_timeout,
-                                           cf_upstream_call_ref (call),
-                                           (GDestroyNotify) cf_upstream_call_unref);
+    time_call (call, timeout_ms);
 
   cf_upstream_transport_send_request (transport, call);
 }

@@ -65,7 +65,9 @@ struct _CfUpstreamCall
   GCancellable          *cancellable;
   gulong                 cancelled_id;
   guint                  cancel_idle_id;
-  guint                  timeout_id;
+  /* Its place in the client's queue of deadlines (data %NULL when out) */
+  gint64                 deadline;
+  GList                  timed_link;
   /* The result's members passed through unparsed (complete_text), and
    * whether a resultType "complete" was left out of them */
   GBytes                *result_members;

@@ -987,6 +987,47 @@ upstream_holds_call (gpointer user_data)
   return ((Local *) user_data)->held->len > 0;
 }
 
+/* Calls with different timeouts end at their own deadlines, in deadline
+ * order whatever order they were sent in; an answered call in between
+ * leaves them be. */
+static void
+test_deadlines (Local         *local,
+                gconstpointer  data)
+{
+  gint64 start = g_get_monotonic_time ();
+  CfTestOp late, early, answered;
+
+  cf_test_op_init (&late);
+  cf_test_op_init (&early);
+  cf_test_op_init (&answered);
+  cf_mcp_client_set_timeout (local->client, 900);
+  cf_test_op_start (&late, local->client, "tools/call", "{\"name\":\"never\",\"arguments\":{}}",
+                    NULL);
+  cf_mcp_client_set_timeout (local->client, 250);
+  cf_test_op_start (&early, local->client, "tools/call",
+                    "{\"name\":\"never\",\"arguments\":{}}", NULL);
+  cf_mcp_client_set_timeout (local->client, 900);
+  cf_test_op_start (&answered, local->client, "tools/list", "{}", NULL);
+
+  cf_test_op_wait (&answered);
+  g_assert_no_error (answered.error);
+  g_assert_false (early.done);
+  g_assert_false (late.done);
+
+  cf_test_op_wait (&early);
+  g_assert_error (early.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_TIMED_OUT);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 250 * 1000);
+  g_assert_false (late.done);
+
+  cf_test_op_wait (&late);
+  g_assert_error (late.error, CF_MCP_CLIENT_ERROR, CF_MCP_CLIENT_ERROR_TIMED_OUT);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 900 * 1000);
+  g_assert_true (cf_mcp_client_is_connected (local->client));
+  cf_test_op_clear (&answered);
+  cf_test_op_clear (&early);
+  cf_test_op_clear (&late);
+}
+
 static void
 test_timeout (Local         *local,
               gconstpointer  data)
@@ -1941,6 +1982,8 @@ main (int   argc,
   ADD_LOCAL ("legacy/repeated-cursor", LEGACY_VERSIONS, test_repeated_cursor);
   ADD_LOCAL ("legacy/timeout", LEGACY_VERSIONS, test_timeout);
   ADD_LOCAL ("modern/timeout", MODERN_VERSION, test_timeout);
+  ADD_LOCAL ("legacy/deadlines", LEGACY_VERSIONS, test_deadlines);
+  ADD_LOCAL ("modern/deadlines", MODERN_VERSION, test_deadlines);
   ADD_LOCAL ("legacy/cancel", LEGACY_VERSIONS, test_cancel);
   ADD_LOCAL ("modern/cancel", MODERN_VERSION, test_cancel);
   ADD_LOCAL ("legacy/session-lost", LEGACY_VERSIONS, test_session_lost);
