@@ -353,6 +353,37 @@ cf_json_member_is (const CfJsonMember *member,
          name[member->name_length] == '\0';
 }
 
+/**
+ * cf_json_member_parse:
+ * @member: a member from cf_json_scan_object(), whose value was checked
+ *
+ * Reads one scanned member's value: a string without escapes (names,
+ * versions, most ids) is made into a node directly, anything else is
+ * parsed.
+ *
+ * Returns: (transfer full) (nullable): the value, sealed; %NULL only if
+ *   it was not valid JSON after all
+ */
+JsonNode *
+cf_json_member_parse (const CfJsonMember *member)
+{
+  JsonNode *node;
+
+  if (member->value_length >= 2 && member->value[0] == '"' &&
+      memchr (member->value, '\\', member->value_length) == NULL &&
+      g_utf8_validate_len (member->value + 1, member->value_length - 2, NULL))
+    {
+      g_autofree char *text = g_strndup (member->value + 1, member->value_length - 2);
+
+      node = cf_json_node_new_string (text);
+    }
+  else
+    node = cf_json_parse (member->value, member->value_length, NULL);
+  if (node != NULL)
+    json_node_seal (node);
+  return node;
+}
+
 /* The accessors below never warn on a missing member or a wrong type: they
  * read untrusted input, where both are ordinary events. */
 const char *

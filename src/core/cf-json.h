@@ -112,6 +112,7 @@ gboolean     cf_json_scan_object_nested   (const char   *data,
                                            CfJsonMember *inner,
                                            guint         max_inner,
                                            guint        *n_inner);
+JsonNode    *cf_json_member_parse         (const CfJsonMember *member);
 gboolean     cf_json_member_is            (const CfJsonMember *member,
                                            const char         *name);
 

@@ -79,9 +79,7 @@ lazy_object_get (LazyObject *object,
       const CfJsonMember *m = &object->members[index].text;
 
       /* Checked already when the message was read */
-      object->members[index].value = cf_json_parse (m->value, m->value_length, NULL);
-      if (object->members[index].value != NULL)
-        json_node_seal (object->members[index].value);
+      object->members[index].value = cf_json_member_parse (m);
     }
   return object->members[index].value;
 }

@@ -263,20 +263,6 @@ is_repeated (const CfJsonMember *members,
   return FALSE;
 }
 
-/* @member's value as a node; a plain string without a parser */
-static JsonNode *
-member_value (const CfJsonMember *member)
-{
-  if (member->value_length >= 2 && member->value[0] == '"' &&
-      memchr (member->value, '\\', member->value_length) == NULL)
-    {
-      g_autofree char *text = g_strndup (member->value + 1, member->value_length - 2);
-
-      return cf_json_node_new_string (text);
-    }
-  return cf_json_parse (member->value, member->value_length, NULL);
-}
-
 /* Whether the _meta @member holds nothing but the upstream's serverInfo,
  * which no one downstream sees: the client talks to the gateway, whose
  * serverInfo the era adapter puts there instead. */
@@ -392,7 +378,7 @@ cf_upstream_call_complete_text (CfUpstreamCall *call,
 
           if (own == NULL)
             own = json_object_new ();
-          json_object_set_member (own, name, member_value (m));
+          json_object_set_member (own, name, cf_json_member_parse (m));
           continue;
         }
       if (rest->len > 0)

@@ -662,6 +662,28 @@ test_scan_object (void)
   g_assert_false (scan_text ("{\"a\":1} x", members, 2, &n));
   g_assert_false (scan_text ("{\"a\":1e999}", members, 2, &n));
   g_assert_false (scan_text ("{\"a\":\"\\ud800\"}", members, 2, &n));
+
+  /* Each member's value read on its own, a plain string without the
+   * parser: the same node as the parser makes, sealed. */
+  {
+    static const char *values[] = {
+      "\"plain\"", "\"\"", "\"\\u00e9\\n\"", "\"\xc3\xa9t\xc3\xa9\"", "12.5", "[1,{}]", "null",
+      "{\"x\":\"y\"}", "true",
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+      {
+        g_autofree char *text = g_strdup_printf ("{\"v\":%s}", values[i]);
+        g_autoptr(JsonNode) read = NULL;
+        g_autoptr(JsonNode) parsed = cf_json_parse (values[i], -1, NULL);
+
+        g_assert_true (scan_text (text, members, 2, &n));
+        read = cf_json_member_parse (&members[0]);
+        g_assert_nonnull (read);
+        g_assert_true (json_node_is_immutable (read));
+        g_assert_true (json_node_equal (read, parsed));
+      }
+  }
 }
 
 /* Strings and names longer than the parser's stack buffer, escapes
