@@ -353,13 +353,28 @@ cf_json_member_is (const CfJsonMember *member,
          name[member->name_length] == '\0';
 }
 
+/* Whether @text is an integer of at most 18 digits: a gint64 for sure */
+static gboolean
+is_short_integer (const char *text,
+                  gsize       length)
+{
+  gsize i = length > 0 && text[0] == '-' ? 1 : 0;
+
+  if (length <= i || length - i > 18)
+    return FALSE;
+  for (; i < length; i++)
+    if (!g_ascii_isdigit (text[i]))
+      return FALSE;
+  return TRUE;
+}
+
 /**
  * cf_json_member_parse:
  * @member: a member from cf_json_scan_object(), whose value was checked
  *
  * Reads one scanned member's value: a string without escapes (names,
- * versions, most ids) is made into a node directly, anything else is
- * parsed.
+ * versions, most ids) or an integer of up to 18 digits is made into a
+ * node directly, anything else is parsed.
  *
  * Returns: (transfer full) (nullable): the value, sealed; %NULL only if
  *   it was not valid JSON after all
@@ -376,6 +391,13 @@ cf_json_member_parse (const CfJsonMember *member)
       g_autofree char *text = g_strndup (member->value + 1, member->value_length - 2);
 
       node = cf_json_node_new_string (text);
+    }
+  else if (is_short_integer (member->value, member->value_length))
+    {
+      /* An integer that fits (ids, counts): checked JSON has no leading
+       * zeros. */
+      node = json_node_init_int (json_node_alloc (),
+                                 g_ascii_strtoll (member->value, NULL, 10));
     }
   else
     node = cf_json_parse (member->value, member->value_length, NULL);

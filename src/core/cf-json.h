@@ -52,12 +52,13 @@ typedef struct {
  * @name: the member's name as written (no escapes), after its opening
  *   quote
  * @name_length: its length in bytes
- * @value: (transfer full) (nullable): its value, parsed and sealed;
- *   %NULL for a member left unparsed
+ * @value: (transfer full) (nullable): its value, parsed and sealed
+ *   (cf_json_member_parse()); %NULL for a member left unparsed
  * @text: the value as written
  * @text_length: its length in bytes
  *
- * A member of an object parsed by cf_json_parse_members().
+ * A member of a scanned object that its reader keeps, its value read or
+ * left as text (a JSON-RPC message's envelope).
  */
 typedef struct {
   const char *name;
@@ -70,12 +71,6 @@ typedef struct {
 JsonNode    *cf_json_parse                (const char  *data,
                                            gssize       length,
                                            GError     **error);
-gboolean     cf_json_parse_members        (const char         *data,
-                                           gsize               length,
-                                           const char * const *unparsed,
-                                           CfJsonParsedMember *members,
-                                           guint               max_members,
-                                           guint              *n_members);
 void         cf_json_parsed_members_clear (CfJsonParsedMember *members,
                                            guint               n_members);
 char        *cf_json_to_string            (JsonNode    *node,

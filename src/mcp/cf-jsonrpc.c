@@ -21,19 +21,13 @@ typedef struct {
   } members[];
 } LazyObject;
 
-/* %NULL unless @text is an object of at most %CF_JSONRPC_MAX_PARAMS
- * members with plain names */
+/* %NULL when a name has an escape */
 static LazyObject *
-lazy_object_new (const char *text,
-                 gsize       length)
+lazy_object_new_from_members (const CfJsonMember *found,
+                              guint               n)
 {
-  CfJsonMember found[CF_JSONRPC_MAX_PARAMS];
   LazyObject *object;
-  guint n;
 
-  if (length == 0 || text[0] != '{' ||
-      !cf_json_scan_object (text, length, found, G_N_ELEMENTS (found), &n))
-    return NULL;
   for (guint i = 0; i < n; i++)
     if (found[i].name_escaped)
       return NULL;
@@ -45,6 +39,21 @@ lazy_object_new (const char *text,
       object->members[i].value = NULL;
     }
   return object;
+}
+
+/* %NULL unless @text is an object of at most %CF_JSONRPC_MAX_PARAMS
+ * members with plain names */
+static LazyObject *
+lazy_object_new (const char *text,
+                 gsize       length)
+{
+  CfJsonMember found[CF_JSONRPC_MAX_PARAMS];
+  guint n;
+
+  if (length == 0 || text[0] != '{' ||
+      !cf_json_scan_object (text, length, found, G_N_ELEMENTS (found), &n))
+    return NULL;
+  return lazy_object_new_from_members (found, n);
 }
 
 static void
@@ -154,18 +163,27 @@ member (CfJsonrpcMessage *self,
   return m != NULL ? m->value : NULL;
 }
 
+/* The members of a message's params, as its envelope's scan found them
+ * (%NULL: more than are kept apart) */
+typedef struct {
+  CfJsonMember members[CF_JSONRPC_MAX_PARAMS];
+  guint        n;
+} ScannedParams;
+
 /* Reads the params of a message read from text: where each member lies,
  * to be parsed when asked for; or the whole tree, when they are too many
- * to keep or a name has an escape. */
+ * to keep apart or a name has an escape. */
 static gboolean
 read_params (CfJsonrpcMessage         *self,
-             const CfJsonParsedMember *params)
+             const CfJsonParsedMember *params,
+             const ScannedParams      *scanned)
 {
   g_autoptr(JsonNode) tree = NULL;
 
   if (params->text[0] != '{')
     return FALSE;
-  self->lazy_params = lazy_object_new (params->text, params->text_length);
+  if (scanned != NULL)
+    self->lazy_params = lazy_object_new_from_members (scanned->members, scanned->n);
   if (self->lazy_params != NULL)
     return TRUE;
   tree = cf_json_parse (params->text, params->text_length, NULL);
@@ -177,9 +195,10 @@ read_params (CfJsonrpcMessage         *self,
 }
 
 static gboolean
-parse_members (CfJsonrpcMessage *self,
-               JsonObject       *object,
-               GError          **error)
+parse_members (CfJsonrpcMessage    *self,
+               JsonObject          *object,
+               const ScannedParams *scanned,
+               GError             **error)
 {
   JsonNode *method = member (self, object, "method");
   JsonNode *params = member (self, object, "params");
@@ -204,7 +223,7 @@ parse_members (CfJsonrpcMessage *self,
       if (params != NULL && !JSON_NODE_HOLDS_OBJECT (params))
         return invalid (error, CF_JSONRPC_INVALID_PARAMS,
                         "Invalid params: \"params\" must be an object");
-      if (params_text != NULL && !read_params (self, params_text))
+      if (params_text != NULL && !read_params (self, params_text, scanned))
         return invalid (error, CF_JSONRPC_INVALID_PARAMS,
                         "Invalid params: \"params\" must be an object");
 
@@ -273,49 +292,79 @@ cf_jsonrpc_message_new (JsonNode  *node,
 
   self = g_atomic_rc_box_new0 (CfJsonrpcMessage);
   self->node = json_node_ref (node);
-  if (!parse_members (self, json_node_get_object (node), error))
+  if (!parse_members (self, json_node_get_object (node), NULL, error))
     return NULL;
 
   return g_steal_pointer (&self);
 }
-
-static const char * const unparsed_members[] = { "params", NULL };
 
 /**
  * cf_jsonrpc_message_new_from_bytes:
  * @bytes: the text of one message
  *
  * Reads and validates one JSON-RPC 2.0 message from text without making a
- * tree of its envelope: its members are parsed one by one
- * (cf_json_parse_members()), and the message keeps them. A request's
- * params are only checked: their members are parsed when they are asked
- * for (cf_jsonrpc_message_get_param()), or passed on as they were written
- * (cf_jsonrpc_message_dup_param_text()). The message keeps @bytes.
- * Cheaper by several objects per message than cf_json_parse() and
- * cf_jsonrpc_message_new(), which answer everything this leaves to them.
+ * tree of its envelope: one scan finds its members and those of its
+ * params (cf_json_scan_object_nested()); the envelope's few values are
+ * read on their own (cf_json_member_parse()), and the params' members
+ * are parsed when they are asked for (cf_jsonrpc_message_get_param()), or
+ * passed on as they were written (cf_jsonrpc_message_dup_param_text()).
+ * The message keeps @bytes. Cheaper by several objects per message than
+ * cf_json_parse() and cf_jsonrpc_message_new(), which answer everything
+ * this leaves to them.
  *
  * Returns: (transfer full) (nullable): the message; %NULL when @bytes
- *   is not a valid message of at most %CF_JSONRPC_MAX_MEMBERS members with
- *   plain names (a batch, bad JSON, an invalid message...): the caller
- *   reads it the other way, which tells why
+ *   is not a valid message of at most %CF_JSONRPC_MAX_MEMBERS members and
+ *   %CF_JSONRPC_MAX_PARAMS params with plain names, "params" once (a
+ *   batch, bad JSON, an invalid message...): the caller reads it the
+ *   other way, which tells why
  */
 CfJsonrpcMessage *
 cf_jsonrpc_message_new_from_bytes (GBytes *bytes)
 {
   g_autoptr(CfJsonrpcMessage) self = NULL;
+  CfJsonMember envelope[CF_JSONRPC_MAX_MEMBERS];
+  ScannedParams params;
+  const ScannedParams *scanned = &params;
+  gboolean has_params = FALSE;
   gsize length;
   const char *data;
+  guint n;
 
   g_return_val_if_fail (bytes != NULL, NULL);
 
   data = g_bytes_get_data (bytes, &length);
   if (length == 0)
     return NULL;
+  if (!cf_json_scan_object_nested (data, length, "params", envelope, G_N_ELEMENTS (envelope), &n,
+                                   params.members, G_N_ELEMENTS (params.members), &params.n))
+    {
+      /* More params than are kept apart (or no message at all): the
+       * envelope alone, and then the params as a tree. */
+      if (!cf_json_scan_object (data, length, envelope, G_N_ELEMENTS (envelope), &n))
+        return NULL;
+      scanned = NULL;
+    }
+
   self = g_atomic_rc_box_new0 (CfJsonrpcMessage);
   self->text = g_bytes_ref (bytes);
-  if (!cf_json_parse_members (data, length, unparsed_members, self->members,
-                              CF_JSONRPC_MAX_MEMBERS, &self->n_members) ||
-      !parse_members (self, NULL, NULL))
+  for (guint i = 0; i < n; i++)
+    {
+      const CfJsonMember *m = &envelope[i];
+      CfJsonParsedMember *kept = &self->members[self->n_members];
+      gboolean is_params = cf_json_member_is (m, "params");
+
+      /* The scan read the first params only, a tree keeps the last. */
+      if (m->name_escaped || (is_params && has_params))
+        return NULL;
+      has_params |= is_params;
+      kept->name = m->name;
+      kept->name_length = m->name_length;
+      kept->text = m->value;
+      kept->text_length = m->value_length;
+      kept->value = is_params ? NULL : cf_json_member_parse (m);
+      self->n_members++;
+    }
+  if (!parse_members (self, NULL, scanned, NULL))
     return NULL;
   return g_steal_pointer (&self);
 }

@@ -662,13 +662,26 @@ test_scan_object (void)
   g_assert_false (scan_text ("{\"a\":1} x", members, 2, &n));
   g_assert_false (scan_text ("{\"a\":1e999}", members, 2, &n));
   g_assert_false (scan_text ("{\"a\":\"\\ud800\"}", members, 2, &n));
+  {
+    static const char *refused[] = {
+      "", "  ", "\"x\"", "{", "{\"a\":1,}", "{\"a\" 1}", "{\"a\":[1,}", "{\"a\":\"\xff\"}",
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+      {
+        g_test_message ("%s", refused[i]);
+        g_assert_false (scan_text (refused[i], members, 2, &n));
+        g_assert_cmpuint (n, ==, 0);
+      }
+  }
 
   /* Each member's value read on its own, a plain string without the
    * parser: the same node as the parser makes, sealed. */
   {
     static const char *values[] = {
       "\"plain\"", "\"\"", "\"\\u00e9\\n\"", "\"\xc3\xa9t\xc3\xa9\"", "12.5", "[1,{}]", "null",
-      "{\"x\":\"y\"}", "true",
+      "{\"x\":\"y\"}", "true", "0", "-0", "-12", "123456789012345678", "1234567890123456789",
+      "-9223372036854775808", "1e3", "-1.5",
     };
 
     for (guint i = 0; i < G_N_ELEMENTS (values); i++)
@@ -696,7 +709,8 @@ test_long_strings (void)
   g_autoptr(GString) name = g_string_new (NULL);
   g_autoptr(JsonNode) tree = NULL;
   g_autoptr(GError) error = NULL;
-  CfJsonParsedMember members[2];
+  CfJsonMember members[2];
+  g_autoptr(JsonNode) first = NULL;
   guint n = 0;
 
   for (guint i = 0; i < 300; i++)
@@ -718,10 +732,10 @@ test_long_strings (void)
   g_assert_cmpstr (json_array_get_string_element (
                        json_object_get_array_member (json_node_get_object (tree), "b"), 0), ==,
                    value->str);
-  g_assert_true (cf_json_parse_members (text->str, text->len, NULL, members, 2, &n));
+  g_assert_true (cf_json_scan_object (text->str, text->len, members, 2, &n));
   g_assert_cmpuint (n, ==, 2);
-  g_assert_cmpstr (json_node_get_string (members[0].value), ==, value->str);
-  cf_json_parsed_members_clear (members, n);
+  first = cf_json_member_parse (&members[0]);
+  g_assert_cmpstr (json_node_get_string (first), ==, value->str);
 }
 
 static void
@@ -1560,57 +1574,6 @@ test_result_with_members (void)
     }
 }
 
-/* An object read member by member: values parsed and sealed, names as
- * written; anything but a plain object of few enough members is left to
- * cf_json_parse(). */
-static void
-test_parse_members (void)
-{
-  static const char *refused[] = {
-    "", "  ", "[1]", "\"x\"", "{", "{\"a\":1,}", "{\"a\":1} x", "{\"a\" 1}", "{\"\\u0061\":1}",
-    "{\"a\":1,\"b\":2,\"c\":3}", "{\"a\":[1,}", "{\"a\":\"\xff\"}",
-  };
-  static const char object[] = " {\"a\" : [1, {\"x\":\"}\"}] ,\"b\":null}\n";
-  static const char * const unparsed[] = { "a", NULL };
-  CfJsonParsedMember members[2];
-  g_autofree char *text = NULL;
-  guint n = 7;
-
-  g_assert_true (cf_json_parse_members (object, strlen (object), NULL, members, 2, &n));
-  g_assert_cmpuint (n, ==, 2);
-  g_assert_cmpmem (members[0].name, members[0].name_length, "a", 1);
-  g_assert_cmpmem (members[1].name, members[1].name_length, "b", 1);
-  g_assert_true (json_node_is_immutable (members[0].value));
-  text = cf_json_to_string (members[0].value, NULL);
-  g_assert_cmpstr (text, ==, "[1,{\"x\":\"}\"}]");
-  g_assert_true (JSON_NODE_HOLDS_NULL (members[1].value));
-  cf_json_parsed_members_clear (members, n);
-  g_assert_null (members[0].value);
-
-  /* A member left unparsed is checked all the same, and kept as written. */
-  g_assert_true (cf_json_parse_members (object, strlen (object), unparsed, members, 2, &n));
-  g_assert_cmpuint (n, ==, 2);
-  g_assert_null (members[0].value);
-  g_assert_cmpmem (members[0].text, members[0].text_length, "[1, {\"x\":\"}\"}]", 14);
-  g_assert_true (JSON_NODE_HOLDS_NULL (members[1].value));
-  g_assert_cmpmem (members[1].text, members[1].text_length, "null", 4);
-  cf_json_parsed_members_clear (members, n);
-
-  g_assert_true (cf_json_parse_members ("{}", 2, NULL, members, 2, &n));
-  g_assert_cmpuint (n, ==, 0);
-
-  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
-    {
-      g_test_message ("%s", refused[i]);
-      g_assert_false (cf_json_parse_members (refused[i], strlen (refused[i]), NULL, members, 2,
-                                             &n));
-      g_assert_cmpuint (n, ==, 0);
-      g_assert_false (cf_json_parse_members (refused[i], strlen (refused[i]), unparsed, members, 2,
-                                             &n));
-      g_assert_cmpuint (n, ==, 0);
-    }
-}
-
 /* A message read from text is the message read from its tree; what the
  * text reading leaves out, the tree reading refuses. */
 static void
@@ -1743,6 +1706,21 @@ test_jsonrpc_params_text (void)
   named = cf_jsonrpc_message_new_from_bytes (escaped_bytes);
   g_assert_nonnull (named);
   g_assert_cmpstr (cf_jsonrpc_message_get_param_string (named, "name"), ==, "y");
+
+  /* params twice: left to the tree, which keeps the last */
+  {
+    static const char twice[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\","
+                                "\"params\":{\"a\":1},\"params\":{\"b\":2}}";
+    g_autoptr(GBytes) twice_bytes = g_bytes_new_static (twice, sizeof twice - 1);
+    g_autoptr(CfJsonrpcMessage) from_text = cf_jsonrpc_message_new_from_bytes (twice_bytes);
+    g_autoptr(JsonNode) tree = cf_json_parse (twice, -1, NULL);
+    g_autoptr(CfJsonrpcMessage) from_tree = cf_jsonrpc_message_new (tree, NULL);
+
+    g_assert_null (from_text);
+    g_assert_nonnull (from_tree);
+    g_assert_null (cf_jsonrpc_message_get_param (from_tree, "a"));
+    g_assert_cmpint (json_node_get_int (cf_jsonrpc_message_get_param (from_tree, "b")), ==, 2);
+  }
 }
 
 /* _meta read member by member, from text and from a tree alike */
@@ -1839,7 +1817,6 @@ main (int   argc,
   g_test_add_func ("/json/scan-object", test_scan_object);
   g_test_add_func ("/json/scan-object-nested", test_scan_object_nested);
   g_test_add_func ("/json/long-strings", test_long_strings);
-  g_test_add_func ("/json/parse-members", test_parse_members);
   g_test_add_func ("/json/format-int", test_format_int);
   g_test_add_func ("/json/jsonrpc-from-text", test_jsonrpc_from_text);
   g_test_add_func ("/json/jsonrpc-params-text", test_jsonrpc_params_text);
