@@ -627,22 +627,31 @@ cf_http1_append_header (GString    *lines,
                         const char *name,
                         const char *value)
 {
-  static const char token_extra[] = "!#$%&'*+-.^_`|~";
+  /* RFC 9110's tchar */
+  static const guchar token[256] = {
+    ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+  };
+  const guchar *p;
+  gsize name_length, value_length;
 
   g_return_val_if_fail (lines != NULL, FALSE);
   g_return_val_if_fail (name != NULL && value != NULL, FALSE);
 
-  if (*name == '\0')
+  for (p = (const guchar *) name; token[*p]; p++)
+    ;
+  name_length = p - (const guchar *) name;
+  if (*p != '\0' || name_length == 0)
     return FALSE;
-  for (const char *p = name; *p != '\0'; p++)
-    if (!g_ascii_isalnum (*p) && strchr (token_extra, *p) == NULL)
-      return FALSE;
-  for (const guchar *p = (const guchar *) value; *p != '\0'; p++)
-    if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
-      return FALSE;
-  g_string_append (lines, name);
+  for (p = (const guchar *) value; *p >= 0x20 ? *p != 0x7f : *p == '\t'; p++)
+    ;
+  value_length = p - (const guchar *) value;
+  if (*p != '\0')
+    return FALSE;
+  g_string_append_len (lines, name, name_length);
   g_string_append_len (lines, ": ", 2);
-  g_string_append (lines, value);
+  g_string_append_len (lines, value, value_length);
   g_string_append_len (lines, "\r\n", 2);
   return TRUE;
 }

@@ -244,7 +244,11 @@ test_header_lines (void)
   g_assert_false (cf_http1_append_header (lines, "Bad Name", "v"));
   g_assert_false (cf_http1_append_header (lines, "Bad:Name", "v"));
   g_assert_false (cf_http1_append_header (lines, "", "v"));
-  g_assert_cmpstr (lines->str, ==, "X-Ok: a\tb ~\r\nX-Empty: \r\n");
+  g_assert_false (cf_http1_append_header (lines, "N\xc3\xa9", "v"));
+  g_assert_false (cf_http1_append_header (lines, "X(", "v"));
+  g_assert_true (cf_http1_append_header (lines, "!#$%&'*+-.^_`|~09Az", "\xc3\xa9t\xc3\xa9"));
+  g_assert_cmpstr (lines->str, ==, "X-Ok: a\tb ~\r\nX-Empty: \r\n"
+                                   "!#$%&'*+-.^_`|~09Az: \xc3\xa9t\xc3\xa9\r\n");
 }
 
 static void
