@@ -57,6 +57,7 @@ typedef struct {
 static void
 relay_free (Relay *relay)
 {
+  cf_mcp_request_set_cancel_func (relay->request, NULL, NULL);
   g_clear_object (&relay->gateway);
   g_clear_object (&relay->request);
   g_clear_pointer (&relay->gateway_id, g_free);
@@ -426,6 +427,18 @@ should_retry (Relay        *relay,
     }
 }
 
+/* The downstream client cancelled or went away: so does the upstream
+ * call (a waiting acquisition has the request's cancellable). */
+static void
+relay_cancelled (CfMcpRequest *request,
+                 gpointer      user_data)
+{
+  Relay *relay = user_data;
+
+  if (relay->client != NULL)
+    cf_mcp_client_cancel (relay->client, relay);
+}
+
 static void
 relay_start (CfGateway    *self,
              CfMcpRequest *request,
@@ -439,6 +452,7 @@ relay_start (CfGateway    *self,
   Relay *relay = g_new0 (Relay, 1);
 
   relay->request = g_object_ref (request);
+  cf_mcp_request_set_cancel_func (request, relay_cancelled, relay);
   relay->is_tool_call = g_str_equal (method, "tools/call");
   relay->params = params;
   relay->arguments = arguments;
@@ -530,13 +544,11 @@ send_upstream (Relay *relay)
   else
     params = json_object_ref (params);
 
+  /* No cancellable: relay_cancelled() cancels the call. */
   if (relay->arguments != NULL)
     cf_mcp_client_call_tool_async (relay->client, params, g_bytes_ref (relay->arguments),
-                                   relay_message, relay,
-                                   cf_mcp_request_get_cancellable (relay->request), on_relayed,
-                                   relay);
+                                   relay_message, relay, NULL, on_relayed, relay);
   else
     cf_mcp_client_request_async (relay->client, relay->method, params, relay_message, relay,
-                                 cf_mcp_request_get_cancellable (relay->request), on_relayed,
-                                 relay);
+                                 NULL, on_relayed, relay);
 }

@@ -42,7 +42,10 @@ struct _CfMcpRequest
   JsonObject        *client_capabilities;
   char              *scope;
   CfIdentity        *identity;
+  /* Made when first asked for; cancelled with the request */
   GCancellable      *cancellable;
+  CfMcpRequestCancelFunc cancel_func;
+  gpointer           cancel_data;
   /* The inputs a 2026-07-28 retry brings, NULL if none */
   JsonObject        *inputs;
   gulong             closed_id;
@@ -51,6 +54,7 @@ struct _CfMcpRequest
   CfMcpEra           era;
   CfMcpLogLevel      log_level;
   guint              done : 1;
+  guint              cancelled : 1;
   guint              keep_open : 1;
   guint              private_scope : 1;
 };
@@ -114,7 +118,6 @@ cf_mcp_request_class_init (CfMcpRequestClass *klass)
 static void
 cf_mcp_request_init (CfMcpRequest *self)
 {
-  self->cancellable = g_cancellable_new ();
   self->log_level = CF_MCP_LOG_LEVEL_NONE;
 }
 
@@ -129,6 +132,21 @@ mark_done (CfMcpRequest *self)
     cf_mcp_session_untrack_request (self->session, self->key);
 }
 
+/* Tells whoever works on the request: its function, then its cancellable. */
+static void
+cancel (CfMcpRequest *self)
+{
+  self->cancelled = TRUE;
+  if (self->cancel_func != NULL)
+    {
+      CfMcpRequestCancelFunc func = g_steal_pointer (&self->cancel_func);
+
+      func (self, g_steal_pointer (&self->cancel_data));
+    }
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+}
+
 static void
 on_stream_closed (CfMcpStream *stream,
                   gpointer     user_data)
@@ -139,7 +157,7 @@ on_stream_closed (CfMcpStream *stream,
   /* Nobody is left to answer: closing the stream is the cancellation. */
   g_debug ("Stream of request %s closed, cancelling", self->key);
   mark_done (self);
-  g_cancellable_cancel (self->cancellable);
+  cancel (self);
   _cf_mcp_server_request_done (self->server, self);
 }
 
@@ -457,7 +475,39 @@ GCancellable *
 cf_mcp_request_get_cancellable (CfMcpRequest *self)
 {
   g_return_val_if_fail (CF_IS_MCP_REQUEST (self), NULL);
+
+  if (self->cancellable == NULL)
+    {
+      self->cancellable = g_cancellable_new ();
+      if (self->cancelled)
+        g_cancellable_cancel (self->cancellable);
+    }
   return self->cancellable;
+}
+
+/**
+ * cf_mcp_request_set_cancel_func:
+ * @self: a #CfMcpRequest
+ * @func: (nullable): called once if the request is cancelled (the client
+ *   cancelled it or went away), before its cancellable is; %NULL takes a
+ *   function back
+ * @user_data: data for @func
+ *
+ * The cheap form of a handler on cf_mcp_request_get_cancellable(), for
+ * the one piece of work a request waits on (a relay): no cancellable is
+ * made for it and no signal connected. One function at a time; it is not
+ * called for a request cancelled before it was set.
+ */
+void
+cf_mcp_request_set_cancel_func (CfMcpRequest           *self,
+                                CfMcpRequestCancelFunc  func,
+                                gpointer                user_data)
+{
+  g_return_if_fail (CF_IS_MCP_REQUEST (self));
+  g_return_if_fail (func == NULL || self->cancel_func == NULL);
+
+  self->cancel_func = func;
+  self->cancel_data = user_data;
 }
 
 gboolean
@@ -530,7 +580,7 @@ _cf_mcp_request_cancel (CfMcpRequest *self)
   if (!self->done)
     g_debug ("Request %s cancelled", self->key);
   complete_with (self, NULL, NULL, 204);
-  g_cancellable_cancel (self->cancellable);
+  cancel (self);
 }
 
 /* @result as the request's era expects it, or %NULL (and @result gone)

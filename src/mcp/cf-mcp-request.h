@@ -54,6 +54,18 @@ const char    *cf_mcp_request_get_scope              (CfMcpRequest   *self);
 CfIdentity    *cf_mcp_request_get_identity           (CfMcpRequest   *self);
 CfMcpLogLevel  cf_mcp_request_get_log_level          (CfMcpRequest   *self);
 GCancellable  *cf_mcp_request_get_cancellable        (CfMcpRequest   *self);
+
+/**
+ * CfMcpRequestCancelFunc:
+ * @request: the cancelled request
+ * @user_data: the data given with the function
+ */
+typedef void (*CfMcpRequestCancelFunc) (CfMcpRequest *request,
+                                        gpointer      user_data);
+
+void           cf_mcp_request_set_cancel_func        (CfMcpRequest           *self,
+                                                      CfMcpRequestCancelFunc  func,
+                                                      gpointer                user_data);
 gboolean       cf_mcp_request_is_done                (CfMcpRequest   *self);
 
 void           cf_mcp_request_set_cache_hint         (CfMcpRequest   *self,

@@ -110,6 +110,8 @@ JsonNode    *cf_mcp_client_request_finish_passthrough (CfMcpClient      *self,
                                                        GAsyncResult     *result,
                                                        GBytes          **members,
                                                        GError          **error);
+void         cf_mcp_client_cancel                  (CfMcpClient         *self,
+                                                    gpointer             user_data);
 
 void         cf_mcp_client_respond                 (CfMcpClient         *self,
                                                     JsonNode            *id,

@@ -551,6 +551,36 @@ on_cancelled (GCancellable *cancellable,
   g_source_attach (source, context);
 }
 
+/**
+ * cf_mcp_client_cancel:
+ * @self: the client
+ * @user_data: the data a request's callback was given
+ *
+ * Cancels the requests in flight whose callback takes @user_data, as
+ * cancelling their #GCancellable would (in an idle, never from within
+ * this call): for a caller that tracks its requests itself and gives
+ * them no cancellable, which costs a signal connection per request.
+ */
+void
+cf_mcp_client_cancel (CfMcpClient *self,
+                      gpointer     user_data)
+{
+  g_autoptr(GPtrArray) calls = NULL;
+
+  g_return_if_fail (CF_IS_MCP_CLIENT (self));
+
+  if (self->transport == NULL)
+    return;
+  calls = cf_upstream_transport_dup_calls (self->transport);
+  for (guint i = 0; i < calls->len; i++)
+    {
+      CfUpstreamCall *call = g_ptr_array_index (calls, i);
+
+      if (call->user_data == user_data && !cf_upstream_call_is_done (call))
+        on_cancelled (NULL, call);
+    }
+}
+
 /* The compact JSON of the client's constant `_meta` members of a
  * 2026-07-28 request, after the version: its info and capabilities. */
 static const char *
@@ -733,6 +763,7 @@ _cf_mcp_client_start_call (CfMcpClient            *self,
   call->client = self;
   call->on_message = on_message;
   call->on_message_data = on_message_data;
+  call->user_data = user_data;
   call->transport = g_object_ref (transport);
   call->params = params;
   call->arguments = arguments;

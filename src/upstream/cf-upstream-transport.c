@@ -319,8 +319,15 @@ cf_upstream_transport_get_n_calls (CfUpstreamTransport *self)
   return g_hash_table_size (PRIV (self)->calls);
 }
 
-static GPtrArray *
-steal_calls (CfUpstreamTransport *self)
+/**
+ * cf_upstream_transport_dup_calls:
+ * @self: the transport
+ *
+ * Returns: (transfer full) (element-type CfUpstreamCall): the calls in
+ *   flight, a reference each
+ */
+GPtrArray *
+cf_upstream_transport_dup_calls (CfUpstreamTransport *self)
 {
   CfUpstreamTransportPrivate *priv = PRIV (self);
   GPtrArray *calls = g_ptr_array_new_with_free_func ((GDestroyNotify) cf_upstream_call_unref);
@@ -355,7 +362,7 @@ cf_upstream_transport_lost (CfUpstreamTransport *self,
 
   /* "closed" first: whoever retries a failed call must already see the
    * connection as gone. */
-  calls = steal_calls (self);
+  calls = cf_upstream_transport_dup_calls (self);
   g_signal_emit (self, signals[CLOSED], 0);
   for (guint i = 0; i < calls->len; i++)
     cf_upstream_call_fail (g_ptr_array_index (calls, i), error);

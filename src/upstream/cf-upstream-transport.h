@@ -62,6 +62,8 @@ struct _CfUpstreamCall
   CfUpstreamTransport   *transport;
   CfMcpClientMessageFunc on_message;
   gpointer               on_message_data;
+  /* The caller's data for its callback (cf_mcp_client_cancel()) */
+  gpointer               user_data;
   GCancellable          *cancellable;
   gulong                 cancelled_id;
   guint                  cancel_idle_id;
@@ -199,6 +201,7 @@ gsize           cf_upstream_transport_get_max_message (CfUpstreamTransport *self
 void            cf_upstream_transport_forget         (CfUpstreamTransport  *self,
                                                       CfUpstreamCall       *call);
 guint           cf_upstream_transport_get_n_calls    (CfUpstreamTransport  *self);
+GPtrArray      *cf_upstream_transport_dup_calls      (CfUpstreamTransport  *self);
 void            cf_upstream_transport_lost           (CfUpstreamTransport  *self,
                                                       const GError         *error);
 void            cf_upstream_transport_route          (CfUpstreamTransport  *self,

@@ -681,6 +681,63 @@ test_cancel_reaches_upstream (void)
   cf_daemon_harness_free (d);
 }
 
+/* A client that hangs up on a relayed call cancels it upstream too: the
+ * gateway's HTTP server sees the connection end, the request is cancelled
+ * and the relay tells the stdio upstream, which counts it. */
+static void
+test_hangup_reaches_upstream (void)
+{
+  g_autofree char *db = temp_db ();
+  CfDaemonHarness *d = cf_daemon_harness_start (db, NULL);
+  g_autofree char *body = stdio_gateway (NULL);
+  g_autoptr(JsonObject) gateway = cf_harness_create (d, "gateways", body);
+  g_autoptr(GSocketClient) socket_client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *host = d->url + strlen ("http://");
+  const char *call_text = "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\","
+                          "\"params\":{\"name\":\"sleep\",\"arguments\":{\"ms\":20000}}}";
+  g_autofree char *request = NULL;
+  gint64 deadline;
+
+  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 7);
+  {
+    g_autoptr(JsonObject) before = call (d, "cancelled", NULL);
+
+    g_assert_cmpstr (cf_harness_first_text (before), ==, "0");
+  }
+  request = g_strdup_printf ("POST /mcp HTTP/1.1\r\nHost: %s\r\n"
+                             "Content-Type: application/json\r\n"
+                             "Accept: application/json, text/event-stream\r\n"
+                             "Content-Length: %zu\r\n\r\n%s",
+                             host, strlen (call_text), call_text);
+  connection = g_socket_client_connect_to_host (socket_client, host, 0, NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)), request,
+                             strlen (request), NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_usleep (300 * 1000);
+  g_io_stream_close (G_IO_STREAM (connection), NULL, &error);
+  g_assert_no_error (error);
+
+  deadline = g_get_monotonic_time () + WAIT_US;
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(JsonObject) result = call (d, "cancelled", NULL);
+
+      if (g_str_equal (cf_harness_first_text (result), "1"))
+        break;
+      g_usleep (50 * 1000);
+    }
+  {
+    g_autoptr(JsonObject) result = call (d, "cancelled", NULL);
+
+    g_assert_cmpstr (cf_harness_first_text (result), ==, "1");
+  }
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+}
+
 #define CHURN 200
 
 /* per-session: each downstream session has its own child, kept for the
@@ -865,6 +922,7 @@ main (int   argc,
   g_test_add_func ("/faults/per-session-churn", test_per_session_churn);
   g_test_add_func ("/faults/pool-and-limit", test_pool_and_limit);
   g_test_add_func ("/faults/cancel-reaches-upstream", test_cancel_reaches_upstream);
+  g_test_add_func ("/faults/hangup-reaches-upstream", test_hangup_reaches_upstream);
   g_test_add_func ("/faults/bad-settings", test_bad_settings);
 
   return g_test_run ();

@@ -987,6 +987,51 @@ upstream_holds_call (gpointer user_data)
   return ((Local *) user_data)->held->len > 0;
 }
 
+static gboolean
+upstream_holds_two (gpointer user_data)
+{
+  return ((Local *) user_data)->held->len >= 2;
+}
+
+/* cf_mcp_client_cancel() cancels the calls of one caller only, as their
+ * cancellable would: the call fails as cancelled, the upstream hears of
+ * it (legacy), the other caller's call goes on. */
+static void
+test_cancel_by_data (Local         *local,
+                     gconstpointer  data)
+{
+  CfTestOp first, second;
+
+  cf_test_op_init (&first);
+  cf_test_op_init (&second);
+  cf_test_op_start (&first, local->client, "tools/call",
+                    "{\"name\":\"never\",\"arguments\":{}}", NULL);
+  cf_test_op_start (&second, local->client, "tools/call",
+                    "{\"name\":\"never\",\"arguments\":{}}", NULL);
+  g_assert_true (cf_test_wait_until (upstream_holds_two, local, CF_TEST_TIMEOUT_MS));
+
+  cf_mcp_client_cancel (local->client, &first);
+  /* Never from within the call */
+  g_assert_false (first.done);
+  cf_test_op_wait (&first);
+  g_assert_error (first.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  if (is_legacy (data))
+    g_assert_true (cf_test_wait_until (upstream_saw_cancel, local, CF_TEST_TIMEOUT_MS));
+  cf_test_spin (100);
+  g_assert_false (second.done);
+
+  /* Data no call has: nothing happens. */
+  cf_mcp_client_cancel (local->client, local);
+  cf_test_spin (100);
+  g_assert_false (second.done);
+  cf_mcp_client_cancel (local->client, &second);
+  cf_test_op_wait (&second);
+  g_assert_error (second.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_true (cf_mcp_client_is_connected (local->client));
+  cf_test_op_clear (&first);
+  cf_test_op_clear (&second);
+}
+
 /* Calls with different timeouts end at their own deadlines, in deadline
  * order whatever order they were sent in; an answered call in between
  * leaves them be. */
@@ -1983,6 +2028,8 @@ main (int   argc,
   ADD_LOCAL ("legacy/timeout", LEGACY_VERSIONS, test_timeout);
   ADD_LOCAL ("modern/timeout", MODERN_VERSION, test_timeout);
   ADD_LOCAL ("legacy/deadlines", LEGACY_VERSIONS, test_deadlines);
+  ADD_LOCAL ("legacy/cancel-by-data", LEGACY_VERSIONS, test_cancel_by_data);
+  ADD_LOCAL ("modern/cancel-by-data", MODERN_VERSION, test_cancel_by_data);
   ADD_LOCAL ("modern/deadlines", MODERN_VERSION, test_deadlines);
   ADD_LOCAL ("legacy/cancel", LEGACY_VERSIONS, test_cancel);
   ADD_LOCAL ("modern/cancel", MODERN_VERSION, test_cancel);

@@ -1219,6 +1219,7 @@ test_modern_client_gone (Fixture       *f,
 
 typedef struct {
   CfMcpRequest *request;
+  guint         n_cancel_func;
   gboolean      cancelled;
 } Hanging;
 
@@ -1226,7 +1227,19 @@ static void
 on_hanging_cancelled (GCancellable *cancellable,
                       Hanging      *hanging)
 {
+  /* The request's function first, then its cancellable */
+  g_assert_cmpuint (hanging->n_cancel_func, ==, 1);
   hanging->cancelled = TRUE;
+}
+
+static void
+on_hanging_cancel_func (CfMcpRequest *request,
+                        gpointer      user_data)
+{
+  Hanging *hanging = user_data;
+
+  g_assert_true (request == hanging->request);
+  hanging->n_cancel_func++;
 }
 
 static void
@@ -1236,8 +1249,26 @@ hang (CfMcpRequest *request,
   Hanging *hanging = user_data;
 
   hanging->request = g_object_ref (request);
+  cf_mcp_request_set_cancel_func (request, on_hanging_cancel_func, hanging);
   g_signal_connect (cf_mcp_request_get_cancellable (request), "cancelled",
                     G_CALLBACK (on_hanging_cancelled), hanging);
+}
+
+/* Watches with its function only: no cancellable until asked for. */
+static void
+hang_lightly (CfMcpRequest *request,
+              gpointer      user_data)
+{
+  Hanging *hanging = user_data;
+
+  hanging->request = g_object_ref (request);
+  cf_mcp_request_set_cancel_func (request, on_hanging_cancel_func, hanging);
+}
+
+static gboolean
+is_cancel_func_called (gpointer user_data)
+{
+  return ((Hanging *) user_data)->n_cancel_func > 0;
 }
 
 static gboolean
@@ -1274,12 +1305,37 @@ test_modern_client_gone_cancels (Fixture       *f,
   g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
   g_assert_true (cf_test_wait_flag (&hanging.cancelled, CF_TEST_TIMEOUT_MS));
   g_assert_true (cf_mcp_request_is_done (hanging.request));
+  g_assert_cmpuint (hanging.n_cancel_func, ==, 1);
+  g_assert_true (g_cancellable_is_cancelled (cf_mcp_request_get_cancellable (hanging.request)));
 
   g_signal_handlers_disconnect_by_data (cf_mcp_request_get_cancellable (hanging.request),
                                         &hanging);
   g_clear_object (&hanging.request);
   g_assert_true (cf_test_wait_until (cf_test_http_is_idle, f->http, CF_TEST_TIMEOUT_MS));
   assert_ping (f);
+
+  /* A handler with the function only: a cancellable asked for after the
+   * fact is cancelled already. */
+  {
+    g_autofree char *light = modern_body (6, "test/hang-lightly", NULL, NULL);
+    g_autofree char *light_head = g_strdup_printf (
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nContent-Type: application/json\r\n"
+        "Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: " MODERN "\r\n"
+        "Mcp-Method: test/hang-lightly\r\nContent-Length: %zu\r\n\r\n", f->port,
+        strlen (light));
+    g_autoptr(GSocketConnection) light_connection = cf_test_connect (f->port);
+
+    hanging = (Hanging) { 0 };
+    cf_mcp_server_add_method (f->server, "test/hang-lightly", hang_lightly, &hanging, NULL);
+    cf_test_send_raw (light_connection, light_head, strlen (light_head));
+    cf_test_send_raw (light_connection, light, strlen (light));
+    g_assert_true (cf_test_wait_until (has_request, &hanging, CF_TEST_TIMEOUT_MS));
+    g_io_stream_close (G_IO_STREAM (light_connection), NULL, NULL);
+    g_assert_true (cf_test_wait_until (is_cancel_func_called, &hanging, CF_TEST_TIMEOUT_MS));
+    g_assert_cmpuint (hanging.n_cancel_func, ==, 1);
+    g_assert_true (g_cancellable_is_cancelled (cf_mcp_request_get_cancellable (hanging.request)));
+    g_clear_object (&hanging.request);
+  }
 
   /* A next request sent before the answer is no hang-up: it waits its
    * turn and is answered after the first. */
@@ -1303,6 +1359,7 @@ test_modern_client_gone_cancels (Fixture       *f,
     g_assert_false (cf_mcp_request_is_done (hanging.request));
 
     cf_mcp_request_return (hanging.request, json_object_new ());
+    g_assert_cmpuint (hanging.n_cancel_func, ==, 0);
     answers = cf_test_read_raw (connection, 500, &closed);
     g_assert_false (closed);
     g_assert_nonnull (strstr (answers->str, "\"id\":4"));
