@@ -34,6 +34,8 @@ struct _CfGateway
   /* entry → its MCP form (a Tool, Resource, ResourceTemplate or
    * Prompt), serialized at its first listing */
   GHashTable  *mcp_forms;
+  /* tool entry → the params of a tools/call of it upstream, sealed */
+  GHashTable  *tool_params;
   /* per kind, the enabled entities, for callers who see everything on
    * the unscoped endpoint (NULL until asked for) */
   GPtrArray   *offered[CF_N_ENTITY_KINDS];
@@ -42,6 +44,10 @@ struct _CfGateway
 void      _cf_gateway_use_snapshot (CfGateway         *self,
                                     CfCatalogSnapshot *snapshot);
 void      _cf_gateway_forget_snapshot (CfGateway *self);
+JsonObject *_cf_gateway_tool_params (CfGateway         *self,
+                                     CfCatalogSnapshot *snapshot,
+                                     CfCatalogEntry    *tool,
+                                     const char        *upstream_name);
 
 gboolean  _cf_gateway_visible     (CfGateway         *self,
                                    CfCatalogSnapshot *snapshot,
@@ -108,7 +114,7 @@ void      _cf_gateway_relay       (CfGateway         *self,
 void      _cf_gateway_relay_tool  (CfGateway         *self,
                                    CfMcpRequest      *request,
                                    const char        *gateway_id,
-                                   const char        *name,
+                                   JsonObject        *params,
                                    GBytes            *arguments,
                                    gboolean           idempotent);
 

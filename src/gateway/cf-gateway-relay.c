@@ -496,7 +496,8 @@ _cf_gateway_relay (CfGateway    *self,
  * @self: the gateway
  * @request: the downstream tools/call
  * @gateway_id: the upstream that serves it
- * @name: the tool's name upstream
+ * @params: (transfer full): the call's params upstream but its arguments:
+ *   the tool's name there (_cf_gateway_tool_params()), possibly sealed
  * @arguments: (transfer full) (nullable): the arguments, the text of one
  *   JSON object as the client wrote it (checked already)
  * @idempotent: whether sending it twice does no harm
@@ -508,13 +509,10 @@ void
 _cf_gateway_relay_tool (CfGateway    *self,
                         CfMcpRequest *request,
                         const char   *gateway_id,
-                        const char   *name,
+                        JsonObject   *params,
                         GBytes       *arguments,
                         gboolean      idempotent)
 {
-  JsonObject *params = json_object_new ();
-
-  json_object_set_string_member (params, "name", name);
   relay_start (self, request, gateway_id, "tools/call", params, arguments, idempotent);
 }
 

@@ -339,7 +339,8 @@ tools_call (CfMcpRequest *request,
    * twice when the upstream said so through the tool's annotations (a
    * read-only tool changes nothing either). */
   _cf_gateway_relay_tool (self, request, cf_catalog_entry_get_gateway_id (tool),
-                          cf_catalog_entry_get_original_name (tool) ?: name,
+                          _cf_gateway_tool_params (self, snapshot, tool,
+                                                   cf_catalog_entry_get_original_name (tool) ?: name),
                           g_steal_pointer (&arguments), cf_catalog_entry_is_idempotent (tool));
 }
 

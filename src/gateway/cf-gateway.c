@@ -69,6 +69,7 @@ cf_gateway_dispose (GObject *object)
   g_clear_pointer (&self->param_headers, g_hash_table_unref);
   _cf_gateway_forget_snapshot (self);
   g_clear_pointer (&self->mcp_forms, g_hash_table_unref);
+  g_clear_pointer (&self->tool_params, g_hash_table_unref);
 
   G_OBJECT_CLASS (cf_gateway_parent_class)->dispose (object);
 }
@@ -496,6 +497,8 @@ _cf_gateway_forget_snapshot (CfGateway *self)
 {
   if (self->mcp_forms != NULL)
     g_hash_table_remove_all (self->mcp_forms);
+  if (self->tool_params != NULL)
+    g_hash_table_remove_all (self->tool_params);
   for (guint i = 0; i < CF_N_ENTITY_KINDS; i++)
     g_clear_pointer (&self->offered[i], g_ptr_array_unref);
   g_clear_pointer (&self->cached_snapshot, cf_catalog_snapshot_unref);
@@ -573,6 +576,43 @@ mcp_form (CfGateway         *self,
       g_hash_table_insert (self->mcp_forms, entry, bytes);
     }
   return bytes;
+}
+
+/**
+ * _cf_gateway_tool_params:
+ * @self: the gateway
+ * @snapshot: the snapshot @tool is from
+ * @tool: a tool's entry
+ * @upstream_name: the tool's name upstream
+ *
+ * The params of a tools/call of @tool upstream, its name alone: one
+ * sealed object per tool and snapshot, which the calls share (a relay
+ * copies it only to add its _meta), instead of an object made and freed
+ * for every call.
+ *
+ * Returns: (transfer full): the params
+ */
+JsonObject *
+_cf_gateway_tool_params (CfGateway         *self,
+                         CfCatalogSnapshot *snapshot,
+                         CfCatalogEntry    *tool,
+                         const char        *upstream_name)
+{
+  JsonObject *params;
+
+  _cf_gateway_use_snapshot (self, snapshot);
+  if (self->tool_params == NULL)
+    self->tool_params = g_hash_table_new_full (NULL, NULL, NULL,
+                                               (GDestroyNotify) json_object_unref);
+  params = g_hash_table_lookup (self->tool_params, tool);
+  if (params == NULL)
+    {
+      params = json_object_new ();
+      json_object_set_string_member (params, "name", upstream_name);
+      json_object_seal (params);
+      g_hash_table_insert (self->tool_params, tool, params);
+    }
+  return json_object_ref (params);
 }
 
 /**

@@ -184,6 +184,14 @@ test_http_upstream (void)
     g_assert_cmpstr (cf_json_object_get_string (json_node_get_object (changed), "name"), ==,
                      "far-fixture-plain-text");
   }
+  /* Under its new name, called after the catalog changed: the upstream
+   * still hears its own name. */
+  {
+    g_autoptr(JsonNode) renamed = call_tool (d, "far-fixture-plain-text", ",\"arguments\":{}");
+
+    g_assert_cmpstr (cf_harness_first_text (cf_harness_rpc_result (renamed)), ==,
+                     "This is a simple text response for testing.");
+  }
 
   g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
   cf_daemon_harness_free (d);
