@@ -940,23 +940,35 @@ typedef struct {
   guint         n;
 } ScannedMembers;
 
+/* Records a member whose value starts at parser->p: %NULL when there is
+ * no room left. */
+static CfJsonMember *
+add_member (ScannedMembers *scanned,
+            Parser         *parser,
+            const guchar   *name,
+            gsize           name_length)
+{
+  CfJsonMember *member;
+
+  if (scanned->n == scanned->max_members)
+    return NULL;
+  member = &scanned->members[scanned->n++];
+  member->name = (const char *) name;
+  member->name_length = name_length;
+  member->name_escaped = memchr (name, '\\', name_length) != NULL;
+  member->value = (const char *) parser->p;
+  return member;
+}
+
 static gboolean
 scan_member (Parser       *parser,
              const guchar *name,
              gsize         name_length,
              gpointer      user_data)
 {
-  ScannedMembers *scanned = user_data;
-  CfJsonMember *member;
+  CfJsonMember *member = add_member (user_data, parser, name, name_length);
 
-  if (scanned->n == scanned->max_members)
-    return FALSE;
-  member = &scanned->members[scanned->n++];
-  member->name = (const char *) name;
-  member->name_length = name_length;
-  member->name_escaped = memchr (name, '\\', name_length) != NULL;
-  member->value = (const char *) parser->p;
-  if (!scan_value (parser))
+  if (member == NULL || !scan_value (parser))
     return FALSE;
   member->value_length = (const char *) parser->p - member->value;
   return TRUE;
@@ -1018,16 +1030,10 @@ scan_nested_member (Parser       *parser,
       memcmp (name, scan->name, name_length) != 0)
     return scan_member (parser, name, name_length, &scan->outer);
 
-  if (scan->outer.n == scan->outer.max_members)
+  member = add_member (&scan->outer, parser, name, name_length);
+  if (member == NULL || ++parser->depth > CF_JSON_MAX_DEPTH)
     return FALSE;
   scan->found = TRUE;
-  member = &scan->outer.members[scan->outer.n++];
-  member->name = (const char *) name;
-  member->name_length = name_length;
-  member->name_escaped = FALSE;
-  member->value = (const char *) parser->p;
-  if (++parser->depth > CF_JSON_MAX_DEPTH)
-    return FALSE;
   ok = walk_members (parser, scan_member, &scan->inner);
   parser->depth--;
   if (!ok)

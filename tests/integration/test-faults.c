@@ -610,6 +610,25 @@ close_session (CfDaemonHarness *d,
   g_assert_cmpuint (status, <, 300);
 }
 
+/* Waits, a few seconds at most, until the stdio fixture has counted one
+ * cancelled call, and checks that it has. */
+static void
+assert_upstream_cancelled (CfDaemonHarness *d)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+  g_autoptr(JsonObject) result = NULL;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_clear_pointer (&result, json_object_unref);
+      result = call (d, "cancelled", NULL);
+      if (g_str_equal (cf_harness_first_text (result), "1"))
+        break;
+      g_usleep (50 * 1000);
+    }
+  g_assert_cmpstr (cf_harness_first_text (result), ==, "1");
+}
+
 /* A tools/call in a session, from another thread, with the given id. */
 static CfHarnessPost *
 background_session_call (CfDaemonHarness *d,
@@ -641,7 +660,6 @@ test_cancel_reaches_upstream (void)
                        "\"params\":{\"requestId\":42,\"reason\":\"test\"}}";
   g_autoptr(JsonNode) ack = NULL;
   CfHarnessPost *slow;
-  gint64 deadline;
   guint status = 0;
 
   cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 7);
@@ -656,20 +674,7 @@ test_cancel_reaches_upstream (void)
     g_assert_cmpuint (status, ==, 202);
   }
 
-  deadline = g_get_monotonic_time () + WAIT_US;
-  while (g_get_monotonic_time () < deadline)
-    {
-      g_autoptr(JsonObject) result = call (d, "cancelled", NULL);
-
-      if (g_str_equal (cf_harness_first_text (result), "1"))
-        break;
-      g_usleep (50 * 1000);
-    }
-  {
-    g_autoptr(JsonObject) result = call (d, "cancelled", NULL);
-
-    g_assert_cmpstr (cf_harness_first_text (result), ==, "1");
-  }
+  assert_upstream_cancelled (d);
   /* No answer: MCP's rule for a cancelled request. */
   cf_harness_post_join (slow);
   g_assert_cmpuint (slow->status, <, 300);
@@ -698,7 +703,6 @@ test_hangup_reaches_upstream (void)
   const char *call_text = "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\","
                           "\"params\":{\"name\":\"sleep\",\"arguments\":{\"ms\":20000}}}";
   g_autofree char *request = NULL;
-  gint64 deadline;
 
   cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 7);
   {
@@ -720,20 +724,7 @@ test_hangup_reaches_upstream (void)
   g_io_stream_close (G_IO_STREAM (connection), NULL, &error);
   g_assert_no_error (error);
 
-  deadline = g_get_monotonic_time () + WAIT_US;
-  while (g_get_monotonic_time () < deadline)
-    {
-      g_autoptr(JsonObject) result = call (d, "cancelled", NULL);
-
-      if (g_str_equal (cf_harness_first_text (result), "1"))
-        break;
-      g_usleep (50 * 1000);
-    }
-  {
-    g_autoptr(JsonObject) result = call (d, "cancelled", NULL);
-
-    g_assert_cmpstr (cf_harness_first_text (result), ==, "1");
-  }
+  assert_upstream_cancelled (d);
   g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
   cf_daemon_harness_free (d);
 }

@@ -1242,17 +1242,7 @@ on_hanging_cancel_func (CfMcpRequest *request,
   hanging->n_cancel_func++;
 }
 
-static void
-hang (CfMcpRequest *request,
-      gpointer      user_data)
-{
-  Hanging *hanging = user_data;
 
-  hanging->request = g_object_ref (request);
-  cf_mcp_request_set_cancel_func (request, on_hanging_cancel_func, hanging);
-  g_signal_connect (cf_mcp_request_get_cancellable (request), "cancelled",
-                    G_CALLBACK (on_hanging_cancelled), hanging);
-}
 
 /* Watches with its function only: no cancellable until asked for. */
 static void
@@ -1263,6 +1253,16 @@ hang_lightly (CfMcpRequest *request,
 
   hanging->request = g_object_ref (request);
   cf_mcp_request_set_cancel_func (request, on_hanging_cancel_func, hanging);
+}
+
+/* Watches with its function and its cancellable. */
+static void
+hang (CfMcpRequest *request,
+      gpointer      user_data)
+{
+  hang_lightly (request, user_data);
+  g_signal_connect (cf_mcp_request_get_cancellable (request), "cancelled",
+                    G_CALLBACK (on_hanging_cancelled), user_data);
 }
 
 static gboolean
