@@ -516,6 +516,44 @@ _cf_gateway_relay_tool (CfGateway    *self,
   relay_start (self, request, gateway_id, "tools/call", params, arguments, idempotent);
 }
 
+/* The _meta of a request that asks only for a log level: one sealed
+ * object per level, shared by every call that sends it. */
+static JsonObject *
+level_meta (CfMcpLogLevel level)
+{
+  static JsonObject *metas[CF_MCP_LOG_LEVEL_EMERGENCY + 1];
+
+  g_return_val_if_fail (level >= 0 && level <= CF_MCP_LOG_LEVEL_EMERGENCY, NULL);
+
+  if (g_once_init_enter (&metas[level]))
+    {
+      JsonObject *meta = json_object_new ();
+
+      json_object_set_string_member (meta, "io.modelcontextprotocol/logLevel",
+                                     cf_mcp_log_level_to_string (level));
+      json_object_seal (meta);
+      g_once_init_leave (&metas[level], meta);
+    }
+  return json_object_ref (metas[level]);
+}
+
+static JsonObject *
+build_meta (Relay         *relay,
+            gboolean       log,
+            CfMcpLogLevel  level)
+{
+  JsonObject *meta;
+
+  if (relay->token == NULL)
+    return log ? level_meta (level) : NULL;
+  meta = json_object_new ();
+  json_object_set_member (meta, "progressToken", json_node_copy (relay->token));
+  if (log)
+    json_object_set_string_member (meta, "io.modelcontextprotocol/logLevel",
+                                   cf_mcp_log_level_to_string (level));
+  return meta;
+}
+
 static void
 send_upstream (Relay *relay)
 {
@@ -524,27 +562,28 @@ send_upstream (Relay *relay)
   /* A 2026-07-28 upstream logs only when a request asks for a level. */
   gboolean log = level != CF_MCP_LOG_LEVEL_NONE &&
                  cf_mcp_client_get_era (relay->client) == CF_MCP_ERA_MODERN;
+  JsonObject *meta = build_meta (relay, log, level);
 
-  /* The client writes the request from the params as they are: they are
-   * copied only when this relay's _meta goes in. */
-  if (relay->token != NULL || log)
+  /* No cancellable: relay_cancelled() cancels the call. A tool's params
+   * are shared (_cf_gateway_tool_params()): its _meta goes apart. */
+  if (relay->arguments != NULL && !json_object_has_member (params, "_meta"))
     {
-      JsonObject *meta = json_object_new ();
+      cf_mcp_client_call_tool_async (relay->client, json_object_ref (params), meta,
+                                     g_bytes_ref (relay->arguments), relay_message, relay, NULL,
+                                     on_relayed, relay);
+      return;
+    }
 
+  /* Otherwise the params are copied when this relay's _meta goes in. */
+  if (meta != NULL)
+    {
       params = cf_json_object_shallow_copy (params, NULL);
-      if (relay->token != NULL)
-        json_object_set_member (meta, "progressToken", json_node_copy (relay->token));
-      if (log)
-        json_object_set_string_member (meta, "io.modelcontextprotocol/logLevel",
-                                       cf_mcp_log_level_to_string (level));
       json_object_set_object_member (params, "_meta", meta);
     }
   else
     params = json_object_ref (params);
-
-  /* No cancellable: relay_cancelled() cancels the call. */
   if (relay->arguments != NULL)
-    cf_mcp_client_call_tool_async (relay->client, params, g_bytes_ref (relay->arguments),
+    cf_mcp_client_call_tool_async (relay->client, params, NULL, g_bytes_ref (relay->arguments),
                                    relay_message, relay, NULL, on_relayed, relay);
   else
     cf_mcp_client_request_async (relay->client, relay->method, params, relay_message, relay,

@@ -261,7 +261,7 @@ initialize (GTask *task)
   json_object_set_string_member (params, "protocolVersion", CF_MCP_VERSION_LATEST_LEGACY);
   json_object_set_object_member (params, "capabilities", _cf_mcp_client_capabilities ());
   json_object_set_object_member (params, "clientInfo", _cf_mcp_client_info ());
-  _cf_mcp_client_start_call (self, self->transport, "initialize", params, NULL, NULL, TRUE,
+  _cf_mcp_client_start_call (self, self->transport, "initialize", params, NULL, NULL, NULL, TRUE,
                              self->timeout_ms, NULL, NULL, g_task_get_cancellable (task),
                              on_initialize, g_object_ref (task));
 }
@@ -455,7 +455,7 @@ probe (GTask      *task,
     timeout = CF_MCP_CLIENT_PROBE_TIMEOUT_MS;
 
   g_ptr_array_add (task_connect (task)->tried, g_strdup (version));
-  _cf_mcp_client_start_call (self, self->transport, "server/discover", NULL, NULL, version,
+  _cf_mcp_client_start_call (self, self->transport, "server/discover", NULL, NULL, NULL, version,
                              TRUE,
                              timeout, NULL, NULL, g_task_get_cancellable (task),
                              on_probed, g_object_ref (task));

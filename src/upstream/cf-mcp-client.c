@@ -514,11 +514,12 @@ fail_not_connected (CfMcpClient         *self,
 }
 
 /* Sends a request of the caller's, shaped for the era the handshake
- * found; takes @params and @arguments. */
+ * found; takes @params, @meta and @arguments. */
 static void
 send_call (CfMcpClient            *self,
            const char             *method,
            JsonObject             *params,
+           JsonObject             *meta,
            GBytes                 *arguments,
            CfMcpClientMessageFunc  on_message,
            gpointer                on_message_data,
@@ -527,6 +528,7 @@ send_call (CfMcpClient            *self,
            gpointer                user_data)
 {
   g_autoptr(JsonObject) owned = params;
+  g_autoptr(JsonObject) owned_meta = meta;
   g_autoptr(GBytes) owned_arguments = arguments;
 
   if (!self->connected || self->transport == NULL)
@@ -536,7 +538,7 @@ send_call (CfMcpClient            *self,
     }
   /* A 2026-07-28 subscription lasts until it is cancelled: no timeout. */
   _cf_mcp_client_start_call (self, self->transport, method, g_steal_pointer (&owned),
-                             g_steal_pointer (&owned_arguments),
+                             g_steal_pointer (&owned_meta), g_steal_pointer (&owned_arguments),
                              self->era == CF_MCP_ERA_MODERN ? self->protocol_version : NULL,
                              FALSE,
                              g_str_equal (method, "subscriptions/listen") ? 0 : self->timeout_ms,
@@ -572,7 +574,7 @@ cf_mcp_client_request_async (CfMcpClient            *self,
   g_return_if_fail (CF_IS_MCP_CLIENT (self));
   g_return_if_fail (method != NULL);
 
-  send_call (self, method, params, NULL, on_message, on_message_data, cancellable, callback,
+  send_call (self, method, params, NULL, NULL, on_message, on_message_data, cancellable, callback,
              user_data);
 }
 
@@ -580,7 +582,11 @@ cf_mcp_client_request_async (CfMcpClient            *self,
  * cf_mcp_client_call_tool_async:
  * @self: a connected client
  * @params: (transfer full): the tools/call's params but its arguments: the
- *   tool's name, a `_meta` (as cf_mcp_client_request_async() takes it)
+ *   tool's name, a `_meta` (as cf_mcp_client_request_async() takes it);
+ *   possibly sealed and shared
+ * @meta: (transfer full) (nullable): or the `_meta` apart, when @params
+ *   hold none: a caller that shares one @params object among its calls
+ *   need not copy it to add a `_meta`
  * @arguments: (transfer full) (nullable): the arguments, the text of one
  *   JSON object, already checked: it is written into the request as it
  *   is, not parsed
@@ -597,6 +603,7 @@ cf_mcp_client_request_async (CfMcpClient            *self,
 void
 cf_mcp_client_call_tool_async (CfMcpClient            *self,
                                JsonObject             *params,
+                               JsonObject             *meta,
                                GBytes                 *arguments,
                                CfMcpClientMessageFunc  on_message,
                                gpointer                on_message_data,
@@ -607,9 +614,10 @@ cf_mcp_client_call_tool_async (CfMcpClient            *self,
   g_return_if_fail (CF_IS_MCP_CLIENT (self));
   g_return_if_fail (params != NULL);
   g_return_if_fail (arguments == NULL || !json_object_has_member (params, "arguments"));
+  g_return_if_fail (meta == NULL || !json_object_has_member (params, "_meta"));
 
-  send_call (self, "tools/call", params, arguments, on_message, on_message_data, cancellable,
-             callback, user_data);
+  send_call (self, "tools/call", params, meta, arguments, on_message, on_message_data,
+             cancellable, callback, user_data);
 }
 
 /**

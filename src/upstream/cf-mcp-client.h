@@ -97,6 +97,7 @@ void         cf_mcp_client_request_async           (CfMcpClient            *self
                                                     gpointer                user_data);
 void         cf_mcp_client_call_tool_async         (CfMcpClient            *self,
                                                     JsonObject             *params,
+                                                    JsonObject             *meta,
                                                     GBytes                 *arguments,
                                                     CfMcpClientMessageFunc  on_message,
                                                     gpointer                on_message_data,

@@ -32,6 +32,7 @@ cf_upstream_call_unref (CfUpstreamCall *call)
   g_assert (call->task == NULL);
   g_clear_pointer (&call->method, g_free);
   g_clear_pointer (&call->params, json_object_unref);
+  g_clear_pointer (&call->meta, json_object_unref);
   g_clear_pointer (&call->arguments, g_bytes_unref);
   g_clear_pointer (&call->version, g_free);
   g_clear_pointer (&call->text, g_bytes_unref);
@@ -620,6 +621,13 @@ append_member (GString    *out,
 
 /* Writes the call's `_meta`: the caller's, with the call's id for its
  * progress token, and a 2026-07-28 request's members. */
+/* The request's _meta: kept apart, or in its params */
+static JsonObject *
+call_meta (CfUpstreamCall *call)
+{
+  return call->meta ?: cf_json_object_get_object (call->params, "_meta");
+}
+
 static void
 append_meta (GString        *out,
              gboolean       *first,
@@ -693,7 +701,8 @@ _cf_upstream_call_build_text (CfUpstreamCall *call,
   cf_json_append_int (out, call->id);
   g_string_append (out, ",\"method\":");
   cf_json_append_string (out, call->method);
-  if (params != NULL || call->arguments != NULL || modern_version != NULL)
+  if (params != NULL || call->meta != NULL || call->arguments != NULL ||
+      modern_version != NULL)
     {
       gboolean first = TRUE;
 
@@ -709,8 +718,7 @@ _cf_upstream_call_build_text (CfUpstreamCall *call,
           g_string_append_len (out, text, length);
           first = FALSE;
         }
-      append_meta (out, &first, call, cf_json_object_get_object (params, "_meta"),
-                   modern_version);
+      append_meta (out, &first, call, call_meta (call), modern_version);
       g_string_append_c (out, '}');
     }
   g_string_append_c (out, '}');
@@ -723,6 +731,7 @@ _cf_upstream_call_build_text (CfUpstreamCall *call,
  * @transport: where to send it
  * @method: the method
  * @params: (transfer full) (nullable): its params
+ * @meta: (transfer full) (nullable): its `_meta`, when @params hold none
  * @arguments: (transfer full) (nullable): a tools/call's arguments as
  *   JSON object text, checked already, when @params holds none
  * @modern_version: (nullable): the 2026-07-28-era version whose `_meta`
@@ -743,6 +752,7 @@ _cf_mcp_client_start_call (CfMcpClient            *self,
                            CfUpstreamTransport    *transport,
                            const char             *method,
                            JsonObject             *params,
+                           JsonObject             *meta,
                            GBytes                 *arguments,
                            const char             *modern_version,
                            gboolean                internal,
@@ -766,9 +776,10 @@ _cf_mcp_client_start_call (CfMcpClient            *self,
   call->user_data = user_data;
   call->transport = g_object_ref (transport);
   call->params = params;
+  call->meta = meta;
   call->arguments = arguments;
-  call->version = g_strdup (modern_version ?: cf_json_object_get_string (
-                              cf_json_object_get_object (params, "_meta"), META_VERSION));
+  call->version = g_strdup (modern_version ?: cf_json_object_get_string (call_meta (call),
+                                                                        META_VERSION));
   call->text = _cf_upstream_call_build_text (call, modern_version);
   call->task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (call->task, cf_mcp_client_request_async);

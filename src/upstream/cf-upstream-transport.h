@@ -45,6 +45,9 @@ struct _CfUpstreamCall
   gint64                 id;
   char                  *method;
   JsonObject            *params;
+  /* the request's _meta, when kept apart from @params (which then have
+   * none) */
+  JsonObject            *meta;
   /* a tools/call's arguments, JSON object text written as it is (and
    * then not in @params) */
   GBytes                *arguments;

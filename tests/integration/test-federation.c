@@ -198,11 +198,15 @@ test_http_upstream (void)
   g_subprocess_force_exit (upstream);
 }
 
-/* A tools/call of echo through the gateway, as the client reads it: in
- * the 2026-07-28 era, or (no @version) a stateless legacy one. */
+/* A POST of @request to /mcp, as the client reads it: in the era of
+ * @version (its headers naming @method and @name), or (no @version) a
+ * stateless legacy one. */
 static char *
-echo_text (CfDaemonHarness *d,
-           const char      *version)
+post_text (CfDaemonHarness *d,
+           const char      *request,
+           const char      *version,
+           const char      *method,
+           const char      *name)
 {
   g_autofree char *uri = g_strconcat (d->url, "/mcp", NULL);
   g_autoptr(SoupMessage) msg = soup_message_new ("POST", uri);
@@ -210,21 +214,13 @@ echo_text (CfDaemonHarness *d,
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GBytes) response = NULL;
   SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
-  const char *request;
 
   if (version != NULL)
     {
-      request = "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{"
-                "\"name\":\"echo\",\"arguments\":{\"text\":\"hello\"},\"_meta\":{"
-                "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","
-                "\"io.modelcontextprotocol/clientCapabilities\":{}}}}";
       soup_message_headers_replace (headers, "MCP-Protocol-Version", version);
-      soup_message_headers_replace (headers, "Mcp-Method", "tools/call");
-      soup_message_headers_replace (headers, "Mcp-Name", "echo");
+      soup_message_headers_replace (headers, "Mcp-Method", method);
+      soup_message_headers_replace (headers, "Mcp-Name", name);
     }
-  else
-    request = "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{"
-              "\"name\":\"echo\",\"arguments\":{\"text\":\"hello\"}}}";
   soup_message_headers_replace (headers, "Accept", "application/json, text/event-stream");
   body = g_bytes_new_static (request, strlen (request));
   soup_message_set_request_body_from_bytes (msg, "application/json", body);
@@ -232,6 +228,23 @@ echo_text (CfDaemonHarness *d,
   g_assert_no_error (error);
   g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
   return g_strndup (g_bytes_get_data (response, NULL), g_bytes_get_size (response));
+}
+
+/* A tools/call of echo through the gateway, as the client reads it: in
+ * the 2026-07-28 era, or (no @version) a stateless legacy one. */
+static char *
+echo_text (CfDaemonHarness *d,
+           const char      *version)
+{
+  if (version != NULL)
+    return post_text (d, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{"
+                         "\"name\":\"echo\",\"arguments\":{\"text\":\"hello\"},\"_meta\":{"
+                         "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","
+                         "\"io.modelcontextprotocol/clientCapabilities\":{}}}}",
+                      version, "tools/call", "echo");
+  return post_text (d, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{"
+                       "\"name\":\"echo\",\"arguments\":{\"text\":\"hello\"}}}",
+                    NULL, NULL, NULL);
 }
 
 static guint
@@ -243,6 +256,59 @@ count (const char *text,
   for (const char *p = strstr (text, needle); p != NULL; p = strstr (p + 1, needle))
     n++;
   return n;
+}
+
+/* The log level a client asks for reaches a 2026-07-28 upstream (which
+ * logs only when asked) in the call's _meta: a legacy client that set
+ * none gets everything, a 2026-07-28 client what it asked for, or
+ * nothing. */
+static void
+test_log_level (void)
+{
+  const char *fixture = g_getenv ("CF_TEST_FIXTURE");
+  const char *argv[] = { fixture, "--port", "0", NULL };
+  g_autoptr(GSubprocess) upstream = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *db = temp_db ();
+  g_autofree char *body = NULL;
+  g_autoptr(JsonObject) gateway = NULL;
+  CfDaemonHarness *d;
+#define MODERN_LOGGING(extra) \
+    "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{" \
+    "\"name\":\"far-fixture-test-tool-with-logging\",\"arguments\":{},\"_meta\":{" \
+    "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"," \
+    "\"io.modelcontextprotocol/clientCapabilities\":{}" extra "}}}"
+
+  upstream = cf_harness_spawn (argv, &url);
+  d = cf_daemon_harness_start (db, NULL);
+  body = g_strdup_printf ("{\"name\":\"Far Fixture\",\"url\":\"%s\",\"transport\":\"streamablehttp\"}",
+                          url);
+  gateway = cf_harness_create (d, "gateways", body);
+  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 14);
+
+  {
+    g_autofree char *legacy = post_text (
+        d, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{"
+           "\"name\":\"far-fixture-test-tool-with-logging\",\"arguments\":{}}}",
+        NULL, NULL, NULL);
+    g_autofree char *modern = post_text (
+        d, MODERN_LOGGING (",\"io.modelcontextprotocol/logLevel\":\"info\""), "2026-07-28",
+        "tools/call", "far-fixture-test-tool-with-logging");
+    g_autofree char *quiet = post_text (d, MODERN_LOGGING (""), "2026-07-28", "tools/call",
+                                        "far-fixture-test-tool-with-logging");
+
+    g_assert_cmpuint (count (legacy, "notifications/message"), ==, 3);
+    g_assert_nonnull (strstr (legacy, "Tool with logging executed successfully"));
+    g_assert_cmpuint (count (modern, "notifications/message"), ==, 3);
+    g_assert_nonnull (strstr (modern, "Tool with logging executed successfully"));
+    g_assert_cmpuint (count (quiet, "notifications/message"), ==, 0);
+    g_assert_nonnull (strstr (quiet, "Tool with logging executed successfully"));
+  }
+
+  g_assert_cmpint (cf_daemon_harness_stop (d), ==, 0);
+  cf_daemon_harness_free (d);
+  g_subprocess_force_exit (upstream);
+#undef MODERN_LOGGING
 }
 
 /* SIGKILL of the gateway leaves no stdio child behind. */
@@ -625,6 +691,7 @@ main (int   argc,
   g_test_add_func ("/federation/stdio", test_stdio_upstream);
   g_test_add_func ("/federation/http", test_http_upstream);
   g_test_add_func ("/federation/arguments", test_arguments);
+  g_test_add_func ("/federation/log-level", test_log_level);
   g_test_add_func ("/federation/no-orphans", test_no_orphans);
   g_test_add_func ("/federation/probe", test_probe);
   g_test_add_func ("/federation/param-headers", test_param_headers);

@@ -184,14 +184,16 @@ collect_line (const char *line,
 
 /* Builds a call's wire text from @params_json and parses it back. */
 static JsonObject *
-call_text (const char  *params_json,
-           const char  *arguments_text,
-           const char  *modern_version,
-           JsonNode   **out_token,
-           char       **out_text)
+call_text_meta (const char  *params_json,
+                const char  *meta_json,
+                const char  *arguments_text,
+                const char  *modern_version,
+                JsonNode   **out_token,
+                char       **out_text)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) params = params_json ? cf_json_parse (params_json, -1, &error) : NULL;
+  g_autoptr(JsonNode) meta = meta_json ? cf_json_parse (meta_json, -1, NULL) : NULL;
   CfUpstreamCall call = { 0 };
   g_autoptr(GBytes) text = NULL;
   JsonNode *parsed;
@@ -202,6 +204,7 @@ call_text (const char  *params_json,
   call.id = 41;
   call.method = (char *) "tools/call";
   call.params = params ? json_node_get_object (params) : NULL;
+  call.meta = meta ? json_node_get_object (meta) : NULL;
   if (params != NULL)
     json_node_seal (params);
   if (arguments_text != NULL)
@@ -221,6 +224,16 @@ call_text (const char  *params_json,
     json_node_unref (parsed);
     return object;
   }
+}
+
+static JsonObject *
+call_text (const char  *params_json,
+           const char  *arguments_text,
+           const char  *modern_version,
+           JsonNode   **out_token,
+           char       **out_text)
+{
+  return call_text_meta (params_json, NULL, arguments_text, modern_version, out_token, out_text);
 }
 
 static void
@@ -289,6 +302,31 @@ test_call_text (void)
   g_assert_cmpint (json_node_get_int (token), ==, 7);
   g_clear_pointer (&token, json_node_unref);
   g_clear_pointer (&text, g_free);
+
+  /* A _meta kept apart from shared params goes out as if it were in
+   * them, in either era. */
+  {
+    static const char *versions[] = { NULL, "2026-07-28" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (versions); i++)
+      {
+        g_autofree char *inside_text = NULL;
+        g_autoptr(JsonNode) inside_token = NULL;
+        g_autoptr(JsonObject) inside = call_text (
+            "{\"name\":\"echo\",\"_meta\":{\"progressToken\":7,"
+            "\"io.modelcontextprotocol/logLevel\":\"debug\"}}", "{\"a\":1}", versions[i],
+            &inside_token, &inside_text);
+        g_autoptr(JsonObject) apart = call_text_meta (
+            "{\"name\":\"echo\"}",
+            "{\"progressToken\":7,\"io.modelcontextprotocol/logLevel\":\"debug\"}",
+            "{\"a\":1}", versions[i], &token, &text);
+
+        g_assert_cmpstr (text, ==, inside_text);
+        g_assert_cmpint (json_node_get_int (token), ==, 7);
+        g_clear_pointer (&token, json_node_unref);
+        g_clear_pointer (&text, g_free);
+      }
+  }
 
   /* Arguments alone, in a 2026-07-28 call: the first member, no comma */
   bare = call_text (NULL, "{}", "2026-07-28", &token, &text);
