@@ -190,6 +190,8 @@ test_gateway_federating (gconstpointer data)
   guint passed, failed;
 
   cf_harness_wait_for_tools (d, id, 14);
+  /* Prompts are committed last: then everything is in. */
+  cf_harness_wait_for_entities (d, "prompts", id, 4);
   url = c->virtual_server ? virtual_server_url (d, id) : g_strconcat (d->url, "/mcp", NULL);
 
   checks = cf_conformance_run (url, suite, &passed, &failed);

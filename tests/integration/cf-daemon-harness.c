@@ -72,14 +72,18 @@ cf_harness_stop_process (GSubprocess *process)
   return g_subprocess_get_exit_status (process);
 }
 
-/* Registration connects in the background: wait, bounded, for the sync
- * to bring a gateway's tools in. */
+/* Registration connects in the background: waits, bounded, until the
+ * gateway lists @expected entities of @collection
+ * ("tools", "prompts", ...) from @gateway_id. An upstream's sync commits
+ * its tools, resources and prompts one after the other: a test that
+ * reads more than tools waits for the last it reads. */
 void
-cf_harness_wait_for_tools (CfDaemonHarness *self,
-                           const char      *gateway_id,
-                           guint            expected)
+cf_harness_wait_for_entities (CfDaemonHarness *self,
+                              const char      *collection,
+                              const char      *gateway_id,
+                              guint            expected)
 {
-  g_autofree char *path = g_strdup_printf ("/v1/tools?gateway_id=%s", gateway_id);
+  g_autofree char *path = g_strdup_printf ("/v1/%s?gateway_id=%s", collection, gateway_id);
   gint64 deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
   guint n = 0;
 
@@ -92,6 +96,14 @@ cf_harness_wait_for_tools (CfDaemonHarness *self,
       g_usleep (100 * 1000);
     }
   g_assert_cmpuint (n, ==, expected);
+}
+
+void
+cf_harness_wait_for_tools (CfDaemonHarness *self,
+                           const char      *gateway_id,
+                           guint            expected)
+{
+  cf_harness_wait_for_entities (self, "tools", gateway_id, expected);
 }
 
 /**

@@ -25,6 +25,10 @@ GSubprocess     *cf_harness_spawnv        (const char * const *argv,
                                            GSubprocessFlags  flags,
                                            GError          **error);
 int              cf_harness_stop_process  (GSubprocess      *process);
+void             cf_harness_wait_for_entities (CfDaemonHarness *self,
+                                              const char      *collection,
+                                              const char      *gateway_id,
+                                              guint            expected);
 void             cf_harness_wait_for_tools (CfDaemonHarness *self,
                                            const char       *gateway_id,
                                            guint             expected);
