@@ -96,26 +96,36 @@ test_stdio_upstream (void)
   cf_daemon_harness_free (d);
 }
 
-static void
-test_http_upstream (void)
+/* A gateway federating the conformance fixture over Streamable HTTP as
+ * "Far Fixture" (its tools prefixed far-fixture-), its 14 tools synced.
+ * Stop @upstream after the gateway. */
+static CfDaemonHarness *
+start_far_fixture (const char   *db,
+                   GSubprocess **upstream)
 {
   const char *fixture = g_getenv ("CF_TEST_FIXTURE");
   const char *argv[] = { fixture, "--port", "0", NULL };
-  g_autoptr(GSubprocess) upstream = NULL;
   g_autofree char *url = NULL;
-  g_autofree char *db = temp_db ();
   g_autofree char *body = NULL;
   g_autoptr(JsonObject) gateway = NULL;
-  g_autoptr(JsonNode) progress = NULL;
   CfDaemonHarness *d;
 
-  upstream = cf_harness_spawn (argv, &url);
-
+  *upstream = cf_harness_spawn (argv, &url);
   d = cf_daemon_harness_start (db, NULL);
   body = g_strdup_printf ("{\"name\":\"Far Fixture\",\"url\":\"%s\",\"transport\":\"streamablehttp\"}",
                           url);
   gateway = cf_harness_create (d, "gateways", body);
   cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 14);
+  return d;
+}
+
+static void
+test_http_upstream (void)
+{
+  g_autoptr(GSubprocess) upstream = NULL;
+  g_autofree char *db = temp_db ();
+  g_autoptr(JsonNode) progress = NULL;
+  CfDaemonHarness *d = start_far_fixture (db, &upstream);
 
   /* Prefixed as ContextForge does: slug of the gateway, separator, slug. */
   progress = call_tool (d, "far-fixture-test-tool-with-progress",
@@ -265,26 +275,14 @@ count (const char *text,
 static void
 test_log_level (void)
 {
-  const char *fixture = g_getenv ("CF_TEST_FIXTURE");
-  const char *argv[] = { fixture, "--port", "0", NULL };
   g_autoptr(GSubprocess) upstream = NULL;
-  g_autofree char *url = NULL;
   g_autofree char *db = temp_db ();
-  g_autofree char *body = NULL;
-  g_autoptr(JsonObject) gateway = NULL;
-  CfDaemonHarness *d;
+  CfDaemonHarness *d = start_far_fixture (db, &upstream);
 #define MODERN_LOGGING(extra) \
     "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{" \
     "\"name\":\"far-fixture-test-tool-with-logging\",\"arguments\":{},\"_meta\":{" \
     "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"," \
     "\"io.modelcontextprotocol/clientCapabilities\":{}" extra "}}}"
-
-  upstream = cf_harness_spawn (argv, &url);
-  d = cf_daemon_harness_start (db, NULL);
-  body = g_strdup_printf ("{\"name\":\"Far Fixture\",\"url\":\"%s\",\"transport\":\"streamablehttp\"}",
-                          url);
-  gateway = cf_harness_create (d, "gateways", body);
-  cf_harness_wait_for_tools (d, json_object_get_string_member (gateway, "id"), 14);
 
   {
     g_autofree char *legacy = post_text (
