@@ -269,24 +269,35 @@ cf_session_channel_is_closed (CfSessionChannel *self)
  * Dispatches @node in the channel's session; its answers are written
  * later or at once. Does nothing once the channel is closed.
  */
+/* Dispatches @message, or else @node, in the channel's session. */
+static void
+dispatch (CfSessionChannel *self,
+          CfJsonrpcMessage *message,
+          JsonNode         *node)
+{
+  g_autoptr(CfChannelStream) stream = cf_channel_stream_new (self, FALSE);
+  CfMcpTransportContext context = { 0 };
+
+  context.session = g_object_ref (self->session);
+  context.scope = self->scope;
+  context.identity = self->identity;
+  if (message != NULL)
+    cf_mcp_server_dispatch_message (self->server, &context, message, CF_MCP_STREAM (stream));
+  else
+    cf_mcp_server_dispatch (self->server, &context, node, CF_MCP_STREAM (stream));
+  g_clear_object (&context.session);
+}
+
 void
 cf_session_channel_dispatch (CfSessionChannel *self,
                              JsonNode         *node)
 {
-  g_autoptr(CfChannelStream) stream = NULL;
-  CfMcpTransportContext context = { 0 };
-
   g_return_if_fail (CF_IS_SESSION_CHANNEL (self));
   g_return_if_fail (node != NULL);
 
   if (self->closed)
     return;
-  stream = cf_channel_stream_new (self, FALSE);
-  context.session = g_object_ref (self->session);
-  context.scope = self->scope;
-  context.identity = self->identity;
-  cf_mcp_server_dispatch (self->server, &context, node, CF_MCP_STREAM (stream));
-  g_clear_object (&context.session);
+  dispatch (self, NULL, node);
 }
 
 /**
@@ -295,8 +306,11 @@ cf_session_channel_dispatch (CfSessionChannel *self,
  * @data: the text of one message as the peer sent it
  * @length: its length in bytes
  *
- * Parses and dispatches one message. Text that is not JSON is answered
- * on the channel with a JSON-RPC parse error, as a stdio server does.
+ * Reads and dispatches one message: one valid message without a tree of
+ * its envelope (cf_jsonrpc_message_new_from_bytes(), as a POST is read),
+ * anything else (a batch, an invalid message) parsed whole. Text that is
+ * not JSON is answered on the channel with a JSON-RPC parse error, as a
+ * stdio server does.
  */
 void
 cf_session_channel_receive (CfSessionChannel *self,
@@ -305,11 +319,20 @@ cf_session_channel_receive (CfSessionChannel *self,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(CfJsonrpcMessage) message = NULL;
 
   g_return_if_fail (CF_IS_SESSION_CHANNEL (self));
 
   if (self->closed)
     return;
+  bytes = g_bytes_new (data, length);
+  message = cf_jsonrpc_message_new_from_bytes (bytes);
+  if (message != NULL)
+    {
+      dispatch (self, message, NULL);
+      return;
+    }
   node = cf_json_parse (data, length, &error);
   if (node == NULL)
     {
@@ -318,7 +341,7 @@ cf_session_channel_receive (CfSessionChannel *self,
       cf_mcp_server_dispatch_error (self->server, error, CF_MCP_STREAM (stream));
       return;
     }
-  cf_session_channel_dispatch (self, node);
+  dispatch (self, NULL, node);
 }
 
 /**
