@@ -1026,8 +1026,10 @@ scan_nested_member (Parser       *parser,
   CfJsonMember *member;
   gboolean ok;
 
-  if (scan->found || *parser->p != '{' || name_length != scan->name_length ||
-      memcmp (name, scan->name, name_length) != 0)
+  /* At the end of the text (a member without a value) the plain scan
+   * says so. */
+  if (scan->found || parser->p >= parser->end || *parser->p != '{' ||
+      name_length != scan->name_length || memcmp (name, scan->name, name_length) != 0)
     return scan_member (parser, name, name_length, &scan->outer);
 
   member = add_member (&scan->outer, parser, name, name_length);

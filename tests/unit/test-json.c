@@ -775,6 +775,20 @@ test_scan_object_nested (void)
                                              inner, 2, &n_inner));
   g_assert_cmpuint (n_inner, ==, 1);
   g_assert_true (cf_json_member_is (&inner[0], "b"));
+  /* Cut short anywhere, in a buffer of exactly that size (the sanitizer
+   * sees a read past it): refused. */
+  {
+    static const char whole[] = "{\"jsonrpc\":\"2.0\",\"result\":{\"a\":{\"b\":1}},\"id\":1}";
+
+    for (gsize cut = 0; cut < sizeof whole - 1; cut++)
+      {
+        g_autofree char *part = g_memdup2 (whole, MAX (cut, 1));
+
+        g_assert_false (cf_json_scan_object_nested (part, cut, "result", members, 3, &n,
+                                                    inner, 2, &n_inner));
+        g_assert_false (cf_json_scan_object (part, cut, members, 3, &n));
+      }
+  }
   /* Broken inside the nested object, or after it */
   text = "{\"result\":{\"a\":tru}}";
   g_assert_false (cf_json_scan_object_nested (text, strlen (text), "result", members, 3, &n,
