@@ -29,6 +29,9 @@
  * read-only) is sent again. Either way at most once, and the downstream
  * client sees only the final answer. */
 
+/* The _meta member that asks a 2026-07-28 upstream for log messages */
+#define META_LOG_LEVEL "io.modelcontextprotocol/logLevel"
+
 /* An upstream that keeps asking is cut off after this many rounds. */
 #define MAX_INPUT_ROUNDS 16
 
@@ -529,14 +532,15 @@ level_meta (CfMcpLogLevel level)
     {
       JsonObject *meta = json_object_new ();
 
-      json_object_set_string_member (meta, "io.modelcontextprotocol/logLevel",
-                                     cf_mcp_log_level_to_string (level));
+      json_object_set_string_member (meta, META_LOG_LEVEL, cf_mcp_log_level_to_string (level));
       json_object_seal (meta);
       g_once_init_leave (&metas[level], meta);
     }
   return json_object_ref (metas[level]);
 }
 
+/* The _meta this relay sends upstream: a progress token, a log level
+ * (@level, when @log), both or nothing. */
 static JsonObject *
 build_meta (Relay         *relay,
             gboolean       log,
@@ -549,8 +553,7 @@ build_meta (Relay         *relay,
   meta = json_object_new ();
   json_object_set_member (meta, "progressToken", json_node_copy (relay->token));
   if (log)
-    json_object_set_string_member (meta, "io.modelcontextprotocol/logLevel",
-                                   cf_mcp_log_level_to_string (level));
+    json_object_set_string_member (meta, META_LOG_LEVEL, cf_mcp_log_level_to_string (level));
   return meta;
 }
 
@@ -565,8 +568,9 @@ send_upstream (Relay *relay)
   JsonObject *meta = build_meta (relay, log, level);
 
   /* No cancellable: relay_cancelled() cancels the call. A tool's params
-   * are shared (_cf_gateway_tool_params()): its _meta goes apart. */
-  if (relay->arguments != NULL && !json_object_has_member (params, "_meta"))
+   * (_cf_gateway_tool_params(), or a retry's copy of them) have no _meta
+   * and may be shared: its _meta goes apart. */
+  if (relay->arguments != NULL)
     {
       cf_mcp_client_call_tool_async (relay->client, json_object_ref (params), meta,
                                      g_bytes_ref (relay->arguments), relay_message, relay, NULL,
@@ -574,7 +578,7 @@ send_upstream (Relay *relay)
       return;
     }
 
-  /* Otherwise the params are copied when this relay's _meta goes in. */
+  /* Other params are copied when this relay's _meta goes in. */
   if (meta != NULL)
     {
       params = cf_json_object_shallow_copy (params, NULL);
@@ -582,10 +586,6 @@ send_upstream (Relay *relay)
     }
   else
     params = json_object_ref (params);
-  if (relay->arguments != NULL)
-    cf_mcp_client_call_tool_async (relay->client, params, NULL, g_bytes_ref (relay->arguments),
-                                   relay_message, relay, NULL, on_relayed, relay);
-  else
-    cf_mcp_client_request_async (relay->client, relay->method, params, relay_message, relay,
-                                 NULL, on_relayed, relay);
+  cf_mcp_client_request_async (relay->client, relay->method, params, relay_message, relay, NULL,
+                               on_relayed, relay);
 }

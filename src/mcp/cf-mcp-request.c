@@ -161,7 +161,6 @@ on_stream_closed (CfMcpStream *stream,
   _cf_mcp_server_request_done (self->server, self);
 }
 
-
 static JsonObject *
 decode_state (const char *state)
 {

@@ -261,14 +261,6 @@ cf_session_channel_is_closed (CfSessionChannel *self)
   return self->closed;
 }
 
-/**
- * cf_session_channel_dispatch:
- * @self: a #CfSessionChannel
- * @node: one parsed JSON-RPC message or batch
- *
- * Dispatches @node in the channel's session; its answers are written
- * later or at once. Does nothing once the channel is closed.
- */
 /* Dispatches @message, or else @node, in the channel's session. */
 static void
 dispatch (CfSessionChannel *self,
@@ -288,6 +280,14 @@ dispatch (CfSessionChannel *self,
   g_clear_object (&context.session);
 }
 
+/**
+ * cf_session_channel_dispatch:
+ * @self: a #CfSessionChannel
+ * @node: one parsed JSON-RPC message or batch
+ *
+ * Dispatches @node in the channel's session; its answers are written
+ * later or at once. Does nothing once the channel is closed.
+ */
 void
 cf_session_channel_dispatch (CfSessionChannel *self,
                              JsonNode         *node)

@@ -619,8 +619,6 @@ append_member (GString    *out,
   g_string_append_c (out, ':');
 }
 
-/* Writes the call's `_meta`: the caller's, with the call's id for its
- * progress token, and a 2026-07-28 request's members. */
 /* The request's _meta: kept apart, or in its params */
 static JsonObject *
 call_meta (CfUpstreamCall *call)
@@ -628,6 +626,8 @@ call_meta (CfUpstreamCall *call)
   return call->meta ?: cf_json_object_get_object (call->params, "_meta");
 }
 
+/* Writes the call's `_meta`: the caller's, with the call's id for its
+ * progress token, and a 2026-07-28 request's members. */
 static void
 append_meta (GString        *out,
              gboolean       *first,
@@ -684,8 +684,9 @@ append_meta (GString        *out,
  * alone (they may be sealed, parsed from a downstream request): no tree
  * of the request is made, so the arguments of a relayed call are
  * written once, here; or copied, when the caller passed them as text
- * (cf_mcp_client_call_tool_async()). A progress token is swapped for the call's id (and
- * kept in @call), which is what routes progress on a shared channel.
+ * (cf_mcp_client_call_tool_async()). A progress token is swapped for the
+ * call's id (and kept in @call), which is what routes progress on a
+ * shared channel.
  *
  * Returns: (transfer full): the request's compact JSON, NUL-terminated
  *   past its size
